@@ -1,0 +1,29 @@
+// The write-ahead log's surface for the layers above (core/, workers/, props/, bench/).
+export { WriteAheadLog } from './log.ts';
+export type { AppendInput, AppendResult, ReadOptions, SegmentInfo } from './log.ts';
+export type { ReadBatch } from './segment.ts';
+export type { FsyncPolicy, LogOptions } from './options.ts';
+export type { RecoveryReport, TruncationReport } from './recovery.ts';
+export { FerryError, registerErrorCode } from './ferry-error.ts';
+export type { FerryErrorWire, FerryErrorOptions } from './ferry-error.ts';
+export {
+  CorruptSegmentError,
+  DiskFullError,
+  FsyncFailedError,
+  InvalidArgumentError,
+  IoError,
+  LockedError,
+  LogClosedError,
+  OffsetOutOfRangeError,
+  OverloadedError,
+} from './errors.ts';
+export type { Clock, TimerHandle } from './seams/clock.ts';
+export { ManualClock } from './seams/clock.ts';
+export { realClock } from './seams/real-clock.ts';
+export type { Random } from './seams/random.ts';
+export { SeededRandom } from './seams/random.ts';
+export type { FileSystem, FileHandle, LockHandle, OpenMode } from './seams/file-system.ts';
+export { nodeFileSystem } from './seams/node-file-system.ts';
+export { MemoryFileSystem } from './seams/memory-file-system.ts';
+export type { DiskFaults, DiskStats, MemoryFileSystemOptions } from './seams/memory-file-system.ts';
+export { BoundedFifo } from './fifo.ts';

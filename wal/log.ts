@@ -1,0 +1,433 @@
+// The write-ahead log: one directory of segments, appended by one owner (a partition actor), on
+// one thread. Appends are written at once (positioned writes to the page cache) and confirmed
+// per the fsync policy by GroupCommit; reads return CRC-checked batches up to a given end.
+//
+//   append ──► frame header ──► writev at active.sizeBytes ──► GroupCommit.waitFor(nextOffset)
+//                 │ segment full?                                   │ sync covers it
+//                 └► roll: new file, old one sealed; its index is   └► resolve { baseOffset, nextOffset }
+//                    saved once a sync has covered all of it
+import { join } from 'node:path';
+import { HEADER_BYTES, encodeHeader } from './batch-format.ts';
+import { FsyncFailedError, InvalidArgumentError, LogClosedError, OffsetOutOfRangeError, OverloadedError } from './errors.ts';
+import type { FerryError } from './ferry-error.ts';
+import { GroupCommit } from './group-commit.ts';
+import { mapIoError } from './io-errors.ts';
+import { resolveLogOptions, type FsyncPolicy, type LogOptions, type ResolvedLogOptions } from './options.ts';
+import { recoverLog, saveIndex, type RecoveryReport } from './recovery.ts';
+import type { FileHandle, LockHandle } from './seams/file-system.ts';
+import { Segment, type ReadBatch } from './segment.ts';
+import { LOCK_FILE, indexPath, segmentPath } from './segment-files.ts';
+import { SparseIndex } from './sparse-index.ts';
+
+/** A batch to append. The payload is stored as given; the log never looks inside it. */
+export interface AppendInput {
+  /** Record type, 0-255; the log does not interpret it. Default 0. */
+  readonly type?: number;
+  /** Offsets the batch occupies (at least 1). */
+  readonly recordCount: number;
+  readonly payload: Uint8Array;
+  /** Idempotent producer fields, stored for the caller's dedupe. Defaults 0, 0, -1. */
+  readonly producerId?: number;
+  readonly producerEpoch?: number;
+  readonly baseSequence?: number;
+  /** Milliseconds since the epoch, from the caller's clock. */
+  readonly timestamp: number;
+}
+
+/** Offsets given to an appended batch: [baseOffset, nextOffset). */
+export interface AppendResult {
+  readonly baseOffset: number;
+  readonly nextOffset: number;
+}
+
+/** Options of `read`. */
+export interface ReadOptions {
+  /** Stop after about this many bytes (the first batch is returned whole). Default 1 MiB. */
+  readonly maxBytes?: number;
+  /** Return no batch starting at or after this offset. Default: `committedEnd`. */
+  readonly upToOffset?: number;
+}
+
+/** One segment as reported by `segments()`, for retention decisions. */
+export interface SegmentInfo {
+  readonly baseOffset: number;
+  readonly endOffset: number;
+  readonly sizeBytes: number;
+  readonly maxTimestamp: number;
+  readonly active: boolean;
+}
+
+function checkAppend(input: AppendInput, maxBatchBytes: number): void {
+  const { recordCount, payload, timestamp } = input;
+  if (!Number.isInteger(recordCount) || recordCount < 1 || recordCount > 0x7fffffff) throw new InvalidArgumentError(`recordCount must be an integer from 1 to 2^31-1 (got ${recordCount})`);
+  if (!(payload instanceof Uint8Array)) throw new InvalidArgumentError('payload must be a Uint8Array (already encoded bytes)');
+  if (payload.length + HEADER_BYTES > maxBatchBytes) throw new InvalidArgumentError(`batch of ${payload.length + HEADER_BYTES} bytes exceeds maxBatchBytes (${maxBatchBytes}); split it`);
+  if (!Number.isSafeInteger(timestamp) || timestamp < 0) throw new InvalidArgumentError(`timestamp must be a non-negative integer of milliseconds (got ${timestamp})`);
+  const { type = 0, producerId = 0, producerEpoch = 0, baseSequence = -1 } = input;
+  if (!Number.isInteger(type) || type < 0 || type > 255) throw new InvalidArgumentError(`type must be an integer from 0 to 255 (got ${type})`);
+  if (!Number.isSafeInteger(producerId) || producerId < 0) throw new InvalidArgumentError(`producerId must be a non-negative safe integer (got ${producerId})`);
+  if (!Number.isInteger(producerEpoch) || producerEpoch < 0 || producerEpoch > 0xffffffff) throw new InvalidArgumentError(`producerEpoch must fit in 32 bits (got ${producerEpoch})`);
+  if (!Number.isInteger(baseSequence) || baseSequence < -1 || baseSequence > 0x7fffffff) throw new InvalidArgumentError(`baseSequence must be -1 or a 31-bit integer (got ${baseSequence})`);
+}
+
+/**
+ * A segmented, checksummed, crash-safe append-only log. Single owner, single thread: not safe to
+ * share between threads, and a directory can be open in only one log at a time (it is locked).
+ */
+export class WriteAheadLog {
+  /** What recovery found and did when this log was opened. */
+  readonly recovery: RecoveryReport;
+  readonly #o: ResolvedLogOptions;
+  readonly #lock: LockHandle;
+  readonly #segments: Segment[];
+  readonly #commit: GroupCommit;
+  readonly #header = new Uint8Array(HEADER_BYTES);
+  /** Sealed segments whose index file waits for a sync to cover them. */
+  #unindexed: Segment[] = [];
+  #indexSaves = new Set<Promise<void>>();
+  /** Read handles of sealed segments, least recently used first. */
+  #readHandles = new Map<Segment, FileHandle>();
+  #dirDirty = false;
+  #failure: FerryError | undefined;
+  #closing: Promise<void> | undefined;
+
+  private constructor(options: ResolvedLogOptions, lock: LockHandle, segments: Segment[], recovery: RecoveryReport) {
+    this.#o = options;
+    this.#lock = lock;
+    this.#segments = segments;
+    this.recovery = recovery;
+    this.#commit = new GroupCommit(
+      {
+        policy: options.fsync,
+        intervalMs: options.fsyncIntervalMs,
+        clock: options.clock,
+        maxWaiters: options.maxPendingAppends,
+        source: { beginSync: () => this.#beginSync() },
+        onSynced: (end) => this.#saveIndexesBelow(end),
+        onFailure: (error) => this.#fail(error instanceof FsyncFailedError ? error : new FsyncFailedError(this.#o.dir, { cause: error })),
+      },
+      this.#active.endOffset, // recovery leaves nothing unsynced behind
+    );
+  }
+
+  /** Opens (creating if needed) the log in `options.dir`, recovering it from what is on disk. */
+  static async open(options: LogOptions): Promise<WriteAheadLog> {
+    const o = resolveLogOptions(options);
+    let lock: LockHandle;
+    try {
+      o.fs.mkdirp(o.dir);
+      lock = o.fs.lock(join(o.dir, LOCK_FILE));
+    } catch (error) {
+      throw mapIoError(error, 'lock', o.dir);
+    }
+    try {
+      const { segments, report } = await recoverLog(o);
+      return new WriteAheadLog(o, lock, segments, report);
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
+  }
+
+  get #active(): Segment {
+    return this.#segments[this.#segments.length - 1]!;
+  }
+
+  get dir(): string {
+    return this.#o.dir;
+  }
+
+  get fsyncPolicy(): FsyncPolicy {
+    return this.#o.fsync;
+  }
+
+  /** First offset still in the log (earlier ones were deleted by retention). */
+  get startOffset(): number {
+    return this.#segments[0]!.baseOffset;
+  }
+
+  /** Offset the next appended record will get. */
+  get nextOffset(): number {
+    return this.#active.endOffset;
+  }
+
+  /** End (exclusive) of what is on stable storage. */
+  get syncedEnd(): number {
+    return this.#commit.syncedEnd;
+  }
+
+  /** End (exclusive) of what appends have been confirmed for: what consumers may be shown. */
+  get committedEnd(): number {
+    return this.#o.fsync === 'none' ? this.nextOffset : this.#commit.syncedEnd;
+  }
+
+  /** Appends waiting for a sync. */
+  get pendingAppends(): number {
+    return this.#commit.pending;
+  }
+
+  /** True when the next append would be refused with OVERLOADED. */
+  get saturated(): boolean {
+    return this.#o.fsync !== 'none' && this.#commit.saturated;
+  }
+
+  /** The error that stopped this log, if one did. */
+  get failure(): FerryError | undefined {
+    return this.#failure;
+  }
+
+  /**
+   * Appends one batch. It is written before this returns; the promise resolves with its offsets
+   * once it is confirmed per the fsync policy, or rejects (DISK_FULL, FSYNC_FAILED, IO_ERROR,
+   * OVERLOADED, LOG_CLOSED, INVALID_ARGUMENT). A rejected append left nothing in the log.
+   */
+  append(input: AppendInput): Promise<AppendResult> {
+    try {
+      const baseOffset = this.#write(input);
+      const result: AppendResult = { baseOffset, nextOffset: this.nextOffset };
+      if (this.#o.fsync === 'none') return Promise.resolve(result);
+      return this.#commit.waitFor(result.nextOffset).then(() => result);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #write(input: AppendInput): number {
+    if (this.#failure) throw this.#failure;
+    if (this.#closing) throw new LogClosedError(this.#o.dir);
+    checkAppend(input, this.#o.maxBatchBytes);
+    if (this.saturated) throw new OverloadedError(this.#o.maxPendingAppends);
+    const length = HEADER_BYTES + input.payload.length;
+    if (this.#active.sizeBytes > 0 && this.#active.sizeBytes + length > this.#o.segmentBytes) this.#roll();
+    const segment = this.#active;
+    const baseOffset = segment.endOffset;
+    const crc = encodeHeader(
+      this.#header,
+      { type: input.type ?? 0, recordCount: input.recordCount, producerId: input.producerId ?? 0, producerEpoch: input.producerEpoch ?? 0, baseSequence: input.baseSequence ?? -1, timestamp: input.timestamp },
+      input.payload,
+      baseOffset,
+      segment.lastCrc,
+      this.#commit.syncedEnd,
+    );
+    this.#writeAll(segment, [this.#header, input.payload], length);
+    segment.index.observe(baseOffset, segment.sizeBytes);
+    segment.sizeBytes += length;
+    segment.endOffset += input.recordCount;
+    segment.lastCrc = crc;
+    if (input.timestamp > segment.maxTimestamp) segment.maxTimestamp = input.timestamp;
+    segment.dirty = true;
+    return baseOffset;
+  }
+
+  /** Writes every byte or leaves the segment as it was (a short write is retried, a failed one undone). */
+  #writeAll(segment: Segment, buffers: Uint8Array[], length: number): void {
+    const handle = segment.handle!;
+    const start = segment.sizeBytes;
+    let written = 0;
+    try {
+      while (written < length) {
+        let skip = written;
+        const rest: Uint8Array[] = [];
+        for (const b of buffers) {
+          if (skip >= b.length) { skip -= b.length; continue; }
+          rest.push(skip > 0 ? b.subarray(skip) : b);
+          skip = 0;
+        }
+        written += handle.writev(rest, start + written);
+      }
+    } catch (error) {
+      const mapped = mapIoError(error, 'write', segment.path);
+      try {
+        if (written > 0) handle.truncate(start);
+      } catch (truncateError) {
+        throw this.#fail(mapIoError(truncateError, 'truncate', segment.path));
+      }
+      if (mapped.code !== 'DISK_FULL') throw this.#fail(mapped);
+      throw mapped;
+    }
+  }
+
+  /** Seals the active segment and starts a new one at its end offset. */
+  #roll(): void {
+    const old = this.#active;
+    const base = old.endOffset;
+    const path = segmentPath(this.#o.dir, base);
+    let handle: FileHandle;
+    try {
+      handle = this.#o.fs.open(path, 'create');
+      if (handle.size() > 0) handle.truncate(0); // a leftover from a cut tail
+    } catch (error) {
+      const mapped = mapIoError(error, 'create segment', path);
+      if (mapped.code !== 'DISK_FULL') throw this.#fail(mapped);
+      throw mapped;
+    }
+    old.sealed = true;
+    this.#unindexed.push(old);
+    this.#segments.push(
+      new Segment({ baseOffset: base, path, indexPath: indexPath(this.#o.dir, base), index: new SparseIndex(base, this.#o.indexIntervalBytes), sizeBytes: 0, endOffset: base, lastCrc: old.lastCrc, maxTimestamp: 0, handle }),
+    );
+    this.#dirDirty = true;
+    // Under `none` nobody waits for syncs, but a sealed segment must still reach the disk.
+    if (this.#o.fsync === 'none') this.#commit.syncNow(old.endOffset).catch(() => {});
+  }
+
+  #beginSync(): { covers: number; done: Promise<void> } {
+    const covers = this.nextOffset;
+    const work: Promise<void>[] = [];
+    for (const segment of this.#segments) {
+      if (!segment.dirty) continue;
+      segment.dirty = false;
+      work.push(segment.handle!.sync());
+    }
+    if (this.#dirDirty) {
+      this.#dirDirty = false;
+      work.push(this.#o.fs.syncDir(this.#o.dir));
+    }
+    return { covers, done: Promise.all(work).then(() => undefined) };
+  }
+
+  #saveIndexesBelow(syncedEnd: number): void {
+    if (this.#unindexed.length === 0) return;
+    const ready = this.#unindexed.filter((s) => s.endOffset <= syncedEnd);
+    this.#unindexed = this.#unindexed.filter((s) => s.endOffset > syncedEnd);
+    for (const segment of ready) {
+      const save = saveIndex(this.#o, segment).finally(() => {
+        this.#indexSaves.delete(save);
+        if (segment.handle && this.#active !== segment) {
+          segment.handle.close(); // reads reopen it read-only, through the bounded handle cache
+          segment.handle = undefined;
+        }
+      });
+      this.#indexSaves.add(save);
+    }
+  }
+
+  #fail(error: FerryError): FerryError {
+    if (!this.#failure) {
+      this.#failure = error;
+      this.#commit.fail(error);
+    }
+    return this.#failure;
+  }
+
+  /** Forces a sync of everything written so far, whatever the policy. */
+  sync(): Promise<void> {
+    if (this.#failure) return Promise.reject(this.#failure);
+    return this.#commit.syncNow(this.nextOffset);
+  }
+
+  /**
+   * Batches from the one holding `fromOffset` onwards, CRC-checked, up to `upToOffset` (default
+   * `committedEnd`) and about `maxBytes`. Throws OFFSET_OUT_OF_RANGE outside [startOffset,
+   * nextOffset] and CORRUPT_SEGMENT for a batch that fails its checks (it is never returned).
+   */
+  read(fromOffset: number, options: ReadOptions = {}): ReadBatch[] {
+    if (this.#closing) throw new LogClosedError(this.#o.dir);
+    const upTo = Math.min(options.upToOffset ?? this.committedEnd, this.nextOffset);
+    const maxBytes = options.maxBytes ?? 1024 * 1024;
+    if (!Number.isSafeInteger(fromOffset) || fromOffset < this.startOffset || fromOffset > this.nextOffset) {
+      throw new OffsetOutOfRangeError(fromOffset, this.startOffset, this.nextOffset);
+    }
+    const out: ReadBatch[] = [];
+    let taken = 0;
+    for (let i = this.#segmentIndexOf(fromOffset); i < this.#segments.length && fromOffset < upTo && taken < maxBytes; i++) {
+      const segment = this.#segments[i]!;
+      if (segment.baseOffset >= upTo) break;
+      if (segment.endOffset <= fromOffset) continue;
+      try {
+        taken += segment.read(this.#handleFor(segment), Math.max(fromOffset, segment.baseOffset), upTo, maxBytes - taken, out);
+      } catch (error) {
+        throw mapIoError(error, 'read', segment.path);
+      }
+    }
+    return out;
+  }
+
+  #segmentIndexOf(offset: number): number {
+    let lo = 0;
+    let hi = this.#segments.length - 1;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.#segments[mid]!.baseOffset <= offset) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  #handleFor(segment: Segment): FileHandle {
+    if (segment.handle) return segment.handle;
+    const cached = this.#readHandles.get(segment);
+    if (cached) {
+      this.#readHandles.delete(segment);
+      this.#readHandles.set(segment, cached);
+      return cached;
+    }
+    const handle = this.#o.fs.open(segment.path, 'read');
+    this.#readHandles.set(segment, handle);
+    for (const [old, oldHandle] of this.#readHandles) {
+      if (this.#readHandles.size <= this.#o.maxOpenSegments) break;
+      oldHandle.close();
+      this.#readHandles.delete(old);
+    }
+    return handle;
+  }
+
+  /** Segments in offset order, for retention decisions. */
+  segments(): SegmentInfo[] {
+    return this.#segments.map((s) => ({ baseOffset: s.baseOffset, endOffset: s.endOffset, sizeBytes: s.sizeBytes, maxTimestamp: s.maxTimestamp, active: s === this.#active }));
+  }
+
+  /**
+   * Retention: deletes every sealed, synced segment that lies wholly below `offset`. The active
+   * segment is never deleted. Resolves with the number of segments removed.
+   */
+  async deleteBefore(offset: number): Promise<number> {
+    if (this.#failure) throw this.#failure;
+    if (this.#closing) throw new LogClosedError(this.#o.dir);
+    const limit = Math.min(offset, this.#commit.syncedEnd);
+    let removed = 0;
+    while (this.#segments.length > 1 && this.#segments[0]!.endOffset <= limit && !this.#unindexed.includes(this.#segments[0]!)) {
+      const segment = this.#segments.shift()!;
+      this.#readHandles.get(segment)?.close();
+      this.#readHandles.delete(segment);
+      segment.handle?.close();
+      segment.handle = undefined;
+      // Index first: a crash in between leaves a segment without index, which is merely rescanned.
+      this.#o.fs.remove(segment.indexPath);
+      this.#o.fs.remove(segment.path);
+      removed++;
+    }
+    if (removed > 0) {
+      try {
+        await this.#o.fs.syncDir(this.#o.dir);
+      } catch (error) {
+        throw this.#fail(new FsyncFailedError(this.#o.dir, { cause: error }));
+      }
+    }
+    return removed;
+  }
+
+  /**
+   * Syncs what was written, waits for the appends in flight, closes the files and releases the
+   * directory lock. Later appends reject with LOG_CLOSED. Safe to call twice.
+   */
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
+    if (!this.#failure) {
+      await this.#commit.syncNow(this.nextOffset).catch(() => {});
+      await Promise.allSettled([...this.#indexSaves]);
+    }
+    this.#commit.stop();
+    for (const handle of this.#readHandles.values()) handle.close();
+    this.#readHandles.clear();
+    for (const segment of this.#segments) {
+      segment.handle?.close();
+      segment.handle = undefined;
+    }
+    this.#lock.release();
+  }
+}

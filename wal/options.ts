@@ -1,0 +1,82 @@
+// Options of a write-ahead log: validated once, defaults filled, frozen.
+import { InvalidArgumentError } from './errors.ts';
+import type { Clock } from './seams/clock.ts';
+import type { FileSystem } from './seams/file-system.ts';
+
+/**
+ * When an append is confirmed:
+ * - `always`: after its own fdatasync (one per append);
+ * - `interval`: after a group-commit fdatasync that covers it (at most one in flight; appends
+ *   arriving meanwhile ride the next one, which starts no sooner than `fsyncIntervalMs` after the last);
+ * - `none`: after the write reaches the OS (survives a process crash, not a power loss).
+ */
+export type FsyncPolicy = 'always' | 'interval' | 'none';
+
+/** Options of `WriteAheadLog.open`. */
+export interface LogOptions {
+  /** The log's directory; created if missing. */
+  readonly dir: string;
+  readonly fs: FileSystem;
+  readonly clock: Clock;
+  /** Default `interval`. */
+  readonly fsync?: FsyncPolicy;
+  /** Minimum gap between group-commit syncs under `interval`. Default 0 (back to back). */
+  readonly fsyncIntervalMs?: number;
+  /** A segment rolls when the next batch would take it past this size. Default 64 MiB. */
+  readonly segmentBytes?: number;
+  /** Bytes between sparse index entries. Default 4 KiB. */
+  readonly indexIntervalBytes?: number;
+  /** Largest batch (header included). Default 16 MiB. */
+  readonly maxBatchBytes?: number;
+  /** Appends that may wait for a sync at once before `append` rejects with OVERLOADED. Default 65536. */
+  readonly maxPendingAppends?: number;
+  /** Sealed segment files kept open for reads. Default 16. */
+  readonly maxOpenSegments?: number;
+  /** On mid-log corruption, truncate there and report what was dropped instead of refusing to open. */
+  readonly repair?: boolean;
+  /** Base offset of a brand-new log. Default 0. */
+  readonly initialOffset?: number;
+}
+
+export type ResolvedLogOptions = Required<LogOptions>;
+
+function positiveInt(name: string, value: number | undefined, fallback: number, max: number): number {
+  const v = value ?? fallback;
+  if (!Number.isSafeInteger(v) || v <= 0 || v > max) {
+    throw new InvalidArgumentError(`options.${name} must be an integer between 1 and ${max} (got ${String(value)})`);
+  }
+  return v;
+}
+
+export function resolveLogOptions(options: LogOptions): ResolvedLogOptions {
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('options must be an object');
+  if (typeof options.dir !== 'string' || options.dir.length === 0 || options.dir.includes('\0')) {
+    throw new InvalidArgumentError('options.dir must be a non-empty path without NUL bytes');
+  }
+  if (!options.fs || !options.clock) throw new InvalidArgumentError('options.fs and options.clock are required (use nodeFileSystem and realClock)');
+  const fsync = options.fsync ?? 'interval';
+  if (fsync !== 'always' && fsync !== 'interval' && fsync !== 'none') {
+    throw new InvalidArgumentError(`options.fsync must be 'always', 'interval' or 'none' (got ${String(fsync)})`);
+  }
+  const fsyncIntervalMs = options.fsyncIntervalMs ?? 0;
+  if (!Number.isFinite(fsyncIntervalMs) || fsyncIntervalMs < 0 || fsyncIntervalMs > 60_000) {
+    throw new InvalidArgumentError(`options.fsyncIntervalMs must be between 0 and 60000 (got ${String(fsyncIntervalMs)})`);
+  }
+  const initialOffset = options.initialOffset ?? 0;
+  if (!Number.isSafeInteger(initialOffset) || initialOffset < 0) throw new InvalidArgumentError('options.initialOffset must be a non-negative integer');
+  const resolved: ResolvedLogOptions = Object.assign(Object.create(null) as object, {
+    dir: options.dir,
+    fs: options.fs,
+    clock: options.clock,
+    fsync,
+    fsyncIntervalMs,
+    segmentBytes: positiveInt('segmentBytes', options.segmentBytes, 64 * 1024 * 1024, 1024 * 1024 * 1024),
+    indexIntervalBytes: positiveInt('indexIntervalBytes', options.indexIntervalBytes, 4096, 1024 * 1024 * 1024),
+    maxBatchBytes: positiveInt('maxBatchBytes', options.maxBatchBytes, 16 * 1024 * 1024, 256 * 1024 * 1024),
+    maxPendingAppends: positiveInt('maxPendingAppends', options.maxPendingAppends, 65536, 1 << 24),
+    maxOpenSegments: positiveInt('maxOpenSegments', options.maxOpenSegments, 16, 4096),
+    repair: options.repair === true,
+    initialOffset,
+  });
+  return Object.freeze(resolved);
+}

@@ -1,0 +1,99 @@
+// One segment file of a log: its offset range, size, sparse index, and the reads that serve
+// consumers. Every batch read is checked against its CRC before it is returned.
+import { HEADER_BYTES, checkHeader, crcMatches, decodeHeader } from './batch-format.ts';
+import { ChunkReader } from './chunk-reader.ts';
+import { CorruptSegmentError } from './errors.ts';
+import type { FileHandle } from './seams/file-system.ts';
+import type { SparseIndex } from './sparse-index.ts';
+
+/** A batch as read back: header fields and the payload bytes exactly as appended. */
+export interface ReadBatch {
+  readonly baseOffset: number;
+  readonly recordCount: number;
+  readonly type: number;
+  readonly producerId: number;
+  readonly producerEpoch: number;
+  readonly baseSequence: number;
+  readonly timestamp: number;
+  readonly payload: Uint8Array;
+}
+
+export class Segment {
+  readonly baseOffset: number;
+  readonly path: string;
+  readonly indexPath: string;
+  index: SparseIndex;
+  /** Bytes of valid batches (the write position of the active segment). */
+  sizeBytes: number;
+  endOffset: number;
+  lastCrc: number;
+  maxTimestamp: number;
+  /** Written since the last sync began. */
+  dirty = false;
+  /** No more appends go here; its index file is (or will be) saved once it is synced. */
+  sealed = false;
+  handle: FileHandle | undefined;
+
+  constructor(init: {
+    baseOffset: number;
+    path: string;
+    indexPath: string;
+    index: SparseIndex;
+    sizeBytes: number;
+    endOffset: number;
+    lastCrc: number;
+    maxTimestamp: number;
+    handle?: FileHandle;
+  }) {
+    this.baseOffset = init.baseOffset;
+    this.path = init.path;
+    this.indexPath = init.indexPath;
+    this.index = init.index;
+    this.sizeBytes = init.sizeBytes;
+    this.endOffset = init.endOffset;
+    this.lastCrc = init.lastCrc;
+    this.maxTimestamp = init.maxTimestamp;
+    this.handle = init.handle;
+  }
+
+  /**
+   * Batches holding offsets from `fromOffset` up to (not including) `upToOffset`, at most
+   * `maxBytes` of them except that the first batch is always returned whole.
+   */
+  read(handle: FileHandle, fromOffset: number, upToOffset: number, maxBytes: number, out: ReadBatch[]): number {
+    const start = this.index.floorPosition(fromOffset);
+    const reader = new ChunkReader(handle, this.sizeBytes, Math.min(Math.max(maxBytes + HEADER_BYTES, 64 * 1024), 4 * 1024 * 1024));
+    let position = start;
+    let taken = 0;
+    while (position < this.sizeBytes) {
+      const head = reader.window(position, HEADER_BYTES);
+      if (!head || checkHeader(head.bytes, head.at, HEADER_BYTES)) throw this.#corrupt(position, 'bad header');
+      const header = decodeHeader(head.bytes, head.at);
+      if (header.baseOffset >= upToOffset) break;
+      const batchEnd = header.baseOffset + header.recordCount;
+      if (batchEnd > fromOffset) {
+        if (out.length > 0 && taken + header.length > maxBytes) break;
+        const whole = reader.window(position, header.length);
+        if (!whole) throw this.#corrupt(position, 'truncated batch');
+        if (!crcMatches(whole.bytes, whole.at, header)) throw this.#corrupt(position, 'crc mismatch');
+        out.push({
+          baseOffset: header.baseOffset,
+          recordCount: header.recordCount,
+          type: header.type,
+          producerId: header.producerId,
+          producerEpoch: header.producerEpoch,
+          baseSequence: header.baseSequence,
+          timestamp: header.timestamp,
+          payload: whole.bytes.subarray(whole.at + HEADER_BYTES, whole.at + header.length),
+        });
+        taken += header.length;
+      }
+      position += header.length;
+    }
+    return taken;
+  }
+
+  #corrupt(position: number, reason: string): CorruptSegmentError {
+    return new CorruptSegmentError(this.path, position, reason, { found: 'read' });
+  }
+}

@@ -1,0 +1,39 @@
+// Helpers for tests and the simulator: a log on the in-memory fault disk with a manual clock.
+import { WriteAheadLog } from './log.ts';
+import type { LogOptions } from './options.ts';
+import { ManualClock } from './seams/clock.ts';
+import { MemoryFileSystem, type MemoryFileSystemOptions } from './seams/memory-file-system.ts';
+import { SeededRandom } from './seams/random.ts';
+
+export interface MemoryLogSetup {
+  readonly fs: MemoryFileSystem;
+  readonly clock: ManualClock;
+  readonly dir: string;
+  open(overrides?: Partial<LogOptions>): Promise<WriteAheadLog>;
+}
+
+/** A fault disk, a manual clock and a function that opens a log on them. */
+export function memoryLogSetup(seed = 1, fsOptions: Partial<MemoryFileSystemOptions> = {}, defaults: Partial<LogOptions> = {}): MemoryLogSetup {
+  const fs = new MemoryFileSystem({ random: new SeededRandom(seed), ...fsOptions });
+  const clock = new ManualClock(1_700_000_000_000);
+  const dir = '/data/log';
+  return { fs, clock, dir, open: (overrides = {}) => WriteAheadLog.open({ dir, fs, clock, ...defaults, ...overrides }) };
+}
+
+/** A payload that names its own index, so tests can tell batches apart. */
+export function payloadOf(i: number, size = 20): Uint8Array {
+  const bytes = new Uint8Array(Math.max(size, 8));
+  new DataView(bytes.buffer).setUint32(0, i, true);
+  for (let j = 4; j < bytes.length; j++) bytes[j] = (i * 31 + j) & 0xff;
+  return bytes;
+}
+
+/** The index stored by `payloadOf`. */
+export function indexOfPayload(payload: Uint8Array): number {
+  return new DataView(payload.buffer, payload.byteOffset, payload.byteLength).getUint32(0, true);
+}
+
+/** Lets queued microtasks (and promise callbacks) run. */
+export async function settle(rounds = 5): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => queueMicrotask(resolve));
+}
