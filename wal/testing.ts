@@ -37,3 +37,19 @@ export function indexOfPayload(payload: Uint8Array): number {
 export async function settle(rounds = 5): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => queueMicrotask(resolve));
 }
+
+/**
+ * Awaits `work` on a disk whose syncs are manual, releasing every sync it asks for meanwhile.
+ * Rejects if `work` does not settle within `maxRounds` rounds.
+ */
+export async function driveSyncs<T>(fs: MemoryFileSystem, work: Promise<T>, maxRounds = 10_000): Promise<T> {
+  let settled = false;
+  const tracked = work.finally(() => { settled = true; });
+  tracked.catch(() => {});
+  for (let round = 0; !settled; round++) {
+    if (round >= maxRounds) throw new Error(`work did not settle after ${maxRounds} rounds of releasing syncs`);
+    fs.releaseSyncs();
+    await settle();
+  }
+  return tracked;
+}

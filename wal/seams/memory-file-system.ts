@@ -173,6 +173,13 @@ export class MemoryFileSystem implements FileSystem {
     return done;
   }
 
+  /** Completes the pending sync at `index` (0 = oldest) out of order, as a thread pool may. */
+  releaseSyncAt(index: number): void {
+    const [next] = this.#pending.splice(index, 1);
+    if (!next) throw new RangeError(`no pending sync at ${index} (${this.#pending.length} pending)`);
+    next.complete(this.#decideSyncOutcome());
+  }
+
   // --- used by MemoryFileHandle ---------------------------------------------------------------
 
   /** @internal */

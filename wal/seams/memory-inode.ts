@@ -101,8 +101,10 @@ export class MemoryInode {
       if (roll < 0.4) continue; // lost: the old contents stay
       for (let sector = start; sector < start + PAGE_BYTES; sector += SECTOR_BYTES) {
         const kind = roll < 0.75 ? 'new' : ['old', 'new', 'garbage'][random.int(3)];
-        if (kind === 'new') image.set(this.cache.subarray(sector, sector + SECTOR_BYTES), sector);
-        else if (kind === 'garbage') for (let i = sector; i < sector + SECTOR_BYTES && i < image.length; i++) image[i] = random.int(256);
+        const end = Math.min(sector + SECTOR_BYTES, image.length);
+        if (sector >= end) break;
+        if (kind === 'new') image.set(this.cache.subarray(sector, end), sector);
+        else if (kind === 'garbage') for (let i = sector; i < end; i++) image[i] = random.int(256);
       }
     }
     // The size is metadata: it may or may not have reached the disk.

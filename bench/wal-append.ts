@@ -1,0 +1,230 @@
+// How close is the log's durable append rate to the raw disk?
+//
+// In one run, on one disk, for 100-byte records in batches of 1..1024 and each fsync policy:
+//   raw:   a plain loop of positioned fs.writeSync of the payload + fs.fdatasyncSync (no sync
+//          under `none`): the best a single thread can do with the same bytes, one at a time;
+//   Ferry: WriteAheadLog.append of the same payload, sequential (await each) and pipelined
+//          (DEPTH appends in flight, so group commit under `interval` can share one sync).
+// Timing is fixed-N wall clock (see harness.ts); N is chosen per run to last about a second.
+import { closeSync, fdatasyncSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { hrtime } from 'node:process';
+import { WriteAheadLog, nodeFileSystem, realClock, type AppendInput, type FsyncPolicy } from '../wal/index.ts';
+import { percentiles, timeFixedN, type Benchmark, type Timing, type TimingOptions, type Workload } from './harness.ts';
+import { formatFixed, formatRate, formatTable, machineInfo, writeResults } from './report.ts';
+
+const RECORD_BYTES = 100;
+const BATCH_SIZES = [1, 16, 128, 1024];
+const POLICIES: readonly FsyncPolicy[] = ['always', 'interval', 'none'];
+/** Appends kept in flight by the pipelined run: enough for group commit to amortise a sync. */
+const DEPTH = 64;
+/** The log's default, stated so the run does not depend on it changing. */
+const SEGMENT_BYTES = 64 * 1024 * 1024;
+/** Bytes any one run may write, so a fast `none` run cannot fill the disk. */
+const MAX_RUN_BYTES = 4 * 1024 ** 3;
+/** The aim: Ferry reaches at least this share of the raw loop (records/s, or MB/s under `none`). */
+const AIM = 0.8;
+
+/** Throughput of one measured run. MB are 10^6 bytes of payload (Ferry adds a 64-byte header per batch). */
+interface RunResult extends Timing {
+  readonly recordsPerSec: number;
+  readonly mbPerSec: number;
+  readonly usPerAppend: number;
+}
+
+interface CellResult {
+  readonly policy: FsyncPolicy;
+  readonly batchSize: number;
+  readonly payloadBytes: number;
+  readonly raw: RunResult;
+  readonly ferrySequential: RunResult;
+  readonly ferryPipelined: RunResult;
+  readonly ratioSequential: number;
+  readonly ratioPipelined: number;
+  /** Whether Ferry's better mode meets AIM against raw; undefined where there is no aim (`always`). */
+  readonly aimMet: boolean | undefined;
+}
+
+function result(timing: Timing, batchSize: number): RunResult {
+  const seconds = timing.ns / 1e9;
+  return {
+    ...timing,
+    recordsPerSec: (timing.n * batchSize) / seconds,
+    mbPerSec: (timing.n * batchSize * RECORD_BYTES) / 1e6 / seconds,
+    usPerAppend: timing.ns / 1e3 / timing.n,
+  };
+}
+
+function makePayload(bytes: number): Uint8Array {
+  const payload = new Uint8Array(bytes);
+  for (let i = 0; i < bytes; i++) payload[i] = (i * 2654435761) >>> 24; // not zeros, not compressible runs
+  return payload;
+}
+
+/** The raw loop: one file, written at increasing positions, synced after each write unless `none`. */
+function rawWriter(path: string, payload: Uint8Array, sync: boolean): { work: Workload; close(): void } {
+  const fd = openSync(path, 'w'); // like the log: never O_APPEND, positions are explicit
+  const len = payload.length;
+  let position = 0;
+  return {
+    work(n) {
+      for (let i = 0; i < n; i++) {
+        if (writeSync(fd, payload, 0, len, position) !== len) throw new Error('short write');
+        position += len;
+        if (sync) fdatasyncSync(fd);
+      }
+    },
+    close: () => closeSync(fd),
+  };
+}
+
+/** Runs `n` appends with at most `depth` unconfirmed at a time; rejects on the first failure. */
+function pipelined(append: () => Promise<unknown>, n: number, depth: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    let issued = 0;
+    let confirmed = 0;
+    let failed = false;
+    const fill = (): void => {
+      while (!failed && issued < n && issued - confirmed < depth) {
+        issued++;
+        append().then(onConfirmed, onFailed);
+      }
+    };
+    const onConfirmed = (): void => {
+      if (++confirmed === n) resolve();
+      else fill();
+    };
+    const onFailed = (error: unknown): void => {
+      failed = true;
+      reject(error);
+    };
+    fill();
+  });
+}
+
+async function measureRaw(dir: string, policy: FsyncPolicy, payload: Uint8Array, timing: TimingOptions): Promise<Timing> {
+  mkdirSync(dir);
+  const writer = rawWriter(join(dir, 'raw.bin'), payload, policy !== 'none');
+  try {
+    return await timeFixedN(writer.work, timing);
+  } finally {
+    writer.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function measureFerry(dir: string, policy: FsyncPolicy, batchSize: number, payload: Uint8Array, mode: 'sequential' | 'pipelined', timing: TimingOptions): Promise<Timing> {
+  const log = await WriteAheadLog.open({ dir, fs: nodeFileSystem, clock: realClock, fsync: policy, segmentBytes: SEGMENT_BYTES });
+  // One input object for every append: the question is the log's cost, not the producer's.
+  const input: AppendInput = { recordCount: batchSize, payload, timestamp: Date.now() };
+  const work: Workload =
+    mode === 'pipelined'
+      ? (n) => pipelined(() => log.append(input), n, DEPTH)
+      : async (n) => {
+          for (let i = 0; i < n; i++) await log.append(input);
+        };
+  try {
+    return await timeFixedN(work, timing);
+  } finally {
+    await log.close(); // syncs what `none` left unsynced: outside the timed run
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Latency of one record-sized write + fdatasync at the end of a growing file: what `always` pays per append. */
+function probeFdatasync(dir: string, samples = 300): { medianUs: number; p99Us: number } {
+  const path = join(dir, 'probe.bin');
+  const fd = openSync(path, 'w');
+  const bytes = makePayload(RECORD_BYTES);
+  const us: number[] = [];
+  try {
+    for (let i = 0; i < samples; i++) {
+      const start = hrtime.bigint();
+      writeSync(fd, bytes, 0, bytes.length, i * bytes.length);
+      fdatasyncSync(fd);
+      us.push(Number(hrtime.bigint() - start) / 1e3);
+    }
+  } finally {
+    closeSync(fd);
+    rmSync(path, { force: true });
+  }
+  const { median, p99 } = percentiles(us);
+  return { medianUs: median, p99Us: p99 };
+}
+
+function list<T>(flag: string | undefined, all: readonly T[], parse: (s: string) => T): readonly T[] {
+  if (flag === undefined) return all;
+  const picked = flag.split(',').map(parse);
+  for (const p of picked) if (!all.includes(p)) throw new Error(`unknown value ${String(p)}; expected one of ${all.join(', ')}`);
+  return picked;
+}
+
+async function run(flags: ReadonlyMap<string, string>): Promise<void> {
+  const policies = list(flags.get('policy'), POLICIES, (s) => s as FsyncPolicy);
+  const batchSizes = list(flags.get('batch'), BATCH_SIZES, Number);
+  const targetMs = Number(flags.get('target-ms') ?? 1000);
+  const root = flags.get('dir') ?? process.env['FERRY_BENCH_DIR'] ?? tmpdir();
+  mkdirSync(root, { recursive: true });
+  const base = mkdtempSync(join(root, 'ferry-bench-wal-append-'));
+  const cells: CellResult[] = [];
+  let fdatasync: { medianUs: number; p99Us: number };
+  try {
+    fdatasync = probeFdatasync(base);
+    console.log(`disk: ${base}\nwrite(${RECORD_BYTES} B) + fdatasync: median ${fdatasync.medianUs.toFixed(0)} us, p99 ${fdatasync.p99Us.toFixed(0)} us\n`);
+    let runId = 0;
+    for (const policy of policies) {
+      for (const batchSize of batchSizes) {
+        const payload = makePayload(batchSize * RECORD_BYTES);
+        const timing: TimingOptions = { warmupMs: 100, targetMs, maxN: Math.floor(MAX_RUN_BYTES / payload.length) };
+        const dir = (): string => join(base, `run-${runId++}`);
+        const raw = result(await measureRaw(dir(), policy, payload, timing), batchSize);
+        const seq = result(await measureFerry(dir(), policy, batchSize, payload, 'sequential', timing), batchSize);
+        const pipe = result(await measureFerry(dir(), policy, batchSize, payload, 'pipelined', timing), batchSize);
+        const best = Math.max(seq.recordsPerSec, pipe.recordsPerSec) / raw.recordsPerSec;
+        cells.push({
+          policy,
+          batchSize,
+          payloadBytes: payload.length,
+          raw,
+          ferrySequential: seq,
+          ferryPipelined: pipe,
+          ratioSequential: seq.recordsPerSec / raw.recordsPerSec,
+          ratioPipelined: pipe.recordsPerSec / raw.recordsPerSec,
+          // Same payload bytes per record on both sides, so the MB/s ratio equals the records/s ratio.
+          aimMet: policy === 'always' ? undefined : best >= AIM,
+        });
+        const secs = [raw, seq, pipe].map((r) => (r.ns / 1e9).toFixed(2)).join('/');
+        console.error(`  ${policy} x${batchSize}: done (raw/seq/pipe ${secs} s)`);
+      }
+    }
+  } finally {
+    rmSync(base, { recursive: true, force: true });
+  }
+
+  const rows = cells.map((c) => {
+    const bestMb = Math.max(c.ferrySequential.mbPerSec, c.ferryPipelined.mbPerSec);
+    const best = Math.max(c.ratioSequential, c.ratioPipelined);
+    const aim = c.aimMet === undefined ? '-' : `${c.aimMet ? 'met' : 'MISS'} ${best.toFixed(2)}`;
+    return [c.policy, String(c.batchSize), formatRate(c.raw.recordsPerSec), formatFixed(c.raw.mbPerSec, 1), formatRate(c.ferrySequential.recordsPerSec), formatRate(c.ferryPipelined.recordsPerSec), formatFixed(bestMb, 1), formatFixed(c.ratioSequential, 2), formatFixed(c.ratioPipelined, 2), aim];
+  });
+  console.log(formatTable(['policy', 'batch', 'raw rec/s', 'raw MB/s', 'Ferry seq rec/s', `Ferry pipe${DEPTH} rec/s`, 'Ferry MB/s', 'seq/raw', 'pipe/raw', `aim >=${AIM}`], rows));
+  console.log(`\nrecords of ${RECORD_BYTES} B; MB/s = 10^6 payload bytes/s (Ferry MB/s: its better mode); aim: interval on records/s, none on MB/s, best Ferry mode vs raw`);
+
+  const path = writeResults('wal-append', {
+    benchmark: 'wal-append',
+    question: walAppend.question,
+    machine: machineInfo(root),
+    settings: { recordBytes: RECORD_BYTES, depth: DEPTH, segmentBytes: SEGMENT_BYTES, targetMs, warmupMs: 100, aim: AIM, timing: 'fixed-N, process.hrtime.bigint' },
+    fdatasync,
+    cells,
+  });
+  console.log(`results: ${path}`);
+}
+
+/** The WAL append benchmark: Ferry's log against a raw write(+fdatasync) loop, per policy and batch size. */
+export const walAppend: Benchmark = {
+  name: 'wal-append',
+  question: "How close is the log's durable append rate to the raw disk?",
+  run,
+};
