@@ -61,18 +61,22 @@ export class Segment {
    * `maxBytes` of them except that the first batch is always returned whole.
    */
   read(handle: FileHandle, fromOffset: number, upToOffset: number, maxBytes: number, out: ReadBatch[]): number {
-    const start = this.index.floorPosition(fromOffset);
+    const start = this.index.floor(fromOffset);
     const reader = new ChunkReader(handle, this.sizeBytes, Math.min(Math.max(maxBytes + HEADER_BYTES, 64 * 1024), 4 * 1024 * 1024));
-    let position = start;
+    let position = start.position;
+    // Batches skipped on the way are not CRC-checked, so the walk checks that each header starts
+    // where the previous one ended: a damaged length or count is reported, never followed.
+    let expected = start.offset;
     let taken = 0;
     while (position < this.sizeBytes) {
       const head = reader.window(position, HEADER_BYTES);
       if (!head || checkHeader(head.bytes, head.at, HEADER_BYTES)) throw this.#corrupt(position, 'bad header');
       const header = decodeHeader(head.bytes, head.at);
-      if (header.baseOffset >= upToOffset) break;
-      const batchEnd = header.baseOffset + header.recordCount;
-      if (batchEnd > fromOffset) {
-        if (out.length > 0 && taken + header.length > maxBytes) break;
+      if (header.baseOffset !== expected || header.recordCount < 1 || position + header.length > this.sizeBytes) throw this.#corrupt(position, 'batch out of sequence');
+      if (header.baseOffset >= upToOffset) return taken;
+      expected += header.recordCount;
+      if (expected > fromOffset) {
+        if (out.length > 0 && taken + header.length > maxBytes) return taken;
         const whole = reader.window(position, header.length);
         if (!whole) throw this.#corrupt(position, 'truncated batch');
         if (!crcMatches(whole.bytes, whole.at, header)) throw this.#corrupt(position, 'crc mismatch');
@@ -90,6 +94,7 @@ export class Segment {
       }
       position += header.length;
     }
+    if (expected !== this.endOffset) throw this.#corrupt(position, 'segment ends early');
     return taken;
   }
 

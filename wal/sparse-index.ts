@@ -41,20 +41,20 @@ export class SparseIndex {
     this.#positions.push(position);
   }
 
-  /** Byte position of the last indexed batch starting at or before `offset` (0 when none). */
-  floorPosition(offset: number): number {
+  /** The last indexed batch starting at or before `offset` (the segment's start when none). */
+  floor(offset: number): { offset: number; position: number } {
     const rel = offset - this.#base;
     let lo = 0;
     let hi = this.#relOffsets.length - 1;
-    let found = 0;
+    let found = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       if (this.#relOffsets[mid]! <= rel) {
-        found = this.#positions[mid]!;
+        found = mid;
         lo = mid + 1;
       } else hi = mid - 1;
     }
-    return found;
+    return found < 0 ? { offset: this.#base, position: 0 } : { offset: this.#base + this.#relOffsets[found]!, position: this.#positions[found]! };
   }
 
   /** Serialises the index and the facts of its sealed segment. */

@@ -8,6 +8,7 @@ export const SECTOR_BYTES = 512;
 /** What one sync captured: page contents and the file length at the moment it was called. */
 export interface SyncCapture {
   readonly length: number;
+  readonly lengthVersion: number;
   readonly pages: Map<number, { version: number; bytes: Uint8Array }>;
 }
 
@@ -27,6 +28,10 @@ export class MemoryInode {
   durableLength = 0;
   /** Dirty page index -> write version, so a sync only cleans pages not rewritten since it began. */
   readonly dirty = new Map<number, number>();
+  /** Version of each page (and of the length) on stable storage: an older sync finishing late never overwrites a newer one. */
+  readonly #durableVersions = new Map<number, number>();
+  #durableLengthVersion = 0;
+  #lengthVersion = 0;
   #version = 0;
 
   read(target: Uint8Array, targetOffset: number, length: number, position: number): number {
@@ -39,8 +44,11 @@ export class MemoryInode {
     const end = position + bytes.length;
     this.cache = grow(this.cache, end);
     this.cache.set(bytes, position);
-    if (end > this.length) this.length = end;
     this.#markDirty(position, end);
+    if (end > this.length) {
+      this.length = end;
+      this.#lengthVersion = this.#version;
+    }
   }
 
   truncate(length: number): void {
@@ -49,6 +57,7 @@ export class MemoryInode {
     const from = Math.min(length, this.length);
     this.#markDirty(from, Math.max(length, this.length, from + 1));
     this.length = length;
+    this.#lengthVersion = this.#version;
     for (const page of [...this.dirty.keys()]) if (page * PAGE_BYTES > Math.max(length, this.durableLength)) this.dirty.delete(page);
   }
 
@@ -64,19 +73,23 @@ export class MemoryInode {
       const start = page * PAGE_BYTES;
       pages.set(page, { version, bytes: this.cache.slice(start, start + PAGE_BYTES) });
     }
-    return { length: this.length, pages };
+    return { length: this.length, lengthVersion: this.#lengthVersion, pages };
   }
 
   /** Completes a sync: the captured pages reach stable storage. */
   persist(capture: SyncCapture): void {
-    this.durable = grow(this.durable, Math.max(capture.length, this.durableLength));
-    for (const [page, { bytes }] of capture.pages) {
+    const newLength = capture.lengthVersion >= this.#durableLengthVersion ? capture.length : this.durableLength;
+    this.durable = grow(this.durable, Math.max(newLength, this.durableLength));
+    for (const [page, { version, bytes }] of capture.pages) {
+      if (version < (this.#durableVersions.get(page) ?? 0)) continue;
       const start = page * PAGE_BYTES;
       this.durable = grow(this.durable, start + bytes.length);
       this.durable.set(bytes, start);
+      this.#durableVersions.set(page, version);
     }
-    this.durableLength = capture.length;
-    this.durable.fill(0, capture.length);
+    this.#durableLengthVersion = Math.max(this.#durableLengthVersion, capture.lengthVersion);
+    this.durableLength = newLength;
+    this.durable.fill(0, newLength);
     this.#clean(capture);
   }
 
@@ -92,7 +105,10 @@ export class MemoryInode {
     for (const [page, { version }] of capture.pages) if (this.dirty.get(page) === version) this.dirty.delete(page);
   }
 
-  /** A power loss: only stable storage survives, with each dirty page kept, lost or torn. */
+  /**
+   * A power loss: only stable storage survives, with each dirty page kept, lost, or torn sector
+   * by sector; a file that grew may come back at its old or new length (the size is metadata).
+   */
   losePower(random: Random): void {
     const image = grow(this.durable.slice(0, this.durableLength), Math.max(this.length, this.durableLength));
     for (const page of this.dirty.keys()) {
@@ -100,7 +116,10 @@ export class MemoryInode {
       const roll = random.next();
       if (roll < 0.4) continue; // lost: the old contents stay
       for (let sector = start; sector < start + PAGE_BYTES; sector += SECTOR_BYTES) {
-        const kind = roll < 0.75 ? 'new' : ['old', 'new', 'garbage'][random.int(3)];
+        // A sector is written atomically (old or new), as disks guarantee for their atomic write
+        // unit; garbage shows up only in sectors that held no synced data (stale blocks exposed).
+        const kinds = sector >= this.durableLength ? ['old', 'new', 'garbage'] : ['old', 'new'];
+        const kind = roll < 0.75 ? 'new' : kinds[random.int(kinds.length)];
         const end = Math.min(sector + SECTOR_BYTES, image.length);
         if (sector >= end) break;
         if (kind === 'new') image.set(this.cache.subarray(sector, end), sector);
@@ -116,6 +135,8 @@ export class MemoryInode {
     this.durable = this.cache.slice();
     this.durableLength = length;
     this.dirty.clear();
+    this.#durableVersions.clear();
+    this.#durableLengthVersion = this.#lengthVersion = this.#version;
   }
 
   /** Flips one bit of stable storage (and of the cache): media corruption. */
