@@ -3,8 +3,7 @@
 // SIGKILL mid-stream, reopens the log, and checks that every confirmed batch is there.
 // (The engine demo of topics and consumers replaces this once the engine core lands.)
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { WriteAheadLog, nodeFileSystem, realClock } from '../wal/index.ts';
@@ -31,8 +30,14 @@ async function writer(): Promise<void> {
   }
 }
 
+/** Starts from an empty log: removes the files a previous run left (through the FileSystem seam). */
+function clearLog(): void {
+  if (!nodeFileSystem.exists(dir)) return;
+  for (const name of nodeFileSystem.list(dir)) nodeFileSystem.remove(join(dir, name));
+}
+
 async function main(): Promise<void> {
-  rmSync(dir, { recursive: true, force: true });
+  clearLog();
   console.log(`Ferry write-ahead log demo in ${dir}`);
   const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--writer'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FERRY_DEMO_DIR: dir } });
   let confirmed = -1;

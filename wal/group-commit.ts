@@ -44,6 +44,8 @@ export interface GroupCommitOptions {
 export class GroupCommit {
   readonly #o: GroupCommitOptions;
   readonly #waiters: BoundedFifo<Waiter>;
+  /** Waiters of syncs the log itself forced (roll under `none`, close, `sync()`); a handful at most. */
+  #forced: Waiter[] = [];
   readonly #inFlight: BoundedFifo<InFlight>;
   #syncedEnd: number;
   #failure: FerryError | undefined;
@@ -101,8 +103,6 @@ export class GroupCommit {
     this.#start();
     return waiter;
   }
-
-  #forced: Waiter[] = [];
 
   /** Rejects every waiter and all later calls with `error`. */
   fail(error: FerryError): void {
