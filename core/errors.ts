@@ -1,0 +1,67 @@
+// Typed errors of the engine (topics, producers, consumers). Each has a stable code and a
+// message that says what to do; all extend FerryError so they cross threads the same way.
+import { FerryError, registerErrorCode, type FerryErrorOptions } from '../wal/index.ts';
+
+/** A topic or group name that could not be used (it would be a path, is empty or too long). */
+export class InvalidNameError extends FerryError {
+  static readonly code = 'INVALID_NAME';
+  constructor(kind: string, name: unknown, why: string) {
+    super(InvalidNameError.code, `invalid ${kind} name ${JSON.stringify(name)}: ${why}. Use letters, digits, '.', '_' or '-'`, false, { details: { kind, name: String(name) } });
+  }
+}
+
+/** The topic does not exist. */
+export class UnknownTopicError extends FerryError {
+  static readonly code = 'UNKNOWN_TOPIC';
+  constructor(topic: string) {
+    super(UnknownTopicError.code, `topic ${JSON.stringify(topic)} does not exist; create it with ferry.createTopic() first`, false, { details: { topic } });
+  }
+}
+
+/** createTopic was called again for an existing topic with different options. */
+export class TopicConflictError extends FerryError {
+  static readonly code = 'TOPIC_CONFLICT';
+  constructor(topic: string, field: string) {
+    super(TopicConflictError.code, `topic ${JSON.stringify(topic)} already exists with a different ${field}; use the existing options or another name`, false, { details: { topic, field } });
+  }
+}
+
+/** A message that is too big, or whose value cannot be encoded. Nothing was written. */
+export class InvalidMessageError extends FerryError {
+  static readonly code = 'INVALID_MESSAGE';
+  constructor(message: string, options?: FerryErrorOptions) {
+    super(InvalidMessageError.code, message, false, options);
+  }
+}
+
+/** ack/nack/extend with a token that is no longer current: the lease expired or the message was redelivered. */
+export class StaleDeliveryError extends FerryError {
+  static readonly code = 'STALE_DELIVERY';
+  constructor(topic: string, partition: number, offset: number, why: string) {
+    super(StaleDeliveryError.code, `delivery of ${topic}[${partition}]@${offset} is no longer yours (${why}); it was or will be delivered again, so drop this copy`, false, {
+      details: { topic, partition, offset, why },
+    });
+  }
+}
+
+/** A producer whose id was opened again elsewhere: this instance may no longer publish. */
+export class ProducerFencedError extends FerryError {
+  static readonly code = 'PRODUCER_FENCED';
+  constructor(producerId: string, epoch: number, currentEpoch: number) {
+    super(ProducerFencedError.code, `producer ${JSON.stringify(producerId)} epoch ${epoch} was fenced by epoch ${currentEpoch}; close this producer and use the newer one`, false, {
+      details: { producerId, epoch, currentEpoch },
+    });
+  }
+}
+
+/** The engine, a producer or a consumer was closed. */
+export class ClosedError extends FerryError {
+  static readonly code = 'CLOSED';
+  constructor(what: string) {
+    super(ClosedError.code, `${what} is closed; open a new one to continue`, false);
+  }
+}
+
+for (const cls of [InvalidNameError, UnknownTopicError, TopicConflictError, InvalidMessageError, StaleDeliveryError, ProducerFencedError, ClosedError]) {
+  registerErrorCode(cls.code, cls as unknown as typeof FerryError);
+}
