@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeMessage, encodeMessage, frameMessages, messageSlices } from './codec.ts';
+import { decodeBody, decodeMeta, encodeMessage, frameMessages, messageSlices } from './codec.ts';
 import { InvalidMessageError } from './errors.ts';
 
 describe('message codec', () => {
@@ -9,23 +9,27 @@ describe('message codec', () => {
       { value: Buffer.from([0, 1, 2, 255]) },
       { value: 'plain' },
     ];
-    const encoded = messages.map((m, i) => encodeMessage(m, i * 10, 1 << 20));
-    const decoded = messageSlices(frameMessages(encoded)).map(decodeMessage);
-    expect(decoded[0]).toEqual({ value: { order: 1, items: ['a', 'b'] }, key: 'k1', headers: { trace: 't' }, id: 'm-1', deliverAt: 0 });
-    expect(Buffer.from(decoded[1]!.value as Uint8Array)).toEqual(Buffer.from([0, 1, 2, 255]));
-    expect(decoded[2]).toMatchObject({ value: 'plain', key: undefined, deliverAt: 20 });
+    const records = messageSlices(frameMessages(messages.map((m, i) => encodeMessage(m, i * 10, 1 << 20))));
+    expect(records.map(decodeMeta)).toEqual([
+      { key: 'k1', id: 'm-1', deliverAt: 0 },
+      { key: undefined, id: undefined, deliverAt: 10 },
+      { key: undefined, id: undefined, deliverAt: 20 },
+    ]);
+    expect(decodeBody(records[0]!)).toEqual({ value: { order: 1, items: ['a', 'b'] }, headers: { trace: 't' } });
+    expect(Buffer.from(decodeBody(records[1]!).value as Uint8Array)).toEqual(Buffer.from([0, 1, 2, 255]));
+    expect(decodeBody(records[2]!)).toEqual({ value: 'plain', headers: undefined });
   });
 
   it('gives each encoded message its own buffer (not the encoder arena)', () => {
     const a = encodeMessage({ value: 'first' }, 0, 1 << 20);
     const before = Buffer.from(a).toString('hex');
-    encodeMessage({ value: 'second, longer value' }, 0, 1 << 20);
+    encodeMessage({ value: 'second, longer value', key: 'k' }, 0, 1 << 20);
     expect(Buffer.from(a).toString('hex')).toBe(before);
     expect(a.byteOffset).toBe(0);
     expect(a.buffer.byteLength).toBe(a.length);
   });
 
-  it('rejects values msgpack cannot carry, and oversized messages, with INVALID_MESSAGE', () => {
+  it('rejects values msgpack cannot carry, bad fields and oversized messages with INVALID_MESSAGE', () => {
     const cyclic: Record<string, unknown> = {};
     cyclic.self = cyclic;
     for (const value of [Symbol('s'), () => 1, { f: () => 1 }, cyclic, 2n ** 70n]) {
@@ -33,6 +37,8 @@ describe('message codec', () => {
     }
     expect(() => encodeMessage({ value: 'x'.repeat(2000) }, 0, 1000)).toThrow(/exceeds maxMessageBytes \(1000\)/);
     expect(() => encodeMessage({ value: 1, key: 5 as never }, 0, 1000)).toThrow(/key must be a string/);
+    expect(() => encodeMessage({ value: 1, id: '' }, 0, 1000)).toThrow(/id must be a non-empty string/);
     expect(() => encodeMessage({ value: 1, headers: { a: 1 as never } }, 0, 1000)).toThrow(/header "a"/);
+    expect(() => encodeMessage(null as never, 0, 1000)).toThrow(InvalidMessageError);
   });
 });

@@ -1,7 +1,9 @@
 // Message encoding: each message is encoded once, on the producer's thread, with msgpackr, and
-// framed into a batch payload the log stores as is. Consumers decode it lazily, message by message.
+// framed into a batch payload the log stores as is. The partition actor reads only the small
+// meta part (key, id, deliverAt); consumers decode the body (value, headers).
 //
-// Batch payload:  repeated [u32 length][msgpack of [value, key, headers, id, deliverAt]]
+//   batch payload:  repeated [u32 recordBytes][record]
+//   record:         [u16 metaBytes][msgpack [key|null, id|null, deliverAt]][msgpack [value, headers|null]]
 import { Packr } from 'msgpackr';
 import { InvalidMessageError } from './errors.ts';
 
@@ -14,18 +16,22 @@ export interface Message<V = unknown> {
   readonly headers?: Readonly<Record<string, string>>;
   /** Deduplication id: a second message with the same id within the topic's window is dropped. */
   readonly id?: string;
-  /** Hold the message back this long before first delivery. */
+  /** Hold the message back this long before its first delivery. */
   readonly delayMs?: number;
 }
 
-/** A message as decoded from the log. */
-export interface StoredMessage {
-  readonly value: unknown;
+/** What the partition actor needs to know about a message, without decoding its value. */
+export interface MessageMeta {
   readonly key: string | undefined;
-  readonly headers: Readonly<Record<string, string>> | undefined;
   readonly id: string | undefined;
   /** Not delivered before this time (ms since epoch); 0 for "at once". */
   readonly deliverAt: number;
+}
+
+/** The part of a message only consumers decode. */
+export interface MessageBody {
+  readonly value: unknown;
+  readonly headers: Readonly<Record<string, string>> | undefined;
 }
 
 const packr = new Packr({
@@ -36,46 +42,59 @@ const packr = new Packr({
   },
 });
 
-/** Encodes one message into a fresh buffer the caller owns (never msgpackr's shared arena). */
-export function encodeMessage(message: Message, deliverAt: number, maxMessageBytes: number): Uint8Array {
+const MAX_KEY_OR_ID_CHARS = 1024;
+
+function checkShape(message: Message): void {
   if (message === null || typeof message !== 'object') throw new InvalidMessageError('a message must be an object like { value, key?, headers?, id?, delayMs? }');
-  if (message.key !== undefined && typeof message.key !== 'string') throw new InvalidMessageError('message.key must be a string');
-  if (message.id !== undefined && (typeof message.id !== 'string' || message.id.length === 0)) throw new InvalidMessageError('message.id must be a non-empty string');
+  if (message.key !== undefined && (typeof message.key !== 'string' || message.key.length > MAX_KEY_OR_ID_CHARS)) throw new InvalidMessageError(`message.key must be a string of at most ${MAX_KEY_OR_ID_CHARS} characters`);
+  if (message.id !== undefined && (typeof message.id !== 'string' || message.id.length === 0 || message.id.length > MAX_KEY_OR_ID_CHARS)) throw new InvalidMessageError(`message.id must be a non-empty string of at most ${MAX_KEY_OR_ID_CHARS} characters`);
   if (message.headers !== undefined) {
     if (typeof message.headers !== 'object' || message.headers === null) throw new InvalidMessageError('message.headers must be an object of strings');
     for (const [k, v] of Object.entries(message.headers)) if (typeof v !== 'string') throw new InvalidMessageError(`header ${JSON.stringify(k)} must be a string`);
   }
-  let view: Uint8Array;
+}
+
+/** Encodes one message into a fresh buffer the caller owns (never msgpackr's shared arena). */
+export function encodeMessage(message: Message, deliverAt: number, maxMessageBytes: number): Uint8Array {
+  checkShape(message);
+  let meta: Uint8Array;
+  let body: Uint8Array;
   try {
-    view = packr.pack([message.value, message.key ?? null, message.headers ?? null, message.id ?? null, deliverAt]);
+    // Copy each view out before the next pack() reuses the arena under it.
+    meta = Uint8Array.prototype.slice.call(packr.pack([message.key ?? null, message.id ?? null, deliverAt]));
+    body = packr.pack([message.value, message.headers ?? null]);
   } catch (error) {
     throw new InvalidMessageError(`message value cannot be encoded with msgpack (${(error as Error).message}); send plain data, Buffers or Uint8Arrays`, { cause: error });
   }
-  if (view.length > maxMessageBytes) {
-    throw new InvalidMessageError(`message of ${view.length} bytes exceeds maxMessageBytes (${maxMessageBytes}); store large payloads elsewhere and send a reference`, {
-      details: { bytes: view.length, maxMessageBytes },
+  const bytes = 2 + meta.length + body.length;
+  if (bytes > maxMessageBytes) {
+    throw new InvalidMessageError(`message of ${bytes} bytes exceeds maxMessageBytes (${maxMessageBytes}); store large payloads elsewhere and send a reference`, {
+      details: { bytes, maxMessageBytes },
     });
   }
-  // Own copy: the view is reused by the next pack(), and Buffer#slice would only make another view.
-  return Uint8Array.prototype.slice.call(view);
+  const record = new Uint8Array(bytes);
+  new DataView(record.buffer).setUint16(0, meta.length, true);
+  record.set(meta, 2);
+  record.set(body, 2 + meta.length);
+  return record;
 }
 
 /** Concatenates encoded messages into one batch payload with length prefixes. */
-export function frameMessages(encoded: readonly Uint8Array[]): Uint8Array {
+export function frameMessages(records: readonly Uint8Array[]): Uint8Array {
   let total = 0;
-  for (const e of encoded) total += 4 + e.length;
+  for (const r of records) total += 4 + r.length;
   const out = new Uint8Array(total);
   const view = new DataView(out.buffer);
   let at = 0;
-  for (const e of encoded) {
-    view.setUint32(at, e.length, true);
-    out.set(e, at + 4);
-    at += 4 + e.length;
+  for (const r of records) {
+    view.setUint32(at, r.length, true);
+    out.set(r, at + 4);
+    at += 4 + r.length;
   }
   return out;
 }
 
-/** Byte ranges of the messages in a batch payload, in order. */
+/** The records of a batch payload, in order (views into it, no copy). */
 export function messageSlices(payload: Uint8Array): Uint8Array[] {
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   const slices: Uint8Array[] = [];
@@ -87,8 +106,27 @@ export function messageSlices(payload: Uint8Array): Uint8Array[] {
   return slices;
 }
 
-/** Decodes one message encoded by `encodeMessage`. */
-export function decodeMessage(bytes: Uint8Array): StoredMessage {
-  const [value, key, headers, id, deliverAt] = packr.unpack(bytes) as [unknown, string | null, Record<string, string> | null, string | null, number];
-  return { value, key: key ?? undefined, headers: headers ?? undefined, id: id ?? undefined, deliverAt };
+function metaLength(record: Uint8Array): number {
+  return new DataView(record.buffer, record.byteOffset, 2).getUint16(0, true);
+}
+
+/** Decodes only the meta part of a record. */
+export function decodeMeta(record: Uint8Array): MessageMeta {
+  const [key, id, deliverAt] = packr.unpack(record.subarray(2, 2 + metaLength(record))) as [string | null, string | null, number];
+  return { key: key ?? undefined, id: id ?? undefined, deliverAt };
+}
+
+/** Decodes the value and headers of a record. */
+export function decodeBody(record: Uint8Array): MessageBody {
+  const [value, headers] = packr.unpack(record.subarray(2 + metaLength(record))) as [unknown, Record<string, string> | null];
+  return { value, headers: headers ?? undefined };
+}
+
+/** Encodes a small control structure (acks, retries, checkpoints) with the same encoder. */
+export function encodeControl(value: unknown): Uint8Array {
+  return Uint8Array.prototype.slice.call(packr.pack(value));
+}
+
+export function decodeControl<T>(bytes: Uint8Array): T {
+  return packr.unpack(bytes) as T;
 }

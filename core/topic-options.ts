@@ -1,0 +1,98 @@
+// Topic options: validated once, defaults filled, frozen; compared field by field so that
+// createTopic is idempotent for the same options and a typed error for different ones.
+import { InvalidArgumentError } from '../wal/index.ts';
+import { TopicConflictError } from './errors.ts';
+import { checkName } from './names.ts';
+
+/** How long to wait before redelivering after a failed attempt. */
+export type Backoff =
+  | { readonly kind: 'fixed'; readonly delayMs: number }
+  | { readonly kind: 'exponential'; readonly initialMs: number; readonly maxMs: number; readonly multiplier?: number; readonly jitter?: number };
+
+/** Options of `createTopic`. */
+export interface TopicOptions {
+  /** Default 1. Fixed once created. */
+  readonly partitions?: number;
+  /** Failed attempts before a message is dead-lettered. Default 5. */
+  readonly maxDeliveries?: number;
+  /** Default exponential from 100 ms to 30 s, doubling, with 20% jitter. */
+  readonly backoff?: Backoff;
+  /** A delivery not acked, nacked or extended within this time is redelivered. Default 30 s. */
+  readonly ackTimeoutMs?: number;
+  /** Dead-letter topic name, or false for none (then exhausted messages are dropped as settled). Default `<topic>.dlq`. */
+  readonly deadLetter?: string | false;
+  /** Messages with the same `id` within this window are stored once. Default 2 minutes. */
+  readonly dedupWindowMs?: number;
+  /** Delete fully settled segments older than `ms` or beyond `bytes` per partition. Default: keep until settled by all groups. */
+  readonly retention?: { readonly ms?: number; readonly bytes?: number };
+}
+
+export interface ResolvedBackoff {
+  readonly kind: 'fixed' | 'exponential';
+  readonly delayMs: number;
+  readonly initialMs: number;
+  readonly maxMs: number;
+  readonly multiplier: number;
+  readonly jitter: number;
+}
+
+export interface ResolvedTopicOptions {
+  readonly partitions: number;
+  readonly maxDeliveries: number;
+  readonly backoff: ResolvedBackoff;
+  readonly ackTimeoutMs: number;
+  readonly deadLetter: string | false;
+  readonly dedupWindowMs: number;
+  readonly retention: { readonly ms: number; readonly bytes: number };
+}
+
+function intIn(name: string, value: unknown, fallback: number, min: number, max: number): number {
+  const v = value ?? fallback;
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
+    throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max} (got ${String(value)})`);
+  }
+  return v;
+}
+
+function resolveBackoff(backoff: Backoff | undefined): ResolvedBackoff {
+  const b = backoff ?? { kind: 'exponential', initialMs: 100, maxMs: 30_000, multiplier: 2, jitter: 0.2 };
+  if (b.kind === 'fixed') {
+    const delayMs = intIn('backoff.delayMs', b.delayMs, 0, 0, 7 * 86_400_000);
+    return { kind: 'fixed', delayMs, initialMs: delayMs, maxMs: delayMs, multiplier: 1, jitter: 0 };
+  }
+  if (b.kind !== 'exponential') throw new InvalidArgumentError(`backoff.kind must be 'fixed' or 'exponential' (got ${String((b as { kind?: unknown }).kind)})`);
+  const initialMs = intIn('backoff.initialMs', b.initialMs, 100, 0, 7 * 86_400_000);
+  const maxMs = intIn('backoff.maxMs', b.maxMs, 30_000, initialMs, 7 * 86_400_000);
+  const multiplier = b.multiplier ?? 2;
+  const jitter = b.jitter ?? 0;
+  if (!Number.isFinite(multiplier) || multiplier < 1 || multiplier > 100) throw new InvalidArgumentError(`backoff.multiplier must be from 1 to 100 (got ${multiplier})`);
+  if (!Number.isFinite(jitter) || jitter < 0 || jitter > 1) throw new InvalidArgumentError(`backoff.jitter must be from 0 to 1 (got ${jitter})`);
+  return { kind: 'exponential', delayMs: initialMs, initialMs, maxMs, multiplier, jitter };
+}
+
+/** Validates and completes the options of topic `name`. */
+export function resolveTopicOptions(name: string, options: TopicOptions = {}): ResolvedTopicOptions {
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('topic options must be an object');
+  const deadLetter = options.deadLetter === undefined ? `${name}.dlq` : options.deadLetter;
+  if (deadLetter !== false) {
+    checkName('topic', deadLetter);
+    if (deadLetter === name) throw new InvalidArgumentError(`topic ${name} cannot be its own dead-letter topic`);
+  }
+  const retention = options.retention ?? {};
+  return Object.freeze({
+    partitions: intIn('partitions', options.partitions, 1, 1, 4096),
+    maxDeliveries: intIn('maxDeliveries', options.maxDeliveries, 5, 1, 1_000_000),
+    backoff: Object.freeze(resolveBackoff(options.backoff)),
+    ackTimeoutMs: intIn('ackTimeoutMs', options.ackTimeoutMs, 30_000, 1, 7 * 86_400_000),
+    deadLetter,
+    dedupWindowMs: intIn('dedupWindowMs', options.dedupWindowMs, 120_000, 0, 7 * 86_400_000),
+    retention: Object.freeze({ ms: intIn('retention.ms', retention.ms, 0, 0, Number.MAX_SAFE_INTEGER), bytes: intIn('retention.bytes', retention.bytes, 0, 0, Number.MAX_SAFE_INTEGER) }),
+  });
+}
+
+/** Throws TopicConflictError naming the first field that differs. */
+export function assertSameTopicOptions(name: string, existing: ResolvedTopicOptions, wanted: ResolvedTopicOptions): void {
+  for (const field of Object.keys(existing) as (keyof ResolvedTopicOptions)[]) {
+    if (JSON.stringify(existing[field]) !== JSON.stringify(wanted[field])) throw new TopicConflictError(name, field);
+  }
+}
