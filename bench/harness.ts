@@ -31,7 +31,7 @@ export interface TimingOptions {
   readonly warmupMs: number;
   /** The measured run's N is chosen so that it takes about this long. */
   readonly targetMs: number;
-  /** Upper bound on N (and on the warmup's size), e.g. to cap bytes written. */
+  /** Upper bound on N, e.g. to cap bytes written; the warmup does at most a quarter of it in all. */
   readonly maxN: number;
 }
 
@@ -43,17 +43,21 @@ async function elapsedNs(work: Workload, n: number): Promise<number> {
 
 /**
  * Warms `work` up with calls of doubling size until one lasts `warmupMs` (JIT, page cache, file
- * extents settle meanwhile), derives N from the rate of that last call so the measured run takes
- * about `targetMs`, then times exactly N operations.
+ * extents settle meanwhile), derives N from the rate of the longest warmup call so the measured
+ * run takes about `targetMs`, then times exactly N operations.
  */
 export async function timeFixedN(work: Workload, options: TimingOptions): Promise<Timing> {
-  let n = 1;
-  let ns = await elapsedNs(work, n);
-  while (ns < options.warmupMs * 1e6 && n < options.maxN) {
-    n = Math.min(n * 2, options.maxN);
-    ns = await elapsedNs(work, n);
+  // Bounded so the warmup cannot dominate what is on disk (or dirty in the page cache) when the
+  // measured run starts: pages it dirtied would push that run into writeback throttling.
+  const warmupBudget = Math.max(1, Math.floor(options.maxN / 4));
+  let probe: Timing = { n: 1, ns: await elapsedNs(work, 1) };
+  let longest = probe;
+  for (let done = 1; probe.ns < options.warmupMs * 1e6 && done < warmupBudget; done += probe.n) {
+    const n = Math.min(probe.n * 2, warmupBudget - done);
+    probe = { n, ns: await elapsedNs(work, n) };
+    if (probe.ns >= longest.ns) longest = probe; // a call cut short by the budget is a poor estimate
   }
-  const N = Math.max(1, Math.min(options.maxN, Math.round((n / ns) * options.targetMs * 1e6)));
+  const N = Math.max(1, Math.min(options.maxN, Math.round((longest.n / longest.ns) * options.targetMs * 1e6)));
   return { n: N, ns: await elapsedNs(work, N) };
 }
 

@@ -1,6 +1,7 @@
 // Runs the benchmarks: `npm run bench` runs them all, `npm run bench -- wal-append` only the
 // named ones; `--key=value` arguments go to each benchmark (e.g. `--policy=none --batch=1`).
 // To add a benchmark: write bench/<name>.ts exporting a Benchmark and list it in BENCHMARKS.
+// To profile one cell: node --import tsx --cpu-prof bench/run.ts wal-append --policy=none --batch=1
 import type { Benchmark } from './harness.ts';
 import { walAppend } from './wal-append.ts';
 

@@ -65,3 +65,23 @@ export class ClosedError extends FerryError {
 for (const cls of [InvalidNameError, UnknownTopicError, TopicConflictError, InvalidMessageError, StaleDeliveryError, ProducerFencedError, ClosedError]) {
   registerErrorCode(cls.code, cls as unknown as typeof FerryError);
 }
+
+/** Too many distinct message ids are live in a topic's dedupe window; wait for some to expire. */
+export class DedupWindowFullError extends FerryError {
+  static readonly code = 'DEDUP_WINDOW_FULL';
+  constructor(limit: number) {
+    super(DedupWindowFullError.code, `the dedupe window already holds ${limit} live message ids; retry once older ids expire, or shorten dedupWindowMs`, true, { details: { limit } });
+  }
+}
+registerErrorCode(DedupWindowFullError.code, DedupWindowFullError as unknown as typeof FerryError);
+
+/** A consumer asked for a different ordering than the group was created with. */
+export class GroupConflictError extends FerryError {
+  static readonly code = 'GROUP_CONFLICT';
+  constructor(group: string, existing: string, wanted: string) {
+    super(GroupConflictError.code, `consumer group ${JSON.stringify(group)} uses ordering '${existing}', not '${wanted}'; use the same ordering in every consumer of a group, or another group name`, false, {
+      details: { group, existing, wanted },
+    });
+  }
+}
+registerErrorCode(GroupConflictError.code, GroupConflictError as unknown as typeof FerryError);

@@ -1,0 +1,249 @@
+// The engine's public face: opens a data directory, keeps the topic catalog, and hands out
+// producers and consumers wired to a partition runtime (in-thread, or on worker threads).
+//
+//   <dir>/_catalog/            topics and producer epochs (a log of its own)
+//   <dir>/topics/<topic>/<p>/  one log per partition: messages and every group's state changes
+import { join } from 'node:path';
+import {
+  InvalidArgumentError,
+  SeededRandom,
+  WriteAheadLog,
+  nodeFileSystem,
+  realClock,
+  type Clock,
+  type FileSystem,
+  type FsyncPolicy,
+  type Random,
+} from '../wal/index.ts';
+import { Catalog } from './catalog.ts';
+import { decodeBody, decodeMeta } from './codec.ts';
+import { originalHeaders, readDeadLetterInfo } from './dead-letter.ts';
+import { ClosedError, UnknownTopicError } from './errors.ts';
+import { LocalRuntime } from './local-runtime.ts';
+import { checkName } from './names.ts';
+import type { PartitionLimits } from './partition-actor.ts';
+import { Consumer, type ConsumerOptions } from './consumer.ts';
+import { Producer, type ProducerOptions } from './producer.ts';
+import type { PartitionRuntime } from './runtime.ts';
+import { resolveTopicOptions, type ResolvedTopicOptions, type TopicOptions } from './topic-options.ts';
+
+/** Options of `Ferry.open`. */
+export interface FerryOptions {
+  /** The data directory (created if missing; locked while open). */
+  readonly dir: string;
+  /** Worker threads hosting partitions; 0 runs them on the calling thread. Default 0. */
+  readonly threads?: number;
+  /** Default 'interval' (group commit). 'none' confirms before data is on disk. */
+  readonly fsync?: FsyncPolicy;
+  readonly fsyncIntervalMs?: number;
+  /** Segment size of every partition log. Default 64 MiB. */
+  readonly segmentBytes?: number;
+  /** Largest encoded message. Default 1 MiB. */
+  readonly maxMessageBytes?: number;
+  readonly limits?: Partial<PartitionLimits>;
+  /** Seams: the simulator and tests pass their own. */
+  readonly fs?: FileSystem;
+  readonly clock?: Clock;
+  readonly random?: Random;
+}
+
+/** Builds the runtime for `threads > 0`; supplied by the composition root (index.ts). */
+export type RuntimeFactory = (options: { readonly threads: number; readonly local: ConstructorParameters<typeof LocalRuntime>[0] }) => PartitionRuntime;
+
+const DEFAULT_LIMITS: PartitionLimits = {
+  maxUnsettledPerGroup: 10_000,
+  maxWaiters: 4096,
+  maxDedupIds: 1_000_000,
+  maxProducers: 10_000,
+  checkpointEveryRecords: 10_000,
+  maxGroups: 1024,
+};
+
+/** Options of `redrive`. */
+export interface RedriveOptions {
+  /** Topic to move the dead letters to. Default: each letter's topic of origin. */
+  readonly to?: string;
+  /** Most letters to move. Default: all that are there now. */
+  readonly limit?: number;
+}
+
+export class Ferry {
+  readonly #runtime: PartitionRuntime;
+  readonly #catalog: Catalog;
+  readonly #clock: Clock;
+  readonly #random: Random;
+  readonly #maxMessageBytes: number;
+  readonly #producers = new Set<Producer>();
+  readonly #consumers = new Set<Consumer>();
+  readonly #epochs = new Map<string, number>();
+  #closing: Promise<void> | undefined;
+
+  private constructor(runtime: PartitionRuntime, catalog: Catalog, clock: Clock, random: Random, maxMessageBytes: number) {
+    this.#runtime = runtime;
+    this.#catalog = catalog;
+    this.#clock = clock;
+    this.#random = random;
+    this.#maxMessageBytes = maxMessageBytes;
+  }
+
+  /** Opens the engine on a data directory, recovering every topic in it. */
+  static async open(options: FerryOptions, runtimeFactory?: RuntimeFactory): Promise<Ferry> {
+    if (typeof options !== 'object' || options === null || typeof options.dir !== 'string' || options.dir === '') throw new InvalidArgumentError('Ferry.open needs { dir }');
+    const threads = options.threads ?? 0;
+    if (!Number.isSafeInteger(threads) || threads < 0 || threads > 256) throw new InvalidArgumentError(`options.threads must be an integer from 0 to 256 (got ${String(options.threads)})`);
+    const fsync = options.fsync ?? 'interval';
+    const maxMessageBytes = options.maxMessageBytes ?? 1024 * 1024;
+    if (!Number.isSafeInteger(maxMessageBytes) || maxMessageBytes < 64 || maxMessageBytes > 64 * 1024 * 1024) throw new InvalidArgumentError('options.maxMessageBytes must be an integer from 64 to 64 MiB');
+    const fs = options.fs ?? nodeFileSystem;
+    const clock = options.clock ?? realClock;
+    const random = options.random ?? new SeededRandom((clock.now() ^ (process.pid << 16)) >>> 0);
+    const catalogLog = await WriteAheadLog.open({ dir: join(options.dir, '_catalog'), fs, clock, fsync: fsync === 'none' ? 'interval' : fsync, segmentBytes: 4 * 1024 * 1024 });
+    const local = {
+      dir: options.dir,
+      fs,
+      clock,
+      random: random.fork('runtime'),
+      fsync,
+      fsyncIntervalMs: options.fsyncIntervalMs ?? 0,
+      segmentBytes: options.segmentBytes ?? 64 * 1024 * 1024,
+      maxMessageBytes,
+      limits: Object.freeze({ ...DEFAULT_LIMITS, ...options.limits }),
+    };
+    if (threads > 0 && !runtimeFactory) {
+      await catalogLog.close();
+      throw new InvalidArgumentError('options.threads > 0 needs the worker runtime: import Ferry from the package root');
+    }
+    const runtime = threads > 0 ? runtimeFactory!({ threads, local }) : new LocalRuntime(local);
+    const catalog = Catalog.load(catalogLog);
+    const ferry = new Ferry(runtime, catalog, clock, random, maxMessageBytes);
+    try {
+      for (const [name, topicOptions] of catalog.topics()) await runtime.openTopic(name, topicOptions);
+    } catch (error) {
+      await runtime.close();
+      await catalog.close();
+      throw error;
+    }
+    return ferry;
+  }
+
+  #checkOpen(): void {
+    if (this.#closing) throw new ClosedError('this Ferry instance');
+  }
+
+  #topic(name: string): ResolvedTopicOptions {
+    const options = this.#catalog.topic(name);
+    if (!options) throw new UnknownTopicError(name);
+    return options;
+  }
+
+  /**
+   * Creates a topic (and its dead-letter topic). Idempotent for the same options; a typed
+   * TOPIC_CONFLICT error for different ones.
+   */
+  async createTopic(name: string, options: TopicOptions = {}): Promise<void> {
+    this.#checkOpen();
+    checkName('topic', name);
+    const resolved = resolveTopicOptions(name, options);
+    if (resolved.deadLetter !== false && !this.#catalog.topic(resolved.deadLetter)) {
+      await this.createTopic(resolved.deadLetter, { deadLetter: false, partitions: 1 });
+    }
+    await this.#catalog.addTopic(name, resolved, this.#clock.now());
+    await this.#runtime.openTopic(name, resolved);
+  }
+
+  /** Names of the topics, with their options. */
+  topics(): { name: string; options: ResolvedTopicOptions }[] {
+    return this.#catalog.topics().map(([name, options]) => ({ name, options }));
+  }
+
+  /** A producer. With an `id`, opening another producer with the same id fences this one. */
+  producer(options: ProducerOptions = {}): Producer {
+    this.#checkOpen();
+    const producer = new Producer(
+      {
+        runtime: this.#runtime,
+        clock: this.#clock,
+        random: this.#random,
+        maxMessageBytes: this.#maxMessageBytes,
+        topic: (name) => this.#topic(name),
+        bumpEpoch: async (id) => {
+          const epoch = await this.#catalog.bumpEpoch(id, this.#clock.now());
+          this.#epochs.set(id, epoch);
+          return epoch;
+        },
+        currentEpoch: (id) => this.#epochs.get(id),
+      },
+      options,
+    );
+    this.#producers.add(producer);
+    return producer;
+  }
+
+  /** A member of consumer group `group`, reading `options.topics`. */
+  consumer<V = unknown>(group: string, options: ConsumerOptions): Consumer<V> {
+    this.#checkOpen();
+    const consumer = new Consumer<V>({ runtime: this.#runtime, clock: this.#clock, random: this.#random, topic: (name) => this.#topic(name) }, group, options);
+    this.#consumers.add(consumer as Consumer);
+    return consumer;
+  }
+
+  /**
+   * Moves dead letters back to their topic of origin (or `to`), each once: the moved copy carries
+   * a message id derived from the letter, so a redrive repeated after a crash (within the target's
+   * dedupe window) stores it once, and the letter is acknowledged only after the copy is durable.
+   * Resolves with the number of letters moved.
+   */
+  async redrive(deadLetterTopic: string, options: RedriveOptions = {}): Promise<number> {
+    this.#checkOpen();
+    this.#topic(deadLetterTopic);
+    if (options.to !== undefined) this.#topic(options.to);
+    const limit = options.limit ?? Number.POSITIVE_INFINITY;
+    const group = 'ferry.redrive';
+    const consumerId = `${group}/${this.#random.int(2 ** 31).toString(36)}`;
+    const partitions = this.#topic(deadLetterTopic).partitions;
+    for (let p = 0; p < partitions; p++) await this.#runtime.ensureGroup(deadLetterTopic, p, group, 'none');
+    const producer = this.producer({ idempotent: true });
+    let moved = 0;
+    try {
+      for (let progress = true; progress && moved < limit; ) {
+        progress = false;
+        for (let p = 0; p < partitions && moved < limit; p++) {
+          const batch = await this.#runtime.fetch(deadLetterTopic, p, { group, consumerId, max: Math.min(256, limit - moved), waitMs: 0 });
+          for (const m of batch) {
+            const meta = decodeMeta(m.record);
+            const body = decodeBody(m.record);
+            const target = options.to ?? readDeadLetterInfo(body.headers)?.topic;
+            if (!target || !this.#catalog.topic(target)) continue; // left for a later redrive with `to`
+            const headers = originalHeaders(body.headers);
+            await producer.publish(target, {
+              value: body.value,
+              ...(meta.key === undefined ? {} : { key: meta.key }),
+              ...(headers ? { headers } : {}),
+              id: `ferry-redrive/${deadLetterTopic}/${p}/${m.offset}`,
+            });
+            await this.#runtime.ack(deadLetterTopic, p, group, m.offset, m.token);
+            moved++;
+            progress = true;
+          }
+        }
+      }
+    } finally {
+      // Letters fetched but not moved go back without charging an attempt.
+      for (let p = 0; p < partitions; p++) await this.#runtime.release(deadLetterTopic, p, consumerId).catch(() => {});
+      await producer.close();
+      this.#producers.delete(producer);
+    }
+    return moved;
+  }
+
+  /** Closes consumers (releasing leases) and producers (flushing), then syncs and closes every log. */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      await Promise.allSettled([...this.#consumers].map((c) => c.close()));
+      await Promise.allSettled([...this.#producers].map((p) => p.close()));
+      await this.#runtime.close();
+      await this.#catalog.close();
+    })();
+    return this.#closing;
+  }
+}

@@ -1,0 +1,246 @@
+// The delivery state of one consumer group on one partition: which messages are unsettled, which
+// are leased to whom until when, which wait for a retry or a delay, and which wait behind an
+// earlier message of their key. Pure and synchronous: the partition actor does the I/O.
+//
+// Invariant: every DATA offset below `cursor` is settled unless it is in `pending`; offsets at or
+// above `cursor` have not been handed out since the last restart (replay notes the ones settled
+// or retried meanwhile in `aheadSettled` / `aheadRetry`).
+import { MinHeap, type HeapEntry } from './min-heap.ts';
+import type { GroupSnapshot, Ordering, PendingSnapshot } from './records.ts';
+
+/** One unsettled message of the group. */
+export interface Pending {
+  readonly offset: number;
+  readonly key: string | undefined;
+  /** Failed attempts so far (durable). */
+  failures: number;
+  /** Not delivered before this time. */
+  due: number;
+  firstDeliveredAt: number;
+  lastDeliveredAt: number;
+  lastError: string | null;
+  lease: { readonly seq: number; readonly consumerId: string; deadline: number } | undefined;
+  /** Dead-letter sequence number once dead-lettering began (0 = not dying). */
+  deadSeq: number;
+}
+
+/** The durable part of a pending message, as replay finds it in RETRY records. */
+export interface RetryState {
+  readonly failures: number;
+  readonly due: number;
+  readonly firstDeliveredAt: number;
+  readonly lastDeliveredAt: number;
+  readonly lastError: string | null;
+  readonly deadSeq: number;
+}
+
+interface DueEntry extends HeapEntry { readonly offset: number }
+interface LeaseEntry extends HeapEntry { readonly offset: number; readonly leaseSeq: number }
+
+export class GroupState {
+  readonly name: string;
+  readonly ordering: Ordering;
+  cursor: number;
+  /** Dead letters sent by this group from this partition (the sequence of their idempotent publish). */
+  deadSeq = 0;
+  readonly pending = new Map<number, Pending>();
+  readonly aheadSettled = new Set<number>();
+  readonly aheadRetry = new Map<number, RetryState>();
+  readonly #ready: number[] = [];
+  #readyHead = 0;
+  readonly #dueHeap = new MinHeap<DueEntry>();
+  readonly #leaseHeap = new MinHeap<LeaseEntry>();
+  /** Unsettled offsets per ordering key, ascending; only the first may be in flight. */
+  readonly #keyQueues = new Map<string, number[]>();
+  #seq = 0;
+
+  constructor(name: string, ordering: Ordering, cursor: number) {
+    this.name = name;
+    this.ordering = ordering;
+    this.cursor = cursor;
+  }
+
+  #orderKey(p: Pending): string | undefined {
+    if (this.ordering === 'partition') return '';
+    if (this.ordering === 'key') return p.key;
+    return undefined;
+  }
+
+  #isHead(p: Pending): boolean {
+    const k = this.#orderKey(p);
+    return k === undefined || this.#keyQueues.get(k)?.[0] === p.offset;
+  }
+
+  /** Starts tracking a message the cursor reached (or a replayed one); returns it unless settled. */
+  track(offset: number, key: string | undefined, deliverAt: number, now: number): Pending | undefined {
+    if (this.aheadSettled.delete(offset)) return undefined;
+    const retry = this.aheadRetry.get(offset);
+    this.aheadRetry.delete(offset);
+    const p: Pending = {
+      offset,
+      key,
+      failures: retry?.failures ?? 0,
+      due: Math.max(retry?.due ?? 0, deliverAt),
+      firstDeliveredAt: retry?.firstDeliveredAt ?? 0,
+      lastDeliveredAt: retry?.lastDeliveredAt ?? 0,
+      lastError: retry?.lastError ?? null,
+      lease: undefined,
+      deadSeq: retry?.deadSeq ?? 0,
+    };
+    this.pending.set(offset, p);
+    const k = this.#orderKey(p);
+    if (k !== undefined) {
+      const queue = this.#keyQueues.get(k);
+      if (queue) queue.push(offset);
+      else this.#keyQueues.set(k, [offset]);
+    }
+    this.#schedule(p, now);
+    return p;
+  }
+
+  /** Puts a free message where it will be picked up: the ready queue, or the due heap. */
+  #schedule(p: Pending, now: number): void {
+    if (p.lease || p.deadSeq > 0 || !this.#isHead(p)) return;
+    if (p.due <= now) this.#ready.push(p.offset);
+    else this.#dueHeap.push({ at: p.due, seq: this.#seq++, offset: p.offset });
+  }
+
+  /** Moves due retries to the ready queue; returns the leases that expired (still leased). */
+  expire(now: number): Pending[] {
+    for (let e = this.#dueHeap.peek(); e && e.at <= now; e = this.#dueHeap.peek()) {
+      this.#dueHeap.pop();
+      const p = this.pending.get(e.offset);
+      if (p && p.due === e.at) this.#schedule(p, now);
+    }
+    const expired: Pending[] = [];
+    for (let e = this.#leaseHeap.peek(); e && e.at <= now; e = this.#leaseHeap.peek()) {
+      this.#leaseHeap.pop();
+      const p = this.pending.get(e.offset);
+      if (p?.lease && p.lease.seq === e.leaseSeq && p.lease.deadline === e.at) expired.push(p);
+    }
+    return expired;
+  }
+
+  /** Up to `max` messages deliverable now, in the order they became ready. */
+  takeReady(now: number, max: number): Pending[] {
+    const out: Pending[] = [];
+    while (out.length < max && this.#readyHead < this.#ready.length) {
+      const offset = this.#ready[this.#readyHead++]!;
+      const p = this.pending.get(offset);
+      if (p && !p.lease && p.deadSeq === 0 && p.due <= now && this.#isHead(p) && !out.includes(p)) out.push(p);
+    }
+    if (this.#readyHead > 1024 && this.#readyHead * 2 > this.#ready.length) {
+      this.#ready.splice(0, this.#readyHead);
+      this.#readyHead = 0;
+    }
+    return out;
+  }
+
+  get readyCount(): number {
+    return this.#ready.length - this.#readyHead;
+  }
+
+  /** Leases `p` to `consumerId` until `now + timeoutMs`. */
+  lease(p: Pending, consumerId: string, leaseSeq: number, now: number, timeoutMs: number): void {
+    p.lease = { seq: leaseSeq, consumerId, deadline: now + timeoutMs };
+    if (p.firstDeliveredAt === 0) p.firstDeliveredAt = now;
+    p.lastDeliveredAt = now;
+    this.#leaseHeap.push({ at: p.lease.deadline, seq: this.#seq++, offset: p.offset, leaseSeq });
+    this.#compactHeaps();
+  }
+
+  extend(p: Pending, now: number, ms: number): void {
+    if (!p.lease) return;
+    p.lease.deadline = now + ms;
+    this.#leaseHeap.push({ at: p.lease.deadline, seq: this.#seq++, offset: p.offset, leaseSeq: p.lease.seq });
+    this.#compactHeaps();
+  }
+
+  /** Settles `offset` for good (acked or dead-lettered); the next message of its key may go. */
+  settle(offset: number, now: number): void {
+    const p = this.pending.get(offset);
+    if (!p) {
+      if (offset >= this.cursor) this.aheadSettled.add(offset);
+      this.aheadRetry.delete(offset);
+      return;
+    }
+    this.pending.delete(offset);
+    const k = this.#orderKey(p);
+    if (k === undefined) return;
+    const queue = this.#keyQueues.get(k)!;
+    queue.splice(queue.indexOf(offset), 1);
+    if (queue.length === 0) this.#keyQueues.delete(k);
+    else this.#schedule(this.pending.get(queue[0]!)!, now);
+  }
+
+  /** Records a failed attempt: the lease ends and the message waits until `due`. */
+  fail(p: Pending, failures: number, due: number, error: string | null, now: number): void {
+    p.lease = undefined;
+    p.failures = failures;
+    p.due = due;
+    p.lastError = error;
+    this.#schedule(p, now);
+  }
+
+  /** Ends a lease without charging an attempt (the consumer closed). */
+  unlease(p: Pending, now: number): void {
+    p.lease = undefined;
+    this.#schedule(p, now);
+  }
+
+  /** Applies a replayed RETRY/DEAD_INTENT record. */
+  replayRetry(offset: number, state: RetryState): void {
+    const p = this.pending.get(offset);
+    if (!p) {
+      if (offset >= this.cursor) this.aheadRetry.set(offset, state);
+      return;
+    }
+    Object.assign(p, { failures: state.failures, due: state.due, firstDeliveredAt: state.firstDeliveredAt, lastDeliveredAt: state.lastDeliveredAt, lastError: state.lastError, deadSeq: state.deadSeq });
+  }
+
+  /** Re-queues every free message after replay (leases do not survive a restart). */
+  rescheduleAll(now: number): void {
+    for (const p of this.pending.values()) this.#schedule(p, now);
+  }
+
+  /** Earliest time a timer must fire for this group (a retry falling due or a lease expiring). */
+  nextTimerAt(): number | undefined {
+    const a = this.#dueHeap.peek()?.at;
+    const b = this.#leaseHeap.peek()?.at;
+    return a === undefined ? b : b === undefined ? a : Math.min(a, b);
+  }
+
+  /** Messages waiting to be dead-lettered (dying), e.g. after a restart. */
+  dying(): Pending[] {
+    return [...this.pending.values()].filter((p) => p.deadSeq > 0);
+  }
+
+  snapshot(): GroupSnapshot {
+    const pending: PendingSnapshot[] = [];
+    for (const p of this.pending.values()) pending.push([p.offset, p.failures, p.due, p.firstDeliveredAt, p.lastDeliveredAt, p.lastError, p.deadSeq, p.key ?? null]);
+    for (const [o, r] of this.aheadRetry) pending.push([o, r.failures, r.due, r.firstDeliveredAt, r.lastDeliveredAt, r.lastError, r.deadSeq, null]);
+    return { ord: this.ordering, cursor: this.cursor, pending, ahead: [...this.aheadSettled], deadSeq: this.deadSeq };
+  }
+
+  static restore(name: string, s: GroupSnapshot): GroupState {
+    const g = new GroupState(name, s.ord, s.cursor);
+    g.deadSeq = s.deadSeq;
+    for (const o of s.ahead) g.aheadSettled.add(o);
+    const sorted = [...s.pending].sort((a, b) => a[0] - b[0]);
+    for (const [offset, failures, due, fd, ld, e, deadSeq, key] of sorted) {
+      const state: RetryState = { failures, due, firstDeliveredAt: fd, lastDeliveredAt: ld, lastError: e, deadSeq };
+      if (offset >= g.cursor) g.aheadRetry.set(offset, state);
+      else {
+        g.aheadRetry.set(offset, state);
+        g.track(offset, key ?? undefined, 0, Number.NEGATIVE_INFINITY); // scheduled for real by rescheduleAll
+      }
+    }
+    return g;
+  }
+
+  #compactHeaps(): void {
+    const limit = 4 * this.pending.size + 1024;
+    if (this.#leaseHeap.size > limit) this.#leaseHeap.compact((e) => this.pending.get(e.offset)?.lease?.seq === e.leaseSeq);
+    if (this.#dueHeap.size > limit) this.#dueHeap.compact((e) => this.pending.get(e.offset)?.due === e.at);
+  }
+}

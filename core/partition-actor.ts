@@ -1,0 +1,497 @@
+// The partition actor: a single-threaded state machine that owns one partition's log and every
+// consumer group's delivery state on it. It runs wherever its host puts it (the calling thread,
+// a worker thread, the simulator) and reaches time, randomness and disk only through its seams.
+//
+//   publish ──► dedupe ──► append DATA ──► durable ──► reply offsets, wake fetches
+//   fetch   ──► expire leases / due retries ──► scan from cursor ──► lease ready ones
+//   ack     ──► settle in memory ──► ACK record (batched per tick) ──► durable ──► resolve
+//   nack    ──► RETRY record (attempts, due) ──► after maxDeliveries: DEAD_INTENT, send, DEAD
+import type { Clock, Random, TimerHandle, WriteAheadLog } from '../wal/index.ts';
+import { backoffDelayMs } from './backoff.ts';
+import { decodeMeta, encodeControl, frameMessages, messageSlices } from './codec.ts';
+import { deadLetterRecord, type DeadLetterInfo } from './dead-letter.ts';
+import { ClosedError, GroupConflictError, StaleDeliveryError } from './errors.ts';
+import { GroupState, type Pending } from './group-state.ts';
+import { replayPartition } from './partition-replay.ts';
+import { MessageIdWindow, ProducerTable } from './producer-state.ts';
+import { RecordType, type CheckpointRecord, type Ordering } from './records.ts';
+import type { ResolvedTopicOptions } from './topic-options.ts';
+import { OverloadedError } from '../wal/index.ts';
+
+/** Bounds of one partition actor. */
+export interface PartitionLimits {
+  /** Unsettled messages tracked per group; the cursor stops at the limit (backpressure). */
+  readonly maxUnsettledPerGroup: number;
+  /** Parked long-poll fetches. */
+  readonly maxWaiters: number;
+  readonly maxDedupIds: number;
+  readonly maxProducers: number;
+  /** A CHECKPOINT record is written after this many records, to keep replay state small. */
+  readonly checkpointEveryRecords: number;
+  readonly maxGroups: number;
+}
+
+/** Where dead letters go: the host publishes them to the dead-letter topic, idempotently. */
+export type DeadLetterSink = (letter: {
+  readonly deadLetterTopic: string;
+  /** Idempotent producer identity of this (partition, group) and the letter's sequence number. */
+  readonly producerKey: string;
+  readonly sequence: number;
+  readonly record: Uint8Array;
+  readonly info: DeadLetterInfo;
+}) => Promise<void>;
+
+export interface PartitionContext {
+  readonly topic: string;
+  readonly partition: number;
+  readonly options: ResolvedTopicOptions;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly log: WriteAheadLog;
+  readonly limits: PartitionLimits;
+  readonly maxMessageBytes: number;
+  /** Distinguishes delivery tokens of this run from those of an earlier run of the partition. */
+  readonly incarnation: number;
+  readonly deadLetters?: DeadLetterSink;
+}
+
+/** A batch of already-encoded messages to append. */
+export interface PublishRequest {
+  readonly payload: Uint8Array;
+  readonly count: number;
+  /** Message ids, where any message has one (null where not). */
+  readonly ids?: readonly (string | null)[];
+  readonly producer?: { readonly id: number; readonly epoch: number; readonly baseSequence: number; readonly name: string };
+}
+
+/** Offsets of a publish, per message; a duplicate gets the offset of its original. */
+export interface PublishReply {
+  readonly offsets: readonly number[];
+  readonly duplicates: readonly boolean[];
+}
+
+export interface FetchRequest {
+  readonly group: string;
+  readonly consumerId: string;
+  readonly max: number;
+  /** Long-poll: wait this long for messages when none are ready. */
+  readonly waitMs: number;
+}
+
+/** A leased message, as it leaves the actor. */
+export interface DeliveredMessage {
+  readonly offset: number;
+  readonly token: string;
+  /** 1 on the first delivery. */
+  readonly attempt: number;
+  readonly record: Uint8Array;
+  readonly publishedAt: number;
+  readonly firstDeliveredAt: number;
+}
+
+interface Waiter {
+  readonly request: FetchRequest;
+  readonly deadline: number;
+  readonly resolve: (messages: DeliveredMessage[]) => void;
+}
+
+interface AckBatch {
+  offsets: number[];
+  settle: { resolve: () => void; reject: (error: unknown) => void }[];
+}
+
+export class PartitionActor {
+  readonly #c: PartitionContext;
+  readonly #groups: Map<string, GroupState>;
+  readonly #producers: ProducerTable;
+  readonly #ids: MessageIdWindow;
+  #leaseSeq = 0;
+  #waiters: Waiter[] = [];
+  #timer: TimerHandle | undefined;
+  #timerAt = Number.POSITIVE_INFINITY;
+  #acks = new Map<string, AckBatch>();
+  #acksScheduled = false;
+  #recordsSinceCheckpoint = 0;
+  readonly #deadSending = new Set<string>();
+  #closed = false;
+
+  private constructor(c: PartitionContext, groups: Map<string, GroupState>, producers: ProducerTable, ids: MessageIdWindow) {
+    this.#c = c;
+    this.#groups = groups;
+    this.#producers = producers;
+    this.#ids = ids;
+  }
+
+  /** Replays the partition's log and starts the actor. */
+  static open(c: PartitionContext): PartitionActor {
+    const producers = new ProducerTable(c.limits.maxProducers);
+    const ids = new MessageIdWindow(c.options.dedupWindowMs, c.limits.maxDedupIds);
+    const groups = replayPartition(c.log, producers, ids, c.options.dedupWindowMs, c.clock.now());
+    const actor = new PartitionActor(c, groups, producers, ids);
+    const now = c.clock.now();
+    for (const g of groups.values()) {
+      g.rescheduleAll(now);
+      actor.#sendDeadLetters(g); // letters whose intent survived a crash are sent again, idempotently
+    }
+    actor.#armTimer();
+    return actor;
+  }
+
+  get topic(): string {
+    return this.#c.topic;
+  }
+
+  get partition(): number {
+    return this.#c.partition;
+  }
+
+  /** Appends a batch after dedupe; resolves once it is durable, with each message's offset. */
+  async publish(request: PublishRequest): Promise<PublishReply> {
+    this.#checkOpen();
+    const now = this.#c.clock.now();
+    const { producer } = request;
+    if (producer) {
+      const seen = this.#producers.check(producer.id, producer.epoch, producer.baseSequence, producer.name);
+      if (seen.kind === 'duplicate') {
+        await this.#c.log.sync().catch(() => {}); // the original may still be on its way to disk
+        return { offsets: Array.from({ length: request.count }, (_, i) => seen.baseOffset + i), duplicates: Array<boolean>(request.count).fill(true) };
+      }
+    }
+    const { payload, count, offsets, duplicates, firstInBatch } = this.#dropDuplicateIds(request, now);
+    if (count === 0) return { offsets, duplicates };
+    const before = this.#c.log.nextOffset;
+    const appended = this.#c.log.append({
+      type: RecordType.DATA,
+      recordCount: count,
+      payload,
+      timestamp: now,
+      ...(producer ? { producerId: producer.id, producerEpoch: producer.epoch, baseSequence: producer.baseSequence } : {}),
+    });
+    if (this.#c.log.nextOffset === before) {
+      await appended; // not written (disk full, overloaded, ...): rejects with the reason
+      throw new Error('unreachable: an append that wrote nothing resolved');
+    }
+    const base = before;
+    if (producer) this.#producers.record(producer.id, producer.epoch, producer.baseSequence, count, base);
+    let next = base;
+    for (let i = 0; i < offsets.length; i++) {
+      if (duplicates[i]) continue;
+      offsets[i] = next++;
+      const id = request.ids?.[i];
+      if (id) this.#ids.add(id, offsets[i]!, now);
+    }
+    // A repeat within the batch gets the offset of its first occurrence.
+    for (let i = 0; i < offsets.length; i++) if (firstInBatch[i]! >= 0) offsets[i] = offsets[firstInBatch[i]!]!;
+    this.#counted(1);
+    await appended;
+    this.#serveWaiters();
+    return { offsets, duplicates };
+  }
+
+  #dropDuplicateIds(request: PublishRequest, now: number): { payload: Uint8Array; count: number; offsets: number[]; duplicates: boolean[]; firstInBatch: number[] } {
+    const offsets = Array<number>(request.count).fill(-1);
+    const duplicates = Array<boolean>(request.count).fill(false);
+    const firstInBatch = Array<number>(request.count).fill(-1);
+    const ids = request.ids;
+    if (!ids || this.#c.options.dedupWindowMs === 0) return { payload: request.payload, count: request.count, offsets, duplicates, firstInBatch };
+    this.#ids.reserve(ids.filter((id) => id).length, now);
+    const seenInBatch = new Map<string, number>();
+    let dropped = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i];
+      if (!id) continue;
+      const earlier = this.#ids.lookup(id, now);
+      const first = seenInBatch.get(id);
+      if (earlier !== undefined) offsets[i] = earlier;
+      else if (first !== undefined) firstInBatch[i] = first;
+      else {
+        seenInBatch.set(id, i);
+        continue;
+      }
+      duplicates[i] = true;
+      dropped++;
+    }
+    if (dropped === 0) return { payload: request.payload, count: request.count, offsets, duplicates, firstInBatch };
+    // Re-frame without the duplicates: records are length-prefixed, so no value is decoded.
+    const kept = messageSlices(request.payload).filter((_, i) => !duplicates[i]);
+    return { payload: frameMessages(kept), count: kept.length, offsets, duplicates, firstInBatch };
+  }
+
+  /** Registers a group (idempotent): it will receive every message still in the log. */
+  async ensureGroup(group: string, ordering: Ordering): Promise<void> {
+    this.#checkOpen();
+    const existing = this.#groups.get(group);
+    if (existing) {
+      if (existing.ordering !== ordering) throw new GroupConflictError(group, existing.ordering, ordering);
+      return;
+    }
+    if (this.#groups.size >= this.#c.limits.maxGroups) throw new OverloadedError(this.#c.limits.maxGroups);
+    this.#groups.set(group, new GroupState(group, ordering, this.#c.log.startOffset));
+    await this.#append(RecordType.GROUP, { g: group, ord: ordering });
+  }
+
+  /** Leases up to `max` messages to a consumer; waits up to `waitMs` when none are ready. */
+  fetch(request: FetchRequest): Promise<DeliveredMessage[]> {
+    this.#checkOpen();
+    const now = this.#c.clock.now();
+    this.#expire(now);
+    const delivered = this.#deliver(request, now);
+    if (delivered.length > 0 || request.waitMs <= 0) return Promise.resolve(delivered);
+    if (this.#waiters.length >= this.#c.limits.maxWaiters) return Promise.reject(new OverloadedError(this.#c.limits.maxWaiters));
+    return new Promise((resolve) => {
+      this.#waiters.push({ request, deadline: now + request.waitMs, resolve });
+      this.#armTimer();
+    });
+  }
+
+  #group(name: string): GroupState {
+    const g = this.#groups.get(name);
+    if (!g) throw new ClosedError(`consumer group ${JSON.stringify(name)} on ${this.#c.topic}[${this.#c.partition}] (never registered)`);
+    return g;
+  }
+
+  #deliver(request: FetchRequest, now: number): DeliveredMessage[] {
+    const g = this.#group(request.group);
+    const scanned = this.#scan(g, request.max, now);
+    const out: DeliveredMessage[] = [];
+    for (const p of g.takeReady(now, request.max)) {
+      const found = scanned.get(p.offset) ?? this.#readRecord(p.offset);
+      const leaseSeq = ++this.#leaseSeq;
+      g.lease(p, request.consumerId, leaseSeq, now, this.#c.options.ackTimeoutMs);
+      out.push({ offset: p.offset, token: `${this.#c.incarnation}.${leaseSeq}`, attempt: p.failures + 1, record: found.record, publishedAt: found.publishedAt, firstDeliveredAt: p.firstDeliveredAt });
+    }
+    if (out.length > 0) this.#armTimer();
+    return out;
+  }
+
+  /** Moves the group's cursor over committed records until enough are ready or the limit is hit. */
+  #scan(g: GroupState, want: number, now: number): Map<number, { record: Uint8Array; publishedAt: number }> {
+    const found = new Map<number, { record: Uint8Array; publishedAt: number }>();
+    const log = this.#c.log;
+    const limit = this.#c.limits.maxUnsettledPerGroup;
+    while (g.readyCount < want && g.pending.size < limit && g.cursor < log.committedEnd) {
+      const batches = log.read(Math.max(g.cursor, log.startOffset), { maxBytes: 256 * 1024 });
+      if (batches.length === 0) break;
+      for (const b of batches) {
+        if (b.type !== RecordType.DATA) {
+          g.cursor = Math.max(g.cursor, b.baseOffset + b.recordCount);
+          continue;
+        }
+        const records = messageSlices(b.payload);
+        for (let i = 0; i < records.length; i++) {
+          const offset = b.baseOffset + i;
+          if (offset < g.cursor) continue;
+          if (g.pending.size >= limit) return found;
+          const meta = decodeMeta(records[i]!);
+          if (g.track(offset, meta.key, meta.deliverAt, now)) found.set(offset, { record: records[i]!, publishedAt: b.timestamp });
+          g.cursor = offset + 1;
+        }
+      }
+    }
+    return found;
+  }
+
+  #readRecord(offset: number): { record: Uint8Array; publishedAt: number } {
+    const [batch] = this.#c.log.read(offset, { maxBytes: 1 });
+    const record = batch && batch.type === RecordType.DATA ? messageSlices(batch.payload)[offset - batch.baseOffset] : undefined;
+    if (!batch || !record) throw new Error(`${this.#c.topic}[${this.#c.partition}] has no message at offset ${offset}`);
+    return { record, publishedAt: batch.timestamp };
+  }
+
+  #leased(group: string, offset: number, token: string, what: string): { g: GroupState; p: Pending } {
+    this.#checkOpen();
+    const g = this.#group(group);
+    const p = g.pending.get(offset);
+    if (!p) throw new StaleDeliveryError(this.#c.topic, this.#c.partition, offset, `already settled, ${what} ignored`);
+    if (!p.lease || `${this.#c.incarnation}.${p.lease.seq}` !== token) {
+      throw new StaleDeliveryError(this.#c.topic, this.#c.partition, offset, p.lease ? 'it was redelivered since' : 'its lease expired');
+    }
+    if (p.lease.deadline <= this.#c.clock.now()) throw new StaleDeliveryError(this.#c.topic, this.#c.partition, offset, 'its lease expired');
+    return { g, p };
+  }
+
+  /** Acknowledges a delivery: it is settled for the group once the ACK record is durable. */
+  ack(group: string, offset: number, token: string): Promise<void> {
+    const { g } = this.#leased(group, offset, token, 'ack');
+    g.settle(offset, this.#c.clock.now());
+    this.#serveWaiters(); // the next message of its key may go
+    return new Promise((resolve, reject) => {
+      let batch = this.#acks.get(group);
+      if (!batch) this.#acks.set(group, (batch = { offsets: [], settle: [] }));
+      batch.offsets.push(offset);
+      batch.settle.push({ resolve, reject });
+      if (!this.#acksScheduled) {
+        this.#acksScheduled = true;
+        queueMicrotask(() => this.#flushAcks()); // one ACK record for every ack of this tick
+      }
+    });
+  }
+
+  #flushAcks(): void {
+    this.#acksScheduled = false;
+    const batches = this.#acks;
+    this.#acks = new Map();
+    for (const [group, batch] of batches) {
+      this.#append(RecordType.ACK, { g: group, o: batch.offsets }).then(
+        () => batch.settle.forEach((s) => s.resolve()),
+        (error: unknown) => batch.settle.forEach((s) => s.reject(error)),
+      );
+    }
+  }
+
+  /** A failed attempt: redelivered after the backoff (or `delayMs`), dead-lettered after maxDeliveries. */
+  nack(group: string, offset: number, token: string, options: { delayMs?: number; error?: string } = {}): Promise<void> {
+    const { g, p } = this.#leased(group, offset, token, 'nack');
+    return this.#failAttempt(g, p, options.error ?? null, options.delayMs);
+  }
+
+  /** Extends a lease by `ms` (default: the topic's ackTimeoutMs) from now. */
+  extend(group: string, offset: number, token: string, ms?: number): void {
+    const { g, p } = this.#leased(group, offset, token, 'extend');
+    g.extend(p, this.#c.clock.now(), ms ?? this.#c.options.ackTimeoutMs);
+    this.#armTimer();
+  }
+
+  /** Ends every lease of a consumer that closed, without charging an attempt. */
+  release(consumerId: string): void {
+    const now = this.#c.clock.now();
+    for (const g of this.#groups.values()) for (const p of g.pending.values()) if (p.lease?.consumerId === consumerId) g.unlease(p, now);
+    this.#waiters = this.#waiters.filter((w) => {
+      if (w.request.consumerId !== consumerId) return true;
+      w.resolve([]);
+      return false;
+    });
+    this.#serveWaiters();
+  }
+
+  async #failAttempt(g: GroupState, p: Pending, error: string | null, delayMs: number | undefined): Promise<void> {
+    const now = this.#c.clock.now();
+    const failures = p.failures + 1;
+    if (failures >= this.#c.options.maxDeliveries) {
+      p.lease = undefined;
+      p.failures = failures;
+      p.lastError = error;
+      p.deadSeq = ++g.deadSeq;
+      await this.#append(RecordType.DEAD_INTENT, { g: g.name, o: p.offset, f: failures, due: p.due, fd: p.firstDeliveredAt, ld: p.lastDeliveredAt, e: error, k: p.deadSeq });
+      this.#sendDeadLetters(g);
+      return;
+    }
+    const due = now + (delayMs ?? backoffDelayMs(this.#c.options.backoff, failures, this.#c.random));
+    g.fail(p, failures, due, error, now);
+    this.#armTimer();
+    this.#serveWaiters();
+    await this.#append(RecordType.RETRY, { g: g.name, o: p.offset, f: failures, due, fd: p.firstDeliveredAt, ld: p.lastDeliveredAt, e: error });
+  }
+
+  /** Sends the group's dying messages to the dead-letter topic, one at a time in sequence order. */
+  #sendDeadLetters(g: GroupState): void {
+    if (this.#deadSending.has(g.name) || this.#closed) return;
+    const next = g.dying().sort((a, b) => a.deadSeq - b.deadSeq)[0];
+    if (!next) return;
+    this.#deadSending.add(g.name);
+    const { deadLetter } = this.#c.options;
+    const send = async (): Promise<void> => {
+      if (deadLetter !== false && this.#c.deadLetters) {
+        const { record } = this.#readRecord(next.offset);
+        const info: DeadLetterInfo = { topic: this.#c.topic, partition: this.#c.partition, offset: next.offset, group: g.name, attempts: next.failures, firstDeliveredAt: next.firstDeliveredAt, lastDeliveredAt: next.lastDeliveredAt, lastError: next.lastError };
+        await this.#c.deadLetters({ deadLetterTopic: deadLetter, producerKey: `dlq/${this.#c.topic}/${this.#c.partition}/${g.name}`, sequence: next.deadSeq - 1, record: deadLetterRecord(record, info, this.#c.maxMessageBytes), info });
+      }
+      await this.#append(RecordType.DEAD, { g: g.name, o: next.offset });
+      g.settle(next.offset, this.#c.clock.now());
+    };
+    send().then(
+      () => {
+        this.#deadSending.delete(g.name);
+        this.#serveWaiters();
+        this.#sendDeadLetters(g);
+      },
+      () => {
+        // The dead-letter topic is unavailable (or this partition failed): try again later.
+        this.#deadSending.delete(g.name);
+        if (!this.#closed && !this.#c.log.failure) this.#c.clock.setTimer(1000, () => this.#sendDeadLetters(g));
+      },
+    );
+  }
+
+  #expire(now: number): void {
+    for (const g of this.#groups.values()) {
+      for (const p of g.expire(now)) {
+        // An expired lease counts as a failed attempt; the message is free again at once.
+        this.#failAttempt(g, p, 'lease expired before ack', 0).catch(() => {});
+      }
+    }
+  }
+
+  #serveWaiters(): void {
+    if (this.#waiters.length === 0 || this.#closed) return;
+    const now = this.#c.clock.now();
+    const waiting = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiting) {
+      const delivered = this.#deliver(w.request, now);
+      if (delivered.length > 0) w.resolve(delivered);
+      else if (w.deadline <= now) w.resolve([]);
+      else this.#waiters.push(w);
+    }
+    this.#armTimer();
+  }
+
+  #onTimer(): void {
+    this.#timer = undefined;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+    if (this.#closed) return;
+    this.#expire(this.#c.clock.now());
+    this.#serveWaiters();
+    this.#armTimer();
+  }
+
+  #armTimer(): void {
+    if (this.#closed) return;
+    let at = Number.POSITIVE_INFINITY;
+    for (const g of this.#groups.values()) at = Math.min(at, g.nextTimerAt() ?? Number.POSITIVE_INFINITY);
+    for (const w of this.#waiters) at = Math.min(at, w.deadline);
+    if (at >= this.#timerAt) return;
+    this.#timer?.cancel();
+    this.#timerAt = at;
+    if (at === Number.POSITIVE_INFINITY) return;
+    this.#timer = this.#c.clock.setTimer(Math.max(0, at - this.#c.clock.now()), () => this.#onTimer());
+  }
+
+  async #append(type: number, body: unknown): Promise<void> {
+    const appended = this.#c.log.append({ type, recordCount: 1, payload: encodeControl(body), timestamp: this.#c.clock.now() });
+    this.#counted(1);
+    await appended;
+  }
+
+  #counted(records: number): void {
+    this.#recordsSinceCheckpoint += records;
+    if (this.#recordsSinceCheckpoint < this.#c.limits.checkpointEveryRecords) return;
+    this.#recordsSinceCheckpoint = 0;
+    const checkpoint: CheckpointRecord = { groups: Object.fromEntries([...this.#groups].map(([name, g]) => [name, g.snapshot()])), producers: this.#producers.snapshot() };
+    this.#c.log.append({ type: RecordType.CHECKPOINT, recordCount: 1, payload: encodeControl(checkpoint), timestamp: this.#c.clock.now() }).catch(() => {});
+  }
+
+  /** Group names and their backlog, for metrics and retention. */
+  groupStats(): { group: string; cursor: number; unsettled: number; floor: number }[] {
+    return [...this.#groups.values()].map((g) => {
+      let floor = g.cursor;
+      for (const offset of g.pending.keys()) floor = Math.min(floor, offset);
+      return { group: g.name, cursor: g.cursor, unsettled: g.pending.size, floor };
+    });
+  }
+
+  #checkOpen(): void {
+    if (this.#closed) throw new ClosedError(`partition ${this.#c.topic}[${this.#c.partition}]`);
+    const failure = this.#c.log.failure;
+    if (failure) throw failure;
+  }
+
+  /** Stops timers and answers parked fetches with nothing; the host closes the log. */
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#timer?.cancel();
+    for (const w of this.#waiters) w.resolve([]);
+    this.#waiters = [];
+  }
+}

@@ -1,0 +1,125 @@
+// Deduplication on one partition: idempotent producers (id + epoch + sequence, as Kafka's) and
+// message ids within a time window (as NATS JetStream's Nats-Msg-Id). Both bounded.
+import { FerryError } from '../wal/index.ts';
+import { DedupWindowFullError, ProducerFencedError } from './errors.ts';
+import type { ProducerSnapshot } from './records.ts';
+
+/** Batches remembered per producer, so a retried batch gets its original offsets (Kafka keeps 5). */
+const RECENT_BATCHES = 8;
+
+interface ProducerEntry {
+  epoch: number;
+  lastSequence: number;
+  /** [baseSequence, count, baseOffset], oldest first. */
+  recent: [number, number, number][];
+}
+
+/** A sequence that skips ahead: an earlier batch of this producer never arrived. */
+export class SequenceGapError extends FerryError {
+  static readonly code = 'SEQUENCE_GAP';
+  constructor(producerId: number, expected: number, got: number) {
+    super(SequenceGapError.code, `producer ${producerId} sent sequence ${got} where ${expected} was expected; an earlier batch was lost, so reopen the producer (new epoch)`, false, {
+      details: { producerId, expected, got },
+    });
+  }
+}
+
+export type SequenceCheck = { readonly kind: 'new' } | { readonly kind: 'duplicate'; readonly baseOffset: number };
+
+export class ProducerTable {
+  readonly #producers = new Map<number, ProducerEntry>();
+  readonly #maxProducers: number;
+
+  constructor(maxProducers: number) {
+    this.#maxProducers = maxProducers;
+  }
+
+  /** Decides whether a batch is new or a retry; throws when fenced or out of sequence. */
+  check(producerId: number, epoch: number, baseSequence: number, name = String(producerId)): SequenceCheck {
+    const entry = this.#producers.get(producerId);
+    if (!entry || epoch > entry.epoch) {
+      if (baseSequence !== 0) throw new SequenceGapError(producerId, 0, baseSequence);
+      return { kind: 'new' };
+    }
+    if (epoch < entry.epoch) throw new ProducerFencedError(name, epoch, entry.epoch);
+    if (baseSequence === entry.lastSequence + 1) return { kind: 'new' };
+    if (baseSequence <= entry.lastSequence) {
+      const hit = entry.recent.find(([base]) => base === baseSequence);
+      if (hit) return { kind: 'duplicate', baseOffset: hit[2] };
+      throw new SequenceGapError(producerId, entry.lastSequence + 1, baseSequence);
+    }
+    throw new SequenceGapError(producerId, entry.lastSequence + 1, baseSequence);
+  }
+
+  /** Notes an appended batch (also on replay). */
+  record(producerId: number, epoch: number, baseSequence: number, count: number, baseOffset: number): void {
+    let entry = this.#producers.get(producerId);
+    if (!entry || epoch > entry.epoch) {
+      entry = { epoch, lastSequence: -1, recent: [] };
+      this.#producers.delete(producerId);
+      this.#producers.set(producerId, entry);
+      // Bounded: the producer idle longest (first in insertion order) is forgotten.
+      if (this.#producers.size > this.#maxProducers) this.#producers.delete(this.#producers.keys().next().value!);
+    }
+    entry.lastSequence = baseSequence + count - 1;
+    entry.recent.push([baseSequence, count, baseOffset]);
+    if (entry.recent.length > RECENT_BATCHES) entry.recent.shift();
+  }
+
+  /** The epoch this partition knows for a producer (to fence older ones). */
+  epochOf(producerId: number): number | undefined {
+    return this.#producers.get(producerId)?.epoch;
+  }
+
+  snapshot(): ProducerSnapshot[] {
+    return [...this.#producers].map(([id, e]) => [id, e.epoch, e.lastSequence, e.recent.map((r) => [...r] as [number, number, number])]);
+  }
+
+  restore(snapshot: readonly ProducerSnapshot[]): void {
+    this.#producers.clear();
+    for (const [id, epoch, lastSequence, recent] of snapshot) this.#producers.set(id, { epoch, lastSequence, recent: recent.map((r) => [...r] as [number, number, number]) });
+  }
+}
+
+/** The dedupe window of message ids, bounded in entries; full of live ids, it pushes back. */
+export class MessageIdWindow {
+  readonly #byId = new Map<string, { offset: number; expiresAt: number }>();
+  readonly #windowMs: number;
+  readonly #maxIds: number;
+
+  constructor(windowMs: number, maxIds: number) {
+    this.#windowMs = windowMs;
+    this.#maxIds = maxIds;
+  }
+
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  /** The offset of a live earlier message with this id, if any. */
+  lookup(id: string, now: number): number | undefined {
+    const hit = this.#byId.get(id);
+    return hit && hit.expiresAt > now ? hit.offset : undefined;
+  }
+
+  /** Throws DEDUP_WINDOW_FULL if `count` more ids would not fit even after dropping expired ones. */
+  reserve(count: number, now: number): void {
+    if (this.#byId.size + count <= this.#maxIds) return;
+    this.#expire(now);
+    if (this.#byId.size + count > this.#maxIds) throw new DedupWindowFullError(this.#maxIds);
+  }
+
+  add(id: string, offset: number, publishedAt: number): void {
+    if (this.#windowMs === 0) return;
+    this.#byId.delete(id); // re-insert so insertion order stays expiry order
+    this.#byId.set(id, { offset, expiresAt: publishedAt + this.#windowMs });
+  }
+
+  #expire(now: number): void {
+    // Insertion order is publish order, so expired ids are at the front.
+    for (const [id, entry] of this.#byId) {
+      if (entry.expiresAt > now) break;
+      this.#byId.delete(id);
+    }
+  }
+}

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { flush, memoryFerry } from './testing.ts';
+
+describe('publish and consume', () => {
+  it('delivers every published message to every group, with offsets and attempt 1', async () => {
+    const setup = memoryFerry(1);
+    const ferry = await setup.open();
+    await ferry.createTopic('orders', { partitions: 3 });
+    const producer = ferry.producer();
+    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => producer.publish('orders', { value: { n: i }, key: `k${i % 7}` })));
+    expect(new Set(results.map((r) => `${r.partition}/${r.offset}`)).size).toBe(30);
+    expect(results.every((r) => !r.duplicate)).toBe(true);
+    for (const group of ['billing', 'shipping']) {
+      const consumer = ferry.consumer(group, { topics: ['orders'] });
+      const seen: number[] = [];
+      for await (const d of consumer) {
+        expect(d.attempt).toBe(1);
+        expect(d.topic).toBe('orders');
+        seen.push((d.value as { n: number }).n);
+        await d.ack();
+        if (seen.length === 30) break;
+      }
+      expect(seen.sort((a, b) => a - b)).toEqual([...Array(30).keys()]);
+      await consumer.close();
+    }
+    await ferry.close();
+  });
+
+  it('routes a key to one stable partition', async () => {
+    const setup = memoryFerry(2);
+    const ferry = await setup.open();
+    await ferry.createTopic('t', { partitions: 8 });
+    const producer = ferry.producer();
+    const rs = await producer.publishMany('t', Array.from({ length: 10 }, () => ({ value: 1, key: 'customer-42' })));
+    expect(new Set(rs.map((r) => r.partition)).size).toBe(1);
+    expect(rs.map((r) => r.offset)).toEqual([...Array(10).keys()].map((i) => rs[0]!.offset + i));
+    await ferry.close();
+  });
+
+  it('survives a restart: acked messages stay acked, unacked ones come back', async () => {
+    const setup = memoryFerry(3);
+    let ferry = await setup.open();
+    await ferry.createTopic('jobs');
+    const producer = ferry.producer();
+    await producer.publishMany('jobs', Array.from({ length: 10 }, (_, i) => ({ value: i })));
+    let consumer = ferry.consumer('workers', { topics: ['jobs'] });
+    for (let i = 0; i < 4; i++) await (await consumer.next())!.ack();
+    await ferry.close();
+
+    ferry = await setup.open();
+    consumer = ferry.consumer('workers', { topics: ['jobs'] });
+    const rest: unknown[] = [];
+    for (let i = 0; i < 6; i++) {
+      const d = (await consumer.next())!;
+      rest.push(d.value);
+      await d.ack();
+    }
+    expect(rest.sort()).toEqual([4, 5, 6, 7, 8, 9]);
+    await flush();
+    await ferry.close();
+  });
+});

@@ -1,0 +1,56 @@
+// The record types of a partition log and the shapes of their control payloads. Data batches and
+// the group state changes that follow them live in one log, so one replay rebuilds a partition.
+
+export const RecordType = {
+  /** Messages (payload framed by codec.ts). */
+  DATA: 1,
+  /** A consumer group came into being: { g, ord }. */
+  GROUP: 2,
+  /** Acknowledged offsets of one group: { g, o: number[] }. */
+  ACK: 3,
+  /** A failed attempt and when to retry: { g, o, f, due, fd, ld, e }. */
+  RETRY: 4,
+  /** About to dead-letter, with the dead-letter sequence number to publish under: { g, o, k, ... }. */
+  DEAD_INTENT: 5,
+  /** Dead-lettered (or dropped, without a dead-letter topic): settled for the group: { g, o }. */
+  DEAD: 6,
+  /** A snapshot of every group's state and the producers': replay resets to it. */
+  CHECKPOINT: 7,
+} as const;
+
+export type Ordering = 'none' | 'key' | 'partition';
+
+export interface GroupRecord { readonly g: string; readonly ord: Ordering }
+export interface AckRecord { readonly g: string; readonly o: readonly number[] }
+export interface RetryRecord {
+  readonly g: string;
+  readonly o: number;
+  /** Failed attempts so far. */
+  readonly f: number;
+  /** Not redelivered before this time. */
+  readonly due: number;
+  readonly fd: number;
+  readonly ld: number;
+  readonly e: string | null;
+}
+export interface DeadIntentRecord extends RetryRecord { readonly k: number }
+export interface DeadRecord { readonly g: string; readonly o: number }
+
+/** One unsettled message in a checkpoint: [offset, failures, due, firstDelivered, lastDelivered, error, deadSeq, key]. */
+export type PendingSnapshot = [number, number, number, number, number, string | null, number, string | null];
+
+export interface GroupSnapshot {
+  readonly ord: Ordering;
+  readonly cursor: number;
+  readonly pending: PendingSnapshot[];
+  readonly ahead: number[];
+  readonly deadSeq: number;
+}
+
+/** Idempotent producer state: [producerId, epoch, lastSequence, recent [baseSeq, count, baseOffset][]]. */
+export type ProducerSnapshot = [number, number, number, [number, number, number][]];
+
+export interface CheckpointRecord {
+  readonly groups: Record<string, GroupSnapshot>;
+  readonly producers: ProducerSnapshot[];
+}

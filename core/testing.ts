@@ -1,0 +1,25 @@
+// Helpers for engine tests and the simulator: an engine on the in-memory fault disk with a manual clock.
+import { ManualClock, MemoryFileSystem, SeededRandom } from '../wal/index.ts';
+import { Ferry, type FerryOptions } from './ferry.ts';
+
+export interface MemoryFerrySetup {
+  readonly fs: MemoryFileSystem;
+  readonly clock: ManualClock;
+  open(overrides?: Partial<FerryOptions>): Promise<Ferry>;
+}
+
+export function memoryFerry(seed = 1, defaults: Partial<FerryOptions> = {}): MemoryFerrySetup {
+  const fs = new MemoryFileSystem({ random: new SeededRandom(seed) });
+  const clock = new ManualClock(1_700_000_000_000);
+  let run = 0;
+  return {
+    fs,
+    clock,
+    open: (overrides = {}) => Ferry.open({ dir: '/ferry', fs, clock, random: new SeededRandom(seed * 1000 + run++), ...defaults, ...overrides }),
+  };
+}
+
+/** Lets promise callbacks and microtasks run (several rounds, for chains of awaits). */
+export async function flush(rounds = 20): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
