@@ -103,6 +103,20 @@ describe('fsync policies', () => {
     await driveSyncs(setup.fs, reopened.close());
   });
 
+  it('always: an explicit sync() resolves once covered, even while appends keep syncs in flight', async () => {
+    const { setup, log } = await manualLog('always');
+    await driveSyncs(setup.fs, log.append({ recordCount: 1, payload: payloadOf(0), timestamp: 0 }));
+    log.append({ recordCount: 1, payload: payloadOf(1), timestamp: 0 }).catch(() => {});
+    const forced = track(log.sync());
+    for (let i = 2; i < 50; i++) {
+      log.append({ recordCount: 1, payload: payloadOf(i), timestamp: 0 }).catch(() => {});
+      setup.fs.releaseSyncs(1);
+      await settle();
+    }
+    expect(forced.done).toBe(true);
+    await driveSyncs(setup.fs, log.close());
+  });
+
   it('close syncs what was written under any policy', async () => {
     const { setup, log } = await manualLog('none');
     await log.append({ recordCount: 1, payload: payloadOf(0), timestamp: 0 });

@@ -123,7 +123,8 @@ export class GroupCommit {
     if (this.#armed || this.#failure) return;
     if (this.#inFlight.size > 0) return; // the completion of the current sync re-arms
     this.#armed = true;
-    const delay = Math.max(0, this.#lastSyncAt + this.#o.intervalMs - this.#o.clock.now());
+    // Clamped: a clock stepped backwards must not postpone the sync beyond one interval.
+    const delay = Math.min(this.#o.intervalMs, Math.max(0, this.#lastSyncAt + this.#o.intervalMs - this.#o.clock.now()));
     const fire = (): void => {
       this.#armed = false;
       this.#timer = undefined;
@@ -131,7 +132,7 @@ export class GroupCommit {
     };
     // A microtask gathers every append of the current tick into one sync.
     if (delay === 0) queueMicrotask(fire);
-    else this.#timer = this.#o.clock.setTimer(delay, fire);
+    else this.#timer = this.#o.clock.setTimer(delay, fire, { keepAlive: true }); // appends wait on it
   }
 
   #start(): void {
@@ -168,12 +169,14 @@ export class GroupCommit {
         this.#waiters.shift();
         w.resolve();
       }
+      if (this.#forced.length > 0) {
+        const ready = this.#forced.filter((w) => w.end <= this.#syncedEnd);
+        this.#forced = this.#forced.filter((w) => w.end > this.#syncedEnd);
+        for (const w of ready) w.resolve();
+      }
       this.#o.onSynced(this.#syncedEnd);
     }
     if (this.#inFlight.size === 0) {
-      const ready = this.#forced.filter((w) => w.end <= this.#syncedEnd);
-      this.#forced = this.#forced.filter((w) => w.end > this.#syncedEnd);
-      for (const w of ready) w.resolve();
       if (this.#forced.length > 0) this.#start();
       else if (this.#o.policy !== 'always' && this.#wantedEnd > this.#syncedEnd) this.#arm();
     }

@@ -6,7 +6,7 @@
 //                 │ segment full?                                   │ sync covers it
 //                 └► roll: new file, old one sealed; its index is   └► resolve { baseOffset, nextOffset }
 //                    saved once a sync has covered all of it
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { HEADER_BYTES, encodeHeader } from './batch-format.ts';
 import { FsyncFailedError, InvalidArgumentError, LogClosedError, OffsetOutOfRangeError, OverloadedError } from './errors.ts';
 import type { FerryError } from './ferry-error.ts';
@@ -121,6 +121,8 @@ export class WriteAheadLog {
       throw mapIoError(error, 'lock', o.dir);
     }
     try {
+      // A new log directory is durable only once its parent's entry for it is (and so on up).
+      for (let d = o.dir, i = 0; i < 4 && dirname(d) !== d; d = dirname(d), i++) await o.fs.syncDir(dirname(d));
       const { segments, report } = await recoverLog(o);
       return new WriteAheadLog(o, lock, segments, report);
     } catch (error) {
@@ -198,7 +200,9 @@ export class WriteAheadLog {
     checkAppend(input, this.#o.maxBatchBytes);
     if (this.saturated) throw new OverloadedError(this.#o.maxPendingAppends);
     const length = HEADER_BYTES + input.payload.length;
-    if (this.#active.sizeBytes > 0 && this.#active.sizeBytes + length > this.#o.segmentBytes) this.#roll();
+    const active = this.#active;
+    // Roll when the segment is full, or before offsets in it would outgrow the index's 32 bits.
+    if (active.sizeBytes > 0 && (active.sizeBytes + length > this.#o.segmentBytes || active.endOffset + input.recordCount - active.baseOffset > 0xffffffff)) this.#roll();
     const segment = this.#active;
     const baseOffset = segment.endOffset;
     const crc = encodeHeader(
@@ -233,7 +237,9 @@ export class WriteAheadLog {
           rest.push(skip > 0 ? b.subarray(skip) : b);
           skip = 0;
         }
-        written += handle.writev(rest, start + written);
+        const n = handle.writev(rest, start + written);
+        if (n <= 0) throw Object.assign(new Error(`write to ${segment.path} made no progress`), { code: 'EIO' });
+        written += n;
       }
     } catch (error) {
       const mapped = mapIoError(error, 'write', segment.path);
@@ -268,7 +274,7 @@ export class WriteAheadLog {
     );
     this.#dirDirty = true;
     // Under `none` nobody waits for syncs, but a sealed segment must still reach the disk.
-    if (this.#o.fsync === 'none') this.#commit.syncNow(old.endOffset).catch(() => {});
+    if (this.#o.fsync === 'none') this.#commit.syncNow(this.nextOffset).then(() => this.#saveIndexesBelow(this.#commit.syncedEnd), () => {});
   }
 
   #beginSync(): { covers: number; done: Promise<void> } {
@@ -325,6 +331,7 @@ export class WriteAheadLog {
     if (this.#closing) throw new LogClosedError(this.#o.dir);
     const upTo = Math.min(options.upToOffset ?? this.committedEnd, this.nextOffset);
     const maxBytes = options.maxBytes ?? 1024 * 1024;
+    if (Number.isNaN(upTo) || !(maxBytes > 0)) throw new InvalidArgumentError(`read needs a positive maxBytes and a numeric upToOffset (got ${options.maxBytes}, ${options.upToOffset})`);
     if (!Number.isSafeInteger(fromOffset) || fromOffset < this.startOffset || fromOffset > this.nextOffset) {
       throw new OffsetOutOfRangeError(fromOffset, this.startOffset, this.nextOffset);
     }
@@ -334,11 +341,14 @@ export class WriteAheadLog {
       const segment = this.#segments[i]!;
       if (segment.baseOffset >= upTo) break;
       if (segment.endOffset <= fromOffset) continue;
+      let result: { taken: number; complete: boolean };
       try {
-        taken += segment.read(this.#handleFor(segment), Math.max(fromOffset, segment.baseOffset), upTo, maxBytes - taken, out);
+        result = segment.read(this.#handleFor(segment), Math.max(fromOffset, segment.baseOffset), upTo, maxBytes - taken, out);
       } catch (error) {
         throw mapIoError(error, 'read', segment.path);
       }
+      taken += result.taken;
+      if (!result.complete) break; // the rest of this segment comes first, in a later read
     }
     return out;
   }

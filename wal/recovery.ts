@@ -87,13 +87,21 @@ export async function saveIndex(options: ResolvedLogOptions, segment: Segment): 
     try {
       handle.truncate(0);
       let written = 0;
-      while (written < bytes.length) written += handle.writev([bytes.subarray(written)], written);
+      while (written < bytes.length) {
+        const n = handle.writev([bytes.subarray(written)], written);
+        if (n <= 0) throw new Error('index write made no progress');
+        written += n;
+      }
       await handle.sync();
     } finally {
       handle.close();
     }
   } catch {
-    options.fs.remove(segment.indexPath); // a half-written index is rejected by its CRC anyway
+    try {
+      options.fs.remove(segment.indexPath); // a half-written index is rejected by its CRC anyway
+    } catch {
+      // left for the next open to reject by its CRC
+    }
   }
 }
 
@@ -110,14 +118,15 @@ interface BadBatch {
 
 /** Does anything after the bad batch prove the bad batch had been synced? */
 function provenSynced(options: ResolvedLogOptions, candidates: Candidate[], bad: BadBatch): { proven: boolean; intact: number } {
-  let intact = findIntactBatches(bad.handle, bad.sizeBytes, bad.problem.position + 1);
-  let proven = intact.some((h) => h.durableEnd > bad.atOffset);
+  // A misnamed segment is dropped whole, so its own first batch is evidence too.
+  let intact = findIntactBatches(bad.handle, bad.sizeBytes, bad.dropWhole ? 0 : bad.problem.position + 1, bad.atOffset);
+  let proven = intact.some((h) => h.durableEnd > bad.atOffset) || (bad.dropWhole && loadVouchedSegment(options, candidates[bad.index]!) !== undefined);
   let count = intact.length;
   for (const c of candidates.slice(bad.index + 1)) {
     if (loadVouchedSegment(options, c)) proven = true; // sealed after a sync that covered all before it
     const handle = options.fs.open(c.path, 'read');
     try {
-      intact = findIntactBatches(handle, handle.size(), 0);
+      intact = findIntactBatches(handle, handle.size(), 0, bad.atOffset);
     } finally {
       handle.close();
     }
@@ -125,6 +134,26 @@ function provenSynced(options: ResolvedLogOptions, candidates: Candidate[], bad:
     if (intact.some((h) => h.durableEnd > bad.atOffset)) proven = true;
   }
   return { proven, intact: count };
+}
+
+/**
+ * Makes bytes [from, to) of a file durable even if the page cache holds them as clean although
+ * they never reached the disk (after a failed fsync, Linux marks the pages clean): they are read
+ * and written back, then synced. Recovery calls it for what no durable-end stamp proves synced.
+ */
+async function rewriteAndSync(handle: FileHandle, from: number, to: number): Promise<void> {
+  const chunk = new Uint8Array(Math.min(1024 * 1024, Math.max(0, to - from)));
+  for (let at = from; at < to; ) {
+    const n = handle.read(chunk, 0, Math.min(chunk.length, to - at), at);
+    if (n <= 0) break;
+    for (let done = 0; done < n; ) {
+      const w = handle.writev([chunk.subarray(done, n)], at + done);
+      if (w <= 0) throw Object.assign(new Error('write made no progress'), { code: 'EIO' });
+      done += w;
+    }
+    at += n;
+  }
+  await handle.sync();
 }
 
 async function cutAt(options: ResolvedLogOptions, candidates: Candidate[], bad: BadBatch, kind: TruncationReport['kind'], intact: number): Promise<TruncationReport> {
@@ -193,9 +222,9 @@ async function recover(options: ResolvedLogOptions): Promise<RecoveredLog> {
     segments.push(vouched);
   }
 
-  let scanned = 0;
-  let rebuilt = 0;
+  const vouched = segments.length;
   let truncated: TruncationReport | undefined;
+  let proven = vouched > 0 ? segments[vouched - 1]!.endOffset : 0;
   for (let i = segments.length; i < candidates.length; i++) {
     const c = candidates[i]!;
     const previous = segments[segments.length - 1];
@@ -203,7 +232,7 @@ async function recover(options: ResolvedLogOptions): Promise<RecoveredLog> {
     const handle = fs.open(c.path, 'readwrite');
     const sizeBytes = handle.size();
     const scan = scanSegment(handle, sizeBytes, { baseOffset: c.base, previousCrc: previous?.lastCrc, indexIntervalBytes: options.indexIntervalBytes });
-    scanned++;
+    proven = Math.max(proven, scan.maxDurableEnd);
     const misnamed = c.base !== expectedBase;
     if (misnamed || scan.problem) {
       const bad: BadBatch = {
@@ -214,28 +243,36 @@ async function recover(options: ResolvedLogOptions): Promise<RecoveredLog> {
         atOffset: misnamed ? expectedBase : scan.endOffset,
         dropWhole: misnamed,
       };
-      const { proven, intact } = provenSynced(options, candidates, bad);
-      if (proven && !options.repair) {
+      const { proven: damagedSynced, intact } = provenSynced(options, candidates, bad);
+      if (damagedSynced && !options.repair) {
         handle.close();
         for (const s of segments) s.handle?.close();
         throw new CorruptSegmentError(c.path, bad.problem.position, bad.problem.reason, { details: { intactBatchesAfter: intact } });
       }
-      truncated = await cutAt(options, candidates, bad, proven ? 'repair' : 'torn-tail', intact);
+      truncated = await cutAt(options, candidates, bad, damagedSynced ? 'repair' : 'torn-tail', intact);
       if (misnamed) {
         handle.close();
         break;
       }
     }
-    const segment = new Segment({ baseOffset: c.base, path: c.path, indexPath: c.indexPath, index: scan.index, sizeBytes: scan.validBytes, endOffset: scan.endOffset, lastCrc: scan.lastCrc, maxTimestamp: scan.maxTimestamp, handle });
-    segments.push(segment);
+    segments.push(new Segment({ baseOffset: c.base, path: c.path, indexPath: c.indexPath, index: scan.index, sizeBytes: scan.validBytes, endOffset: scan.endOffset, lastCrc: scan.lastCrc, maxTimestamp: scan.maxTimestamp, handle }));
     if (truncated) break;
-    if (i < candidates.length - 1) {
-      segment.sealed = true;
-      await saveIndex(options, segment);
-      rebuilt++;
-      segment.handle = undefined;
-      handle.close();
-    }
+  }
+
+  // What was scanned may sit in the page cache only (a process crash, or a failed fsync that left
+  // pages marked clean): make it durable before anything is confirmed on top of it, and before an
+  // index file vouches for a sealed segment.
+  const scanned = segments.slice(vouched);
+  for (const segment of scanned) {
+    if (segment.endOffset > proven) await rewriteAndSync(segment.handle!, proven <= segment.baseOffset ? 0 : segment.index.floor(proven).position, segment.sizeBytes);
+  }
+  let rebuilt = 0;
+  for (const segment of scanned.slice(0, -1)) {
+    segment.sealed = true;
+    await saveIndex(options, segment);
+    rebuilt++;
+    segment.handle!.close();
+    segment.handle = undefined;
   }
 
   if (segments.length === 0) segments.push(await createFirstSegment(options, candidates[0]!.base));
@@ -243,5 +280,6 @@ async function recover(options: ResolvedLogOptions): Promise<RecoveredLog> {
   active.sealed = false;
   if (!active.handle) active.handle = fs.open(active.path, 'readwrite');
   fs.remove(active.indexPath); // the active segment's index lives in memory; a file there is stale
-  return { segments, report: { segments: segments.length, scannedSegments: scanned, rebuiltIndexes: rebuilt, ...(truncated ? { truncated } : {}) } };
+  await fs.syncDir(dir); // entries created before a crash may not be durable yet
+  return { segments, report: { segments: segments.length, scannedSegments: scanned.length, rebuiltIndexes: rebuilt, ...(truncated ? { truncated } : {}) } };
 }

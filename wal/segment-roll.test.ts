@@ -27,6 +27,18 @@ describe('segment roll', () => {
     await log.close();
   });
 
+  it('rolls before offsets within a segment would outgrow 32 bits, so its index stays exact', async () => {
+    const setup = memoryLogSetup(5);
+    const log = await setup.open();
+    const big = 2 ** 31 - 1;
+    for (let i = 0; i < 5; i++) await log.append({ recordCount: big, payload: payloadOf(i), timestamp: 0 });
+    expect(log.segments().every((s) => s.endOffset - s.baseOffset <= 2 ** 32)).toBe(true);
+    await log.close();
+    const reopened = await setup.open();
+    expect(reopened.read(3 * big, { maxBytes: 1 })[0]!.baseOffset).toBe(3 * big);
+    await reopened.close();
+  });
+
   it('gives an oversized batch a segment of its own rather than refusing it', async () => {
     const setup = memoryLogSetup(3, {}, { segmentBytes: 200 });
     const log = await setup.open();

@@ -20,6 +20,8 @@ export interface ScanResult {
   readonly batches: number;
   readonly index: SparseIndex;
   readonly problem: ScanProblem | undefined;
+  /** Largest durable-end stamp among the valid batches: everything below it had been synced. */
+  readonly maxDurableEnd: number;
 }
 
 export interface ScanStart {
@@ -54,6 +56,7 @@ export function scanSegment(handle: FileHandle, sizeBytes: number, start: ScanSt
   let previousCrc = start.previousCrc;
   let maxTimestamp = 0;
   let batches = 0;
+  let maxDurableEnd = 0;
   let problem: ScanProblem | undefined;
   while (position < sizeBytes) {
     const result = checkBatch(reader, position, offset, previousCrc);
@@ -66,13 +69,20 @@ export function scanSegment(handle: FileHandle, sizeBytes: number, start: ScanSt
     offset += result.recordCount;
     previousCrc = result.crc;
     maxTimestamp = Math.max(maxTimestamp, result.timestamp);
+    maxDurableEnd = Math.max(maxDurableEnd, result.durableEnd);
     batches++;
   }
-  return { validBytes: position, endOffset: offset, lastCrc: previousCrc ?? 0, maxTimestamp, batches, index, problem };
+  return { validBytes: position, endOffset: offset, lastCrc: previousCrc ?? 0, maxTimestamp, batches, index, problem, maxDurableEnd };
 }
 
-/** CRC-valid batches anywhere in [from, sizeBytes), found by searching for the magic word. */
-export function findIntactBatches(handle: FileHandle, sizeBytes: number, from: number): BatchHeader[] {
+/**
+ * CRC-valid batches in [from, sizeBytes) that could belong to the log after offset `atOffset`,
+ * found by searching for the magic word. The span of each one found is skipped, so a frame
+ * embedded in a payload is not taken for a batch; a candidate must also be plausible (its offset
+ * past the damage, its durable-end stamp not past its own offset). Error path only: it reads the
+ * rest of the segment at once.
+ */
+export function findIntactBatches(handle: FileHandle, sizeBytes: number, from: number, atOffset: number): BatchHeader[] {
   if (from >= sizeBytes) return [];
   const reader = new ChunkReader(handle, sizeBytes);
   const all = reader.window(from, sizeBytes - from);
@@ -80,14 +90,18 @@ export function findIntactBatches(handle: FileHandle, sizeBytes: number, from: n
   const magic = new Uint8Array(4);
   new DataView(magic.buffer).setUint32(0, BATCH_MAGIC, true);
   const found: BatchHeader[] = [];
-  const bytes = all.bytes;
   const end = all.at + (sizeBytes - from);
-  for (let i = Buffer.from(bytes.buffer, bytes.byteOffset, end).indexOf(magic, all.at); i >= 0 && i < end; ) {
+  const bytes = Buffer.from(all.bytes.buffer, all.bytes.byteOffset, end);
+  for (let i = bytes.indexOf(magic, all.at); i >= 0; ) {
+    let next = i + 1;
     if (!checkHeader(bytes, i, end - i)) {
       const header = decodeHeader(bytes, i);
-      if (i + header.length <= end && crcMatches(bytes, i, header)) found.push(header);
+      if (i + header.length <= end && crcMatches(bytes, i, header) && header.baseOffset >= atOffset && header.durableEnd <= header.baseOffset) {
+        found.push(header);
+        next = i + header.length;
+      }
     }
-    i = Buffer.from(bytes.buffer, bytes.byteOffset, end).indexOf(magic, i + 1);
+    i = next < end ? bytes.indexOf(magic, next) : -1;
   }
   return found;
 }

@@ -57,10 +57,11 @@ export class Segment {
   }
 
   /**
-   * Batches holding offsets from `fromOffset` up to (not including) `upToOffset`, at most
-   * `maxBytes` of them except that the first batch is always returned whole.
+   * Appends to `out` the batches holding offsets from `fromOffset` up to (not including)
+   * `upToOffset`, at most `maxBytes` of them, except that a first batch is always returned whole.
+   * `complete` is false when it stopped for `maxBytes` before the segment's end.
    */
-  read(handle: FileHandle, fromOffset: number, upToOffset: number, maxBytes: number, out: ReadBatch[]): number {
+  read(handle: FileHandle, fromOffset: number, upToOffset: number, maxBytes: number, out: ReadBatch[]): { taken: number; complete: boolean } {
     const start = this.index.floor(fromOffset);
     const reader = new ChunkReader(handle, this.sizeBytes, Math.min(Math.max(maxBytes + HEADER_BYTES, 64 * 1024), 4 * 1024 * 1024));
     let position = start.position;
@@ -73,10 +74,10 @@ export class Segment {
       if (!head || checkHeader(head.bytes, head.at, HEADER_BYTES)) throw this.#corrupt(position, 'bad header');
       const header = decodeHeader(head.bytes, head.at);
       if (header.baseOffset !== expected || header.recordCount < 1 || position + header.length > this.sizeBytes) throw this.#corrupt(position, 'batch out of sequence');
-      if (header.baseOffset >= upToOffset) return taken;
+      if (header.baseOffset >= upToOffset) return { taken, complete: true };
       expected += header.recordCount;
       if (expected > fromOffset) {
-        if (out.length > 0 && taken + header.length > maxBytes) return taken;
+        if (out.length > 0 && taken + header.length > maxBytes) return { taken, complete: false };
         const whole = reader.window(position, header.length);
         if (!whole) throw this.#corrupt(position, 'truncated batch');
         if (!crcMatches(whole.bytes, whole.at, header)) throw this.#corrupt(position, 'crc mismatch');
@@ -95,7 +96,7 @@ export class Segment {
       position += header.length;
     }
     if (expected !== this.endOffset) throw this.#corrupt(position, 'segment ends early');
-    return taken;
+    return { taken, complete: true };
   }
 
   #corrupt(position: number, reason: string): CorruptSegmentError {

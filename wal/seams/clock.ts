@@ -10,8 +10,11 @@ export interface TimerHandle {
 export interface Clock {
   /** Milliseconds since the Unix epoch (wall time in production, virtual time in simulation). */
   now(): number;
-  /** Calls `fn` once, `delayMs` from now. */
-  setTimer(delayMs: number, fn: () => void): TimerHandle;
+  /**
+   * Calls `fn` once, `delayMs` from now. A real timer does not keep the process alive unless
+   * `keepAlive` is set (for timers that pending work waits on).
+   */
+  setTimer(delayMs: number, fn: () => void, options?: { readonly keepAlive?: boolean }): TimerHandle;
 }
 
 interface PendingTimer {

@@ -52,6 +52,8 @@ export class MemoryFileSystem implements FileSystem {
   #pending: PendingSync[] = [];
   #generation = 0;
   #failNext = 0;
+  #dirVersion = 0;
+  readonly #dirDurableVersion = new Map<string, number>();
 
   constructor(options: MemoryFileSystemOptions) {
     this.#random = options.random;
@@ -99,9 +101,15 @@ export class MemoryFileSystem implements FileSystem {
   }
 
   syncDir(dir: string): Promise<void> {
+    // Like fsync, it covers the entries as they are when it is called, not when it completes.
+    const captured = [...this.#entries].filter(([path]) => dirname(path) === dir);
+    const version = ++this.#dirVersion;
     return this.#schedule(`syncDir ${dir}`, () => {
+      // An older directory sync finishing late never undoes a newer one.
+      if (version < (this.#dirDurableVersion.get(dir) ?? 0)) return;
+      this.#dirDurableVersion.set(dir, version);
       for (const path of [...this.#durableEntries.keys()]) if (dirname(path) === dir) this.#durableEntries.delete(path);
-      for (const [path, inode] of this.#entries) if (dirname(path) === dir) this.#durableEntries.set(path, inode);
+      for (const [path, inode] of captured) this.#durableEntries.set(path, inode);
     });
   }
 

@@ -80,21 +80,29 @@ function readOwner(path: string): LockOwner | null {
   }
 }
 
+/**
+ * Creates the lock file with its contents in one step: write and fsync a temporary file, then
+ * link it to the lock's name (link fails if the name exists). A reader never sees a lock file
+ * without its owner, so an unreadable lock can safely be judged stale.
+ */
 function tryCreateLock(path: string, owner: LockOwner): boolean {
-  let fd: number;
-  try {
-    fd = fs.openSync(path, 'wx');
-  } catch (error) {
-    if ((error as { code?: string }).code === 'EEXIST') return false;
-    throw error;
-  }
+  const temp = `${path}.${owner.pid}.${process.hrtime.bigint()}.tmp`;
+  const fd = fs.openSync(temp, 'wx');
   try {
     fs.writeSync(fd, JSON.stringify(owner));
     fs.fsyncSync(fd);
   } finally {
     fs.closeSync(fd);
   }
-  return true;
+  try {
+    fs.linkSync(temp, path);
+    return true;
+  } catch (error) {
+    if ((error as { code?: string }).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    fs.rmSync(temp, { force: true });
+  }
 }
 
 /**
