@@ -4,7 +4,9 @@
 //   raw:   a plain loop of positioned fs.writeSync of the payload + fs.fdatasyncSync (no sync
 //          under `none`): the best a single thread can do with the same bytes, one at a time;
 //   Ferry: WriteAheadLog.append of the same payload, sequential (await each) and pipelined
-//          (DEPTH appends in flight, so group commit under `interval` can share one sync).
+//          (DEPTH appends in flight, so group commit under `interval` can share one sync), and
+//          coalesced: appendMany of COALESCE batches per call (one write for all of them), which
+//          is how a partition actor folds concurrent small publishes into one system call.
 // Timing is fixed-N wall clock (see harness.ts). This VM's disk has stalls of hundreds of ms, so
 // each cell runs ROUNDS rounds of raw, sequential, pipelined (each N chosen to last targetMs) and
 // reports the median run of each: a stall then spoils one round, not one side of the comparison.
@@ -21,6 +23,8 @@ const BATCH_SIZES = [1, 16, 128, 1024];
 const POLICIES: readonly FsyncPolicy[] = ['always', 'interval', 'none'];
 /** Appends kept in flight by the pipelined run: enough for group commit to amortise a sync. */
 const DEPTH = 64;
+/** Batches per appendMany call in the coalesced run. */
+const COALESCE = 64;
 /** The log's default, stated so the run does not depend on it changing. */
 const SEGMENT_BYTES = 64 * 1024 * 1024;
 /**
@@ -42,8 +46,8 @@ interface RunResult extends Timing {
   readonly usPerAppend: number;
 }
 
-type Kind = 'raw' | 'sequential' | 'pipelined';
-const KINDS: readonly Kind[] = ['raw', 'sequential', 'pipelined'];
+type Kind = 'raw' | 'sequential' | 'pipelined' | 'coalesced';
+const KINDS: readonly Kind[] = ['raw', 'sequential', 'pipelined', 'coalesced'];
 
 interface CellResult {
   readonly policy: FsyncPolicy;
@@ -54,8 +58,10 @@ interface CellResult {
   readonly raw: RunResult;
   readonly ferrySequential: RunResult;
   readonly ferryPipelined: RunResult;
+  readonly ferryCoalesced: RunResult;
   readonly ratioSequential: number;
   readonly ratioPipelined: number;
+  readonly ratioCoalesced: number;
   /** Whether Ferry's better mode meets AIM against raw; undefined where there is no aim (`always`). */
   readonly aimMet: boolean | undefined;
 }
@@ -128,16 +134,19 @@ async function measureRaw(dir: string, policy: FsyncPolicy, payload: Uint8Array,
   }
 }
 
-async function measureFerry(dir: string, policy: FsyncPolicy, batchSize: number, payload: Uint8Array, mode: 'sequential' | 'pipelined', timing: TimingOptions): Promise<Timing> {
+async function measureFerry(dir: string, policy: FsyncPolicy, batchSize: number, payload: Uint8Array, mode: 'sequential' | 'pipelined' | 'coalesced', timing: TimingOptions): Promise<Timing> {
   const log = await WriteAheadLog.open({ dir, fs: nodeFileSystem, clock: realClock, fsync: policy, segmentBytes: SEGMENT_BYTES });
   // One input object for every append: the question is the log's cost, not the producer's.
   const input: AppendInput = { recordCount: batchSize, payload, timestamp: Date.now() };
+  const many = Array<AppendInput>(COALESCE).fill(input);
   const work: Workload =
-    mode === 'pipelined'
-      ? (n) => pipelined(() => log.append(input), n, DEPTH)
-      : async (n) => {
-          for (let i = 0; i < n; i++) await log.append(input);
-        };
+    mode === 'coalesced'
+      ? (n) => pipelined(() => log.appendMany(many), n, 4) // one operation = COALESCE appends
+      : mode === 'pipelined'
+        ? (n) => pipelined(() => log.append(input), n, DEPTH)
+        : async (n) => {
+            for (let i = 0; i < n; i++) await log.append(input);
+          };
   try {
     return await timeFixedN(work, timing);
   } finally {
@@ -181,16 +190,18 @@ function medianRun(runs: readonly RunResult[]): RunResult {
 async function measureCell(base: string, policy: FsyncPolicy, batchSize: number, targetMs: number): Promise<CellResult> {
   const payload = makePayload(batchSize * RECORD_BYTES);
   const timing: TimingOptions = { warmupMs: 100, targetMs, maxN: Math.floor(MAX_RUN_BYTES / payload.length) };
-  const runs: Record<Kind, RunResult[]> = { raw: [], sequential: [], pipelined: [] };
+  const runs: Record<Kind, RunResult[]> = { raw: [], sequential: [], pipelined: [], coalesced: [] };
   for (let round = 0; round < ROUNDS; round++) {
     for (const kind of KINDS) {
       const dir = join(base, `${policy}-${batchSize}-${kind}-${round}`);
-      const t = kind === 'raw' ? await measureRaw(dir, policy, payload, timing) : await measureFerry(dir, policy, batchSize, payload, kind, timing);
-      runs[kind].push(result(t, batchSize));
+      const perOp = kind === 'coalesced' ? COALESCE : 1;
+      const opTiming = { ...timing, maxN: Math.max(1, Math.floor(timing.maxN / perOp)) };
+      const t = kind === 'raw' ? await measureRaw(dir, policy, payload, timing) : await measureFerry(dir, policy, batchSize, payload, kind, opTiming);
+      runs[kind].push(result(t, batchSize * perOp));
     }
   }
-  const [raw, seq, pipe] = KINDS.map((k) => medianRun(runs[k])) as [RunResult, RunResult, RunResult];
-  const best = Math.max(seq.recordsPerSec, pipe.recordsPerSec) / raw.recordsPerSec;
+  const [raw, seq, pipe, many] = KINDS.map((k) => medianRun(runs[k])) as [RunResult, RunResult, RunResult, RunResult];
+  const best = Math.max(seq.recordsPerSec, pipe.recordsPerSec, many.recordsPerSec) / raw.recordsPerSec;
   const spread = KINDS.map((k) => `${k} ${runs[k].map((r) => formatRate(r.recordsPerSec)).join('/')}`).join(', ');
   console.error(`  ${policy} x${batchSize} rec/s per round: ${spread}`);
   return {
@@ -201,8 +212,10 @@ async function measureCell(base: string, policy: FsyncPolicy, batchSize: number,
     raw,
     ferrySequential: seq,
     ferryPipelined: pipe,
+    ferryCoalesced: many,
     ratioSequential: seq.recordsPerSec / raw.recordsPerSec,
     ratioPipelined: pipe.recordsPerSec / raw.recordsPerSec,
+    ratioCoalesced: many.recordsPerSec / raw.recordsPerSec,
     // Same payload bytes per record on both sides, so the MB/s ratio equals the records/s ratio.
     aimMet: policy === 'always' ? undefined : best >= AIM,
   };
@@ -210,12 +223,12 @@ async function measureCell(base: string, policy: FsyncPolicy, batchSize: number,
 
 function printTable(cells: readonly CellResult[]): void {
   const rows = cells.map((c) => {
-    const bestMb = Math.max(c.ferrySequential.mbPerSec, c.ferryPipelined.mbPerSec);
-    const best = Math.max(c.ratioSequential, c.ratioPipelined);
+    const bestMb = Math.max(c.ferrySequential.mbPerSec, c.ferryPipelined.mbPerSec, c.ferryCoalesced.mbPerSec);
+    const best = Math.max(c.ratioSequential, c.ratioPipelined, c.ratioCoalesced);
     const aim = c.aimMet === undefined ? '-' : `${c.aimMet ? 'met' : 'MISS'} ${best.toFixed(2)}`;
-    return [c.policy, String(c.batchSize), formatRate(c.raw.recordsPerSec), formatFixed(c.raw.mbPerSec, 1), formatRate(c.ferrySequential.recordsPerSec), formatRate(c.ferryPipelined.recordsPerSec), formatFixed(bestMb, 1), formatFixed(c.ratioSequential, 2), formatFixed(c.ratioPipelined, 2), aim];
+    return [c.policy, String(c.batchSize), formatRate(c.raw.recordsPerSec), formatFixed(c.raw.mbPerSec, 1), formatRate(c.ferrySequential.recordsPerSec), formatRate(c.ferryPipelined.recordsPerSec), formatRate(c.ferryCoalesced.recordsPerSec), formatFixed(bestMb, 1), formatFixed(c.ratioSequential, 2), formatFixed(c.ratioPipelined, 2), formatFixed(c.ratioCoalesced, 2), aim];
   });
-  console.log(formatTable(['policy', 'batch', 'raw rec/s', 'raw MB/s', 'Ferry seq rec/s', `Ferry pipe${DEPTH} rec/s`, 'Ferry MB/s', 'seq/raw', 'pipe/raw', `aim >=${AIM}`], rows));
+  console.log(formatTable(['policy', 'batch', 'raw rec/s', 'raw MB/s', 'Ferry seq rec/s', `Ferry pipe${DEPTH} rec/s`, `Ferry many${COALESCE} rec/s`, 'Ferry MB/s', 'seq/raw', 'pipe/raw', 'many/raw', `aim >=${AIM}`], rows));
   console.log(`\nmedian of ${ROUNDS} rounds; records of ${RECORD_BYTES} B; MB/s = 10^6 payload bytes/s (Ferry MB/s: its better mode);`);
   console.log('aim: best Ferry mode vs raw, on records/s under interval and MB/s under none');
 }
@@ -244,7 +257,7 @@ async function run(flags: ReadonlyMap<string, string>): Promise<void> {
     benchmark: 'wal-append',
     question: walAppend.question,
     machine,
-    settings: { recordBytes: RECORD_BYTES, depth: DEPTH, segmentBytes: SEGMENT_BYTES, rounds: ROUNDS, targetMs, warmupMs: 100, maxRunBytes: MAX_RUN_BYTES, aim: AIM, timing: 'fixed-N, process.hrtime.bigint, median of rounds' },
+    settings: { recordBytes: RECORD_BYTES, depth: DEPTH, coalesce: COALESCE, segmentBytes: SEGMENT_BYTES, rounds: ROUNDS, targetMs, warmupMs: 100, maxRunBytes: MAX_RUN_BYTES, aim: AIM, timing: 'fixed-N, process.hrtime.bigint, median of rounds' },
     fdatasync,
     cells,
   });

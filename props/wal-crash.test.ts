@@ -11,11 +11,13 @@ import { propertySettings } from './fast-check-settings.ts';
 
 type Op =
   | { kind: 'append'; records: number; size: number }
+  | { kind: 'appendMany'; sizes: number[] }
   | { kind: 'release'; count: number; shuffle: boolean }
   | { kind: 'tick' };
 
 const opArb: fc.Arbitrary<Op> = fc.oneof(
   { arbitrary: fc.record({ kind: fc.constant('append' as const), records: fc.integer({ min: 1, max: 4 }), size: fc.integer({ min: 8, max: 600 }) }), weight: 5 },
+  { arbitrary: fc.record({ kind: fc.constant('appendMany' as const), sizes: fc.array(fc.integer({ min: 8, max: 600 }), { minLength: 1, maxLength: 4 }) }), weight: 2 },
   { arbitrary: fc.record({ kind: fc.constant('release' as const), count: fc.integer({ min: 1, max: 3 }), shuffle: fc.boolean() }), weight: 3 },
   { arbitrary: fc.record({ kind: fc.constant('tick' as const) }), weight: 1 },
 );
@@ -72,6 +74,15 @@ describe('write-ahead log under crashes (property)', () => {
               const pending = log.append({ recordCount: op.records, payload: entry.payload, timestamp: expected.length });
               if (log.nextOffset > before) expected.push(entry); // written (it may still fail to sync)
               pending.then((r) => { entry.baseOffset = r.baseOffset; entry.confirmed = true; }, () => {});
+            } else if (op.kind === 'appendMany') {
+              const entries: Appended[] = op.sizes.map((size, i) => ({ payload: payloadOf(expected.length + i, size), records: 1, baseOffset: -1, confirmed: false }));
+              const before = log.nextOffset;
+              const pending = log.appendMany(entries.map((e) => ({ recordCount: 1, payload: e.payload, timestamp: 0 })));
+              if (log.nextOffset > before) {
+                expect(log.nextOffset - before).toBe(entries.length); // all or nothing
+                expected.push(...entries);
+              }
+              pending.then(() => entries.forEach((e) => (e.confirmed = true)), () => {});
             } else if (op.kind === 'release') setup.fs.releaseSyncs(op.count, op.shuffle);
             await settle();
           }

@@ -12,7 +12,7 @@
 // The chain catches a stale but intact batch left behind by an earlier write; the durable-end
 // stamp lets recovery tell a torn, never-synced tail (truncate) from damage to data that a later
 // batch proves was synced (refuse).
-import { crc32 } from 'node:zlib';
+import { crc32 } from './crc32.ts';
 
 export const BATCH_MAGIC = 0x31595246; // 'FRY1' little-endian
 export const FORMAT_VERSION = 1;
@@ -61,18 +61,10 @@ export function batchCrc(header: Uint8Array, payload: Uint8Array): number {
   return crc32(payload, crc32(header.subarray(8, HEADER_BYTES)));
 }
 
-/** Fills `header` (64 bytes) for `payload` and returns its CRC. */
-export function encodeHeader(
-  header: Uint8Array,
-  fields: BatchFields,
-  payload: Uint8Array,
-  baseOffset: number,
-  previousCrc: number,
-  durableEnd: number,
-): number {
-  const view = new DataView(header.buffer, header.byteOffset, HEADER_BYTES);
+/** Fills every header field but the CRC. `header` is the first 64 bytes of a frame. */
+export function writeHeaderFields(view: DataView, fields: BatchFields, payloadLength: number, baseOffset: number, previousCrc: number, durableEnd: number): void {
   view.setUint32(0, BATCH_MAGIC, true);
-  view.setUint32(8, HEADER_BYTES + payload.length, true);
+  view.setUint32(8, HEADER_BYTES + payloadLength, true);
   view.setUint8(12, FORMAT_VERSION);
   view.setUint8(13, fields.type);
   view.setUint16(14, 0, true);
@@ -84,7 +76,27 @@ export function encodeHeader(
   view.setUint32(44, previousCrc, true);
   writeU64(view, 48, fields.timestamp);
   writeU64(view, 56, durableEnd);
+}
+
+/** Fills `header` (64 bytes) for `payload` and returns its CRC. */
+export function encodeHeader(
+  header: Uint8Array,
+  fields: BatchFields,
+  payload: Uint8Array,
+  baseOffset: number,
+  previousCrc: number,
+  durableEnd: number,
+): number {
+  const view = new DataView(header.buffer, header.byteOffset, HEADER_BYTES);
+  writeHeaderFields(view, fields, payload.length, baseOffset, previousCrc, durableEnd);
   const crc = batchCrc(header, payload);
+  view.setUint32(4, crc, true);
+  return crc;
+}
+
+/** Seals a frame laid out contiguously (header then payload, `length` bytes): one CRC pass. */
+export function sealFrame(frame: Uint8Array, view: DataView, length: number): number {
+  const crc = crc32(frame.subarray(8, length));
   view.setUint32(4, crc, true);
   return crc;
 }

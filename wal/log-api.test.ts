@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, LogClosedError, OffsetOutOfRangeError, OverloadedError } from './errors.ts';
 import { WriteAheadLog } from './log.ts';
-import { driveSyncs, memoryLogSetup, payloadOf, settle } from './testing.ts';
+import { driveSyncs, indexOfPayload, memoryLogSetup, payloadOf, settle } from './testing.ts';
 
 describe('log API', () => {
   it('rejects bad batches with INVALID_ARGUMENT and writes nothing', async () => {
@@ -70,5 +70,35 @@ describe('log API', () => {
     await expect(setup.open()).rejects.toMatchObject({ code: 'LOCKED' });
     await log.close();
     await (await setup.open()).close();
+  });
+});
+
+describe('appendMany', () => {
+  it('appends several batches in one write, chained and indexed like single appends', async () => {
+    const setup = memoryLogSetup(7, {}, { segmentBytes: 1 << 20, indexIntervalBytes: 64 });
+    const log = await setup.open();
+    await log.append({ recordCount: 1, payload: payloadOf(0), timestamp: 1 });
+    const inputs = [1, 2, 3].map((i) => ({ recordCount: i, payload: payloadOf(i, i === 2 ? 20_000 : 30), timestamp: 1 + i }));
+    expect(await log.appendMany(inputs)).toEqual([{ baseOffset: 1, nextOffset: 2 }, { baseOffset: 2, nextOffset: 4 }, { baseOffset: 4, nextOffset: 7 }]);
+    await log.append({ recordCount: 1, payload: payloadOf(4), timestamp: 9 });
+    await log.close();
+    const reopened = await setup.open(); // recovery verifies every CRC and the chain
+    expect(reopened.recovery.truncated).toBeUndefined();
+    expect(reopened.read(0, { maxBytes: 1 << 20 }).map((b) => [b.baseOffset, indexOfPayload(b.payload), b.payload.length])).toEqual([[0, 0, 20], [1, 1, 30], [2, 2, 20_000], [4, 3, 30], [7, 4, 20]]);
+    for (const from of [3, 5, 6]) expect(reopened.read(from, { maxBytes: 1 })[0]!.baseOffset).toBe(from === 3 ? 2 : 4);
+    await reopened.close();
+  });
+
+  it('is all or nothing: a full disk leaves none of the batches behind', async () => {
+    const setup = memoryLogSetup(8);
+    const log = await setup.open();
+    await log.append({ recordCount: 1, payload: payloadOf(0, 100), timestamp: 0 });
+    setup.fs.faults.capacityBytes = setup.fs.fileSizes('/data/log/00000000000000000000.log')!.cached + 300;
+    await expect(log.appendMany([1, 2, 3].map((i) => ({ recordCount: 1, payload: payloadOf(i, 100), timestamp: 0 })))).rejects.toMatchObject({ code: 'DISK_FULL' });
+    expect(log.nextOffset).toBe(1);
+    setup.fs.faults.capacityBytes = Number.POSITIVE_INFINITY;
+    await log.appendMany([1, 2].map((i) => ({ recordCount: 1, payload: payloadOf(i, 100), timestamp: 0 })));
+    expect(log.read(0, { maxBytes: 1 << 20 }).map((b) => indexOfPayload(b.payload))).toEqual([0, 1, 2]);
+    await log.close();
   });
 });

@@ -4,7 +4,7 @@
 // Index file: u32 magic 'FRYX', u32 crc of the rest, u32 entry count, u32 segment bytes,
 // u64 end offset, u32 last batch crc, u32 reserved, u64 max timestamp, then entries of
 // (u32 offset - base, u32 byte position).
-import { crc32 } from 'node:zlib';
+import { crc32 } from './crc32.ts';
 
 const INDEX_MAGIC = 0x58595246; // 'FRYX'
 const INDEX_HEADER_BYTES = 40;
