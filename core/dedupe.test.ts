@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import { encodeMessage, frameMessages } from './codec.ts';
+import { ProducerFencedError } from './errors.ts';
+import { flush, memoryFerry } from './testing.ts';
+import { PartitionActor } from './partition-actor.ts';
+import { resolveTopicOptions } from './topic-options.ts';
+import { WriteAheadLog } from '../wal/index.ts';
+import { SeededRandom } from '../wal/index.ts';
+
+describe('dedupe', () => {
+  it('stores a message id once within the window, also across a restart; the repeat gets the original offset', async () => {
+    const setup = memoryFerry(21);
+    let ferry = await setup.open();
+    await ferry.createTopic('t', { dedupWindowMs: 60_000 });
+    const first = await ferry.producer().publish('t', { value: 'a', id: 'order-1' });
+    const again = await ferry.producer().publish('t', { value: 'a', id: 'order-1' });
+    expect(again).toEqual({ ...first, duplicate: true });
+    const batch = await ferry.producer().publishMany('t', [{ value: 'b', id: 'order-2' }, { value: 'b', id: 'order-2' }]);
+    expect(batch[1]).toEqual({ ...batch[0], duplicate: true });
+    await ferry.close();
+
+    ferry = await setup.open();
+    expect(await ferry.producer().publish('t', { value: 'a', id: 'order-1' })).toEqual({ ...first, duplicate: true });
+    setup.clock.advance(60_001);
+    const late = await ferry.producer().publish('t', { value: 'a', id: 'order-1' });
+    expect(late.duplicate).toBe(false); // the window has passed
+    const c = ferry.consumer('g', { topics: ['t'] });
+    const values = [(await c.next())!.value, (await c.next())!.value, (await c.next())!.value];
+    expect(values).toEqual(['a', 'b', 'a']);
+    await ferry.close();
+  });
+
+  it('appends a retried idempotent batch once, also after the partition is reopened', async () => {
+    const setup = memoryFerry(22);
+    const options = resolveTopicOptions('t');
+    const limits = { maxUnsettledPerGroup: 100, maxWaiters: 10, maxDedupIds: 100, maxProducers: 10, checkpointEveryRecords: 1000, maxGroups: 10 };
+    const openActor = async () => {
+      const log = await WriteAheadLog.open({ dir: '/p', fs: setup.fs, clock: setup.clock });
+      return { log, actor: PartitionActor.open({ topic: 't', partition: 0, options, clock: setup.clock, random: new SeededRandom(1), log, limits, maxMessageBytes: 1 << 20, incarnation: 1 }) };
+    };
+    const request = (seq: number, values: string[]) => ({
+      payload: frameMessages(values.map((v) => encodeMessage({ value: v }, 0, 1 << 20))),
+      count: values.length,
+      producer: { id: 42, epoch: 0, baseSequence: seq, name: 'p' },
+    });
+    let { log, actor } = await openActor();
+    const a = await actor.publish(request(0, ['x', 'y']));
+    expect(await actor.publish(request(0, ['x', 'y']))).toEqual({ offsets: a.offsets, duplicates: [true, true] });
+    await actor.publish(request(2, ['z']));
+    actor.close();
+    await log.close();
+    ({ log, actor } = await openActor());
+    expect(await actor.publish(request(2, ['z']))).toEqual({ offsets: [2], duplicates: [true] });
+    await expect(actor.publish(request(5, ['gap']))).rejects.toMatchObject({ code: 'SEQUENCE_GAP' });
+    expect(log.nextOffset).toBe(3);
+    actor.close();
+    await log.close();
+  });
+
+  it('a producer reopened with the same id fences the old one', async () => {
+    const setup = memoryFerry(23);
+    const ferry = await setup.open();
+    await ferry.createTopic('t');
+    const old = ferry.producer({ id: 'checkout' });
+    await old.publish('t', { value: 1 });
+    const fresh = ferry.producer({ id: 'checkout' });
+    await fresh.publish('t', { value: 2 });
+    await expect(old.publish('t', { value: 3 })).rejects.toBeInstanceOf(ProducerFencedError);
+    await fresh.publish('t', { value: 4 });
+    await flush();
+    await ferry.close();
+  });
+});

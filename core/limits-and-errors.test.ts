@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { InvalidArgumentError } from '../wal/index.ts';
+import { InvalidMessageError, InvalidNameError, TopicConflictError, UnknownTopicError } from './errors.ts';
+import { flush, memoryFerry } from './testing.ts';
+
+describe('limits and bad input', () => {
+  it('a consumer holds at most maxInFlight unsettled deliveries', async () => {
+    const setup = memoryFerry(41);
+    const ferry = await setup.open();
+    await ferry.createTopic('t');
+    await ferry.producer().publishMany('t', Array.from({ length: 10 }, (_, value) => ({ value })));
+    const c = ferry.consumer('g', { topics: ['t'], maxInFlight: 2 });
+    const held = [(await c.next())!, (await c.next())!];
+    let third: unknown;
+    void c.next().then((x) => (third = x));
+    await flush();
+    expect(third).toBeUndefined();
+    await held[0]!.ack();
+    await flush();
+    expect(third).toBeDefined();
+    await ferry.close();
+  });
+
+  it('a producer over its buffer limit makes publish wait, not grow', async () => {
+    const setup = memoryFerry(42, { fsync: 'interval' });
+    setup.fs; // syncs complete on a microtask: the buffer drains as batches confirm
+    const ferry = await setup.open();
+    await ferry.createTopic('t');
+    const p = ferry.producer({ maxBufferBytes: 2000 });
+    const results = await Promise.all(Array.from({ length: 50 }, (_, i) => p.publish('t', { value: 'x'.repeat(200) + i })));
+    expect(results.map((r) => r.offset)).toEqual([...Array(50).keys()]);
+    await ferry.close();
+  });
+
+  it('rejects bad names, unknown topics, bad values and delays with typed errors, writing nothing', async () => {
+    const setup = memoryFerry(43, { maxMessageBytes: 1000 });
+    const ferry = await setup.open();
+    for (const bad of ['', '../etc', 'a/b', 'a\\b', 'a\0b', 'x'.repeat(201)]) await expect(ferry.createTopic(bad)).rejects.toBeInstanceOf(InvalidNameError);
+    await ferry.createTopic('t');
+    const p = ferry.producer();
+    await expect(p.publish('nope', { value: 1 })).rejects.toBeInstanceOf(UnknownTopicError);
+    await expect(p.publish('t', { value: 'x'.repeat(2000) })).rejects.toBeInstanceOf(InvalidMessageError);
+    await expect(p.publish('t', { value: () => 1 })).rejects.toBeInstanceOf(InvalidMessageError);
+    for (const delayMs of [-1, Number.NaN, Number.POSITIVE_INFINITY]) await expect(p.publish('t', { value: 1, delayMs })).rejects.toBeInstanceOf(InvalidArgumentError);
+    await expect(p.publishMany('t', [{ value: 1 }, { value: Symbol('s') }])).rejects.toBeInstanceOf(InvalidMessageError);
+    expect(() => ferry.consumer('bad/group', { topics: ['t'] })).toThrow(InvalidNameError);
+    expect(() => ferry.consumer('g', { topics: ['nope'] })).toThrow(UnknownTopicError);
+    // Nothing was written: the first real message gets offset 0.
+    expect((await p.publish('t', { value: 'ok' })).offset).toBe(0);
+    await ferry.close();
+    await expect(ferry.createTopic('u')).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+
+  it('createTopic is idempotent for the same options and a typed error for different ones', async () => {
+    const setup = memoryFerry(44);
+    let ferry = await setup.open();
+    await ferry.createTopic('t', { partitions: 2 });
+    await ferry.createTopic('t', { partitions: 2 });
+    await expect(ferry.createTopic('t', { partitions: 3 })).rejects.toBeInstanceOf(TopicConflictError);
+    expect(ferry.topics().map((t) => t.name).sort()).toEqual(['t', 't.dlq']);
+    await ferry.close();
+    ferry = await setup.open();
+    await ferry.createTopic('t', { partitions: 2 }); // remembered across a restart
+    await expect(ferry.createTopic('t', { partitions: 1 })).rejects.toMatchObject({ code: 'TOPIC_CONFLICT' });
+    await ferry.close();
+  });
+
+  it('a second engine on the same directory gets LOCKED', async () => {
+    const setup = memoryFerry(45);
+    const ferry = await setup.open();
+    await expect(setup.open()).rejects.toMatchObject({ code: 'LOCKED' });
+    await ferry.close();
+  });
+});

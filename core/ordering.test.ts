@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { flush, memoryFerry } from './testing.ts';
+
+describe('ordering', () => {
+  it("'key': a retry of a key holds back that key's later messages, other keys keep flowing", async () => {
+    const setup = memoryFerry(31);
+    const ferry = await setup.open();
+    await ferry.createTopic('t', { backoff: { kind: 'fixed', delayMs: 1000 } });
+    await ferry.producer().publishMany('t', [
+      { value: 'a1', key: 'a' },
+      { value: 'a2', key: 'a' },
+      { value: 'b1', key: 'b' },
+      { value: 'b2', key: 'b' },
+    ]);
+    const c = ferry.consumer('g', { topics: ['t'], ordering: 'key' });
+    const first = [(await c.next())!, (await c.next())!];
+    expect(first.map((d) => d.value)).toEqual(['a1', 'b1']); // one per key in flight
+    await first[0]!.nack(); // a1 fails
+    await first[1]!.ack();
+    const b2 = (await c.next())!;
+    expect(b2.value).toBe('b2'); // key b flows on
+    await b2.ack();
+    let next: Awaited<ReturnType<typeof c.next>>;
+    void c.next().then((x) => (next = x));
+    await flush();
+    expect(next).toBeUndefined(); // a2 must not overtake the retry of a1
+    setup.clock.advance(1000);
+    await flush();
+    expect(next).toMatchObject({ value: 'a1', attempt: 2 });
+    await next!.ack();
+    expect((await c.next())!.value).toBe('a2');
+    await ferry.close();
+  });
+
+  it("'partition': one message in flight per partition, in log order", async () => {
+    const setup = memoryFerry(32);
+    const ferry = await setup.open();
+    await ferry.createTopic('t');
+    await ferry.producer().publishMany('t', [1, 2, 3].map((value) => ({ value })));
+    const c = ferry.consumer('g', { topics: ['t'], ordering: 'partition' });
+    let current = (await c.next())!;
+    for (const expected of [2, 3]) {
+      let next: Awaited<ReturnType<typeof c.next>>;
+      void c.next().then((x) => (next = x));
+      await flush();
+      expect(next).toBeUndefined(); // nothing else until the one in flight settles
+      await current.ack();
+      await flush();
+      expect(next!.value).toBe(expected);
+      current = next!;
+    }
+    await current.ack();
+    await ferry.close();
+  });
+
+  it('every consumer of a group must ask for the same ordering', async () => {
+    const setup = memoryFerry(33);
+    const ferry = await setup.open();
+    await ferry.createTopic('t');
+    await ferry.producer().publish('t', { value: 1 });
+    const a = ferry.consumer('g', { topics: ['t'], ordering: 'key' });
+    await a.next();
+    const b = ferry.consumer('g', { topics: ['t'], ordering: 'none' });
+    await expect(b.next()).rejects.toMatchObject({ code: 'GROUP_CONFLICT' });
+    await ferry.close();
+  });
+});
