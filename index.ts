@@ -1,5 +1,35 @@
-// Ferry's public entry. Lists every export by name; deep imports are kept out by package.json.
-// The engine API (Ferry.open, producers, consumers) arrives with the engine core; until then the
-// write-ahead log and its seams are the public surface.
-export { WriteAheadLog, FerryError, CorruptSegmentError, DiskFullError, FsyncFailedError, InvalidArgumentError, IoError, LockedError, LogClosedError, OffsetOutOfRangeError, OverloadedError, ManualClock, realClock, SeededRandom, nodeFileSystem, MemoryFileSystem } from './wal/index.ts';
-export type { AppendInput, AppendResult, ReadOptions, SegmentInfo, ReadBatch, FsyncPolicy, LogOptions, RecoveryReport, TruncationReport, FerryErrorWire, Clock, TimerHandle, Random, FileSystem, FileHandle, LockHandle, DiskFaults } from './wal/index.ts';
+// Ferry's public entry: every export listed by name; deep imports are kept out by package.json.
+export { Ferry } from './core/ferry.ts';
+export type { FerryOptions, RedriveOptions } from './core/ferry.ts';
+export type { TopicOptions, Backoff } from './core/topic-options.ts';
+export type { Producer, ProducerOptions, PublishResult } from './core/producer.ts';
+export type { Consumer, ConsumerOptions, Delivery, NackOptions } from './core/consumer.ts';
+export type { Message } from './core/codec.ts';
+export type { DeadLetterInfo } from './core/dead-letter.ts';
+export type { Ordering } from './core/records.ts';
+export type { PartitionLimits } from './core/partition-actor.ts';
+export {
+  ClosedError,
+  DedupWindowFullError,
+  GroupConflictError,
+  InvalidMessageError,
+  InvalidNameError,
+  ProducerFencedError,
+  StaleDeliveryError,
+  TopicConflictError,
+  UnknownTopicError,
+} from './core/errors.ts';
+export { SequenceGapError } from './core/producer-state.ts';
+export {
+  CorruptSegmentError,
+  DiskFullError,
+  FerryError,
+  FsyncFailedError,
+  InvalidArgumentError,
+  IoError,
+  LockedError,
+  LogClosedError,
+  OffsetOutOfRangeError,
+  OverloadedError,
+} from './wal/index.ts';
+export type { FerryErrorWire, FsyncPolicy, Clock, Random, FileSystem } from './wal/index.ts';
