@@ -5,7 +5,7 @@
 //  3. The engine restarts again: nothing acknowledged comes back, and every order the child had
 //     seen confirmed was billed exactly once or dead-lettered.
 import { spawn } from 'node:child_process';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Ferry } from '../index.ts';
@@ -13,19 +13,6 @@ import { nodeFileSystem, realClock } from '../wal/index.ts';
 
 const dir = resolve(process.env.FERRY_DEMO_DIR ?? '.data/demo');
 const KILL_AFTER = 20_000;
-
-function clearDirectory(path: string): void {
-  if (!nodeFileSystem.exists(path)) return;
-  for (const name of nodeFileSystem.list(path)) {
-    const child = join(path, name);
-    try {
-      nodeFileSystem.remove(child);
-    } catch {
-      clearDirectory(child);
-      nodeFileSystem.remove(child);
-    }
-  }
-}
 
 /** Child: publish orders until killed, printing the highest order id confirmed so far. */
 async function publisher(): Promise<void> {
@@ -40,7 +27,7 @@ async function publisher(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  clearDirectory(dir);
+  nodeFileSystem.removeTree(dir); // start from an empty directory
   console.log(`Ferry demo in ${dir}\n`);
   const child = spawn(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), '--publisher'], { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, FERRY_DEMO_DIR: dir } });
   let confirmed = -1;

@@ -41,6 +41,8 @@ export interface FileSystem {
   exists(path: string): boolean;
   open(path: string, mode: OpenMode): FileHandle;
   remove(path: string): void;
+  /** Removes a directory and everything in it (missing is fine). For deleting whole topics. */
+  removeTree(dir: string): void;
   rename(from: string, to: string): void;
   /** fsync of the directory: makes created, renamed and removed entries durable. */
   syncDir(dir: string): Promise<void>;

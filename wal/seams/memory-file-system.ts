@@ -93,6 +93,12 @@ export class MemoryFileSystem implements FileSystem {
     this.#entries.delete(path);
   }
 
+  removeTree(dir: string): void {
+    const inside = (path: string) => path === dir || path.startsWith(`${dir}/`);
+    for (const path of [...this.#entries.keys()]) if (inside(path)) this.#entries.delete(path);
+    for (const d of [...this.#dirs]) if (inside(d)) this.#dirs.delete(d);
+  }
+
   rename(from: string, to: string): void {
     const inode = this.#entries.get(from);
     if (!inode) throw fsError('ENOENT', `no such file ${from}`);

@@ -142,6 +142,7 @@ export const nodeFileSystem: FileSystem = {
   exists: (path) => fs.existsSync(path),
   open: (path, mode) => new NodeFileHandle(fs.openSync(path, OPEN_FLAGS[mode], 0o644)),
   remove: (path) => fs.rmSync(path, { force: true }),
+  removeTree: (dir) => fs.rmSync(dir, { recursive: true, force: true }),
   rename: (from, to) => fs.renameSync(from, to),
   syncDir: (dir) =>
     new Promise((resolve, reject) => {
