@@ -1,7 +1,7 @@
 // The in-thread runtime (`threads: 0`): partition actors live on the calling thread and are
 // called directly. Also where dead letters are routed to their topic's partition.
 import { join } from 'node:path';
-import { WriteAheadLog, type Clock, type FileSystem, type FsyncPolicy, type Random } from '../wal/index.ts';
+import { WriteAheadLog, type Clock, type FileSystem, type FsyncPolicy, type Random, type TimerHandle } from '../wal/index.ts';
 import { frameMessages } from './codec.ts';
 import { UnknownTopicError } from './errors.ts';
 import { hash32, producerNumber } from './hash.ts';
@@ -26,13 +26,25 @@ interface OpenPartition {
   readonly log: WriteAheadLog;
 }
 
+/** How often every partition checks what retention may delete. */
+const RETENTION_CHECK_MS = 60_000;
+
 export class LocalRuntime implements PartitionRuntime {
   readonly #o: LocalRuntimeOptions;
   readonly #topics = new Map<string, OpenPartition[]>();
   readonly #opening = new Map<string, Promise<void>>();
+  #retentionTimer: TimerHandle | undefined;
 
   constructor(options: LocalRuntimeOptions) {
     this.#o = options;
+    this.#scheduleRetention();
+  }
+
+  #scheduleRetention(): void {
+    this.#retentionTimer = this.#o.clock.setTimer(RETENTION_CHECK_MS, () => {
+      for (const partitions of this.#topics.values()) for (const { actor } of partitions) actor.retain().catch(() => {});
+      this.#scheduleRetention();
+    });
   }
 
   openTopic(topic: string, options: ResolvedTopicOptions): Promise<void> {
@@ -109,6 +121,7 @@ export class LocalRuntime implements PartitionRuntime {
   release: PartitionRuntime['release'] = async (topic, partition, consumerId) => this.#partition(topic, partition).release(consumerId);
 
   async close(): Promise<void> {
+    this.#retentionTimer?.cancel();
     await Promise.allSettled([...this.#opening.values()]);
     const all = [...this.#topics.values()].flat();
     for (const { actor } of all) actor.close();

@@ -258,7 +258,9 @@ export class PartitionActor {
       const found = scanned.get(p.offset) ?? this.#readRecord(p.offset);
       const leaseSeq = ++this.#leaseSeq;
       g.lease(p, request.consumerId, leaseSeq, now, this.#c.options.ackTimeoutMs);
-      out.push({ offset: p.offset, token: `${this.#c.incarnation}.${leaseSeq}`, attempt: p.failures + 1, record: found.record, publishedAt: found.publishedAt, firstDeliveredAt: p.firstDeliveredAt });
+      // A copy: the record is a view into a read chunk that a held delivery would otherwise pin.
+      const record = Uint8Array.prototype.slice.call(found.record);
+      out.push({ offset: p.offset, token: `${this.#c.incarnation}.${leaseSeq}`, attempt: p.failures + 1, record, publishedAt: found.publishedAt, firstDeliveredAt: p.firstDeliveredAt });
     }
     if (out.length > 0) this.#armTimer();
     return out;
@@ -466,9 +468,53 @@ export class PartitionActor {
   #counted(records: number): void {
     this.#recordsSinceCheckpoint += records;
     if (this.#recordsSinceCheckpoint < this.#c.limits.checkpointEveryRecords) return;
+    this.#checkpoint();
+    this.retain().catch(() => {}); // a failure here is the log's: the next append reports it
+  }
+
+  /** Appends a snapshot of every group and producer; replay starts over from the latest one. */
+  #checkpoint(): number {
     this.#recordsSinceCheckpoint = 0;
     const checkpoint: CheckpointRecord = { groups: Object.fromEntries([...this.#groups].map(([name, g]) => [name, g.snapshot()])), producers: this.#producers.snapshot() };
+    const at = this.#c.log.nextOffset;
     this.#c.log.append({ type: RecordType.CHECKPOINT, recordCount: 1, payload: encodeControl(checkpoint), timestamp: this.#c.clock.now() }).catch(() => {});
+    return at;
+  }
+
+  /**
+   * Retention: deletes whole segments that no group needs (every message in them settled by every
+   * group, and their message ids out of the dedupe window), and, past `retention.ms` or
+   * `retention.bytes`, the oldest segments even if unsettled (their messages expire). A fresh
+   * checkpoint is written first, so replay never needs a deleted segment. Resolves with the
+   * number of segments deleted.
+   */
+  async retain(): Promise<number> {
+    this.#checkOpen();
+    const log = this.#c.log;
+    const now = this.#c.clock.now();
+    const { retention, dedupWindowMs } = this.#c.options;
+    const segments = log.segments();
+    // With no group yet, keep everything for the first one.
+    const settledBelow = this.#groups.size === 0 ? log.startOffset : Math.min(...this.groupStats().map((g) => g.floor));
+    let cut = log.startOffset;
+    let bytes = segments.reduce((sum, seg) => sum + seg.sizeBytes, 0);
+    for (const seg of segments) {
+      if (seg.active) break;
+      const settled = seg.endOffset <= settledBelow && seg.maxTimestamp + dedupWindowMs <= now;
+      const expired = (retention.ms > 0 && seg.maxTimestamp + retention.ms <= now) || (retention.bytes > 0 && bytes > retention.bytes);
+      if (!settled && !expired) break;
+      cut = seg.endOffset;
+      bytes -= seg.sizeBytes;
+    }
+    if (cut <= log.startOffset) return 0;
+    // Messages that expire unsettled are dropped from every group before their segments go.
+    for (const g of this.#groups.values()) {
+      for (const offset of [...g.pending.keys()]) if (offset < cut) g.settle(offset, now);
+      if (g.cursor < cut) g.cursor = cut;
+    }
+    const checkpointAt = this.#checkpoint();
+    await log.sync();
+    return log.deleteBefore(Math.min(cut, checkpointAt));
   }
 
   /** Group names and their backlog, for metrics and retention. */
