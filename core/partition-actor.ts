@@ -93,6 +93,7 @@ interface Waiter {
   readonly request: FetchRequest;
   readonly deadline: number;
   readonly resolve: (messages: DeliveredMessage[]) => void;
+  readonly reject: (error: unknown) => void;
 }
 
 interface AckBatch {
@@ -238,8 +239,8 @@ export class PartitionActor {
     const delivered = this.#deliver(request, now);
     if (delivered.length > 0 || request.waitMs <= 0) return Promise.resolve(delivered);
     if (this.#waiters.length >= this.#c.limits.maxWaiters) return Promise.reject(new OverloadedError(this.#c.limits.maxWaiters));
-    return new Promise((resolve) => {
-      this.#waiters.push({ request, deadline: now + request.waitMs, resolve });
+    return new Promise((resolve, reject) => {
+      this.#waiters.push({ request, deadline: now + request.waitMs, resolve, reject });
       this.#armTimer();
     });
   }
@@ -430,7 +431,15 @@ export class PartitionActor {
     const waiting = this.#waiters;
     this.#waiters = [];
     for (const w of waiting) {
-      const delivered = this.#deliver(w.request, now);
+      // Called from timers and from ack/nack: a failed read (a corrupt batch, a dead disk) must
+      // reach the fetch that asked, never escape into the caller or the event loop.
+      let delivered: DeliveredMessage[];
+      try {
+        delivered = this.#deliver(w.request, now);
+      } catch (error) {
+        w.reject(error);
+        continue;
+      }
       if (delivered.length > 0) w.resolve(delivered);
       else if (w.deadline <= now) w.resolve([]);
       else this.#waiters.push(w);
