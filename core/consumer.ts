@@ -59,6 +59,8 @@ export interface ConsumerHost {
   readonly clock: Clock;
   readonly random: Random;
   topic(name: string): ResolvedTopicOptions;
+  /** Called once the consumer has closed, so the engine stops tracking it. */
+  onClose?(): void;
 }
 
 interface Buffered {
@@ -261,7 +263,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
       await releaseAll(); // also wakes pumps parked in a long-poll
       await Promise.allSettled(this.#pumps);
       await releaseAll(); // what a fetch leased while the first release ran
-    })();
+    })().finally(() => this.#host.onClose?.());
     return this.#closing;
   }
 }

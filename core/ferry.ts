@@ -159,7 +159,7 @@ export class Ferry {
   /** A producer. With an `id`, opening another producer with the same id fences this one. */
   producer(options: ProducerOptions = {}): Producer {
     this.#checkOpen();
-    const producer = new Producer(
+    const producer: Producer = new Producer(
       {
         runtime: this.#runtime,
         clock: this.#clock,
@@ -172,6 +172,7 @@ export class Ferry {
           return epoch;
         },
         currentEpoch: (id) => this.#epochs.get(id),
+        onClose: () => this.#producers.delete(producer),
       },
       options,
     );
@@ -182,7 +183,11 @@ export class Ferry {
   /** A member of consumer group `group`, reading `options.topics`. */
   consumer<V = unknown>(group: string, options: ConsumerOptions): Consumer<V> {
     this.#checkOpen();
-    const consumer = new Consumer<V>({ runtime: this.#runtime, clock: this.#clock, random: this.#random, topic: (name) => this.#topic(name) }, group, options);
+    const consumer: Consumer<V> = new Consumer<V>(
+      { runtime: this.#runtime, clock: this.#clock, random: this.#random, topic: (name) => this.#topic(name), onClose: () => this.#consumers.delete(consumer as Consumer) },
+      group,
+      options,
+    );
     this.#consumers.add(consumer as Consumer);
     return consumer;
   }
@@ -231,7 +236,6 @@ export class Ferry {
       // Letters fetched but not moved go back without charging an attempt.
       for (let p = 0; p < partitions; p++) await this.#runtime.release(deadLetterTopic, p, consumerId).catch(() => {});
       await producer.close();
-      this.#producers.delete(producer);
     }
     return moved;
   }

@@ -45,6 +45,8 @@ export interface ProducerHost {
   topic(name: string): ResolvedTopicOptions;
   bumpEpoch(id: string): Promise<number>;
   currentEpoch(id: string): number | undefined;
+  /** Called once the producer has closed, so the engine stops tracking it. */
+  onClose?(): void;
 }
 
 interface Queued {
@@ -200,5 +202,6 @@ export class Producer {
       for (const lane of this.#lanes.values()) this.#flush(lane);
       await Promise.allSettled([...this.#flushes]);
     }
+    this.#host.onClose?.();
   }
 }
