@@ -399,8 +399,9 @@ export class PartitionActor {
         const info: DeadLetterInfo = { topic: this.#c.topic, partition: this.#c.partition, offset: next.offset, group: g.name, attempts: next.failures, firstDeliveredAt: next.firstDeliveredAt, lastDeliveredAt: next.lastDeliveredAt, lastError: next.lastError };
         await this.#c.deadLetters({ deadLetterTopic: deadLetter, producerKey: `dlq/${this.#c.topic}/${this.#c.partition}/${g.name}`, sequence: next.deadSeq - 1, record: deadLetterRecord(record, info, this.#c.maxMessageBytes), info });
       }
-      await this.#append(RecordType.DEAD, { g: g.name, o: next.offset });
+      // Like every record, its effect is applied first, so a checkpoint taken meanwhile holds it.
       g.settle(next.offset, this.#c.clock.now());
+      await this.#append(RecordType.DEAD, { g: g.name, o: next.offset });
     };
     send().then(
       () => {

@@ -6,11 +6,11 @@ import { encodeMessage, frameMessages } from './codec.ts';
 import { PartitionActor } from './partition-actor.ts';
 import { resolveTopicOptions, type TopicOptions } from './topic-options.ts';
 
-function setup(topicOptions: TopicOptions) {
+function setup(topicOptions: TopicOptions, checkpointEveryRecords = 1_000_000) {
   const fs = new MemoryFileSystem({ random: new SeededRandom(1) });
   const clock = new ManualClock(1_000_000);
   const options = resolveTopicOptions('t', topicOptions);
-  const limits = { maxUnsettledPerGroup: 1000, maxWaiters: 10, maxDedupIds: 1000, maxProducers: 10, checkpointEveryRecords: 1_000_000, maxGroups: 10 };
+  const limits = { maxUnsettledPerGroup: 1000, maxWaiters: 10, maxDedupIds: 1000, maxProducers: 10, maxGroups: 10, checkpointEveryRecords };
   return {
     clock,
     async open() {
@@ -56,6 +56,23 @@ describe('retention and checkpoints', () => {
     expect((await drain(actor, 'b', 100)).length).toBe(30); // b resumes where it was
     // The producer's sequence survived too: a retried batch is still a duplicate.
     expect(await actor.publish(request(['m39'.padEnd(100)], 39))).toMatchObject({ duplicates: [true] });
+    actor.close();
+    await log.close();
+  });
+
+  it('replays from the latest checkpoint, yet remembers message ids published before it', async () => {
+    const s = setup({ dedupWindowMs: 60_000 }, 5);
+    let { log, actor } = await s.open();
+    await actor.ensureGroup('g', 'none');
+    const withId = () => ({ payload: frameMessages([encodeMessage({ value: 'a', id: 'order-1' }, 0, 1 << 20)]), count: 1, ids: ['order-1'] });
+    const first = await actor.publish(withId());
+    for (let i = 0; i < 12; i++) await actor.publish(request([`x${i}`])); // two checkpoints go by
+    await drain(actor, 'g', 5);
+    actor.close();
+    await log.close();
+    ({ log, actor } = await s.open());
+    expect(await actor.publish(withId())).toEqual({ offsets: first.offsets, duplicates: [true] });
+    expect((await drain(actor, 'g', 100)).length).toBe(8); // 13 published, 5 acked before the restart
     actor.close();
     await log.close();
   });

@@ -27,6 +27,8 @@ const scenarioArb = fc.record({
   partitions: fc.integer({ min: 1, max: 3 }),
   fsync: fc.constantFrom('always' as const, 'interval' as const),
   ordering: fc.constantFrom('none' as const, 'key' as const),
+  /** Small values make replay start from checkpoints (and retention run) during the run. */
+  checkpointEvery: fc.constantFrom(3, 8, 10_000),
   ops: fc.array(opArb, { minLength: 1, maxLength: 40 }),
 });
 
@@ -42,7 +44,7 @@ describe('engine under crashes (property)', () => {
   it('delivers every confirmed message and never undoes a confirmed ack', async () => {
     await fc.assert(
       fc.asyncProperty(scenarioArb, async (s) => {
-        const setup = memoryFerry(s.seed, { fsync: s.fsync });
+        const setup = memoryFerry(s.seed, { fsync: s.fsync, limits: { checkpointEveryRecords: s.checkpointEvery } });
         const published = new Set<number>();
         const confirmed = new Set<number>();
         const ackedAt = new Map<number, number>(); // value -> delivery count when its ack was confirmed
