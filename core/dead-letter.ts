@@ -1,6 +1,8 @@
 // How a dead letter carries its origin: the original value, key and headers, plus `ferry-dlq-*`
 // headers naming where it came from and why it died.
-import { decodeBody, decodeMeta, encodeMessage } from './codec.ts';
+import { decodeBody, decodeMeta, encodeMessage, frameMessages } from './codec.ts';
+import { hash32, producerNumber } from './hash.ts';
+import type { DeadLetterSink, PublishRequest } from './partition-actor.ts';
 
 /** Origin and history of a dead-lettered message. */
 export interface DeadLetterInfo {
@@ -56,4 +58,23 @@ export function originalHeaders(headers: Readonly<Record<string, string>> | unde
   const out: Record<string, string> = {};
   for (const [k, v] of Object.entries(headers)) if (!k.startsWith(PREFIX)) out[k] = v;
   return Object.keys(out).length > 0 ? out : undefined;
+}
+
+/** A dead letter on its way to its topic, as a partition actor hands it over. */
+export type DeadLetter = Parameters<DeadLetterSink>[0];
+
+/**
+ * Where a dead letter goes and how it is published: every letter of one (partition, group) goes
+ * to the same dead-letter partition, as an idempotent batch numbered by the letter's sequence, so
+ * a letter sent again after a crash is stored once.
+ */
+export function deadLetterPublish(letter: DeadLetter, deadLetterPartitions: number): { partition: number; request: PublishRequest } {
+  return {
+    partition: hash32(letter.producerKey) % deadLetterPartitions,
+    request: {
+      payload: frameMessages([letter.record]),
+      count: 1,
+      producer: { id: producerNumber(letter.producerKey), epoch: 0, baseSequence: letter.sequence, name: letter.producerKey },
+    },
+  };
 }

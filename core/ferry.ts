@@ -6,13 +6,16 @@
 import { join } from 'node:path';
 import {
   InvalidArgumentError,
+  LockedError,
   SeededRandom,
+  errorCode,
   WriteAheadLog,
   nodeFileSystem,
   realClock,
   type Clock,
   type FileSystem,
   type FsyncPolicy,
+  type LockHandle,
   type Random,
 } from '../wal/index.ts';
 import { Catalog } from './catalog.ts';
@@ -68,6 +71,7 @@ export interface RedriveOptions {
 }
 
 export class Ferry {
+  readonly #lock: LockHandle;
   readonly #runtime: PartitionRuntime;
   readonly #catalog: Catalog;
   readonly #clock: Clock;
@@ -78,7 +82,15 @@ export class Ferry {
   readonly #epochs = new Map<string, number>();
   #closing: Promise<void> | undefined;
 
-  private constructor(runtime: PartitionRuntime, catalog: Catalog, clock: Clock, random: Random, maxMessageBytes: number) {
+  static #threadedRuntime: RuntimeFactory | undefined;
+
+  /** Installs the runtime used for `threads > 0` (the package root does, so core never imports workers/). */
+  static useThreadedRuntime(factory: RuntimeFactory): void {
+    Ferry.#threadedRuntime = factory;
+  }
+
+  private constructor(runtime: PartitionRuntime, catalog: Catalog, clock: Clock, random: Random, maxMessageBytes: number, lock: LockHandle) {
+    this.#lock = lock;
     this.#runtime = runtime;
     this.#catalog = catalog;
     this.#clock = clock;
@@ -97,7 +109,21 @@ export class Ferry {
     const fs = options.fs ?? nodeFileSystem;
     const clock = options.clock ?? realClock;
     const random = options.random ?? new SeededRandom((clock.now() ^ (process.pid << 16)) >>> 0);
-    const catalogLog = await WriteAheadLog.open({ dir: join(options.dir, '_catalog'), fs, clock, fsync: fsync === 'none' ? 'interval' : fsync, segmentBytes: 4 * 1024 * 1024 });
+    // One lock for the whole data directory, held by this thread; the logs under it open unlocked.
+    fs.mkdirp(options.dir);
+    let lock: LockHandle;
+    try {
+      lock = fs.lock(join(options.dir, 'LOCK'));
+    } catch (error) {
+      throw errorCode(error) === 'ELOCKED' ? new LockedError(options.dir, String((error as { holder?: unknown }).holder ?? 'another process'), { cause: error }) : error;
+    }
+    let catalogLog: WriteAheadLog;
+    try {
+      catalogLog = await WriteAheadLog.open({ dir: join(options.dir, '_catalog'), fs, clock, fsync: fsync === 'none' ? 'interval' : fsync, segmentBytes: 4 * 1024 * 1024, lock: false });
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
     const local = {
       dir: options.dir,
       fs,
@@ -109,18 +135,21 @@ export class Ferry {
       maxMessageBytes,
       limits: Object.freeze({ ...DEFAULT_LIMITS, ...options.limits }),
     };
-    if (threads > 0 && !runtimeFactory) {
+    const factory = runtimeFactory ?? Ferry.#threadedRuntime;
+    if (threads > 0 && !factory) {
       await catalogLog.close();
+      lock.release();
       throw new InvalidArgumentError('options.threads > 0 needs the worker runtime: import Ferry from the package root');
     }
-    const runtime = threads > 0 ? runtimeFactory!({ threads, local }) : new LocalRuntime(local);
+    const runtime = threads > 0 ? factory!({ threads, local }) : new LocalRuntime(local);
     const catalog = Catalog.load(catalogLog);
-    const ferry = new Ferry(runtime, catalog, clock, random, maxMessageBytes);
+    const ferry = new Ferry(runtime, catalog, clock, random, maxMessageBytes, lock);
     try {
       for (const [name, topicOptions] of catalog.topics()) await runtime.openTopic(name, topicOptions);
     } catch (error) {
       await runtime.close();
       await catalog.close();
+      lock.release();
       throw error;
     }
     return ferry;
@@ -247,6 +276,7 @@ export class Ferry {
       await Promise.allSettled([...this.#producers].map((p) => p.close()));
       await this.#runtime.close();
       await this.#catalog.close();
+      this.#lock.release();
     })();
     return this.#closing;
   }

@@ -2,9 +2,8 @@
 // called directly. Also where dead letters are routed to their topic's partition.
 import { join } from 'node:path';
 import { WriteAheadLog, type Clock, type FileSystem, type FsyncPolicy, type Random, type TimerHandle } from '../wal/index.ts';
-import { frameMessages } from './codec.ts';
+import { deadLetterPublish, type DeadLetter } from './dead-letter.ts';
 import { UnknownTopicError } from './errors.ts';
-import { hash32, producerNumber } from './hash.ts';
 import { PartitionActor, type DeadLetterSink, type PartitionLimits } from './partition-actor.ts';
 import type { PartitionRuntime } from './runtime.ts';
 import type { ResolvedTopicOptions } from './topic-options.ts';
@@ -19,6 +18,8 @@ export interface LocalRuntimeOptions {
   readonly segmentBytes: number;
   readonly maxMessageBytes: number;
   readonly limits: PartitionLimits;
+  /** Publishes a dead letter; default: to the dead-letter topic's partition in this runtime. */
+  readonly deadLetters?: (letter: DeadLetter) => Promise<void>;
 }
 
 interface OpenPartition {
@@ -31,8 +32,10 @@ const RETENTION_CHECK_MS = 60_000;
 
 export class LocalRuntime implements PartitionRuntime {
   readonly #o: LocalRuntimeOptions;
-  readonly #topics = new Map<string, OpenPartition[]>();
+  readonly #partitions = new Map<string, OpenPartition>();
   readonly #opening = new Map<string, Promise<void>>();
+  /** Partition counts of the topics opened here, for routing dead letters. */
+  readonly #partitionCounts = new Map<string, number>();
   #retentionTimer: TimerHandle | undefined;
 
   constructor(options: LocalRuntimeOptions) {
@@ -42,74 +45,75 @@ export class LocalRuntime implements PartitionRuntime {
 
   #scheduleRetention(): void {
     this.#retentionTimer = this.#o.clock.setTimer(RETENTION_CHECK_MS, () => {
-      for (const partitions of this.#topics.values()) for (const { actor } of partitions) actor.retain().catch(() => {});
+      this.#forEachActor((actor) => actor.retain().catch(() => {}));
       this.#scheduleRetention();
     });
   }
 
   openTopic(topic: string, options: ResolvedTopicOptions): Promise<void> {
-    let opening = this.#opening.get(topic);
-    if (!opening) {
-      opening = this.#openTopic(topic, options);
-      this.#opening.set(topic, opening);
-      opening.catch(() => this.#opening.delete(topic));
-    }
-    return opening;
+    return this.openPartitions(topic, options, Array.from({ length: options.partitions }, (_, p) => p));
   }
 
-  async #openTopic(topic: string, options: ResolvedTopicOptions): Promise<void> {
-    const partitions: OpenPartition[] = [];
+  /** Opens (recovering) some partitions of a topic; idempotent. A worker shard hosts a subset. */
+  async openPartitions(topic: string, options: ResolvedTopicOptions, partitions: readonly number[]): Promise<void> {
+    this.#partitionCounts.set(topic, options.partitions);
+    await Promise.all(
+      partitions.map((p) => {
+        const key = `${topic}/${p}`;
+        let opening = this.#opening.get(key);
+        if (!opening) {
+          opening = this.#openPartition(topic, options, p);
+          this.#opening.set(key, opening);
+          opening.catch(() => this.#opening.delete(key));
+        }
+        return opening;
+      }),
+    );
+  }
+
+  async #openPartition(topic: string, options: ResolvedTopicOptions, p: number): Promise<void> {
+    const log = await WriteAheadLog.open({
+      dir: join(this.#o.dir, 'topics', topic, String(p)),
+      fs: this.#o.fs,
+      clock: this.#o.clock,
+      fsync: this.#o.fsync,
+      fsyncIntervalMs: this.#o.fsyncIntervalMs,
+      segmentBytes: this.#o.segmentBytes,
+      maxBatchBytes: Math.max(16 * 1024 * 1024, 2 * this.#o.maxMessageBytes),
+      lock: false, // the engine holds the data directory's lock
+    });
     try {
-      for (let p = 0; p < options.partitions; p++) {
-        const log = await WriteAheadLog.open({
-          dir: join(this.#o.dir, 'topics', topic, String(p)),
-          fs: this.#o.fs,
-          clock: this.#o.clock,
-          fsync: this.#o.fsync,
-          fsyncIntervalMs: this.#o.fsyncIntervalMs,
-          segmentBytes: this.#o.segmentBytes,
-          maxBatchBytes: Math.max(16 * 1024 * 1024, 2 * this.#o.maxMessageBytes),
-        });
-        const actor = PartitionActor.open({
-          topic,
-          partition: p,
-          options,
-          clock: this.#o.clock,
-          random: this.#o.random.fork(`${topic}/${p}`),
-          log,
-          limits: this.#o.limits,
-          maxMessageBytes: this.#o.maxMessageBytes,
-          incarnation: this.#o.random.int(2 ** 31),
-          deadLetters: this.#deadLetterSink,
-        });
-        partitions.push({ actor, log });
-      }
+      const actor = PartitionActor.open({
+        topic,
+        partition: p,
+        options,
+        clock: this.#o.clock,
+        random: this.#o.random.fork(`${topic}/${p}`),
+        log,
+        limits: this.#o.limits,
+        maxMessageBytes: this.#o.maxMessageBytes,
+        incarnation: this.#o.random.int(2 ** 31),
+        deadLetters: this.#o.deadLetters ?? this.#deadLetterSink,
+      });
+      this.#partitions.set(`${topic}/${p}`, { actor, log });
     } catch (error) {
-      for (const { actor, log } of partitions) {
-        actor.close();
-        await log.close();
-      }
+      await log.close();
       throw error;
     }
-    this.#topics.set(topic, partitions);
   }
 
   #partition(topic: string, partition: number): PartitionActor {
-    const p = this.#topics.get(topic)?.[partition];
+    const p = this.#partitions.get(`${topic}/${partition}`);
     if (!p) throw new UnknownTopicError(topic);
     return p.actor;
   }
 
-  /** Dead letters of one (partition, group) always go to the same dead-letter partition, in sequence. */
+  /** Dead letters go to their topic's partition here (every partition is local in this runtime). */
   readonly #deadLetterSink: DeadLetterSink = async (letter) => {
-    const partitions = this.#topics.get(letter.deadLetterTopic);
-    if (!partitions) throw new UnknownTopicError(letter.deadLetterTopic);
-    const target = partitions[hash32(letter.producerKey) % partitions.length]!.actor;
-    await target.publish({
-      payload: frameMessages([letter.record]),
-      count: 1,
-      producer: { id: producerNumber(letter.producerKey), epoch: 0, baseSequence: letter.sequence, name: letter.producerKey },
-    });
+    const partitions = this.#partitionCounts.get(letter.deadLetterTopic);
+    if (partitions === undefined) throw new UnknownTopicError(letter.deadLetterTopic);
+    const { partition, request } = deadLetterPublish(letter, partitions);
+    await this.#partition(letter.deadLetterTopic, partition).publish(request);
   };
 
   publish: PartitionRuntime['publish'] = async (topic, partition, request) => this.#partition(topic, partition).publish(request);
@@ -123,9 +127,13 @@ export class LocalRuntime implements PartitionRuntime {
   async close(): Promise<void> {
     this.#retentionTimer?.cancel();
     await Promise.allSettled([...this.#opening.values()]);
-    const all = [...this.#topics.values()].flat();
+    const all = [...this.#partitions.values()];
     for (const { actor } of all) actor.close();
     await Promise.allSettled(all.map(({ log }) => log.close()));
-    this.#topics.clear();
+    this.#partitions.clear();
+  }
+
+  #forEachActor(visit: (actor: PartitionActor) => void): void {
+    for (const { actor } of this.#partitions.values()) visit(actor);
   }
 }

@@ -23,6 +23,7 @@ export { realClock } from './seams/real-clock.ts';
 export type { Random } from './seams/random.ts';
 export { SeededRandom } from './seams/random.ts';
 export type { FileSystem, FileHandle, LockHandle, OpenMode } from './seams/file-system.ts';
+export { errorCode } from './seams/file-system.ts';
 export { nodeFileSystem } from './seams/node-file-system.ts';
 export { MemoryFileSystem } from './seams/memory-file-system.ts';
 export type { DiskFaults, DiskStats, MemoryFileSystemOptions } from './seams/memory-file-system.ts';

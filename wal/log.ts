@@ -122,7 +122,7 @@ export class WriteAheadLog {
     let lock: LockHandle;
     try {
       o.fs.mkdirp(o.dir);
-      lock = o.fs.lock(join(o.dir, LOCK_FILE));
+      lock = o.lock ? o.fs.lock(join(o.dir, LOCK_FILE)) : { release() {} };
     } catch (error) {
       throw mapIoError(error, 'lock', o.dir);
     }

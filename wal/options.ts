@@ -36,6 +36,12 @@ export interface LogOptions {
   readonly repair?: boolean;
   /** Base offset of a brand-new log. Default 0. */
   readonly initialOffset?: number;
+  /**
+   * Lock the directory (default true). An owner that holds a lock over many logs (the engine
+   * locks its data directory) opens them with false: a worker thread that dies cannot release
+   * a lock of its own, and would leave the log locked against its restart.
+   */
+  readonly lock?: boolean;
 }
 
 export type ResolvedLogOptions = Required<LogOptions>;
@@ -77,6 +83,7 @@ export function resolveLogOptions(options: LogOptions): ResolvedLogOptions {
     maxOpenSegments: positiveInt('maxOpenSegments', options.maxOpenSegments, 16, 4096),
     repair: options.repair === true,
     initialOffset,
+    lock: options.lock !== false,
   });
   return Object.freeze(resolved);
 }
