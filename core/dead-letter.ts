@@ -68,7 +68,7 @@ export type DeadLetter = Parameters<DeadLetterSink>[0];
  * to the same dead-letter partition, as an idempotent batch numbered by the letter's sequence, so
  * a letter sent again after a crash is stored once.
  */
-export function deadLetterPublish(letter: DeadLetter, deadLetterPartitions: number): { partition: number; request: PublishRequest } {
+export function deadLetterPublish(letter: Pick<DeadLetter, 'producerKey' | 'sequence' | 'record'>, deadLetterPartitions: number): { partition: number; request: PublishRequest } {
   return {
     partition: hash32(letter.producerKey) % deadLetterPartitions,
     request: {

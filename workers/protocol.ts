@@ -18,6 +18,9 @@ export type ShardRequest =
   | { readonly op: 'release'; readonly id: number; readonly topic: string; readonly partition: number; readonly consumerId: string }
   | { readonly op: 'close'; readonly id: number };
 
+/** A request before the shard numbers it (Omit, distributed over the union). */
+export type ShardCall = ShardRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
+
 /** What each request resolves with. */
 export interface ShardReplies {
   openTopic: null;

@@ -1,0 +1,192 @@
+// One shard on the main thread: a single-worker piscina pool used as a supervisor, a MessagePort
+// as the data path, the requests in flight, and the restart policy. When the worker dies, every
+// request in flight fails at once with a retriable SHARD_CRASHED; the shard restarts on a fresh
+// worker, which recovers its partitions from their logs; a crash loop ends in SHARD_FAILED.
+//
+//   request ─► await ready ─► port.postMessage ─► worker ─► reply ─► resolve / reject(typed)
+//   attach task settles ─► crash: reject in-flight, back off, attach again, reopen partitions
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import { Piscina } from 'piscina';
+import { FerryError, OverloadedError, registerErrorCode } from '../wal/index.ts';
+import { transferables, type DeadLetterUpcall, type PortMessage, type Reply, type ShardCall, type ShardConfig, type ShardRequest } from './protocol.ts';
+
+/** The shard's worker died with this request in flight; it may or may not have been applied. */
+export class ShardCrashedError extends FerryError {
+  static readonly code = 'SHARD_CRASHED';
+  constructor(shard: number, cause: unknown) {
+    super(ShardCrashedError.code, `shard ${shard} (a worker thread) died with this request in flight; it restarts and recovers from its log, so retry (producers do, with the same sequence)`, true, { cause, details: { shard } });
+  }
+}
+
+/** The shard crashed too often in too short a time and was given up. */
+export class ShardFailedError extends FerryError {
+  static readonly code = 'SHARD_FAILED';
+  constructor(shard: number, restarts: number, windowMs: number, cause: unknown) {
+    super(ShardFailedError.code, `shard ${shard} crashed ${restarts} times within ${windowMs} ms and was stopped; see the cause, fix it, then reopen Ferry`, false, { cause, details: { shard, restarts } });
+  }
+}
+registerErrorCode(ShardCrashedError.code, ShardCrashedError as unknown as typeof FerryError);
+registerErrorCode(ShardFailedError.code, ShardFailedError as unknown as typeof FerryError);
+
+/** Restart budget: at most `maxRestarts` within `windowMs`, each after an exponential backoff. */
+export interface RestartPolicy {
+  readonly maxRestarts: number;
+  readonly windowMs: number;
+  readonly backoffMs: number;
+}
+
+export interface ShardHooks {
+  /** A dead letter the worker wants published (its partition may be on another shard). */
+  onUpcall(upcall: DeadLetterUpcall): Promise<void>;
+  /** Requests that reopen this shard's partitions on a fresh worker. */
+  reopenRequests(): ShardCall[];
+}
+
+/** Requests waiting for a (re)starting shard, at most. */
+const MAX_WAITING = 100_000;
+
+function workerFile(): { filename: string; execArgv: string[] } {
+  // From source (vitest, tsx) the worker is TypeScript and needs tsx's loader; once built, it is JS.
+  const fromSource = import.meta.url.endsWith('.ts');
+  return { filename: new URL(fromSource ? './shard-worker.ts' : './shard-worker.js', import.meta.url).href, execArgv: fromSource ? ['--import', 'tsx'] : [] };
+}
+
+export class Shard {
+  readonly index: number;
+  readonly #config: ShardConfig;
+  readonly #hooks: ShardHooks;
+  readonly #policy: RestartPolicy;
+  readonly #pool: Piscina;
+  #port: MessagePort | undefined;
+  #ready: Promise<void>;
+  #nextId = 0;
+  readonly #inFlight = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  #waiting = 0;
+  #restarts: number[] = [];
+  #failure: FerryError | undefined;
+  #closing = false;
+  #attach: Promise<unknown> | undefined;
+
+  constructor(index: number, config: ShardConfig, hooks: ShardHooks, policy: RestartPolicy, resourceLimits?: { maxOldGenerationSizeMb?: number }) {
+    this.index = index;
+    this.#config = config;
+    this.#hooks = hooks;
+    this.#policy = policy;
+    const { filename, execArgv } = workerFile();
+    this.#pool = new Piscina({
+      filename,
+      execArgv,
+      minThreads: 1,
+      maxThreads: 1,
+      idleTimeout: Number.POSITIVE_INFINITY,
+      // 'sync' would park the worker's event loop between tasks: timers and fsync callbacks stall.
+      atomics: 'disabled',
+      stricterFIFO: true,
+      concurrentTasksPerWorker: 2,
+      recordTiming: false,
+      ...(resourceLimits ? { resourceLimits } : {}),
+    });
+    // Without a listener, an uncaught exception in an idle worker would end the host process.
+    this.#pool.on('error', () => {});
+    this.#ready = this.#start();
+  }
+
+  #start(): Promise<void> {
+    const { port1, port2 } = new MessageChannel();
+    this.#port = port1;
+    port1.on('message', (message: PortMessage) => this.#onMessage(message));
+    const attach = this.#pool.run({ port: port2, config: this.#config }, { transferList: [port2] });
+    this.#attach = attach;
+    attach.then(
+      () => this.#stopped(port1, undefined),
+      (error: unknown) => this.#stopped(port1, error),
+    );
+    return Promise.all(this.#hooks.reopenRequests().map((r) => this.#send({ ...r, id: this.#nextId++ } as ShardRequest))).then(() => undefined);
+  }
+
+  #onMessage(message: PortMessage): void {
+    if (message.kind === 'reply') {
+      const waiter = this.#inFlight.get(message.body.id);
+      this.#inFlight.delete(message.body.id);
+      if (!waiter) return;
+      if (message.body.ok) waiter.resolve(message.body.value);
+      else waiter.reject(FerryError.fromWire(message.body.error));
+    } else if (message.kind === 'upcall') {
+      const { id } = message.body;
+      const port = this.#port;
+      this.#hooks.onUpcall(message.body).then(
+        () => port?.postMessage({ kind: 'upcallReply', body: { id, ok: true, value: null } satisfies Reply }),
+        (error: unknown) => {
+          const wire = error instanceof FerryError ? error.toWire() : { code: 'INTERNAL', message: String(error), retriable: true };
+          port?.postMessage({ kind: 'upcallReply', body: { id, ok: false, error: wire } satisfies Reply });
+        },
+      );
+    }
+  }
+
+  /** The attach task settled: a clean stop after `close`, otherwise a crash. */
+  #stopped(port: MessagePort, error: unknown): void {
+    if (port !== this.#port) return;
+    port.close();
+    this.#port = undefined;
+    const crash = new ShardCrashedError(this.index, error ?? new Error('the worker stopped unexpectedly'));
+    for (const waiter of this.#inFlight.values()) waiter.reject(crash);
+    this.#inFlight.clear();
+    if (this.#closing) return;
+    const now = Date.now();
+    this.#restarts = this.#restarts.filter((t) => now - t < this.#policy.windowMs);
+    if (this.#restarts.length >= this.#policy.maxRestarts) {
+      this.#failure = new ShardFailedError(this.index, this.#restarts.length, this.#policy.windowMs, error);
+      this.#ready = Promise.reject(this.#failure);
+      this.#ready.catch(() => {});
+      return;
+    }
+    this.#restarts.push(now);
+    const delay = this.#policy.backoffMs * 2 ** (this.#restarts.length - 1);
+    this.#ready = new Promise<void>((resolve) => setTimeout(resolve, delay)).then(() => this.#start());
+    this.#ready.catch(() => {});
+  }
+
+  #send(body: ShardRequest): Promise<unknown> {
+    const port = this.#port;
+    if (!port) return Promise.reject(new ShardCrashedError(this.index, new Error('the worker is not running')));
+    return new Promise((resolve, reject) => {
+      this.#inFlight.set(body.id, { resolve, reject });
+      const message: PortMessage = { kind: 'request', body };
+      port.postMessage(message, transferables(message));
+    });
+  }
+
+  /** Sends a request once the shard is up; resolves with the worker's reply value. */
+  async request(body: ShardCall): Promise<unknown> {
+    if (this.#failure) throw this.#failure;
+    if (this.#waiting >= MAX_WAITING) throw new OverloadedError(MAX_WAITING);
+    this.#waiting++;
+    try {
+      await this.#ready;
+    } finally {
+      this.#waiting--;
+    }
+    return this.#send({ ...body, id: this.#nextId++ } as ShardRequest);
+  }
+
+  /** Terminates the worker thread abruptly (tests and fault drills): a crash, as far as the shard knows. */
+  async kill(): Promise<void> {
+    await this.#ready.catch(() => {});
+    await this.#pool.threads[0]?.terminate();
+  }
+
+  /** Asks the worker to sync and close its partitions, waits for it, then stops the pool. */
+  async close(): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    try {
+      await this.#ready;
+      await this.#send({ op: 'close', id: this.#nextId++ });
+      await this.#attach;
+    } catch {
+      // a crashed or failed shard has nothing left to sync
+    }
+    await this.#pool.destroy();
+  }
+}

@@ -1,0 +1,107 @@
+// The threaded runtime (`threads: N`): partitions are hashed onto N shards, each a worker thread
+// hosting its partitions' actors. Requests and replies cross as plain data over MessagePorts,
+// message bytes are transferred, not copied; dead letters are routed here between shards.
+import { hash32 } from '../core/hash.ts';
+import { deadLetterPublish } from '../core/dead-letter.ts';
+import type { DeliveredMessage, PartitionLimits, PublishReply } from '../core/partition-actor.ts';
+import type { PartitionRuntime } from '../core/runtime.ts';
+import type { ResolvedTopicOptions } from '../core/topic-options.ts';
+import { UnknownTopicError } from '../core/errors.ts';
+import type { FsyncPolicy } from '../wal/index.ts';
+import type { DeadLetterUpcall, ShardCall } from './protocol.ts';
+import { Shard, type RestartPolicy } from './shard.ts';
+
+export interface WorkerRuntimeOptions {
+  readonly threads: number;
+  readonly dir: string;
+  readonly fsync: FsyncPolicy;
+  readonly fsyncIntervalMs: number;
+  readonly segmentBytes: number;
+  readonly maxMessageBytes: number;
+  readonly limits: PartitionLimits;
+  readonly seed: number;
+  readonly restart?: RestartPolicy;
+  /** Heap cap of each worker (MB), so a runaway shard dies alone instead of taking the process. */
+  readonly maxWorkerHeapMb?: number;
+}
+
+const DEFAULT_RESTART: RestartPolicy = { maxRestarts: 5, windowMs: 60_000, backoffMs: 50 };
+
+export class WorkerRuntime implements PartitionRuntime {
+  readonly #shards: Shard[];
+  readonly #topics = new Map<string, ResolvedTopicOptions>();
+
+  constructor(o: WorkerRuntimeOptions) {
+    this.#shards = Array.from({ length: o.threads }, (_, index) =>
+      new Shard(
+        index,
+        { shard: index, dir: o.dir, fsync: o.fsync, fsyncIntervalMs: o.fsyncIntervalMs, segmentBytes: o.segmentBytes, maxMessageBytes: o.maxMessageBytes, limits: o.limits, seed: (o.seed + index * 7919) >>> 0 },
+        { onUpcall: (u) => this.#deadLetter(u), reopenRequests: () => this.#reopenRequests(index) },
+        o.restart ?? DEFAULT_RESTART,
+        o.maxWorkerHeapMb ? { maxOldGenerationSizeMb: o.maxWorkerHeapMb } : undefined,
+      ),
+    );
+  }
+
+  /** Number of shards (worker threads). */
+  get shards(): number {
+    return this.#shards.length;
+  }
+
+  /** The shard that owns a partition: a stable hash, so a partition always returns to the same worker. */
+  shardOf(topic: string, partition: number): number {
+    return hash32(`${topic}/${partition}`) % this.#shards.length;
+  }
+
+  #partitionsOn(shard: number, topic: string, options: ResolvedTopicOptions): number[] {
+    return Array.from({ length: options.partitions }, (_, p) => p).filter((p) => this.shardOf(topic, p) === shard);
+  }
+
+  #reopenRequests(shard: number): ShardCall[] {
+    const requests: ShardCall[] = [];
+    for (const [topic, options] of this.#topics) {
+      const partitions = this.#partitionsOn(shard, topic, options);
+      if (partitions.length > 0) requests.push({ op: 'openTopic', topic, options, partitions });
+    }
+    return requests;
+  }
+
+  async openTopic(topic: string, options: ResolvedTopicOptions): Promise<void> {
+    this.#topics.set(topic, options);
+    await Promise.all(
+      this.#shards.map((shard) => {
+        const partitions = this.#partitionsOn(shard.index, topic, options);
+        return partitions.length === 0 ? undefined : shard.request({ op: 'openTopic', topic, options, partitions });
+      }),
+    );
+  }
+
+  #shard(topic: string, partition: number): Shard {
+    if (!this.#topics.has(topic)) throw new UnknownTopicError(topic);
+    return this.#shards[this.shardOf(topic, partition)]!;
+  }
+
+  async #deadLetter(u: DeadLetterUpcall): Promise<void> {
+    const options = this.#topics.get(u.topic);
+    if (!options) throw new UnknownTopicError(u.topic);
+    const { partition, request } = deadLetterPublish(u, options.partitions);
+    await this.publish(u.topic, partition, request);
+  }
+
+  publish: PartitionRuntime['publish'] = async (topic, partition, request) => (await this.#shard(topic, partition).request({ op: 'publish', topic, partition, request })) as PublishReply;
+  ensureGroup: PartitionRuntime['ensureGroup'] = async (topic, partition, group, ordering) => void (await this.#shard(topic, partition).request({ op: 'ensureGroup', topic, partition, group, ordering }));
+  fetch: PartitionRuntime['fetch'] = async (topic, partition, request) => (await this.#shard(topic, partition).request({ op: 'fetch', topic, partition, request })) as DeliveredMessage[];
+  ack: PartitionRuntime['ack'] = async (topic, partition, group, offset, token) => void (await this.#shard(topic, partition).request({ op: 'ack', topic, partition, group, offset, token }));
+  nack: PartitionRuntime['nack'] = async (topic, partition, group, offset, token, options) => void (await this.#shard(topic, partition).request({ op: 'nack', topic, partition, group, offset, token, options }));
+  extend: PartitionRuntime['extend'] = async (topic, partition, group, offset, token, ms) => void (await this.#shard(topic, partition).request({ op: 'extend', topic, partition, group, offset, token, ...(ms === undefined ? {} : { ms }) }));
+  release: PartitionRuntime['release'] = async (topic, partition, consumerId) => void (await this.#shard(topic, partition).request({ op: 'release', topic, partition, consumerId }));
+
+  /** Kills one shard's worker abruptly: for fault tests and drills. */
+  killShard(index: number): Promise<void> {
+    return this.#shards[index]!.kill();
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#shards.map((s) => s.close()));
+  }
+}
