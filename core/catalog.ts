@@ -1,5 +1,6 @@
 // The engine's catalog: topics (with their options) and producer epochs, kept in a small log of
 // its own (`<dir>/_catalog`) so that they survive restarts. Runs on the engine's thread.
+import { appendRecord } from './append-record.ts';
 import { decodeControl, encodeControl } from './codec.ts';
 import { assertSameTopicOptions, type ResolvedTopicOptions } from './topic-options.ts';
 import type { WriteAheadLog } from '../wal/index.ts';
@@ -53,16 +54,14 @@ export class Catalog {
       assertSameTopicOptions(name, existing, options);
       return false;
     }
-    this.#topics.set(name, options);
-    await this.#log.append({ type: TOPIC, recordCount: 1, payload: encodeControl({ name, options }), timestamp: now });
+    await appendRecord(this.#log, { type: TOPIC, recordCount: 1, payload: encodeControl({ name, options }), timestamp: now }, () => this.#topics.set(name, options));
     return true;
   }
 
   /** Gives producer `id` a new epoch (fencing older instances), durably. */
   async bumpEpoch(id: string, now: number): Promise<number> {
     const epoch = (this.#epochs.get(id) ?? -1) + 1;
-    this.#epochs.set(id, epoch);
-    await this.#log.append({ type: PRODUCER_EPOCH, recordCount: 1, payload: encodeControl({ id, epoch }), timestamp: now });
+    await appendRecord(this.#log, { type: PRODUCER_EPOCH, recordCount: 1, payload: encodeControl({ id, epoch }), timestamp: now }, () => this.#epochs.set(id, epoch));
     return epoch;
   }
 

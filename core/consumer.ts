@@ -10,7 +10,7 @@ import { decodeBody, decodeMeta } from './codec.ts';
 import { readDeadLetterInfo, type DeadLetterInfo } from './dead-letter.ts';
 import { ClosedError, StaleDeliveryError } from './errors.ts';
 import { checkName } from './names.ts';
-import type { DeliveredMessage } from './partition-actor.ts';
+import { MAX_ERROR_CHARS, type DeliveredMessage } from './partition-actor.ts';
 import type { Ordering } from './records.ts';
 import type { PartitionRuntime } from './runtime.ts';
 import type { ResolvedTopicOptions } from './topic-options.ts';
@@ -130,7 +130,14 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
           this.#fail(error);
           break;
         }
-        await new Promise<void>((resolve) => this.#host.clock.setTimer(Math.min(5000, 50 * 2 ** failures), resolve));
+        // Backing off; close() wakes it (a sleeping pump must not hold close up).
+        await new Promise<void>((resolve) => {
+          const timer = this.#host.clock.setTimer(Math.min(5000, 50 * 2 ** failures), resolve);
+          this.#capacityWaiters.push(() => {
+            timer.cancel();
+            resolve();
+          });
+        });
       }
     }
   }
@@ -179,9 +186,13 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
       settled = true;
       try {
         await run();
-      } finally {
-        this.#settled();
+      } catch (error) {
+        // A lost lease is gone for good; anything else (disk full, a bad argument) can be retried.
+        if (error instanceof StaleDeliveryError) this.#settled();
+        else settled = false;
+        throw error;
       }
+      this.#settled();
     };
     return {
       value: body.value as V,
@@ -195,12 +206,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
       publishedAt: message.publishedAt,
       deadLetter: readDeadLetterInfo(body.headers),
       ack: () => settle('ack', () => runtime.ack(topic, partition, this.group, message.offset, message.token)),
-      nack: (options: NackOptions = {}) => {
-        if (options.delayMs !== undefined && (!Number.isFinite(options.delayMs) || options.delayMs < 0)) {
-          return Promise.reject(new InvalidArgumentError(`nack delayMs must be a finite, non-negative number (got ${options.delayMs})`));
-        }
-        return settle('nack', () => runtime.nack(topic, partition, this.group, message.offset, message.token, options));
-      },
+      nack: (options: NackOptions = {}) => settle('nack', () => runtime.nack(topic, partition, this.group, message.offset, message.token, options)),
       extend: async (ms?: number) => {
         if (ms !== undefined && (!Number.isFinite(ms) || ms <= 0)) throw new InvalidArgumentError(`extend ms must be a positive number (got ${ms})`);
         if (settled) throw new StaleDeliveryError(topic, partition, message.offset, 'already settled, extend ignored');
@@ -234,7 +240,8 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
           await handler(d);
           outcome = 'ack';
         } catch (error) {
-          outcome = { error: error instanceof Error ? error.message : String(error) };
+          // Bounded: the error travels with the message and into its dead letter.
+          outcome = { error: (error instanceof Error ? error.message : String(error)).slice(0, MAX_ERROR_CHARS) };
         }
         try {
           if (outcome === 'ack') await d.ack();

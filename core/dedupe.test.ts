@@ -57,6 +57,36 @@ describe('dedupe', () => {
     await log.close();
   });
 
+  it('an idempotent producer keeps working after some or all of a batch were duplicate ids', async () => {
+    const setup = memoryFerry(24);
+    let ferry = await setup.open();
+    await ferry.createTopic('t');
+    const p = ferry.producer();
+    await p.publish('t', { value: 1, id: 'a' });
+    expect((await p.publish('t', { value: 1, id: 'a' })).duplicate).toBe(true); // whole batch dropped
+    const mixed = await p.publishMany('t', [{ value: 2, id: 'b' }, { value: 2, id: 'b' }, { value: 3 }]);
+    expect(mixed.map((r) => r.duplicate)).toEqual([false, true, false]);
+    expect(mixed[1]!.offset).toBe(mixed[0]!.offset);
+    expect((await p.publish('t', { value: 4 })).duplicate).toBe(false); // no SEQUENCE_GAP
+    await ferry.close();
+    ferry = await setup.open(); // the sequence ranges of those batches were logged
+    expect((await ferry.producer().publish('t', { value: 5 })).duplicate).toBe(false);
+    await ferry.close();
+  });
+
+  it('forgets the least recently used producer at the limit, and a forgotten one starts over', async () => {
+    const setup = memoryFerry(25, { limits: { maxProducers: 2 } });
+    const ferry = await setup.open();
+    await ferry.createTopic('t');
+    const steady = ferry.producer();
+    for (let round = 0; round < 3; round++) {
+      await steady.publish('t', { value: round });
+      await ferry.producer().publish('t', { value: 'one-off' }); // each a new producer
+    }
+    expect((await steady.publish('t', { value: 'still fine' })).duplicate).toBe(false);
+    await ferry.close();
+  });
+
   it('a producer reopened with the same id fences the old one', async () => {
     const setup = memoryFerry(23);
     const ferry = await setup.open();

@@ -22,6 +22,8 @@ export interface Pending {
   lease: { readonly seq: number; readonly consumerId: string; deadline: number } | undefined;
   /** Dead-letter sequence number once dead-lettering began (0 = not dying). */
   deadSeq: number;
+  /** Acked this tick, its ACK record not yet written: not to be acked again, nor expired. */
+  acking?: boolean;
 }
 
 /** The durable part of a pending message, as replay finds it in RETRY records. */
@@ -72,7 +74,7 @@ export class GroupState {
   }
 
   /** Starts tracking a message the cursor reached (or a replayed one); returns it unless settled. */
-  track(offset: number, key: string | undefined, deliverAt: number, now: number): Pending | undefined {
+  track(offset: number, key: string | undefined, deliverAt: number, now: number, schedule = true): Pending | undefined {
     if (this.aheadSettled.delete(offset)) return undefined;
     const retry = this.aheadRetry.get(offset);
     this.aheadRetry.delete(offset);
@@ -94,7 +96,7 @@ export class GroupState {
       if (queue) queue.push(offset);
       else this.#keyQueues.set(k, [offset]);
     }
-    this.#schedule(p, now);
+    if (schedule) this.#schedule(p, now);
     return p;
   }
 
@@ -210,9 +212,24 @@ export class GroupState {
     return a === undefined ? b : b === undefined ? a : Math.min(a, b);
   }
 
-  /** Messages waiting to be dead-lettered (dying), e.g. after a restart. */
+  /**
+   * Messages being dead-lettered, also those whose DEAD_INTENT replay found ahead of the cursor
+   * (not tracked yet: a stand-in carries what sending the letter needs).
+   */
   dying(): Pending[] {
-    return [...this.pending.values()].filter((p) => p.deadSeq > 0);
+    const out = [...this.pending.values()].filter((p) => p.deadSeq > 0);
+    for (const [offset, r] of this.aheadRetry) {
+      if (r.deadSeq > 0) out.push({ offset, key: undefined, failures: r.failures, due: r.due, firstDeliveredAt: r.firstDeliveredAt, lastDeliveredAt: r.lastDeliveredAt, lastError: r.lastError, lease: undefined, deadSeq: r.deadSeq });
+    }
+    return out;
+  }
+
+  /** Retention deleted everything below `cut`: its messages are gone for this group (not the dying ones, which retention keeps). */
+  dropBelow(cut: number, now: number): void {
+    for (const [offset, p] of [...this.pending]) if (offset < cut && p.deadSeq === 0) this.settle(offset, now);
+    for (const offset of [...this.aheadSettled]) if (offset < cut) this.aheadSettled.delete(offset);
+    for (const [offset, r] of [...this.aheadRetry]) if (offset < cut && r.deadSeq === 0) this.aheadRetry.delete(offset);
+    if (this.cursor < cut) this.cursor = cut;
   }
 
   snapshot(): GroupSnapshot {
@@ -232,7 +249,7 @@ export class GroupState {
       if (offset >= g.cursor) g.aheadRetry.set(offset, state);
       else {
         g.aheadRetry.set(offset, state);
-        g.track(offset, key ?? undefined, 0, Number.NEGATIVE_INFINITY); // scheduled for real by rescheduleAll
+        g.track(offset, key ?? undefined, 0, 0, false); // scheduled by rescheduleAll
       }
     }
     return g;
@@ -240,7 +257,12 @@ export class GroupState {
 
   #compactHeaps(): void {
     const limit = 4 * this.pending.size + 1024;
-    if (this.#leaseHeap.size > limit) this.#leaseHeap.compact((e) => this.pending.get(e.offset)?.lease?.seq === e.leaseSeq);
+    if (this.#leaseHeap.size > limit) {
+      this.#leaseHeap.compact((e) => {
+        const lease = this.pending.get(e.offset)?.lease;
+        return lease?.seq === e.leaseSeq && lease.deadline === e.at; // an extended lease's older entries go
+      });
+    }
     if (this.#dueHeap.size > limit) this.#dueHeap.compact((e) => this.pending.get(e.offset)?.due === e.at);
   }
 }

@@ -51,6 +51,18 @@ describe('limits and bad input', () => {
     await expect(ferry.createTopic('u')).rejects.toMatchObject({ code: 'CLOSED' });
   });
 
+  it('nack takes only a bounded error string', async () => {
+    const setup = memoryFerry(46);
+    const ferry = await setup.open();
+    await ferry.createTopic('t');
+    await ferry.producer().publish('t', { value: 1 });
+    const d = (await ferry.consumer('g', { topics: ['t'] }).next())!;
+    for (const error of [{ not: 'a string' }, 42, 'x'.repeat(5000)]) {
+      await expect(d.nack({ error: error as string })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    }
+    await ferry.close();
+  });
+
   it('createTopic is idempotent for the same options and a typed error for different ones', async () => {
     const setup = memoryFerry(44);
     let ferry = await setup.open();

@@ -14,9 +14,13 @@ import { ClosedError, GroupConflictError, StaleDeliveryError } from './errors.ts
 import { GroupState, type Pending } from './group-state.ts';
 import { replayPartition } from './partition-replay.ts';
 import { MessageIdWindow, ProducerTable } from './producer-state.ts';
-import { RecordType, type CheckpointRecord, type Ordering } from './records.ts';
+import { RecordType, type CheckpointRecord, type Ordering, type ProducerRecord } from './records.ts';
 import type { ResolvedTopicOptions } from './topic-options.ts';
-import { OverloadedError } from '../wal/index.ts';
+import { InvalidArgumentError, OverloadedError } from '../wal/index.ts';
+import { appendRecord } from './append-record.ts';
+
+/** Longest error text a nack may carry (it is stored with the message and in its dead letter). */
+export const MAX_ERROR_CHARS = 4096;
 
 /** Bounds of one partition actor. */
 export interface PartitionLimits {
@@ -152,38 +156,40 @@ export class PartitionActor {
     const now = this.#c.clock.now();
     const { producer } = request;
     if (producer) {
-      const seen = this.#producers.check(producer.id, producer.epoch, producer.baseSequence, producer.name);
+      const seen = this.#producers.check(producer.id, producer.epoch, producer.baseSequence, request.count, producer.name);
       if (seen.kind === 'duplicate') {
         await this.#c.log.sync().catch(() => {}); // the original may still be on its way to disk
-        return { offsets: Array.from({ length: request.count }, (_, i) => seen.baseOffset + i), duplicates: Array<boolean>(request.count).fill(true) };
+        return { offsets: seen.offsets, duplicates: Array<boolean>(request.count).fill(true) };
       }
     }
     const { payload, count, offsets, duplicates, firstInBatch } = this.#dropDuplicateIds(request, now);
-    if (count === 0) return { offsets, duplicates };
-    const before = this.#c.log.nextOffset;
-    const appended = this.#c.log.append({
-      type: RecordType.DATA,
-      recordCount: count,
-      payload,
-      timestamp: now,
-      ...(producer ? { producerId: producer.id, producerEpoch: producer.epoch, baseSequence: producer.baseSequence } : {}),
-    });
-    if (this.#c.log.nextOffset === before) {
+    const log = this.#c.log;
+    const before = log.nextOffset;
+    // Every message of the batch gets its offset: the next ones in the log, or its original's.
+    let next = before;
+    for (let i = 0; i < offsets.length; i++) if (!duplicates[i]) offsets[i] = next++;
+    for (let i = 0; i < offsets.length; i++) if (firstInBatch[i]! >= 0) offsets[i] = offsets[firstInBatch[i]!]!;
+    const data = { type: RecordType.DATA, recordCount: count, payload, timestamp: now };
+    const producerFields = producer ? { producerId: producer.id, producerEpoch: producer.epoch, baseSequence: producer.baseSequence } : {};
+    // A batch whose duplicates were dropped holds fewer messages than sequence numbers: its
+    // sequence range goes in a PRODUCER record, written in the same append, all or nothing.
+    const sequenceRecord =
+      producer && count < request.count
+        ? { type: RecordType.PRODUCER, recordCount: 1, payload: encodeControl({ p: producer.id, e: producer.epoch, s: producer.baseSequence, n: request.count, o: offsets } satisfies ProducerRecord), timestamp: now }
+        : undefined;
+    const inputs = [...(count > 0 ? [{ ...data, ...(sequenceRecord ? {} : producerFields) }] : []), ...(sequenceRecord ? [sequenceRecord] : [])];
+    if (inputs.length === 0) return { offsets, duplicates };
+    const appended = log.appendMany(inputs);
+    if (log.nextOffset === before) {
       await appended; // not written (disk full, overloaded, ...): rejects with the reason
       throw new Error('unreachable: an append that wrote nothing resolved');
     }
-    const base = before;
-    if (producer) this.#producers.record(producer.id, producer.epoch, producer.baseSequence, count, base);
-    let next = base;
+    if (producer) this.#producers.record(producer.id, producer.epoch, producer.baseSequence, request.count, sequenceRecord ? offsets : before);
     for (let i = 0; i < offsets.length; i++) {
-      if (duplicates[i]) continue;
-      offsets[i] = next++;
       const id = request.ids?.[i];
-      if (id) this.#ids.add(id, offsets[i]!, now);
+      if (id && !duplicates[i]) this.#ids.add(id, offsets[i]!, now);
     }
-    // A repeat within the batch gets the offset of its first occurrence.
-    for (let i = 0; i < offsets.length; i++) if (firstInBatch[i]! >= 0) offsets[i] = offsets[firstInBatch[i]!]!;
-    this.#counted(1);
+    this.#counted(inputs.length);
     await appended;
     this.#serveWaiters();
     return { offsets, duplicates };
@@ -227,8 +233,7 @@ export class PartitionActor {
       return;
     }
     if (this.#groups.size >= this.#c.limits.maxGroups) throw new OverloadedError(this.#c.limits.maxGroups);
-    this.#groups.set(group, new GroupState(group, ordering, this.#c.log.startOffset));
-    await this.#append(RecordType.GROUP, { g: group, ord: ordering });
+    await this.#record(RecordType.GROUP, { g: group, ord: ordering }, () => this.#groups.set(group, new GroupState(group, ordering, this.#c.log.startOffset)));
   }
 
   /** Leases up to `max` messages to a consumer; waits up to `waitMs` when none are ready. */
@@ -253,9 +258,14 @@ export class PartitionActor {
 
   #deliver(request: FetchRequest, now: number): DeliveredMessage[] {
     const g = this.#group(request.group);
-    const scanned = this.#scan(g, request.max, now);
+    let ready = g.takeReady(now, request.max);
+    let scanned = new Map<number, { record: Uint8Array; publishedAt: number }>();
+    if (ready.length < request.max) {
+      scanned = this.#scan(g, request.max - ready.length, now);
+      ready = ready.concat(g.takeReady(now, request.max - ready.length));
+    }
     const out: DeliveredMessage[] = [];
-    for (const p of g.takeReady(now, request.max)) {
+    for (const p of ready) {
       const found = scanned.get(p.offset) ?? this.#readRecord(p.offset);
       const leaseSeq = ++this.#leaseSeq;
       g.lease(p, request.consumerId, leaseSeq, now, this.#c.options.ackTimeoutMs);
@@ -272,7 +282,8 @@ export class PartitionActor {
     const found = new Map<number, { record: Uint8Array; publishedAt: number }>();
     const log = this.#c.log;
     const limit = this.#c.limits.maxUnsettledPerGroup;
-    while (g.readyCount < want && g.pending.size < limit && g.cursor < log.committedEnd) {
+    let fresh = 0; // newly tracked messages deliverable now
+    while (fresh < want && g.pending.size < limit && g.cursor < log.committedEnd) {
       const batches = log.read(Math.max(g.cursor, log.startOffset), { maxBytes: 256 * 1024 });
       if (batches.length === 0) break;
       for (const b of batches) {
@@ -286,8 +297,12 @@ export class PartitionActor {
           if (offset < g.cursor) continue;
           if (g.pending.size >= limit) return found;
           const meta = decodeMeta(records[i]!);
-          if (g.track(offset, meta.key, meta.deliverAt, now)) found.set(offset, { record: records[i]!, publishedAt: b.timestamp });
+          const p = g.track(offset, meta.key, meta.deliverAt, now);
           g.cursor = offset + 1;
+          if (!p) continue;
+          found.set(offset, { record: records[i]!, publishedAt: b.timestamp });
+          if (p.deadSeq > 0) this.#sendDeadLetters(g); // its DEAD_INTENT was replayed ahead of the cursor
+          else if (p.due <= now) fresh++;
         }
       }
     }
@@ -305,7 +320,7 @@ export class PartitionActor {
     this.#checkOpen();
     const g = this.#group(group);
     const p = g.pending.get(offset);
-    if (!p) throw new StaleDeliveryError(this.#c.topic, this.#c.partition, offset, `already settled, ${what} ignored`);
+    if (!p || p.acking) throw new StaleDeliveryError(this.#c.topic, this.#c.partition, offset, `already settled, ${what} ignored`);
     if (!p.lease || `${this.#c.incarnation}.${p.lease.seq}` !== token) {
       throw new StaleDeliveryError(this.#c.topic, this.#c.partition, offset, p.lease ? 'it was redelivered since' : 'its lease expired');
     }
@@ -313,11 +328,14 @@ export class PartitionActor {
     return { g, p };
   }
 
-  /** Acknowledges a delivery: it is settled for the group once the ACK record is durable. */
+  /**
+   * Acknowledges a delivery. Every ack of the current tick goes into one ACK record; the messages
+   * are settled once it is written, and the promise resolves once it is durable. An ack that
+   * could not be written (disk full) rejects and leaves the lease as it was.
+   */
   ack(group: string, offset: number, token: string): Promise<void> {
-    const { g } = this.#leased(group, offset, token, 'ack');
-    g.settle(offset, this.#c.clock.now());
-    this.#serveWaiters(); // the next message of its key may go
+    const { p } = this.#leased(group, offset, token, 'ack');
+    p.acking = true; // a second ack of it this tick is stale, and expiry leaves it alone
     return new Promise((resolve, reject) => {
       let batch = this.#acks.get(group);
       if (!batch) this.#acks.set(group, (batch = { offsets: [], settle: [] }));
@@ -335,17 +353,35 @@ export class PartitionActor {
     const batches = this.#acks;
     this.#acks = new Map();
     for (const [group, batch] of batches) {
-      this.#append(RecordType.ACK, { g: group, o: batch.offsets }).then(
+      const g = this.#groups.get(group)!;
+      const now = this.#c.clock.now();
+      this.#record(RecordType.ACK, { g: group, o: batch.offsets }, () => {
+        for (const offset of batch.offsets) g.settle(offset, now);
+      }).then(
         () => batch.settle.forEach((s) => s.resolve()),
-        (error: unknown) => batch.settle.forEach((s) => s.reject(error)),
+        (error: unknown) => {
+          for (const offset of batch.offsets) {
+            const p = g.pending.get(offset);
+            if (p) p.acking = false;
+          }
+          batch.settle.forEach((s) => s.reject(error));
+        },
       );
     }
+    this.#serveWaiters(); // the next message of a settled key may go
   }
 
   /** A failed attempt: redelivered after the backoff (or `delayMs`), dead-lettered after maxDeliveries. */
   nack(group: string, offset: number, token: string, options: { delayMs?: number; error?: string } = {}): Promise<void> {
+    const { error, delayMs } = options;
+    if (error !== undefined && (typeof error !== 'string' || error.length > MAX_ERROR_CHARS)) {
+      return Promise.reject(new InvalidArgumentError(`nack error must be a string of at most ${MAX_ERROR_CHARS} characters (it travels with the message and its dead letter)`));
+    }
+    if (delayMs !== undefined && (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0)) {
+      return Promise.reject(new InvalidArgumentError(`nack delayMs must be a finite, non-negative number (got ${String(delayMs)})`));
+    }
     const { g, p } = this.#leased(group, offset, token, 'nack');
-    return this.#failAttempt(g, p, options.error ?? null, options.delayMs);
+    return this.#failAttempt(g, p, error ?? null, delayMs);
   }
 
   /** Extends a lease by `ms` (default: the topic's ackTimeoutMs) from now. */
@@ -370,20 +406,21 @@ export class PartitionActor {
   async #failAttempt(g: GroupState, p: Pending, error: string | null, delayMs: number | undefined): Promise<void> {
     const now = this.#c.clock.now();
     const failures = p.failures + 1;
+    const history = { fd: p.firstDeliveredAt, ld: p.lastDeliveredAt };
     if (failures >= this.#c.options.maxDeliveries) {
-      p.lease = undefined;
-      p.failures = failures;
-      p.lastError = error;
-      p.deadSeq = ++g.deadSeq;
-      await this.#append(RecordType.DEAD_INTENT, { g: g.name, o: p.offset, f: failures, due: p.due, fd: p.firstDeliveredAt, ld: p.lastDeliveredAt, e: error, k: p.deadSeq });
+      const k = g.deadSeq + 1;
+      await this.#record(RecordType.DEAD_INTENT, { g: g.name, o: p.offset, f: failures, due: p.due, ...history, e: error, k }, () => {
+        Object.assign(p, { lease: undefined, failures, lastError: error, deadSeq: k });
+        g.deadSeq = k;
+      });
       this.#sendDeadLetters(g);
       return;
     }
     const due = now + (delayMs ?? backoffDelayMs(this.#c.options.backoff, failures, this.#c.random));
-    g.fail(p, failures, due, error, now);
+    const durable = this.#record(RecordType.RETRY, { g: g.name, o: p.offset, f: failures, due, ...history, e: error }, () => g.fail(p, failures, due, error, now));
     this.#armTimer();
     this.#serveWaiters();
-    await this.#append(RecordType.RETRY, { g: g.name, o: p.offset, f: failures, due, fd: p.firstDeliveredAt, ld: p.lastDeliveredAt, e: error });
+    await durable;
   }
 
   /** Sends the group's dying messages to the dead-letter topic, one at a time in sequence order. */
@@ -399,9 +436,7 @@ export class PartitionActor {
         const info: DeadLetterInfo = { topic: this.#c.topic, partition: this.#c.partition, offset: next.offset, group: g.name, attempts: next.failures, firstDeliveredAt: next.firstDeliveredAt, lastDeliveredAt: next.lastDeliveredAt, lastError: next.lastError };
         await this.#c.deadLetters({ deadLetterTopic: deadLetter, producerKey: `dlq/${this.#c.topic}/${this.#c.partition}/${g.name}`, sequence: next.deadSeq - 1, record: deadLetterRecord(record, info, this.#c.maxMessageBytes), info });
       }
-      // Like every record, its effect is applied first, so a checkpoint taken meanwhile holds it.
-      g.settle(next.offset, this.#c.clock.now());
-      await this.#append(RecordType.DEAD, { g: g.name, o: next.offset });
+      await this.#record(RecordType.DEAD, { g: g.name, o: next.offset }, () => g.settle(next.offset, this.#c.clock.now()));
     };
     send().then(
       () => {
@@ -420,8 +455,13 @@ export class PartitionActor {
   #expire(now: number): void {
     for (const g of this.#groups.values()) {
       for (const p of g.expire(now)) {
-        // An expired lease counts as a failed attempt; the message is free again at once.
-        this.#failAttempt(g, p, 'lease expired before ack', 0).catch(() => {});
+        if (p.acking) continue; // its ACK is being written this very tick
+        // An expired lease counts as a failed attempt; the message is free again at once. If that
+        // cannot be recorded (disk full), it is freed without charging: redelivery comes first.
+        const leaseSeq = p.lease!.seq;
+        this.#failAttempt(g, p, 'lease expired before ack', 0).catch(() => {
+          if (p.lease?.seq === leaseSeq) g.unlease(p, this.#c.clock.now());
+        });
       }
     }
   }
@@ -469,47 +509,52 @@ export class PartitionActor {
     this.#timer = this.#c.clock.setTimer(Math.max(0, at - this.#c.clock.now()), () => this.#onTimer());
   }
 
-  async #append(type: number, body: unknown): Promise<void> {
-    const appended = this.#c.log.append({ type, recordCount: 1, payload: encodeControl(body), timestamp: this.#c.clock.now() });
-    this.#counted(1);
-    await appended;
+  /** Logs a state change: `apply` runs only if the record was written; resolves once durable. */
+  #record(type: number, body: unknown, apply: () => void): Promise<void> {
+    return appendRecord(this.#c.log, { type, recordCount: 1, payload: encodeControl(body), timestamp: this.#c.clock.now() }, () => {
+      apply();
+      this.#counted(1);
+    });
   }
 
   #counted(records: number): void {
     this.#recordsSinceCheckpoint += records;
     if (this.#recordsSinceCheckpoint < this.#c.limits.checkpointEveryRecords) return;
-    this.#checkpoint();
-    this.retain().catch(() => {}); // a failure here is the log's: the next append reports it
+    this.retain().catch(() => {}); // writes a checkpoint; a failure is the log's, reported to the next append
   }
 
-  /** Appends a snapshot of every group and producer; replay starts over from the latest one. */
-  #checkpoint(): number {
+  /** Appends a snapshot of every group and producer (replay starts at the latest); resolves with its offset once durable. */
+  async #checkpoint(): Promise<number> {
     this.#recordsSinceCheckpoint = 0;
     const checkpoint: CheckpointRecord = { groups: Object.fromEntries([...this.#groups].map(([name, g]) => [name, g.snapshot()])), producers: this.#producers.snapshot() };
     const at = this.#c.log.nextOffset;
-    this.#c.log.append({ type: RecordType.CHECKPOINT, recordCount: 1, payload: encodeControl(checkpoint), timestamp: this.#c.clock.now() }).catch(() => {});
+    await appendRecord(this.#c.log, { type: RecordType.CHECKPOINT, recordCount: 1, payload: encodeControl(checkpoint), timestamp: this.#c.clock.now() }, () => {});
     return at;
   }
 
   /**
-   * Retention: deletes whole segments that no group needs (every message in them settled by every
-   * group, and their message ids out of the dedupe window), and, past `retention.ms` or
-   * `retention.bytes`, the oldest segments even if unsettled (their messages expire). A fresh
-   * checkpoint is written first, so replay never needs a deleted segment. Resolves with the
-   * number of segments deleted.
+   * Writes a checkpoint, then deletes whole segments that no group needs (every message in them
+   * settled by every group, and their message ids out of the dedupe window) and, past
+   * `retention.ms` or `retention.bytes`, the oldest segments even if unsettled: their messages
+   * expire. Nothing is deleted unless the checkpoint is durable (replay must never need a deleted
+   * segment), and never a message being dead-lettered (its letter's sequence must be sent).
+   * Resolves with the number of segments deleted.
    */
   async retain(): Promise<number> {
     this.#checkOpen();
+    const checkpointAt = await this.#checkpoint();
     const log = this.#c.log;
     const now = this.#c.clock.now();
     const { retention, dedupWindowMs } = this.#c.options;
     const segments = log.segments();
+    const stats = this.groupStats();
     // With no group yet, keep everything for the first one.
-    const settledBelow = this.#groups.size === 0 ? log.startOffset : Math.min(...this.groupStats().map((g) => g.floor));
+    const settledBelow = stats.length === 0 ? log.startOffset : Math.min(...stats.map((g) => g.floor));
+    const firstDying = Math.min(Number.POSITIVE_INFINITY, ...[...this.#groups.values()].flatMap((g) => g.dying().map((p) => p.offset)));
     let cut = log.startOffset;
     let bytes = segments.reduce((sum, seg) => sum + seg.sizeBytes, 0);
     for (const seg of segments) {
-      if (seg.active) break;
+      if (seg.active || seg.endOffset > checkpointAt || seg.endOffset > firstDying) break;
       const settled = seg.endOffset <= settledBelow && seg.maxTimestamp + dedupWindowMs <= now;
       const expired = (retention.ms > 0 && seg.maxTimestamp + retention.ms <= now) || (retention.bytes > 0 && bytes > retention.bytes);
       if (!settled && !expired) break;
@@ -518,13 +563,8 @@ export class PartitionActor {
     }
     if (cut <= log.startOffset) return 0;
     // Messages that expire unsettled are dropped from every group before their segments go.
-    for (const g of this.#groups.values()) {
-      for (const offset of [...g.pending.keys()]) if (offset < cut) g.settle(offset, now);
-      if (g.cursor < cut) g.cursor = cut;
-    }
-    const checkpointAt = this.#checkpoint();
-    await log.sync();
-    return log.deleteBefore(Math.min(cut, checkpointAt));
+    for (const g of this.#groups.values()) g.dropBelow(cut, now);
+    return log.deleteBefore(cut);
   }
 
   /** Group names and their backlog, for metrics and retention. */

@@ -6,7 +6,7 @@ import type { ReadBatch, WriteAheadLog } from '../wal/index.ts';
 import { decodeControl, decodeMeta, messageSlices } from './codec.ts';
 import { GroupState } from './group-state.ts';
 import type { MessageIdWindow, ProducerTable } from './producer-state.ts';
-import { RecordType, type AckRecord, type CheckpointRecord, type DeadIntentRecord, type DeadRecord, type GroupRecord, type RetryRecord } from './records.ts';
+import { RecordType, type AckRecord, type CheckpointRecord, type DeadIntentRecord, type DeadRecord, type GroupRecord, type ProducerRecord, type RetryRecord } from './records.ts';
 
 function forEachBatch(log: WriteAheadLog, from: number, to: number, visit: (b: ReadBatch) => void): void {
   for (let offset = from; offset < to; ) {
@@ -76,6 +76,11 @@ export function replayPartition(log: WriteAheadLog, producers: ProducerTable, id
       case RecordType.DEAD: {
         const r = decodeControl<DeadRecord>(b.payload);
         groups.get(r.g)?.settle(r.o, now);
+        break;
+      }
+      case RecordType.PRODUCER: {
+        const r = decodeControl<ProducerRecord>(b.payload);
+        producers.record(r.p, r.e, r.s, r.n, r.o);
         break;
       }
       case RecordType.CHECKPOINT: {

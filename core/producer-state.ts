@@ -7,11 +7,14 @@ import type { ProducerSnapshot } from './records.ts';
 /** Batches remembered per producer, so a retried batch gets its original offsets (Kafka keeps 5). */
 const RECENT_BATCHES = 8;
 
+/** Offsets a batch's messages got: the first of a contiguous run, or one per message (some were duplicates). */
+export type BatchOffsets = number | readonly number[];
+
 interface ProducerEntry {
   epoch: number;
   lastSequence: number;
-  /** [baseSequence, count, baseOffset], oldest first. */
-  recent: [number, number, number][];
+  /** [baseSequence, count, offsets], oldest first. */
+  recent: [number, number, BatchOffsets][];
 }
 
 /** A sequence that skips ahead: an earlier batch of this producer never arrived. */
@@ -24,7 +27,11 @@ export class SequenceGapError extends FerryError {
   }
 }
 
-export type SequenceCheck = { readonly kind: 'new' } | { readonly kind: 'duplicate'; readonly baseOffset: number };
+export type SequenceCheck = { readonly kind: 'new' } | { readonly kind: 'duplicate'; readonly offsets: readonly number[] };
+
+function expand(offsets: BatchOffsets, count: number): number[] {
+  return typeof offsets === 'number' ? Array.from({ length: count }, (_, i) => offsets + i) : [...offsets];
+}
 
 export class ProducerTable {
   readonly #producers = new Map<number, ProducerEntry>();
@@ -34,50 +41,41 @@ export class ProducerTable {
     this.#maxProducers = maxProducers;
   }
 
-  /** Decides whether a batch is new or a retry; throws when fenced or out of sequence. */
-  check(producerId: number, epoch: number, baseSequence: number, name = String(producerId)): SequenceCheck {
+  /** Decides whether a batch of `count` messages is new or a retry; throws when fenced or out of sequence. */
+  check(producerId: number, epoch: number, baseSequence: number, count: number, name = String(producerId)): SequenceCheck {
     const entry = this.#producers.get(producerId);
-    if (!entry || epoch > entry.epoch) {
-      if (baseSequence !== 0) throw new SequenceGapError(producerId, 0, baseSequence);
-      return { kind: 'new' };
-    }
+    // Unknown (new, or forgotten as least recently used): start from whatever it sends.
+    if (!entry || epoch > entry.epoch) return { kind: 'new' };
     if (epoch < entry.epoch) throw new ProducerFencedError(name, epoch, entry.epoch);
     if (baseSequence === entry.lastSequence + 1) return { kind: 'new' };
     if (baseSequence <= entry.lastSequence) {
       const hit = entry.recent.find(([base]) => base === baseSequence);
-      if (hit) return { kind: 'duplicate', baseOffset: hit[2] };
-      throw new SequenceGapError(producerId, entry.lastSequence + 1, baseSequence);
+      // Older than the batches remembered: a duplicate all the same, its offsets no longer known.
+      return { kind: 'duplicate', offsets: hit ? expand(hit[2], hit[1]) : Array<number>(count).fill(-1) };
     }
     throw new SequenceGapError(producerId, entry.lastSequence + 1, baseSequence);
   }
 
-  /** Notes an appended batch (also on replay). */
-  record(producerId: number, epoch: number, baseSequence: number, count: number, baseOffset: number): void {
+  /** Notes a batch and the offsets its messages got (also on replay). */
+  record(producerId: number, epoch: number, baseSequence: number, count: number, offsets: BatchOffsets): void {
     let entry = this.#producers.get(producerId);
-    if (!entry || epoch > entry.epoch) {
-      entry = { epoch, lastSequence: -1, recent: [] };
-      this.#producers.delete(producerId);
-      this.#producers.set(producerId, entry);
-      // Bounded: the producer idle longest (first in insertion order) is forgotten.
-      if (this.#producers.size > this.#maxProducers) this.#producers.delete(this.#producers.keys().next().value!);
-    }
+    if (!entry || epoch > entry.epoch) entry = { epoch, lastSequence: -1, recent: [] };
+    // Re-inserted on every batch: the map's order is least recently used first.
+    this.#producers.delete(producerId);
+    this.#producers.set(producerId, entry);
+    if (this.#producers.size > this.#maxProducers) this.#producers.delete(this.#producers.keys().next().value!);
     entry.lastSequence = baseSequence + count - 1;
-    entry.recent.push([baseSequence, count, baseOffset]);
+    entry.recent.push([baseSequence, count, offsets]);
     if (entry.recent.length > RECENT_BATCHES) entry.recent.shift();
   }
 
-  /** The epoch this partition knows for a producer (to fence older ones). */
-  epochOf(producerId: number): number | undefined {
-    return this.#producers.get(producerId)?.epoch;
-  }
-
   snapshot(): ProducerSnapshot[] {
-    return [...this.#producers].map(([id, e]) => [id, e.epoch, e.lastSequence, e.recent.map((r) => [...r] as [number, number, number])]);
+    return [...this.#producers].map(([id, e]) => [id, e.epoch, e.lastSequence, e.recent.map(([b, n, o]) => [b, n, typeof o === 'number' ? o : [...o]] as [number, number, BatchOffsets])]);
   }
 
   restore(snapshot: readonly ProducerSnapshot[]): void {
     this.#producers.clear();
-    for (const [id, epoch, lastSequence, recent] of snapshot) this.#producers.set(id, { epoch, lastSequence, recent: recent.map((r) => [...r] as [number, number, number]) });
+    for (const [id, epoch, lastSequence, recent] of snapshot) this.#producers.set(id, { epoch, lastSequence, recent: recent.map(([b, n, o]) => [b, n, typeof o === 'number' ? o : [...o]]) });
   }
 }
 

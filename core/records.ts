@@ -16,6 +16,11 @@ export const RecordType = {
   DEAD: 6,
   /** A snapshot of every group's state and the producers': replay resets to it. */
   CHECKPOINT: 7,
+  /**
+   * An idempotent batch some of whose messages were duplicate ids: { p, e, s, n, o } (producer,
+   * epoch, base sequence, count, per-message offsets). Written with its DATA batch in one append.
+   */
+  PRODUCER: 8,
 } as const;
 
 export type Ordering = 'none' | 'key' | 'partition';
@@ -47,8 +52,10 @@ export interface GroupSnapshot {
   readonly deadSeq: number;
 }
 
-/** Idempotent producer state: [producerId, epoch, lastSequence, recent [baseSeq, count, baseOffset][]]. */
-export type ProducerSnapshot = [number, number, number, [number, number, number][]];
+/** Idempotent producer state: [producerId, epoch, lastSequence, recent [baseSeq, count, offsets][]]. */
+export type ProducerSnapshot = [number, number, number, [number, number, number | readonly number[]][]];
+
+export interface ProducerRecord { readonly p: number; readonly e: number; readonly s: number; readonly n: number; readonly o: readonly number[] }
 
 export interface CheckpointRecord {
   readonly groups: Record<string, GroupSnapshot>;

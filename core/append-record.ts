@@ -1,0 +1,14 @@
+// One rule for every state change the engine logs: append the record, and apply its effect in
+// memory only if the record was written (synchronously, before any other record can follow it).
+// A rejected append (disk full, overloaded) then changes nothing; a written one is in memory
+// before a later checkpoint snapshots memory. Durability is awaited separately.
+import type { AppendInput, WriteAheadLog } from '../wal/index.ts';
+
+/** Appends `input`, runs `apply` if it was written, and resolves once it is durable. */
+export function appendRecord(log: WriteAheadLog, input: AppendInput, apply: () => void): Promise<void> {
+  const before = log.nextOffset;
+  const durable = log.append(input);
+  if (log.nextOffset === before) return durable.then(() => Promise.reject(new Error('an append that wrote nothing resolved')));
+  apply();
+  return durable.then(() => undefined);
+}
