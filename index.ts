@@ -1,5 +1,12 @@
-// Ferry's public entry: every export listed by name; deep imports are kept out by package.json.
-export { Ferry } from './core/ferry.ts';
+// Ferry's public entry and composition root: every export listed by name (deep imports are kept
+// out by package.json), and the threaded runtime installed for `Ferry.open({ threads })`, so core/
+// never imports workers/.
+import { Ferry } from './core/ferry.ts';
+import { createWorkerRuntime } from './workers/index.ts';
+
+Ferry.useThreadedRuntime(createWorkerRuntime);
+
+export { Ferry };
 export type { FerryOptions, RedriveOptions } from './core/ferry.ts';
 export type { TopicOptions, Backoff } from './core/topic-options.ts';
 export type { Producer, ProducerOptions, PublishResult } from './core/producer.ts';
@@ -20,6 +27,7 @@ export {
   UnknownTopicError,
 } from './core/errors.ts';
 export { SequenceGapError } from './core/producer-state.ts';
+export { ShardCrashedError, ShardFailedError } from './workers/index.ts';
 export {
   CorruptSegmentError,
   DiskFullError,

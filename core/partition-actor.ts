@@ -114,6 +114,7 @@ export class PartitionActor {
   #waiters: Waiter[] = [];
   #timer: TimerHandle | undefined;
   #timerAt = Number.POSITIVE_INFINITY;
+  #timerKeepsAlive = false;
   #acks = new Map<string, AckBatch>();
   #acksScheduled = false;
   #recordsSinceCheckpoint = 0;
@@ -502,11 +503,14 @@ export class PartitionActor {
     let at = Number.POSITIVE_INFINITY;
     for (const g of this.#groups.values()) at = Math.min(at, g.nextTimerAt() ?? Number.POSITIVE_INFINITY);
     for (const w of this.#waiters) at = Math.min(at, w.deadline);
-    if (at >= this.#timerAt) return;
+    const keepAlive = this.#waiters.length > 0;
+    if (at >= this.#timerAt && keepAlive === this.#timerKeepsAlive) return;
     this.#timer?.cancel();
     this.#timerAt = at;
+    this.#timerKeepsAlive = keepAlive;
     if (at === Number.POSITIVE_INFINITY) return;
-    this.#timer = this.#c.clock.setTimer(Math.max(0, at - this.#c.clock.now()), () => this.#onTimer());
+    // A consumer waiting in a long-poll keeps the process alive, as a broker client's socket would.
+    this.#timer = this.#c.clock.setTimer(Math.max(0, at - this.#c.clock.now()), () => this.#onTimer(), { keepAlive });
   }
 
   /** Logs a state change: `apply` runs only if the record was written; resolves once durable. */
