@@ -8,7 +8,7 @@
 import { FerryError, InvalidArgumentError, type Clock, type Random } from '../wal/index.ts';
 import { decodeBody, decodeMeta } from './codec.ts';
 import { readDeadLetterInfo, type DeadLetterInfo } from './dead-letter.ts';
-import { ClosedError, StaleDeliveryError } from './errors.ts';
+import { ClosedError, StaleDeliveryError, leaseIsGone } from './errors.ts';
 import { checkName } from './names.ts';
 import { MAX_ERROR_CHARS, type DeliveredMessage } from './partition-actor.ts';
 import type { Ordering } from './records.ts';
@@ -188,7 +188,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
         await run();
       } catch (error) {
         // A lost lease is gone for good; anything else (disk full, a bad argument) can be retried.
-        if (error instanceof StaleDeliveryError) this.#settled();
+        if (leaseIsGone(error)) this.#settled();
         else settled = false;
         throw error;
       }
@@ -248,7 +248,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
           else await d.nack(outcome);
         } catch (error) {
           // A lost lease or a closed consumer: the message comes back to some consumer. Anything else is fatal.
-          if (!(error instanceof StaleDeliveryError || error instanceof ClosedError)) throw error;
+          if (!leaseIsGone(error)) throw error;
         }
       }
     };

@@ -85,3 +85,11 @@ export class GroupConflictError extends FerryError {
   }
 }
 registerErrorCode(GroupConflictError.code, GroupConflictError as unknown as typeof FerryError);
+
+/**
+ * True when an ack/nack/extend failed because the lease no longer exists: it went stale, its
+ * consumer closed, or the partition restarted (details.leasesLost). The message comes again.
+ */
+export function leaseIsGone(error: unknown): boolean {
+  return error instanceof StaleDeliveryError || error instanceof ClosedError || (error instanceof FerryError && error.details?.leasesLost === true);
+}

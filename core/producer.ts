@@ -166,19 +166,20 @@ export class Producer {
     const started = this.#host.clock.now();
     try {
       const epoch = await this.#epoch;
-      const payload = frameMessages(batch.map((q) => q.record));
       const ids = batch.some((q) => q.id !== null) ? batch.map((q) => q.id) : undefined;
-      const request = {
-        payload,
+      // Framed afresh for each attempt: a runtime on another thread takes the bytes (transfers
+      // the buffer), so a retry cannot reuse them. Same records, same sequence.
+      const request = () => ({
+        payload: frameMessages(batch.map((q) => q.record)),
         count: batch.length,
         ...(ids ? { ids } : {}),
         ...(this.#idempotent ? { producer: { id: this.#number, epoch, baseSequence: lane.nextSequence, name: this.#name } } : {}),
-      };
+      });
       for (let attempt = 1; ; attempt++) {
         const current = this.#host.currentEpoch(this.#name);
         if (current !== undefined && current > epoch && this.#idempotent) throw new ProducerFencedError(this.#name, epoch, current);
         try {
-          const reply = await this.#host.runtime.publish(lane.topic, lane.partition, request);
+          const reply = await this.#host.runtime.publish(lane.topic, lane.partition, request());
           if (this.#idempotent) lane.nextSequence += batch.length;
           batch.forEach((q, i) => q.resolve({ topic: lane.topic, partition: lane.partition, offset: reply.offsets[i]!, duplicate: reply.duplicates[i]! }));
           return;

@@ -1,17 +1,24 @@
 // The threaded runtime's surface for the composition root (index.ts).
 import type { RuntimeFactory } from '../core/ferry.ts';
 import { InvalidArgumentError, nodeFileSystem, realClock } from '../wal/index.ts';
-import { WorkerRuntime } from './worker-runtime.ts';
+import { WorkerRuntime, type WorkerRuntimeOptions } from './worker-runtime.ts';
 
 export { WorkerRuntime } from './worker-runtime.ts';
 export { ShardCrashedError, ShardFailedError } from './shard.ts';
 
+/** A factory for the worker runtime, with some of its options (restart policy, heap cap) set. */
+export function workerRuntimeFactory(extra: Partial<Pick<WorkerRuntimeOptions, 'restart' | 'maxWorkerHeapMb'>> = {}): RuntimeFactory {
+  return (options) => new WorkerRuntime({ ...workerOptions(options), ...extra });
+}
+
 /** Builds the worker runtime from the engine's options. Workers use the real disk and clock. */
-export const createWorkerRuntime: RuntimeFactory = ({ threads, local }) => {
+export const createWorkerRuntime: RuntimeFactory = (options) => new WorkerRuntime(workerOptions(options));
+
+function workerOptions({ threads, local }: Parameters<RuntimeFactory>[0]): WorkerRuntimeOptions {
   if (local.fs !== nodeFileSystem || local.clock !== realClock) {
     throw new InvalidArgumentError('threads > 0 runs partitions on worker threads, which use the real file system and clock; pass no fs/clock seams, or use threads: 0');
   }
-  return new WorkerRuntime({
+  return {
     threads,
     dir: local.dir,
     fsync: local.fsync,
@@ -20,5 +27,5 @@ export const createWorkerRuntime: RuntimeFactory = ({ threads, local }) => {
     maxMessageBytes: local.maxMessageBytes,
     limits: local.limits,
     seed: local.random.int(2 ** 31),
-  });
-};
+  };
+}

@@ -14,7 +14,8 @@ import { transferables, type DeadLetterUpcall, type PortMessage, type Reply, typ
 export class ShardCrashedError extends FerryError {
   static readonly code = 'SHARD_CRASHED';
   constructor(shard: number, cause: unknown) {
-    super(ShardCrashedError.code, `shard ${shard} (a worker thread) died with this request in flight; it restarts and recovers from its log, so retry (producers do, with the same sequence)`, true, { cause, details: { shard } });
+    // Its partitions restart from their logs: leases held there are gone, their messages come again.
+    super(ShardCrashedError.code, `shard ${shard} (a worker thread) died with this request in flight; it restarts and recovers from its log, so retry (producers do, with the same sequence)`, true, { cause, details: { shard, leasesLost: true } });
   }
 }
 
@@ -22,7 +23,7 @@ export class ShardCrashedError extends FerryError {
 export class ShardFailedError extends FerryError {
   static readonly code = 'SHARD_FAILED';
   constructor(shard: number, restarts: number, windowMs: number, cause: unknown) {
-    super(ShardFailedError.code, `shard ${shard} crashed ${restarts} times within ${windowMs} ms and was stopped; see the cause, fix it, then reopen Ferry`, false, { cause, details: { shard, restarts } });
+    super(ShardFailedError.code, `shard ${shard} crashed ${restarts} times within ${windowMs} ms and was stopped; see the cause, fix it, then reopen Ferry`, false, { cause, details: { shard, restarts, leasesLost: true } });
   }
 }
 registerErrorCode(ShardCrashedError.code, ShardCrashedError as unknown as typeof FerryError);
@@ -151,9 +152,9 @@ export class Shard {
     const port = this.#port;
     if (!port) return Promise.reject(new ShardCrashedError(this.index, new Error('the worker is not running')));
     return new Promise((resolve, reject) => {
-      this.#inFlight.set(body.id, { resolve, reject });
       const message: PortMessage = { kind: 'request', body };
-      port.postMessage(message, transferables(message));
+      port.postMessage(message, transferables(message)); // throws (nothing in flight) if it cannot be cloned
+      this.#inFlight.set(body.id, { resolve, reject });
     });
   }
 
