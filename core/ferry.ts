@@ -34,8 +34,11 @@ import { resolveTopicOptions, type ResolvedTopicOptions, type TopicOptions } fro
 export interface FerryOptions {
   /** The data directory (created if missing; locked while open). */
   readonly dir: string;
-  /** Worker threads hosting partitions; 0 runs them on the calling thread. Default 0. */
-  readonly threads?: number;
+  /**
+   * Worker threads hosting partitions: 0 runs them on the calling thread, 'auto' uses one per
+   * core but one (left to the caller). Default 0.
+   */
+  readonly threads?: number | 'auto';
   /** Default 'interval' (group commit). 'none' confirms before data is on disk. */
   readonly fsync?: FsyncPolicy;
   readonly fsyncIntervalMs?: number;
@@ -51,7 +54,7 @@ export interface FerryOptions {
 }
 
 /** Builds the runtime for `threads > 0`; supplied by the composition root (index.ts). */
-export type RuntimeFactory = (options: { readonly threads: number; readonly local: ConstructorParameters<typeof LocalRuntime>[0] }) => PartitionRuntime;
+export type RuntimeFactory = (options: { readonly threads: number | 'auto'; readonly local: ConstructorParameters<typeof LocalRuntime>[0] }) => PartitionRuntime;
 
 const DEFAULT_LIMITS: PartitionLimits = {
   maxUnsettledPerGroup: 10_000,
@@ -102,7 +105,7 @@ export class Ferry {
   static async open(options: FerryOptions, runtimeFactory?: RuntimeFactory): Promise<Ferry> {
     if (typeof options !== 'object' || options === null || typeof options.dir !== 'string' || options.dir === '') throw new InvalidArgumentError('Ferry.open needs { dir }');
     const threads = options.threads ?? 0;
-    if (!Number.isSafeInteger(threads) || threads < 0 || threads > 256) throw new InvalidArgumentError(`options.threads must be an integer from 0 to 256 (got ${String(options.threads)})`);
+    if (threads !== 'auto' && (!Number.isSafeInteger(threads) || threads < 0 || threads > 256)) throw new InvalidArgumentError(`options.threads must be 'auto' or an integer from 0 to 256 (got ${String(options.threads)})`);
     const fsync = options.fsync ?? 'interval';
     const maxMessageBytes = options.maxMessageBytes ?? 1024 * 1024;
     if (!Number.isSafeInteger(maxMessageBytes) || maxMessageBytes < 64 || maxMessageBytes > 64 * 1024 * 1024) throw new InvalidArgumentError('options.maxMessageBytes must be an integer from 64 to 64 MiB');
@@ -136,12 +139,13 @@ export class Ferry {
       limits: Object.freeze({ ...DEFAULT_LIMITS, ...options.limits }),
     };
     const factory = runtimeFactory ?? Ferry.#threadedRuntime;
-    if (threads > 0 && !factory) {
+    const threaded = threads === 'auto' || threads > 0;
+    if (threaded && !factory) {
       await catalogLog.close();
       lock.release();
       throw new InvalidArgumentError('options.threads > 0 needs the worker runtime: import Ferry from the package root');
     }
-    const runtime = threads > 0 ? factory!({ threads, local }) : new LocalRuntime(local);
+    const runtime = threaded ? factory!({ threads, local }) : new LocalRuntime(local);
     const catalog = Catalog.load(catalogLog);
     const ferry = new Ferry(runtime, catalog, clock, random, maxMessageBytes, lock);
     try {

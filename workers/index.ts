@@ -1,4 +1,5 @@
 // The threaded runtime's surface for the composition root (index.ts).
+import { availableParallelism } from 'node:os';
 import type { RuntimeFactory } from '../core/ferry.ts';
 import { InvalidArgumentError, nodeFileSystem, realClock } from '../wal/index.ts';
 import { WorkerRuntime, type WorkerRuntimeOptions } from './worker-runtime.ts';
@@ -19,7 +20,8 @@ function workerOptions({ threads, local }: Parameters<RuntimeFactory>[0]): Worke
     throw new InvalidArgumentError('threads > 0 runs partitions on worker threads, which use the real file system and clock; pass no fs/clock seams, or use threads: 0');
   }
   return {
-    threads,
+    // 'auto': a shard per core, leaving one core to the caller's thread.
+    threads: threads === 'auto' ? Math.max(1, availableParallelism() - 1) : threads,
     dir: local.dir,
     fsync: local.fsync,
     fsyncIntervalMs: local.fsyncIntervalMs,
