@@ -93,4 +93,45 @@ describe.each([0, 2])('engine with threads: %i', (threads) => {
     await expect(old.publish('t', { value: 3 })).rejects.toBeInstanceOf(ProducerFencedError);
     await expect(fresh.publish('nope', { value: 1 })).rejects.toBeInstanceOf(UnknownTopicError);
   });
+
+  it('holds delayed messages back, extends leases, and hands back a closing consumer\'s leases uncharged', async () => {
+    setup = realFerry(threads);
+    const f = await open();
+    await f.createTopic('t', { ackTimeoutMs: 150 });
+    const p = f.producer();
+    const start = Date.now();
+    await p.publish('t', { value: 'later', delayMs: 120 });
+    await p.publish('t', { value: 'now' });
+    const c = f.consumer<string>('g', { topics: ['t'] });
+    const first = (await c.next())!;
+    expect(first.value).toBe('now');
+    await first.extend(400);
+    const later = (await c.next())!;
+    expect(later.value).toBe('later');
+    expect(Date.now() - start).toBeGreaterThanOrEqual(110);
+    await later.extend(400);
+    await new Promise((r) => setTimeout(r, 200)); // past ackTimeoutMs, within the extensions
+    await first.ack();
+    await c.close(); // 'later' is handed back without charging an attempt
+    const again = (await f.consumer<string>('g', { topics: ['t'] }).next())!;
+    expect(again).toMatchObject({ value: 'later', attempt: 1 });
+    await again.ack();
+  });
+
+  it("keeps one message per partition in flight under ordering 'partition', and reports bad nacks as typed errors", async () => {
+    setup = realFerry(threads);
+    const f = await open();
+    await f.createTopic('t');
+    await f.producer().publishMany('t', [1, 2].map((value) => ({ value })));
+    const c = f.consumer<number>('g', { topics: ['t'], ordering: 'partition' });
+    const first = (await c.next())!;
+    let second: unknown;
+    void c.next().then((d) => (second = d));
+    await new Promise((r) => setTimeout(r, 50));
+    expect(second).toBeUndefined();
+    await expect(first.nack({ error: 'x'.repeat(5000) })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await first.ack();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(second).toMatchObject({ value: 2 });
+  });
 });
