@@ -6,92 +6,25 @@
 //   fetch   ──► expire leases / due retries ──► scan from cursor ──► lease ready ones
 //   ack     ──► settle in memory ──► ACK record (batched per tick) ──► durable ──► resolve
 //   nack    ──► RETRY record (attempts, due) ──► after maxDeliveries: DEAD_INTENT, send, DEAD
-import type { Clock, Random, TimerHandle, WriteAheadLog } from '../wal/index.ts';
+import type { TimerHandle } from '../wal/index.ts';
 import { backoffDelayMs } from './backoff.ts';
-import { decodeMeta, encodeControl, frameMessages, messageSlices } from './codec.ts';
+import { decodeMeta, encodeControl, messageSlices } from './codec.ts';
+import { dropDuplicateIds } from './publish-dedupe.ts';
+import { retentionCut } from './retention.ts';
 import { deadLetterRecord, type DeadLetterInfo } from './dead-letter.ts';
 import { ClosedError, GroupConflictError, StaleDeliveryError } from './errors.ts';
 import { GroupState, type Pending } from './group-state.ts';
 import { replayPartition } from './partition-replay.ts';
 import { MessageIdWindow, ProducerTable } from './producer-state.ts';
+import type { DeliveredMessage, FetchRequest, PartitionContext, PublishReply, PublishRequest } from './partition-api.ts';
 import { RecordType, type CheckpointRecord, type Ordering, type ProducerRecord } from './records.ts';
-import type { ResolvedTopicOptions } from './topic-options.ts';
 import { InvalidArgumentError, OverloadedError } from '../wal/index.ts';
 import { appendRecord } from './append-record.ts';
 
 /** Longest error text a nack may carry (it is stored with the message and in its dead letter). */
 export const MAX_ERROR_CHARS = 4096;
 
-/** Bounds of one partition actor. */
-export interface PartitionLimits {
-  /** Unsettled messages tracked per group; the cursor stops at the limit (backpressure). */
-  readonly maxUnsettledPerGroup: number;
-  /** Parked long-poll fetches. */
-  readonly maxWaiters: number;
-  readonly maxDedupIds: number;
-  readonly maxProducers: number;
-  /** A CHECKPOINT record is written after this many records, to keep replay state small. */
-  readonly checkpointEveryRecords: number;
-  readonly maxGroups: number;
-}
-
-/** Where dead letters go: the host publishes them to the dead-letter topic, idempotently. */
-export type DeadLetterSink = (letter: {
-  readonly deadLetterTopic: string;
-  /** Idempotent producer identity of this (partition, group) and the letter's sequence number. */
-  readonly producerKey: string;
-  readonly sequence: number;
-  readonly record: Uint8Array;
-  readonly info: DeadLetterInfo;
-}) => Promise<void>;
-
-export interface PartitionContext {
-  readonly topic: string;
-  readonly partition: number;
-  readonly options: ResolvedTopicOptions;
-  readonly clock: Clock;
-  readonly random: Random;
-  readonly log: WriteAheadLog;
-  readonly limits: PartitionLimits;
-  readonly maxMessageBytes: number;
-  /** Distinguishes delivery tokens of this run from those of an earlier run of the partition. */
-  readonly incarnation: number;
-  readonly deadLetters?: DeadLetterSink;
-}
-
-/** A batch of already-encoded messages to append. */
-export interface PublishRequest {
-  readonly payload: Uint8Array;
-  readonly count: number;
-  /** Message ids, where any message has one (null where not). */
-  readonly ids?: readonly (string | null)[];
-  readonly producer?: { readonly id: number; readonly epoch: number; readonly baseSequence: number; readonly name: string };
-}
-
-/** Offsets of a publish, per message; a duplicate gets the offset of its original. */
-export interface PublishReply {
-  readonly offsets: readonly number[];
-  readonly duplicates: readonly boolean[];
-}
-
-export interface FetchRequest {
-  readonly group: string;
-  readonly consumerId: string;
-  readonly max: number;
-  /** Long-poll: wait this long for messages when none are ready. */
-  readonly waitMs: number;
-}
-
-/** A leased message, as it leaves the actor. */
-export interface DeliveredMessage {
-  readonly offset: number;
-  readonly token: string;
-  /** 1 on the first delivery. */
-  readonly attempt: number;
-  readonly record: Uint8Array;
-  readonly publishedAt: number;
-  readonly firstDeliveredAt: number;
-}
+export type { DeadLetterSink, DeliveredMessage, FetchRequest, PartitionContext, PartitionLimits, PublishReply, PublishRequest } from './partition-api.ts';
 
 interface Waiter {
   readonly request: FetchRequest;
@@ -163,7 +96,7 @@ export class PartitionActor {
         return { offsets: seen.offsets, duplicates: Array<boolean>(request.count).fill(true) };
       }
     }
-    const { payload, count, offsets, duplicates, firstInBatch } = this.#dropDuplicateIds(request, now);
+    const { payload, count, offsets, duplicates, firstInBatch } = dropDuplicateIds(request, this.#c.options.dedupWindowMs > 0 ? this.#ids : undefined, now);
     const log = this.#c.log;
     const before = log.nextOffset;
     // Every message of the batch gets its offset: the next ones in the log, or its original's.
@@ -194,35 +127,6 @@ export class PartitionActor {
     await appended;
     this.#serveWaiters();
     return { offsets, duplicates };
-  }
-
-  #dropDuplicateIds(request: PublishRequest, now: number): { payload: Uint8Array; count: number; offsets: number[]; duplicates: boolean[]; firstInBatch: number[] } {
-    const offsets = Array<number>(request.count).fill(-1);
-    const duplicates = Array<boolean>(request.count).fill(false);
-    const firstInBatch = Array<number>(request.count).fill(-1);
-    const ids = request.ids;
-    if (!ids || this.#c.options.dedupWindowMs === 0) return { payload: request.payload, count: request.count, offsets, duplicates, firstInBatch };
-    this.#ids.reserve(ids.filter((id) => id).length, now);
-    const seenInBatch = new Map<string, number>();
-    let dropped = 0;
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i];
-      if (!id) continue;
-      const earlier = this.#ids.lookup(id, now);
-      const first = seenInBatch.get(id);
-      if (earlier !== undefined) offsets[i] = earlier;
-      else if (first !== undefined) firstInBatch[i] = first;
-      else {
-        seenInBatch.set(id, i);
-        continue;
-      }
-      duplicates[i] = true;
-      dropped++;
-    }
-    if (dropped === 0) return { payload: request.payload, count: request.count, offsets, duplicates, firstInBatch };
-    // Re-frame without the duplicates: records are length-prefixed, so no value is decoded.
-    const kept = messageSlices(request.payload).filter((_, i) => !duplicates[i]);
-    return { payload: frameMessages(kept), count: kept.length, offsets, duplicates, firstInBatch };
   }
 
   /** Registers a group (idempotent): it will receive every message still in the log. */
@@ -549,22 +453,17 @@ export class PartitionActor {
     const checkpointAt = await this.#checkpoint();
     const log = this.#c.log;
     const now = this.#c.clock.now();
-    const { retention, dedupWindowMs } = this.#c.options;
-    const segments = log.segments();
     const stats = this.groupStats();
-    // With no group yet, keep everything for the first one.
-    const settledBelow = stats.length === 0 ? log.startOffset : Math.min(...stats.map((g) => g.floor));
-    const firstDying = Math.min(Number.POSITIVE_INFINITY, ...[...this.#groups.values()].flatMap((g) => g.dying().map((p) => p.offset)));
-    let cut = log.startOffset;
-    let bytes = segments.reduce((sum, seg) => sum + seg.sizeBytes, 0);
-    for (const seg of segments) {
-      if (seg.active || seg.endOffset > checkpointAt || seg.endOffset > firstDying) break;
-      const settled = seg.endOffset <= settledBelow && seg.maxTimestamp + dedupWindowMs <= now;
-      const expired = (retention.ms > 0 && seg.maxTimestamp + retention.ms <= now) || (retention.bytes > 0 && bytes > retention.bytes);
-      if (!settled && !expired) break;
-      cut = seg.endOffset;
-      bytes -= seg.sizeBytes;
-    }
+    const cut = retentionCut({
+      segments: log.segments(),
+      startOffset: log.startOffset,
+      checkpointAt,
+      // With no group yet, keep everything for the first one.
+      settledBelow: stats.length === 0 ? log.startOffset : Math.min(...stats.map((g) => g.floor)),
+      firstDying: Math.min(Number.POSITIVE_INFINITY, ...[...this.#groups.values()].flatMap((g) => g.dying().map((p) => p.offset))),
+      options: this.#c.options,
+      now,
+    });
     if (cut <= log.startOffset) return 0;
     // Messages that expire unsettled are dropped from every group before their segments go.
     for (const g of this.#groups.values()) g.dropBelow(cut, now);

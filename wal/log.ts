@@ -7,7 +7,8 @@
 //                 └► roll: new file, old one sealed; its index is   └► resolve { baseOffset, nextOffset }
 //                    saved once a sync has covered all of it
 import { dirname, join } from 'node:path';
-import { HEADER_BYTES, batchCrc, sealFrame, writeHeaderFields } from './batch-format.ts';
+import { HEADER_BYTES } from './batch-format.ts';
+import { SMALL_FRAME_BYTES, frameBatches, framingBytes } from './frame-batches.ts';
 import { FsyncFailedError, InvalidArgumentError, LogClosedError, OffsetOutOfRangeError, OverloadedError } from './errors.ts';
 import type { FerryError } from './ferry-error.ts';
 import { GroupCommit } from './group-commit.ts';
@@ -19,8 +20,6 @@ import { Segment, type ReadBatch } from './segment.ts';
 import { LOCK_FILE, indexPath, segmentPath } from './segment-files.ts';
 import { SparseIndex } from './sparse-index.ts';
 
-/** Batches up to this size are framed in one reusable buffer (copying is cheaper than a second iovec and CRC call). */
-const SMALL_FRAME_BYTES = 16 * 1024;
 /** The framing buffer grows for a large appendMany, and is given back above this size. */
 const MAX_RETAINED_FRAME_BYTES = 4 * 1024 * 1024;
 
@@ -250,43 +249,11 @@ export class WriteAheadLog {
     return results;
   }
 
-  /**
-   * Frames the batches: small ones are copied, header and payload together, into one reused
-   * buffer (one CRC pass each, and consecutive ones become a single iovec); large ones get a
-   * header there and keep their payload as its own iovec, uncopied.
-   */
+  /** Frames `inputs` in the reused buffer (grown for the call if needed). */
   #frames(segment: Segment, inputs: readonly AppendInput[]): { buffers: Uint8Array[]; lastCrc: number } {
-    let small = 0;
-    for (const input of inputs) if (HEADER_BYTES + input.payload.length <= SMALL_FRAME_BYTES) small += HEADER_BYTES + input.payload.length;
-    const need = small + HEADER_BYTES * inputs.length;
+    const need = framingBytes(inputs);
     if (this.#frame.length < need) this.#frame = new Uint8Array(Math.max(need, 2 * this.#frame.length));
-    const frame = this.#frame;
-    const buffers: Uint8Array[] = [];
-    let at = 0;
-    let runStart = 0;
-    let offset = segment.endOffset;
-    let previousCrc = segment.lastCrc;
-    const durableEnd = this.#commit.syncedEnd;
-    for (const input of inputs) {
-      const length = HEADER_BYTES + input.payload.length;
-      const view = new DataView(frame.buffer, at, HEADER_BYTES);
-      const fields = { type: input.type ?? 0, recordCount: input.recordCount, producerId: input.producerId ?? 0, producerEpoch: input.producerEpoch ?? 0, baseSequence: input.baseSequence ?? -1, timestamp: input.timestamp };
-      writeHeaderFields(view, fields, input.payload.length, offset, previousCrc, durableEnd);
-      if (length <= SMALL_FRAME_BYTES) {
-        frame.set(input.payload, at + HEADER_BYTES);
-        previousCrc = sealFrame(frame.subarray(at, at + length), view, length);
-        at += length;
-      } else {
-        previousCrc = batchCrc(frame.subarray(at, at + HEADER_BYTES), input.payload);
-        view.setUint32(4, previousCrc, true);
-        at += HEADER_BYTES;
-        buffers.push(frame.subarray(runStart, at), input.payload);
-        runStart = at;
-      }
-      offset += input.recordCount;
-    }
-    if (at > runStart) buffers.push(frame.subarray(runStart, at));
-    return { buffers, lastCrc: previousCrc };
+    return frameBatches(this.#frame, inputs, segment.endOffset, segment.lastCrc, this.#commit.syncedEnd);
   }
 
   /** Writes every byte or leaves the segment as it was (a short write is retried, a failed one undone). */

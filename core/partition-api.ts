@@ -1,0 +1,76 @@
+// What a partition actor takes and gives: its context and limits, and the plain-data requests and
+// replies that any runtime (in-thread, worker threads, the simulator) passes to it.
+import type { Clock, Random, WriteAheadLog } from '../wal/index.ts';
+import type { DeadLetterInfo } from './dead-letter.ts';
+import type { ResolvedTopicOptions } from './topic-options.ts';
+
+/** Bounds of one partition actor. */
+export interface PartitionLimits {
+  /** Unsettled messages tracked per group; the cursor stops at the limit (backpressure). */
+  readonly maxUnsettledPerGroup: number;
+  /** Parked long-poll fetches. */
+  readonly maxWaiters: number;
+  readonly maxDedupIds: number;
+  readonly maxProducers: number;
+  /** A CHECKPOINT record is written after this many records, to keep replay state small. */
+  readonly checkpointEveryRecords: number;
+  readonly maxGroups: number;
+}
+
+/** Where dead letters go: the host publishes them to the dead-letter topic, idempotently. */
+export type DeadLetterSink = (letter: {
+  readonly deadLetterTopic: string;
+  /** Idempotent producer identity of this (partition, group) and the letter's sequence number. */
+  readonly producerKey: string;
+  readonly sequence: number;
+  readonly record: Uint8Array;
+  readonly info: DeadLetterInfo;
+}) => Promise<void>;
+
+export interface PartitionContext {
+  readonly topic: string;
+  readonly partition: number;
+  readonly options: ResolvedTopicOptions;
+  readonly clock: Clock;
+  readonly random: Random;
+  readonly log: WriteAheadLog;
+  readonly limits: PartitionLimits;
+  readonly maxMessageBytes: number;
+  /** Distinguishes delivery tokens of this run from those of an earlier run of the partition. */
+  readonly incarnation: number;
+  readonly deadLetters?: DeadLetterSink;
+}
+
+/** A batch of already-encoded messages to append. */
+export interface PublishRequest {
+  readonly payload: Uint8Array;
+  readonly count: number;
+  /** Message ids, where any message has one (null where not). */
+  readonly ids?: readonly (string | null)[];
+  readonly producer?: { readonly id: number; readonly epoch: number; readonly baseSequence: number; readonly name: string };
+}
+
+/** Offsets of a publish, per message; a duplicate gets the offset of its original. */
+export interface PublishReply {
+  readonly offsets: readonly number[];
+  readonly duplicates: readonly boolean[];
+}
+
+export interface FetchRequest {
+  readonly group: string;
+  readonly consumerId: string;
+  readonly max: number;
+  /** Long-poll: wait this long for messages when none are ready. */
+  readonly waitMs: number;
+}
+
+/** A leased message, as it leaves the actor. */
+export interface DeliveredMessage {
+  readonly offset: number;
+  readonly token: string;
+  /** 1 on the first delivery. */
+  readonly attempt: number;
+  readonly record: Uint8Array;
+  readonly publishedAt: number;
+  readonly firstDeliveredAt: number;
+}

@@ -1,0 +1,48 @@
+// Framing batches for one write: small ones are copied, header and payload together, into a
+// reused buffer (one CRC pass each, and consecutive ones become a single iovec); large ones get a
+// header there and keep their payload as an iovec of its own, uncopied.
+import { HEADER_BYTES, batchCrc, sealFrame, writeHeaderFields } from './batch-format.ts';
+import type { AppendInput } from './log.ts';
+
+/** Batches up to this size are copied into the frame buffer (cheaper than a second iovec and CRC call). */
+export const SMALL_FRAME_BYTES = 16 * 1024;
+
+/** Bytes of frame buffer that `frameBatches` needs for `inputs`. */
+export function framingBytes(inputs: readonly AppendInput[]): number {
+  let need = 0;
+  for (const input of inputs) need += HEADER_BYTES + input.payload.length <= SMALL_FRAME_BYTES ? HEADER_BYTES + input.payload.length : HEADER_BYTES;
+  return need;
+}
+
+/**
+ * Frames `inputs` as the batches starting at `baseOffset`, chained from `previousCrc`, stamped
+ * with `durableEnd`, in `frame` (at least `framingBytes(inputs)` long). Returns the iovecs to
+ * write, in order, and the CRC of the last batch.
+ */
+export function frameBatches(frame: Uint8Array, inputs: readonly AppendInput[], baseOffset: number, previousCrc: number, durableEnd: number): { buffers: Uint8Array[]; lastCrc: number } {
+  const buffers: Uint8Array[] = [];
+  let at = 0;
+  let runStart = 0;
+  let offset = baseOffset;
+  let crc = previousCrc;
+  for (const input of inputs) {
+    const length = HEADER_BYTES + input.payload.length;
+    const view = new DataView(frame.buffer, frame.byteOffset + at, HEADER_BYTES);
+    const fields = { type: input.type ?? 0, recordCount: input.recordCount, producerId: input.producerId ?? 0, producerEpoch: input.producerEpoch ?? 0, baseSequence: input.baseSequence ?? -1, timestamp: input.timestamp };
+    writeHeaderFields(view, fields, input.payload.length, offset, crc, durableEnd);
+    if (length <= SMALL_FRAME_BYTES) {
+      frame.set(input.payload, at + HEADER_BYTES);
+      crc = sealFrame(frame.subarray(at, at + length), view, length);
+      at += length;
+    } else {
+      crc = batchCrc(frame.subarray(at, at + HEADER_BYTES), input.payload);
+      view.setUint32(4, crc, true);
+      at += HEADER_BYTES;
+      buffers.push(frame.subarray(runStart, at), input.payload);
+      runStart = at;
+    }
+    offset += input.recordCount;
+  }
+  if (at > runStart) buffers.push(frame.subarray(runStart, at));
+  return { buffers, lastCrc: crc };
+}
