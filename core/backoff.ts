@@ -2,6 +2,7 @@
 import type { Random } from '../wal/index.ts';
 import type { ResolvedBackoff } from './topic-options.ts';
 
+/** Milliseconds to wait before redelivering after `failures` failed attempts. */
 export function backoffDelayMs(backoff: ResolvedBackoff, failures: number, random: Random): number {
   if (backoff.kind === 'fixed') return backoff.delayMs;
   const base = Math.min(backoff.maxMs, backoff.initialMs * backoff.multiplier ** Math.max(0, failures - 1));

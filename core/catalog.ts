@@ -11,6 +11,7 @@ const PRODUCER_EPOCH = 2;
 interface TopicEntry { readonly name: string; readonly options: ResolvedTopicOptions }
 interface EpochEntry { readonly id: string; readonly epoch: number }
 
+/** Topics and producer epochs, loaded from and appended to the catalog log. */
 export class Catalog {
   readonly #log: WriteAheadLog;
   readonly #topics = new Map<string, ResolvedTopicOptions>();

@@ -127,6 +127,7 @@ export function encodeControl(value: unknown): Uint8Array {
   return Uint8Array.prototype.slice.call(packr.pack(value));
 }
 
+/** Decodes a control payload written by `encodeControl`. */
 export function decodeControl<T>(bytes: Uint8Array): T {
   return packr.unpack(bytes) as T;
 }

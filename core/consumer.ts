@@ -69,6 +69,10 @@ interface Buffered {
   readonly message: DeliveredMessage;
 }
 
+/**
+ * A member of a consumer group. Iterate it (`for await`) or `run()` a handler; settle every
+ * delivery with `ack()` or `nack()`. Get one from `ferry.consumer()`; `close()` hands its leases back.
+ */
 export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   readonly group: string;
   readonly #host: ConsumerHost;

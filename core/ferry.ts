@@ -73,6 +73,10 @@ export interface RedriveOptions {
   readonly limit?: number;
 }
 
+/**
+ * An open engine on one data directory: create topics, hand out producers and consumers, redrive
+ * dead letters. Open it with `Ferry.open`, close it with `close()` (syncs and releases the lock).
+ */
 export class Ferry {
   readonly #lock: LockHandle;
   readonly #runtime: PartitionRuntime;

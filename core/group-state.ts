@@ -39,6 +39,7 @@ export interface RetryState {
 interface DueEntry extends HeapEntry { readonly offset: number }
 interface LeaseEntry extends HeapEntry { readonly offset: number; readonly leaseSeq: number }
 
+/** Delivery state of one consumer group on one partition (see the invariant at the top of the file). */
 export class GroupState {
   readonly name: string;
   readonly ordering: Ordering;

@@ -8,6 +8,7 @@ import { PartitionActor, type DeadLetterSink, type PartitionLimits } from './par
 import type { PartitionRuntime } from './runtime.ts';
 import type { ResolvedTopicOptions } from './topic-options.ts';
 
+/** What the in-thread runtime needs: where and how to open partition logs, and the seams. */
 export interface LocalRuntimeOptions {
   readonly dir: string;
   readonly fs: FileSystem;
@@ -30,6 +31,7 @@ interface OpenPartition {
 /** How often every partition checks what retention may delete. */
 const RETENTION_CHECK_MS = 60_000;
 
+/** Hosts partition actors on the calling thread (`threads: 0`; also inside each worker shard). */
 export class LocalRuntime implements PartitionRuntime {
   readonly #o: LocalRuntimeOptions;
   readonly #partitions = new Map<string, OpenPartition>();

@@ -6,6 +6,7 @@ export interface HeapEntry {
   readonly seq: number;
 }
 
+/** Earliest-first heap of timed entries; ties broken by insertion sequence, so order is deterministic. */
 export class MinHeap<T extends HeapEntry> {
   #items: T[] = [];
 

@@ -38,6 +38,7 @@ interface AckBatch {
   settle: { resolve: () => void; reject: (error: unknown) => void }[];
 }
 
+/** One partition's state machine: its log, its groups' delivery state, its producers and dedupe window. */
 export class PartitionActor {
   readonly #c: PartitionContext;
   readonly #groups: Map<string, GroupState>;

@@ -27,6 +27,7 @@ export type DeadLetterSink = (letter: {
   readonly info: DeadLetterInfo;
 }) => Promise<void>;
 
+/** Everything a partition actor is given: its topic, options, seams, log and limits. */
 export interface PartitionContext {
   readonly topic: string;
   readonly partition: number;
@@ -56,6 +57,7 @@ export interface PublishReply {
   readonly duplicates: readonly boolean[];
 }
 
+/** A consumer's request for leased messages. */
 export interface FetchRequest {
   readonly group: string;
   readonly consumerId: string;

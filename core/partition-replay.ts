@@ -32,6 +32,7 @@ function latestCheckpoint(log: WriteAheadLog): number | undefined {
   return undefined;
 }
 
+/** Rebuilds groups (returned), producers and ids (filled in) from the log, starting at the latest checkpoint. */
 export function replayPartition(log: WriteAheadLog, producers: ProducerTable, ids: MessageIdWindow, dedupWindowMs: number, now: number): Map<string, GroupState> {
   let groups = new Map<string, GroupState>();
   const end = log.nextOffset;

@@ -27,12 +27,14 @@ export class SequenceGapError extends FerryError {
   }
 }
 
+/** Whether a producer's batch is new or a retry of one already appended (with its offsets). */
 export type SequenceCheck = { readonly kind: 'new' } | { readonly kind: 'duplicate'; readonly offsets: readonly number[] };
 
 function expand(offsets: BatchOffsets, count: number): number[] {
   return typeof offsets === 'number' ? Array.from({ length: count }, (_, i) => offsets + i) : [...offsets];
 }
 
+/** Idempotent producers seen by one partition: epoch, last sequence and recent batches, LRU-bounded. */
 export class ProducerTable {
   readonly #producers = new Map<number, ProducerEntry>();
   readonly #maxProducers: number;

@@ -64,6 +64,11 @@ interface Lane {
   nextSequence: number;
 }
 
+/**
+ * Publishes messages. Each `publish` resolves once its message is durable in its partition; a
+ * producer with an `id` is fenced when another is opened with the same id. Get one from
+ * `ferry.producer()`.
+ */
 export class Producer {
   readonly #host: ProducerHost;
   readonly #name: string;

@@ -4,6 +4,7 @@ import { frameMessages, messageSlices } from './codec.ts';
 import type { PublishRequest } from './partition-actor.ts';
 import type { MessageIdWindow } from './producer-state.ts';
 
+/** A publish batch after id dedupe. */
 export interface DedupedBatch {
   readonly payload: Uint8Array;
   /** Messages left to append. */

@@ -23,6 +23,7 @@ export const RecordType = {
   PRODUCER: 8,
 } as const;
 
+/** Delivery order of a group: 'key' keeps one message per key in flight, 'partition' one per partition. */
 export type Ordering = 'none' | 'key' | 'partition';
 
 export interface GroupRecord { readonly g: string; readonly ord: Ordering }

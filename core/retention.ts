@@ -4,6 +4,7 @@
 import type { SegmentInfo } from '../wal/index.ts';
 import type { ResolvedTopicOptions } from './topic-options.ts';
 
+/** What retention decides from: the segments, the groups' progress, the checkpoint and the options. */
 export interface RetentionInput {
   readonly segments: readonly SegmentInfo[];
   readonly startOffset: number;

@@ -5,6 +5,7 @@ import type { DeliveredMessage, FetchRequest, PublishReply, PublishRequest } fro
 import type { Ordering } from './records.ts';
 import type { ResolvedTopicOptions } from './topic-options.ts';
 
+/** How the engine reaches its partitions, wherever they run. */
 export interface PartitionRuntime {
   /** Opens (recovering) every partition of a topic; idempotent. */
   openTopic(topic: string, options: ResolvedTopicOptions): Promise<void>;

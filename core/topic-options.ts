@@ -27,6 +27,7 @@ export interface TopicOptions {
   readonly retention?: { readonly ms?: number; readonly bytes?: number };
 }
 
+/** A backoff with every field filled. */
 export interface ResolvedBackoff {
   readonly kind: 'fixed' | 'exponential';
   readonly delayMs: number;
@@ -36,6 +37,7 @@ export interface ResolvedBackoff {
   readonly jitter: number;
 }
 
+/** Topic options with every default filled, as stored in the catalog. */
 export interface ResolvedTopicOptions {
   readonly partitions: number;
   readonly maxDeliveries: number;

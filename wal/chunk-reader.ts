@@ -10,6 +10,7 @@ export interface ByteWindow {
   readonly at: number;
 }
 
+/** Reads a file through a window of about a chunk, handing out views into it. */
 export class ChunkReader {
   readonly #handle: FileHandle;
   readonly #limit: number;

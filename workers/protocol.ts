@@ -44,6 +44,7 @@ export interface DeadLetterUpcall {
   readonly record: Uint8Array;
 }
 
+/** A reply: the value, or the error as plain data. */
 export type Reply = { readonly id: number; readonly ok: true; readonly value: unknown } | { readonly id: number; readonly ok: false; readonly error: FerryErrorWire };
 
 /** Messages on a shard's port, in either direction. */

@@ -36,6 +36,7 @@ export interface RestartPolicy {
   readonly backoffMs: number;
 }
 
+/** What a shard asks of the runtime that owns it. */
 export interface ShardHooks {
   /** A dead letter the worker wants published (its partition may be on another shard). */
   onUpcall(upcall: DeadLetterUpcall): Promise<void>;
@@ -52,6 +53,7 @@ function workerFile(): { filename: string; execArgv: string[] } {
   return { filename: new URL(fromSource ? './shard-worker.ts' : './shard-worker.js', import.meta.url).href, execArgv: fromSource ? ['--import', 'tsx'] : [] };
 }
 
+/** One worker thread hosting some partitions, supervised: see the diagram at the top of the file. */
 export class Shard {
   readonly index: number;
   readonly #config: ShardConfig;

@@ -11,6 +11,7 @@ import type { FsyncPolicy } from '../wal/index.ts';
 import type { DeadLetterUpcall, ShardCall } from './protocol.ts';
 import { Shard, type RestartPolicy } from './shard.ts';
 
+/** Options of the threaded runtime: shard count, log settings, limits, restart policy. */
 export interface WorkerRuntimeOptions {
   readonly threads: number;
   readonly dir: string;
@@ -27,6 +28,7 @@ export interface WorkerRuntimeOptions {
 
 const DEFAULT_RESTART: RestartPolicy = { maxRestarts: 5, windowMs: 60_000, backoffMs: 50 };
 
+/** Hosts partitions on worker threads (`threads: N`), routing each to its shard by a stable hash. */
 export class WorkerRuntime implements PartitionRuntime {
   readonly #shards: Shard[];
   readonly #topics = new Map<string, ResolvedTopicOptions>();
