@@ -6,6 +6,8 @@
 // It opens Ferry on `--dir` (created, and removed afterwards), runs one scenario, and prints one
 // line `RESULT <json>` (a CellRun) on stdout; progress and errors go to stderr. Run it by hand
 // to profile a cell: `node --cpu-prof --import tsx bench/engine-cell.ts --scenario=consume --threads=0`.
+// Diagnostic overrides, never used by bench/engine.ts: `--fsync=none|always` (is it the disk?) and
+// `--in-flight=N` (the consumer's maxInFlight).
 //
 // Scenarios (every message: a 100-byte Buffer value, no key, so round-robin over the partitions):
 //   publish-many  DEPTH_MANY publishMany calls of BATCH messages kept in flight; fixed N messages
@@ -22,7 +24,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { hrtime } from 'node:process';
 import { performance } from 'node:perf_hooks';
-import { Ferry, type Message, type Producer } from '../index.ts';
+import { Ferry, type FsyncPolicy, type Message, type Producer } from '../index.ts';
 
 export type Scenario = 'publish-many' | 'publish-each' | 'consume' | 'latency';
 export const SCENARIOS: readonly Scenario[] = ['publish-many', 'publish-each', 'consume', 'latency'];
@@ -51,8 +53,14 @@ export const LATENCY_IN_FLIGHT = 1024;
 export const COUNTS: Record<Exclude<Scenario, 'latency'>, { warmup: number; n: number }> = {
   'publish-many': { warmup: 100_000, n: 500_000 },
   'publish-each': { warmup: 50_000, n: 300_000 },
-  consume: { warmup: 20_000, n: 200_000 },
+  consume: { warmup: 20_000, n: 180_000 },
 };
+
+/** Overrides for diagnosing a cell by hand; the benchmark runs without them. */
+export interface Diagnostics {
+  readonly fsync?: FsyncPolicy;
+  readonly inFlight?: number;
+}
 
 /** What a cell reports. Throughput cells fill n/ns/perSec; the latency cell fills latency. */
 export interface CellRun {
@@ -77,8 +85,8 @@ export interface LatencyResult {
   readonly deliver: Quantiles;
   /** publish() call -> publish promise resolved (durable), ms. */
   readonly confirm: Quantiles;
-  /** How late the pacer called publish() against its schedule, ms (a stalled loop shows here). */
-  readonly pacerLagMaxMs: number;
+  /** How late the pacer called publish() against its schedule, ms (a stalled main loop shows here). */
+  readonly pacerLagMs: Quantiles;
 }
 
 export interface Quantiles {
@@ -156,13 +164,13 @@ async function throughput(ferry: Ferry, scenario: 'publish-many' | 'publish-each
   return { scenario, threads, n, ns: t.ns, perSec: n / (t.ns / 1e9), cpuCores: t.cpuCores, mainElu: t.mainElu };
 }
 
-async function consume(ferry: Ferry, threads: number): Promise<CellRun> {
+async function consume(ferry: Ferry, threads: number, inFlight: number): Promise<CellRun> {
   const { warmup, n } = COUNTS.consume;
   const total = warmup + n;
   const producer = ferry.producer();
   await publishMany(producer, total);
   await producer.close();
-  const consumer = ferry.consumer<Uint8Array>('bench', { topics: [TOPIC], maxInFlight: CONSUMER_IN_FLIGHT });
+  const consumer = ferry.consumer<Uint8Array>('bench', { topics: [TOPIC], maxInFlight: inFlight });
   let bytes = 0;
   let acked = 0;
   let warm!: () => void;
@@ -189,12 +197,13 @@ async function consume(ferry: Ferry, threads: number): Promise<CellRun> {
   return { scenario: 'consume', threads, n, ns: t.ns, perSec: n / (t.ns / 1e9), cpuCores: t.cpuCores, mainElu: t.mainElu };
 }
 
-async function latency(ferry: Ferry, threads: number): Promise<CellRun> {
+async function latency(ferry: Ferry, threads: number, inFlight: number): Promise<CellRun> {
   const producer = ferry.producer();
-  const consumer = ferry.consumer<Uint8Array>('bench', { topics: [TOPIC], maxInFlight: LATENCY_IN_FLIGHT });
+  const consumer = ferry.consumer<Uint8Array>('bench', { topics: [TOPIC], maxInFlight: inFlight });
   const expected = Math.round((RATE * (LATENCY_WARMUP_MS + LATENCY_MEASURE_MS)) / 1000);
   const deliverNs = new Float64Array(expected);
   const confirmNs = new Float64Array(expected);
+  const lagNs = new Float64Array(expected);
   let delivered = 0;
   let allDelivered!: () => void;
   const done = new Promise<void>((resolve) => (allDelivered = resolve));
@@ -215,7 +224,6 @@ async function latency(ferry: Ferry, threads: number): Promise<CellRun> {
   await new Promise((resolve) => setTimeout(resolve, 200));
   let failure: unknown;
   const pending: Promise<unknown>[] = [];
-  let lagMaxNs = 0;
   const warmupCount = Math.round((RATE * LATENCY_WARMUP_MS) / 1000);
   let windowStart = 0n;
   let windowEnd = 0n;
@@ -232,7 +240,7 @@ async function latency(ferry: Ferry, threads: number): Promise<CellRun> {
         const v = Buffer.alloc(VALUE_BYTES);
         v.writeUInt32LE(sent, 0);
         const t0 = hrtime.bigint();
-        if (sent >= warmupCount) lagMaxNs = Math.max(lagMaxNs, Number(t0 - scheduled));
+        lagNs[sent] = Number(t0 - scheduled);
         if (sent === warmupCount) {
           windowStart = t0;
           elu0.value = performance.eventLoopUtilization();
@@ -277,14 +285,14 @@ async function latency(ferry: Ferry, threads: number): Promise<CellRun> {
     perSec: measured / (windowNs / 1e9),
     cpuCores: (cpu.user + cpu.system) / 1e3 / (windowNs / 1e6),
     mainElu,
-    latency: { rate: RATE, achievedRate: measured / (windowNs / 1e9), samples: measured, deliver, confirm: quantiles(ms(confirmNs)), pacerLagMaxMs: lagMaxNs / 1e6 },
+    latency: { rate: RATE, achievedRate: measured / (windowNs / 1e9), samples: measured, deliver, confirm: quantiles(ms(confirmNs)), pacerLagMs: quantiles(ms(lagNs)) },
   };
 }
 
 /** Opens Ferry on a fresh directory, runs one scenario, closes, removes the directory. */
-export async function runCell(scenario: Scenario, threads: number, dir: string): Promise<CellRun> {
+export async function runCell(scenario: Scenario, threads: number, dir: string, diagnostics: Diagnostics = {}): Promise<CellRun> {
   mkdirSync(dir, { recursive: true });
-  const ferry = await Ferry.open({ dir, threads, fsync: 'interval' });
+  const ferry = await Ferry.open({ dir, threads, fsync: diagnostics.fsync ?? 'interval' });
   try {
     await ferry.createTopic(TOPIC, { partitions: PARTITIONS });
     switch (scenario) {
@@ -292,9 +300,9 @@ export async function runCell(scenario: Scenario, threads: number, dir: string):
       case 'publish-each':
         return await throughput(ferry, scenario, threads);
       case 'consume':
-        return await consume(ferry, threads);
+        return await consume(ferry, threads, diagnostics.inFlight ?? CONSUMER_IN_FLIGHT);
       case 'latency':
-        return await latency(ferry, threads);
+        return await latency(ferry, threads, diagnostics.inFlight ?? LATENCY_IN_FLIGHT);
     }
   } finally {
     await ferry.close();
@@ -312,10 +320,16 @@ async function main(): Promise<void> {
   const scenario = flags.get('scenario') as Scenario;
   if (!SCENARIOS.includes(scenario)) throw new Error(`--scenario must be one of ${SCENARIOS.join(', ')}`);
   const threads = Number(flags.get('threads') ?? 0);
-  const dir = flags.get('dir') ?? join(mkdtempSync(join(tmpdir(), 'ferry-bench-engine-')), 'data');
-  const run = await runCell(scenario, threads, dir);
-  if (!flags.has('dir')) rmSync(join(dir, '..'), { recursive: true, force: true });
-  process.stdout.write(`RESULT ${JSON.stringify(run)}\n`);
+  const base = flags.has('dir') ? undefined : mkdtempSync(join(tmpdir(), 'ferry-bench-engine-'));
+  const dir = flags.get('dir') ?? join(base!, 'data');
+  const fsync = flags.get('fsync') as FsyncPolicy | undefined;
+  const inFlight = flags.has('in-flight') ? Number(flags.get('in-flight')) : undefined;
+  try {
+    const run = await runCell(scenario, threads, dir, { ...(fsync ? { fsync } : {}), ...(inFlight ? { inFlight } : {}) });
+    process.stdout.write(`RESULT ${JSON.stringify(run)}\n`);
+  } finally {
+    if (base) rmSync(base, { recursive: true, force: true });
+  }
 }
 
 // Only when run as a script (bench/engine.ts imports the constants and types).

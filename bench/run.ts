@@ -2,10 +2,13 @@
 // named ones; `--key=value` arguments go to each benchmark (e.g. `--policy=none --batch=1`).
 // To add a benchmark: write bench/<name>.ts exporting a Benchmark and list it in BENCHMARKS.
 // To profile one cell: node --import tsx --cpu-prof bench/run.ts wal-append --policy=none --batch=1
+// The engine benchmark runs each cell in a child process; profile one directly:
+//   node --import tsx --cpu-prof bench/engine-cell.ts --scenario=consume --threads=0
 import type { Benchmark } from './harness.ts';
+import { engine } from './engine.ts';
 import { walAppend } from './wal-append.ts';
 
-const BENCHMARKS: readonly Benchmark[] = [walAppend];
+const BENCHMARKS: readonly Benchmark[] = [walAppend, engine];
 
 function parseArgs(args: readonly string[]): { names: string[]; flags: Map<string, string> } {
   const names: string[] = [];
