@@ -42,3 +42,10 @@ describe('message codec', () => {
     expect(() => encodeMessage(null as never, 0, 1000)).toThrow(InvalidMessageError);
   });
 });
+
+describe('plain message meta', () => {
+  it('is the msgpack encoding of [null, null, 0]', async () => {
+    const { Packr } = await import('msgpackr');
+    expect(Buffer.from(new Packr({ useRecords: false }).pack([null, null, 0]))).toEqual(Buffer.from([0x93, 0xc0, 0xc0, 0x00]));
+  });
+});

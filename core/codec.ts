@@ -44,6 +44,9 @@ const packr = new Packr({
 
 const MAX_KEY_OR_ID_CHARS = 1024;
 
+/** msgpack of [null, null, 0]: the meta of a message with no key, no id and no delay. */
+const PLAIN_META = Uint8Array.of(0x93, 0xc0, 0xc0, 0x00);
+
 function checkShape(message: Message): void {
   if (message === null || typeof message !== 'object') throw new InvalidMessageError('a message must be an object like { value, key?, headers?, id?, delayMs? }');
   if (message.key !== undefined && (typeof message.key !== 'string' || message.key.length > MAX_KEY_OR_ID_CHARS)) throw new InvalidMessageError(`message.key must be a string of at most ${MAX_KEY_OR_ID_CHARS} characters`);
@@ -60,8 +63,12 @@ export function encodeMessage(message: Message, deliverAt: number, maxMessageByt
   let meta: Uint8Array;
   let body: Uint8Array;
   try {
-    // Copy each view out before the next pack() reuses the arena under it.
-    meta = Uint8Array.prototype.slice.call(packr.pack([message.key ?? null, message.id ?? null, deliverAt]));
+    // The common message (no key, no id, no delay) skips a pack call and an allocation. Otherwise
+    // the meta view is copied out before the next pack() reuses the arena under it.
+    meta =
+      message.key === undefined && message.id === undefined && deliverAt === 0
+        ? PLAIN_META
+        : Uint8Array.prototype.slice.call(packr.pack([message.key ?? null, message.id ?? null, deliverAt]));
     body = packr.pack([message.value, message.headers ?? null]);
   } catch (error) {
     throw new InvalidMessageError(`message value cannot be encoded with msgpack (${(error as Error).message}); send plain data, Buffers or Uint8Arrays`, { cause: error });

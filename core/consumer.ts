@@ -5,7 +5,7 @@
 //   pump[p] ──fetch(max = maxInFlight - inFlight)──► buffer ──► for await / run() ──► ack | nack
 //      ▲                                                                               │
 //      └────────────────────── capacity freed when a delivery settles ◄────────────────┘
-import { FerryError, InvalidArgumentError, type Clock, type Random } from '../wal/index.ts';
+import { BoundedFifo, FerryError, InvalidArgumentError, type Clock, type Random } from '../wal/index.ts';
 import { decodeBody, decodeMeta } from './codec.ts';
 import { readDeadLetterInfo, type DeadLetterInfo } from './dead-letter.ts';
 import { ClosedError, StaleDeliveryError, leaseIsGone } from './errors.ts';
@@ -81,12 +81,14 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   readonly #ordering: Ordering;
   readonly #pollWaitMs: number;
   readonly #id: string;
-  #buffer: Buffered[] = [];
+  /** Fetched, not yet handed out; a ring buffer (no Array#shift on the hot path). */
+  #buffer: BoundedFifo<Buffered>;
   #inFlight = 0;
   #takers: ((b: Buffered | undefined) => void)[] = [];
   #capacityWaiters: (() => void)[] = [];
   #started: Promise<void> | undefined;
   #pumps: Promise<void>[] = [];
+  #partitionCount = 1;
   #failure: unknown;
   #closed = false;
   #closing: Promise<void> | undefined;
@@ -102,6 +104,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     this.#ordering = options.ordering ?? 'none';
     if (!['none', 'key', 'partition'].includes(this.#ordering)) throw new InvalidArgumentError("consumer options.ordering must be 'none', 'key' or 'partition'");
     this.#pollWaitMs = options.pollWaitMs ?? 1000;
+    this.#buffer = new BoundedFifo(this.#maxInFlight);
     this.#id = `${group}/${host.random.int(2 ** 31).toString(36)}${host.random.int(2 ** 31).toString(36)}`;
   }
 
@@ -110,6 +113,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
       const partitions: [string, number][] = [];
       for (const topic of this.#topics) for (let p = 0; p < this.#host.topic(topic).partitions; p++) partitions.push([topic, p]);
       await Promise.all(partitions.map(([t, p]) => this.#host.runtime.ensureGroup(t, p, this.group, this.#ordering)));
+      this.#partitionCount = partitions.length;
       this.#pumps = partitions.map(([t, p]) => this.#pump(t, p));
     })();
     return this.#started;
@@ -118,17 +122,21 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   async #pump(topic: string, partition: number): Promise<void> {
     let failures = 0;
     while (!this.#closed) {
-      const room = this.#maxInFlight - this.#inFlight;
-      if (room <= 0) {
+      const free = this.#maxInFlight - this.#inFlight;
+      if (free <= 0) {
         await new Promise<void>((resolve) => this.#capacityWaiters.push(resolve));
         continue;
       }
+      // A fair share, reserved before the fetch: pumps of other partitions fetching meanwhile see
+      // it taken, and one partition long-polling an empty log cannot starve the others.
+      const room = Math.max(1, Math.ceil(free / this.#partitionCount));
+      this.#inFlight += room;
+      let messages: DeliveredMessage[] = [];
       try {
-        const messages = await this.#host.runtime.fetch(topic, partition, { group: this.group, consumerId: this.#id, max: room, waitMs: this.#pollWaitMs });
+        messages = await this.#host.runtime.fetch(topic, partition, { group: this.group, consumerId: this.#id, max: room, waitMs: this.#pollWaitMs });
         failures = 0;
-        if (this.#closed) break; // close() releases whatever this fetch leased
-        for (const message of messages) this.#offer({ topic, partition, message });
       } catch (error) {
+        this.#inFlight -= room;
         if (this.#closed) break;
         if (!(error instanceof FerryError && error.retriable) || ++failures > 20) {
           this.#fail(error);
@@ -142,15 +150,21 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
             resolve();
           });
         });
+        continue;
       }
+      if (messages.length < room) {
+        this.#inFlight -= room - messages.length; // give back what the fetch did not fill
+        for (const wake of this.#capacityWaiters.splice(0)) wake();
+      }
+      if (this.#closed) break; // close() releases whatever this fetch leased
+      for (const message of messages) this.#offer({ topic, partition, message });
     }
   }
 
   #offer(b: Buffered): void {
-    this.#inFlight++;
     const taker = this.#takers.shift();
     if (taker) taker(b);
-    else this.#buffer.push(b);
+    else this.#buffer.push(b); // never full: fetches ask for at most the room left
   }
 
   #fail(error: unknown): void {
@@ -160,7 +174,12 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
 
   #settled(): void {
     this.#inFlight--;
-    for (const wake of this.#capacityWaiters.splice(0)) wake();
+    // Pumps wake once a quarter of the window is free (or someone waits with nothing buffered),
+    // so fetches stay large instead of one message per ack.
+    const free = this.#maxInFlight - this.#inFlight;
+    if (free >= Math.max(1, this.#maxInFlight >> 2) || (this.#takers.length > 0 && this.#buffer.size === 0)) {
+      for (const wake of this.#capacityWaiters.splice(0)) wake();
+    }
   }
 
   /** The next delivery, or undefined once the consumer is closed. */
@@ -179,46 +198,16 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   }
 
   #delivery(b: Buffered): Delivery<V> {
-    const { topic, partition, message } = b;
-    const meta = decodeMeta(message.record);
-    const body = decodeBody(message.record);
-    const runtime = this.#host.runtime;
-    let settled = false;
-    const settle = async (what: 'ack' | 'nack', run: () => Promise<void>): Promise<void> => {
-      if (settled) throw new StaleDeliveryError(topic, partition, message.offset, `already settled, ${what} ignored`);
-      if (this.#closed) throw new ClosedError(`consumer of group ${this.group}`);
-      settled = true;
-      try {
-        await run();
-      } catch (error) {
-        // A lost lease is gone for good; anything else (disk full, a bad argument) can be retried.
-        if (leaseIsGone(error)) this.#settled();
-        else settled = false;
-        throw error;
-      }
-      this.#settled();
-    };
-    return {
-      value: body.value as V,
-      key: meta.key,
-      headers: body.headers,
-      id: meta.id,
-      topic,
-      partition,
-      offset: message.offset,
-      attempt: message.attempt,
-      publishedAt: message.publishedAt,
-      deadLetter: readDeadLetterInfo(body.headers),
-      ack: () => settle('ack', () => runtime.ack(topic, partition, this.group, message.offset, message.token)),
-      nack: (options: NackOptions = {}) => settle('nack', () => runtime.nack(topic, partition, this.group, message.offset, message.token, options)),
-      extend: async (ms?: number) => {
-        if (ms !== undefined && (!Number.isFinite(ms) || ms <= 0)) throw new InvalidArgumentError(`extend ms must be a positive number (got ${ms})`);
-        if (settled) throw new StaleDeliveryError(topic, partition, message.offset, 'already settled, extend ignored');
-        if (this.#closed) throw new ClosedError(`consumer of group ${this.group}`);
-        await runtime.extend(topic, partition, this.group, message.offset, message.token, ms);
-      },
-    };
+    return new LeasedDelivery<V>(b.topic, b.partition, b.message, this.#settler);
   }
+
+  /** What a delivery needs from its consumer to settle itself (one object shared by all of them). */
+  readonly #settler: Settler = {
+    group: () => this.group,
+    runtime: () => this.#host.runtime,
+    closed: () => this.#closed,
+    settled: () => this.#settled(),
+  };
 
   [Symbol.asyncIterator](): AsyncIterator<Delivery<V>> {
     return {
@@ -265,7 +254,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
       this.#closed = true;
       for (const taker of this.#takers.splice(0)) taker(undefined);
       for (const wake of this.#capacityWaiters.splice(0)) wake();
-      this.#buffer = [];
+      this.#buffer = new BoundedFifo(1);
       if (!this.#started) return;
       await this.#started.catch(() => {});
       const partitions: [string, number][] = [];
@@ -276,5 +265,77 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
       await releaseAll(); // what a fetch leased while the first release ran
     })().finally(() => this.#host.onClose?.());
     return this.#closing;
+  }
+}
+
+interface Settler {
+  group(): string;
+  runtime(): PartitionRuntime;
+  closed(): boolean;
+  /** The delivery left the consumer's window (settled, or its lease is gone). */
+  settled(): void;
+}
+
+/** A delivery as handed out: decoded once, settled through prototype methods (no closures per message). */
+class LeasedDelivery<V> implements Delivery<V> {
+  readonly value: V;
+  readonly key: string | undefined;
+  readonly headers: Readonly<Record<string, string>> | undefined;
+  readonly id: string | undefined;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly attempt: number;
+  readonly publishedAt: number;
+  readonly deadLetter: DeadLetterInfo | undefined;
+  readonly #token: string;
+  readonly #consumer: Settler;
+  #settled = false;
+
+  constructor(topic: string, partition: number, message: DeliveredMessage, consumer: Settler) {
+    const meta = decodeMeta(message.record);
+    const body = decodeBody(message.record);
+    this.value = body.value as V;
+    this.key = meta.key;
+    this.headers = body.headers;
+    this.id = meta.id;
+    this.topic = topic;
+    this.partition = partition;
+    this.offset = message.offset;
+    this.attempt = message.attempt;
+    this.publishedAt = message.publishedAt;
+    this.deadLetter = readDeadLetterInfo(body.headers);
+    this.#token = message.token;
+    this.#consumer = consumer;
+  }
+
+  ack(): Promise<void> {
+    return this.#settle('ack', (runtime, group) => runtime.ack(this.topic, this.partition, group, this.offset, this.#token));
+  }
+
+  nack(options: NackOptions = {}): Promise<void> {
+    return this.#settle('nack', (runtime, group) => runtime.nack(this.topic, this.partition, group, this.offset, this.#token, options));
+  }
+
+  async extend(ms?: number): Promise<void> {
+    if (ms !== undefined && (!Number.isFinite(ms) || ms <= 0)) throw new InvalidArgumentError(`extend ms must be a positive number (got ${ms})`);
+    if (this.#settled) throw new StaleDeliveryError(this.topic, this.partition, this.offset, 'already settled, extend ignored');
+    if (this.#consumer.closed()) throw new ClosedError(`consumer of group ${this.#consumer.group()}`);
+    await this.#consumer.runtime().extend(this.topic, this.partition, this.#consumer.group(), this.offset, this.#token, ms);
+  }
+
+  async #settle(what: 'ack' | 'nack', run: (runtime: PartitionRuntime, group: string) => Promise<void>): Promise<void> {
+    if (this.#settled) throw new StaleDeliveryError(this.topic, this.partition, this.offset, `already settled, ${what} ignored`);
+    if (this.#consumer.closed()) throw new ClosedError(`consumer of group ${this.#consumer.group()}`);
+    this.#settled = true;
+    try {
+      await run(this.#consumer.runtime(), this.#consumer.group());
+    } catch (error) {
+      // A lost lease is gone for good; anything else (disk full, a bad argument) can be retried.
+      if (leaseIsGone(error)) this.#consumer.settled();
+      else this.#settled = false;
+      throw error;
+    }
+    this.#consumer.settled();
   }
 }

@@ -127,10 +127,14 @@ export class GroupState {
   /** Up to `max` messages deliverable now, in the order they became ready. */
   takeReady(now: number, max: number): Pending[] {
     const out: Pending[] = [];
+    const taken = new Set<number>();
     while (out.length < max && this.#readyHead < this.#ready.length) {
       const offset = this.#ready[this.#readyHead++]!;
       const p = this.pending.get(offset);
-      if (p && !p.lease && p.deadSeq === 0 && p.due <= now && this.#isHead(p) && !out.includes(p)) out.push(p);
+      if (p && !p.lease && p.deadSeq === 0 && p.due <= now && this.#isHead(p) && !taken.has(offset)) {
+        taken.add(offset);
+        out.push(p);
+      }
     }
     if (this.#readyHead > 1024 && this.#readyHead * 2 > this.#ready.length) {
       this.#ready.splice(0, this.#readyHead);

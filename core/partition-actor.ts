@@ -20,6 +20,10 @@ import type { DeliveredMessage, FetchRequest, PartitionContext, PublishReply, Pu
 import { RecordType, type CheckpointRecord, type Ordering, type ProducerRecord } from './records.ts';
 import { InvalidArgumentError, OverloadedError } from '../wal/index.ts';
 import { appendRecord } from './append-record.ts';
+import { RecordCache } from './record-cache.ts';
+
+/** Bytes of scanned records a partition keeps for delivery. */
+const RECORD_CACHE_BYTES = 16 * 1024 * 1024;
 
 /** Longest error text a nack may carry (it is stored with the message and in its dead letter). */
 export const MAX_ERROR_CHARS = 4096;
@@ -53,10 +57,14 @@ export class PartitionActor {
   #acksScheduled = false;
   #recordsSinceCheckpoint = 0;
   readonly #deadSending = new Set<string>();
+  /** Scanned, not yet delivered records (bounded): a delivery does not re-read its batch. */
+  readonly #records = new RecordCache(RECORD_CACHE_BYTES);
+  readonly #where: string;
   #closed = false;
 
   private constructor(c: PartitionContext, groups: Map<string, GroupState>, producers: ProducerTable, ids: MessageIdWindow) {
     this.#c = c;
+    this.#where = `${c.topic}[${c.partition}]`;
     this.#groups = groups;
     this.#producers = producers;
     this.#ids = ids;
@@ -165,14 +173,13 @@ export class PartitionActor {
   #deliver(request: FetchRequest, now: number): DeliveredMessage[] {
     const g = this.#group(request.group);
     let ready = g.takeReady(now, request.max);
-    let scanned = new Map<number, { record: Uint8Array; publishedAt: number }>();
     if (ready.length < request.max) {
-      scanned = this.#scan(g, request.max - ready.length, now);
+      this.#scan(g, request.max - ready.length, now);
       ready = ready.concat(g.takeReady(now, request.max - ready.length));
     }
     const out: DeliveredMessage[] = [];
     for (const p of ready) {
-      const found = scanned.get(p.offset) ?? this.#readRecord(p.offset);
+      const found = this.#records.take(p.offset, this.#c.log, this.#where);
       const leaseSeq = ++this.#leaseSeq;
       g.lease(p, request.consumerId, leaseSeq, now, this.#c.options.ackTimeoutMs);
       // A copy: the record is a view into a read chunk that a held delivery would otherwise pin.
@@ -184,8 +191,7 @@ export class PartitionActor {
   }
 
   /** Moves the group's cursor over committed records until enough are ready or the limit is hit. */
-  #scan(g: GroupState, want: number, now: number): Map<number, { record: Uint8Array; publishedAt: number }> {
-    const found = new Map<number, { record: Uint8Array; publishedAt: number }>();
+  #scan(g: GroupState, want: number, now: number): void {
     const log = this.#c.log;
     const limit = this.#c.limits.maxUnsettledPerGroup;
     let fresh = 0; // newly tracked messages deliverable now
@@ -201,26 +207,20 @@ export class PartitionActor {
         for (let i = 0; i < records.length; i++) {
           const offset = b.baseOffset + i;
           if (offset < g.cursor) continue;
-          if (g.pending.size >= limit) return found;
+          if (g.pending.size >= limit) return;
           const meta = decodeMeta(records[i]!);
           const p = g.track(offset, meta.key, meta.deliverAt, now);
           g.cursor = offset + 1;
           if (!p) continue;
-          found.set(offset, { record: records[i]!, publishedAt: b.timestamp });
+          this.#records.put(offset, { record: records[i]!, publishedAt: b.timestamp });
           if (p.deadSeq > 0) this.#sendDeadLetters(g); // its DEAD_INTENT was replayed ahead of the cursor
           else if (p.due <= now) fresh++;
         }
       }
     }
-    return found;
   }
 
-  #readRecord(offset: number): { record: Uint8Array; publishedAt: number } {
-    const [batch] = this.#c.log.read(offset, { maxBytes: 1 });
-    const record = batch && batch.type === RecordType.DATA ? messageSlices(batch.payload)[offset - batch.baseOffset] : undefined;
-    if (!batch || !record) throw new Error(`${this.#c.topic}[${this.#c.partition}] has no message at offset ${offset}`);
-    return { record, publishedAt: batch.timestamp };
-  }
+
 
   #leased(group: string, offset: number, token: string, what: string): { g: GroupState; p: Pending } {
     this.#checkOpen();
@@ -249,12 +249,13 @@ export class PartitionActor {
       batch.settle.push({ resolve, reject });
       if (!this.#acksScheduled) {
         this.#acksScheduled = true;
-        queueMicrotask(() => this.#flushAcks()); // one ACK record for every ack of this tick
+        this.#c.clock.defer(() => this.#flushAcks()); // one ACK record for the acks of this turn
       }
     });
   }
 
   #flushAcks(): void {
+    if (!this.#acksScheduled) return; // already flushed by close()
     this.#acksScheduled = false;
     const batches = this.#acks;
     this.#acks = new Map();
@@ -338,7 +339,7 @@ export class PartitionActor {
     const { deadLetter } = this.#c.options;
     const send = async (): Promise<void> => {
       if (deadLetter !== false && this.#c.deadLetters) {
-        const { record } = this.#readRecord(next.offset);
+        const { record } = this.#records.read(next.offset, this.#c.log, this.#where);
         const info: DeadLetterInfo = { topic: this.#c.topic, partition: this.#c.partition, offset: next.offset, group: g.name, attempts: next.failures, firstDeliveredAt: next.firstDeliveredAt, lastDeliveredAt: next.lastDeliveredAt, lastError: next.lastError };
         await this.#c.deadLetters({ deadLetterTopic: deadLetter, producerKey: `dlq/${this.#c.topic}/${this.#c.partition}/${g.name}`, sequence: next.deadSeq - 1, record: deadLetterRecord(record, info, this.#c.maxMessageBytes), info });
       }
@@ -468,6 +469,7 @@ export class PartitionActor {
     if (cut <= log.startOffset) return 0;
     // Messages that expire unsettled are dropped from every group before their segments go.
     for (const g of this.#groups.values()) g.dropBelow(cut, now);
+    this.#records.dropBelow(cut);
     return log.deleteBefore(cut);
   }
 
@@ -489,6 +491,7 @@ export class PartitionActor {
   /** Stops timers and answers parked fetches with nothing; the host closes the log. */
   close(): void {
     if (this.#closed) return;
+    if (this.#acksScheduled) this.#flushAcks(); // acks given before close are written before the log closes
     this.#closed = true;
     this.#timer?.cancel();
     for (const w of this.#waiters) w.resolve([]);

@@ -15,6 +15,11 @@ export interface Clock {
    * `keepAlive` is set (for timers that pending work waits on).
    */
   setTimer(delayMs: number, fn: () => void, options?: { readonly keepAlive?: boolean }): TimerHandle;
+  /**
+   * Calls `fn` once the current turn of work (and the promise callbacks it queued) is done, to
+   * gather work that arrives over several microtask turns: setImmediate in production.
+   */
+  defer(fn: () => void): void;
 }
 
 interface PendingTimer {
@@ -45,6 +50,11 @@ export class ManualClock implements Clock {
     const timer: PendingTimer = { at: this.#now + Math.max(0, delayMs), seq: this.#seq++, fn, cancelled: false };
     this.#timers.push(timer);
     return { cancel: () => { timer.cancelled = true; } };
+  }
+
+  /** Deferred work runs as a microtask here: tests need not advance time for it. */
+  defer(fn: () => void): void {
+    queueMicrotask(fn);
   }
 
   /** Number of timers not yet fired or cancelled. */

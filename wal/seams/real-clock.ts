@@ -9,4 +9,5 @@ export const realClock: Clock = {
     if (!options?.keepAlive) timer.unref();
     return { cancel: () => clearTimeout(timer) };
   },
+  defer: (fn) => void setImmediate(fn),
 };
