@@ -12,11 +12,20 @@ export type ShardRequest =
   | { readonly op: 'publish'; readonly id: number; readonly topic: string; readonly partition: number; readonly request: PublishRequest }
   | { readonly op: 'ensureGroup'; readonly id: number; readonly topic: string; readonly partition: number; readonly group: string; readonly ordering: Ordering }
   | { readonly op: 'fetch'; readonly id: number; readonly topic: string; readonly partition: number; readonly request: FetchRequest }
-  | { readonly op: 'ack'; readonly id: number; readonly topic: string; readonly partition: number; readonly group: string; readonly offset: number; readonly token: string }
+  | { readonly op: 'ackMany'; readonly id: number; readonly acks: readonly AckItem[] }
   | { readonly op: 'nack'; readonly id: number; readonly topic: string; readonly partition: number; readonly group: string; readonly offset: number; readonly token: string; readonly options: { delayMs?: number; error?: string } }
   | { readonly op: 'extend'; readonly id: number; readonly topic: string; readonly partition: number; readonly group: string; readonly offset: number; readonly token: string; readonly ms?: number }
   | { readonly op: 'release'; readonly id: number; readonly topic: string; readonly partition: number; readonly consumerId: string }
   | { readonly op: 'close'; readonly id: number };
+
+/** One ack of an `ackMany` request: the acks of a turn travel to a shard together. */
+export interface AckItem {
+  readonly topic: string;
+  readonly partition: number;
+  readonly group: string;
+  readonly offset: number;
+  readonly token: string;
+}
 
 /** A request before the shard numbers it (Omit, distributed over the union). */
 export type ShardCall = ShardRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
@@ -27,7 +36,8 @@ export interface ShardReplies {
   publish: PublishReply;
   ensureGroup: null;
   fetch: DeliveredMessage[];
-  ack: null;
+  /** Per ack: null, or why it failed. */
+  ackMany: (FerryErrorWire | null)[];
   nack: null;
   extend: null;
   release: null;
@@ -68,14 +78,15 @@ export interface ShardConfig {
 
 /** ArrayBuffers a message can move instead of copy (each exactly the bytes it carries). */
 export function transferables(message: PortMessage): ArrayBuffer[] {
-  const out: ArrayBuffer[] = [];
+  const out = new Set<ArrayBuffer>();
   const own = (bytes: Uint8Array | undefined): void => {
-    if (bytes && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer && !out.includes(bytes.buffer)) out.push(bytes.buffer);
+    if (bytes && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) out.add(bytes.buffer);
   };
   if (message.kind === 'request' && message.body.op === 'publish') own(message.body.request.payload);
   if (message.kind === 'upcall') own(message.body.record);
   if (message.kind === 'reply' && message.body.ok && Array.isArray(message.body.value)) {
-    for (const m of message.body.value as DeliveredMessage[]) own(m.record);
+    // A fetch's deliveries (other array replies, such as ackMany's, carry no bytes).
+    for (const m of message.body.value as (DeliveredMessage | null)[]) if (m !== null && typeof m === 'object' && 'record' in m) own(m.record);
   }
-  return out;
+  return [...out];
 }

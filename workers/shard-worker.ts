@@ -13,7 +13,14 @@ function toWire(error: unknown): FerryErrorWire {
 }
 
 function post(port: MessagePort, message: PortMessage): void {
-  port.postMessage(message, transferables(message));
+  try {
+    port.postMessage(message, transferables(message));
+  } catch (error) {
+    // A reply that cannot be posted must not take the shard down: the caller gets the reason.
+    // (An upcall that cannot be posted throws to its sender, which retries it later.)
+    if (message.kind !== 'reply') throw error;
+    port.postMessage({ kind: 'reply', body: { id: message.body.id, ok: false, error: toWire(error) } } satisfies PortMessage);
+  }
 }
 
 /** The attach task: serves `port` until a `close` request, then resolves. */
@@ -50,8 +57,8 @@ export default function attach({ port, config }: { port: MessagePort; config: Sh
         return runtime.ensureGroup(r.topic, r.partition, r.group, r.ordering).then(() => null);
       case 'fetch':
         return runtime.fetch(r.topic, r.partition, r.request);
-      case 'ack':
-        return runtime.ack(r.topic, r.partition, r.group, r.offset, r.token).then(() => null);
+      case 'ackMany':
+        return Promise.all(r.acks.map((a) => runtime.ack(a.topic, a.partition, a.group, a.offset, a.token).then(() => null, toWire)));
       case 'nack':
         return runtime.nack(r.topic, r.partition, r.group, r.offset, r.token, r.options).then(() => null);
       case 'extend':

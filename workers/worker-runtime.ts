@@ -7,8 +7,8 @@ import type { DeliveredMessage, PartitionLimits, PublishReply } from '../core/pa
 import type { PartitionRuntime } from '../core/runtime.ts';
 import type { ResolvedTopicOptions } from '../core/topic-options.ts';
 import { UnknownTopicError } from '../core/errors.ts';
-import type { FsyncPolicy } from '../wal/index.ts';
-import type { DeadLetterUpcall, ShardCall } from './protocol.ts';
+import { FerryError, type FerryErrorWire, type FsyncPolicy } from '../wal/index.ts';
+import type { AckItem, DeadLetterUpcall, ShardCall } from './protocol.ts';
 import { Shard, type RestartPolicy } from './shard.ts';
 
 /** Options of the threaded runtime: shard count, log settings, limits, restart policy. */
@@ -93,7 +93,36 @@ export class WorkerRuntime implements PartitionRuntime {
   publish: PartitionRuntime['publish'] = async (topic, partition, request) => (await this.#shard(topic, partition).request({ op: 'publish', topic, partition, request })) as PublishReply;
   ensureGroup: PartitionRuntime['ensureGroup'] = async (topic, partition, group, ordering) => void (await this.#shard(topic, partition).request({ op: 'ensureGroup', topic, partition, group, ordering }));
   fetch: PartitionRuntime['fetch'] = async (topic, partition, request) => (await this.#shard(topic, partition).request({ op: 'fetch', topic, partition, request })) as DeliveredMessage[];
-  ack: PartitionRuntime['ack'] = async (topic, partition, group, offset, token) => void (await this.#shard(topic, partition).request({ op: 'ack', topic, partition, group, offset, token }));
+  /** Acks of one turn, per shard: one message across the port for all of them. */
+  readonly #acks = new Map<Shard, { items: AckItem[]; waiters: { resolve: () => void; reject: (e: unknown) => void }[] }>();
+
+  ack: PartitionRuntime['ack'] = (topic, partition, group, offset, token) => {
+    let shard: Shard;
+    try {
+      shard = this.#shard(topic, partition);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    return new Promise<void>((resolve, reject) => {
+      let batch = this.#acks.get(shard);
+      if (!batch) {
+        this.#acks.set(shard, (batch = { items: [], waiters: [] }));
+        setImmediate(() => this.#flushAcks(shard));
+      }
+      batch.items.push({ topic, partition, group, offset, token });
+      batch.waiters.push({ resolve, reject });
+    });
+  };
+
+  #flushAcks(shard: Shard): void {
+    const batch = this.#acks.get(shard);
+    this.#acks.delete(shard);
+    if (!batch) return;
+    shard.request({ op: 'ackMany', acks: batch.items }).then(
+      (results) => (results as (FerryErrorWire | null)[]).forEach((r, i) => (r ? batch.waiters[i]!.reject(FerryError.fromWire(r)) : batch.waiters[i]!.resolve())),
+      (error: unknown) => batch.waiters.forEach((w) => w.reject(error)),
+    );
+  }
   nack: PartitionRuntime['nack'] = async (topic, partition, group, offset, token, options) => void (await this.#shard(topic, partition).request({ op: 'nack', topic, partition, group, offset, token, options }));
   extend: PartitionRuntime['extend'] = async (topic, partition, group, offset, token, ms) => void (await this.#shard(topic, partition).request({ op: 'extend', topic, partition, group, offset, token, ...(ms === undefined ? {} : { ms }) }));
   release: PartitionRuntime['release'] = async (topic, partition, consumerId) => void (await this.#shard(topic, partition).request({ op: 'release', topic, partition, consumerId }));
@@ -104,6 +133,7 @@ export class WorkerRuntime implements PartitionRuntime {
   }
 
   async close(): Promise<void> {
+    for (const shard of [...this.#acks.keys()]) this.#flushAcks(shard); // acks given before close go first
     await Promise.all(this.#shards.map((s) => s.close()));
   }
 }
