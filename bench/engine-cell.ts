@@ -25,6 +25,7 @@ import { pathToFileURL } from 'node:url';
 import { hrtime } from 'node:process';
 import { performance } from 'node:perf_hooks';
 import { Ferry, type FsyncPolicy, type Message, type Producer } from '../index.ts';
+import { pipelined } from './harness.ts';
 
 export type Scenario = 'publish-many' | 'publish-each' | 'consume' | 'latency';
 export const SCENARIOS: readonly Scenario[] = ['publish-many', 'publish-each', 'consume', 'latency'];
@@ -102,27 +103,6 @@ function quantiles(sample: Float64Array | number[]): Quantiles {
   return { p50: at(0.5), p99: at(0.99), p999: at(0.999), max: sorted[sorted.length - 1] ?? Number.NaN };
 }
 
-/** Runs `n` operations with at most `depth` unconfirmed at a time; rejects on the first failure. */
-function pipelined(op: (i: number) => Promise<unknown>, n: number, depth: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (n <= 0) return resolve();
-    let issued = 0;
-    let confirmed = 0;
-    let failed = false;
-    const fill = (): void => {
-      while (!failed && issued < n && issued - confirmed < depth) op(issued++).then(onConfirmed, onFailed);
-    };
-    const onConfirmed = (): void => {
-      if (++confirmed === n) resolve();
-      else fill();
-    };
-    const onFailed = (error: unknown): void => {
-      failed = true;
-      reject(error);
-    };
-    fill();
-  });
-}
 
 function value(): Buffer {
   const v = Buffer.alloc(VALUE_BYTES);

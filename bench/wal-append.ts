@@ -15,7 +15,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { hrtime } from 'node:process';
 import { WriteAheadLog, nodeFileSystem, realClock, type AppendInput, type FsyncPolicy } from '../wal/index.ts';
-import { percentiles, timeFixedN, type Benchmark, type Timing, type TimingOptions, type Workload } from './harness.ts';
+import { percentiles, timeFixedN, type Benchmark, type Timing, type TimingOptions, type Workload, pipelined } from './harness.ts';
 import { formatFixed, formatRate, formatTable, machineInfo, writeResults } from './report.ts';
 
 const RECORD_BYTES = 100;
@@ -99,29 +99,6 @@ function rawWriter(path: string, payload: Uint8Array, sync: boolean): { work: Wo
   };
 }
 
-/** Runs `n` appends with at most `depth` unconfirmed at a time; rejects on the first failure. */
-function pipelined(append: () => Promise<unknown>, n: number, depth: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    let issued = 0;
-    let confirmed = 0;
-    let failed = false;
-    const fill = (): void => {
-      while (!failed && issued < n && issued - confirmed < depth) {
-        issued++;
-        append().then(onConfirmed, onFailed);
-      }
-    };
-    const onConfirmed = (): void => {
-      if (++confirmed === n) resolve();
-      else fill();
-    };
-    const onFailed = (error: unknown): void => {
-      failed = true;
-      reject(error);
-    };
-    fill();
-  });
-}
 
 async function measureRaw(dir: string, policy: FsyncPolicy, payload: Uint8Array, timing: TimingOptions): Promise<Timing> {
   mkdirSync(dir);

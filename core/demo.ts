@@ -12,6 +12,8 @@ import { Ferry } from '../index.ts';
 import { nodeFileSystem, realClock } from '../wal/index.ts';
 
 const dir = resolve(process.env.FERRY_DEMO_DIR ?? '.data/demo');
+/** Waits on the real clock, keeping the process alive meanwhile. */
+const sleep = (ms: number) => new Promise<void>((r) => realClock.setTimer(ms, r, { keepAlive: true }));
 const KILL_AFTER = 20_000;
 
 /** Child: publish orders until killed, printing the highest order id confirmed so far. */
@@ -56,8 +58,8 @@ async function main(): Promise<void> {
   );
   const deadline = realClock.now() + 60_000; // a lost order would otherwise make this wait forever
   const settled = () => [...Array(confirmed + 1).keys()].every((o) => o === 13 || billed.has(o));
-  while (!settled() && realClock.now() < deadline) await new Promise((r) => setTimeout(r, 20));
-  await new Promise((r) => setTimeout(r, 300)); // let the dead letter land
+  while (!settled() && realClock.now() < deadline) await sleep(20);
+  await sleep(300); // let the dead letter land
   await consumer.close();
   await done;
   console.log(`2. recovered and billed ${billed.size} orders (${retries} deliveries were retries after a failure)`);
@@ -65,7 +67,7 @@ async function main(): Promise<void> {
 
   ferry = await Ferry.open({ dir });
   const again = ferry.consumer('billing', { topics: ['orders'] });
-  const late = await Promise.race([again.next(), new Promise<undefined>((r) => setTimeout(() => r(undefined), 300))]);
+  const late = await Promise.race([again.next(), sleep(300).then(() => undefined)]);
   const dlq = ferry.consumer('ops', { topics: ['orders.dlq'] });
   const letter = await dlq.next();
   await letter?.ack();
