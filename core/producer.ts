@@ -49,11 +49,46 @@ export interface ProducerHost {
   onClose?(): void;
 }
 
+/** Where queued messages report: one per publish()/publishMany() call, not one per message. */
+interface Completion {
+  settle(index: number, result: PublishResult | undefined, error?: unknown): void;
+}
+
 interface Queued {
   readonly record: Uint8Array;
   readonly id: string | null;
-  readonly resolve: (r: PublishResult) => void;
-  readonly reject: (e: unknown) => void;
+  readonly completion: Completion;
+  readonly index: number;
+}
+
+/** Resolves with every message's result once all are confirmed; rejects on the first failure. */
+class ManyCompletion implements Completion {
+  readonly #results: PublishResult[];
+  #remaining: number;
+  #done = false;
+  readonly #resolve: (results: PublishResult[]) => void;
+  readonly #reject: (error: unknown) => void;
+
+  constructor(count: number, resolve: (results: PublishResult[]) => void, reject: (error: unknown) => void) {
+    this.#results = new Array<PublishResult>(count);
+    this.#remaining = count;
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  settle(index: number, result: PublishResult | undefined, error?: unknown): void {
+    if (this.#done) return;
+    if (result === undefined) {
+      this.#done = true;
+      this.#reject(error);
+      return;
+    }
+    this.#results[index] = result;
+    if (--this.#remaining === 0) {
+      this.#done = true;
+      this.#resolve(this.#results);
+    }
+  }
 }
 
 interface Lane {
@@ -100,24 +135,31 @@ export class Producer {
 
   /** Publishes one message; resolves once it is durable in its partition. */
   publish(topic: string, message: Message): Promise<PublishResult> {
-    try {
-      return this.#enqueue(topic, message);
-    } catch (error) {
-      return Promise.reject(error);
-    }
+    return this.publishMany(topic, [message]).then((results) => results[0]!);
   }
 
   /** Publishes several messages to one topic; resolves with their results in order. */
   publishMany(topic: string, messages: readonly Message[]): Promise<PublishResult[]> {
     if (!Array.isArray(messages)) return Promise.reject(new InvalidArgumentError('publishMany takes an array of messages'));
+    let options: ResolvedTopicOptions;
+    let records: Uint8Array[];
     try {
       // Encode everything first: one bad message rejects the call before anything is queued.
-      const options = this.#host.topic(topic);
-      const encoded = messages.map((m) => this.#encode(m));
-      return Promise.all(encoded.map((e, i) => this.#queue(topic, options, messages[i]!, e)));
+      options = this.#host.topic(topic);
+      records = messages.map((m) => this.#encode(m));
     } catch (error) {
       return Promise.reject(error);
     }
+    if (records.length === 0) return Promise.resolve([]);
+    return new Promise<PublishResult[]>((resolve, reject) => {
+      const completion = new ManyCompletion(records.length, resolve, reject);
+      let bytes = 0;
+      for (const r of records) bytes += r.length;
+      this.#waitForSpace(bytes).then(
+        () => records.forEach((record, i) => this.#place(topic, options, messages[i]!, record, completion, i)),
+        reject,
+      );
+    });
   }
 
   #encode(message: Message): Uint8Array {
@@ -128,27 +170,27 @@ export class Producer {
     return encodeMessage(message, delayMs > 0 ? this.#host.clock.now() + delayMs : 0, this.#host.maxMessageBytes);
   }
 
-  #enqueue(topic: string, message: Message): Promise<PublishResult> {
-    const options = this.#host.topic(topic);
-    return this.#queue(topic, options, message, this.#encode(message));
-  }
-
-  async #queue(topic: string, options: ResolvedTopicOptions, message: Message, record: Uint8Array): Promise<PublishResult> {
+  /** Waits while the buffer is too full for `bytes` more (an empty buffer takes anything). */
+  async #waitForSpace(bytes: number): Promise<void> {
     if (this.#closed) throw new ClosedError('this producer');
-    while (this.#bufferedBytes > 0 && this.#bufferedBytes + record.length > this.#maxBufferBytes) {
+    while (this.#bufferedBytes > 0 && this.#bufferedBytes + bytes > this.#maxBufferBytes) {
       await new Promise<void>((resolve) => this.#spaceWaiters.push(resolve));
       if (this.#closed) throw new ClosedError('this producer');
     }
+    this.#bufferedBytes += bytes;
+  }
+
+  /** Puts an encoded message in its partition's lane (its bytes already counted in the buffer). */
+  #place(topic: string, options: ResolvedTopicOptions, message: Message, record: Uint8Array, completion: Completion, index: number): void {
     const partition = message.key !== undefined ? partitionOf(message.key, options.partitions) : this.#roundRobin++ % options.partitions;
     const laneKey = `${topic}\0${partition}`;
     let lane = this.#lanes.get(laneKey);
     if (!lane) this.#lanes.set(laneKey, (lane = { topic, partition, queue: [], inFlight: false, nextSequence: 0 }));
-    this.#bufferedBytes += record.length;
-    const target = lane;
-    return new Promise<PublishResult>((resolve, reject) => {
-      target.queue.push({ record, id: message.id ?? null, resolve, reject });
-      if (target.queue.length === 1 && !target.inFlight) queueMicrotask(() => this.#flush(target)); // linger one tick
-    });
+    lane.queue.push({ record, id: message.id ?? null, completion, index });
+    if (lane.queue.length === 1 && !lane.inFlight) {
+      const target = lane;
+      queueMicrotask(() => this.#flush(target)); // linger one tick
+    }
   }
 
   #flush(lane: Lane): void {
@@ -186,7 +228,7 @@ export class Producer {
         try {
           const reply = await this.#host.runtime.publish(lane.topic, lane.partition, request());
           if (this.#idempotent) lane.nextSequence += batch.length;
-          batch.forEach((q, i) => q.resolve({ topic: lane.topic, partition: lane.partition, offset: reply.offsets[i]!, duplicate: reply.duplicates[i]! }));
+          batch.forEach((q, i) => q.completion.settle(q.index, { topic: lane.topic, partition: lane.partition, offset: reply.offsets[i]!, duplicate: reply.duplicates[i]! }));
           return;
         } catch (error) {
           const retriable = error instanceof FerryError && error.retriable;
@@ -196,7 +238,7 @@ export class Producer {
         }
       }
     } catch (error) {
-      for (const q of batch) q.reject(error);
+      for (const q of batch) q.completion.settle(q.index, undefined, error);
     }
   }
 
