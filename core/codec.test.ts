@@ -49,3 +49,15 @@ describe('plain message meta', () => {
     expect(Buffer.from(new Packr({ useRecords: false }).pack([null, null, 0]))).toEqual(Buffer.from([0x93, 0xc0, 0xc0, 0x00]));
   });
 });
+
+describe('byte values without headers', () => {
+  it.each([0, 1, 255, 256, 65535, 65536])('round-trip at %i bytes, the same as msgpackr would encode them', async (length) => {
+    const { Packr } = await import('msgpackr');
+    const value = Buffer.alloc(length, 7);
+    const record = encodeMessage({ value }, 0, 1 << 20);
+    expect(Buffer.from(decodeBody(record).value as Uint8Array).equals(value)).toBe(true);
+    expect(decodeBody(record).headers).toBeUndefined();
+    const body = record.subarray(2 + 4);
+    expect(Buffer.from(body)).toEqual(Buffer.from(new Packr({ useRecords: false }).pack([value, null])));
+  });
+});

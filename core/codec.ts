@@ -57,9 +57,41 @@ function checkShape(message: Message): void {
   }
 }
 
+/** msgpack header of a bin (byte string) of `length` bytes. */
+function binHeader(length: number): Uint8Array {
+  if (length < 0x100) return Uint8Array.of(0xc4, length);
+  if (length < 0x10000) return Uint8Array.of(0xc5, length >> 8, length & 0xff);
+  return Uint8Array.of(0xc6, (length >>> 24) & 0xff, (length >>> 16) & 0xff, (length >>> 8) & 0xff, length & 0xff);
+}
+
+/**
+ * Bytes without headers (the common case of a service sending what it serialised itself): the
+ * body, msgpack [bin, nil], is written straight into the record, with no msgpack pass at all.
+ */
+function encodeBytesMessage(value: Uint8Array, meta: Uint8Array, maxMessageBytes: number): Uint8Array {
+  const header = binHeader(value.length);
+  const bytes = 2 + meta.length + 1 + header.length + value.length + 1;
+  if (bytes > maxMessageBytes) {
+    throw new InvalidMessageError(`message of ${bytes} bytes exceeds maxMessageBytes (${maxMessageBytes}); store large payloads elsewhere and send a reference`, { details: { bytes, maxMessageBytes } });
+  }
+  const record = new Uint8Array(bytes);
+  new DataView(record.buffer).setUint16(0, meta.length, true);
+  record.set(meta, 2);
+  let at = 2 + meta.length;
+  record[at++] = 0x92; // fixarray of 2
+  record.set(header, at);
+  at += header.length;
+  record.set(value, at);
+  record[at + value.length] = 0xc0; // nil: no headers
+  return record;
+}
+
 /** Encodes one message into a fresh buffer the caller owns (never msgpackr's shared arena). */
 export function encodeMessage(message: Message, deliverAt: number, maxMessageBytes: number): Uint8Array {
   checkShape(message);
+  if (message.value instanceof Uint8Array && message.headers === undefined && message.key === undefined && message.id === undefined && deliverAt === 0) {
+    return encodeBytesMessage(message.value, PLAIN_META, maxMessageBytes);
+  }
   let meta: Uint8Array;
   let body: Uint8Array;
   try {
