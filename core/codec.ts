@@ -149,15 +149,35 @@ function metaLength(record: Uint8Array): number {
   return new DataView(record.buffer, record.byteOffset, 2).getUint16(0, true);
 }
 
-/** Decodes only the meta part of a record. */
+const PLAIN: MessageMeta = Object.freeze({ key: undefined, id: undefined, deliverAt: 0 });
+
+function isPlainMeta(record: Uint8Array): boolean {
+  return record[0] === PLAIN_META.length && record[1] === 0 && record[2] === 0x93 && record[3] === 0xc0 && record[4] === 0xc0 && record[5] === 0x00;
+}
+
+/** Decodes only the meta part of a record (the partition actor does, for every message it scans). */
 export function decodeMeta(record: Uint8Array): MessageMeta {
+  if (isPlainMeta(record)) return PLAIN;
   const [key, id, deliverAt] = packr.unpack(record.subarray(2, 2 + metaLength(record))) as [string | null, string | null, number];
   return { key: key ?? undefined, id: id ?? undefined, deliverAt };
 }
 
-/** Decodes the value and headers of a record. */
+/** A body that is msgpack [bin, nil] (bytes, no headers): the bytes as a view, or undefined. */
+function plainBytesBody(body: Uint8Array): Buffer | undefined {
+  if (body.length < 4 || body[0] !== 0x92 || body[body.length - 1] !== 0xc0) return undefined;
+  const view = new DataView(body.buffer, body.byteOffset, body.length);
+  const kind = body[1];
+  const [length, at] = kind === 0xc4 ? [body[2]!, 3] : kind === 0xc5 ? [view.getUint16(2), 4] : kind === 0xc6 ? [view.getUint32(2), 6] : [-1, 0];
+  if (length < 0 || at + length + 1 !== body.length) return undefined;
+  return Buffer.from(body.buffer, body.byteOffset + at, length);
+}
+
+/** Decodes the value and headers of a record. A bytes value is a view into `record`. */
 export function decodeBody(record: Uint8Array): MessageBody {
-  const [value, headers] = packr.unpack(record.subarray(2 + metaLength(record))) as [unknown, Record<string, string> | null];
+  const body = record.subarray(2 + metaLength(record));
+  const bytes = plainBytesBody(body);
+  if (bytes) return { value: bytes, headers: undefined };
+  const [value, headers] = packr.unpack(body) as [unknown, Record<string, string> | null];
   return { value, headers: headers ?? undefined };
 }
 
