@@ -1,0 +1,341 @@
+// The deterministic simulator: one seed drives a whole run of the real engine (in-thread runtime,
+// real partition actors and logs) on the in-memory fault disk with a manual clock. Each run draws
+// its own fault rates (swarm testing), runs a safety phase with faults on and a liveness phase
+// with faults off, records every publish, delivery, ack, nack and dead letter, and checks them.
+//
+//   seed ─► swarm (fault rates, workload shape) ─► steps: publish | consume | advance | crash | ...
+//        └► history ─► checks: no loss, nothing unexpected, acks never undone, key order,
+//                       dead letters once with the right attempts, dedupe ─► violations, trace hash
+import { createHash } from 'node:crypto';
+import type { Consumer, Delivery } from '../../core/consumer.ts';
+import type { Ferry } from '../../core/ferry.ts';
+import type { Producer } from '../../core/producer.ts';
+import { flush } from '../../core/testing.ts';
+import { ManualClock, MemoryFileSystem, SeededRandom, type Random } from '../../wal/index.ts';
+import { Ferry as FerryEngine } from '../../core/ferry.ts';
+
+/** Fault rates and workload shape of one run, all drawn from its seed. */
+export interface Swarm {
+  readonly partitions: number;
+  readonly fsync: 'always' | 'interval';
+  readonly maxDeliveries: number;
+  readonly steps: number;
+  /** Probabilities per step. */
+  readonly crash: number;
+  readonly powerShare: number;
+  readonly fsyncFailure: number;
+  readonly diskFull: number;
+  readonly clockJump: number;
+  readonly consumerDeath: number;
+  readonly producerRestart: number;
+  readonly nack: number;
+  readonly hold: number;
+  readonly checkpointEvery: number;
+}
+
+export interface Violation {
+  readonly check: string;
+  readonly detail: string;
+}
+
+export interface SimulationResult {
+  readonly seed: number;
+  readonly swarm: Swarm;
+  readonly violations: Violation[];
+  readonly traceHash: string;
+  readonly stats: Record<string, number>;
+  /** The last events of the run, for a report. */
+  readonly tail: string[];
+}
+
+function drawSwarm(r: Random): Swarm {
+  const pick = <T>(xs: readonly T[]): T => xs[r.int(xs.length)]!;
+  return {
+    partitions: 1 + r.int(3),
+    fsync: pick(['always', 'interval'] as const),
+    maxDeliveries: 2 + r.int(3),
+    steps: 80 + r.int(120),
+    crash: pick([0, 0.01, 0.04]),
+    powerShare: r.next(),
+    fsyncFailure: pick([0, 0, 0.02]),
+    diskFull: pick([0, 0, 0.03]),
+    clockJump: pick([0.01, 0.05]),
+    consumerDeath: pick([0, 0.02]),
+    producerRestart: pick([0, 0.02]),
+    nack: pick([0.05, 0.2, 0.4]),
+    hold: pick([0, 0.1]),
+    checkpointEvery: pick([5, 50, 10_000]),
+  };
+}
+
+const GROUPS = [
+  { name: 'plain', ordering: 'none' as const },
+  { name: 'keyed', ordering: 'key' as const },
+];
+const KEYS = ['a', 'b', 'c', undefined];
+
+interface Published {
+  readonly key: string | undefined;
+  partition: number;
+  offset: number;
+  confirmed: boolean;
+}
+
+interface GroupHistory {
+  /** Values whose ack resolved (durable): never to be delivered again. */
+  readonly acked: Set<number>;
+  /**
+   * Values with an ack issued, whatever came of it: a failed ack may still have taken effect
+   * (written, then its fsync failed, and recovery kept what the page cache held).
+   */
+  readonly issued: Set<number>;
+  /** Delivered and not settled since (no ack or final nack issued): later messages of its key must wait. */
+  readonly inFlight: Set<number>;
+  /** Values delivered at least once. */
+  readonly delivered: Map<number, number>;
+  /** Dead letters seen for this group: value -> attempts. */
+  readonly dead: Map<number, number>;
+}
+
+/** Runs the simulation for `seed`; resolves with the violations found (none when the run is clean). */
+export async function runSimulation(seed: number): Promise<SimulationResult> {
+  const random = new SeededRandom(seed);
+  const swarm = drawSwarm(random.fork('swarm'));
+  const faults = random.fork('faults');
+  const work = random.fork('workload');
+  const fs = new MemoryFileSystem({ random: random.fork('disk'), syncs: 'manual' });
+  const clock = new ManualClock(1_700_000_000_000);
+  const trace: string[] = [];
+  const violations: Violation[] = [];
+  const stats: Record<string, number> = { published: 0, confirmed: 0, deliveries: 0, acks: 0, nacks: 0, crashes: 0, powerLosses: 0, deadLetters: 0 };
+  const event = (line: string): void => void trace.push(line);
+  const violate = (check: string, detail: string): void => {
+    violations.push({ check, detail });
+    event(`VIOLATION ${check}: ${detail}`);
+  };
+
+  const published = new Map<number, Published>();
+  const groups = new Map(GROUPS.map((g) => [g.name, { acked: new Set<number>(), issued: new Set<number>(), inFlight: new Set<number>(), delivered: new Map<number, number>(), dead: new Map<number, number>() } satisfies GroupHistory]));
+  let nextValue = 0;
+  let incarnation = 0;
+
+  interface Run {
+    ferry: Ferry;
+    producers: Producer[];
+    consumers: { group: string; consumer: Consumer<number>; waiting: Promise<Delivery<number> | undefined> | undefined; held: Delivery<number>[] }[];
+  }
+  const open = async (): Promise<Run> => {
+    incarnation++;
+    for (let round = 0; ; round++) {
+      try {
+        const ferry = await driveDisk(
+          FerryEngine.open({ dir: '/sim', fs, clock, random: random.fork(`engine${incarnation}`), fsync: swarm.fsync, segmentBytes: 4096, limits: { checkpointEveryRecords: swarm.checkpointEvery } }),
+        );
+        await driveDisk(ferry.createTopic('t', { partitions: swarm.partitions, maxDeliveries: swarm.maxDeliveries, ackTimeoutMs: 1000, backoff: { kind: 'fixed', delayMs: 50 } }));
+        return {
+          ferry,
+          producers: [ferry.producer({ id: 'p1' }), ferry.producer()],
+          consumers: GROUPS.map((g) => ({ group: g.name, consumer: ferry.consumer<number>(g.name, { topics: ['t'], ordering: g.ordering, maxInFlight: 8, pollWaitMs: 200 }), waiting: undefined, held: [] })),
+        };
+      } catch (error) {
+        // The disk was still failing (full, or a sync): heal it and try again.
+        if (round > 3) throw error;
+        fs.faults.capacityBytes = Number.POSITIVE_INFINITY;
+        fs.faults.fsyncFailure = 0;
+      }
+    }
+  };
+  /** Awaits `work`, releasing the disk's syncs while it is pending. */
+  async function driveDisk<T>(pending: Promise<T>): Promise<T> {
+    let done = false;
+    const tracked = pending.finally(() => (done = true));
+    tracked.catch(() => {});
+    for (let i = 0; !done && i < 200; i++) {
+      fs.releaseSyncs();
+      await flush(2);
+    }
+    return tracked;
+  }
+
+  const poll = async (slot: Run['consumers'][number]): Promise<Delivery<number> | undefined> => {
+    let got: Delivery<number> | undefined;
+    let settled = false;
+    slot.waiting ??= slot.consumer.next();
+    void slot.waiting.then((d) => ((got = d), (settled = true)), () => (settled = true));
+    await flush(3);
+    if (!settled) return undefined;
+    slot.waiting = undefined;
+    if (!got) return undefined;
+    const d = got;
+    stats.deliveries!++;
+    event(`deliver ${slot.group} v${d.value} p${d.partition}@${d.offset} a${d.attempt} k${d.key ?? "-"}`);
+    const h = groups.get(slot.group)!;
+    const p = published.get(d.value);
+    if (!p) violate('nothing unexpected', `${slot.group} got value ${d.value}, never published`);
+    if (h.acked.has(d.value)) violate('acks are never undone', `${slot.group} got value ${d.value} again after its ack was confirmed`);
+    if (slot.group === 'keyed' && p?.key !== undefined) {
+      // Key order: an earlier message of the same key (same partition, so log order) must not be
+      // in flight (delivered, not settled), nor confirmed and never delivered yet.
+      for (const [v, q] of published) {
+        if (v === d.value || q.key !== p.key || !q.confirmed || q.partition !== d.partition || q.offset >= d.offset) continue;
+        if (h.inFlight.has(v)) violate('key order', `keyed got ${d.value} (@${d.offset}) while ${v} (@${q.offset}, key ${p.key}) was still in flight`);
+        else if (!h.delivered.has(v)) violate('key order', `keyed got ${d.value} (@${d.offset}) before ${v} (@${q.offset}, key ${p.key}) was ever delivered`);
+      }
+    }
+    h.inFlight.add(d.value);
+    h.delivered.set(d.value, (h.delivered.get(d.value) ?? 0) + 1);
+    return d;
+  };
+
+  const settle = (group: string, d: Delivery<number>, outcome: 'ack' | 'nack'): void => {
+    const h = groups.get(group)!;
+    event(`${outcome} ${group} v${d.value} a${d.attempt}`);
+    // An ack, or a final nack (its message is dead-lettered), ends it being in flight. Only an
+    // ack settles it for the no-loss check: a dead-lettered one must show up in the dead-letter topic.
+    if (outcome === 'ack' || d.attempt >= swarm.maxDeliveries) h.inFlight.delete(d.value);
+    if (outcome === 'ack') h.issued.add(d.value);
+    if (outcome === 'ack') {
+      stats.acks!++;
+      d.ack().then(
+        () => {
+          h.acked.add(d.value);
+          event(`acked ${group} v${d.value}`);
+        },
+        (e: unknown) => event(`ack failed ${group} v${d.value} ${(e as { code?: string }).code}`),
+      );
+    } else {
+      stats.nacks!++;
+      d.nack({ error: `e${d.attempt}` }).catch(() => {});
+    }
+  };
+
+  let run = await open();
+  // --- safety phase: faults on --------------------------------------------------------------
+  for (let step = 0; step < swarm.steps; step++) {
+    const roll = work.next();
+    if (roll < 0.3) {
+      const producer = run.producers[work.int(run.producers.length)]!;
+      const count = 1 + work.int(3);
+      const values = Array.from({ length: count }, () => nextValue++);
+      const messages = values.map((value) => {
+        const key = KEYS[work.int(KEYS.length)];
+        published.set(value, { key, partition: -1, offset: -1, confirmed: false });
+        return { value, ...(key === undefined ? {} : { key }), ...(work.chance(0.1) ? { delayMs: 30 } : {}) };
+      });
+      stats.published! += count;
+      producer.publishMany('t', messages).then(
+        (results) =>
+          results.forEach((r, i) => {
+            const p = published.get(values[i]!)!;
+            Object.assign(p, { partition: r.partition, offset: r.offset, confirmed: true });
+            stats.confirmed!++;
+            event(`confirmed v${values[i]} p${r.partition}@${r.offset}`);
+          }),
+        () => {},
+      );
+    } else if (roll < 0.7) {
+      const slot = run.consumers[work.int(run.consumers.length)]!;
+      const d = await poll(slot);
+      if (d) {
+        const r = work.next();
+        if (r < swarm.hold) {
+          slot.held.push(d);
+          event(`hold ${slot.group} v${d.value}`);
+        }
+        else settle(slot.group, d, r < swarm.hold + swarm.nack ? 'nack' : 'ack');
+      }
+    } else if (roll < 0.8) {
+      fs.releaseSyncs(1 + work.int(3), work.chance(0.5));
+    } else if (roll < 0.85) {
+      const ms = faults.chance(swarm.clockJump) ? 5000 : 60;
+      clock.advance(ms);
+      event(`advance ${ms}`);
+    } else if (roll < 0.9 && run.consumers.some((c) => c.held.length > 0)) {
+      const slot = run.consumers.find((c) => c.held.length > 0)!;
+      settle(slot.group, slot.held.shift()!, 'ack'); // maybe long after its lease ended: may be stale
+    }
+    await flush(2);
+
+    if (faults.chance(swarm.consumerDeath)) {
+      // A consumer dies holding leases: abandoned, not closed; a new member takes its place.
+      const i = faults.int(run.consumers.length);
+      const g = GROUPS[i]!;
+      run.consumers[i] = { group: g.name, consumer: run.ferry.consumer<number>(g.name, { topics: ['t'], ordering: g.ordering, maxInFlight: 8, pollWaitMs: 200 }), waiting: undefined, held: [] };
+      event(`consumer ${g.name} died`);
+    }
+    if (faults.chance(swarm.producerRestart)) {
+      run.producers[0] = run.ferry.producer({ id: 'p1' }); // fences the old one
+      event('producer p1 restarted');
+    }
+    fs.faults.fsyncFailure = swarm.fsyncFailure;
+    if (faults.chance(swarm.diskFull)) fs.faults.capacityBytes = fs.faults.capacityBytes === Number.POSITIVE_INFINITY ? 0 : Number.POSITIVE_INFINITY;
+    if (faults.chance(swarm.crash)) {
+      const power = faults.next() < swarm.powerShare;
+      fs.crash(power ? 'power' : 'process');
+      stats.crashes!++;
+      if (power) stats.powerLosses!++;
+      event(`crash ${power ? 'power' : 'process'}`);
+      fs.faults.capacityBytes = Number.POSITIVE_INFINITY;
+      fs.faults.fsyncFailure = 0;
+      run = await open();
+    }
+  }
+
+  // --- liveness phase: faults off, heal, restart, drain -----------------------------------
+  fs.faults.fsyncFailure = 0;
+  fs.faults.capacityBytes = Number.POSITIVE_INFINITY;
+  fs.crash('process');
+  run = await open();
+  const ops = run.ferry.consumer<number>('ops', { topics: ['t.dlq'], maxInFlight: 64, pollWaitMs: 200 });
+  const opsSlot = { group: 'ops', consumer: ops, waiting: undefined as Promise<Delivery<number> | undefined> | undefined, held: [] as Delivery<number>[] };
+  const unsettled = (): string[] => {
+    const out: string[] = [];
+    for (const [value, p] of published) {
+      if (!p.confirmed) continue;
+      // Settled: an ack issued (whatever its outcome: the consumer acked it) or a dead letter.
+      for (const [name, h] of groups) if (!h.issued.has(value) && !h.dead.has(value)) out.push(`${name}:${value}`);
+    }
+    return out;
+  };
+  for (let round = 0; round < 600 && unsettled().length > 0; round++) {
+    let progress = false;
+    for (const slot of run.consumers) {
+      for (const d of slot.held.splice(0)) settle(slot.group, d, 'ack');
+      const d = await poll(slot);
+      if (d) {
+        settle(slot.group, d, 'ack');
+        progress = true;
+      }
+    }
+    let letter: Delivery<number> | undefined;
+    opsSlot.waiting ??= ops.next();
+    void opsSlot.waiting.then((d) => (letter = d), () => {});
+    await flush(3);
+    if (letter) {
+      opsSlot.waiting = undefined;
+      const info = letter.deadLetter!;
+      const h = groups.get(info.group);
+      stats.deadLetters!++;
+      event(`dead ${info.group} v${letter.value} a${info.attempts}`);
+      if (!h) violate('dead letters', `letter for unknown group ${info.group}`);
+      else {
+        if (h.dead.has(letter.value)) violate('dead letters once', `${info.group} value ${letter.value} dead-lettered twice`);
+        if (info.attempts !== swarm.maxDeliveries) violate('dead letters after maxDeliveries', `${info.group} value ${letter.value} dead after ${info.attempts} attempts, not ${swarm.maxDeliveries}`);
+        const p = published.get(letter.value);
+        if (p?.confirmed && (p.partition !== info.partition || p.offset !== info.offset)) violate('dead letter origin', `value ${letter.value} from p${info.partition}@${info.offset}, published at p${p.partition}@${p.offset}`);
+        h.dead.set(letter.value, info.attempts);
+      }
+      void letter.ack();
+      progress = true;
+    }
+    fs.releaseSyncs();
+    if (!progress) clock.advance(500);
+    await flush(2);
+  }
+  const left = unsettled();
+  if (left.length > 0) violate('no loss (liveness)', `confirmed but never acked or dead-lettered: ${left.slice(0, 10).join(', ')}${left.length > 10 ? ` and ${left.length - 10} more` : ''}`);
+  await driveDisk(run.ferry.close()).catch(() => {});
+
+  const traceHash = createHash('sha256').update(trace.join('\n')).digest('hex').slice(0, 16);
+  return { seed, swarm, violations, traceHash, stats, tail: trace.slice(-20) };
+}
