@@ -44,7 +44,7 @@ export interface SimulationResult {
   readonly violations: Violation[];
   readonly traceHash: string;
   readonly stats: Record<string, number>;
-  /** The last events of the run, for a report. */
+  /** The last events of the run, for a report (all of them with `keepTrace`). */
   readonly tail: string[];
 }
 
@@ -68,6 +68,9 @@ function drawSwarm(r: Random): Swarm {
   };
 }
 
+const ACK_TIMEOUT_MS = 1000;
+const BACKOFF_MS = 50;
+
 const GROUPS = [
   { name: 'plain', ordering: 'none' as const },
   { name: 'keyed', ordering: 'key' as const },
@@ -89,8 +92,13 @@ interface GroupHistory {
    * (written, then its fsync failed, and recovery kept what the page cache held).
    */
   readonly issued: Set<number>;
-  /** Delivered and not settled since (no ack or final nack issued): later messages of its key must wait. */
-  readonly inFlight: Set<number>;
+  /**
+   * Messages surely waiting for a retry, with the virtual time until which they surely are: a
+   * nack that succeeded at T means no redelivery before T + backoff, and a redelivery holds its
+   * lease for ackTimeoutMs after that. (Leases alone prove nothing: a delivery may sit in a
+   * consumer's buffer, unseen, while its lease runs out.) Later messages of its key must wait.
+   */
+  readonly retrying: Map<number, number>;
   /** Values delivered at least once. */
   readonly delivered: Map<number, number>;
   /** Dead letters seen for this group: value -> attempts. */
@@ -98,7 +106,7 @@ interface GroupHistory {
 }
 
 /** Runs the simulation for `seed`; resolves with the violations found (none when the run is clean). */
-export async function runSimulation(seed: number): Promise<SimulationResult> {
+export async function runSimulation(seed: number, options: { readonly keepTrace?: boolean } = {}): Promise<SimulationResult> {
   const random = new SeededRandom(seed);
   const swarm = drawSwarm(random.fork('swarm'));
   const faults = random.fork('faults');
@@ -115,7 +123,7 @@ export async function runSimulation(seed: number): Promise<SimulationResult> {
   };
 
   const published = new Map<number, Published>();
-  const groups = new Map(GROUPS.map((g) => [g.name, { acked: new Set<number>(), issued: new Set<number>(), inFlight: new Set<number>(), delivered: new Map<number, number>(), dead: new Map<number, number>() } satisfies GroupHistory]));
+  const groups = new Map(GROUPS.map((g) => [g.name, { acked: new Set<number>(), issued: new Set<number>(), retrying: new Map<number, number>(), delivered: new Map<number, number>(), dead: new Map<number, number>() } satisfies GroupHistory]));
   let nextValue = 0;
   let incarnation = 0;
 
@@ -131,7 +139,7 @@ export async function runSimulation(seed: number): Promise<SimulationResult> {
         const ferry = await driveDisk(
           FerryEngine.open({ dir: '/sim', fs, clock, random: random.fork(`engine${incarnation}`), fsync: swarm.fsync, segmentBytes: 4096, limits: { checkpointEveryRecords: swarm.checkpointEvery } }),
         );
-        await driveDisk(ferry.createTopic('t', { partitions: swarm.partitions, maxDeliveries: swarm.maxDeliveries, ackTimeoutMs: 1000, backoff: { kind: 'fixed', delayMs: 50 } }));
+        await driveDisk(ferry.createTopic('t', { partitions: swarm.partitions, maxDeliveries: swarm.maxDeliveries, ackTimeoutMs: ACK_TIMEOUT_MS, backoff: { kind: 'fixed', delayMs: BACKOFF_MS } }));
         return {
           ferry,
           producers: [ferry.producer({ id: 'p1' }), ferry.producer()],
@@ -178,11 +186,11 @@ export async function runSimulation(seed: number): Promise<SimulationResult> {
       // in flight (delivered, not settled), nor confirmed and never delivered yet.
       for (const [v, q] of published) {
         if (v === d.value || q.key !== p.key || !q.confirmed || q.partition !== d.partition || q.offset >= d.offset) continue;
-        if (h.inFlight.has(v)) violate('key order', `keyed got ${d.value} (@${d.offset}) while ${v} (@${q.offset}, key ${p.key}) was still in flight`);
+        if ((h.retrying.get(v) ?? Number.NEGATIVE_INFINITY) > clock.now()) violate('key order', `keyed got ${d.value} (@${d.offset}) while ${v} (@${q.offset}, key ${p.key}) was waiting for its retry`);
         else if (!h.delivered.has(v)) violate('key order', `keyed got ${d.value} (@${d.offset}) before ${v} (@${q.offset}, key ${p.key}) was ever delivered`);
       }
     }
-    h.inFlight.add(d.value);
+    h.retrying.delete(d.value);
     h.delivered.set(d.value, (h.delivered.get(d.value) ?? 0) + 1);
     return d;
   };
@@ -190,11 +198,12 @@ export async function runSimulation(seed: number): Promise<SimulationResult> {
   const settle = (group: string, d: Delivery<number>, outcome: 'ack' | 'nack'): void => {
     const h = groups.get(group)!;
     event(`${outcome} ${group} v${d.value} a${d.attempt}`);
-    // An ack, or a final nack (its message is dead-lettered), ends it being in flight. Only an
-    // ack settles it for the no-loss check: a dead-lettered one must show up in the dead-letter topic.
-    if (outcome === 'ack' || d.attempt >= swarm.maxDeliveries) h.inFlight.delete(d.value);
+    // Only an ack settles a message for the no-loss check: a dead-lettered one must show up in
+    // the dead-letter topic.
+
     if (outcome === 'ack') h.issued.add(d.value);
     if (outcome === 'ack') {
+      h.retrying.delete(d.value);
       stats.acks!++;
       d.ack().then(
         () => {
@@ -205,7 +214,15 @@ export async function runSimulation(seed: number): Promise<SimulationResult> {
       );
     } else {
       stats.nacks!++;
-      d.nack({ error: `e${d.attempt}` }).catch(() => {});
+      const at = clock.now();
+      const seen = h.delivered.get(d.value);
+      d.nack({ error: `e${d.attempt}` }).then(
+        () => {
+          // Unless its retry was seen meanwhile (the nack's durability can come after it).
+          if (d.attempt < swarm.maxDeliveries && h.delivered.get(d.value) === seen) h.retrying.set(d.value, at + BACKOFF_MS + ACK_TIMEOUT_MS);
+        },
+        () => {},
+      );
     }
   };
 
@@ -337,5 +354,5 @@ export async function runSimulation(seed: number): Promise<SimulationResult> {
   await driveDisk(run.ferry.close()).catch(() => {});
 
   const traceHash = createHash('sha256').update(trace.join('\n')).digest('hex').slice(0, 16);
-  return { seed, swarm, violations, traceHash, stats, tail: trace.slice(-20) };
+  return { seed, swarm, violations, traceHash, stats, tail: options.keepTrace ? trace : trace.slice(-20) };
 }
