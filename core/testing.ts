@@ -15,7 +15,8 @@ export function memoryFerry(seed = 1, defaults: Partial<FerryOptions> = {}): Mem
   return {
     fs,
     clock,
-    open: (overrides = {}) => Ferry.open({ dir: '/ferry', fs, clock, random: new SeededRandom(seed * 1000 + run++), ...defaults, ...overrides }),
+    // Each engine gets its own view of the disk: after a crash, the abandoned one can touch nothing.
+    open: (overrides = {}) => Ferry.open({ dir: '/ferry', fs: fs.processView(), clock, random: new SeededRandom(seed * 1000 + run++), ...defaults, ...overrides }),
   };
 }
 

@@ -17,7 +17,8 @@ export function memoryLogSetup(seed = 1, fsOptions: Partial<MemoryFileSystemOpti
   const fs = new MemoryFileSystem({ random: new SeededRandom(seed), ...fsOptions });
   const clock = new ManualClock(1_700_000_000_000);
   const dir = '/data/log';
-  return { fs, clock, dir, open: (overrides = {}) => WriteAheadLog.open({ dir, fs, clock, ...defaults, ...overrides }) };
+  // Each log opened gets its own view of the disk: after a crash, an abandoned one can touch nothing.
+  return { fs, clock, dir, open: (overrides = {}) => WriteAheadLog.open({ dir, fs: fs.processView(), clock, ...defaults, ...overrides }) };
 }
 
 /** A payload that names its own index, so tests can tell batches apart. */

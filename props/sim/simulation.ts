@@ -137,7 +137,7 @@ export async function runSimulation(seed: number, options: { readonly keepTrace?
     for (let round = 0; ; round++) {
       try {
         const ferry = await driveDisk(
-          FerryEngine.open({ dir: '/sim', fs, clock, random: random.fork(`engine${incarnation}`), fsync: swarm.fsync, segmentBytes: 4096, limits: { checkpointEveryRecords: swarm.checkpointEvery } }),
+          FerryEngine.open({ dir: '/sim', fs: fs.processView(), clock, random: random.fork(`engine${incarnation}`), fsync: swarm.fsync, segmentBytes: 4096, limits: { checkpointEveryRecords: swarm.checkpointEvery } }),
         );
         await driveDisk(ferry.createTopic('t', { partitions: swarm.partitions, maxDeliveries: swarm.maxDeliveries, ackTimeoutMs: ACK_TIMEOUT_MS, backoff: { kind: 'fixed', delayMs: BACKOFF_MS } }));
         return {

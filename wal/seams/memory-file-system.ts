@@ -130,6 +130,34 @@ export class MemoryFileSystem implements FileSystem {
     };
   }
 
+  /**
+   * This disk as one process sees it: every operation fails (EBADF) once the machine crashes, as a
+   * crashed process can do nothing at all. Tests and the simulator open each incarnation of an
+   * engine on its own view, so an abandoned one cannot touch the disk of the next.
+   */
+  processView(): FileSystem {
+    const generation = this.#generation;
+    const alive = (): void => this.checkGeneration(generation, 'the disk');
+    return {
+      mkdirp: (dir) => (alive(), this.mkdirp(dir)),
+      list: (dir) => (alive(), this.list(dir)),
+      exists: (path) => (alive(), this.exists(path)),
+      open: (path, mode) => (alive(), this.open(path, mode)),
+      remove: (path) => (alive(), this.remove(path)),
+      removeTree: (dir) => (alive(), this.removeTree(dir)),
+      rename: (from, to) => (alive(), this.rename(from, to)),
+      syncDir: (dir) => {
+        try {
+          alive();
+        } catch (error) {
+          return Promise.reject(error);
+        }
+        return this.syncDir(dir);
+      },
+      lock: (path) => (alive(), this.lock(path)),
+    };
+  }
+
   // --- faults and control -------------------------------------------------------------------
 
   /**
