@@ -248,6 +248,18 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     await Promise.all(Array.from({ length: concurrency }, worker));
   }
 
+  /**
+   * Stops this consumer as a crash would: no more fetches, and its leases are *not* handed back:
+   * they expire and are redelivered (charging an attempt). For fault drills and the simulator;
+   * a consumer that is done should `close()`.
+   */
+  abandon(): void {
+    this.#closed = true;
+    for (const taker of this.#takers.splice(0)) taker(undefined);
+    for (const wake of this.#capacityWaiters.splice(0)) wake();
+    this.#buffer = new BoundedFifo(1);
+  }
+
   /** Stops fetching, releases every lease (without charging an attempt), ends iteration. */
   close(): Promise<void> {
     this.#closing ??= (async () => {
