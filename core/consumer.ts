@@ -258,6 +258,8 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     for (const taker of this.#takers.splice(0)) taker(undefined);
     for (const wake of this.#capacityWaiters.splice(0)) wake();
     this.#buffer = new BoundedFifo(1);
+    // A dead process's pending fetches go with its connection; its leases stay until they expire.
+    for (const topic of this.#topics) for (let p = 0; p < this.#host.topic(topic).partitions; p++) void this.#host.runtime.release(topic, p, this.#id, false).catch(() => {});
   }
 
   /** Stops fetching, releases every lease (without charging an attempt), ends iteration. */

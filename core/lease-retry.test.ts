@@ -114,4 +114,24 @@ describe('leases, retries and dead letters', () => {
     expect(got.map((x) => x.value).sort()).toEqual([1, 2]);
     await ferry.close();
   });
+
+  it('an abandoned consumer (a crash) keeps its leases until they expire, and that charges an attempt', async () => {
+    const setup = memoryFerry(6);
+    const ferry = await setup.open();
+    await ferry.createTopic('t', { ackTimeoutMs: 1000 });
+    await ferry.producer().publish('t', { value: 1 });
+    const dying = ferry.consumer('g', { topics: ['t'] });
+    await dying.next();
+    dying.abandon();
+    expect(await dying.next()).toBeUndefined();
+    const heir = ferry.consumer('g', { topics: ['t'] });
+    let got: unknown;
+    void heir.next().then((d) => (got = d));
+    await flush();
+    expect(got).toBeUndefined(); // still leased to the dead one
+    setup.clock.advance(1001);
+    await flush();
+    expect(got).toMatchObject({ value: 1, attempt: 2 });
+    await ferry.close();
+  });
 });

@@ -124,7 +124,7 @@ export class LocalRuntime implements PartitionRuntime {
   ack: PartitionRuntime['ack'] = async (topic, partition, group, offset, token) => this.#partition(topic, partition).ack(group, offset, token);
   nack: PartitionRuntime['nack'] = async (topic, partition, group, offset, token, options) => this.#partition(topic, partition).nack(group, offset, token, options);
   extend: PartitionRuntime['extend'] = async (topic, partition, group, offset, token, ms) => this.#partition(topic, partition).extend(group, offset, token, ms);
-  release: PartitionRuntime['release'] = async (topic, partition, consumerId) => this.#partition(topic, partition).release(consumerId);
+  release: PartitionRuntime['release'] = async (topic, partition, consumerId, leases) => this.#partition(topic, partition).release(consumerId, leases);
 
   async close(): Promise<void> {
     this.#retentionTimer?.cancel();

@@ -298,10 +298,10 @@ export class PartitionActor {
     this.#armTimer();
   }
 
-  /** Ends every lease of a consumer that closed, without charging an attempt. */
-  release(consumerId: string): void {
+  /** Answers a consumer's parked fetches and, unless `leases` is false, ends its leases without charging an attempt. */
+  release(consumerId: string, leases = true): void {
     const now = this.#c.clock.now();
-    for (const g of this.#groups.values()) for (const p of g.pending.values()) if (p.lease?.consumerId === consumerId) g.unlease(p, now);
+    if (leases) for (const g of this.#groups.values()) for (const p of g.pending.values()) if (p.lease?.consumerId === consumerId) g.unlease(p, now);
     this.#waiters = this.#waiters.filter((w) => {
       if (w.request.consumerId !== consumerId) return true;
       w.resolve([]);

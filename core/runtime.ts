@@ -15,8 +15,11 @@ export interface PartitionRuntime {
   ack(topic: string, partition: number, group: string, offset: number, token: string): Promise<void>;
   nack(topic: string, partition: number, group: string, offset: number, token: string, options: { delayMs?: number; error?: string }): Promise<void>;
   extend(topic: string, partition: number, group: string, offset: number, token: string, ms?: number): Promise<void>;
-  /** Ends a closing consumer's leases on a partition without charging attempts. */
-  release(topic: string, partition: number, consumerId: string): Promise<void>;
+  /**
+   * Ends a closing consumer's leases on a partition without charging attempts, and answers its
+   * parked fetches. With `leases: false` only the fetches go (a consumer that died keeps its leases).
+   */
+  release(topic: string, partition: number, consumerId: string, leases?: boolean): Promise<void>;
   /** Syncs and closes every partition. */
   close(): Promise<void>;
 }

@@ -15,7 +15,7 @@ export type ShardRequest =
   | { readonly op: 'ackMany'; readonly id: number; readonly acks: readonly AckItem[] }
   | { readonly op: 'nack'; readonly id: number; readonly topic: string; readonly partition: number; readonly group: string; readonly offset: number; readonly token: string; readonly options: { delayMs?: number; error?: string } }
   | { readonly op: 'extend'; readonly id: number; readonly topic: string; readonly partition: number; readonly group: string; readonly offset: number; readonly token: string; readonly ms?: number }
-  | { readonly op: 'release'; readonly id: number; readonly topic: string; readonly partition: number; readonly consumerId: string }
+  | { readonly op: 'release'; readonly id: number; readonly topic: string; readonly partition: number; readonly consumerId: string; readonly leases?: boolean }
   | { readonly op: 'close'; readonly id: number };
 
 /** One ack of an `ackMany` request: the acks of a turn travel to a shard together. */

@@ -64,7 +64,7 @@ export default function attach({ port, config }: { port: MessagePort; config: Sh
       case 'extend':
         return runtime.extend(r.topic, r.partition, r.group, r.offset, r.token, r.ms).then(() => null);
       case 'release':
-        return runtime.release(r.topic, r.partition, r.consumerId).then(() => null);
+        return runtime.release(r.topic, r.partition, r.consumerId, r.leases).then(() => null);
       case 'close':
         return runtime.close().then(() => null);
     }

@@ -125,7 +125,7 @@ export class WorkerRuntime implements PartitionRuntime {
   }
   nack: PartitionRuntime['nack'] = async (topic, partition, group, offset, token, options) => void (await this.#shard(topic, partition).request({ op: 'nack', topic, partition, group, offset, token, options }));
   extend: PartitionRuntime['extend'] = async (topic, partition, group, offset, token, ms) => void (await this.#shard(topic, partition).request({ op: 'extend', topic, partition, group, offset, token, ...(ms === undefined ? {} : { ms }) }));
-  release: PartitionRuntime['release'] = async (topic, partition, consumerId) => void (await this.#shard(topic, partition).request({ op: 'release', topic, partition, consumerId }));
+  release: PartitionRuntime['release'] = async (topic, partition, consumerId, leases) => void (await this.#shard(topic, partition).request({ op: 'release', topic, partition, consumerId, ...(leases === undefined ? {} : { leases }) }));
 
   /** Kills one shard's worker abruptly: for fault tests and drills. */
   killShard(index: number): Promise<void> {

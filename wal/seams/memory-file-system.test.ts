@@ -92,4 +92,17 @@ describe('in-memory fault disk', () => {
     expect(await run(42)).toBe(await run(42));
     expect(await run(42)).not.toBe(await run(43));
   });
+
+  it('gives each process a view that can do nothing once the machine crashed', async () => {
+    const fs = disk();
+    const view = fs.processView();
+    view.open('/d/a', 'create').close();
+    fs.crash('process');
+    expect(() => view.open('/d/b', 'create')).toThrow(/crashed process/);
+    expect(() => view.remove('/d/a')).toThrow(/crashed process/);
+    await expect(view.syncDir('/d')).rejects.toThrow(/crashed process/);
+    expect(fs.exists('/d/b')).toBe(false);
+    fs.processView().open('/d/b', 'create').close(); // a new process can
+    expect(fs.exists('/d/b')).toBe(true);
+  });
 });
