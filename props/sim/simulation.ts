@@ -105,10 +105,20 @@ interface GroupHistory {
   readonly dead: Map<number, number>;
   /** A member died: what it was leased when it died is out of sight (it may expire into a dead letter). */
   lostMember: boolean;
+  /** After a durable nack of attempt a, no delivery of the value may carry an attempt below a + 1. */
+  readonly minAttempt: Map<number, number>;
 }
 
 /** Runs the simulation for `seed`; resolves with the violations found (none when the run is clean). */
 export async function runSimulation(seed: number, options: { readonly keepTrace?: boolean } = {}): Promise<SimulationResult> {
+  const result = await simulate(seed, options.keepTrace === true);
+  return result;
+}
+
+/** A run that could not go on: recovery refused the disk, say. It is reported, not thrown. */
+class RunStopped extends Error {}
+
+async function simulate(seed: number, keepTrace: boolean): Promise<SimulationResult> {
   const random = new SeededRandom(seed);
   const swarm = drawSwarm(random.fork('swarm'));
   const faults = random.fork('faults');
@@ -125,7 +135,7 @@ export async function runSimulation(seed: number, options: { readonly keepTrace?
   };
 
   const published = new Map<number, Published>();
-  const groups = new Map<string, GroupHistory>(GROUPS.map((g) => [g.name, { acked: new Set<number>(), issued: new Set<number>(), retrying: new Map<number, number>(), delivered: new Map<number, number>(), dead: new Map<number, number>(), lostMember: false }]));
+  const groups = new Map<string, GroupHistory>(GROUPS.map((g) => [g.name, { acked: new Set<number>(), issued: new Set<number>(), retrying: new Map<number, number>(), delivered: new Map<number, number>(), dead: new Map<number, number>(), lostMember: false, minAttempt: new Map<number, number>() }]));
   let nextValue = 0;
   let incarnation = 0;
 
@@ -149,7 +159,10 @@ export async function runSimulation(seed: number, options: { readonly keepTrace?
         };
       } catch (error) {
         // The disk was still failing (full, or a sync): heal it and try again.
-        if (round > 3) throw error;
+        if ((error as { code?: string }).code === 'CORRUPT_SEGMENT' || round > 3) {
+          violate('recovery', `the engine could not open its disk: ${(error as Error).message}`);
+          throw new RunStopped();
+        }
         fs.faults.capacityBytes = Number.POSITIVE_INFINITY;
         fs.faults.fsyncFailure = 0;
       }
@@ -193,6 +206,7 @@ export async function runSimulation(seed: number, options: { readonly keepTrace?
       }
     }
     h.retrying.delete(d.value);
+    if (d.attempt < (h.minAttempt.get(d.value) ?? 0)) violate('attempt counts are durable', `${slot.group} got value ${d.value} with attempt ${d.attempt} after a durable nack of attempt ${h.minAttempt.get(d.value)! - 1}`);
     h.delivered.set(d.value, (h.delivered.get(d.value) ?? 0) + 1);
     return d;
   };
@@ -222,12 +236,25 @@ export async function runSimulation(seed: number, options: { readonly keepTrace?
         () => {
           // Unless its retry was seen meanwhile (the nack's durability can come after it).
           if (d.attempt < swarm.maxDeliveries && h.delivered.get(d.value) === seen) h.retrying.set(d.value, at + BACKOFF_MS + ACK_TIMEOUT_MS);
+          h.minAttempt.set(d.value, Math.max(h.minAttempt.get(d.value) ?? 0, d.attempt + 1));
         },
         () => {},
       );
     }
   };
 
+  const finish = (): SimulationResult => {
+    const traceHash = createHash('sha256').update(trace.join('\n')).digest('hex').slice(0, 16);
+    return { seed, swarm, violations, traceHash, stats, tail: keepTrace ? trace : trace.slice(-20) };
+  };
+  try {
+    await phases();
+  } catch (error) {
+    if (!(error instanceof RunStopped)) throw error;
+  }
+  return finish();
+
+  async function phases(): Promise<void> {
   let run = await open();
   // --- safety phase: faults on --------------------------------------------------------------
   for (let step = 0; step < swarm.steps; step++) {
@@ -312,7 +339,9 @@ export async function runSimulation(seed: number, options: { readonly keepTrace?
   const unsettled = (): string[] => {
     const out: string[] = [];
     for (const [value, p] of published) {
-      if (!p.confirmed) continue;
+      // Confirmed messages, and any a group was shown: one delivered must never vanish (a
+      // partition must not deliver beyond what is durable).
+      if (!p.confirmed && ![...groups.values()].some((h) => h.delivered.has(value))) continue;
       // Settled: an ack issued (whatever its outcome: the consumer acked it) or a dead letter.
       for (const [name, h] of groups) if (!h.issued.has(value) && !h.dead.has(value)) out.push(`${name}:${value}`);
     }
@@ -356,7 +385,5 @@ export async function runSimulation(seed: number, options: { readonly keepTrace?
   const left = unsettled();
   if (left.length > 0) violate('no loss (liveness)', `confirmed but never acked or dead-lettered: ${left.slice(0, 10).join(', ')}${left.length > 10 ? ` and ${left.length - 10} more` : ''}`);
   await driveDisk(run.ferry.close()).catch(() => {});
-
-  const traceHash = createHash('sha256').update(trace.join('\n')).digest('hex').slice(0, 16);
-  return { seed, swarm, violations, traceHash, stats, tail: options.keepTrace ? trace : trace.slice(-20) };
+  }
 }

@@ -1,0 +1,50 @@
+// Planted bugs the fault checks must catch. Each is applied to a temporary copy of the project,
+// never to the shipped code, by `npm run mutants` (run.ts).
+
+/** One planted bug: text replacements in source files, and what it breaks. */
+export interface Mutant {
+  readonly name: string;
+  readonly breaks: string;
+  readonly edits: readonly { readonly file: string; readonly find: string; readonly replace: string }[];
+}
+
+export const MUTANTS: readonly Mutant[] = [
+  {
+    name: 'confirm-before-fdatasync',
+    breaks: 'confirmed means durable',
+    edits: [
+      {
+        file: 'wal/group-commit.ts',
+        find: "      else this.#arm();\n    });",
+        replace: "      else this.#arm();\n      resolve(); // MUTANT: confirmed before the sync\n    });",
+      },
+    ],
+  },
+  {
+    name: 'ack-without-record',
+    breaks: 'acks are durable',
+    edits: [
+      {
+        file: 'core/partition-actor.ts',
+        find: '      this.#record(RecordType.ACK, { g: group, o: batch.offsets }, () => {',
+        replace: '      Promise.resolve((() => { // MUTANT: no ACK record',
+      },
+      { file: 'core/partition-actor.ts', find: '        for (const offset of batch.offsets) g.settle(offset, now);\n      }).then(', replace: '        for (const offset of batch.offsets) g.settle(offset, now);\n      })()).then(' },
+    ],
+  },
+  {
+    name: 'no-key-ordering',
+    breaks: 'one message per key in flight',
+    edits: [{ file: 'core/group-state.ts', find: '    return k === undefined || this.#keyQueues.get(k)?.[0] === p.offset;', replace: '    return k === undefined || k !== undefined; // MUTANT' }],
+  },
+  {
+    name: 'deliver-beyond-durable',
+    breaks: 'only durable messages are delivered',
+    edits: [{ file: 'core/partition-actor.ts', find: 'g.cursor < log.committedEnd) {', replace: 'g.cursor < log.nextOffset) { // MUTANT' }, { file: 'core/partition-actor.ts', find: "const batches = log.read(Math.max(g.cursor, log.startOffset), { maxBytes: 256 * 1024 });", replace: "const batches = log.read(Math.max(g.cursor, log.startOffset), { maxBytes: 256 * 1024, upToOffset: log.nextOffset });" }],
+  },
+  {
+    name: 'lost-attempt-count',
+    breaks: 'attempt counts are durable',
+    edits: [{ file: 'core/partition-replay.ts', find: '      case RecordType.RETRY:\n      case RecordType.DEAD_INTENT: {', replace: '      case RecordType.DEAD_INTENT: { // MUTANT: RETRY records ignored on replay' }],
+  },
+];

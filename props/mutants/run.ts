@@ -1,0 +1,41 @@
+// `npm run mutants`: applies each planted bug (mutants.ts) to a temporary copy of the project,
+// runs the simulator on it, and fails unless every mutant is caught. Reports which check caught
+// each and after how many seeds.
+import { spawnSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { MUTANTS } from './mutants.ts';
+
+const root = resolve(import.meta.dirname, '../..');
+const runs = Number(process.argv[process.argv.indexOf('--runs') + 1] || 2000);
+let escaped = 0;
+for (const mutant of MUTANTS) {
+  const copy = mkdtempSync(join(tmpdir(), `ferry-mutant-${mutant.name}-`));
+  try {
+    for (const entry of ['core', 'wal', 'props', 'workers', 'index.ts', 'package.json', 'tsconfig.json']) cpSync(join(root, entry), join(copy, entry), { recursive: true });
+    symlinkSync(join(root, 'node_modules'), join(copy, 'node_modules'));
+    for (const edit of mutant.edits) {
+      const path = join(copy, edit.file);
+      const text = readFileSync(path, 'utf8');
+      if (!text.includes(edit.find)) throw new Error(`mutant ${mutant.name}: ${edit.file} no longer contains the text to replace; update mutants.ts`);
+      writeFileSync(path, text.replace(edit.find, edit.replace));
+    }
+    const result = spawnSync(process.execPath, ['--import', 'tsx', 'props/sim/cli.ts', '--runs', String(runs)], { cwd: copy, encoding: 'utf8', timeout: 600_000 });
+    const out = `${result.stdout}${result.stderr}`;
+    const seed = /seed (\d+) FAILED/.exec(out)?.[1];
+    const check = /\n {2}([^:\n]+):/.exec(out.slice(out.indexOf('FAILED')))?.[1];
+    // A mutant that does not even run is a broken mutant, not a caught one.
+    if (/TransformError|SyntaxError/.test(out)) throw new Error(`mutant ${mutant.name} does not compile: ${out.trim().split('\n').slice(-3).join(' ')}`);
+    const threw = !seed && result.status !== 0;
+    if (seed || threw) console.log(`caught   ${mutant.name.padEnd(26)} (${mutant.breaks}) at seed ${seed ?? '?'}: ${check ?? out.trim().split('\n').pop()}`);
+    else {
+      escaped++;
+      console.log(`ESCAPED  ${mutant.name.padEnd(26)} (${mutant.breaks}) in ${runs} seeds`);
+    }
+  } finally {
+    rmSync(copy, { recursive: true, force: true });
+  }
+}
+console.log(`\n${MUTANTS.length - escaped} of ${MUTANTS.length} mutants caught`);
+if (escaped > 0) process.exitCode = 1;
