@@ -110,9 +110,8 @@ interface GroupHistory {
 }
 
 /** Runs the simulation for `seed`; resolves with the violations found (none when the run is clean). */
-export async function runSimulation(seed: number, options: { readonly keepTrace?: boolean } = {}): Promise<SimulationResult> {
-  const result = await simulate(seed, options.keepTrace === true);
-  return result;
+export function runSimulation(seed: number, options: { readonly keepTrace?: boolean } = {}): Promise<SimulationResult> {
+  return simulate(seed, options.keepTrace === true);
 }
 
 /** A run that could not go on: recovery refused the disk, say. It is reported, not thrown. */
@@ -255,135 +254,135 @@ async function simulate(seed: number, keepTrace: boolean): Promise<SimulationRes
   return finish();
 
   async function phases(): Promise<void> {
-  let run = await open();
-  // --- safety phase: faults on --------------------------------------------------------------
-  for (let step = 0; step < swarm.steps; step++) {
-    const roll = work.next();
-    if (roll < 0.3) {
-      const producer = run.producers[work.int(run.producers.length)]!;
-      const count = 1 + work.int(3);
-      const values = Array.from({ length: count }, () => nextValue++);
-      const messages = values.map((value) => {
-        const key = KEYS[work.int(KEYS.length)];
-        published.set(value, { key, partition: -1, offset: -1, confirmed: false });
-        return { value, ...(key === undefined ? {} : { key }), ...(work.chance(0.1) ? { delayMs: 30 } : {}) };
-      });
-      stats.published! += count;
-      producer.publishMany('t', messages).then(
-        (results) =>
-          results.forEach((r, i) => {
-            const p = published.get(values[i]!)!;
-            Object.assign(p, { partition: r.partition, offset: r.offset, confirmed: true });
-            stats.confirmed!++;
-            event(`confirmed v${values[i]} p${r.partition}@${r.offset}`);
-          }),
-        () => {},
-      );
-    } else if (roll < 0.7) {
-      const slot = run.consumers[work.int(run.consumers.length)]!;
-      const d = await poll(slot);
-      if (d) {
-        const r = work.next();
-        if (r < swarm.hold) {
-          slot.held.push(d);
-          event(`hold ${slot.group} v${d.value}`);
+    let run = await open();
+    // --- safety phase: faults on --------------------------------------------------------------
+    for (let step = 0; step < swarm.steps; step++) {
+      const roll = work.next();
+      if (roll < 0.3) {
+        const producer = run.producers[work.int(run.producers.length)]!;
+        const count = 1 + work.int(3);
+        const values = Array.from({ length: count }, () => nextValue++);
+        const messages = values.map((value) => {
+          const key = KEYS[work.int(KEYS.length)];
+          published.set(value, { key, partition: -1, offset: -1, confirmed: false });
+          return { value, ...(key === undefined ? {} : { key }), ...(work.chance(0.1) ? { delayMs: 30 } : {}) };
+        });
+        stats.published! += count;
+        producer.publishMany('t', messages).then(
+          (results) =>
+            results.forEach((r, i) => {
+              const p = published.get(values[i]!)!;
+              Object.assign(p, { partition: r.partition, offset: r.offset, confirmed: true });
+              stats.confirmed!++;
+              event(`confirmed v${values[i]} p${r.partition}@${r.offset}`);
+            }),
+          () => {},
+        );
+      } else if (roll < 0.7) {
+        const slot = run.consumers[work.int(run.consumers.length)]!;
+        const d = await poll(slot);
+        if (d) {
+          const r = work.next();
+          if (r < swarm.hold) {
+            slot.held.push(d);
+            event(`hold ${slot.group} v${d.value}`);
+          }
+          else settle(slot.group, d, r < swarm.hold + swarm.nack ? 'nack' : 'ack');
         }
-        else settle(slot.group, d, r < swarm.hold + swarm.nack ? 'nack' : 'ack');
+      } else if (roll < 0.8) {
+        fs.releaseSyncs(1 + work.int(3), work.chance(0.5));
+      } else if (roll < 0.85) {
+        const ms = faults.chance(swarm.clockJump) ? 5000 : 60;
+        clock.advance(ms);
+        event(`advance ${ms}`);
+      } else if (roll < 0.9 && run.consumers.some((c) => c.held.length > 0)) {
+        const slot = run.consumers.find((c) => c.held.length > 0)!;
+        settle(slot.group, slot.held.shift()!, 'ack'); // maybe long after its lease ended: may be stale
       }
-    } else if (roll < 0.8) {
-      fs.releaseSyncs(1 + work.int(3), work.chance(0.5));
-    } else if (roll < 0.85) {
-      const ms = faults.chance(swarm.clockJump) ? 5000 : 60;
-      clock.advance(ms);
-      event(`advance ${ms}`);
-    } else if (roll < 0.9 && run.consumers.some((c) => c.held.length > 0)) {
-      const slot = run.consumers.find((c) => c.held.length > 0)!;
-      settle(slot.group, slot.held.shift()!, 'ack'); // maybe long after its lease ended: may be stale
-    }
-    await flush(2);
+      await flush(2);
 
-    if (faults.chance(swarm.consumerDeath)) {
-      // A consumer dies holding leases: abandoned, not closed; a new member takes its place.
-      const i = faults.int(run.consumers.length);
-      const g = GROUPS[i]!;
-      run.consumers[i]!.consumer.abandon();
-      groups.get(g.name)!.lostMember = true;
-      run.consumers[i] = { group: g.name, consumer: run.ferry.consumer<number>(g.name, { topics: ['t'], ordering: g.ordering, maxInFlight: 8, pollWaitMs: 200 }), waiting: undefined, held: [] };
-      event(`consumer ${g.name} died`);
+      if (faults.chance(swarm.consumerDeath)) {
+        // A consumer dies holding leases: abandoned, not closed; a new member takes its place.
+        const i = faults.int(run.consumers.length);
+        const g = GROUPS[i]!;
+        run.consumers[i]!.consumer.abandon();
+        groups.get(g.name)!.lostMember = true;
+        run.consumers[i] = { group: g.name, consumer: run.ferry.consumer<number>(g.name, { topics: ['t'], ordering: g.ordering, maxInFlight: 8, pollWaitMs: 200 }), waiting: undefined, held: [] };
+        event(`consumer ${g.name} died`);
+      }
+      if (faults.chance(swarm.producerRestart)) {
+        run.producers[0] = run.ferry.producer({ id: 'p1' }); // fences the old one
+        event('producer p1 restarted');
+      }
+      fs.faults.fsyncFailure = swarm.fsyncFailure;
+      if (faults.chance(swarm.diskFull)) fs.faults.capacityBytes = fs.faults.capacityBytes === Number.POSITIVE_INFINITY ? 0 : Number.POSITIVE_INFINITY;
+      if (faults.chance(swarm.crash)) {
+        const power = faults.next() < swarm.powerShare;
+        fs.crash(power ? 'power' : 'process');
+        stats.crashes!++;
+        if (power) stats.powerLosses!++;
+        event(`crash ${power ? 'power' : 'process'}`);
+        fs.faults.capacityBytes = Number.POSITIVE_INFINITY;
+        fs.faults.fsyncFailure = 0;
+        run = await open();
+      }
     }
-    if (faults.chance(swarm.producerRestart)) {
-      run.producers[0] = run.ferry.producer({ id: 'p1' }); // fences the old one
-      event('producer p1 restarted');
-    }
-    fs.faults.fsyncFailure = swarm.fsyncFailure;
-    if (faults.chance(swarm.diskFull)) fs.faults.capacityBytes = fs.faults.capacityBytes === Number.POSITIVE_INFINITY ? 0 : Number.POSITIVE_INFINITY;
-    if (faults.chance(swarm.crash)) {
-      const power = faults.next() < swarm.powerShare;
-      fs.crash(power ? 'power' : 'process');
-      stats.crashes!++;
-      if (power) stats.powerLosses!++;
-      event(`crash ${power ? 'power' : 'process'}`);
-      fs.faults.capacityBytes = Number.POSITIVE_INFINITY;
-      fs.faults.fsyncFailure = 0;
-      run = await open();
-    }
-  }
 
-  // --- liveness phase: faults off, heal, restart, drain -----------------------------------
-  fs.faults.fsyncFailure = 0;
-  fs.faults.capacityBytes = Number.POSITIVE_INFINITY;
-  fs.crash('process');
-  run = await open();
-  const ops = run.ferry.consumer<number>('ops', { topics: ['t.dlq'], maxInFlight: 64, pollWaitMs: 200 });
-  const opsSlot = { group: 'ops', consumer: ops, waiting: undefined as Promise<Delivery<number> | undefined> | undefined, held: [] as Delivery<number>[] };
-  const unsettled = (): string[] => {
-    const out: string[] = [];
-    for (const [value, p] of published) {
-      // Confirmed messages, and any a group was shown: one delivered must never vanish (a
-      // partition must not deliver beyond what is durable).
-      if (!p.confirmed && ![...groups.values()].some((h) => h.delivered.has(value))) continue;
-      // Settled: an ack issued (whatever its outcome: the consumer acked it) or a dead letter.
-      for (const [name, h] of groups) if (!h.issued.has(value) && !h.dead.has(value)) out.push(`${name}:${value}`);
-    }
-    return out;
-  };
-  for (let round = 0; round < 600 && unsettled().length > 0; round++) {
-    let progress = false;
-    for (const slot of run.consumers) {
-      for (const d of slot.held.splice(0)) settle(slot.group, d, 'ack');
-      const d = await poll(slot);
-      if (d) {
-        settle(slot.group, d, 'ack');
+    // --- liveness phase: faults off, heal, restart, drain -----------------------------------
+    fs.faults.fsyncFailure = 0;
+    fs.faults.capacityBytes = Number.POSITIVE_INFINITY;
+    fs.crash('process');
+    run = await open();
+    const ops = run.ferry.consumer<number>('ops', { topics: ['t.dlq'], maxInFlight: 64, pollWaitMs: 200 });
+    const opsSlot = { group: 'ops', consumer: ops, waiting: undefined as Promise<Delivery<number> | undefined> | undefined, held: [] as Delivery<number>[] };
+    const unsettled = (): string[] => {
+      const out: string[] = [];
+      for (const [value, p] of published) {
+        // Confirmed messages, and any a group was shown: one delivered must never vanish (a
+        // partition must not deliver beyond what is durable).
+        if (!p.confirmed && ![...groups.values()].some((h) => h.delivered.has(value))) continue;
+        // Settled: an ack issued (whatever its outcome: the consumer acked it) or a dead letter.
+        for (const [name, h] of groups) if (!h.issued.has(value) && !h.dead.has(value)) out.push(`${name}:${value}`);
+      }
+      return out;
+    };
+    for (let round = 0; round < 600 && unsettled().length > 0; round++) {
+      let progress = false;
+      for (const slot of run.consumers) {
+        for (const d of slot.held.splice(0)) settle(slot.group, d, 'ack');
+        const d = await poll(slot);
+        if (d) {
+          settle(slot.group, d, 'ack');
+          progress = true;
+        }
+      }
+      let letter: Delivery<number> | undefined;
+      opsSlot.waiting ??= ops.next();
+      void opsSlot.waiting.then((d) => (letter = d), () => {});
+      await flush(3);
+      if (letter) {
+        opsSlot.waiting = undefined;
+        const info = letter.deadLetter!;
+        const h = groups.get(info.group);
+        stats.deadLetters!++;
+        event(`dead ${info.group} v${letter.value} a${info.attempts}`);
+        if (!h) violate('dead letters', `letter for unknown group ${info.group}`);
+        else {
+          if (h.dead.has(letter.value)) violate('dead letters once', `${info.group} value ${letter.value} dead-lettered twice`);
+          if (info.attempts !== swarm.maxDeliveries) violate('dead letters after maxDeliveries', `${info.group} value ${letter.value} dead after ${info.attempts} attempts, not ${swarm.maxDeliveries}`);
+          const p = published.get(letter.value);
+          if (p?.confirmed && (p.partition !== info.partition || p.offset !== info.offset)) violate('dead letter origin', `value ${letter.value} from p${info.partition}@${info.offset}, published at p${p.partition}@${p.offset}`);
+          h.dead.set(letter.value, info.attempts);
+        }
+        void letter.ack();
         progress = true;
       }
+      fs.releaseSyncs();
+      if (!progress) clock.advance(500);
+      await flush(2);
     }
-    let letter: Delivery<number> | undefined;
-    opsSlot.waiting ??= ops.next();
-    void opsSlot.waiting.then((d) => (letter = d), () => {});
-    await flush(3);
-    if (letter) {
-      opsSlot.waiting = undefined;
-      const info = letter.deadLetter!;
-      const h = groups.get(info.group);
-      stats.deadLetters!++;
-      event(`dead ${info.group} v${letter.value} a${info.attempts}`);
-      if (!h) violate('dead letters', `letter for unknown group ${info.group}`);
-      else {
-        if (h.dead.has(letter.value)) violate('dead letters once', `${info.group} value ${letter.value} dead-lettered twice`);
-        if (info.attempts !== swarm.maxDeliveries) violate('dead letters after maxDeliveries', `${info.group} value ${letter.value} dead after ${info.attempts} attempts, not ${swarm.maxDeliveries}`);
-        const p = published.get(letter.value);
-        if (p?.confirmed && (p.partition !== info.partition || p.offset !== info.offset)) violate('dead letter origin', `value ${letter.value} from p${info.partition}@${info.offset}, published at p${p.partition}@${p.offset}`);
-        h.dead.set(letter.value, info.attempts);
-      }
-      void letter.ack();
-      progress = true;
-    }
-    fs.releaseSyncs();
-    if (!progress) clock.advance(500);
-    await flush(2);
-  }
-  const left = unsettled();
-  if (left.length > 0) violate('no loss (liveness)', `confirmed but never acked or dead-lettered: ${left.slice(0, 10).join(', ')}${left.length > 10 ? ` and ${left.length - 10} more` : ''}`);
-  await driveDisk(run.ferry.close()).catch(() => {});
+    const left = unsettled();
+    if (left.length > 0) violate('no loss (liveness)', `confirmed but never acked or dead-lettered: ${left.slice(0, 10).join(', ')}${left.length > 10 ? ` and ${left.length - 10} more` : ''}`);
+    await driveDisk(run.ferry.close()).catch(() => {});
   }
 }
