@@ -57,6 +57,16 @@ describe('dedupe', () => {
     await log.close();
   });
 
+  it('dedupes an id without a key on a many-partition topic (the id picks the partition)', async () => {
+    const setup = memoryFerry(26);
+    const ferry = await setup.open();
+    await ferry.createTopic('t', { partitions: 8 });
+    const p = ferry.producer();
+    const first = await p.publish('t', { value: 1, id: 'order-7' });
+    for (let i = 0; i < 5; i++) expect(await p.publish('t', { value: 2, id: 'order-7' })).toEqual({ ...first, duplicate: true });
+    await ferry.close();
+  });
+
   it('an idempotent producer keeps working after some or all of a batch were duplicate ids', async () => {
     const setup = memoryFerry(24);
     let ferry = await setup.open();

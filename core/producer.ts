@@ -182,7 +182,10 @@ export class Producer {
 
   /** Puts an encoded message in its partition's lane (its bytes already counted in the buffer). */
   #place(topic: string, options: ResolvedTopicOptions, message: Message, record: Uint8Array, completion: Completion, index: number): void {
-    const partition = message.key !== undefined ? partitionOf(message.key, options.partitions) : this.#roundRobin++ % options.partitions;
+    // A key picks the partition; without one, an id does (ids are deduplicated per partition, so
+    // the same id must always meet the same window); without either, messages are spread.
+    const partition =
+      message.key !== undefined ? partitionOf(message.key, options.partitions) : message.id !== undefined ? partitionOf(`id:${message.id}`, options.partitions) : this.#roundRobin++ % options.partitions;
     const laneKey = `${topic}\0${partition}`;
     let lane = this.#lanes.get(laneKey);
     if (!lane) this.#lanes.set(laneKey, (lane = { topic, partition, queue: [], inFlight: false, nextSequence: 0 }));

@@ -43,6 +43,11 @@ export const MUTANTS: readonly Mutant[] = [
     edits: [{ file: 'core/partition-actor.ts', find: 'g.cursor < log.committedEnd) {', replace: 'g.cursor < log.nextOffset) { // MUTANT' }, { file: 'core/partition-actor.ts', find: "const batches = log.read(Math.max(g.cursor, log.startOffset), { maxBytes: 256 * 1024 });", replace: "const batches = log.read(Math.max(g.cursor, log.startOffset), { maxBytes: 256 * 1024, upToOffset: log.nextOffset });" }],
   },
   {
+    name: 'skip-dedupe-check',
+    breaks: 'a message id within the window is stored once',
+    edits: [{ file: 'core/partition-actor.ts', find: 'this.#c.options.dedupWindowMs > 0 ? this.#ids : undefined', replace: 'undefined /* MUTANT: no dedupe */' }],
+  },
+  {
     name: 'lost-attempt-count',
     breaks: 'attempt counts are durable',
     edits: [{ file: 'core/partition-replay.ts', find: '      case RecordType.RETRY:\n      case RecordType.DEAD_INTENT: {', replace: '      case RecordType.DEAD_INTENT: { // MUTANT: RETRY records ignored on replay' }],

@@ -134,6 +134,9 @@ async function simulate(seed: number, keepTrace: boolean): Promise<SimulationRes
   };
 
   const published = new Map<number, Published>();
+  /** Message ids of confirmed publishes, and values that repeated one: never to be delivered. */
+  const confirmedIds = new Map<string, { value: number; partition: number; offset: number }>();
+  const repeats = new Set<number>();
   const groups = new Map<string, GroupHistory>(GROUPS.map((g) => [g.name, { acked: new Set<number>(), issued: new Set<number>(), retrying: new Map<number, number>(), delivered: new Map<number, number>(), dead: new Map<number, number>(), lostMember: false, minAttempt: new Map<number, number>() }]));
   let nextValue = 0;
   let incarnation = 0;
@@ -150,7 +153,7 @@ async function simulate(seed: number, keepTrace: boolean): Promise<SimulationRes
         const ferry = await driveDisk(
           FerryEngine.open({ dir: '/sim', fs: fs.processView(), clock, random: random.fork(`engine${incarnation}`), fsync: swarm.fsync, segmentBytes: 4096, limits: { checkpointEveryRecords: swarm.checkpointEvery } }),
         );
-        await driveDisk(ferry.createTopic('t', { partitions: swarm.partitions, maxDeliveries: swarm.maxDeliveries, ackTimeoutMs: ACK_TIMEOUT_MS, backoff: { kind: 'fixed', delayMs: BACKOFF_MS } }));
+        await driveDisk(ferry.createTopic('t', { partitions: swarm.partitions, maxDeliveries: swarm.maxDeliveries, ackTimeoutMs: ACK_TIMEOUT_MS, backoff: { kind: 'fixed', delayMs: BACKOFF_MS }, dedupWindowMs: 3_600_000 }));
         return {
           ferry,
           producers: [ferry.producer({ id: 'p1' }), ferry.producer()],
@@ -194,6 +197,7 @@ async function simulate(seed: number, keepTrace: boolean): Promise<SimulationRes
     const h = groups.get(slot.group)!;
     const p = published.get(d.value);
     if (!p) violate('nothing unexpected', `${slot.group} got value ${d.value}, never published`);
+    if (repeats.has(d.value)) violate('dedupe', `${slot.group} got value ${d.value}, which repeated a confirmed message id`);
     if (h.acked.has(d.value)) violate('acks are never undone', `${slot.group} got value ${d.value} again after its ack was confirmed`);
     if (slot.group === 'keyed' && p?.key !== undefined) {
       // Key order: an earlier message of the same key (same partition, so log order) must not be
@@ -262,17 +266,32 @@ async function simulate(seed: number, keepTrace: boolean): Promise<SimulationRes
         const producer = run.producers[work.int(run.producers.length)]!;
         const count = 1 + work.int(3);
         const values = Array.from({ length: count }, () => nextValue++);
+        const ids: (string | undefined)[] = [];
         const messages = values.map((value) => {
-          const key = KEYS[work.int(KEYS.length)];
-          published.set(value, { key, partition: -1, offset: -1, confirmed: false });
-          return { value, ...(key === undefined ? {} : { key }), ...(work.chance(0.1) ? { delayMs: 30 } : {}) };
+          // Some messages carry an id; some repeat the id of a confirmed one (within the window).
+          const known = [...confirmedIds.keys()];
+          const repeat = known.length > 0 && work.chance(0.1) ? known[work.int(known.length)]! : undefined;
+          const id = repeat ?? (work.chance(0.3) ? `m${value}` : undefined);
+          const key = repeat !== undefined ? published.get(confirmedIds.get(repeat)!.value)!.key : KEYS[work.int(KEYS.length)];
+          ids.push(id);
+          if (repeat !== undefined) repeats.add(value);
+          else published.set(value, { key, partition: -1, offset: -1, confirmed: false });
+          return { value, ...(key === undefined ? {} : { key }), ...(id === undefined ? {} : { id }), ...(repeat === undefined && work.chance(0.1) ? { delayMs: 30 } : {}) };
         });
         stats.published! += count;
         producer.publishMany('t', messages).then(
           (results) =>
             results.forEach((r, i) => {
+              const id = ids[i];
+              if (repeats.has(values[i]!)) {
+                const original = confirmedIds.get(id!)!;
+                if (!r.duplicate || r.offset !== original.offset || r.partition !== original.partition) violate('dedupe', `value ${values[i]} repeated id ${id} (v${original.value} at p${original.partition}@${original.offset}) but got ${JSON.stringify(r)}`);
+                event(`duplicate v${values[i]} of ${id}`);
+                return;
+              }
               const p = published.get(values[i]!)!;
               Object.assign(p, { partition: r.partition, offset: r.offset, confirmed: true });
+              if (id !== undefined && !r.duplicate) confirmedIds.set(id, { value: values[i]!, partition: r.partition, offset: r.offset });
               stats.confirmed!++;
               event(`confirmed v${values[i]} p${r.partition}@${r.offset}`);
             }),
