@@ -1,7 +1,7 @@
 // The engine on a full disk: a state change that cannot be logged changes nothing, and the
 // engine carries on once space is back (regressions from the core review).
 import { describe, expect, it } from 'vitest';
-import { flush, memoryFerry } from './testing.ts';
+import { flush, memoryFerry, pendingNext } from './testing.ts';
 
 const fill = (setup: ReturnType<typeof memoryFerry>, room = 0) => {
   setup.fs.faults.capacityBytes = 0;
@@ -36,10 +36,9 @@ describe('engine on a full disk', () => {
     await (await c.next())!.ack();
     await ferry.close();
     ferry = await setup.open();
-    let again: unknown;
-    void ferry.consumer('g', { topics: ['t'] }).next().then((d) => (again = d));
+    const again = pendingNext(ferry.consumer('g', { topics: ['t'] }));
     await flush();
-    expect(again).toBeUndefined();
+    expect(again.value).toBeUndefined();
     await ferry.close();
   });
 
@@ -73,10 +72,9 @@ describe('engine on a full disk', () => {
     unfill(setup);
     setup.fs.crash('process');
     ferry = await setup.open();
-    let again: unknown;
-    void ferry.consumer('g', { topics: ['t'] }).next().then((d) => (again = d));
+    const again = pendingNext(ferry.consumer('g', { topics: ['t'] }));
     await flush();
-    expect(again).toBeUndefined(); // every ack is still known
+    expect(again.value).toBeUndefined(); // every ack is still known
     await ferry.close();
   });
 

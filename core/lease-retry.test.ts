@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { StaleDeliveryError } from './errors.ts';
-import { flush, memoryFerry } from './testing.ts';
+import { flush, memoryFerry, pendingNext } from './testing.ts';
 
 describe('leases, retries and dead letters', () => {
   it('redelivers when a lease expires, and rejects the stale token of the first delivery', async () => {
@@ -44,14 +44,13 @@ describe('leases, retries and dead letters', () => {
     const published = await ferry.producer().publish('orders', { value: { id: 7 }, key: 'cust-1', headers: { trace: 'abc' } });
     const consumer = ferry.consumer('billing', { topics: ['orders'] });
     const nextWithin = async (ms: number) => {
-      let got: Awaited<ReturnType<typeof consumer.next>>;
-      void consumer.next().then((x) => (got = x));
+      const got = pendingNext(consumer);
       setup.clock.advance(ms - 1);
       await flush();
-      expect(got).toBeUndefined(); // not before the backoff
+      expect(got.value).toBeUndefined(); // not before the backoff
       setup.clock.advance(1);
       await flush();
-      return got!;
+      return got.value!;
     };
     const first = (await consumer.next())!;
     expect(first.attempt).toBe(1);
@@ -88,14 +87,13 @@ describe('leases, retries and dead letters', () => {
     await ferry.producer().publish('t', { value: 1 });
     const c = ferry.consumer('g', { topics: ['t'] });
     await (await c.next())!.nack({ delayMs: 5000 });
-    let again: unknown;
-    void c.next().then((x) => (again = x));
+    const again = pendingNext(c);
     setup.clock.advance(4999);
     await flush();
-    expect(again).toBeUndefined();
+    expect(again.value).toBeUndefined();
     setup.clock.advance(1);
     await flush();
-    expect(again).toMatchObject({ attempt: 2 });
+    expect(again.value).toMatchObject({ attempt: 2 });
     await ferry.close();
   });
 
@@ -125,13 +123,12 @@ describe('leases, retries and dead letters', () => {
     dying.abandon();
     expect(await dying.next()).toBeUndefined();
     const heir = ferry.consumer('g', { topics: ['t'] });
-    let got: unknown;
-    void heir.next().then((d) => (got = d));
+    const got = pendingNext(heir);
     await flush();
-    expect(got).toBeUndefined(); // still leased to the dead one
+    expect(got.value).toBeUndefined(); // still leased to the dead one
     setup.clock.advance(1001);
     await flush();
-    expect(got).toMatchObject({ value: 1, attempt: 2 });
+    expect(got.value).toMatchObject({ value: 1, attempt: 2 });
     await ferry.close();
   });
 });

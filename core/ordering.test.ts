@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { flush, memoryFerry } from './testing.ts';
+import { flush, memoryFerry, pendingNext } from './testing.ts';
 
 describe('ordering', () => {
   it("'key': a retry of a key holds back that key's later messages, other keys keep flowing", async () => {
@@ -20,14 +20,13 @@ describe('ordering', () => {
     const b2 = (await c.next())!;
     expect(b2.value).toBe('b2'); // key b flows on
     await b2.ack();
-    let next: Awaited<ReturnType<typeof c.next>>;
-    void c.next().then((x) => (next = x));
+    const next = pendingNext(c);
     await flush();
-    expect(next).toBeUndefined(); // a2 must not overtake the retry of a1
+    expect(next.value).toBeUndefined(); // a2 must not overtake the retry of a1
     setup.clock.advance(1000);
     await flush();
-    expect(next).toMatchObject({ value: 'a1', attempt: 2 });
-    await next!.ack();
+    expect(next.value).toMatchObject({ value: 'a1', attempt: 2 });
+    await next.value!.ack();
     expect((await c.next())!.value).toBe('a2');
     await ferry.close();
   });
@@ -40,14 +39,13 @@ describe('ordering', () => {
     const c = ferry.consumer('g', { topics: ['t'], ordering: 'partition' });
     let current = (await c.next())!;
     for (const expected of [2, 3]) {
-      let next: Awaited<ReturnType<typeof c.next>>;
-      void c.next().then((x) => (next = x));
+      const next = pendingNext(c);
       await flush();
-      expect(next).toBeUndefined(); // nothing else until the one in flight settles
+      expect(next.value).toBeUndefined(); // nothing else until the one in flight settles
       await current.ack();
       await flush();
-      expect(next!.value).toBe(expected);
-      current = next!;
+      expect(next.value!.value).toBe(expected);
+      current = next.value!;
     }
     await current.ack();
     await ferry.close();

@@ -1,6 +1,6 @@
 // What survives a restart of the engine: attempt counts, retry timers, delayed messages, acks.
 import { describe, expect, it } from 'vitest';
-import { flush, memoryFerry } from './testing.ts';
+import { flush, memoryFerry, pendingNext } from './testing.ts';
 
 describe('durability across restarts', () => {
   it('keeps attempt counts, last errors and retry times', async () => {
@@ -14,14 +14,13 @@ describe('durability across restarts', () => {
 
     ferry = await setup.open();
     c = ferry.consumer('g', { topics: ['t'] });
-    let got: Awaited<ReturnType<typeof c.next>>;
-    void c.next().then((x) => (got = x));
+    const got = pendingNext(c);
     setup.clock.advance(4000);
     await flush();
-    expect(got).toBeUndefined(); // the retry timer survived: still 1 s to go
+    expect(got.value).toBeUndefined(); // the retry timer survived: still 1 s to go
     setup.clock.advance(1000);
     await flush();
-    expect(got).toMatchObject({ attempt: 2, value: 'v' });
+    expect(got.value).toMatchObject({ attempt: 2, value: 'v' });
     await ferry.close();
   });
 
@@ -38,14 +37,13 @@ describe('durability across restarts', () => {
 
     ferry = await setup.open();
     c = ferry.consumer('g', { topics: ['t'] });
-    let got: Awaited<ReturnType<typeof c.next>>;
-    void c.next().then((x) => (got = x));
+    const got = pendingNext(c);
     setup.clock.advance(59_000);
     await flush();
-    expect(got).toBeUndefined();
+    expect(got.value).toBeUndefined();
     setup.clock.advance(1_000);
     await flush();
-    expect(got).toMatchObject({ value: 'later', attempt: 1 });
+    expect(got.value).toMatchObject({ value: 'later', attempt: 1 });
     await ferry.close();
   });
 
@@ -61,10 +59,9 @@ describe('durability across restarts', () => {
     const again = ferry.consumer('g', { topics: ['t'] });
     const d = (await again.next())!;
     expect(d.value).toBe(3);
-    let more: unknown;
-    void again.next().then((x) => (more = x));
+    const more = pendingNext(again);
     await flush();
-    expect(more).toBeUndefined();
+    expect(more.value).toBeUndefined();
     await ferry.close();
   });
 

@@ -24,3 +24,13 @@ export function memoryFerry(seed = 1, defaults: Partial<FerryOptions> = {}): Mem
 export async function flush(rounds = 20): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => setImmediate(resolve));
 }
+
+/**
+ * Starts `consumer.next()` without awaiting it: `.value` is the delivery once one arrives
+ * (undefined until then), for tests that check nothing comes before the time is right.
+ */
+export function pendingNext<T>(consumer: { next(): Promise<T | undefined> }): { readonly value: T | undefined } {
+  const pending: { value: T | undefined } = { value: undefined };
+  void consumer.next().then((d) => (pending.value = d));
+  return pending;
+}
