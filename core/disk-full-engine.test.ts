@@ -1,5 +1,7 @@
 // The engine on a full disk: a state change that cannot be logged changes nothing, and the
 // engine carries on once space is back (regressions from the core review).
+// In-thread only (threads: 0): filling the disk, crashing the process and the 60 s retention tick
+// need the fault-injecting memory disk and the manual clock, which worker threads cannot share.
 import { describe, expect, it } from 'vitest';
 import { flush, memoryFerry, pendingNext } from './testing.ts';
 

@@ -1,39 +1,38 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../wal/index.ts';
+import { engineHarness, engineVariants } from './engine-harness.ts';
 import { InvalidMessageError, InvalidNameError, TopicConflictError, UnknownTopicError } from './errors.ts';
-import { flush, memoryFerry, pendingNext } from './testing.ts';
+import { pendingNext } from './testing.ts';
 
-describe('limits and bad input', () => {
+describe.each(engineVariants)('limits and bad input ($name)', (variant) => {
+  const engine = engineHarness(variant);
+  afterEach(engine.cleanup);
+
   it('a consumer holds at most maxInFlight unsettled deliveries', async () => {
-    const setup = memoryFerry(41);
+    const setup = engine.setup();
     const ferry = await setup.open();
     await ferry.createTopic('t');
     await ferry.producer().publishMany('t', Array.from({ length: 10 }, (_, value) => ({ value })));
     const c = ferry.consumer('g', { topics: ['t'], maxInFlight: 2 });
     const held = [(await c.next())!, (await c.next())!];
     const third = pendingNext(c);
-    await flush();
+    await setup.settle();
     expect(third.value).toBeUndefined();
     await held[0]!.ack();
-    await flush();
-    expect(third.value).toBeDefined();
-    await ferry.close();
+    await setup.eventually(() => third.value !== undefined);
   });
 
   it('a producer over its buffer limit makes publish wait, not grow', async () => {
-    const setup = memoryFerry(42, { fsync: 'interval' });
-    setup.fs; // syncs complete on a microtask: the buffer drains as batches confirm
-    const ferry = await setup.open();
+    // Group commit: the buffer drains as batches confirm.
+    const ferry = await engine.setup({ fsync: 'interval' }).open();
     await ferry.createTopic('t');
     const p = ferry.producer({ maxBufferBytes: 2000 });
     const results = await Promise.all(Array.from({ length: 50 }, (_, i) => p.publish('t', { value: 'x'.repeat(200) + i })));
     expect(results.map((r) => r.offset)).toEqual([...Array(50).keys()]);
-    await ferry.close();
   });
 
   it('rejects bad names, unknown topics, bad values and delays with typed errors, writing nothing', async () => {
-    const setup = memoryFerry(43, { maxMessageBytes: 1000 });
-    const ferry = await setup.open();
+    const ferry = await engine.setup({ maxMessageBytes: 1000 }).open();
     for (const bad of ['', '../etc', 'a/b', 'a\\b', 'a\0b', 'x'.repeat(201)]) await expect(ferry.createTopic(bad)).rejects.toBeInstanceOf(InvalidNameError);
     await ferry.createTopic('t');
     const p = ferry.producer();
@@ -51,19 +50,18 @@ describe('limits and bad input', () => {
   });
 
   it('nack takes only a bounded error string', async () => {
-    const setup = memoryFerry(46);
-    const ferry = await setup.open();
+    const ferry = await engine.setup().open();
     await ferry.createTopic('t');
     await ferry.producer().publish('t', { value: 1 });
     const d = (await ferry.consumer('g', { topics: ['t'] }).next())!;
     for (const error of [{ not: 'a string' }, 42, 'x'.repeat(5000)]) {
       await expect(d.nack({ error: error as string })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     }
-    await ferry.close();
+    await d.ack(); // the rejected nacks left the delivery as it was
   });
 
   it('createTopic is idempotent for the same options and a typed error for different ones', async () => {
-    const setup = memoryFerry(44);
+    const setup = engine.setup();
     let ferry = await setup.open();
     await ferry.createTopic('t', { partitions: 2 });
     await ferry.createTopic('t', { partitions: 2 });
@@ -73,13 +71,11 @@ describe('limits and bad input', () => {
     ferry = await setup.open();
     await ferry.createTopic('t', { partitions: 2 }); // remembered across a restart
     await expect(ferry.createTopic('t', { partitions: 1 })).rejects.toMatchObject({ code: 'TOPIC_CONFLICT' });
-    await ferry.close();
   });
 
   it('a second engine on the same directory gets LOCKED', async () => {
-    const setup = memoryFerry(45);
-    const ferry = await setup.open();
+    const setup = engine.setup();
+    await setup.open();
     await expect(setup.open()).rejects.toMatchObject({ code: 'LOCKED' });
-    await ferry.close();
   });
 });

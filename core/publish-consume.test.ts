@@ -1,44 +1,47 @@
-import { describe, expect, it } from 'vitest';
-import { flush, memoryFerry } from './testing.ts';
+import { afterEach, describe, expect, it } from 'vitest';
+import { engineHarness, engineVariants } from './engine-harness.ts';
 
-describe('publish and consume', () => {
-  it('delivers every published message to every group, with offsets and attempt 1', async () => {
-    const setup = memoryFerry(1);
-    const ferry = await setup.open();
+describe.each(engineVariants)('publish and consume ($name)', (variant) => {
+  const engine = engineHarness(variant);
+  afterEach(engine.cleanup);
+
+  it('delivers every published message to every group, with offsets and attempt 1, each key in publish order', async () => {
+    const ferry = await engine.setup().open();
     await ferry.createTopic('orders', { partitions: 3 });
     const producer = ferry.producer();
-    const results = await Promise.all(Array.from({ length: 30 }, (_, i) => producer.publish('orders', { value: { n: i }, key: `k${i % 7}` })));
-    expect(new Set(results.map((r) => `${r.partition}/${r.offset}`)).size).toBe(30);
+    const results = await Promise.all(Array.from({ length: 60 }, (_, i) => producer.publish('orders', { value: { n: i }, key: `k${i % 7}` })));
+    expect(new Set(results.map((r) => `${r.partition}/${r.offset}`)).size).toBe(60);
     expect(results.every((r) => !r.duplicate)).toBe(true);
-    for (const group of ['billing', 'shipping']) {
-      const consumer = ferry.consumer(group, { topics: ['orders'] });
+    for (const [group, ordering] of [['billing', 'none'], ['shipping', 'key']] as const) {
+      const consumer = ferry.consumer(group, { topics: ['orders'], ordering });
       const seen: number[] = [];
+      const byKey = new Map<string, number[]>();
       for await (const d of consumer) {
         expect(d.attempt).toBe(1);
         expect(d.topic).toBe('orders');
-        seen.push((d.value as { n: number }).n);
+        const n = (d.value as { n: number }).n;
+        seen.push(n);
+        byKey.set(d.key!, [...(byKey.get(d.key!) ?? []), n]);
         await d.ack();
-        if (seen.length === 30) break;
+        if (seen.length === 60) break;
       }
-      expect(seen.sort((a, b) => a - b)).toEqual([...Array(30).keys()]);
+      expect(seen.sort((a, b) => a - b)).toEqual([...Array(60).keys()]);
+      if (ordering === 'key') for (const values of byKey.values()) expect(values).toEqual([...values].sort((a, b) => a - b));
       await consumer.close();
     }
-    await ferry.close();
   });
 
   it('routes a key to one stable partition', async () => {
-    const setup = memoryFerry(2);
-    const ferry = await setup.open();
+    const ferry = await engine.setup().open();
     await ferry.createTopic('t', { partitions: 8 });
     const producer = ferry.producer();
     const rs = await producer.publishMany('t', Array.from({ length: 10 }, () => ({ value: 1, key: 'customer-42' })));
     expect(new Set(rs.map((r) => r.partition)).size).toBe(1);
     expect(rs.map((r) => r.offset)).toEqual([...Array(10).keys()].map((i) => rs[0]!.offset + i));
-    await ferry.close();
   });
 
   it('survives a restart: acked messages stay acked, unacked ones come back', async () => {
-    const setup = memoryFerry(3);
+    const setup = engine.setup();
     let ferry = await setup.open();
     await ferry.createTopic('jobs');
     const producer = ferry.producer();
@@ -56,7 +59,9 @@ describe('publish and consume', () => {
       await d.ack();
     }
     expect(rest.sort()).toEqual([4, 5, 6, 7, 8, 9]);
-    await flush();
+    const more = consumer.next();
+    await setup.settle();
     await ferry.close();
+    expect(await more).toBeUndefined(); // nothing acked before the restart came back
   });
 });

@@ -1,5 +1,8 @@
 // Retention and checkpoints, on one partition actor: what is deleted, and that replay after a
 // deletion still knows every group, its progress and the producers' sequences.
+// In-thread only: these drive one partition actor on the memory disk with small segments and a
+// manual clock, since the engine runs retention on a 60 s tick (only a manual clock skips it) and
+// which segments it deleted is not visible through the public API.
 import { describe, expect, it } from 'vitest';
 import { ManualClock, MemoryFileSystem, SeededRandom, WriteAheadLog } from '../wal/index.ts';
 import { encodeMessage, frameMessages } from './codec.ts';
