@@ -4,7 +4,8 @@ import { FerryError } from '../wal/index.ts';
 import { StaleDeliveryError } from './errors.ts';
 import { pendingNext } from './testing.ts';
 
-// Times are short so that the real-clock variant waits little; the manual clock checks them to the millisecond.
+// Times are short so that the real-clock variant waits little, yet leases outlast a slow step of
+// a loaded machine; the manual clock checks them to the millisecond.
 describe.each(engineVariants)('leases, retries and dead letters ($name)', (variant) => {
   const engine = engineHarness(variant);
   afterEach(engine.cleanup);
@@ -12,13 +13,13 @@ describe.each(engineVariants)('leases, retries and dead letters ($name)', (varia
   it('redelivers when a lease expires, and rejects the stale token of the first delivery', async () => {
     const setup = engine.setup();
     const ferry = await setup.open();
-    await ferry.createTopic('jobs', { ackTimeoutMs: 300 });
+    await ferry.createTopic('jobs', { ackTimeoutMs: 500 });
     await ferry.producer().publish('jobs', { value: 'x' });
     const consumer = ferry.consumer('g', { topics: ['jobs'] });
     const leasedAt = setup.now();
     const first = (await consumer.next())!;
     expect(first.attempt).toBe(1);
-    const second = await setup.nextDue(consumer, leasedAt + 300);
+    const second = await setup.nextDue(consumer, leasedAt + 500);
     expect(second.offset).toBe(first.offset);
     expect(second.attempt).toBe(2);
     await second.ack();
@@ -28,17 +29,29 @@ describe.each(engineVariants)('leases, retries and dead letters ($name)', (varia
     await expect(second.ack()).rejects.toMatchObject({ code: 'STALE_DELIVERY' });
   });
 
+  it('an ack after the lease ran out is stale, and the message comes again', async () => {
+    const setup = engine.setup();
+    const ferry = await setup.open();
+    await ferry.createTopic('jobs', { ackTimeoutMs: 300 });
+    await ferry.producer().publish('jobs', { value: 'x' });
+    const consumer = ferry.consumer('g', { topics: ['jobs'], maxInFlight: 1 }); // fetches nothing more meanwhile
+    const held = (await consumer.next())!;
+    await setup.elapse(300);
+    await expect(held.ack()).rejects.toBeInstanceOf(StaleDeliveryError);
+    expect(await consumer.next()).toMatchObject({ value: 'x', attempt: 2 });
+  });
+
   it('extend keeps a lease alive past ackTimeoutMs', async () => {
     const setup = engine.setup();
     const ferry = await setup.open();
-    await ferry.createTopic('jobs', { ackTimeoutMs: 400 });
+    await ferry.createTopic('jobs', { ackTimeoutMs: 600 });
     await ferry.producer().publish('jobs', { value: 'x' });
     const consumer = ferry.consumer('g', { topics: ['jobs'] });
     const d = (await consumer.next())!;
     await setup.elapse(200);
     await d.extend(1000);
-    await setup.elapse(300);
-    await d.ack(); // still ours: 500 ms after delivery, within the extended lease
+    await setup.elapse(500);
+    await d.ack(); // still ours: 700 ms after delivery, within the extended lease
   });
 
   it('nack waits the backoff, counts attempts, and dead-letters once after maxDeliveries with origin metadata', async () => {
