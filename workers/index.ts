@@ -2,13 +2,25 @@
 import { availableParallelism } from 'node:os';
 import type { RuntimeFactory } from '../core/ferry.ts';
 import { InvalidArgumentError, nodeFileSystem, realClock } from '../wal/index.ts';
-import { WorkerRuntime, type WorkerRuntimeOptions } from './worker-runtime.ts';
+import { WorkerRuntime, checkWorkerHeapMb, type WorkerRuntimeOptions } from './worker-runtime.ts';
 
-export { WorkerRuntime } from './worker-runtime.ts';
+export { MIN_WORKER_HEAP_MB, WorkerRuntime } from './worker-runtime.ts';
+export type { WorkerRuntimeOptions } from './worker-runtime.ts';
 export { ShardCrashedError, ShardFailedError } from './shard.ts';
+export type { RestartPolicy, ShardDeath, ShardHealth } from './shard.ts';
+export type { FaultDrill } from './protocol.ts';
 
-/** A factory for the worker runtime, with some of its options (restart policy, heap cap) set. */
-export function workerRuntimeFactory(extra: Partial<Pick<WorkerRuntimeOptions, 'restart' | 'maxWorkerHeapMb'>> = {}): RuntimeFactory {
+/** The worker runtime's own options, beyond those `Ferry.open` passes. */
+export type WorkerRuntimeExtras = Partial<Pick<WorkerRuntimeOptions, 'restart' | 'maxWorkerHeapMb'>>;
+
+/**
+ * A factory for the worker runtime with some of its own options set, for
+ * `Ferry.open(options, factory)`: the restart budget (`restart`) and the heap cap of each worker
+ * thread (`maxWorkerHeapMb`, piscina's `resourceLimits.maxOldGenerationSizeMb`).
+ * @example Ferry.open({ dir, threads: 2 }, workerRuntimeFactory({ maxWorkerHeapMb: 256 }))
+ */
+export function workerRuntimeFactory(extra: WorkerRuntimeExtras = {}): RuntimeFactory {
+  checkWorkerHeapMb(extra.maxWorkerHeapMb); // here, before Ferry.open has taken the data directory
   return (options) => new WorkerRuntime({ ...workerOptions(options), ...extra });
 }
 

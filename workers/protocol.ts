@@ -16,7 +16,19 @@ export type ShardRequest =
   | { readonly op: 'nack'; readonly id: number; readonly topic: string; readonly partition: number; readonly group: string; readonly offset: number; readonly token: string; readonly options: { delayMs?: number; error?: string } }
   | { readonly op: 'extend'; readonly id: number; readonly topic: string; readonly partition: number; readonly group: string; readonly offset: number; readonly token: string; readonly ms?: number }
   | { readonly op: 'release'; readonly id: number; readonly topic: string; readonly partition: number; readonly consumerId: string; readonly leases?: boolean }
+  | { readonly op: 'drill'; readonly id: number; readonly how: FaultDrill; readonly exitCode?: number }
   | { readonly op: 'close'; readonly id: number };
+
+/**
+ * A fault drill, for tests and operators: the worker dies on purpose, in one of the ways a real
+ * worker dies, so the supervision path (fail in-flight requests, restart, recover) can be exercised.
+ * `throw`: an uncaught exception from a timer; `exit`: `process.exit(exitCode)`; `oom`: retains
+ * memory until the heap limit (`resourceLimits`) ends the worker with ERR_WORKER_OUT_OF_MEMORY.
+ */
+export type FaultDrill = 'throw' | 'exit' | 'oom';
+
+/** Every fault drill, to validate an operator's input. */
+export const FAULT_DRILLS: readonly FaultDrill[] = ['throw', 'exit', 'oom'];
 
 /** One ack of an `ackMany` request: the acks of a turn travel to a shard together. */
 export interface AckItem {
@@ -41,6 +53,8 @@ export interface ShardReplies {
   nack: null;
   extend: null;
   release: null;
+  /** Never sent: the worker dies instead of replying. */
+  drill: never;
   close: null;
 }
 

@@ -5,6 +5,7 @@
 import type { MessagePort } from 'node:worker_threads';
 import { LocalRuntime } from '../core/local-runtime.ts';
 import { FerryError, SeededRandom, nodeFileSystem, realClock, type FerryErrorWire } from '../wal/index.ts';
+import { runFaultDrill } from './fault-drill.ts';
 import { transferables, type DeadLetterUpcall, type PortMessage, type Reply, type ShardConfig, type ShardRequest } from './protocol.ts';
 
 function toWire(error: unknown): FerryErrorWire {
@@ -65,6 +66,8 @@ export default function attach({ port, config }: { port: MessagePort; config: Sh
         return runtime.extend(r.topic, r.partition, r.group, r.offset, r.token, r.ms).then(() => null);
       case 'release':
         return runtime.release(r.topic, r.partition, r.consumerId, r.leases).then(() => null);
+      case 'drill':
+        return runFaultDrill(r.how, r.exitCode);
       case 'close':
         return runtime.close().then(() => null);
     }

@@ -7,8 +7,8 @@
 //   attach task settles ─► crash: reject in-flight, back off, attach again, reopen partitions
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { FerryError, OverloadedError, registerErrorCode } from '../wal/index.ts';
-import { transferables, type DeadLetterUpcall, type PortMessage, type Reply, type ShardCall, type ShardConfig, type ShardRequest } from './protocol.ts';
+import { FerryError, InvalidArgumentError, OverloadedError, registerErrorCode } from '../wal/index.ts';
+import { FAULT_DRILLS, transferables, type DeadLetterUpcall, type FaultDrill, type PortMessage, type Reply, type ShardCall, type ShardConfig, type ShardRequest } from './protocol.ts';
 
 /** The shard's worker died with this request in flight; it may or may not have been applied. */
 export class ShardCrashedError extends FerryError {
@@ -36,6 +36,17 @@ export interface RestartPolicy {
   readonly backoffMs: number;
 }
 
+/** How to kill a shard's worker on purpose: `terminate` from outside, or a {@link FaultDrill} from inside. */
+export type ShardDeath = 'terminate' | FaultDrill;
+
+/** A shard's supervision state, for operators and tests. */
+export interface ShardHealth {
+  /** Restarts since the shard was opened (after crashes, each on a fresh worker). */
+  readonly restarts: number;
+  /** True once the restart budget ran out: requests fail with SHARD_FAILED until Ferry is reopened. */
+  readonly failed: boolean;
+}
+
 /** What a shard asks of the runtime that owns it. */
 export interface ShardHooks {
   /** A dead letter the worker wants published (its partition may be on another shard). */
@@ -60,21 +71,26 @@ export class Shard {
   readonly #hooks: ShardHooks;
   readonly #policy: RestartPolicy;
   readonly #pool: Piscina;
+  readonly #heapLimited: boolean;
+  #destroyed: Promise<void> | undefined;
   #port: MessagePort | undefined;
   #ready: Promise<void>;
   #nextId = 0;
   readonly #inFlight = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
   #waiting = 0;
   #restarts: number[] = [];
+  #restartsTotal = 0;
   #failure: FerryError | undefined;
   #closing = false;
   #attach: Promise<unknown> | undefined;
+  #unqueue: AbortController | undefined;
 
   constructor(index: number, config: ShardConfig, hooks: ShardHooks, policy: RestartPolicy, resourceLimits?: { maxOldGenerationSizeMb?: number }) {
     this.index = index;
     this.#config = config;
     this.#hooks = hooks;
     this.#policy = policy;
+    this.#heapLimited = resourceLimits?.maxOldGenerationSizeMb !== undefined;
     const { filename, execArgv } = workerFile();
     this.#pool = new Piscina({
       filename,
@@ -89,16 +105,27 @@ export class Shard {
       recordTiming: false,
       ...(resourceLimits ? { resourceLimits } : {}),
     });
-    // Without a listener, an uncaught exception in an idle worker would end the host process.
-    this.#pool.on('error', () => {});
+    // piscina emits 'error' for a worker that died with no task on it: idle, or still booting (a
+    // heap cap too small to load the engine, say). Unheard, that event would end the host process.
+    this.#pool.on('error', (error: unknown) => this.#workerLostWithoutTask(error));
     this.#ready = this.#start();
+  }
+
+  /** A worker died before our attach task reached it: piscina spawns no other after a death at
+   * boot, so the task would wait in its queue forever. Take it back and count a crash. */
+  #workerLostWithoutTask(error: unknown): void {
+    const port = this.#port;
+    if (!port) return; // between restarts: the next attach brings up a fresh worker
+    this.#unqueue?.abort(error);
+    this.#stopped(port, error);
   }
 
   #start(): Promise<void> {
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;
     port1.on('message', (message: PortMessage) => this.#onMessage(message));
-    const attach = this.#pool.run({ port: port2, config: this.#config }, { transferList: [port2] });
+    this.#unqueue = new AbortController();
+    const attach = this.#pool.run({ port: port2, config: this.#config }, { transferList: [port2], signal: this.#unqueue.signal });
     this.#attach = attach;
     attach.then(
       () => this.#stopped(port1, undefined),
@@ -142,9 +169,11 @@ export class Shard {
       this.#failure = new ShardFailedError(this.index, this.#restarts.length, this.#policy.windowMs, error);
       this.#ready = Promise.reject(this.#failure);
       this.#ready.catch(() => {});
+      this.#destroyPool().catch(() => {}); // piscina already spawned a replacement worker; a failed shard needs none
       return;
     }
     this.#restarts.push(now);
+    this.#restartsTotal++;
     const delay = this.#policy.backoffMs * 2 ** (this.#restarts.length - 1);
     this.#ready = new Promise<void>((resolve) => setTimeout(resolve, delay)).then(() => this.#start());
     this.#ready.catch(() => {});
@@ -173,10 +202,28 @@ export class Shard {
     return this.#send({ ...body, id: this.#nextId++ } as ShardRequest);
   }
 
-  /** Terminates the worker thread abruptly (tests and fault drills): a crash, as far as the shard knows. */
-  async kill(): Promise<void> {
+  /** Restarts so far, and whether the restart budget ran out. */
+  get health(): ShardHealth {
+    return { restarts: this.#restartsTotal, failed: this.#failure !== undefined };
+  }
+
+  /**
+   * Kills the worker on purpose (tests and fault drills): `terminate` stops the thread from
+   * outside; a {@link FaultDrill} makes it die from inside (`exitCode` is for `exit`). Either is a
+   * crash, as far as the shard knows. Resolves once the shard has seen the death and failed the
+   * requests in flight; a shard that is not running (failed, or closed) is left as it is.
+   */
+  async kill(how: ShardDeath = 'terminate', exitCode?: number): Promise<void> {
+    if (how !== 'terminate' && !FAULT_DRILLS.includes(how)) throw new InvalidArgumentError(`how must be 'terminate' or one of ${FAULT_DRILLS.join(', ')} (got ${String(how)})`);
+    // Without a heap limit the worker would grow to V8's default limit (gigabytes) before dying.
+    if (how === 'oom' && !this.#heapLimited) throw new InvalidArgumentError("the 'oom' drill needs a worker heap limit: set maxWorkerHeapMb on the worker runtime");
     await this.#ready.catch(() => {});
-    await this.#pool.threads[0]?.terminate();
+    const attach = this.#attach;
+    if (!this.#port || !attach) return;
+    if (how === 'terminate') void this.#pool.threads[0]?.terminate();
+    else this.#send({ op: 'drill', id: this.#nextId++, how, ...(exitCode === undefined ? {} : { exitCode }) }).catch(() => {});
+    // #stopped is attached to the attach task first, so it has run when this resumes.
+    await attach.catch(() => {});
   }
 
   /** Asks the worker to sync and close its partitions, waits for it, then stops the pool. */
@@ -190,6 +237,10 @@ export class Shard {
     } catch {
       // a crashed or failed shard has nothing left to sync
     }
-    await this.#pool.destroy();
+    await this.#destroyPool();
+  }
+
+  #destroyPool(): Promise<void> {
+    return (this.#destroyed ??= this.#pool.destroy());
   }
 }

@@ -7,9 +7,9 @@ import type { DeliveredMessage, PartitionLimits, PublishReply } from '../core/pa
 import type { PartitionRuntime } from '../core/runtime.ts';
 import type { ResolvedTopicOptions } from '../core/topic-options.ts';
 import { UnknownTopicError } from '../core/errors.ts';
-import { FerryError, type FerryErrorWire, type FsyncPolicy } from '../wal/index.ts';
+import { FerryError, InvalidArgumentError, type FerryErrorWire, type FsyncPolicy } from '../wal/index.ts';
 import type { AckItem, DeadLetterUpcall, ShardCall } from './protocol.ts';
-import { Shard, type RestartPolicy } from './shard.ts';
+import { Shard, type RestartPolicy, type ShardDeath, type ShardHealth } from './shard.ts';
 
 /** Options of the threaded runtime: shard count, log settings, limits, restart policy. */
 export interface WorkerRuntimeOptions {
@@ -21,9 +21,25 @@ export interface WorkerRuntimeOptions {
   readonly maxMessageBytes: number;
   readonly limits: PartitionLimits;
   readonly seed: number;
+  /** Restart budget of each shard; default 5 restarts within 60 s, backing off from 50 ms. */
   readonly restart?: RestartPolicy;
-  /** Heap cap of each worker (MB), so a runaway shard dies alone instead of taking the process. */
+  /**
+   * Heap cap of each worker thread in MB (V8's old generation, piscina's
+   * `resourceLimits.maxOldGenerationSizeMb`), so a runaway shard dies alone, with
+   * ERR_WORKER_OUT_OF_MEMORY, and restarts, instead of taking the process. A whole number from
+   * {@link MIN_WORKER_HEAP_MB}; default: no cap beyond V8's own.
+   */
   readonly maxWorkerHeapMb?: number;
+}
+
+/** The smallest worker heap cap accepted: a worker needs about 10 MB just to load the engine. */
+export const MIN_WORKER_HEAP_MB = 16;
+
+/** Throws a typed error unless `heapMb` is unset or a valid worker heap cap. */
+export function checkWorkerHeapMb(heapMb: number | undefined): void {
+  if (heapMb !== undefined && (!Number.isSafeInteger(heapMb) || heapMb < MIN_WORKER_HEAP_MB)) {
+    throw new InvalidArgumentError(`options.maxWorkerHeapMb must be a whole number of MB, at least ${MIN_WORKER_HEAP_MB} (got ${String(heapMb)})`);
+  }
 }
 
 const DEFAULT_RESTART: RestartPolicy = { maxRestarts: 5, windowMs: 60_000, backoffMs: 50 };
@@ -34,13 +50,15 @@ export class WorkerRuntime implements PartitionRuntime {
   readonly #topics = new Map<string, ResolvedTopicOptions>();
 
   constructor(o: WorkerRuntimeOptions) {
+    const heapMb = o.maxWorkerHeapMb;
+    checkWorkerHeapMb(heapMb);
     this.#shards = Array.from({ length: o.threads }, (_, index) =>
       new Shard(
         index,
         { shard: index, dir: o.dir, fsync: o.fsync, fsyncIntervalMs: o.fsyncIntervalMs, segmentBytes: o.segmentBytes, maxMessageBytes: o.maxMessageBytes, limits: o.limits, seed: (o.seed + index * 7919) >>> 0 },
         { onUpcall: (u) => this.#deadLetter(u), reopenRequests: () => this.#reopenRequests(index) },
         o.restart ?? DEFAULT_RESTART,
-        o.maxWorkerHeapMb ? { maxOldGenerationSizeMb: o.maxWorkerHeapMb } : undefined,
+        heapMb === undefined ? undefined : { maxOldGenerationSizeMb: heapMb },
       ),
     );
   }
@@ -127,9 +145,26 @@ export class WorkerRuntime implements PartitionRuntime {
   extend: PartitionRuntime['extend'] = async (topic, partition, group, offset, token, ms) => void (await this.#shard(topic, partition).request({ op: 'extend', topic, partition, group, offset, token, ...(ms === undefined ? {} : { ms }) }));
   release: PartitionRuntime['release'] = async (topic, partition, consumerId, leases) => void (await this.#shard(topic, partition).request({ op: 'release', topic, partition, consumerId, ...(leases === undefined ? {} : { leases }) }));
 
-  /** Kills one shard's worker abruptly: for fault tests and drills. */
-  killShard(index: number): Promise<void> {
-    return this.#shards[index]!.kill();
+  #shardAt(index: number): Shard {
+    const shard = Number.isSafeInteger(index) ? this.#shards[index] : undefined;
+    if (!shard) throw new InvalidArgumentError(`shard index must be a whole number from 0 to ${this.#shards.length - 1} (got ${String(index)})`);
+    return shard;
+  }
+
+  /**
+   * Fault drill, for tests and operators: kills one shard's worker, abruptly (`terminate`, the
+   * default) or from inside the worker (`throw`: an uncaught exception; `exit`: `process.exit(exitCode)`;
+   * `oom`: runs out of heap, which needs `maxWorkerHeapMb`). Its requests in flight fail with a
+   * retriable SHARD_CRASHED and it restarts from its logs, within the restart budget. Resolves once
+   * the shard has seen the death.
+   */
+  async killShard(index: number, how: ShardDeath = 'terminate', exitCode?: number): Promise<void> {
+    await this.#shardAt(index).kill(how, exitCode);
+  }
+
+  /** A shard's restarts so far, and whether its restart budget ran out (SHARD_FAILED). */
+  shardHealth(index: number): ShardHealth {
+    return this.#shardAt(index).health;
   }
 
   async close(): Promise<void> {

@@ -1,0 +1,18 @@
+// Runs on a shard's worker thread: fault drills that kill the worker on purpose, each the way a
+// real worker dies, so tests and operators can exercise supervision. Nothing here ever returns.
+import type { FaultDrill } from './protocol.ts';
+
+/** What the `oom` drill retains: module-level, so no collection can free it. */
+const hoard: object[][] = [];
+
+/** Kills this worker thread as `how` says. Each runs from a timer, outside the request, so the
+ * death is the thread's (not a rejected task's) and the reply never comes. */
+export function runFaultDrill(how: FaultDrill, exitCode = 1): Promise<never> {
+  setTimeout(() => {
+    if (how === 'exit') process.exit(exitCode); // in a worker, this ends the thread only
+    if (how === 'throw') throw new Error('fault drill: an uncaught exception on the shard worker');
+    // Small objects, many of them: the heap limit is reached in well under a second at tens of MB.
+    for (;;) hoard.push(Array.from({ length: 1024 }, (_, i) => ({ i })));
+  }, 0);
+  return new Promise<never>(() => {});
+}
