@@ -27,7 +27,8 @@ export {
   UnknownTopicError,
 } from './core/errors.ts';
 export { SequenceGapError } from './core/producer-state.ts';
-export { ShardCrashedError, ShardFailedError } from './workers/index.ts';
+export { ShardCrashedError, ShardFailedError, workerRuntimeFactory } from './workers/index.ts';
+export type { RestartPolicy, WorkerRuntimeExtras } from './workers/index.ts';
 export {
   CorruptSegmentError,
   DiskFullError,

@@ -149,7 +149,15 @@ export class Ferry {
       lock.release();
       throw new InvalidArgumentError('options.threads > 0 needs the worker runtime: import Ferry from the package root');
     }
-    const runtime = threaded ? factory!({ threads, local }) : new LocalRuntime(local);
+    let runtime: PartitionRuntime;
+    try {
+      runtime = threaded ? factory!({ threads, local }) : new LocalRuntime(local);
+    } catch (error) {
+      // A runtime that cannot start (bad options, no threads) leaves the directory as it found it.
+      await catalogLog.close();
+      lock.release();
+      throw error;
+    }
     const catalog = Catalog.load(catalogLog);
     const ferry = new Ferry(runtime, catalog, clock, random, maxMessageBytes, lock);
     try {
