@@ -2,6 +2,7 @@
 import { availableParallelism } from 'node:os';
 import type { RuntimeFactory } from '../core/ferry.ts';
 import { InvalidArgumentError, nodeFileSystem, realClock } from '../wal/index.ts';
+import type { RestartPolicy } from './shard.ts';
 import { WorkerRuntime, checkWorkerHeapMb, type WorkerRuntimeOptions } from './worker-runtime.ts';
 
 export { MIN_WORKER_HEAP_MB, WorkerRuntime } from './worker-runtime.ts';
@@ -20,7 +21,9 @@ export type WorkerRuntimeExtras = Partial<Pick<WorkerRuntimeOptions, 'restart' |
  * @example Ferry.open({ dir, threads: 2 }, workerRuntimeFactory({ maxWorkerHeapMb: 256 }))
  */
 export function workerRuntimeFactory(extra: WorkerRuntimeExtras = {}): RuntimeFactory {
-  checkWorkerHeapMb(extra.maxWorkerHeapMb); // here, before Ferry.open has taken the data directory
+  // Checked here, before Ferry.open has taken the data directory.
+  checkWorkerHeapMb(extra.maxWorkerHeapMb);
+  if (extra.restart) checkRestartPolicy(extra.restart);
   return (options) => new WorkerRuntime({ ...workerOptions(options), ...extra });
 }
 
@@ -42,4 +45,11 @@ function workerOptions({ threads, local }: Parameters<RuntimeFactory>[0]): Worke
     limits: local.limits,
     seed: local.random.int(2 ** 31),
   };
+}
+
+function checkRestartPolicy(p: RestartPolicy): void {
+  const wholeAtLeast = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min;
+  if (!wholeAtLeast(p.maxRestarts, 0) || !wholeAtLeast(p.windowMs, 1) || !wholeAtLeast(p.backoffMs, 0)) {
+    throw new InvalidArgumentError(`restart needs whole numbers: maxRestarts >= 0, windowMs >= 1, backoffMs >= 0 (got ${JSON.stringify(p)})`);
+  }
 }

@@ -26,8 +26,10 @@ describe('threaded runtime options', () => {
     await ferry.close();
   });
 
-  it('takes a worker heap cap from the public entry and checks it before opening', async () => {
+  it('takes a worker heap cap and restart budget from the public entry and checks them before opening', async () => {
     expect(() => workerRuntimeFactory({ maxWorkerHeapMb: 1 })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => workerRuntimeFactory({ restart: { maxRestarts: -1, windowMs: 1000, backoffMs: 10 } })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    expect(() => workerRuntimeFactory({ restart: { maxRestarts: 3, windowMs: Number.NaN, backoffMs: 10 } })).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
     const dir = tempDir();
     const ferry = await Ferry.open({ dir, threads: 1 }, workerRuntimeFactory({ maxWorkerHeapMb: 128 }));
     await ferry.createTopic('t');
