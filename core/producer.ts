@@ -1,17 +1,23 @@
-// The producer client: encodes each message once, batches per partition while the previous batch
-// of that partition is in flight, and numbers batches (producer id + epoch + sequence) so that a
-// retried batch is appended once. Runs on the caller's thread.
+// The producer client: encodes each message once, queues it in its partition's lane, and numbers
+// batches (producer id + epoch + sequence) so that a retried batch is appended once. Runs on the
+// caller's thread; the lanes (producer-lane.ts) keep several batches in flight per partition.
 //
-//   publish ─► encode ─► lane[partition].queue ─(one batch in flight per lane)─► runtime.publish
-//                 │ buffer full? wait                                   │ retriable error: same
-//                 ▼                                                     ▼ sequence, after a backoff
-import { FerryError, InvalidArgumentError, type Clock, type Random } from '../wal/index.ts';
-import { encodeMessage, frameMessages, type Message } from './codec.ts';
+//   publish ─► encode ─► lane[partition] ─(up to maxInFlightBatches)─► runtime.publish
+//                 │ buffer full? wait                  │ failure: rewind, resend in order with
+//                 ▼                                    ▼ the same sequences, after a backoff
+import { InvalidArgumentError, type Clock, type Random } from '../wal/index.ts';
+import { encodeMessage, type Message } from './codec.ts';
 import { ClosedError, ProducerFencedError } from './errors.ts';
 import { partitionOf, producerNumber } from './hash.ts';
 import { checkName } from './names.ts';
+import { Lane, type Completion, type LaneHost, type ProducerIdentity, type PublishResult } from './producer-lane.ts';
 import type { PartitionRuntime } from './runtime.ts';
 import type { ResolvedTopicOptions } from './topic-options.ts';
+
+export type { PublishResult } from './producer-lane.ts';
+
+/** Most batches in flight per partition (Kafka allows 5; the actor remembers the last 8). */
+export const MAX_IN_FLIGHT_BATCHES = 5;
 
 /** Options of `ferry.producer()`. */
 export interface ProducerOptions {
@@ -25,15 +31,8 @@ export interface ProducerOptions {
   readonly maxBatchMessages?: number;
   /** How long a batch may keep failing with retriable errors before its messages are rejected. Default 30 s. */
   readonly deliveryTimeoutMs?: number;
-}
-
-/** Where a published message landed. */
-export interface PublishResult {
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: number;
-  /** True when an earlier copy (same message id, or a retried batch) was stored instead. */
-  readonly duplicate: boolean;
+  /** Batches in flight per partition, 1 to 5. Default 4; always 1 without idempotence (a retry would reorder). */
+  readonly maxInFlightBatches?: number;
 }
 
 /** What the producer needs from the engine. */
@@ -47,18 +46,6 @@ export interface ProducerHost {
   currentEpoch(id: string): number | undefined;
   /** Called once the producer has closed, so the engine stops tracking it. */
   onClose?(): void;
-}
-
-/** Where queued messages report: one per publish()/publishMany() call, not one per message. */
-interface Completion {
-  settle(index: number, result: PublishResult | undefined, error?: unknown): void;
-}
-
-interface Queued {
-  readonly record: Uint8Array;
-  readonly id: string | null;
-  readonly completion: Completion;
-  readonly index: number;
 }
 
 /** Resolves with every message's result once all are confirmed; rejects on the first failure. */
@@ -91,14 +78,6 @@ class ManyCompletion implements Completion {
   }
 }
 
-interface Lane {
-  readonly topic: string;
-  readonly partition: number;
-  queue: Queued[];
-  inFlight: boolean;
-  nextSequence: number;
-}
-
 /**
  * Publishes messages. Each `publish` resolves once its message is durable in its partition; a
  * producer with an `id` is fenced when another is opened with the same id. Get one from
@@ -110,15 +89,15 @@ export class Producer {
   readonly #number: number;
   readonly #idempotent: boolean;
   readonly #maxBufferBytes: number;
-  readonly #maxBatch: number;
-  readonly #deliveryTimeoutMs: number;
-  readonly #epoch: Promise<number>;
+  readonly #laneHost: LaneHost;
   readonly #lanes = new Map<string, Lane>();
+  #epoch: number | undefined;
+  #epochError: unknown;
   #bufferedBytes = 0;
   #spaceWaiters: (() => void)[] = [];
+  #drainWaiters: (() => void)[] = [];
   #roundRobin = 0;
   #closed = false;
-  #flushes = new Set<Promise<void>>();
 
   constructor(host: ProducerHost, options: ProducerOptions = {}) {
     this.#host = host;
@@ -127,10 +106,25 @@ export class Producer {
     this.#name = options.id ?? `anonymous-${host.random.int(2 ** 31).toString(36)}-${host.random.int(2 ** 31).toString(36)}`;
     this.#number = producerNumber(`producer/${this.#name}`);
     this.#maxBufferBytes = options.maxBufferBytes ?? 32 * 1024 * 1024;
-    this.#maxBatch = options.maxBatchMessages ?? 4096;
-    this.#deliveryTimeoutMs = options.deliveryTimeoutMs ?? 30_000;
-    this.#epoch = options.id !== undefined ? host.bumpEpoch(options.id) : Promise.resolve(0);
-    this.#epoch.catch(() => {});
+    const maxInFlight = options.maxInFlightBatches ?? 4;
+    if (!Number.isInteger(maxInFlight) || maxInFlight < 1 || maxInFlight > MAX_IN_FLIGHT_BATCHES) {
+      throw new InvalidArgumentError(`producer options.maxInFlightBatches must be an integer from 1 to ${MAX_IN_FLIGHT_BATCHES} (got ${String(maxInFlight)})`);
+    }
+    const ready = (options.id !== undefined ? host.bumpEpoch(options.id) : Promise.resolve(0)).then(
+      (epoch) => void (this.#epoch = epoch),
+      (error: unknown) => void (this.#epochError = error),
+    );
+    this.#laneHost = {
+      runtime: host.runtime,
+      clock: host.clock,
+      maxBatchMessages: options.maxBatchMessages ?? 4096,
+      maxInFlight: this.#idempotent ? maxInFlight : 1,
+      deliveryTimeoutMs: options.deliveryTimeoutMs ?? 30_000,
+      ready,
+      identity: () => this.#identity(),
+      released: (bytes) => this.#released(bytes),
+      idle: () => this.#laneIdle(),
+    };
   }
 
   /** Publishes one message; resolves once it is durable in its partition. */
@@ -180,6 +174,21 @@ export class Producer {
     this.#bufferedBytes += bytes;
   }
 
+  #released(bytes: number): void {
+    this.#bufferedBytes -= bytes;
+    if (this.#spaceWaiters.length > 0) for (const wake of this.#spaceWaiters.splice(0)) wake();
+  }
+
+  /** The identity a request carries now; throws if the epoch could not be had, or was fenced. */
+  #identity(): ProducerIdentity | undefined {
+    if (this.#epochError !== undefined) throw this.#epochError;
+    if (!this.#idempotent) return undefined;
+    const epoch = this.#epoch!;
+    const current = this.#host.currentEpoch(this.#name);
+    if (current !== undefined && current > epoch) throw new ProducerFencedError(this.#name, epoch, current);
+    return { id: this.#number, epoch, name: this.#name };
+  }
+
   /** Puts an encoded message in its partition's lane (its bytes already counted in the buffer). */
   #place(topic: string, options: ResolvedTopicOptions, message: Message, record: Uint8Array, completion: Completion, index: number): void {
     // A key picks the partition; without one, an id does (ids are deduplicated per partition, so
@@ -188,71 +197,21 @@ export class Producer {
       message.key !== undefined ? partitionOf(message.key, options.partitions) : message.id !== undefined ? partitionOf(`id:${message.id}`, options.partitions) : this.#roundRobin++ % options.partitions;
     const laneKey = `${topic}\0${partition}`;
     let lane = this.#lanes.get(laneKey);
-    if (!lane) this.#lanes.set(laneKey, (lane = { topic, partition, queue: [], inFlight: false, nextSequence: 0 }));
-    lane.queue.push({ record, id: message.id ?? null, completion, index });
-    if (lane.queue.length === 1 && !lane.inFlight) {
-      const target = lane;
-      queueMicrotask(() => this.#flush(target)); // linger one tick
-    }
+    if (!lane) this.#lanes.set(laneKey, (lane = new Lane(topic, partition, this.#laneHost)));
+    lane.push({ record, id: message.id ?? null, completion, index });
   }
 
-  #flush(lane: Lane): void {
-    if (lane.inFlight || lane.queue.length === 0) return;
-    lane.inFlight = true;
-    const batch = lane.queue.splice(0, this.#maxBatch);
-    const flush = this.#send(lane, batch).finally(() => {
-      this.#flushes.delete(flush);
-      lane.inFlight = false;
-      let freed = 0;
-      for (const q of batch) freed += q.record.length;
-      this.#bufferedBytes -= freed;
-      for (const wake of this.#spaceWaiters.splice(0)) wake();
-      this.#flush(lane);
-    });
-    this.#flushes.add(flush);
-  }
-
-  async #send(lane: Lane, batch: Queued[]): Promise<void> {
-    const started = this.#host.clock.now();
-    try {
-      const epoch = await this.#epoch;
-      const ids = batch.some((q) => q.id !== null) ? batch.map((q) => q.id) : undefined;
-      // Framed afresh for each attempt: a runtime on another thread takes the bytes (transfers
-      // the buffer), so a retry cannot reuse them. Same records, same sequence.
-      const request = () => ({
-        payload: frameMessages(batch.map((q) => q.record)),
-        count: batch.length,
-        ...(ids ? { ids } : {}),
-        ...(this.#idempotent ? { producer: { id: this.#number, epoch, baseSequence: lane.nextSequence, name: this.#name } } : {}),
-      });
-      for (let attempt = 1; ; attempt++) {
-        const current = this.#host.currentEpoch(this.#name);
-        if (current !== undefined && current > epoch && this.#idempotent) throw new ProducerFencedError(this.#name, epoch, current);
-        try {
-          const reply = await this.#host.runtime.publish(lane.topic, lane.partition, request());
-          if (this.#idempotent) lane.nextSequence += batch.length;
-          batch.forEach((q, i) => q.completion.settle(q.index, { topic: lane.topic, partition: lane.partition, offset: reply.offsets[i]!, duplicate: reply.duplicates[i]! }));
-          return;
-        } catch (error) {
-          const retriable = error instanceof FerryError && error.retriable;
-          if (!retriable || this.#host.clock.now() - started >= this.#deliveryTimeoutMs) throw error;
-          // Same payload, same sequence: if the first try was appended after all, this one is a duplicate.
-          await new Promise<void>((resolve) => this.#host.clock.setTimer(Math.min(1000, 10 * 2 ** attempt), resolve));
-        }
-      }
-    } catch (error) {
-      for (const q of batch) q.completion.settle(q.index, undefined, error);
-    }
+  #laneIdle(): void {
+    if (this.#drainWaiters.length === 0) return;
+    for (const lane of this.#lanes.values()) if (!lane.idle) return;
+    for (const wake of this.#drainWaiters.splice(0)) wake();
   }
 
   /** Waits for every queued message to be confirmed or rejected, then refuses new ones. */
   async close(): Promise<void> {
     this.#closed = true;
     for (const wake of this.#spaceWaiters.splice(0)) wake();
-    while (this.#flushes.size > 0 || [...this.#lanes.values()].some((l) => l.queue.length > 0)) {
-      for (const lane of this.#lanes.values()) this.#flush(lane);
-      await Promise.allSettled([...this.#flushes]);
-    }
+    while ([...this.#lanes.values()].some((l) => !l.idle)) await new Promise<void>((resolve) => this.#drainWaiters.push(resolve));
     this.#host.onClose?.();
   }
 }

@@ -1,0 +1,241 @@
+// One producer's pipeline to one partition, on the caller's thread: batches what is queued, keeps
+// up to `maxInFlight` batches in flight with consecutive sequence numbers (as Kafka's idempotent
+// producer keeps up to 5 per partition), and rewinds after a failure.
+//
+//   queue ─► batch(seq s) ─► batch(seq s+n) ─► ... (at most maxInFlight) ─► runtime.publish
+//                  │ one fails: send nothing new; once every batch in flight has answered,
+//                  ▼ resend the failed ones in order, with the same sequences, after a backoff
+//
+// Invariants: batches reach the partition in sequence order (the runtime keeps call order), and
+// a resent batch keeps its boundaries and its sequence, so the actor finds it among the batches it
+// remembers and answers with its original offsets. Only a batch rejected for good frees its
+// sequences: the batches after it (which the actor refused with SEQUENCE_GAP) move down by its count.
+// Until the partition has confirmed a batch of this producer, one batch at a time: an actor that
+// does not know a producer takes its first batch whatever its sequence (it may have forgotten the
+// producer), so a later batch overtaking a lost first one would be taken, and the first one's
+// retry then mistaken for a duplicate. (An actor that forgets a producer, least recently used,
+// while its batches are in flight has the same hole; it takes maxProducers others meanwhile.)
+import { FerryError, type Clock } from '../wal/index.ts';
+import { frameMessages } from './codec.ts';
+import type { PublishReply, PublishRequest } from './partition-api.ts';
+import { SequenceGapError } from './producer-state.ts';
+import type { PartitionRuntime } from './runtime.ts';
+
+/** Where a published message landed. */
+export interface PublishResult {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  /** True when an earlier copy (same message id, or a retried batch) was stored instead. */
+  readonly duplicate: boolean;
+}
+
+/** Where queued messages report: one per publish()/publishMany() call, not one per message. */
+export interface Completion {
+  settle(index: number, result: PublishResult | undefined, error?: unknown): void;
+}
+
+/** An encoded message waiting in a lane. */
+export interface Queued {
+  readonly record: Uint8Array;
+  readonly id: string | null;
+  readonly completion: Completion;
+  readonly index: number;
+}
+
+/** The idempotent producer's identity, as a request carries it (without the sequence). */
+export interface ProducerIdentity {
+  readonly id: number;
+  readonly epoch: number;
+  readonly name: string;
+}
+
+/** What a lane needs from its producer. */
+export interface LaneHost {
+  readonly runtime: PartitionRuntime;
+  readonly clock: Clock;
+  readonly maxBatchMessages: number;
+  /** Batches in flight per lane; 1 without idempotence (a retry could otherwise reorder batches). */
+  readonly maxInFlight: number;
+  readonly deliveryTimeoutMs: number;
+  /** Resolves once identity() can answer (the producer's epoch is known). */
+  readonly ready: Promise<unknown>;
+  /** The identity for the next request, undefined when not idempotent; throws once fenced. */
+  identity(): ProducerIdentity | undefined;
+  /** `bytes` of queued messages were confirmed or rejected. */
+  released(bytes: number): void;
+  /** The lane has nothing queued and nothing in flight. */
+  idle(): void;
+}
+
+interface Batch {
+  readonly messages: Queued[];
+  readonly ids: (string | null)[] | undefined;
+  readonly bytes: number;
+  readonly startedAt: number;
+  baseSequence: number;
+  attempts: number;
+  /** False while the current attempt is in flight. */
+  answered: boolean;
+  failure: unknown;
+}
+
+/** Backoff before the resend of a window whose first failed batch made `attempts` tries. */
+function backoffMs(attempts: number): number {
+  return Math.min(1000, 10 * 2 ** attempts);
+}
+
+/** The messages of one producer bound for one partition: see the diagram at the top of the file. */
+export class Lane {
+  readonly topic: string;
+  readonly partition: number;
+  readonly #host: LaneHost;
+  #queue: Queued[] = [];
+  /** Sent and not yet confirmed or rejected, in sequence order. */
+  #inFlight: Batch[] = [];
+  #nextSequence = 0;
+  /** A batch failed: nothing new is sent until the window has answered and been resent. */
+  #rewinding = false;
+  #scheduled = false;
+  #ready = false;
+  /** The partition has confirmed a batch of this producer: it checks our sequences from now on. */
+  #known = false;
+
+  constructor(topic: string, partition: number, host: LaneHost) {
+    this.topic = topic;
+    this.partition = partition;
+    this.#host = host;
+  }
+
+  get idle(): boolean {
+    return this.#queue.length === 0 && this.#inFlight.length === 0;
+  }
+
+  /** Queues a message; it is sent with whatever else queues in this tick (linger one microtask). */
+  push(message: Queued): void {
+    this.#queue.push(message);
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    queueMicrotask(() => {
+      this.#scheduled = false;
+      this.#pump();
+    });
+  }
+
+  /** Sends queued messages while the window has room. */
+  #pump(): void {
+    if (!this.#ready) {
+      const go = (): void => {
+        this.#ready = true;
+        this.#pump();
+      };
+      this.#host.ready.then(go, go); // a failed epoch is reported by identity(), per batch
+      return;
+    }
+    const window = this.#known ? this.#host.maxInFlight : 1;
+    while (!this.#rewinding && this.#inFlight.length < window && this.#queue.length > 0) {
+      const messages = this.#queue.length <= this.#host.maxBatchMessages ? this.#queue : this.#queue.slice(0, this.#host.maxBatchMessages);
+      this.#queue = messages === this.#queue ? [] : this.#queue.slice(messages.length);
+      let bytes = 0;
+      let ids: (string | null)[] | undefined;
+      for (let i = 0; i < messages.length; i++) {
+        const q = messages[i]!;
+        bytes += q.record.length;
+        if (q.id !== null) (ids ??= Array<string | null>(messages.length).fill(null))[i] = q.id;
+      }
+      const batch: Batch = { messages, ids, bytes, startedAt: this.#host.clock.now(), baseSequence: this.#nextSequence, attempts: 0, answered: false, failure: undefined };
+      this.#nextSequence += messages.length;
+      this.#inFlight.push(batch);
+      this.#attempt(batch);
+    }
+  }
+
+  #attempt(batch: Batch): void {
+    batch.attempts++;
+    batch.answered = false;
+    batch.failure = undefined;
+    let reply: Promise<PublishReply>;
+    try {
+      const producer = this.#host.identity();
+      // Framed afresh for each attempt: a runtime on another thread takes the bytes (transfers
+      // the buffer), so a retry cannot reuse them. Same records, same sequence.
+      const request: PublishRequest = {
+        payload: frameMessages(batch.messages.map((q) => q.record)),
+        count: batch.messages.length,
+        ...(batch.ids ? { ids: batch.ids } : {}),
+        ...(producer ? { producer: { ...producer, baseSequence: batch.baseSequence } } : {}),
+      };
+      reply = this.#host.runtime.publish(this.topic, this.partition, request);
+    } catch (error) {
+      reply = Promise.reject(error);
+    }
+    reply.then(
+      (r) => this.#confirmed(batch, r),
+      (error: unknown) => this.#failed(batch, error),
+    );
+  }
+
+  #confirmed(batch: Batch, reply: PublishReply): void {
+    this.#known = true;
+    this.#inFlight.splice(this.#inFlight.indexOf(batch), 1);
+    const { topic, partition } = this;
+    const { messages } = batch;
+    for (let i = 0; i < messages.length; i++) {
+      const q = messages[i]!;
+      q.completion.settle(q.index, { topic, partition, offset: reply.offsets[i]!, duplicate: reply.duplicates[i]! });
+    }
+    this.#host.released(batch.bytes);
+    this.#next();
+  }
+
+  #failed(batch: Batch, error: unknown): void {
+    batch.answered = true;
+    batch.failure = error;
+    this.#rewinding = true;
+    this.#next();
+  }
+
+  #next(): void {
+    if (this.#rewinding) this.#rewind();
+    else this.#pump();
+    if (this.idle) this.#host.idle();
+  }
+
+  /**
+   * Once every batch in flight has answered, decides each failed one's fate, in sequence order:
+   * resent (retriable, or refused as a gap behind an earlier failure, and within the delivery
+   * timeout) or rejected for good (its sequences freed for the ones after it).
+   */
+  #rewind(): void {
+    if (!this.#inFlight.every((b) => b.answered)) return;
+    const now = this.#host.clock.now();
+    const resend: Batch[] = [];
+    let freed = 0;
+    let behindFailure = false;
+    for (const batch of this.#inFlight) {
+      const error = batch.failure;
+      const retriable = error instanceof FerryError && (error.retriable || (behindFailure && error.code === SequenceGapError.code));
+      behindFailure = true;
+      if (retriable && now - batch.startedAt < this.#host.deliveryTimeoutMs) {
+        batch.baseSequence -= freed;
+        resend.push(batch);
+        continue;
+      }
+      freed += batch.messages.length;
+      for (const q of batch.messages) q.completion.settle(q.index, undefined, error);
+      this.#host.released(batch.bytes);
+    }
+    this.#nextSequence -= freed;
+    this.#inFlight = resend;
+    if (resend.length === 0) {
+      this.#rewinding = false;
+      this.#pump();
+      return;
+    }
+    this.#host.clock.setTimer(backoffMs(resend[0]!.attempts), () => {
+      this.#rewinding = false;
+      for (const batch of resend) this.#attempt(batch);
+      this.#pump();
+    });
+  }
+}
