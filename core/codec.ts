@@ -57,40 +57,90 @@ function checkShape(message: Message): void {
   }
 }
 
-/** msgpack header of a bin (byte string) of `length` bytes. */
-function binHeader(length: number): Uint8Array {
-  if (length < 0x100) return Uint8Array.of(0xc4, length);
-  if (length < 0x10000) return Uint8Array.of(0xc5, length >> 8, length & 0xff);
-  return Uint8Array.of(0xc6, (length >>> 24) & 0xff, (length >>> 16) & 0xff, (length >>> 8) & 0xff, length & 0xff);
+/** Where an encoded record's bytes go: a fresh buffer by default, or a producer's RecordSlab. */
+export type AllocateRecord = (bytes: number) => Uint8Array;
+
+const ownBuffer: AllocateRecord = (bytes) => new Uint8Array(bytes);
+
+/**
+ * Hands out records as views into shared 64 KiB slabs: one small ArrayBuffer per message costs
+ * more in allocation and GC than encoding it. A slab is only ever appended to, so a record is never
+ * overwritten; it lives while any record in it does. Records from a slab are copied into a batch
+ * payload before they travel (a view is never posted: that would clone the whole slab).
+ */
+export class RecordSlab {
+  static readonly BYTES = 64 * 1024;
+  #slab = new Uint8Array(RecordSlab.BYTES);
+  #at = 0;
+
+  readonly allocate: AllocateRecord = (bytes) => {
+    if (bytes > RecordSlab.BYTES >> 3) return new Uint8Array(bytes);
+    if (this.#at + bytes > RecordSlab.BYTES) {
+      this.#slab = new Uint8Array(RecordSlab.BYTES);
+      this.#at = 0;
+    }
+    const record = this.#slab.subarray(this.#at, this.#at + bytes);
+    this.#at += bytes;
+    return record;
+  };
+}
+
+/** Writes a record's u16 meta length (little-endian) at its start. */
+function writeMetaLength(record: Uint8Array, length: number): void {
+  record[0] = length & 0xff;
+  record[1] = length >>> 8;
+}
+
+/** Bytes of the msgpack header of a bin (byte string) of `length` bytes. */
+function binHeaderBytes(length: number): number {
+  return length < 0x100 ? 2 : length < 0x10000 ? 3 : 5;
+}
+
+/** Writes that header at `at` (no intermediate array: this runs once per message). */
+function writeBinHeader(record: Uint8Array, at: number, length: number): void {
+  if (length < 0x100) {
+    record[at] = 0xc4;
+    record[at + 1] = length;
+  } else if (length < 0x10000) {
+    record[at] = 0xc5;
+    record[at + 1] = length >>> 8;
+    record[at + 2] = length & 0xff;
+  } else {
+    record[at] = 0xc6;
+    record[at + 1] = (length >>> 24) & 0xff;
+    record[at + 2] = (length >>> 16) & 0xff;
+    record[at + 3] = (length >>> 8) & 0xff;
+    record[at + 4] = length & 0xff;
+  }
 }
 
 /**
  * Bytes without headers (the common case of a service sending what it serialised itself): the
  * body, msgpack [bin, nil], is written straight into the record, with no msgpack pass at all.
  */
-function encodeBytesMessage(value: Uint8Array, meta: Uint8Array, maxMessageBytes: number): Uint8Array {
-  const header = binHeader(value.length);
-  const bytes = 2 + meta.length + 1 + header.length + value.length + 1;
+function encodeBytesMessage(value: Uint8Array, meta: Uint8Array, maxMessageBytes: number, allocate: AllocateRecord): Uint8Array {
+  const header = binHeaderBytes(value.length);
+  const bytes = 2 + meta.length + 1 + header + value.length + 1;
   if (bytes > maxMessageBytes) {
     throw new InvalidMessageError(`message of ${bytes} bytes exceeds maxMessageBytes (${maxMessageBytes}); store large payloads elsewhere and send a reference`, { details: { bytes, maxMessageBytes } });
   }
-  const record = new Uint8Array(bytes);
-  new DataView(record.buffer).setUint16(0, meta.length, true);
+  const record = allocate(bytes);
+  writeMetaLength(record, meta.length);
   record.set(meta, 2);
   let at = 2 + meta.length;
   record[at++] = 0x92; // fixarray of 2
-  record.set(header, at);
-  at += header.length;
+  writeBinHeader(record, at, value.length);
+  at += header;
   record.set(value, at);
   record[at + value.length] = 0xc0; // nil: no headers
   return record;
 }
 
-/** Encodes one message into a fresh buffer the caller owns (never msgpackr's shared arena). */
-export function encodeMessage(message: Message, deliverAt: number, maxMessageBytes: number): Uint8Array {
+/** Encodes one message into a buffer the caller owns (never msgpackr's shared arena): a fresh one unless `allocate` says otherwise. */
+export function encodeMessage(message: Message, deliverAt: number, maxMessageBytes: number, allocate: AllocateRecord = ownBuffer): Uint8Array {
   checkShape(message);
   if (message.value instanceof Uint8Array && message.headers === undefined && message.key === undefined && message.id === undefined && deliverAt === 0) {
-    return encodeBytesMessage(message.value, PLAIN_META, maxMessageBytes);
+    return encodeBytesMessage(message.value, PLAIN_META, maxMessageBytes, allocate);
   }
   let meta: Uint8Array;
   let body: Uint8Array;
@@ -111,8 +161,8 @@ export function encodeMessage(message: Message, deliverAt: number, maxMessageByt
       details: { bytes, maxMessageBytes },
     });
   }
-  const record = new Uint8Array(bytes);
-  new DataView(record.buffer).setUint16(0, meta.length, true);
+  const record = allocate(bytes);
+  writeMetaLength(record, meta.length);
   record.set(meta, 2);
   record.set(body, 2 + meta.length);
   return record;

@@ -6,7 +6,7 @@
 //                 │ buffer full? wait                  │ failure: rewind, resend in order with
 //                 ▼                                    ▼ the same sequences, after a backoff
 import { InvalidArgumentError, type Clock, type Random } from '../wal/index.ts';
-import { encodeMessage, type Message } from './codec.ts';
+import { RecordSlab, encodeMessage, type Message } from './codec.ts';
 import { ClosedError, ProducerFencedError } from './errors.ts';
 import { partitionOf, producerNumber } from './hash.ts';
 import { checkName } from './names.ts';
@@ -46,6 +46,22 @@ export interface ProducerHost {
   currentEpoch(id: string): number | undefined;
   /** Called once the producer has closed, so the engine stops tracking it. */
   onClose?(): void;
+}
+
+/** The completion of one publish() call: its promise's own resolve and reject. */
+class OneCompletion implements Completion {
+  readonly #resolve: (result: PublishResult) => void;
+  readonly #reject: (error: unknown) => void;
+
+  constructor(resolve: (result: PublishResult) => void, reject: (error: unknown) => void) {
+    this.#resolve = resolve;
+    this.#reject = reject;
+  }
+
+  settle(_index: number, result: PublishResult | undefined, error?: unknown): void {
+    if (result === undefined) this.#reject(error);
+    else this.#resolve(result);
+  }
 }
 
 /** Resolves with every message's result once all are confirmed; rejects on the first failure. */
@@ -93,7 +109,11 @@ export class Producer {
   readonly #lanes = new Map<string, Lane>();
   #epoch: number | undefined;
   #epochError: unknown;
+  /** Encoded records are views into its slabs (a buffer per message costs more than encoding it). */
+  readonly #slab = new RecordSlab();
   #bufferedBytes = 0;
+  /** Calls waiting for buffer space; while there are any, later calls queue behind them (call order). */
+  #waitingCalls = 0;
   #spaceWaiters: (() => void)[] = [];
   #drainWaiters: (() => void)[] = [];
   #roundRobin = 0;
@@ -129,7 +149,16 @@ export class Producer {
 
   /** Publishes one message; resolves once it is durable in its partition. */
   publish(topic: string, message: Message): Promise<PublishResult> {
-    return this.publishMany(topic, [message]).then((results) => results[0]!);
+    let options: ResolvedTopicOptions;
+    let record: Uint8Array;
+    try {
+      options = this.#host.topic(topic);
+      record = this.#encode(message);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+    if (!this.#takeSpace(record.length)) return this.publishMany(topic, [message]).then((results) => results[0]!);
+    return new Promise<PublishResult>((resolve, reject) => this.#place(topic, options, message, record, new OneCompletion(resolve, reject), 0));
   }
 
   /** Publishes several messages to one topic; resolves with their results in order. */
@@ -149,10 +178,11 @@ export class Producer {
       const completion = new ManyCompletion(records.length, resolve, reject);
       let bytes = 0;
       for (const r of records) bytes += r.length;
-      this.#waitForSpace(bytes).then(
-        () => records.forEach((record, i) => this.#place(topic, options, messages[i]!, record, completion, i)),
-        reject,
-      );
+      const place = (): void => {
+        for (let i = 0; i < records.length; i++) this.#place(topic, options, messages[i]!, records[i]!, completion, i);
+      };
+      if (this.#takeSpace(bytes)) place();
+      else this.#waitForSpace(bytes).then(place, reject);
     });
   }
 
@@ -161,15 +191,27 @@ export class Producer {
     if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0) {
       throw new InvalidArgumentError(`delayMs must be a finite, non-negative number of milliseconds (got ${String(delayMs)})`);
     }
-    return encodeMessage(message, delayMs > 0 ? this.#host.clock.now() + delayMs : 0, this.#host.maxMessageBytes);
+    return encodeMessage(message, delayMs > 0 ? this.#host.clock.now() + delayMs : 0, this.#host.maxMessageBytes, this.#slab.allocate);
   }
 
-  /** Waits while the buffer is too full for `bytes` more (an empty buffer takes anything). */
+  /** Counts `bytes` into the buffer if they fit now and no earlier call is waiting (an empty buffer takes anything). */
+  #takeSpace(bytes: number): boolean {
+    if (this.#closed || this.#waitingCalls > 0 || (this.#bufferedBytes > 0 && this.#bufferedBytes + bytes > this.#maxBufferBytes)) return false;
+    this.#bufferedBytes += bytes;
+    return true;
+  }
+
+  /** Waits while the buffer is too full for `bytes` more, then counts them in. */
   async #waitForSpace(bytes: number): Promise<void> {
     if (this.#closed) throw new ClosedError('this producer');
-    while (this.#bufferedBytes > 0 && this.#bufferedBytes + bytes > this.#maxBufferBytes) {
-      await new Promise<void>((resolve) => this.#spaceWaiters.push(resolve));
-      if (this.#closed) throw new ClosedError('this producer');
+    this.#waitingCalls++;
+    try {
+      while (this.#bufferedBytes > 0 && this.#bufferedBytes + bytes > this.#maxBufferBytes) {
+        await new Promise<void>((resolve) => this.#spaceWaiters.push(resolve));
+        if (this.#closed) throw new ClosedError('this producer');
+      }
+    } finally {
+      this.#waitingCalls--;
     }
     this.#bufferedBytes += bytes;
   }
