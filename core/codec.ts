@@ -196,7 +196,7 @@ export function messageSlices(payload: Uint8Array): Uint8Array[] {
 }
 
 function metaLength(record: Uint8Array): number {
-  return new DataView(record.buffer, record.byteOffset, 2).getUint16(0, true);
+  return record[0]! | (record[1]! << 8);
 }
 
 const PLAIN: MessageMeta = Object.freeze({ key: undefined, id: undefined, deliverAt: 0 });
@@ -213,21 +213,32 @@ export function decodeMeta(record: Uint8Array): MessageMeta {
 }
 
 /** A body that is msgpack [bin, nil] (bytes, no headers): the bytes as a view, or undefined. */
-function plainBytesBody(body: Uint8Array): Buffer | undefined {
-  if (body.length < 4 || body[0] !== 0x92 || body[body.length - 1] !== 0xc0) return undefined;
-  const view = new DataView(body.buffer, body.byteOffset, body.length);
-  const kind = body[1];
-  const [length, at] = kind === 0xc4 ? [body[2]!, 3] : kind === 0xc5 ? [view.getUint16(2), 4] : kind === 0xc6 ? [view.getUint32(2), 6] : [-1, 0];
-  if (length < 0 || at + length + 1 !== body.length) return undefined;
-  return Buffer.from(body.buffer, body.byteOffset + at, length);
+function plainBytesBody(record: Uint8Array, start: number): Buffer | undefined {
+  const end = record.length;
+  if (end - start < 4 || record[start] !== 0x92 || record[end - 1] !== 0xc0) return undefined;
+  const kind = record[start + 1];
+  let length: number;
+  let at: number;
+  if (kind === 0xc4) {
+    length = record[start + 2]!;
+    at = start + 3;
+  } else if (kind === 0xc5) {
+    length = (record[start + 2]! << 8) | record[start + 3]!;
+    at = start + 4;
+  } else if (kind === 0xc6) {
+    length = ((record[start + 2]! << 24) >>> 0) + ((record[start + 3]! << 16) | (record[start + 4]! << 8) | record[start + 5]!);
+    at = start + 6;
+  } else return undefined;
+  if (at + length + 1 !== end) return undefined;
+  return Buffer.from(record.buffer, record.byteOffset + at, length);
 }
 
 /** Decodes the value and headers of a record. A bytes value is a view into `record`. */
 export function decodeBody(record: Uint8Array): MessageBody {
-  const body = record.subarray(2 + metaLength(record));
-  const bytes = plainBytesBody(body);
+  const start = 2 + metaLength(record);
+  const bytes = plainBytesBody(record, start);
   if (bytes) return { value: bytes, headers: undefined };
-  const [value, headers] = packr.unpack(body) as [unknown, Record<string, string> | null];
+  const [value, headers] = packr.unpack(record.subarray(start)) as [unknown, Record<string, string> | null];
   return { value, headers: headers ?? undefined };
 }
 

@@ -324,11 +324,15 @@ class LeasedDelivery<V> implements Delivery<V> {
   }
 
   ack(): Promise<void> {
-    return this.#settle('ack', (runtime, group) => runtime.ack(this.topic, this.partition, group, this.offset, this.#token));
+    const refused = this.#refuse('ack');
+    if (refused) return refused;
+    return this.#settling(this.#consumer.runtime().ack(this.topic, this.partition, this.#consumer.group(), this.offset, this.#token));
   }
 
   nack(options: NackOptions = {}): Promise<void> {
-    return this.#settle('nack', (runtime, group) => runtime.nack(this.topic, this.partition, group, this.offset, this.#token, options));
+    const refused = this.#refuse('nack');
+    if (refused) return refused;
+    return this.#settling(this.#consumer.runtime().nack(this.topic, this.partition, this.#consumer.group(), this.offset, this.#token, options));
   }
 
   async extend(ms?: number): Promise<void> {
@@ -338,18 +342,24 @@ class LeasedDelivery<V> implements Delivery<V> {
     await this.#consumer.runtime().extend(this.topic, this.partition, this.#consumer.group(), this.offset, this.#token, ms);
   }
 
-  async #settle(what: 'ack' | 'nack', run: (runtime: PartitionRuntime, group: string) => Promise<void>): Promise<void> {
-    if (this.#settled) throw new StaleDeliveryError(this.topic, this.partition, this.offset, `already settled, ${what} ignored`);
-    if (this.#consumer.closed()) throw new ClosedError(`consumer of group ${this.#consumer.group()}`);
+  /** A rejected promise if this delivery cannot be settled now; otherwise marks it settled. */
+  #refuse(what: 'ack' | 'nack'): Promise<void> | undefined {
+    if (this.#settled) return Promise.reject(new StaleDeliveryError(this.topic, this.partition, this.offset, `already settled, ${what} ignored`));
+    if (this.#consumer.closed()) return Promise.reject(new ClosedError(`consumer of group ${this.#consumer.group()}`));
     this.#settled = true;
-    try {
-      await run(this.#consumer.runtime(), this.#consumer.group());
-    } catch (error) {
-      // A lost lease is gone for good; anything else (disk full, a bad argument) can be retried.
-      if (leaseIsGone(error)) this.#consumer.settled();
-      else this.#settled = false;
-      throw error;
-    }
-    this.#consumer.settled();
+    return undefined;
+  }
+
+  /** Follows the runtime's answer (no async function per settle: this runs once per message). */
+  #settling(answer: Promise<void>): Promise<void> {
+    return answer.then(
+      () => this.#consumer.settled(),
+      (error: unknown) => {
+        // A lost lease is gone for good; anything else (disk full, a bad argument) can be retried.
+        if (leaseIsGone(error)) this.#consumer.settled();
+        else this.#settled = false;
+        throw error;
+      },
+    );
   }
 }
