@@ -115,8 +115,16 @@ function manualSetup(clock: { now(): number; advance(ms: number): void }, open: 
   };
 }
 
+/**
+ * Waits until Date.now() has moved on by `ms`, which is what the engine's real clock reads; a
+ * single setTimeout counts on libuv's own millisecond clock and may end a millisecond short of it.
+ */
+async function wait(ms: number): Promise<void> {
+  const end = Date.now() + ms;
+  for (let left = ms; left > 0; left = end - Date.now()) await new Promise<void>((resolve) => setTimeout(resolve, left));
+}
+
 function realSetup(open: Open): EngineSetup {
-  const wait = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
   return {
     open,
     now: () => Date.now(),
