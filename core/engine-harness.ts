@@ -46,7 +46,6 @@ export interface EngineSetup {
 }
 
 export interface EngineHarness {
-  readonly threads: 0 | 2;
   /** A fresh data directory; `defaults` apply to every open of it. */
   setup(defaults?: Partial<FerryOptions>): EngineSetup;
   /** Closes every engine opened since the last cleanup and removes the directories: `afterEach(h.cleanup)`. */
@@ -70,7 +69,6 @@ export function engineHarness(variant: EngineVariant): EngineHarness {
     return ferry;
   };
   return {
-    threads: variant.threads,
     setup: (defaults = {}) => {
       if (variant.threads === 0) {
         const memory = memoryFerry(++seed, defaults);
@@ -81,8 +79,11 @@ export function engineHarness(variant: EngineVariant): EngineHarness {
       return realSetup((overrides = {}) => track(real.open({ ...defaults, ...overrides })));
     },
     cleanup: async () => {
-      for (const ferry of opened.splice(0)) await ferry.close();
-      for (const remove of removals.splice(0)) remove();
+      try {
+        for (const ferry of opened.splice(0)) await ferry.close();
+      } finally {
+        for (const remove of removals.splice(0)) remove();
+      }
     },
   };
 }
