@@ -119,7 +119,8 @@ export class GroupState {
     for (let e = this.#leaseHeap.peek(); e && e.at <= now; e = this.#leaseHeap.peek()) {
       this.#leaseHeap.pop();
       const p = this.pending.get(e.offset);
-      if (p?.lease && p.lease.seq === e.leaseSeq && p.lease.deadline === e.at) expired.push(p);
+      // An extend that lands on the same deadline leaves two equal entries: one expiry each lease.
+      if (p?.lease && p.lease.seq === e.leaseSeq && p.lease.deadline === e.at && !expired.includes(p)) expired.push(p);
     }
     return expired;
   }

@@ -101,7 +101,9 @@ export class PartitionActor {
     if (producer) {
       const seen = this.#producers.check(producer.id, producer.epoch, producer.baseSequence, request.count, producer.name);
       if (seen.kind === 'duplicate') {
-        await this.#c.log.sync().catch(() => {}); // the original may still be on its way to disk
+        // The original may still be on its way to disk: confirmed only once it is there (a failed
+        // sync rejects the retry too, as it did the original).
+        await this.#c.log.sync();
         return { offsets: seen.offsets, duplicates: Array<boolean>(request.count).fill(true) };
       }
     }
@@ -362,7 +364,7 @@ export class PartitionActor {
   #expire(now: number): void {
     for (const g of this.#groups.values()) {
       for (const p of g.expire(now)) {
-        if (p.acking) continue; // its ACK is being written this very tick
+        if (p.acking || !p.lease) continue; // its ACK is being written this very tick
         // An expired lease counts as a failed attempt; the message is free again at once. If that
         // cannot be recorded (disk full), it is freed without charging: redelivery comes first.
         const leaseSeq = p.lease!.seq;
@@ -436,7 +438,7 @@ export class PartitionActor {
   /** Appends a snapshot of every group and producer (replay starts at the latest); resolves with its offset once durable. */
   async #checkpoint(): Promise<number> {
     this.#recordsSinceCheckpoint = 0;
-    const checkpoint: CheckpointRecord = { groups: Object.fromEntries([...this.#groups].map(([name, g]) => [name, g.snapshot()])), producers: this.#producers.snapshot() };
+    const checkpoint = this.#state();
     const at = this.#c.log.nextOffset;
     await appendRecord(this.#c.log, { type: RecordType.CHECKPOINT, recordCount: 1, payload: encodeControl(checkpoint), timestamp: this.#c.clock.now() }, () => {});
     return at;
@@ -471,6 +473,21 @@ export class PartitionActor {
     for (const g of this.#groups.values()) g.dropBelow(cut, now);
     this.#records.dropBelow(cut);
     return log.deleteBefore(cut);
+  }
+
+  /** Every group's and producer's state, as a checkpoint records it. */
+  #state(): CheckpointRecord {
+    return { groups: Object.fromEntries([...this.#groups].map(([name, g]) => [name, g.snapshot()])), producers: this.#producers.snapshot() };
+  }
+
+  /**
+   * The partition's recovered state: the log's ends and what a checkpoint would record (leases
+   * are not in it: they live in memory). For diagnostics, and for the simulator's check that
+   * recovering the same disk twice gives the same state.
+   */
+  describe(): { readonly startOffset: number; readonly nextOffset: number; readonly committedEnd: number; readonly state: CheckpointRecord } {
+    const log = this.#c.log;
+    return { startOffset: log.startOffset, nextOffset: log.nextOffset, committedEnd: log.committedEnd, state: this.#state() };
   }
 
   /** Group names and their backlog, for metrics and retention. */

@@ -7,9 +7,11 @@
 //                  ▼ resend the failed ones in order, with the same sequences, after a backoff
 //
 // Invariants: batches reach the partition in sequence order (the runtime keeps call order), and
-// a resent batch keeps its boundaries and its sequence, so the actor finds it among the batches it
-// remembers and answers with its original offsets. Only a batch rejected for good frees its
-// sequences: the batches after it (which the actor refused with SEQUENCE_GAP) move down by its count.
+// a resent batch keeps its epoch, boundaries and sequence, so the actor finds it among the batches
+// it remembers and answers with its original offsets. A sequence number is never given to other
+// messages: a batch rejected for good may have been stored (a lost reply, a failed fsync that
+// recovery later finds on disk), so the producer moves to a new epoch instead, and the batches
+// after it go again there only once the partition has refused them (SEQUENCE_GAP: not stored).
 // Until the partition has confirmed a batch of this producer, one batch at a time: an actor that
 // does not know a producer takes its first batch whatever its sequence (it may have forgotten the
 // producer), so a later batch overtaking a lost first one would be taken, and the first one's
@@ -58,8 +60,10 @@ export interface LaneHost {
   /** Batches in flight per lane; 1 without idempotence (a retry could otherwise reorder batches). */
   readonly maxInFlight: number;
   readonly deliveryTimeoutMs: number;
-  /** Resolves once identity() can answer (the producer's epoch is known). */
-  readonly ready: Promise<unknown>;
+  /** Resolves once identity() can answer (the producer's epoch is known, again after a renewal). */
+  ready(): Promise<unknown>;
+  /** A batch of this epoch was rejected for good: its sequences are spent; move to a new epoch. */
+  renewEpoch(failedEpoch: number): void;
   /** The identity for the next request, undefined when not idempotent; throws once fenced. */
   identity(): ProducerIdentity | undefined;
   /** `bytes` of queued messages were confirmed or rejected. */
@@ -73,7 +77,9 @@ interface Batch {
   readonly ids: (string | null)[] | undefined;
   readonly bytes: number;
   readonly startedAt: number;
-  baseSequence: number;
+  /** Its producer epoch (-1 without idempotence) and first sequence, fixed for every attempt. */
+  readonly epoch: number;
+  readonly baseSequence: number;
   attempts: number;
   /** False while the current attempt is in flight. */
   answered: boolean;
@@ -100,6 +106,10 @@ export class Lane {
   #ready = false;
   /** The partition has confirmed a batch of this producer: it checks our sequences from now on. */
   #known = false;
+  /** The epoch `#nextSequence` counts in. */
+  #sequenceEpoch = -1;
+  /** Epochs up to this one are spent here: their batches are resent or dropped, never numbered anew. */
+  #spentEpoch = -1;
 
   constructor(topic: string, partition: number, host: LaneHost) {
     this.topic = topic;
@@ -129,11 +139,24 @@ export class Lane {
         this.#ready = true;
         this.#pump();
       };
-      this.#host.ready.then(go, go); // a failed epoch is reported by identity(), per batch
+      this.#host.ready().then(go, go); // a failed epoch is reported by identity(), per batch
       return;
     }
-    const window = this.#known ? this.#host.maxInFlight : 1;
-    while (!this.#rewinding && this.#inFlight.length < window && this.#queue.length > 0) {
+    while (!this.#rewinding && this.#inFlight.length < (this.#known ? this.#host.maxInFlight : 1) && this.#queue.length > 0) {
+      let epoch = -1;
+      try {
+        epoch = this.#host.identity()?.epoch ?? -1;
+      } catch {
+        // fenced, or no epoch: #attempt reports it to this batch's messages
+      }
+      if (epoch !== this.#sequenceEpoch) {
+        // A new epoch: its sequences start at 0, once nothing of the old one is in flight (the
+        // partition would fence the old epoch's retries behind a newer batch).
+        if (this.#inFlight.length > 0) break;
+        this.#sequenceEpoch = epoch;
+        this.#nextSequence = 0;
+        this.#known = false;
+      }
       const messages = this.#queue.length <= this.#host.maxBatchMessages ? this.#queue : this.#queue.slice(0, this.#host.maxBatchMessages);
       this.#queue = messages === this.#queue ? [] : this.#queue.slice(messages.length);
       let bytes = 0;
@@ -143,7 +166,7 @@ export class Lane {
         bytes += q.record.length;
         if (q.id !== null) (ids ??= Array<string | null>(messages.length).fill(null))[i] = q.id;
       }
-      const batch: Batch = { messages, ids, bytes, startedAt: this.#host.clock.now(), baseSequence: this.#nextSequence, attempts: 0, answered: false, failure: undefined };
+      const batch: Batch = { messages, ids, bytes, startedAt: this.#host.clock.now(), epoch, baseSequence: this.#nextSequence, attempts: 0, answered: false, failure: undefined };
       this.#nextSequence += messages.length;
       this.#inFlight.push(batch);
       this.#attempt(batch);
@@ -163,7 +186,7 @@ export class Lane {
         payload: frameMessages(batch.messages.map((q) => q.record)),
         count: batch.messages.length,
         ...(batch.ids ? { ids: batch.ids } : {}),
-        ...(producer ? { producer: { ...producer, baseSequence: batch.baseSequence } } : {}),
+        ...(producer ? { producer: { ...producer, epoch: batch.epoch, baseSequence: batch.baseSequence } } : {}),
       };
       reply = this.#host.runtime.publish(this.topic, this.partition, request);
     } catch (error) {
@@ -203,29 +226,39 @@ export class Lane {
 
   /**
    * Once every batch in flight has answered, decides each failed one's fate, in sequence order:
-   * resent (retriable, or refused as a gap behind an earlier failure, and within the delivery
-   * timeout) or rejected for good (its sequences freed for the ones after it).
+   * resent as it was (retriable, or refused as a gap behind an earlier failure, within the
+   * delivery timeout); numbered anew in a newer epoch (refused as a gap, so never stored, while its
+   * own epoch is spent); or rejected for good, which spends its epoch (see the top of the file).
    */
   #rewind(): void {
     if (!this.#inFlight.every((b) => b.answered)) return;
     const now = this.#host.clock.now();
     const resend: Batch[] = [];
-    let freed = 0;
+    const renumber: Queued[] = [];
     let behindFailure = false;
     for (const batch of this.#inFlight) {
       const error = batch.failure;
-      const retriable = error instanceof FerryError && (error.retriable || (behindFailure && error.code === SequenceGapError.code));
+      const gap = error instanceof FerryError && error.code === SequenceGapError.code;
+      const gapBehind = gap && behindFailure;
       behindFailure = true;
+      if (gap && batch.epoch >= 0 && batch.epoch <= this.#spentEpoch) {
+        renumber.push(...batch.messages); // refused, so not stored: its messages go again, in order
+        continue;
+      }
+      const retriable = error instanceof FerryError && (error.retriable || gapBehind);
       if (retriable && now - batch.startedAt < this.#host.deliveryTimeoutMs) {
-        batch.baseSequence -= freed;
         resend.push(batch);
         continue;
       }
-      freed += batch.messages.length;
       for (const q of batch.messages) q.completion.settle(q.index, undefined, error);
       this.#host.released(batch.bytes);
+      if (batch.epoch >= 0 && batch.epoch > this.#spentEpoch) {
+        this.#spentEpoch = batch.epoch;
+        this.#host.renewEpoch(batch.epoch);
+        this.#ready = false; // new batches wait for the new epoch
+      }
     }
-    this.#nextSequence -= freed;
+    if (renumber.length > 0) this.#queue = [...renumber, ...this.#queue];
     this.#inFlight = resend;
     if (resend.length === 0) {
       this.#rewinding = false;

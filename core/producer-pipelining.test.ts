@@ -19,7 +19,7 @@ type Fate = 'ok' | 'lost-before' | 'lost-after' | 'refused';
 const limits = { maxUnsettledPerGroup: 1000, maxWaiters: 10, maxDedupIds: 1000, maxProducers: 10, checkpointEveryRecords: 1_000_000, maxGroups: 10 };
 
 /** One partition (a real actor and log on the memory disk, syncs released by hand) behind a runtime whose requests meet `fate`. */
-async function setup(fate: (request: PublishRequest, n: number) => Fate) {
+async function setup(fate: (request: PublishRequest, n: number) => Fate, producerOptions: { deliveryTimeoutMs?: number } = {}) {
   const fs = new MemoryFileSystem({ random: new SeededRandom(7), syncs: 'manual' });
   const clock = new ManualClock(1_700_000_000_000);
   const opening = WriteAheadLog.open({ dir: '/p', fs, clock, fsync: 'interval' });
@@ -31,7 +31,7 @@ async function setup(fate: (request: PublishRequest, n: number) => Fate) {
   }
   const log = await opening;
   const actor = PartitionActor.open({ topic: 't', partition: 0, options: resolveTopicOptions('t'), clock, random: new SeededRandom(1), log, limits, maxMessageBytes: 1 << 20, incarnation: 1 });
-  const requests: { baseSequence: number; count: number; fate: Fate }[] = [];
+  const requests: { epoch: number; baseSequence: number; count: number; fate: Fate }[] = [];
   let inFlight = 0;
   let maxInFlight = 0;
   /** End of the sequences the actor has taken: a refusal is only modelled for a batch it never took. */
@@ -41,10 +41,10 @@ async function setup(fate: (request: PublishRequest, n: number) => Fate) {
   let held: Promise<void> | undefined;
   let release = (): void => {};
   const publish = async (_topic: string, _partition: number, request: PublishRequest): Promise<PublishReply> => {
-    const { baseSequence } = request.producer!;
+    const { baseSequence, epoch: requestEpoch } = request.producer!;
     let f = fate(request, requests.length);
     if (f === 'refused' && baseSequence < acceptedEnd) f = 'ok';
-    requests.push({ baseSequence, count: request.count, fate: f });
+    requests.push({ epoch: requestEpoch, baseSequence, count: request.count, fate: f });
     maxInFlight = Math.max(maxInFlight, ++inFlight);
     const gate = held;
     try {
@@ -65,15 +65,16 @@ async function setup(fate: (request: PublishRequest, n: number) => Fate) {
     }
   };
   const runtime = { publish } as unknown as PartitionRuntime;
+  let epoch = 0;
   const producer = new Producer({
     runtime,
     clock,
     random: new SeededRandom(3),
     maxMessageBytes: 1 << 20,
     topic: () => resolveTopicOptions('t'),
-    bumpEpoch: async () => 1,
-    currentEpoch: () => 1,
-  }, { id: 'p' });
+    bumpEpoch: async () => ++epoch,
+    currentEpoch: () => epoch,
+  }, { id: 'p', ...producerOptions });
   /** Lets syncs, replies and backoff timers run until `done`. */
   const drive = async (done: () => boolean): Promise<void> => {
     release();
@@ -148,13 +149,32 @@ describe('producer pipelining', () => {
     expect(s.stored()).toEqual([0, 1, 2, 3, 4, 5, 6]);
   });
 
-  it('a non-retriable failure rejects exactly the messages of its batch; the later ones take its sequences, in order', async () => {
+  it('a failure for good rejects exactly the messages of its batch and spends its epoch: the later ones go again in a new epoch, in order', async () => {
     const s = await setup((_, n) => (n === 2 ? 'refused' : 'ok'));
     const outcomes = await publishInTicks(s, 7);
     expect(outcomes[2]).toBeInstanceOf(InvalidMessageError);
     expect(outcomes.filter((o) => o instanceof Error)).toHaveLength(1);
-    expect(s.requests.map((r) => r.baseSequence)).toEqual([0, 1, 2, 3, 4, 2, 3, 4]);
+    // Sequence 2 is never given to other messages (had the refused batch been stored after all,
+    // the partition would take them for its retry and drop them): 3 and 4, refused as gaps, and
+    // 5 and 6 go in epoch 2, from sequence 0, in one batch (the partition does not know it yet).
+    expect(s.requests.map((r) => [r.epoch, r.baseSequence, r.count])).toEqual([[1, 0, 1], [1, 1, 1], [1, 2, 1], [1, 3, 1], [1, 4, 1], [2, 0, 4]]);
     expect(s.stored()).toEqual([0, 1, 3, 4, 5, 6]);
+  });
+
+  it('a batch given up on (stored, but every reply lost until its delivery timeout) never lends its sequences to later messages', async () => {
+    // Found by the simulator: the next batch reused the sequence, the partition took it for a
+    // retry of the stored one and answered with that one's offset: a confirmed message, never stored.
+    let losing = true;
+    const s = await setup((_, n) => (n >= 1 && losing ? 'lost-after' : 'ok'), { deliveryTimeoutMs: 200 });
+    const outcomes = await publishInTicks(s, 2);
+    losing = false;
+    expect(outcomes[1]).toBeInstanceOf(FerryError);
+    let later: PublishResult | undefined;
+    void s.producer.publish('t', { value: 2 }).then((r) => (later = r));
+    await s.drive(() => later !== undefined);
+    expect(s.stored()).toEqual([0, 1, 2]); // 1 is there (its outcome unknown to the producer), and so is 2
+    expect(later).toMatchObject({ offset: 2, duplicate: false });
+    expect(s.requests.at(-1)).toMatchObject({ epoch: 2, baseSequence: 0 });
   });
 
   it('sends one batch at a time until the partition has confirmed one: a lost first batch is never overtaken', async () => {

@@ -52,6 +52,9 @@ export class ProducerTable {
     if (baseSequence === entry.lastSequence + 1) return { kind: 'new' };
     if (baseSequence <= entry.lastSequence) {
       const hit = entry.recent.find(([base]) => base === baseSequence);
+      // A retry carries the same messages: other bytes under a used sequence are a producer's bug,
+      // refused rather than answered with another batch's offsets.
+      if (hit && hit[1] !== count) throw new SequenceGapError(producerId, entry.lastSequence + 1, baseSequence);
       // Older than the batches remembered: a duplicate all the same, its offsets no longer known.
       return { kind: 'duplicate', offsets: hit ? expand(hit[2], hit[1]) : Array<number>(count).fill(-1) };
     }

@@ -102,6 +102,8 @@ class ManyCompletion implements Completion {
 export class Producer {
   readonly #host: ProducerHost;
   readonly #name: string;
+  /** Named producers take epochs from the catalog (fencing); anonymous ones count their own. */
+  readonly #named: boolean;
   readonly #number: number;
   readonly #idempotent: boolean;
   readonly #maxBufferBytes: number;
@@ -109,6 +111,10 @@ export class Producer {
   readonly #lanes = new Map<string, Lane>();
   #epoch: number | undefined;
   #epochError: unknown;
+  /** Resolves once the epoch is known (again, after a renewal). */
+  #ready: Promise<unknown>;
+  /** A new epoch is on its way: the catalog's newer epoch is ours, not a fencing producer's. */
+  #renewing = false;
   /** Encoded records are views into its slabs (a buffer per message costs more than encoding it). */
   readonly #slab = new RecordSlab();
   #bufferedBytes = 0;
@@ -123,6 +129,7 @@ export class Producer {
     this.#host = host;
     if (options.id !== undefined) checkName('producer', options.id);
     this.#idempotent = options.idempotent ?? true;
+    this.#named = options.id !== undefined;
     this.#name = options.id ?? `anonymous-${host.random.int(2 ** 31).toString(36)}-${host.random.int(2 ** 31).toString(36)}`;
     this.#number = producerNumber(`producer/${this.#name}`);
     this.#maxBufferBytes = options.maxBufferBytes ?? 32 * 1024 * 1024;
@@ -130,18 +137,16 @@ export class Producer {
     if (!Number.isInteger(maxInFlight) || maxInFlight < 1 || maxInFlight > MAX_IN_FLIGHT_BATCHES) {
       throw new InvalidArgumentError(`producer options.maxInFlightBatches must be an integer from 1 to ${MAX_IN_FLIGHT_BATCHES} (got ${String(maxInFlight)})`);
     }
-    const ready = (options.id !== undefined ? host.bumpEpoch(options.id) : Promise.resolve(0)).then(
-      (epoch) => void (this.#epoch = epoch),
-      (error: unknown) => void (this.#epochError = error),
-    );
+    this.#ready = this.#takeEpoch(options.id !== undefined ? host.bumpEpoch(options.id) : Promise.resolve(0));
     this.#laneHost = {
       runtime: host.runtime,
       clock: host.clock,
       maxBatchMessages: options.maxBatchMessages ?? 4096,
       maxInFlight: this.#idempotent ? maxInFlight : 1,
       deliveryTimeoutMs: options.deliveryTimeoutMs ?? 30_000,
-      ready,
+      ready: () => this.#ready,
       identity: () => this.#identity(),
+      renewEpoch: (failed) => this.#renewEpoch(failed),
       released: (bytes) => this.#released(bytes),
       idle: () => this.#laneIdle(),
     };
@@ -221,13 +226,38 @@ export class Producer {
     if (this.#spaceWaiters.length > 0) for (const wake of this.#spaceWaiters.splice(0)) wake();
   }
 
+  #takeEpoch(epoch: Promise<number>): Promise<unknown> {
+    return epoch.then(
+      (e) => {
+        this.#epoch = e;
+        this.#renewing = false;
+      },
+      (error: unknown) => {
+        this.#epochError = error;
+        this.#renewing = false;
+      },
+    );
+  }
+
+  /**
+   * A batch of epoch `failed` was rejected for good, maybe stored, maybe not: its sequence numbers
+   * must never carry other messages (the partition would take those for a retry and drop them).
+   * The producer moves to a new epoch, where each lane starts its sequences again: a named one
+   * from the catalog (as a new producer with its id would), an anonymous one by counting.
+   */
+  #renewEpoch(failed: number): void {
+    if (this.#renewing || failed !== this.#epoch || this.#epochError !== undefined) return;
+    this.#renewing = true;
+    this.#ready = this.#takeEpoch(this.#named ? this.#host.bumpEpoch(this.#name) : Promise.resolve(failed + 1));
+  }
+
   /** The identity a request carries now; throws if the epoch could not be had, or was fenced. */
   #identity(): ProducerIdentity | undefined {
     if (this.#epochError !== undefined) throw this.#epochError;
     if (!this.#idempotent) return undefined;
     const epoch = this.#epoch!;
     const current = this.#host.currentEpoch(this.#name);
-    if (current !== undefined && current > epoch) throw new ProducerFencedError(this.#name, epoch, current);
+    if (current !== undefined && current > epoch && !this.#renewing) throw new ProducerFencedError(this.#name, epoch, current);
     return { id: this.#number, epoch, name: this.#name };
   }
 
