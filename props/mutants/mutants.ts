@@ -52,4 +52,28 @@ export const MUTANTS: readonly Mutant[] = [
     breaks: 'attempt counts are durable',
     edits: [{ file: 'core/partition-replay.ts', find: '      case RecordType.RETRY:\n      case RecordType.DEAD_INTENT: {', replace: '      case RecordType.DEAD_INTENT: { // MUTANT: RETRY records ignored on replay' }],
   },
+  {
+    name: 'stale-lease-token',
+    breaks: 'only the current delivery can settle a message',
+    edits: [{ file: 'core/partition-actor.ts', find: 'if (!p.lease || `${this.#c.incarnation}.${p.lease.seq}` !== token) {', replace: 'if (!p.lease) { // MUTANT: any token will do' }],
+  },
+  {
+    name: 'redrive-twice',
+    breaks: 'a redrive moves each dead letter once',
+    edits: [
+      // Forgets which letters it moved: no stable id for the copy, and the letter stays.
+      { file: 'core/ferry.ts', find: 'id: `ferry-redrive/${deadLetterTopic}/${p}/${m.offset}`,', replace: '// MUTANT: no stable id' },
+      { file: 'core/ferry.ts', find: 'await this.#runtime.ack(deadLetterTopic, p, group, m.offset, m.token);', replace: '// MUTANT: letter not acked' },
+    ],
+  },
+  {
+    name: 'skip-corrupt-batch',
+    breaks: 'corruption is reported, never skipped',
+    edits: [{ file: 'wal/segment.ts', find: "if (!crcMatches(whole.bytes, whole.at, header)) throw this.#corrupt(position, 'crc mismatch');", replace: 'if (!crcMatches(whole.bytes, whole.at, header)) { position += header.length; continue; } // MUTANT: skipped' }],
+  },
+  {
+    name: 'truncate-on-corruption',
+    breaks: 'recovery refuses a log damaged in the middle',
+    edits: [{ file: 'wal/recovery.ts', find: 'if (damagedSynced && !options.repair) {', replace: 'if (damagedSynced && !options.repair && false) { // MUTANT: cut away as a torn tail' }],
+  },
 ];

@@ -23,7 +23,7 @@ export interface Clock {
 }
 
 interface PendingTimer {
-  readonly at: number;
+  at: number;
   readonly seq: number;
   readonly fn: () => void;
   cancelled: boolean;
@@ -72,6 +72,24 @@ export class ManualClock implements Clock {
   /** Moves time forward by `ms`, firing every timer that falls due, in order. */
   advance(ms: number): void {
     this.advanceTo(this.#now + ms);
+  }
+
+  /**
+   * Moves time forward by `ms` at once, then fires the timers that fell due, in order: each runs
+   * late, seeing the clock past its due time (a stalled event loop, a paused VM).
+   */
+  advanceLate(ms: number): void {
+    this.#now += Math.max(0, ms);
+    this.advanceTo(this.#now);
+  }
+
+  /**
+   * Steps the wall clock by `ms` (an NTP correction, a suspended laptop waking) without firing
+   * anything: timers keep the time they had left, as real timers run on a monotonic clock.
+   */
+  jump(ms: number): void {
+    this.#now += ms;
+    for (const t of this.#timers) t.at += ms;
   }
 
   /** Moves time to `targetMs` (never backwards), firing due timers in order. */

@@ -1,0 +1,64 @@
+// Swarm testing: each run draws its own fault rates and workload shape from its seed, so some
+// runs are calm and some brutal, and rare combinations get their turn across many seeds.
+import type { Random } from '../../wal/index.ts';
+import type { NetworkFaults } from './network.ts';
+
+/** A topic of the simulated workload. */
+export interface SimTopic {
+  readonly name: string;
+  readonly partitions: number;
+  readonly maxDeliveries: number;
+}
+
+/** Fault rates and workload shape of one run, all drawn from its seed. */
+export interface Swarm {
+  readonly topics: readonly SimTopic[];
+  readonly fsync: 'always' | 'interval';
+  /** Most operations in the safety phase. */
+  readonly steps: number;
+  /** Weights of fault operations in the workload (relative to 1 for each kind of work). */
+  readonly crash: number;
+  readonly powerShare: number;
+  readonly diskFull: number;
+  readonly clockJump: number;
+  readonly lateTimers: number;
+  readonly consumerDeath: number;
+  readonly producerRestart: number;
+  readonly redrive: number;
+  /** Probability per fdatasync. */
+  readonly fsyncFailure: number;
+  /** Handler outcomes: shares of nacks and of deliveries held (slow handlers). */
+  readonly nack: number;
+  readonly hold: number;
+  readonly checkpointEvery: number;
+  readonly network: Readonly<NetworkFaults>;
+}
+
+/** Draws a run's swarm from its own random stream. */
+export function drawSwarm(r: Random): Swarm {
+  const pick = <T>(xs: readonly T[]): T => xs[r.int(xs.length)]!;
+  const calmNetwork = r.chance(0.3);
+  return {
+    topics: [
+      { name: 't', partitions: 1 + r.int(3), maxDeliveries: 2 + r.int(3) },
+      { name: 'u', partitions: 1 + r.int(2), maxDeliveries: 1 + r.int(2) },
+    ],
+    fsync: pick(['always', 'interval'] as const),
+    steps: 120 + r.int(240),
+    crash: pick([0, 0.01, 0.05]),
+    powerShare: r.next(),
+    diskFull: pick([0, 0, 0.03]),
+    clockJump: pick([0, 0.01, 0.04]),
+    lateTimers: pick([0, 0.03]),
+    consumerDeath: pick([0, 0.02]),
+    producerRestart: pick([0, 0.02]),
+    redrive: pick([0, 0.03, 0.08]),
+    fsyncFailure: pick([0, 0, 0.02]),
+    nack: pick([0.05, 0.2, 0.4]),
+    hold: pick([0, 0.1]),
+    checkpointEvery: pick([5, 50, 10_000]),
+    network: calmNetwork
+      ? { drop: 0, duplicate: 0, delay: 0, maxDelayMs: 0 }
+      : { drop: pick([0, 0.01, 0.05]), duplicate: pick([0, 0.02, 0.1]), delay: pick([0.1, 0.5]), maxDelayMs: pick([5, 50, 400]) },
+  };
+}
