@@ -112,11 +112,23 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     this.#started ??= (async () => {
       const partitions: [string, number][] = [];
       for (const topic of this.#topics) for (let p = 0; p < this.#host.topic(topic).partitions; p++) partitions.push([topic, p]);
-      await Promise.all(partitions.map(([t, p]) => this.#host.runtime.ensureGroup(t, p, this.group, this.#ordering)));
+      await Promise.all(partitions.map(([t, p]) => this.#joinGroup(t, p)));
       this.#partitionCount = partitions.length;
       this.#pumps = partitions.map(([t, p]) => this.#pump(t, p));
     })();
     return this.#started;
+  }
+
+  /** Registers the group on a partition, retrying retriable failures (a shard restarting, say). */
+  async #joinGroup(topic: string, partition: number): Promise<void> {
+    for (let failures = 1; ; failures++) {
+      try {
+        return await this.#host.runtime.ensureGroup(topic, partition, this.group, this.#ordering);
+      } catch (error) {
+        if (this.#closed || !(error instanceof FerryError && error.retriable) || failures > 20) throw error;
+        await new Promise<void>((resolve) => this.#host.clock.setTimer(Math.min(5000, 50 * 2 ** failures), resolve));
+      }
+    }
   }
 
   async #pump(topic: string, partition: number): Promise<void> {

@@ -1,7 +1,9 @@
 // Regressions for bugs the deterministic simulator found (issue 5), each reduced to its core.
 import { describe, expect, it } from 'vitest';
-import { ManualClock, MemoryFileSystem, SeededRandom } from '../wal/index.ts';
+import { FerryError, ManualClock, MemoryFileSystem, SeededRandom } from '../wal/index.ts';
 import { encodeMessage, frameMessages } from './codec.ts';
+import { Consumer } from './consumer.ts';
+import type { PartitionRuntime } from './runtime.ts';
 import { LocalRuntime } from './local-runtime.ts';
 import type { PublishRequest } from './partition-api.ts';
 import { ProducerTable } from './producer-state.ts';
@@ -50,6 +52,30 @@ describe('found by the simulator', () => {
     // Before the fix the retry swallowed the failed sync and reported the offset as stored.
     await expect(retry).rejects.toMatchObject({ code: expect.any(String) });
     await runtime.close().catch(() => {});
+  });
+
+  it('a consumer joins its group through a retriable failure (a shard restarting, a lost reply) instead of dying', async () => {
+    const clock = new ManualClock(0);
+    let joins = 0;
+    const runtime = {
+      ensureGroup: async () => {
+        if (++joins < 3) throw new FerryError('SHARD_CRASHED', 'the shard restarted', true);
+      },
+      fetch: async () => {
+        await new Promise(() => {}); // nothing to deliver: the pump parks here
+        return [];
+      },
+      release: async () => {},
+    } as unknown as PartitionRuntime;
+    const consumer = new Consumer({ runtime, clock, random: new SeededRandom(1), topic: () => resolveTopicOptions('t') }, 'g', { topics: ['t'] });
+    let failure: unknown;
+    void consumer.next().catch((e: unknown) => (failure = e));
+    for (let i = 0; i < 10; i++) {
+      await flush(2);
+      clock.advance(1000);
+    }
+    expect(joins).toBe(3);
+    expect(failure).toBeUndefined();
   });
 
   it('refuses a used sequence carrying another number of messages, instead of answering with the old batch\'s offsets', () => {

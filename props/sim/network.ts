@@ -73,9 +73,9 @@ export class SimulatedNetwork implements PartitionRuntime {
   }
 
   /** Sends `fn` after the network's delay, unless dropped; returns false when dropped. */
-  #send(fn: () => void, droppable: boolean): boolean {
+  #send(fn: () => void): boolean {
     if (this.#severed) return false;
-    if (droppable && this.#random.chance(this.faults.drop)) {
+    if (this.#random.chance(this.faults.drop)) {
       this.stats.dropped++;
       return false;
     }
@@ -90,7 +90,7 @@ export class SimulatedNetwork implements PartitionRuntime {
    * One request over the network. `apply` runs on the actor's side (once, twice if duplicated,
    * never if dropped); `lost` hears of each reply that does not settle the client's promise.
    */
-  #call<T>(op: string, topic: string, partition: number, waitMs: number, apply: () => Promise<T>, droppable = true, lost?: (reply: T) => void): Promise<T> {
+  #call<T>(op: string, topic: string, partition: number, waitMs: number, apply: () => Promise<T>, lost?: (reply: T) => void): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       const settle = (outcome: { ok: true; value: T } | { ok: false; error: unknown }): void => {
@@ -118,15 +118,15 @@ export class SimulatedNetwork implements PartitionRuntime {
         }
         applied.then(
           (value) => {
-            if (!this.#send(() => settle({ ok: true, value }), droppable)) lost?.(value);
+            if (!this.#send(() => settle({ ok: true, value }))) lost?.(value);
           },
-          (error: unknown) => void this.#send(() => settle({ ok: false, error }), droppable),
+          (error: unknown) => void this.#send(() => settle({ ok: false, error })),
         );
       };
-      this.#send(deliver, droppable);
+      this.#send(deliver);
       if (this.#random.chance(this.faults.duplicate)) {
         this.stats.duplicated++;
-        this.#send(deliver, droppable);
+        this.#send(deliver);
       }
     });
   }
@@ -136,10 +136,9 @@ export class SimulatedNetwork implements PartitionRuntime {
   close: PartitionRuntime['close'] = () => this.#inner.close();
 
   publish: PartitionRuntime['publish'] = (topic, partition, request) => this.#call('publish', topic, partition, 0, () => this.#inner.publish(topic, partition, request));
-  // Joining a group is delayed and duplicated but never lost: consumers do not retry it yet.
-  ensureGroup: PartitionRuntime['ensureGroup'] = (topic, partition, group, ordering) => this.#call('ensureGroup', topic, partition, 0, () => this.#inner.ensureGroup(topic, partition, group, ordering), false);
+  ensureGroup: PartitionRuntime['ensureGroup'] = (topic, partition, group, ordering) => this.#call('ensureGroup', topic, partition, 0, () => this.#inner.ensureGroup(topic, partition, group, ordering));
   fetch: PartitionRuntime['fetch'] = (topic, partition, request) =>
-    this.#call('fetch', topic, partition, request.waitMs ?? 0, () => this.#inner.fetch(topic, partition, request), true, (messages) => {
+    this.#call('fetch', topic, partition, request.waitMs ?? 0, () => this.#inner.fetch(topic, partition, request), (messages) => {
       if (messages.length > 0) this.#observer.lostDeliveries(topic, partition, request.group, messages);
     });
   ack: PartitionRuntime['ack'] = (topic, partition, group, offset, token) => this.#call('ack', topic, partition, 0, () => this.#inner.ack(topic, partition, group, offset, token));
