@@ -119,6 +119,17 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     return this.#started;
   }
 
+  /** Waits after `failures` failed tries; close() wakes it (a sleeping pump must not hold close up). */
+  #backOff(failures: number): Promise<void> {
+    return new Promise<void>((resolve) => {
+      const timer = this.#host.clock.setTimer(Math.min(5000, 50 * 2 ** failures), resolve);
+      this.#capacityWaiters.push(() => {
+        timer.cancel();
+        resolve();
+      });
+    });
+  }
+
   /** Registers the group on a partition, retrying retriable failures (a shard restarting, say). */
   async #joinGroup(topic: string, partition: number): Promise<void> {
     for (let failures = 1; ; failures++) {
@@ -126,7 +137,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
         return await this.#host.runtime.ensureGroup(topic, partition, this.group, this.#ordering);
       } catch (error) {
         if (this.#closed || !(error instanceof FerryError && error.retriable) || failures > 20) throw error;
-        await new Promise<void>((resolve) => this.#host.clock.setTimer(Math.min(5000, 50 * 2 ** failures), resolve));
+        await this.#backOff(failures);
       }
     }
   }
@@ -154,14 +165,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
           this.#fail(error);
           break;
         }
-        // Backing off; close() wakes it (a sleeping pump must not hold close up).
-        await new Promise<void>((resolve) => {
-          const timer = this.#host.clock.setTimer(Math.min(5000, 50 * 2 ** failures), resolve);
-          this.#capacityWaiters.push(() => {
-            timer.cancel();
-            resolve();
-          });
-        });
+        await this.#backOff(failures);
         continue;
       }
       if (messages.length < room) {

@@ -10,8 +10,9 @@
 // a resent batch keeps its epoch, boundaries and sequence, so the actor finds it among the batches
 // it remembers and answers with its original offsets. A sequence number is never given to other
 // messages: a batch rejected for good may have been stored (a lost reply, a failed fsync that
-// recovery later finds on disk), so the producer moves to a new epoch instead, and the batches
-// after it go again there only once the partition has refused them (SEQUENCE_GAP: not stored).
+// recovery later finds on disk), so the producer moves to a new epoch instead. The batches behind
+// it in the spent epoch are rejected too, never numbered anew: even one the partition refused may
+// still be stored by a late copy of its request, so only the caller can choose to send it again.
 // Until the partition has confirmed a batch of this producer, one batch at a time: an actor that
 // does not know a producer takes its first batch whatever its sequence (it may have forgotten the
 // producer), so a later batch overtaking a lost first one would be taken, and the first one's
@@ -227,26 +228,23 @@ export class Lane {
   /**
    * Once every batch in flight has answered, decides each failed one's fate, in sequence order:
    * resent as it was (retriable, or refused as a gap behind an earlier failure, within the
-   * delivery timeout); numbered anew in a newer epoch (refused as a gap, so never stored, while its
-   * own epoch is spent); or rejected for good, which spends its epoch (see the top of the file).
+   * delivery timeout, while its epoch is not spent); or rejected for good, which spends its epoch
+   * (see the top of the file).
    */
   #rewind(): void {
     if (!this.#inFlight.every((b) => b.answered)) return;
     const now = this.#host.clock.now();
     const resend: Batch[] = [];
-    const renumber: Queued[] = [];
     let behindFailure = false;
     for (const batch of this.#inFlight) {
       const error = batch.failure;
       const gap = error instanceof FerryError && error.code === SequenceGapError.code;
       const gapBehind = gap && behindFailure;
       behindFailure = true;
-      if (gap && batch.epoch >= 0 && batch.epoch <= this.#spentEpoch) {
-        renumber.push(...batch.messages); // refused, so not stored: its messages go again, in order
-        continue;
-      }
+      const spent = batch.epoch >= 0 && batch.epoch <= this.#spentEpoch;
       const retriable = error instanceof FerryError && (error.retriable || gapBehind);
-      if (retriable && now - batch.startedAt < this.#host.deliveryTimeoutMs) {
+      // In a spent epoch, a gap is final: the batch it waited for will not come again.
+      if (retriable && !(spent && gap) && now - batch.startedAt < this.#host.deliveryTimeoutMs) {
         resend.push(batch);
         continue;
       }
@@ -258,7 +256,6 @@ export class Lane {
         this.#ready = false; // new batches wait for the new epoch
       }
     }
-    if (renumber.length > 0) this.#queue = [...renumber, ...this.#queue];
     this.#inFlight = resend;
     if (resend.length === 0) {
       this.#rewinding = false;

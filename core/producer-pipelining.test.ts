@@ -149,16 +149,18 @@ describe('producer pipelining', () => {
     expect(s.stored()).toEqual([0, 1, 2, 3, 4, 5, 6]);
   });
 
-  it('a failure for good rejects exactly the messages of its batch and spends its epoch: the later ones go again in a new epoch, in order', async () => {
+  it('a failure for good spends its epoch: the batches behind it are rejected too (never renumbered), later messages go in a new epoch', async () => {
     const s = await setup((_, n) => (n === 2 ? 'refused' : 'ok'));
     const outcomes = await publishInTicks(s, 7);
     expect(outcomes[2]).toBeInstanceOf(InvalidMessageError);
-    expect(outcomes.filter((o) => o instanceof Error)).toHaveLength(1);
+    // 3 and 4 were refused as gaps behind it; sent again under new numbers, a late copy of their
+    // first request (a network may deliver one) could store them twice, so they fail too.
+    expect(outcomes.slice(3, 5).map((o) => (o as FerryError).code)).toEqual(['SEQUENCE_GAP', 'SEQUENCE_GAP']);
+    expect(outcomes.filter((o) => o instanceof Error)).toHaveLength(3);
     // Sequence 2 is never given to other messages (had the refused batch been stored after all,
-    // the partition would take them for its retry and drop them): 3 and 4, refused as gaps, and
-    // 5 and 6 go in epoch 2, from sequence 0, in one batch (the partition does not know it yet).
-    expect(s.requests.map((r) => [r.epoch, r.baseSequence, r.count])).toEqual([[1, 0, 1], [1, 1, 1], [1, 2, 1], [1, 3, 1], [1, 4, 1], [2, 0, 4]]);
-    expect(s.stored()).toEqual([0, 1, 3, 4, 5, 6]);
+    // the partition would take them for its retry and drop them): 5 and 6 go in epoch 2, from 0.
+    expect(s.requests.map((r) => [r.epoch, r.baseSequence, r.count])).toEqual([[1, 0, 1], [1, 1, 1], [1, 2, 1], [1, 3, 1], [1, 4, 1], [2, 0, 2]]);
+    expect(s.stored()).toEqual([0, 1, 5, 6]);
   });
 
   it('a batch given up on (stored, but every reply lost until its delivery timeout) never lends its sequences to later messages', async () => {
