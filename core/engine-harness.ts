@@ -9,6 +9,7 @@
 import type { Ferry, FerryOptions } from './ferry.ts';
 import { flush, memoryFerry, pendingNext } from './testing.ts';
 import { realFerry, until } from '../workers/testing.ts';
+import { realClock } from '../wal/index.ts';
 
 export interface EngineVariant {
   readonly name: string;
@@ -117,28 +118,28 @@ function manualSetup(clock: { now(): number; advance(ms: number): void }, open: 
 }
 
 /**
- * Waits until Date.now() has moved on by `ms`, which is what the engine's real clock reads; a
- * single setTimeout counts on libuv's own millisecond clock and may end a millisecond short of it.
+ * Waits until the engine's real clock has moved on by `ms`; a single timer counts on libuv's own
+ * millisecond clock and may end a millisecond short of it. Through the Clock seam, like the engine.
  */
 async function wait(ms: number): Promise<void> {
-  const end = Date.now() + ms;
-  for (let left = ms; left > 0; left = end - Date.now()) await new Promise<void>((resolve) => setTimeout(resolve, left));
+  const end = realClock.now() + ms;
+  for (let left = ms; left > 0; left = end - realClock.now()) await new Promise<void>((resolve) => realClock.setTimer(left, resolve, { keepAlive: true }));
 }
 
 function realSetup(open: Open): EngineSetup {
   return {
     open,
-    now: () => Date.now(),
+    now: () => realClock.now(),
     elapse: wait,
     settle: () => wait(REAL_SETTLE_MS),
     eventually: (condition) => until(condition, REAL_DEADLINE_MS),
     nextDue: async (consumer, dueAt) => {
       let arrival: { value: unknown; at: number } | undefined;
       consumer.next().then(
-        (value) => (arrival = { value, at: Date.now() }),
+        (value) => (arrival = { value, at: realClock.now() }),
         (error: unknown) => (arrival = { value: error, at: Number.NaN }),
       );
-      await until(() => arrival !== undefined, Math.max(0, dueAt - Date.now()) + REAL_DEADLINE_MS);
+      await until(() => arrival !== undefined, Math.max(0, dueAt - realClock.now()) + REAL_DEADLINE_MS);
       if (Number.isNaN(arrival!.at)) throw arrival!.value;
       check(arrival!.value !== undefined, 'the consumer closed before the delivery');
       check(arrival!.at >= dueAt, `delivered ${dueAt - arrival!.at} ms before it was due`);
