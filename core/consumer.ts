@@ -1,56 +1,63 @@
 // The consumer client: one member of a consumer group. A pump per partition long-polls leased
 // messages into a bounded buffer; the caller takes them by async iteration or `run()` and settles
-// each with ack / nack / extend. Runs on the caller's thread.
+// each with ack / nack / extend, through an ordered settle queue per partition. Runs on the
+// caller's thread.
 //
-//   pump[p] ──fetch(max = maxInFlight - inFlight)──► buffer ──► for await / run() ──► ack | nack
-//      ▲                                                                               │
-//      └────────────────────── capacity freed when a delivery settles ◄────────────────┘
-import { BoundedFifo, FerryError, InvalidArgumentError, type Clock, type Random } from '../wal/index.ts';
-import { decodeBody, decodeMeta } from './codec.ts';
-import { readDeadLetterInfo, type DeadLetterInfo } from './dead-letter.ts';
-import { ClosedError, StaleDeliveryError, leaseIsGone } from './errors.ts';
+//   pump[p] ──fetch(max = maxInFlight - inFlight)──► buffer ──take: start──► handler ──► ack | nack
+//      ▲                                                                              │
+//      └──────── slot freed: settled, lease run out, or handed back unstarted ◄───────┘
+//
+// Leases and attempts: a fetched message is leased, but its lease is *started* only when a
+// handler takes it (next() sends `start`, which restarts the lease for a full ackTimeoutMs). A
+// lease that runs out before it was started goes back uncharged, and the buffer drops it; so a
+// message waiting in the buffer never ages toward an attempt.
+import { BoundedFifo, FerryError, InvalidArgumentError, type Clock, type Random, type TimerHandle } from '../wal/index.ts';
+import { runHandlers, type RunOptions } from './consumer-run.ts';
+import { LeasedDelivery, errorText, type Delivery, type DeliveryOwner } from './delivery.ts';
 import { checkName } from './names.ts';
-import { MAX_ERROR_CHARS, type DeliveredMessage } from './partition-actor.ts';
+import { refuseUnknownOptions } from './option-names.ts';
+import type { DeliveredMessage } from './partition-api.ts';
+import type { SettleItem } from './partition-protocol.ts';
 import type { Ordering } from './records.ts';
 import type { PartitionRuntime } from './runtime.ts';
+import { SettleQueue } from './settle-queue.ts';
 import type { ResolvedTopicOptions } from './topic-options.ts';
+
+export type { Delivery, NackOptions } from './delivery.ts';
+export type { RunOptions } from './consumer-run.ts';
 
 /** Options of `ferry.consumer()`. */
 export interface ConsumerOptions {
   readonly topics: readonly string[];
-  /** Deliveries held (buffered or unsettled) at once. Default 64. */
+  /**
+   * Deliveries held at once: fetched into the buffer or held by handlers, unsettled. Default 64.
+   * Buffered messages are never charged an attempt, but one that waits longer than the topic's
+   * `ackTimeoutMs` is handed back and fetched again: keep it near what the handlers start within
+   * that time (about `concurrency × ackTimeoutMs / handler time`).
+   */
   readonly maxInFlight?: number;
-  /** 'key': one message per key in flight; 'partition': one per partition; default 'none'. */
+  /** 'key': one message per key in flight; 'partition': one per partition; default 'none'. Every consumer of a group must use the same. */
   readonly ordering?: Ordering;
-  /** Long-poll wait of each fetch. Default 1000 ms. */
+  /** Long-poll wait of each fetch, 1 ms to 5 minutes. Default 1000 ms. */
   readonly pollWaitMs?: number;
 }
 
-/** Options of `nack`. */
-export interface NackOptions {
-  /** Redeliver after this delay instead of the topic's backoff. */
-  readonly delayMs?: number;
-  /** Why it failed; kept with the message and in its dead letter. */
-  readonly error?: string;
+/** Options of `consumer.close()`. */
+export interface CloseOptions {
+  /**
+   * How long handlers that hold deliveries may take to settle them (their acks and nacks are
+   * kept); then the rest is handed back, uncharged. Default: the longest `ackTimeoutMs` of the topics.
+   */
+  readonly timeoutMs?: number;
 }
 
-/** One leased message. Settle it with exactly one of ack() or nack(); extend() while working. */
-export interface Delivery<V = unknown> {
-  readonly value: V;
-  readonly key: string | undefined;
-  readonly headers: Readonly<Record<string, string>> | undefined;
-  readonly id: string | undefined;
+/** A fault the consumer survived (it retries with backoff), for logs and metrics. */
+export interface ConsumerFault {
+  readonly error: FerryError;
   readonly topic: string;
   readonly partition: number;
-  readonly offset: number;
-  /** 1 on the first delivery. */
-  readonly attempt: number;
-  readonly publishedAt: number;
-  /** Set on messages of a dead-letter topic: where they came from and why they died. */
-  readonly deadLetter: DeadLetterInfo | undefined;
-  ack(): Promise<void>;
-  nack(options?: NackOptions): Promise<void>;
-  extend(ms?: number): Promise<void>;
+  /** What failed: joining the group, fetching, or settling. */
+  readonly during: 'join' | 'fetch';
 }
 
 /** What the consumer needs from the engine. */
@@ -67,84 +74,152 @@ interface Buffered {
   readonly topic: string;
   readonly partition: number;
   readonly message: DeliveredMessage;
+  /** When its lease runs out unless a handler takes it (the consumer's clock). */
+  readonly expiresAt: number;
 }
+
+const CONSUMER_OPTIONS = ['topics', 'maxInFlight', 'ordering', 'pollWaitMs'];
+
+/** Longest backoff between retries of a failing fetch or join. */
+const MAX_BACKOFF_MS = 5000;
 
 /**
  * A member of a consumer group. Iterate it (`for await`) or `run()` a handler; settle every
- * delivery with `ack()` or `nack()`. Get one from `ferry.consumer()`; `close()` hands its leases back.
+ * delivery with `ack()` or `nack()`. Get one from `ferry.consumer()`; `close()` lets running
+ * handlers finish and hands the rest back. A new group starts at the beginning of the log.
  */
 export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   readonly group: string;
   readonly #host: ConsumerHost;
   readonly #topics: readonly string[];
+  readonly #partitions: readonly (readonly [string, number])[];
   readonly #maxInFlight: number;
   readonly #ordering: Ordering;
   readonly #pollWaitMs: number;
   readonly #id: string;
   /** Fetched, not yet handed out; a ring buffer (no Array#shift on the hot path). */
   #buffer: BoundedFifo<Buffered>;
+  /** Slots taken: reserved by fetches, buffered, or held by handlers. */
   #inFlight = 0;
+  /** Handed out, not settled, lease not known to be gone. */
+  readonly #held = new Set<LeasedDelivery<V>>();
   #takers: ((b: Buffered | undefined) => void)[] = [];
   #capacityWaiters: (() => void)[] = [];
+  #sleepers = new Set<() => void>();
+  readonly #queues = new Map<string, SettleQueue>();
+  readonly #faultListeners = new Set<(fault: ConsumerFault) => void>();
+  readonly #owner: DeliveryOwner;
+  #sweep: TimerHandle | undefined;
   #started: Promise<void> | undefined;
-  #pumps: Promise<void>[] = [];
-  #partitionCount = 1;
   #failure: unknown;
+  /** No more fetches or hand-outs (closing or closed). */
+  #stopped = false;
+  /** Settles refused: the remaining leases were handed back. */
   #closed = false;
   #closing: Promise<void> | undefined;
+  #drained: (() => void) | undefined;
 
   constructor(host: ConsumerHost, group: string, options: ConsumerOptions) {
     this.group = checkName('group', group);
     this.#host = host;
-    if (!options || !Array.isArray(options.topics) || options.topics.length === 0) throw new InvalidArgumentError('consumer options.topics must list at least one topic');
+    if (!options || typeof options !== 'object' || !Array.isArray(options.topics) || options.topics.length === 0) throw new InvalidArgumentError('consumer options.topics must list at least one topic');
+    refuseUnknownOptions('consumer options', options, CONSUMER_OPTIONS);
     for (const t of options.topics) host.topic(t); // UNKNOWN_TOPIC now, not later
     this.#topics = [...new Set(options.topics)];
+    const partitions: [string, number][] = [];
+    for (const topic of this.#topics) for (let p = 0; p < host.topic(topic).partitions; p++) partitions.push([topic, p]);
+    this.#partitions = partitions;
     this.#maxInFlight = options.maxInFlight ?? 64;
-    if (!Number.isSafeInteger(this.#maxInFlight) || this.#maxInFlight < 1) throw new InvalidArgumentError('consumer options.maxInFlight must be a positive integer');
+    if (!Number.isSafeInteger(this.#maxInFlight) || this.#maxInFlight < 1 || this.#maxInFlight > 1_000_000) throw new InvalidArgumentError(`consumer options.maxInFlight must be a whole number from 1 to 1000000 (got ${String(options.maxInFlight)})`);
     this.#ordering = options.ordering ?? 'none';
     if (!['none', 'key', 'partition'].includes(this.#ordering)) throw new InvalidArgumentError("consumer options.ordering must be 'none', 'key' or 'partition'");
     this.#pollWaitMs = options.pollWaitMs ?? 1000;
+    if (typeof this.#pollWaitMs !== 'number' || !Number.isFinite(this.#pollWaitMs) || this.#pollWaitMs < 1 || this.#pollWaitMs > 300_000) {
+      throw new InvalidArgumentError(`consumer options.pollWaitMs must be a number of ms from 1 to 300000 (got ${String(options.pollWaitMs)})`);
+    }
     this.#buffer = new BoundedFifo(this.#maxInFlight);
+    // What every delivery of this consumer settles through (one object shared by all of them).
+    this.#owner = {
+      group: this.group,
+      accepts: () => !this.#closed,
+      send: (d, item) => this.#queue(d.topic, d.partition).push(item),
+      done: (d) => this.#leave(d as LeasedDelivery<V>),
+      ackTimeoutMs: (topic) => this.#host.topic(topic).ackTimeoutMs,
+      now: () => this.#host.clock.now(),
+    };
     this.#id = `${group}/${host.random.int(2 ** 31).toString(36)}${host.random.int(2 ** 31).toString(36)}`;
+  }
+
+  /** Listens to faults the consumer survives (a shard restarting, a timeout): it retries on its own. */
+  onFault(listener: (fault: ConsumerFault) => void): () => void {
+    this.#faultListeners.add(listener);
+    return () => this.#faultListeners.delete(listener);
+  }
+
+  #queue(topic: string, partition: number): SettleQueue {
+    const key = `${topic}/${partition}`;
+    let q = this.#queues.get(key);
+    if (!q) this.#queues.set(key, (q = new SettleQueue(this.#host.runtime, this.#host.clock, topic, partition, this.group)));
+    return q;
   }
 
   #start(): Promise<void> {
     this.#started ??= (async () => {
-      const partitions: [string, number][] = [];
-      for (const topic of this.#topics) for (let p = 0; p < this.#host.topic(topic).partitions; p++) partitions.push([topic, p]);
-      await Promise.all(partitions.map(([t, p]) => this.#joinGroup(t, p)));
-      this.#partitionCount = partitions.length;
-      this.#pumps = partitions.map(([t, p]) => this.#pump(t, p));
+      await Promise.all(this.#partitions.map(([t, p]) => this.#joinGroup(t, p)));
+      if (this.#stopped) return;
+      for (const [t, p] of this.#partitions) this.#pump(t, p).catch((error: unknown) => this.#fail(error));
     })();
     return this.#started;
   }
 
-  /** Waits after `failures` failed tries; close() wakes it (a sleeping pump must not hold close up). */
-  #backOff(failures: number): Promise<void> {
+  /** Waits `ms`; close() wakes it (a sleeping pump must not hold close up). */
+  #sleep(ms: number): Promise<void> {
+    if (this.#stopped) return Promise.resolve();
     return new Promise<void>((resolve) => {
-      const timer = this.#host.clock.setTimer(Math.min(5000, 50 * 2 ** failures), resolve);
-      this.#capacityWaiters.push(() => {
+      const wake = (): void => {
         timer.cancel();
+        this.#sleepers.delete(wake);
         resolve();
-      });
+      };
+      const timer = this.#host.clock.setTimer(ms, wake);
+      this.#sleepers.add(wake);
     });
+  }
+
+  #backoffMs(failures: number): number {
+    return Math.min(MAX_BACKOFF_MS, 50 * 2 ** Math.min(failures, 10));
+  }
+
+  /** A retriable failure: reported, then the caller backs off and tries again (for as long as the consumer is open). */
+  #fault(error: unknown, topic: string, partition: number, during: ConsumerFault['during']): boolean {
+    if (!(error instanceof FerryError && error.retriable)) return false;
+    for (const listener of this.#faultListeners) {
+      try {
+        listener({ error, topic, partition, during });
+      } catch {
+        // a listener's own failure is not the consumer's
+      }
+    }
+    return true;
   }
 
   /** Registers the group on a partition, retrying retriable failures (a shard restarting, say). */
   async #joinGroup(topic: string, partition: number): Promise<void> {
-    for (let failures = 1; ; failures++) {
+    for (let failures = 1; !this.#stopped; failures++) {
       try {
-        return await this.#host.runtime.ensureGroup(topic, partition, this.group, this.#ordering);
+        await this.#host.runtime.call({ op: 'ensureGroup', topic, partition, group: this.group, ordering: this.#ordering });
+        return;
       } catch (error) {
-        if (this.#closed || !(error instanceof FerryError && error.retriable) || failures > 20) throw error;
-        await this.#backOff(failures);
+        if (this.#stopped) return;
+        if (!this.#fault(error, topic, partition, 'join')) throw error;
+        await this.#sleep(this.#backoffMs(failures));
       }
     }
   }
 
   async #pump(topic: string, partition: number): Promise<void> {
     let failures = 0;
-    while (!this.#closed) {
+    while (!this.#stopped) {
       const free = this.#maxInFlight - this.#inFlight;
       if (free <= 0) {
         await new Promise<void>((resolve) => this.#capacityWaiters.push(resolve));
@@ -152,28 +227,31 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
       }
       // A fair share, reserved before the fetch: pumps of other partitions fetching meanwhile see
       // it taken, and one partition long-polling an empty log cannot starve the others.
-      const room = Math.max(1, Math.ceil(free / this.#partitionCount));
+      const room = Math.max(1, Math.ceil(free / this.#partitions.length));
       this.#inFlight += room;
-      let messages: DeliveredMessage[] = [];
+      let messages: DeliveredMessage[];
       try {
-        messages = await this.#host.runtime.fetch(topic, partition, { group: this.group, consumerId: this.#id, max: room, waitMs: this.#pollWaitMs });
+        messages = await this.#host.runtime.call({ op: 'fetch', topic, partition, request: { group: this.group, consumerId: this.#id, max: room, waitMs: this.#pollWaitMs } });
         failures = 0;
       } catch (error) {
-        this.#inFlight -= room;
-        if (this.#closed) break;
-        if (!(error instanceof FerryError && error.retriable) || ++failures > 20) {
+        this.#freeSlots(room);
+        if (this.#stopped) break;
+        if (!this.#fault(error, topic, partition, 'fetch')) {
           this.#fail(error);
           break;
         }
-        await this.#backOff(failures);
+        await this.#sleep(this.#backoffMs(++failures));
         continue;
       }
-      if (messages.length < room) {
-        this.#inFlight -= room - messages.length; // give back what the fetch did not fill
-        for (const wake of this.#capacityWaiters.splice(0)) wake();
+      if (messages.length < room) this.#freeSlots(room - messages.length); // give back what the fetch did not fill
+      if (this.#stopped) {
+        // Closing: what this fetch leased goes back at once, uncharged.
+        this.#freeSlots(messages.length);
+        if (messages.length > 0) this.#queue(topic, partition).push({ kind: 'release', consumerId: this.#id, offsets: messages.map((m) => m.offset) }).catch(() => {});
+        break;
       }
-      if (this.#closed) break; // close() releases whatever this fetch leased
-      for (const message of messages) this.#offer({ topic, partition, message });
+      const expiresAt = this.#host.clock.now() + this.#host.topic(topic).ackTimeoutMs;
+      for (const message of messages) this.#offer({ topic, partition, message, expiresAt });
     }
   }
 
@@ -188,8 +266,9 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     for (const taker of this.#takers.splice(0)) taker(undefined);
   }
 
-  #settled(): void {
-    this.#inFlight--;
+  #freeSlots(n: number): void {
+    if (n <= 0) return;
+    this.#inFlight -= n;
     // Pumps wake once a quarter of the window is free (or someone waits with nothing buffered),
     // so fetches stay large instead of one message per ack.
     const free = this.#maxInFlight - this.#inFlight;
@@ -198,32 +277,68 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     }
   }
 
-  /** The next delivery, or undefined once the consumer is closed. */
+  /** A held delivery left the window: settled, or its lease is gone. */
+  #leave(d: LeasedDelivery<V>): void {
+    if (!d.holdsSlot) return;
+    d.holdsSlot = false;
+    this.#held.delete(d);
+    this.#freeSlots(1);
+    if (this.#held.size === 0) this.#drained?.();
+  }
+
+  /** The next delivery, or undefined once the consumer is closing or closed. */
   async next(): Promise<Delivery<V> | undefined> {
-    if (this.#closed) return undefined;
+    if (this.#stopped) return undefined;
     await this.#start();
-    if (this.#failure) throw this.#failure;
-    const ready = this.#buffer.shift();
-    if (ready) return this.#delivery(ready);
-    const b = await new Promise<Buffered | undefined>((resolve) => this.#takers.push(resolve));
-    if (!b) {
-      if (this.#failure && !this.#closed) throw this.#failure;
+    for (;;) {
+      if (this.#failure) throw this.#failure;
+      if (this.#stopped) return undefined;
+      const b = this.#buffer.shift() ?? (await new Promise<Buffered | undefined>((resolve) => this.#takers.push(resolve)));
+      if (!b) {
+        if (this.#failure && !this.#stopped) throw this.#failure;
+        return undefined;
+      }
+      const d = this.#handOut(b);
+      if (d) return d;
+    }
+  }
+
+  /** Starts a buffered message's lease for a handler; undefined if it cannot be handed out. */
+  #handOut(b: Buffered): LeasedDelivery<V> | undefined {
+    const queue = this.#queue(b.topic, b.partition);
+    const { offset, token } = b.message;
+    if (b.expiresAt <= this.#host.clock.now()) {
+      // Its lease ran out in the buffer: the partition hands it back uncharged; fetch it again.
+      this.#freeSlots(1);
       return undefined;
     }
-    return this.#delivery(b);
+    let d: LeasedDelivery<V>;
+    try {
+      d = new LeasedDelivery<V>(b.topic, b.partition, b.message, this.#owner);
+    } catch (error) {
+      // A value that does not decode would fail every attempt: dead-letter it with the reason.
+      this.#freeSlots(1);
+      const item: SettleItem = { kind: 'nack', offset, token, options: { deadLetter: true, error: `could not decode the message: ${errorText(error)}` } };
+      queue.push(item).catch(() => {});
+      return undefined;
+    }
+    this.#held.add(d);
+    this.#armSweep();
+    queue.push({ kind: 'start', offset, token }).catch(() => {}); // a lost start shows as a stale ack
+    return d;
   }
 
-  #delivery(b: Buffered): Delivery<V> {
-    return new LeasedDelivery<V>(b.topic, b.partition, b.message, this.#settler);
+  /** Frees the slots of held deliveries whose lease ran out, so a forgotten message cannot wedge the consumer. */
+  #armSweep(): void {
+    if (this.#sweep || this.#held.size === 0) return;
+    const everyMs = Math.max(10, Math.min(...this.#topics.map((t) => this.#host.topic(t).ackTimeoutMs)) / 4);
+    this.#sweep = this.#host.clock.setTimer(everyMs, () => {
+      this.#sweep = undefined;
+      const now = this.#host.clock.now();
+      for (const d of this.#held) if (d.deadline <= now) this.#leave(d);
+      this.#armSweep();
+    });
   }
-
-  /** What a delivery needs from its consumer to settle itself (one object shared by all of them). */
-  readonly #settler: Settler = {
-    group: () => this.group,
-    runtime: () => this.#host.runtime,
-    closed: () => this.#closed,
-    settled: () => this.#settled(),
-  };
 
   [Symbol.asyncIterator](): AsyncIterator<Delivery<V>> {
     return {
@@ -231,151 +346,105 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
         const d = await this.next();
         return d ? { value: d, done: false } : { value: undefined, done: true };
       },
-      return: async () => ({ value: undefined, done: true }),
+      // Leaving a `for await` loop (break, return, throw) closes the consumer, as streams do.
+      return: async () => {
+        await this.close();
+        return { value: undefined, done: true };
+      },
     };
   }
 
   /**
-   * Runs `handler` on each delivery, `concurrency` at a time, until the consumer is closed:
-   * resolving acks the message, throwing nacks it with the error's message.
+   * Runs `handler` on each delivery, `concurrency` (default 1) at a time, until the consumer is
+   * closed: resolving acks the message, throwing nacks it with the error. Resolves once every
+   * handler it started is done; rejects (after stopping the consumer and letting the other
+   * handlers finish) if a delivery cannot be settled for a reason that is not retriable.
    */
-  async run(handler: (delivery: Delivery<V>) => Promise<void> | void, options: { concurrency?: number } = {}): Promise<void> {
-    const concurrency = options.concurrency ?? 1;
-    if (!Number.isSafeInteger(concurrency) || concurrency < 1) throw new InvalidArgumentError('run concurrency must be a positive integer');
-    const worker = async (): Promise<void> => {
-      for (let d = await this.next(); d; d = await this.next()) {
-        let outcome: 'ack' | { error: string };
-        try {
-          await handler(d);
-          outcome = 'ack';
-        } catch (error) {
-          // Bounded: the error travels with the message and into its dead letter.
-          outcome = { error: (error instanceof Error ? error.message : String(error)).slice(0, MAX_ERROR_CHARS) };
-        }
-        try {
-          if (outcome === 'ack') await d.ack();
-          else await d.nack(outcome);
-        } catch (error) {
-          // A lost lease or a closed consumer: the message comes back to some consumer. Anything else is fatal.
-          if (!leaseIsGone(error)) throw error;
-        }
-      }
-    };
-    await Promise.all(Array.from({ length: concurrency }, worker));
+  run(handler: (delivery: Delivery<V>) => Promise<void> | void, options: RunOptions = {}): Promise<void> {
+    return runHandlers<V>(
+      {
+        next: () => this.next(),
+        stop: () => void this.close(),
+        sleep: (ms) => this.#sleep(ms),
+        now: () => this.#host.clock.now(),
+      },
+      handler,
+      options,
+    );
+  }
+
+  #stop(): void {
+    this.#stopped = true;
+    for (const taker of this.#takers.splice(0)) taker(undefined);
+    for (const wake of this.#capacityWaiters.splice(0)) wake();
+    for (const wake of [...this.#sleepers]) wake();
+  }
+
+  /** Empties the buffer: its messages were never handed to a handler. */
+  #takeBuffered(): Map<string, { topic: string; partition: number; offsets: number[] }> {
+    const byPartition = new Map<string, { topic: string; partition: number; offsets: number[] }>();
+    for (let b = this.#buffer.shift(); b; b = this.#buffer.shift()) {
+      const key = `${b.topic}/${b.partition}`;
+      let entry = byPartition.get(key);
+      if (!entry) byPartition.set(key, (entry = { topic: b.topic, partition: b.partition, offsets: [] }));
+      entry.offsets.push(b.message.offset);
+      this.#freeSlots(1);
+    }
+    return byPartition;
   }
 
   /**
    * Stops this consumer as a crash would: no more fetches, and its leases are *not* handed back:
-   * they expire and are redelivered (charging an attempt). For fault drills and the simulator;
-   * a consumer that is done should `close()`.
+   * they expire and are redelivered (charging an attempt if a handler held them). For fault drills
+   * and the simulator; a consumer that is done should `close()`.
    */
   abandon(): void {
+    this.#stop();
     this.#closed = true;
-    for (const taker of this.#takers.splice(0)) taker(undefined);
-    for (const wake of this.#capacityWaiters.splice(0)) wake();
     this.#buffer = new BoundedFifo(1);
     // A dead process's pending fetches go with its connection; its leases stay until they expire.
-    for (const topic of this.#topics) for (let p = 0; p < this.#host.topic(topic).partitions; p++) void this.#host.runtime.release(topic, p, this.#id, false).catch(() => {});
+    for (const [topic, p] of this.#partitions) void this.#queue(topic, p).push({ kind: 'release', consumerId: this.#id, leases: false }).catch(() => {});
   }
 
-  /** Stops fetching, releases every lease (without charging an attempt), ends iteration. */
-  close(): Promise<void> {
+  /**
+   * Closes the consumer gracefully: stops fetching, hands back at once (uncharged) what no handler
+   * took, lets handlers holding deliveries finish within `timeoutMs` (their acks and nacks are
+   * kept), then hands the rest back uncharged. Resolves once that is done; `run()` resolves when
+   * its handlers are. Idempotent.
+   */
+  close(options: CloseOptions = {}): Promise<void> {
+    refuseUnknownOptions('close options', options, ['timeoutMs']);
+    const timeoutMs = options.timeoutMs ?? Math.max(...this.#topics.map((t) => this.#host.topic(t).ackTimeoutMs));
+    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) throw new InvalidArgumentError(`close timeoutMs must be a finite number of ms, 0 or more (got ${String(timeoutMs)})`);
     this.#closing ??= (async () => {
+      this.#stop();
+      // What no handler took goes back now (and parked fetches are answered).
+      const buffered = this.#takeBuffered();
+      const handBack = (this.#started ? this.#partitions : []).map(([topic, partition]) => {
+        const offsets = buffered.get(`${topic}/${partition}`)?.offsets ?? [];
+        return this.#queue(topic, partition).push({ kind: 'release', consumerId: this.#id, offsets }).catch(() => {});
+      });
+      // Pumps are not awaited: a fetch in flight may take its whole deadline; when it returns,
+      // its pump hands back what it leased.
+      await Promise.all(handBack);
+      // Handlers still holding deliveries may settle them, up to the deadline.
+      if (this.#held.size > 0 && timeoutMs > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = this.#host.clock.setTimer(timeoutMs, () => resolve(), { keepAlive: true });
+          this.#drained = () => {
+            timer.cancel();
+            resolve();
+          };
+        });
+      }
       this.#closed = true;
-      for (const taker of this.#takers.splice(0)) taker(undefined);
-      for (const wake of this.#capacityWaiters.splice(0)) wake();
-      this.#buffer = new BoundedFifo(1);
-      if (!this.#started) return;
-      await this.#started.catch(() => {});
-      const partitions: [string, number][] = [];
-      for (const topic of this.#topics) for (let p = 0; p < this.#host.topic(topic).partitions; p++) partitions.push([topic, p]);
-      const releaseAll = () => Promise.allSettled(partitions.map(([t, p]) => this.#host.runtime.release(t, p, this.#id)));
-      await releaseAll(); // also wakes pumps parked in a long-poll
-      await Promise.allSettled(this.#pumps);
-      await releaseAll(); // what a fetch leased while the first release ran
+      this.#sweep?.cancel();
+      if (this.#started) {
+        // The rest goes back uncharged; a late ack of it will be refused.
+        await Promise.allSettled(this.#partitions.map(([topic, p]) => this.#queue(topic, p).push({ kind: 'release', consumerId: this.#id })));
+      }
+      for (const d of [...this.#held]) this.#leave(d);
     })().finally(() => this.#host.onClose?.());
     return this.#closing;
-  }
-}
-
-interface Settler {
-  group(): string;
-  runtime(): PartitionRuntime;
-  closed(): boolean;
-  /** The delivery left the consumer's window (settled, or its lease is gone). */
-  settled(): void;
-}
-
-/** A delivery as handed out: decoded once, settled through prototype methods (no closures per message). */
-class LeasedDelivery<V> implements Delivery<V> {
-  readonly value: V;
-  readonly key: string | undefined;
-  readonly headers: Readonly<Record<string, string>> | undefined;
-  readonly id: string | undefined;
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: number;
-  readonly attempt: number;
-  readonly publishedAt: number;
-  readonly deadLetter: DeadLetterInfo | undefined;
-  readonly #token: string;
-  readonly #consumer: Settler;
-  #settled = false;
-
-  constructor(topic: string, partition: number, message: DeliveredMessage, consumer: Settler) {
-    const meta = decodeMeta(message.record);
-    const body = decodeBody(message.record);
-    this.value = body.value as V;
-    this.key = meta.key;
-    this.headers = body.headers;
-    this.id = meta.id;
-    this.topic = topic;
-    this.partition = partition;
-    this.offset = message.offset;
-    this.attempt = message.attempt;
-    this.publishedAt = message.publishedAt;
-    this.deadLetter = readDeadLetterInfo(body.headers);
-    this.#token = message.token;
-    this.#consumer = consumer;
-  }
-
-  ack(): Promise<void> {
-    const refused = this.#refuse('ack');
-    if (refused) return refused;
-    return this.#settling(this.#consumer.runtime().ack(this.topic, this.partition, this.#consumer.group(), this.offset, this.#token));
-  }
-
-  nack(options: NackOptions = {}): Promise<void> {
-    const refused = this.#refuse('nack');
-    if (refused) return refused;
-    return this.#settling(this.#consumer.runtime().nack(this.topic, this.partition, this.#consumer.group(), this.offset, this.#token, options));
-  }
-
-  async extend(ms?: number): Promise<void> {
-    if (ms !== undefined && (!Number.isFinite(ms) || ms <= 0)) throw new InvalidArgumentError(`extend ms must be a positive number (got ${ms})`);
-    if (this.#settled) throw new StaleDeliveryError(this.topic, this.partition, this.offset, 'already settled, extend ignored');
-    if (this.#consumer.closed()) throw new ClosedError(`consumer of group ${this.#consumer.group()}`);
-    await this.#consumer.runtime().extend(this.topic, this.partition, this.#consumer.group(), this.offset, this.#token, ms);
-  }
-
-  /** A rejected promise if this delivery cannot be settled now; otherwise marks it settled. */
-  #refuse(what: 'ack' | 'nack'): Promise<void> | undefined {
-    if (this.#settled) return Promise.reject(new StaleDeliveryError(this.topic, this.partition, this.offset, `already settled, ${what} ignored`));
-    if (this.#consumer.closed()) return Promise.reject(new ClosedError(`consumer of group ${this.#consumer.group()}`));
-    this.#settled = true;
-    return undefined;
-  }
-
-  /** Follows the runtime's answer (no async function per settle: this runs once per message). */
-  #settling(answer: Promise<void>): Promise<void> {
-    return answer.then(
-      () => this.#consumer.settled(),
-      (error: unknown) => {
-        // A lost lease is gone for good; anything else (disk full, a bad argument) can be retried.
-        if (leaseIsGone(error)) this.#consumer.settled();
-        else this.#settled = false;
-        throw error;
-      },
-    );
   }
 }

@@ -21,7 +21,13 @@ const PREFIX = 'ferry-dlq-';
 /** Re-encodes `record` as a dead letter carrying `info` in its headers. */
 export function deadLetterRecord(record: Uint8Array, info: DeadLetterInfo, maxMessageBytes: number): Uint8Array {
   const meta = decodeMeta(record);
-  const body = decodeBody(record);
+  let body: { value: unknown; headers: Readonly<Record<string, string>> | undefined };
+  try {
+    body = decodeBody(record);
+  } catch {
+    // A value that does not decode is kept as it was stored: its raw bytes, for whoever investigates.
+    body = { value: Uint8Array.prototype.slice.call(record), headers: { [`${PREFIX}undecodable`]: 'true' } };
+  }
   const headers: Record<string, string> = { ...body.headers };
   headers[`${PREFIX}topic`] = info.topic;
   headers[`${PREFIX}partition`] = String(info.partition);

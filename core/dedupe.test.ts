@@ -21,7 +21,7 @@ describe.each(engineVariants)('dedupe ($name)', (variant) => {
     expect(again).toEqual({ ...first, duplicate: true });
     const batch = await ferry.producer().publishMany('t', [{ value: 'b', id: 'order-2' }, { value: 'b', id: 'order-2' }]);
     expect(batch[1]).toEqual({ ...batch[0], duplicate: true });
-    await ferry.close();
+    await ferry.close({ timeoutMs: 0 });
 
     ferry = await setup.open();
     expect(await ferry.producer().publish('t', { value: 'a', id: 'order-1' })).toEqual({ ...first, duplicate: true });
@@ -35,7 +35,7 @@ describe.each(engineVariants)('dedupe ($name)', (variant) => {
     await ferry.createTopic('t', { dedupWindowMs: 200 });
     const publishedAt = setup.now();
     await ferry.producer().publish('t', { value: 'a', id: 'order-1' });
-    await ferry.close();
+    await ferry.close({ timeoutMs: 0 });
     ferry = await setup.open();
     await setup.elapse(Math.max(0, publishedAt + 201 - setup.now()));
     const late = await ferry.producer().publish('t', { value: 'a', id: 'order-1' });
@@ -63,7 +63,7 @@ describe.each(engineVariants)('dedupe ($name)', (variant) => {
     expect(mixed.map((r) => r.duplicate)).toEqual([false, true, false]);
     expect(mixed[1]!.offset).toBe(mixed[0]!.offset);
     expect((await p.publish('t', { value: 4 })).duplicate).toBe(false); // no SEQUENCE_GAP
-    await ferry.close();
+    await ferry.close({ timeoutMs: 0 });
     ferry = await setup.open(); // the sequence ranges of those batches were logged
     expect((await ferry.producer().publish('t', { value: 5 })).duplicate).toBe(false);
   });

@@ -19,10 +19,10 @@ describe('engine on a full disk', () => {
     await expect(ferry.createTopic('t')).rejects.toMatchObject({ code: 'DISK_FULL' });
     unfill(setup);
     await ferry.createTopic('t');
-    await ferry.close();
+    await ferry.close({ timeoutMs: 0 });
     ferry = await setup.open();
     expect(ferry.topics().map((t) => t.name).sort()).toEqual(['t', 't.dlq']);
-    await ferry.close();
+    await ferry.close({ timeoutMs: 0 });
   });
 
   it('a group whose GROUP record failed (disk full) is registered when the consumer retries, so its acks survive a restart', async () => {
@@ -41,12 +41,12 @@ describe('engine on a full disk', () => {
     await flush();
     await first.value!.ack();
     await (await c.next())!.ack();
-    await ferry.close();
+    await ferry.close({ timeoutMs: 0 });
     ferry = await setup.open();
     const again = pendingNext(ferry.consumer('g', { topics: ['t'] }));
     await flush();
     expect(again.value).toBeUndefined();
-    await ferry.close();
+    await ferry.close({ timeoutMs: 0 });
   });
 
   it('a nack that could not be logged leaves the message to be redelivered, then dead-lettered', async () => {
@@ -63,7 +63,7 @@ describe('engine on a full disk', () => {
     await flush();
     const letter = await ferry.consumer('ops', { topics: ['t.dlq'] }).next();
     expect(letter!.value).toBe('A');
-    await ferry.close();
+    await ferry.close({ timeoutMs: 0 });
   });
 
   it('retention deletes nothing when its checkpoint cannot be written', async () => {
@@ -82,7 +82,7 @@ describe('engine on a full disk', () => {
     const again = pendingNext(ferry.consumer('g', { topics: ['t'] }));
     await flush();
     expect(again.value).toBeUndefined(); // every ack is still known
-    await ferry.close();
+    await ferry.close({ timeoutMs: 0 });
   });
 
   it('a dead letter whose intent survived a restart is sent, even before any consumer reads that far', async () => {
@@ -99,6 +99,6 @@ describe('engine on a full disk', () => {
     ferry = await setup.open();
     const letter = await ferry.consumer('ops', { topics: ['t.dlq'] }).next();
     expect(letter).toMatchObject({ value: 'dies', deadLetter: { attempts: 1, lastError: 'boom' } });
-    await ferry.close();
+    await ferry.close({ timeoutMs: 0 });
   });
 });

@@ -81,7 +81,7 @@ export function engineHarness(variant: EngineVariant): EngineHarness {
     },
     cleanup: async () => {
       try {
-        for (const ferry of opened.splice(0)) await ferry.close();
+        for (const ferry of opened.splice(0)) await ferry.close({ timeoutMs: 0 }); // not a graceful-close test: hand leases back at once
       } finally {
         for (const remove of removals.splice(0)) remove();
       }

@@ -93,3 +93,12 @@ registerErrorCode(GroupConflictError.code, GroupConflictError as unknown as type
 export function leaseIsGone(error: unknown): boolean {
   return error instanceof StaleDeliveryError || error instanceof ClosedError || (error instanceof FerryError && error.details?.leasesLost === true);
 }
+
+/** A request to a partition got no answer within its deadline; it may or may not have been applied. */
+export class RequestTimeoutError extends FerryError {
+  static readonly code = 'REQUEST_TIMEOUT';
+  constructor(what: string, timeoutMs: number) {
+    super(RequestTimeoutError.code, `${what} got no answer within ${timeoutMs} ms (a hung or overloaded worker, or a stuck disk); it may have been applied, so retry it (producers do, with the same sequence)`, true, { details: { what, timeoutMs } });
+  }
+}
+registerErrorCode(RequestTimeoutError.code, RequestTimeoutError as unknown as typeof FerryError);

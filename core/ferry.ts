@@ -5,6 +5,7 @@
 //   <dir>/topics/<topic>/<p>/  one log per partition: messages and every group's state changes
 import { join } from 'node:path';
 import {
+  FerryError,
   InvalidArgumentError,
   LockedError,
   SeededRandom,
@@ -24,6 +25,7 @@ import { originalHeaders, readDeadLetterInfo } from './dead-letter.ts';
 import { ClosedError, UnknownTopicError } from './errors.ts';
 import { LocalRuntime } from './local-runtime.ts';
 import { checkName } from './names.ts';
+import { refuseUnknownOptions } from './option-names.ts';
 import type { PartitionLimits } from './partition-actor.ts';
 import { Consumer, type ConsumerOptions } from './consumer.ts';
 import { Producer, type ProducerOptions } from './producer.ts';
@@ -251,14 +253,14 @@ export class Ferry {
     const group = 'ferry.redrive';
     const consumerId = `${group}/${this.#random.int(2 ** 31).toString(36)}`;
     const partitions = this.#topic(deadLetterTopic).partitions;
-    for (let p = 0; p < partitions; p++) await this.#runtime.ensureGroup(deadLetterTopic, p, group, 'none');
+    for (let p = 0; p < partitions; p++) await this.#runtime.call({ op: 'ensureGroup', topic: deadLetterTopic, partition: p, group, ordering: 'none' });
     const producer = this.producer({ idempotent: true });
     let moved = 0;
     try {
       for (let progress = true; progress && moved < limit; ) {
         progress = false;
         for (let p = 0; p < partitions && moved < limit; p++) {
-          const batch = await this.#runtime.fetch(deadLetterTopic, p, { group, consumerId, max: Math.min(256, limit - moved), waitMs: 0 });
+          const batch = await this.#runtime.call({ op: 'fetch', topic: deadLetterTopic, partition: p, request: { group, consumerId, max: Math.min(256, limit - moved), waitMs: 0 } });
           for (const m of batch) {
             const meta = decodeMeta(m.record);
             const body = decodeBody(m.record);
@@ -271,7 +273,8 @@ export class Ferry {
               ...(headers ? { headers } : {}),
               id: `ferry-redrive/${deadLetterTopic}/${p}/${m.offset}`,
             });
-            await this.#runtime.ack(deadLetterTopic, p, group, m.offset, m.token);
+            const [refused] = await this.#runtime.call({ op: 'settle', topic: deadLetterTopic, partition: p, group, items: [{ kind: 'ack', offset: m.offset, token: m.token }] });
+            if (refused) throw FerryError.fromWire(refused);
             moved++;
             progress = true;
           }
@@ -279,16 +282,23 @@ export class Ferry {
       }
     } finally {
       // Letters fetched but not moved go back without charging an attempt.
-      for (let p = 0; p < partitions; p++) await this.#runtime.release(deadLetterTopic, p, consumerId).catch(() => {});
+      for (let p = 0; p < partitions; p++) await this.#runtime.call({ op: 'settle', topic: deadLetterTopic, partition: p, group, items: [{ kind: 'release', consumerId }] }).catch(() => {});
       await producer.close();
     }
     return moved;
   }
 
-  /** Closes consumers (releasing leases) and producers (flushing), then syncs and closes every log. */
-  close(): Promise<void> {
+  /**
+   * Closes gracefully: consumers stop fetching and hand back what no handler took, handlers holding
+   * deliveries get up to `timeoutMs` to settle them (default: each consumer's longest
+   * `ackTimeoutMs`), producers flush, then every log is synced and closed and the lock released.
+   * Idempotent.
+   */
+  close(options: { readonly timeoutMs?: number } = {}): Promise<void> {
+    refuseUnknownOptions('close options', options, ['timeoutMs']);
     this.#closing ??= (async () => {
-      await Promise.allSettled([...this.#consumers].map((c) => c.close()));
+      const consumerOptions = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
+      await Promise.allSettled([...this.#consumers].map((c) => c.close(consumerOptions)));
       await Promise.allSettled([...this.#producers].map((p) => p.close()));
       await this.#runtime.close();
       await this.#catalog.close();

@@ -19,7 +19,11 @@ export interface Pending {
   firstDeliveredAt: number;
   lastDeliveredAt: number;
   lastError: string | null;
-  lease: { readonly seq: number; readonly consumerId: string; deadline: number } | undefined;
+  /**
+   * The current lease. `started` once the consumer's handler took the message: only then does an
+   * expiry charge an attempt (a message waiting in a consumer's buffer never ages toward one).
+   */
+  lease: { readonly seq: number; readonly consumerId: string; deadline: number; started: boolean } | undefined;
   /** Dead-letter sequence number once dead-lettering began (0 = not dying). */
   deadSeq: number;
   /** Acked this tick, its ACK record not yet written: not to be acked again, nor expired. */
@@ -150,11 +154,18 @@ export class GroupState {
 
   /** Leases `p` to `consumerId` until `now + timeoutMs`. */
   lease(p: Pending, consumerId: string, leaseSeq: number, now: number, timeoutMs: number): void {
-    p.lease = { seq: leaseSeq, consumerId, deadline: now + timeoutMs };
+    p.lease = { seq: leaseSeq, consumerId, deadline: now + timeoutMs, started: false };
     if (p.firstDeliveredAt === 0) p.firstDeliveredAt = now;
     p.lastDeliveredAt = now;
     this.#leaseHeap.push({ at: p.lease.deadline, seq: this.#seq++, offset: p.offset, leaseSeq });
     this.#compactHeaps();
+  }
+
+  /** The handler took `p`: its lease runs `ms` from now, and an expiry now charges an attempt. */
+  start(p: Pending, now: number, ms: number): void {
+    if (!p.lease) return;
+    p.lease.started = true;
+    this.extend(p, now, ms);
   }
 
   extend(p: Pending, now: number, ms: number): void {

@@ -45,19 +45,31 @@ describe.each(engineVariants)('limits and bad input ($name)', (variant) => {
     expect(() => ferry.consumer('g', { topics: ['nope'] })).toThrow(UnknownTopicError);
     // Nothing was written: the first real message gets offset 0.
     expect((await p.publish('t', { value: 'ok' })).offset).toBe(0);
-    await ferry.close();
+    await ferry.close({ timeoutMs: 0 });
     await expect(ferry.createTopic('u')).rejects.toMatchObject({ code: 'CLOSED' });
   });
 
-  it('nack takes only a bounded error string', async () => {
+  it('nack takes what a catch block holds (an Error, any value, a string), bounded, and refuses a bad delay without losing the lease', async () => {
     const ferry = await engine.setup().open();
-    await ferry.createTopic('t');
-    await ferry.producer().publish('t', { value: 1 });
-    const d = (await ferry.consumer('g', { topics: ['t'] }).next())!;
-    for (const error of [{ not: 'a string' }, 42, 'x'.repeat(5000)]) {
-      await expect(d.nack({ error: error as string })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await ferry.createTopic('t', { maxDeliveries: 1 });
+    const producer = ferry.producer();
+    await producer.publishMany('t', [{ value: 1 }, { value: 2 }, { value: 3 }]);
+    const consumer = ferry.consumer('g', { topics: ['t'], maxInFlight: 3 });
+    const d = [(await consumer.next())!, (await consumer.next())!, (await consumer.next())!];
+    for (const delayMs of [-1, Number.NaN, '5' as unknown as number]) await expect(d[0]!.nack({ delayMs })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await d[0]!.nack({ error: new TypeError('boom') }); // still its lease: the refused nacks changed nothing
+    await d[1]!.nack({ error: { status: 503 } });
+    await d[2]!.nack({ error: 'x'.repeat(5000) });
+    const letters = ferry.consumer('ops', { topics: ['t.dlq'], maxInFlight: 3 });
+    const errors = new Map<unknown, string>();
+    for (let i = 0; i < 3; i++) {
+      const letter = (await letters.next())!;
+      errors.set(letter.value, letter.deadLetter!.lastError!);
+      await letter.ack();
     }
-    await d.ack(); // the rejected nacks left the delivery as it was
+    expect(errors.get(1)).toMatch(/^TypeError: boom\n\s+at /);
+    expect(errors.get(2)).toBe('{"status":503}');
+    expect(errors.get(3)).toHaveLength(4096);
   });
 
   it('createTopic is idempotent for the same options and a typed error for different ones', async () => {
@@ -67,7 +79,7 @@ describe.each(engineVariants)('limits and bad input ($name)', (variant) => {
     await ferry.createTopic('t', { partitions: 2 });
     await expect(ferry.createTopic('t', { partitions: 3 })).rejects.toBeInstanceOf(TopicConflictError);
     expect(ferry.topics().map((t) => t.name).sort()).toEqual(['t', 't.dlq']);
-    await ferry.close();
+    await ferry.close({ timeoutMs: 0 });
     ferry = await setup.open();
     await ferry.createTopic('t', { partitions: 2 }); // remembered across a restart
     await expect(ferry.createTopic('t', { partitions: 1 })).rejects.toMatchObject({ code: 'TOPIC_CONFLICT' });

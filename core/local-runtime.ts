@@ -5,6 +5,8 @@ import { WriteAheadLog, type Clock, type FileSystem, type FsyncPolicy, type Rand
 import { deadLetterPublish, type DeadLetter } from './dead-letter.ts';
 import { UnknownTopicError } from './errors.ts';
 import { PartitionActor, type DeadLetterSink, type PartitionLimits } from './partition-actor.ts';
+import { withDeadline } from './deadline.ts';
+import type { PartitionCommand, ReplyOf } from './partition-protocol.ts';
 import type { PartitionRuntime } from './runtime.ts';
 import type { ResolvedTopicOptions } from './topic-options.ts';
 
@@ -115,16 +117,21 @@ export class LocalRuntime implements PartitionRuntime {
     const partitions = this.#partitionCounts.get(letter.deadLetterTopic);
     if (partitions === undefined) throw new UnknownTopicError(letter.deadLetterTopic);
     const { partition, request } = deadLetterPublish(letter, partitions);
-    await this.#partition(letter.deadLetterTopic, partition).publish(request);
+    await this.call({ op: 'publish', topic: letter.deadLetterTopic, partition, request });
   };
 
-  publish: PartitionRuntime['publish'] = async (topic, partition, request) => this.#partition(topic, partition).publish(request);
-  ensureGroup: PartitionRuntime['ensureGroup'] = async (topic, partition, group, ordering) => this.#partition(topic, partition).ensureGroup(group, ordering);
-  fetch: PartitionRuntime['fetch'] = async (topic, partition, request) => this.#partition(topic, partition).fetch(request);
-  ack: PartitionRuntime['ack'] = async (topic, partition, group, offset, token) => this.#partition(topic, partition).ack(group, offset, token);
-  nack: PartitionRuntime['nack'] = async (topic, partition, group, offset, token, options) => this.#partition(topic, partition).nack(group, offset, token, options);
-  extend: PartitionRuntime['extend'] = async (topic, partition, group, offset, token, ms) => this.#partition(topic, partition).extend(group, offset, token, ms);
-  release: PartitionRuntime['release'] = async (topic, partition, consumerId, leases) => this.#partition(topic, partition).release(consumerId, leases);
+  call<C extends PartitionCommand>(command: C): Promise<ReplyOf<C>> {
+    return withDeadline(this.#o.clock, command, this.handle(command));
+  }
+
+  /** Runs a command on its actor, with no deadline of its own (a worker shard's caller keeps it). */
+  handle<C extends PartitionCommand>(command: C): Promise<ReplyOf<C>> {
+    try {
+      return this.#partition(command.topic, command.partition).handle(command);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
 
   /** Each open partition's recovered state (`PartitionActor.describe`), by `topic/partition`. */
   describe(): Record<string, ReturnType<PartitionActor['describe']>> {

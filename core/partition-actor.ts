@@ -18,9 +18,16 @@ import { replayPartition } from './partition-replay.ts';
 import { MessageIdWindow, ProducerTable } from './producer-state.ts';
 import type { DeliveredMessage, FetchRequest, PartitionContext, PublishReply, PublishRequest } from './partition-api.ts';
 import { RecordType, type CheckpointRecord, type Ordering, type ProducerRecord } from './records.ts';
-import { InvalidArgumentError, OverloadedError } from '../wal/index.ts';
+import { FerryError, InvalidArgumentError, OverloadedError, type FerryErrorWire } from '../wal/index.ts';
+import type { NackCommandOptions, PartitionCommand, PartitionReplies, ReplyOf, SettleItem } from './partition-protocol.ts';
 import { appendRecord } from './append-record.ts';
 import { RecordCache } from './record-cache.ts';
+
+/** An error as the protocol carries it: typed errors keep their code; anything else is INTERNAL. */
+function wireError(error: unknown): FerryErrorWire {
+  if (error instanceof FerryError) return error.toWire();
+  return { code: 'INTERNAL', message: `internal error: ${error instanceof Error ? error.message : String(error)}`, retriable: false };
+}
 
 /** Bytes of scanned records a partition keeps for delivery. */
 const RECORD_CACHE_BYTES = 16 * 1024 * 1024;
@@ -89,6 +96,30 @@ export class PartitionActor {
     return this.#c.topic;
   }
 
+  /** Runs one command of the partition protocol: the one entry every runtime calls. */
+  handle<C extends PartitionCommand>(command: C): Promise<ReplyOf<C>> {
+    return this.#dispatch(command) as Promise<ReplyOf<C>>;
+  }
+
+  #dispatch(command: PartitionCommand): Promise<PartitionReplies[PartitionCommand['op']]> {
+    try {
+      switch (command.op) {
+        case 'publish':
+          return this.publish(command.request);
+        case 'ensureGroup':
+          return this.ensureGroup(command.group, command.ordering).then(() => null);
+        case 'fetch':
+          return this.fetch(command.request);
+        case 'settle':
+          return this.settle(command.group, command.items);
+        case 'deleteGroup':
+          return this.deleteGroup(command.group);
+      }
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
   get partition(): number {
     return this.#c.partition;
   }
@@ -148,8 +179,65 @@ export class PartitionActor {
       if (existing.ordering !== ordering) throw new GroupConflictError(group, existing.ordering, ordering);
       return;
     }
-    if (this.#groups.size >= this.#c.limits.maxGroups) throw new OverloadedError(this.#c.limits.maxGroups);
+    if (this.#groups.size >= this.#c.limits.maxGroups) throw new OverloadedError(this.#c.limits.maxGroups, `${this.#where} already has ${this.#c.limits.maxGroups} consumer groups (limits.maxGroups): delete unused ones with ferry.deleteGroup()`);
     await this.#record(RecordType.GROUP, { g: group, ord: ordering }, () => this.#groups.set(group, new GroupState(group, ordering, this.#c.log.startOffset)));
+  }
+
+  /**
+   * Forgets a group on this partition (its pending messages, leases and parked fetches), so it no
+   * longer holds back retention. Resolves true if it existed, once the deletion is durable.
+   */
+  async deleteGroup(group: string): Promise<boolean> {
+    this.#checkOpen();
+    if (!this.#groups.has(group)) return false;
+    await this.#record(RecordType.GROUP_DELETED, { g: group }, () => {
+      this.#groups.delete(group);
+      this.#acks.delete(group);
+      this.#waiters = this.#waiters.filter((w) => {
+        if (w.request.group !== group) return true;
+        w.resolve([]);
+        return false;
+      });
+    });
+    return true;
+  }
+
+  /**
+   * Applies a consumer's settle queue in order (start, ack, nack, extend, release) and answers each
+   * item, as plain data, once its effect is durable. The order is the consumer's: a release never
+   * overtakes an ack given before it.
+   */
+  settle(group: string, items: readonly SettleItem[]): Promise<(FerryErrorWire | null)[]> {
+    this.#checkOpen();
+    const results = items.map((item) => {
+      try {
+        return this.#settleOne(group, item);
+      } catch (error) {
+        return Promise.reject(error);
+      }
+    });
+    return Promise.all(results.map((r) => r.then(() => null, wireError)));
+  }
+
+  #settleOne(group: string, item: SettleItem): Promise<void> {
+    switch (item.kind) {
+      case 'start': {
+        const { g, p } = this.#leased(group, item.offset, item.token, 'start');
+        g.start(p, this.#c.clock.now(), this.#c.options.ackTimeoutMs);
+        this.#armTimer();
+        return Promise.resolve();
+      }
+      case 'ack':
+        return this.ack(group, item.offset, item.token);
+      case 'nack':
+        return this.nack(group, item.offset, item.token, item.options);
+      case 'extend':
+        this.extend(group, item.offset, item.token, item.ms);
+        return Promise.resolve();
+      case 'release':
+        this.release(item.consumerId, item.leases ?? true, item.offsets, group);
+        return Promise.resolve();
+    }
   }
 
   /** Leases up to `max` messages to a consumer; waits up to `waitMs` when none are ready. */
@@ -159,7 +247,7 @@ export class PartitionActor {
     this.#expire(now);
     const delivered = this.#deliver(request, now);
     if (delivered.length > 0 || request.waitMs <= 0) return Promise.resolve(delivered);
-    if (this.#waiters.length >= this.#c.limits.maxWaiters) return Promise.reject(new OverloadedError(this.#c.limits.maxWaiters));
+    if (this.#waiters.length >= this.#c.limits.maxWaiters) return Promise.reject(new OverloadedError(this.#c.limits.maxWaiters, `${this.#where} already parks ${this.#c.limits.maxWaiters} long-poll fetches (limits.maxWaiters)`));
     return new Promise((resolve, reject) => {
       this.#waiters.push({ request, deadline: now + request.waitMs, resolve, reject });
       this.#armTimer();
@@ -281,7 +369,7 @@ export class PartitionActor {
   }
 
   /** A failed attempt: redelivered after the backoff (or `delayMs`), dead-lettered after maxDeliveries. */
-  nack(group: string, offset: number, token: string, options: { delayMs?: number; error?: string } = {}): Promise<void> {
+  nack(group: string, offset: number, token: string, options: NackCommandOptions = {}): Promise<void> {
     const { error, delayMs } = options;
     if (error !== undefined && (typeof error !== 'string' || error.length > MAX_ERROR_CHARS)) {
       return Promise.reject(new InvalidArgumentError(`nack error must be a string of at most ${MAX_ERROR_CHARS} characters (it travels with the message and its dead letter)`));
@@ -290,7 +378,7 @@ export class PartitionActor {
       return Promise.reject(new InvalidArgumentError(`nack delayMs must be a finite, non-negative number (got ${String(delayMs)})`));
     }
     const { g, p } = this.#leased(group, offset, token, 'nack');
-    return this.#failAttempt(g, p, error ?? null, delayMs);
+    return this.#failAttempt(g, p, error ?? null, delayMs, options.deadLetter === true);
   }
 
   /** Extends a lease by `ms` (default: the topic's ackTimeoutMs) from now. */
@@ -300,10 +388,21 @@ export class PartitionActor {
     this.#armTimer();
   }
 
-  /** Answers a consumer's parked fetches and, unless `leases` is false, ends its leases without charging an attempt. */
-  release(consumerId: string, leases = true): void {
+  /**
+   * Answers a consumer's parked fetches and, unless `leases` is false, ends its leases without
+   * charging an attempt: those of `offsets` (deliveries its handlers never took), or all of them.
+   */
+  release(consumerId: string, leases = true, offsets?: readonly number[], group?: string): void {
     const now = this.#c.clock.now();
-    if (leases) for (const g of this.#groups.values()) for (const p of g.pending.values()) if (p.lease?.consumerId === consumerId) g.unlease(p, now);
+    const groups = group === undefined ? [...this.#groups.values()] : [this.#groups.get(group)].filter((g) => g !== undefined);
+    for (const g of leases ? groups : []) {
+      if (offsets) {
+        for (const offset of offsets) {
+          const p = g.pending.get(offset);
+          if (p?.lease?.consumerId === consumerId && !p.acking) g.unlease(p, now);
+        }
+      } else for (const p of g.pending.values()) if (p.lease?.consumerId === consumerId && !p.acking) g.unlease(p, now);
+    }
     this.#waiters = this.#waiters.filter((w) => {
       if (w.request.consumerId !== consumerId) return true;
       w.resolve([]);
@@ -312,11 +411,11 @@ export class PartitionActor {
     this.#serveWaiters();
   }
 
-  async #failAttempt(g: GroupState, p: Pending, error: string | null, delayMs: number | undefined): Promise<void> {
+  async #failAttempt(g: GroupState, p: Pending, error: string | null, delayMs: number | undefined, deadNow = false): Promise<void> {
     const now = this.#c.clock.now();
     const failures = p.failures + 1;
     const history = { fd: p.firstDeliveredAt, ld: p.lastDeliveredAt };
-    if (failures >= this.#c.options.maxDeliveries) {
+    if (deadNow || failures >= this.#c.options.maxDeliveries) {
       const k = g.deadSeq + 1;
       await this.#record(RecordType.DEAD_INTENT, { g: g.name, o: p.offset, f: failures, due: p.due, ...history, e: error, k }, () => {
         Object.assign(p, { lease: undefined, failures, lastError: error, deadSeq: k });
@@ -365,9 +464,14 @@ export class PartitionActor {
     for (const g of this.#groups.values()) {
       for (const p of g.expire(now)) {
         if (p.acking || !p.lease) continue; // its ACK is being written this very tick
+        // A message no handler took (it waited in a consumer's buffer) goes back uncharged.
+        if (!p.lease.started) {
+          g.unlease(p, now);
+          continue;
+        }
         // An expired lease counts as a failed attempt; the message is free again at once. If that
         // cannot be recorded (disk full), it is freed without charging: redelivery comes first.
-        const leaseSeq = p.lease!.seq;
+        const leaseSeq = p.lease.seq;
         this.#failAttempt(g, p, 'lease expired before ack', 0).catch(() => {
           if (p.lease?.seq === leaseSeq) g.unlease(p, this.#c.clock.now());
         });

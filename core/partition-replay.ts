@@ -59,6 +59,10 @@ export function replayPartition(log: WriteAheadLog, producers: ProducerTable, id
         if (!groups.has(r.g)) groups.set(r.g, new GroupState(r.g, r.ord, log.startOffset));
         break;
       }
+      case RecordType.GROUP_DELETED: {
+        groups.delete(decodeControl<{ g: string }>(b.payload).g);
+        break;
+      }
       case RecordType.ACK: {
         const r = decodeControl<AckRecord>(b.payload);
         const g = groups.get(r.g);

@@ -189,7 +189,7 @@ export class Lane {
         ...(batch.ids ? { ids: batch.ids } : {}),
         ...(producer ? { producer: { ...producer, epoch: batch.epoch, baseSequence: batch.baseSequence } } : {}),
       };
-      reply = this.#host.runtime.publish(this.topic, this.partition, request);
+      reply = this.#host.runtime.call({ op: 'publish', topic: this.topic, partition: this.partition, request });
     } catch (error) {
       reply = Promise.reject(error);
     }

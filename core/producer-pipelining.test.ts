@@ -40,7 +40,7 @@ async function setup(fate: (request: PublishRequest, n: number) => Fate, produce
   // so several batches are in flight, as they are behind a worker thread's port.
   let held: Promise<void> | undefined;
   let release = (): void => {};
-  const publish = async (_topic: string, _partition: number, request: PublishRequest): Promise<PublishReply> => {
+  const publish = async ({ request }: { request: PublishRequest }): Promise<PublishReply> => {
     const { baseSequence, epoch: requestEpoch } = request.producer!;
     let f = fate(request, requests.length);
     if (f === 'refused' && baseSequence < acceptedEnd) f = 'ok';
@@ -64,7 +64,7 @@ async function setup(fate: (request: PublishRequest, n: number) => Fate, produce
       inFlight--;
     }
   };
-  const runtime = { publish } as unknown as PartitionRuntime;
+  const runtime = { call: publish } as unknown as PartitionRuntime;
   let epoch = 0;
   const producer = new Producer({
     runtime,

@@ -48,7 +48,7 @@ describe.each(engineVariants)('publish and consume ($name)', (variant) => {
     await producer.publishMany('jobs', Array.from({ length: 10 }, (_, i) => ({ value: i })));
     let consumer = ferry.consumer('workers', { topics: ['jobs'] });
     for (let i = 0; i < 4; i++) await (await consumer.next())!.ack();
-    await ferry.close();
+    await ferry.close({ timeoutMs: 0 });
 
     ferry = await setup.open();
     consumer = ferry.consumer('workers', { topics: ['jobs'] });
@@ -61,7 +61,7 @@ describe.each(engineVariants)('publish and consume ($name)', (variant) => {
     expect(rest.sort()).toEqual([4, 5, 6, 7, 8, 9]);
     const more = consumer.next();
     await setup.settle();
-    await ferry.close();
+    await ferry.close({ timeoutMs: 0 });
     expect(await more).toBeUndefined(); // nothing acked before the restart came back
   });
 });

@@ -21,6 +21,8 @@ export const RecordType = {
    * epoch, base sequence, count, per-message offsets). Written with its DATA batch in one append.
    */
   PRODUCER: 8,
+  /** A consumer group was deleted: its state on this partition is gone: { g }. */
+  GROUP_DELETED: 9,
 } as const;
 
 /** Delivery order of a group: 'key' keeps one message per key in flight, 'partition' one per partition. */

@@ -18,7 +18,7 @@ describe.each(engineVariants)('durability across a close and reopen ($name)', (v
     const d = (await c.next())!;
     const nackedAt = setup.now();
     await d.nack({ delayMs: 2000, error: 'first' });
-    await ferry.close();
+    await ferry.close({ timeoutMs: 0 });
 
     ferry = await setup.open();
     c = ferry.consumer('g', { topics: ['t'] });
@@ -36,7 +36,7 @@ describe.each(engineVariants)('durability across a close and reopen ($name)', (v
     const now = (await c.next())!;
     expect(now.value).toBe('now');
     await now.ack();
-    await ferry.close();
+    await ferry.close({ timeoutMs: 0 });
 
     ferry = await setup.open();
     c = ferry.consumer('g', { topics: ['t'] });
@@ -63,7 +63,7 @@ describe('durability across a power loss', () => {
     const more = pendingNext(again);
     await flush();
     expect(more.value).toBeUndefined();
-    await ferry.close();
+    await ferry.close({ timeoutMs: 0 });
   });
 
   it('a confirmed publish survives a power loss', async () => {
@@ -78,6 +78,6 @@ describe('durability across a power loss', () => {
     const values: number[] = [];
     for (let i = 0; i < 20; i++) values.push((await c.next())!.value as number);
     expect(values.sort((a, b) => a - b)).toEqual([...Array(20).keys()]);
-    await ferry.close();
+    await ferry.close({ timeoutMs: 0 });
   });
 });

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { FerryError, ManualClock, MemoryFileSystem, SeededRandom } from '../wal/index.ts';
 import { encodeMessage, frameMessages } from './codec.ts';
 import { Consumer } from './consumer.ts';
+import type { PartitionCommand } from './partition-protocol.ts';
 import type { PartitionRuntime } from './runtime.ts';
 import { LocalRuntime } from './local-runtime.ts';
 import type { PublishRequest } from './partition-api.ts';
@@ -40,9 +41,9 @@ describe('found by the simulator', () => {
     while (fs.releaseSyncs() > 0 || fs.pendingSyncs > 0) await flush(2);
     await opening;
     // The original is written and waits for its fsync; a retry (same sequence) arrives meanwhile.
-    const original = runtime.publish('t', 0, batch(clock));
+    const original = runtime.call({ op: 'publish', topic: 't', partition: 0, request: batch(clock) });
     await flush(2);
-    const retry = runtime.publish('t', 0, batch(clock));
+    const retry = runtime.call({ op: 'publish', topic: 't', partition: 0, request: batch(clock) });
     original.catch(() => {});
     retry.catch(() => {});
     await flush(2);
@@ -58,14 +59,11 @@ describe('found by the simulator', () => {
     const clock = new ManualClock(0);
     let joins = 0;
     const runtime = {
-      ensureGroup: async () => {
-        if (++joins < 3) throw new FerryError('SHARD_CRASHED', 'the shard restarted', true);
+      call: async (command: PartitionCommand) => {
+        if (command.op === 'ensureGroup' && ++joins < 3) throw new FerryError('SHARD_CRASHED', 'the shard restarted', true);
+        if (command.op === 'fetch') await new Promise(() => {}); // nothing to deliver: the pump parks here
+        return command.op === 'settle' ? command.items.map(() => null) : null;
       },
-      fetch: async () => {
-        await new Promise(() => {}); // nothing to deliver: the pump parks here
-        return [];
-      },
-      release: async () => {},
     } as unknown as PartitionRuntime;
     const consumer = new Consumer({ runtime, clock, random: new SeededRandom(1), topic: () => resolveTopicOptions('t') }, 'g', { topics: ['t'] });
     let failure: unknown;
@@ -101,6 +99,6 @@ describe('found by the simulator', () => {
     expect(again.offset).toBe(first.offset);
     expect(again.attempt).toBe(2);
     await again.ack();
-    await ferry.close();
+    await ferry.close({ timeoutMs: 0 });
   });
 });

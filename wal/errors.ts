@@ -99,12 +99,13 @@ export class OffsetOutOfRangeError extends FerryError {
   }
 }
 
-/** Too many appends are waiting for a sync; back off and retry. */
+/** A bounded queue is full (appends waiting for fsync, parked fetches, requests for a restarting shard); back off and retry. */
 export class OverloadedError extends FerryError {
   static readonly code = 'OVERLOADED';
-  constructor(limit: number) {
-    super(OverloadedError.code, `more than ${limit} appends are waiting for fsync; wait for some to confirm, then retry`, true, {
-      details: { limit },
+  /** `what`: which limit was reached, for the message (default: appends waiting for fsync). */
+  constructor(limit: number, what = `more than ${limit} appends are waiting for fsync`) {
+    super(OverloadedError.code, `${what}; wait for some to finish, then retry`, true, {
+      details: { limit, what },
     });
   }
 }

@@ -11,6 +11,7 @@ export function runFaultDrill(how: FaultDrill, exitCode = 1): Promise<never> {
   setTimeout(() => {
     if (how === 'exit') process.exit(exitCode); // in a worker, this ends the thread only
     if (how === 'throw') throw new Error('fault drill: an uncaught exception on the shard worker');
+    if (how === 'hang') for (;;); // a busy loop: the thread is alive but answers nothing
     // Small objects, many of them: the heap limit is reached in well under a second at tens of MB.
     for (;;) hoard.push(Array.from({ length: 1024 }, (_, i) => ({ i })));
   }, 0);

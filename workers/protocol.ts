@@ -1,21 +1,19 @@
 // The wire protocol between the engine (main thread) and a shard worker: one MessagePort per
-// shard, requests and replies as plain data (discriminated by `op`, and by `ok` on replies).
-// Imported by both sides; it imports only types, so the thread boundary stays a file boundary.
+// shard, requests and replies as plain data (discriminated by `op`, and by `ok` on replies). Every
+// partition operation travels as one command of core's partition protocol; the requests of one
+// turn cross the port together, in order. Imported by both sides; it imports only types, so the
+// thread boundary stays a file boundary.
 import type { FerryErrorWire } from '../wal/index.ts';
-import type { DeliveredMessage, FetchRequest, PublishReply, PublishRequest } from '../core/partition-actor.ts';
-import type { Ordering } from '../core/records.ts';
+import type { DeliveredMessage, PartitionLimits } from '../core/partition-api.ts';
+import type { PartitionCommand } from '../core/partition-protocol.ts';
 import type { ResolvedTopicOptions } from '../core/topic-options.ts';
 
 /** Requests the engine sends to a shard. */
 export type ShardRequest =
   | { readonly op: 'openTopic'; readonly id: number; readonly topic: string; readonly options: ResolvedTopicOptions; readonly partitions: readonly number[] }
-  | { readonly op: 'publish'; readonly id: number; readonly topic: string; readonly partition: number; readonly request: PublishRequest }
-  | { readonly op: 'ensureGroup'; readonly id: number; readonly topic: string; readonly partition: number; readonly group: string; readonly ordering: Ordering }
-  | { readonly op: 'fetch'; readonly id: number; readonly topic: string; readonly partition: number; readonly request: FetchRequest }
-  | { readonly op: 'ackMany'; readonly id: number; readonly acks: readonly AckItem[] }
-  | { readonly op: 'nack'; readonly id: number; readonly topic: string; readonly partition: number; readonly group: string; readonly offset: number; readonly token: string; readonly options: { delayMs?: number; error?: string } }
-  | { readonly op: 'extend'; readonly id: number; readonly topic: string; readonly partition: number; readonly group: string; readonly offset: number; readonly token: string; readonly ms?: number }
-  | { readonly op: 'release'; readonly id: number; readonly topic: string; readonly partition: number; readonly consumerId: string; readonly leases?: boolean }
+  | { readonly op: 'command'; readonly id: number; readonly command: PartitionCommand }
+  /** A heartbeat: a worker that stops answering it is hung, and is restarted. */
+  | { readonly op: 'ping'; readonly id: number }
   | { readonly op: 'drill'; readonly id: number; readonly how: FaultDrill; readonly exitCode?: number }
   | { readonly op: 'close'; readonly id: number };
 
@@ -23,40 +21,16 @@ export type ShardRequest =
  * A fault drill, for tests and operators: the worker dies on purpose, in one of the ways a real
  * worker dies, so the supervision path (fail in-flight requests, restart, recover) can be exercised.
  * `throw`: an uncaught exception from a timer; `exit`: `process.exit(exitCode)`; `oom`: retains
- * memory until the heap limit (`resourceLimits`) ends the worker with ERR_WORKER_OUT_OF_MEMORY.
+ * memory until the heap limit (`resourceLimits`) ends the worker with ERR_WORKER_OUT_OF_MEMORY;
+ * `hang`: a busy loop that never yields (the heartbeat finds it and the shard is restarted).
  */
-export type FaultDrill = 'throw' | 'exit' | 'oom';
+export type FaultDrill = 'throw' | 'exit' | 'oom' | 'hang';
 
 /** Every fault drill, to validate an operator's input. */
-export const FAULT_DRILLS: readonly FaultDrill[] = ['throw', 'exit', 'oom'];
-
-/** One ack of an `ackMany` request: the acks of a turn travel to a shard together. */
-export interface AckItem {
-  readonly topic: string;
-  readonly partition: number;
-  readonly group: string;
-  readonly offset: number;
-  readonly token: string;
-}
+export const FAULT_DRILLS: readonly FaultDrill[] = ['throw', 'exit', 'oom', 'hang'];
 
 /** A request before the shard numbers it (Omit, distributed over the union). */
 export type ShardCall = ShardRequest extends infer R ? (R extends unknown ? Omit<R, 'id'> : never) : never;
-
-/** What each request resolves with. */
-export interface ShardReplies {
-  openTopic: null;
-  publish: PublishReply;
-  ensureGroup: null;
-  fetch: DeliveredMessage[];
-  /** Per ack: null, or why it failed. */
-  ackMany: (FerryErrorWire | null)[];
-  nack: null;
-  extend: null;
-  release: null;
-  /** Never sent: the worker dies instead of replying. */
-  drill: never;
-  close: null;
-}
 
 /** A shard asks the engine to publish a dead letter to a partition that may live on another shard. */
 export interface DeadLetterUpcall {
@@ -71,10 +45,10 @@ export interface DeadLetterUpcall {
 /** A reply: the value, or the error as plain data. */
 export type Reply = { readonly id: number; readonly ok: true; readonly value: unknown } | { readonly id: number; readonly ok: false; readonly error: FerryErrorWire };
 
-/** Messages on a shard's port, in either direction. */
+/** Messages on a shard's port, in either direction; requests and replies of one turn go together. */
 export type PortMessage =
-  | { readonly kind: 'request'; readonly body: ShardRequest }
-  | { readonly kind: 'reply'; readonly body: Reply }
+  | { readonly kind: 'requests'; readonly bodies: readonly ShardRequest[] }
+  | { readonly kind: 'replies'; readonly bodies: readonly Reply[] }
   | { readonly kind: 'upcall'; readonly body: DeadLetterUpcall }
   | { readonly kind: 'upcallReply'; readonly body: Reply };
 
@@ -86,7 +60,7 @@ export interface ShardConfig {
   readonly fsyncIntervalMs: number;
   readonly segmentBytes: number;
   readonly maxMessageBytes: number;
-  readonly limits: import('../core/partition-actor.ts').PartitionLimits;
+  readonly limits: PartitionLimits;
   readonly seed: number;
 }
 
@@ -96,11 +70,22 @@ export function transferables(message: PortMessage): ArrayBuffer[] {
   const own = (bytes: Uint8Array | undefined): void => {
     if (bytes && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) out.add(bytes.buffer);
   };
-  if (message.kind === 'request' && message.body.op === 'publish') own(message.body.request.payload);
-  if (message.kind === 'upcall') own(message.body.record);
-  if (message.kind === 'reply' && message.body.ok && Array.isArray(message.body.value)) {
-    // A fetch's deliveries (other array replies, such as ackMany's, carry no bytes).
-    for (const m of message.body.value as (DeliveredMessage | null)[]) if (m !== null && typeof m === 'object' && 'record' in m) own(m.record);
+  if (message.kind === 'requests') {
+    for (const r of message.bodies) if (r.op === 'command' && r.command.op === 'publish') own(r.command.request.payload);
+  } else if (message.kind === 'upcall') own(message.body.record);
+  else if (message.kind === 'replies') {
+    for (const reply of message.bodies) {
+      if (!reply.ok || !Array.isArray(reply.value)) continue;
+      // A fetch's deliveries (other array replies, such as settle's, carry no bytes).
+      for (const m of reply.value as (DeliveredMessage | null)[]) if (m !== null && typeof m === 'object' && 'record' in m) own(m.record);
+    }
   }
   return [...out];
+}
+
+/** Rough bytes a request holds while it waits for a restarting shard (its payload, or a small constant). */
+export function requestBytes(call: ShardCall): number {
+  if (call.op === 'command' && call.command.op === 'publish') return call.command.request.payload.byteLength + 256;
+  if (call.op === 'command' && call.command.op === 'settle') return 64 * call.command.items.length + 256;
+  return 256;
 }

@@ -13,21 +13,43 @@ function toWire(error: unknown): FerryErrorWire {
   return { code: 'INTERNAL', message: `shard worker failed: ${error instanceof Error ? error.message : String(error)}`, retriable: false };
 }
 
-function post(port: MessagePort, message: PortMessage): void {
-  try {
-    port.postMessage(message, transferables(message));
-  } catch (error) {
-    // A reply that cannot be posted must not take the shard down: the caller gets the reason.
-    // (An upcall that cannot be posted throws to its sender, which retries it later.)
-    if (message.kind !== 'reply') throw error;
-    port.postMessage({ kind: 'reply', body: { id: message.body.id, ok: false, error: toWire(error) } } satisfies PortMessage);
-  }
+/** Sends an upcall; one that cannot be posted throws to its sender, which retries it later. */
+function postUpcall(port: MessagePort, message: PortMessage): void {
+  port.postMessage(message, transferables(message));
+}
+
+/** Replies of one turn, posted together; a reply that cannot be cloned is answered with its reason. */
+function replyBatcher(port: MessagePort): (reply: Reply) => void {
+  let batch: Reply[] = [];
+  const flush = (): void => {
+    const bodies = batch;
+    batch = [];
+    const message: PortMessage = { kind: 'replies', bodies };
+    try {
+      port.postMessage(message, transferables(message));
+    } catch {
+      // One uncloneable value must not take the batch (or the shard) down: post them one by one.
+      for (const body of bodies) {
+        const one: PortMessage = { kind: 'replies', bodies: [body] };
+        try {
+          port.postMessage(one, transferables(one));
+        } catch (error) {
+          port.postMessage({ kind: 'replies', bodies: [{ id: body.id, ok: false, error: toWire(error) }] } satisfies PortMessage);
+        }
+      }
+    }
+  };
+  return (reply) => {
+    if (batch.length === 0) queueMicrotask(flush);
+    batch.push(reply);
+  };
 }
 
 /** The attach task: serves `port` until a `close` request, then resolves. */
 export default function attach({ port, config }: { port: MessagePort; config: ShardConfig }): Promise<void> {
   let nextUpcall = 0;
   const upcalls = new Map<number, { resolve: () => void; reject: (e: unknown) => void }>();
+  const reply = replyBatcher(port);
   const runtime = new LocalRuntime({
     dir: config.dir,
     fs: nodeFileSystem,
@@ -44,28 +66,19 @@ export default function attach({ port, config }: { port: MessagePort; config: Sh
         const id = nextUpcall++;
         upcalls.set(id, { resolve, reject });
         const body: DeadLetterUpcall = { op: 'deadLetter', id, topic: letter.deadLetterTopic, producerKey: letter.producerKey, sequence: letter.sequence, record: letter.record };
-        post(port, { kind: 'upcall', body });
+        postUpcall(port, { kind: 'upcall', body });
       }),
   });
 
-  const handle = async (r: ShardRequest): Promise<unknown> => {
+  const handle = (r: ShardRequest): Promise<unknown> => {
     switch (r.op) {
       case 'openTopic':
         return runtime.openPartitions(r.topic, r.options, r.partitions).then(() => null);
-      case 'publish':
-        return runtime.publish(r.topic, r.partition, r.request);
-      case 'ensureGroup':
-        return runtime.ensureGroup(r.topic, r.partition, r.group, r.ordering).then(() => null);
-      case 'fetch':
-        return runtime.fetch(r.topic, r.partition, r.request);
-      case 'ackMany':
-        return Promise.all(r.acks.map((a) => runtime.ack(a.topic, a.partition, a.group, a.offset, a.token).then(() => null, toWire)));
-      case 'nack':
-        return runtime.nack(r.topic, r.partition, r.group, r.offset, r.token, r.options).then(() => null);
-      case 'extend':
-        return runtime.extend(r.topic, r.partition, r.group, r.offset, r.token, r.ms).then(() => null);
-      case 'release':
-        return runtime.release(r.topic, r.partition, r.consumerId, r.leases).then(() => null);
+      case 'command':
+        // The main thread keeps each command's deadline; here the actor just answers.
+        return runtime.handle(r.command);
+      case 'ping':
+        return Promise.resolve(null);
       case 'drill':
         return runFaultDrill(r.how, r.exitCode);
       case 'close':
@@ -82,19 +95,25 @@ export default function attach({ port, config }: { port: MessagePort; config: Sh
         else waiter?.reject(FerryError.fromWire(message.body.error));
         return;
       }
-      if (message.kind !== 'request') return;
-      const request = message.body;
-      handle(request).then(
-        (value) => {
-          const body: Reply = { id: request.id, ok: true, value };
-          post(port, { kind: 'reply', body });
-          if (request.op === 'close') {
+      if (message.kind !== 'requests') return;
+      for (const request of message.bodies) {
+        let answer: Promise<unknown>;
+        try {
+          answer = handle(request);
+        } catch (error) {
+          answer = Promise.reject(error);
+        }
+        answer.then(
+          (value) => {
+            if (request.op !== 'close') return reply({ id: request.id, ok: true, value });
+            // The last word: posted at once, then the port closes.
+            port.postMessage({ kind: 'replies', bodies: [{ id: request.id, ok: true, value: null }] } satisfies PortMessage);
             port.close();
             resolve();
-          }
-        },
-        (error: unknown) => post(port, { kind: 'reply', body: { id: request.id, ok: false, error: toWire(error) } }),
-      );
+          },
+          (error: unknown) => reply({ id: request.id, ok: false, error: toWire(error) }),
+        );
+      }
     });
   });
 }

@@ -8,7 +8,8 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { FerryError, InvalidArgumentError, OverloadedError, registerErrorCode } from '../wal/index.ts';
-import { FAULT_DRILLS, transferables, type DeadLetterUpcall, type FaultDrill, type PortMessage, type Reply, type ShardCall, type ShardConfig, type ShardRequest } from './protocol.ts';
+import { RequestTimeoutError } from '../core/errors.ts';
+import { FAULT_DRILLS, requestBytes, transferables, type DeadLetterUpcall, type FaultDrill, type PortMessage, type Reply, type ShardCall, type ShardConfig, type ShardRequest } from './protocol.ts';
 
 /** The shard's worker died with this request in flight; it may or may not have been applied. */
 export class ShardCrashedError extends FerryError {
@@ -55,8 +56,26 @@ export interface ShardHooks {
   reopenRequests(): ShardCall[];
 }
 
-/** Requests waiting for a (re)starting shard, at most. */
+/** Requests waiting for a (re)starting shard, at most, and the bytes they may hold. */
 const MAX_WAITING = 100_000;
+const MAX_WAITING_BYTES = 256 * 1024 * 1024;
+
+/** How a shard watches its worker: a ping every `intervalMs`; no answer for `hungAfterMs` means hung. */
+export interface HeartbeatPolicy {
+  readonly intervalMs: number;
+  readonly hungAfterMs: number;
+}
+
+export const DEFAULT_HEARTBEAT: HeartbeatPolicy = { intervalMs: 1000, hungAfterMs: 10_000 };
+
+interface InFlight {
+  readonly resolve: (v: unknown) => void;
+  readonly reject: (e: unknown) => void;
+  /** performance.now() past which the request fails with REQUEST_TIMEOUT. */
+  readonly deadline: number;
+  readonly what: string;
+  readonly timeoutMs: number;
+}
 
 function workerFile(): { filename: string; execArgv: string[] } {
   // From source (vitest, tsx) the worker is TypeScript and needs tsx's loader; once built, it is JS.
@@ -76,8 +95,16 @@ export class Shard {
   #port: MessagePort | undefined;
   #ready: Promise<void>;
   #nextId = 0;
-  readonly #inFlight = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  readonly #inFlight = new Map<number, InFlight>();
   #waiting = 0;
+  #waitingBytes = 0;
+  /** Requests of this turn, posted together (in order) at its end. */
+  #outbox: ShardRequest[] = [];
+  readonly #heartbeat: HeartbeatPolicy;
+  readonly #watchdog: ReturnType<typeof setInterval>;
+  /** performance.now() of the last answered ping (or of the last start). */
+  #lastPong = performance.now();
+  #pingOut = false;
   #restarts: number[] = [];
   #restartsTotal = 0;
   #failure: FerryError | undefined;
@@ -85,8 +112,9 @@ export class Shard {
   #attach: Promise<unknown> | undefined;
   #unqueue: AbortController | undefined;
 
-  constructor(index: number, config: ShardConfig, hooks: ShardHooks, policy: RestartPolicy, resourceLimits?: { maxOldGenerationSizeMb?: number }) {
+  constructor(index: number, config: ShardConfig, hooks: ShardHooks, policy: RestartPolicy, resourceLimits?: { maxOldGenerationSizeMb?: number }, heartbeat: HeartbeatPolicy = DEFAULT_HEARTBEAT) {
     this.index = index;
+    this.#heartbeat = heartbeat;
     this.#config = config;
     this.#hooks = hooks;
     this.#policy = policy;
@@ -109,7 +137,43 @@ export class Shard {
     // heap cap too small to load the engine, say). Unheard, that event would end the host process.
     this.#pool.on('error', (error: unknown) => this.#workerLostWithoutTask(error));
     this.#ready = this.#start();
+    this.#watchdog = setInterval(() => this.#watch(), Math.min(heartbeat.intervalMs, 250));
+    this.#watchdog.unref();
   }
+
+  /**
+   * Fails requests past their deadline, pings the worker, and declares it hung (terminating it,
+   * so it restarts from its log) when a ping goes unanswered for `hungAfterMs`.
+   */
+  #watch(): void {
+    const now = performance.now();
+    for (const [id, r] of this.#inFlight) {
+      if (r.deadline > now) continue;
+      this.#inFlight.delete(id);
+      r.reject(new RequestTimeoutError(r.what, r.timeoutMs));
+    }
+    if (!this.#port || this.#closing) return;
+    if (this.#pingOut && now - this.#lastPong > this.#heartbeat.hungAfterMs) {
+      this.#pingOut = false;
+      this.#hung = true;
+      void this.#pool.threads[0]?.terminate();
+      return;
+    }
+    if (!this.#pingOut && now - this.#lastPong >= this.#heartbeat.intervalMs) {
+      this.#pingOut = true;
+      const port = this.#port;
+      this.#send({ op: 'ping', id: this.#nextId++ }, 'ping', Number.POSITIVE_INFINITY).then(
+        () => {
+          if (port === this.#port) this.#lastPong = performance.now();
+          this.#pingOut = false;
+        },
+        () => (this.#pingOut = false),
+      );
+    }
+  }
+
+  /** Set when the watchdog terminated a hung worker, so its death is reported as a hang. */
+  #hung = false;
 
   /** A worker died before our attach task reached it: piscina spawns no other after a death at
    * boot, so the task would wait in its queue forever. Take it back and count a crash. */
@@ -123,6 +187,8 @@ export class Shard {
   #start(): Promise<void> {
     const { port1, port2 } = new MessageChannel();
     this.#port = port1;
+    this.#lastPong = performance.now();
+    this.#pingOut = false;
     port1.on('message', (message: PortMessage) => this.#onMessage(message));
     this.#unqueue = new AbortController();
     const attach = this.#pool.run({ port: port2, config: this.#config }, { transferList: [port2], signal: this.#unqueue.signal });
@@ -131,16 +197,18 @@ export class Shard {
       () => this.#stopped(port1, undefined),
       (error: unknown) => this.#stopped(port1, error),
     );
-    return Promise.all(this.#hooks.reopenRequests().map((r) => this.#send({ ...r, id: this.#nextId++ } as ShardRequest))).then(() => undefined);
+    return Promise.all(this.#hooks.reopenRequests().map((r) => this.#send({ ...r, id: this.#nextId++ } as ShardRequest, `reopen ${r.op}`, 120_000))).then(() => undefined);
   }
 
   #onMessage(message: PortMessage): void {
-    if (message.kind === 'reply') {
-      const waiter = this.#inFlight.get(message.body.id);
-      this.#inFlight.delete(message.body.id);
-      if (!waiter) return;
-      if (message.body.ok) waiter.resolve(message.body.value);
-      else waiter.reject(FerryError.fromWire(message.body.error));
+    if (message.kind === 'replies') {
+      for (const body of message.bodies) {
+        const waiter = this.#inFlight.get(body.id);
+        this.#inFlight.delete(body.id);
+        if (!waiter) continue; // timed out meanwhile
+        if (body.ok) waiter.resolve(body.value);
+        else waiter.reject(FerryError.fromWire(body.error));
+      }
     } else if (message.kind === 'upcall') {
       const { id } = message.body;
       const port = this.#port;
@@ -159,7 +227,10 @@ export class Shard {
     if (port !== this.#port) return;
     port.close();
     this.#port = undefined;
-    const crash = new ShardCrashedError(this.index, error ?? new Error('the worker stopped unexpectedly'));
+    const why = this.#hung ? new Error(`the worker stopped answering its heartbeat for ${this.#heartbeat.hungAfterMs} ms (hung) and was terminated`) : error;
+    this.#hung = false;
+    this.#outbox = [];
+    const crash = new ShardCrashedError(this.index, why ?? new Error('the worker stopped unexpectedly'));
     for (const waiter of this.#inFlight.values()) waiter.reject(crash);
     this.#inFlight.clear();
     if (this.#closing) return;
@@ -179,27 +250,61 @@ export class Shard {
     this.#ready.catch(() => {});
   }
 
-  #send(body: ShardRequest): Promise<unknown> {
-    const port = this.#port;
-    if (!port) return Promise.reject(new ShardCrashedError(this.index, new Error('the worker is not running')));
+  /** Queues a request for the end of this turn (requests of a turn cross the port together, in order). */
+  #send(body: ShardRequest, what: string, timeoutMs: number): Promise<unknown> {
+    if (!this.#port) return Promise.reject(new ShardCrashedError(this.index, new Error('the worker is not running')));
     return new Promise((resolve, reject) => {
-      const message: PortMessage = { kind: 'request', body };
-      port.postMessage(message, transferables(message)); // throws (nothing in flight) if it cannot be cloned
-      this.#inFlight.set(body.id, { resolve, reject });
+      if (this.#outbox.length === 0) queueMicrotask(() => this.#flush());
+      this.#outbox.push(body);
+      this.#inFlight.set(body.id, { resolve, reject, deadline: performance.now() + timeoutMs, what, timeoutMs });
     });
   }
 
-  /** Sends a request once the shard is up; resolves with the worker's reply value. */
-  async request(body: ShardCall): Promise<unknown> {
+  #flush(): void {
+    const bodies = this.#outbox;
+    this.#outbox = [];
+    const port = this.#port;
+    if (bodies.length === 0 || !port) return;
+    const message: PortMessage = { kind: 'requests', bodies };
+    try {
+      port.postMessage(message, transferables(message));
+    } catch {
+      // One request that cannot be cloned must not fail the others: post them one by one.
+      for (const body of bodies) {
+        const one: PortMessage = { kind: 'requests', bodies: [body] };
+        try {
+          port.postMessage(one, transferables(one));
+        } catch (error) {
+          const waiter = this.#inFlight.get(body.id);
+          this.#inFlight.delete(body.id);
+          waiter?.reject(new InvalidArgumentError(`a request to shard ${this.index} could not be sent to its worker: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+        }
+      }
+    }
+  }
+
+  /**
+   * Sends a request once the shard is up; resolves with the worker's reply value, or fails with a
+   * retriable REQUEST_TIMEOUT after `timeoutMs` (counted from now, waiting for a restart included).
+   */
+  async request(body: ShardCall, what: string, timeoutMs: number): Promise<unknown> {
     if (this.#failure) throw this.#failure;
-    if (this.#waiting >= MAX_WAITING) throw new OverloadedError(MAX_WAITING);
+    const bytes = requestBytes(body);
+    if (this.#waiting >= MAX_WAITING || this.#waitingBytes + bytes > MAX_WAITING_BYTES) {
+      throw new OverloadedError(MAX_WAITING, `shard ${this.index} is restarting and already holds ${this.#waiting} requests (${this.#waitingBytes} bytes) for it`);
+    }
+    const started = performance.now();
     this.#waiting++;
+    this.#waitingBytes += bytes;
     try {
       await this.#ready;
     } finally {
       this.#waiting--;
+      this.#waitingBytes -= bytes;
     }
-    return this.#send({ ...body, id: this.#nextId++ } as ShardRequest);
+    const left = timeoutMs - (performance.now() - started);
+    if (left <= 0) throw new RequestTimeoutError(what, timeoutMs);
+    return this.#send({ ...body, id: this.#nextId++ } as ShardRequest, what, left);
   }
 
   /** Restarts so far, and whether the restart budget ran out. */
@@ -221,23 +326,36 @@ export class Shard {
     const attach = this.#attach;
     if (!this.#port || !attach) return;
     if (how === 'terminate') void this.#pool.threads[0]?.terminate();
-    else this.#send({ op: 'drill', id: this.#nextId++, how, ...(exitCode === undefined ? {} : { exitCode }) }).catch(() => {});
+    else this.#send({ op: 'drill', id: this.#nextId++, how, ...(exitCode === undefined ? {} : { exitCode }) }, 'drill', Number.POSITIVE_INFINITY).catch(() => {});
     // #stopped is attached to the attach task first, so it has run when this resumes.
     await attach.catch(() => {});
   }
 
-  /** Asks the worker to sync and close its partitions, waits for it, then stops the pool. */
-  async close(): Promise<void> {
+  /**
+   * Asks the worker to sync and close its partitions and waits for it, at most `timeoutMs`; a
+   * worker that does not finish in time (hung, a stuck disk) is terminated. Then stops the pool.
+   */
+  async close(timeoutMs = 30_000): Promise<void> {
     if (this.#closing) return;
     this.#closing = true;
+    clearInterval(this.#watchdog);
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<void>((resolve) => (timer = setTimeout(resolve, timeoutMs)));
     try {
-      await this.#ready;
-      await this.#send({ op: 'close', id: this.#nextId++ });
-      await this.#attach;
-    } catch {
-      // a crashed or failed shard has nothing left to sync
+      await Promise.race([
+        (async () => {
+          await this.#ready;
+          await this.#send({ op: 'close', id: this.#nextId++ }, 'close', timeoutMs);
+          await this.#attach;
+        })().catch(() => {}), // a crashed or failed shard has nothing left to sync
+        late,
+      ]);
+    } finally {
+      clearTimeout(timer);
     }
-    await this.#destroyPool();
+    for (const waiter of this.#inFlight.values()) waiter.reject(new ShardCrashedError(this.index, new Error('the engine closed with this request in flight')));
+    this.#inFlight.clear();
+    await Promise.race([this.#destroyPool().catch(() => {}), new Promise((resolve) => setTimeout(resolve, 1000).unref())]);
   }
 
   #destroyPool(): Promise<void> {

@@ -101,8 +101,8 @@ describe('worker death from inside the worker', () => {
     await producer.publishMany('t', Array.from({ length: 50 }, (_, i) => ({ value: i })));
 
     // A long-poll parked in the worker: in flight when it dies, and it would wait 30 s otherwise.
-    await runtime.ensureGroup('idle', 0, 'g', 'none');
-    const parked = runtime.fetch('idle', 0, { group: 'g', consumerId: 'c', max: 1, waitMs: 30_000 }).then(
+    await runtime.call({ op: 'ensureGroup', topic: 'idle', partition: 0, group: 'g', ordering: 'none' });
+    const parked = runtime.call({ op: 'fetch', topic: 'idle', partition: 0, request: { group: 'g', consumerId: 'c', max: 1, waitMs: 30_000 } }).then(
       () => new Error('the parked fetch resolved'),
       (error: unknown) => error,
     );
@@ -137,7 +137,7 @@ describe('worker death from inside the worker', () => {
     expect(runtime.shardHealth(0)).toEqual({ restarts: 2, failed: true });
     const failed = { code: 'SHARD_FAILED', retriable: false };
     await expect(producer.publish('t', { value: 1 })).rejects.toMatchObject(failed);
-    await expect(runtime.fetch('t', 0, { group: 'g', consumerId: 'c', max: 1, waitMs: 0 })).rejects.toMatchObject(failed);
+    await expect(runtime.call({ op: 'fetch', topic: 't', partition: 0, request: { group: 'g', consumerId: 'c', max: 1, waitMs: 0 } })).rejects.toMatchObject(failed);
     await runtime.killShard(0, 'throw'); // nothing left to kill: harmless
   });
 
@@ -151,11 +151,11 @@ describe('worker death from inside the worker', () => {
     const policy = { maxRestarts: 2, windowMs: 60_000, backoffMs: 10 };
     // 4 MB of heap is too little to load the engine (it needs about 10).
     const shard = new Shard(0, config, { onUpcall: async () => {}, reopenRequests: () => [] }, policy, { maxOldGenerationSizeMb: 4 });
-    const request = { op: 'release', topic: 't', partition: 0, consumerId: 'c' } as const;
-    await expect(shard.request(request)).rejects.toMatchObject({ code: 'SHARD_CRASHED', retriable: true });
+    const request = { op: 'ping' } as const;
+    await expect(shard.request(request, 'ping', 10_000)).rejects.toMatchObject({ code: 'SHARD_CRASHED', retriable: true });
     await until(() => shard.health.failed, 3000);
     expect(shard.health).toEqual({ restarts: 2, failed: true });
-    const failed = await shard.request(request).catch((error: unknown) => error);
+    const failed = await shard.request(request, 'ping', 10_000).catch((error: unknown) => error);
     expect(failed).toMatchObject({ code: 'SHARD_FAILED', retriable: false });
     expect((failed as FerryError).cause).toMatchObject({ code: 'ERR_WORKER_OUT_OF_MEMORY' });
     await shard.close();

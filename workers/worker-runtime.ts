@@ -3,13 +3,15 @@
 // message bytes are transferred, not copied; dead letters are routed here between shards.
 import { hash32 } from '../core/hash.ts';
 import { deadLetterPublish } from '../core/dead-letter.ts';
-import type { DeliveredMessage, PartitionLimits, PublishReply } from '../core/partition-actor.ts';
+import type { PartitionLimits } from '../core/partition-api.ts';
+import { describeCommand } from '../core/deadline.ts';
+import { commandTimeoutMs, type PartitionCommand, type ReplyOf } from '../core/partition-protocol.ts';
 import type { PartitionRuntime } from '../core/runtime.ts';
 import type { ResolvedTopicOptions } from '../core/topic-options.ts';
 import { UnknownTopicError } from '../core/errors.ts';
-import { FerryError, InvalidArgumentError, type FerryErrorWire, type FsyncPolicy } from '../wal/index.ts';
-import type { AckItem, DeadLetterUpcall, ShardCall } from './protocol.ts';
-import { Shard, type RestartPolicy, type ShardDeath, type ShardHealth } from './shard.ts';
+import { InvalidArgumentError, type FsyncPolicy } from '../wal/index.ts';
+import type { DeadLetterUpcall, ShardCall } from './protocol.ts';
+import { Shard, type HeartbeatPolicy, type RestartPolicy, type ShardDeath, type ShardHealth } from './shard.ts';
 
 /** Options of the threaded runtime: shard count, log settings, limits, restart policy. */
 export interface WorkerRuntimeOptions {
@@ -30,6 +32,8 @@ export interface WorkerRuntimeOptions {
    * {@link MIN_WORKER_HEAP_MB}; default: no cap beyond V8's own.
    */
   readonly maxWorkerHeapMb?: number;
+  /** How each shard's worker is watched: a ping every second, hung (terminated, restarted) after 10 s without an answer. */
+  readonly heartbeat?: HeartbeatPolicy;
 }
 
 /** The smallest worker heap cap accepted: a worker needs about 10 MB just to load the engine. */
@@ -59,6 +63,7 @@ export class WorkerRuntime implements PartitionRuntime {
         { onUpcall: (u) => this.#deadLetter(u), reopenRequests: () => this.#reopenRequests(index) },
         o.restart ?? DEFAULT_RESTART,
         heapMb === undefined ? undefined : { maxOldGenerationSizeMb: heapMb },
+        o.heartbeat,
       ),
     );
   }
@@ -91,7 +96,7 @@ export class WorkerRuntime implements PartitionRuntime {
     await Promise.all(
       this.#shards.map((shard) => {
         const partitions = this.#partitionsOn(shard.index, topic, options);
-        return partitions.length === 0 ? undefined : shard.request({ op: 'openTopic', topic, options, partitions });
+        return partitions.length === 0 ? undefined : shard.request({ op: 'openTopic', topic, options, partitions }, `open ${topic}`, 120_000);
       }),
     );
   }
@@ -105,45 +110,18 @@ export class WorkerRuntime implements PartitionRuntime {
     const options = this.#topics.get(u.topic);
     if (!options) throw new UnknownTopicError(u.topic);
     const { partition, request } = deadLetterPublish(u, options.partitions);
-    await this.publish(u.topic, partition, request);
+    await this.call({ op: 'publish', topic: u.topic, partition, request });
   }
 
-  publish: PartitionRuntime['publish'] = async (topic, partition, request) => (await this.#shard(topic, partition).request({ op: 'publish', topic, partition, request })) as PublishReply;
-  ensureGroup: PartitionRuntime['ensureGroup'] = async (topic, partition, group, ordering) => void (await this.#shard(topic, partition).request({ op: 'ensureGroup', topic, partition, group, ordering }));
-  fetch: PartitionRuntime['fetch'] = async (topic, partition, request) => (await this.#shard(topic, partition).request({ op: 'fetch', topic, partition, request })) as DeliveredMessage[];
-  /** Acks of one turn, per shard: one message across the port for all of them. */
-  readonly #acks = new Map<Shard, { items: AckItem[]; waiters: { resolve: () => void; reject: (e: unknown) => void }[] }>();
-
-  ack: PartitionRuntime['ack'] = (topic, partition, group, offset, token) => {
+  call<C extends PartitionCommand>(command: C): Promise<ReplyOf<C>> {
     let shard: Shard;
     try {
-      shard = this.#shard(topic, partition);
+      shard = this.#shard(command.topic, command.partition);
     } catch (error) {
       return Promise.reject(error);
     }
-    return new Promise<void>((resolve, reject) => {
-      let batch = this.#acks.get(shard);
-      if (!batch) {
-        this.#acks.set(shard, (batch = { items: [], waiters: [] }));
-        setImmediate(() => this.#flushAcks(shard));
-      }
-      batch.items.push({ topic, partition, group, offset, token });
-      batch.waiters.push({ resolve, reject });
-    });
-  };
-
-  #flushAcks(shard: Shard): void {
-    const batch = this.#acks.get(shard);
-    this.#acks.delete(shard);
-    if (!batch) return;
-    shard.request({ op: 'ackMany', acks: batch.items }).then(
-      (results) => (results as (FerryErrorWire | null)[]).forEach((r, i) => (r ? batch.waiters[i]!.reject(FerryError.fromWire(r)) : batch.waiters[i]!.resolve())),
-      (error: unknown) => batch.waiters.forEach((w) => w.reject(error)),
-    );
+    return shard.request({ op: 'command', command }, describeCommand(command), commandTimeoutMs(command)) as Promise<ReplyOf<C>>;
   }
-  nack: PartitionRuntime['nack'] = async (topic, partition, group, offset, token, options) => void (await this.#shard(topic, partition).request({ op: 'nack', topic, partition, group, offset, token, options }));
-  extend: PartitionRuntime['extend'] = async (topic, partition, group, offset, token, ms) => void (await this.#shard(topic, partition).request({ op: 'extend', topic, partition, group, offset, token, ...(ms === undefined ? {} : { ms }) }));
-  release: PartitionRuntime['release'] = async (topic, partition, consumerId, leases) => void (await this.#shard(topic, partition).request({ op: 'release', topic, partition, consumerId, ...(leases === undefined ? {} : { leases }) }));
 
   #shardAt(index: number): Shard {
     const shard = Number.isSafeInteger(index) ? this.#shards[index] : undefined;
@@ -167,8 +145,8 @@ export class WorkerRuntime implements PartitionRuntime {
     return this.#shardAt(index).health;
   }
 
-  async close(): Promise<void> {
-    for (const shard of [...this.#acks.keys()]) this.#flushAcks(shard); // acks given before close go first
-    await Promise.all(this.#shards.map((s) => s.close()));
+  /** Closes every shard, within `timeoutMs` (a shard that does not finish in time is terminated). */
+  async close(timeoutMs?: number): Promise<void> {
+    await Promise.all(this.#shards.map((s) => s.close(timeoutMs)));
   }
 }

@@ -63,7 +63,7 @@ export const MUTANTS: readonly Mutant[] = [
     edits: [
       // Forgets which letters it moved: no stable id for the copy, and the letter stays.
       { file: 'core/ferry.ts', find: 'id: `ferry-redrive/${deadLetterTopic}/${p}/${m.offset}`,', replace: '// MUTANT: no stable id' },
-      { file: 'core/ferry.ts', find: 'await this.#runtime.ack(deadLetterTopic, p, group, m.offset, m.token);', replace: '// MUTANT: letter not acked' },
+      { file: 'core/ferry.ts', find: "const [refused] = await this.#runtime.call({ op: 'settle', topic: deadLetterTopic, partition: p, group, items: [{ kind: 'ack', offset: m.offset, token: m.token }] });", replace: 'const refused = undefined; // MUTANT: letter not acked' },
     ],
   },
   {

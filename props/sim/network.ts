@@ -6,7 +6,8 @@
 //
 //   client ──request──► [drop? dup? delay] ──► actor ──reply──► [drop? delay] ──► client
 //                                     timeout (no reply) ──► REQUEST_LOST (retriable)
-import type { DeliveredMessage } from '../../core/partition-actor.ts';
+import type { DeliveredMessage } from '../../core/partition-api.ts';
+import type { PartitionCommand, ReplyOf } from '../../core/partition-protocol.ts';
 import type { PartitionRuntime } from '../../core/runtime.ts';
 import { FerryError, type Clock, type Random } from '../../wal/index.ts';
 
@@ -73,24 +74,39 @@ export class SimulatedNetwork implements PartitionRuntime {
   }
 
   /** Sends `fn` after the network's delay, unless dropped; returns false when dropped. */
-  #send(fn: () => void): boolean {
+  #send(fn: () => void, fifo?: string): boolean {
     if (this.#severed) return false;
     if (this.#random.chance(this.faults.drop)) {
       this.stats.dropped++;
       return false;
     }
+    let delayMs = 0;
     if (this.faults.maxDelayMs > 0 && this.#random.chance(this.faults.delay)) {
       this.stats.delayed++;
-      this.#clock.setTimer(1 + this.#random.int(this.faults.maxDelayMs), fn);
-    } else this.#clock.defer(fn);
+      delayMs = 1 + this.#random.int(this.faults.maxDelayMs);
+    }
+    if (fifo !== undefined) {
+      // Never before an earlier message of the same connection: each waits for the one before it.
+      const tail = (this.#fifoTails.get(fifo) ?? Promise.resolve())
+        .then(() => new Promise<void>((resolve) => (delayMs > 0 ? this.#clock.setTimer(delayMs, resolve) : this.#clock.defer(resolve))))
+        .then(() => {
+          if (this.#fifoTails.get(fifo) === tail) this.#fifoTails.delete(fifo);
+          fn();
+        });
+      this.#fifoTails.set(fifo, tail);
+    } else if (delayMs > 0) this.#clock.setTimer(delayMs, fn);
+    else this.#clock.defer(fn);
     return true;
   }
+
+  /** Per connection (a consumer's settle queue on a partition), its last message on the way. */
+  readonly #fifoTails = new Map<string, Promise<void>>();
 
   /**
    * One request over the network. `apply` runs on the actor's side (once, twice if duplicated,
    * never if dropped); `lost` hears of each reply that does not settle the client's promise.
    */
-  #call<T>(op: string, topic: string, partition: number, waitMs: number, apply: () => Promise<T>, lost?: (reply: T) => void): Promise<T> {
+  #call<T>(op: string, topic: string, partition: number, waitMs: number, apply: () => Promise<T>, lost?: (reply: T) => void, fifo?: string): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       let settled = false;
       const settle = (outcome: { ok: true; value: T } | { ok: false; error: unknown }): void => {
@@ -123,26 +139,29 @@ export class SimulatedNetwork implements PartitionRuntime {
           (error: unknown) => void this.#send(() => settle({ ok: false, error })),
         );
       };
-      this.#send(deliver);
+      this.#send(deliver, fifo);
       if (this.#random.chance(this.faults.duplicate)) {
         this.stats.duplicated++;
-        this.#send(deliver);
+        this.#send(deliver, fifo);
       }
     });
   }
 
   // Control plane (opening topics, closing): not faulted; the engine's own calls.
   openTopic: PartitionRuntime['openTopic'] = (topic, options) => this.#inner.openTopic(topic, options);
-  close: PartitionRuntime['close'] = () => this.#inner.close();
+  close: PartitionRuntime['close'] = (timeoutMs) => this.#inner.close(timeoutMs);
 
-  publish: PartitionRuntime['publish'] = (topic, partition, request) => this.#call('publish', topic, partition, 0, () => this.#inner.publish(topic, partition, request));
-  ensureGroup: PartitionRuntime['ensureGroup'] = (topic, partition, group, ordering) => this.#call('ensureGroup', topic, partition, 0, () => this.#inner.ensureGroup(topic, partition, group, ordering));
-  fetch: PartitionRuntime['fetch'] = (topic, partition, request) =>
-    this.#call('fetch', topic, partition, request.waitMs ?? 0, () => this.#inner.fetch(topic, partition, request), (messages) => {
-      if (messages.length > 0) this.#observer.lostDeliveries(topic, partition, request.group, messages);
-    });
-  ack: PartitionRuntime['ack'] = (topic, partition, group, offset, token) => this.#call('ack', topic, partition, 0, () => this.#inner.ack(topic, partition, group, offset, token));
-  nack: PartitionRuntime['nack'] = (topic, partition, group, offset, token, options) => this.#call('nack', topic, partition, 0, () => this.#inner.nack(topic, partition, group, offset, token, options));
-  extend: PartitionRuntime['extend'] = (topic, partition, group, offset, token, ms) => this.#call('extend', topic, partition, 0, () => this.#inner.extend(topic, partition, group, offset, token, ms));
-  release: PartitionRuntime['release'] = (topic, partition, consumerId, leases) => this.#call('release', topic, partition, 0, () => this.#inner.release(topic, partition, consumerId, leases));
+  call<C extends PartitionCommand>(command: C): Promise<ReplyOf<C>> {
+    const waitMs = command.op === 'fetch' ? command.request.waitMs : 0;
+    // A consumer's settle queue is one connection: its batches arrive in the order they were sent.
+    const fifo = command.op === 'settle' ? `${command.topic}/${command.partition}/${command.group}` : undefined;
+    const lost =
+      command.op === 'fetch'
+        ? (reply: ReplyOf<C>) => {
+            const messages = reply as DeliveredMessage[];
+            if (messages.length > 0) this.#observer.lostDeliveries(command.topic, command.partition, command.request.group, messages);
+          }
+        : undefined;
+    return this.#call(command.op, command.topic, command.partition, waitMs, () => this.#inner.call(command), lost, fifo);
+  }
 }

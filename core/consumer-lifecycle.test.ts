@@ -1,0 +1,262 @@
+// The consumer's life as a service lives it (issue 9 §1): buffered messages are never charged an
+// attempt, close() is graceful, leaving a `for await` loop closes, nack takes what a catch block
+// holds or dead-letters at once, a forgotten delivery frees its slot, retriable faults never kill
+// a consumer, and a message that does not decode is dead-lettered instead of wedging it.
+import { describe, expect, it } from 'vitest';
+import { FerryError, ManualClock, MemoryFileSystem, SeededRandom } from '../wal/index.ts';
+import { frameMessages } from './codec.ts';
+import { Consumer } from './consumer.ts';
+import type { Ferry } from './ferry.ts';
+import { LocalRuntime } from './local-runtime.ts';
+import type { PartitionCommand } from './partition-protocol.ts';
+import type { PartitionRuntime } from './runtime.ts';
+import { flush, memoryFerry } from './testing.ts';
+import { resolveTopicOptions } from './topic-options.ts';
+
+/** Sleeps `ms` on the manual clock (the test advances it). */
+const sleep = (clock: ManualClock, ms: number) => new Promise<void>((resolve) => clock.setTimer(ms, resolve));
+
+/** Advances the manual clock in steps until `done()` or `maxMs` passed. */
+async function runClock(clock: ManualClock, done: () => boolean, maxMs: number, stepMs = 10): Promise<void> {
+  for (let t = 0; t < maxMs && !done(); t += stepMs) {
+    clock.advance(stepMs);
+    await flush(4);
+  }
+}
+
+/** Reads every letter of `topic.dlq` now there: value → attempts. */
+async function letters(ferry: Ferry, topic: string, expected: number, clock: ManualClock): Promise<Map<unknown, number>> {
+  const out = new Map<unknown, number>();
+  const ops = ferry.consumer('ops', { topics: [`${topic}.dlq`], maxInFlight: 100 });
+  const reading = ops.run((d) => void out.set(d.value, d.deadLetter!.attempts));
+  await runClock(clock, () => out.size >= expected, 2000);
+  await ops.close({ timeoutMs: 0 });
+  await reading;
+  return out;
+}
+
+describe('the consumer life cycle', () => {
+  // The review's case: 10 messages, all prefetched, one 300 ms handler at a time, 1 s leases and 2
+  // deliveries at most. Before, messages 3-9 aged in the buffer, ran twice and were dead-lettered.
+  it('never charges an attempt for a message waiting in its buffer', async () => {
+    const setup = memoryFerry(21);
+    const ferry = await setup.open();
+    await ferry.createTopic('t', { ackTimeoutMs: 1000, maxDeliveries: 2 });
+    await ferry.producer().publishMany('t', Array.from({ length: 10 }, (_, i) => ({ value: i })));
+    const consumer = ferry.consumer<number>('g', { topics: ['t'] });
+    const runs: [number, number][] = [];
+    const running = consumer.run(async (d) => {
+      runs.push([d.value, d.attempt]);
+      await sleep(setup.clock, 300);
+    });
+    await runClock(setup.clock, () => runs.length >= 10 && setup.clock.now() > 0, 6000);
+    await runClock(setup.clock, () => false, 2000); // room for a second run or a dead letter to show up
+    const closing = consumer.close();
+    await runClock(setup.clock, () => false, 400);
+    await closing;
+    await running;
+    expect(runs.map(([v]) => v).sort((a, b) => a - b)).toEqual([...Array(10).keys()]);
+    expect(runs.every(([, attempt]) => attempt === 1)).toBe(true);
+    expect((await letters(ferry, 't', 0, setup.clock)).size).toBe(0);
+    await ferry.close({ timeoutMs: 0 });
+  });
+
+  it('close() lets running handlers finish and keeps their acks; run() resolves after them; the rest comes back uncharged', async () => {
+    const setup = memoryFerry(22);
+    const ferry = await setup.open();
+    await ferry.createTopic('t', { ackTimeoutMs: 5000 });
+    await ferry.producer().publishMany('t', Array.from({ length: 6 }, (_, i) => ({ value: i })));
+    const c1 = ferry.consumer<number>('g', { topics: ['t'], maxInFlight: 6 });
+    const started: number[] = [];
+    let finished = 0;
+    const running = c1.run(
+      async (d) => {
+        started.push(d.value);
+        await sleep(setup.clock, 1000);
+        finished++;
+      },
+      { concurrency: 2 },
+    );
+    await runClock(setup.clock, () => started.length === 2, 100);
+    let runDone = false;
+    void running.then(() => (runDone = true));
+    const closing = c1.close(); // a deploy: SIGTERM while two handlers run
+    await runClock(setup.clock, () => false, 500);
+    expect(runDone).toBe(false);
+    await runClock(setup.clock, () => finished === 2, 1000);
+    await closing;
+    await running;
+    expect(started).toHaveLength(2); // nothing new started once closing
+    const c2 = ferry.consumer<number>('g', { topics: ['t'], maxInFlight: 6 });
+    const rest: [number, number][] = [];
+    const draining = c2.run((d) => void rest.push([d.value, d.attempt]));
+    await runClock(setup.clock, () => rest.length >= 4, 500);
+    await runClock(setup.clock, () => false, 200);
+    await c2.close();
+    await draining;
+    // The two handled ones were acked during the close (never again); the others come back at attempt 1.
+    expect(rest.map(([v]) => v).sort()).toEqual([0, 1, 2, 3, 4, 5].filter((v) => !started.includes(v)));
+    expect(rest.every(([, attempt]) => attempt === 1)).toBe(true);
+    await ferry.close({ timeoutMs: 0 });
+  });
+
+  it('close({ timeoutMs }) returns at its deadline and hands a slow handler\'s message back uncharged', async () => {
+    const setup = memoryFerry(23);
+    const ferry = await setup.open();
+    await ferry.createTopic('t', { ackTimeoutMs: 60_000 });
+    await ferry.producer().publish('t', { value: 'slow' });
+    const c1 = ferry.consumer('g', { topics: ['t'] });
+    let began = false;
+    const running = c1.run(async () => {
+      began = true;
+      await sleep(setup.clock, 10_000);
+    });
+    await runClock(setup.clock, () => began, 100);
+    let closed = false;
+    const closing = c1.close({ timeoutMs: 200 }).then(() => (closed = true));
+    await runClock(setup.clock, () => closed, 300);
+    expect(closed).toBe(true);
+    await closing;
+    const c2 = ferry.consumer('g', { topics: ['t'] });
+    const again = (await c2.next())!;
+    expect(again).toMatchObject({ value: 'slow', attempt: 1 });
+    await again.ack();
+    await runClock(setup.clock, () => false, 10_000); // the slow handler ends; its ack is refused, quietly
+    await running;
+    await ferry.close({ timeoutMs: 0 });
+  });
+
+  it('leaving a for await loop closes the consumer and hands back what it held', async () => {
+    const setup = memoryFerry(24);
+    const ferry = await setup.open();
+    await ferry.createTopic('t');
+    await ferry.producer().publishMany('t', [{ value: 1 }, { value: 2 }, { value: 3 }]);
+    const c1 = ferry.consumer<number>('g', { topics: ['t'] });
+    for await (const d of c1) {
+      await d.ack();
+      break; // after one
+    }
+    expect(await c1.next()).toBeUndefined();
+    const c2 = ferry.consumer<number>('g', { topics: ['t'] });
+    const got = [(await c2.next())!, (await c2.next())!];
+    expect(got.map((d) => [d.value, d.attempt])).toEqual([
+      [2, 1],
+      [3, 1],
+    ]);
+    await ferry.close({ timeoutMs: 0 });
+  });
+
+  it('nack({ deadLetter: true }) dead-letters at once, whatever the attempt count', async () => {
+    const setup = memoryFerry(25);
+    const ferry = await setup.open();
+    await ferry.createTopic('t', { maxDeliveries: 10 });
+    await ferry.producer().publish('t', { value: 'poison' });
+    const consumer = ferry.consumer('g', { topics: ['t'] });
+    await (await consumer.next())!.nack({ deadLetter: true, error: new Error('cannot ever work') });
+    const dead = await letters(ferry, 't', 1, setup.clock);
+    expect(dead.get('poison')).toBe(1);
+    await ferry.close({ timeoutMs: 0 });
+  });
+
+  // Before, a delivery never settled held its slot for good: with every tenth message dropped,
+  // the consumer wedged once the dropped ones filled maxInFlight.
+  it('a delivery whose lease ran out frees its slot, and the message comes again after ackTimeoutMs', async () => {
+    const setup = memoryFerry(26);
+    const ferry = await setup.open();
+    await ferry.createTopic('t', { ackTimeoutMs: 1000, maxDeliveries: 100 });
+    await ferry.producer().publishMany('t', Array.from({ length: 200 }, (_, i) => ({ value: i })));
+    const consumer = ferry.consumer<number>('g', { topics: ['t'], maxInFlight: 10 });
+    const acked = new Set<number>();
+    const firstSeen = new Map<number, number>();
+    const redeliveredAfter: number[] = [];
+    for (let i = 0; acked.size < 200 && i < 5000; i++) {
+      const pending = consumer.next();
+      await runClock(setup.clock, () => false, 0);
+      let d: Awaited<typeof pending>;
+      for (let waited = 0; ; waited += 10) {
+        const settled = await Promise.race([pending, flush(4).then(() => 'waiting' as const)]);
+        if (settled !== 'waiting') {
+          d = settled;
+          break;
+        }
+        setup.clock.advance(10);
+      }
+      if (!d) break;
+      if (d.attempt === 1 && d.value % 10 === 0) {
+        firstSeen.set(d.value, setup.clock.now()); // dropped: never acked
+        continue;
+      }
+      if (d.attempt > 1) redeliveredAfter.push(setup.clock.now() - firstSeen.get(d.value)!);
+      await d.ack();
+      acked.add(d.value);
+    }
+    expect(acked.size).toBe(200);
+    expect(redeliveredAfter).toHaveLength(20);
+    expect(Math.min(...redeliveredAfter)).toBeGreaterThanOrEqual(1000);
+    await ferry.close({ timeoutMs: 0 });
+  });
+});
+
+describe('a consumer does not give up on its own', () => {
+  it('survives a long burst of retriable fetch failures, reports each, and delivers once they stop', async () => {
+    const clock = new ManualClock(0);
+    let failing = 100;
+    let delivered = false;
+    const faults: string[] = [];
+    const runtime = {
+      call: async (command: PartitionCommand) => {
+        if (command.op === 'fetch') {
+          if (failing-- > 0) throw new FerryError('OVERLOADED', 'busy', true);
+          if (delivered) await new Promise(() => {});
+          delivered = true;
+          return [];
+        }
+        return command.op === 'settle' ? command.items.map(() => null) : null;
+      },
+    } as unknown as PartitionRuntime;
+    const consumer = new Consumer({ runtime, clock, random: new SeededRandom(1), topic: () => resolveTopicOptions('t') }, 'g', { topics: ['t'] });
+    consumer.onFault((f) => faults.push(f.error.code));
+    let failure: unknown;
+    void consumer.next().catch((e: unknown) => (failure = e));
+    for (let i = 0; i < 1000 && !delivered; i++) {
+      await flush(2);
+      clock.advance(1000);
+    }
+    expect(failure).toBeUndefined();
+    expect(delivered).toBe(true);
+    expect(faults).toHaveLength(100);
+    await consumer.close({ timeoutMs: 0 });
+  });
+
+  it('dead-letters a message that does not decode, with the reason, and goes on', async () => {
+    const fs = new MemoryFileSystem({ random: new SeededRandom(5) });
+    const clock = new ManualClock(1_700_000_000_000);
+    const limits = { maxUnsettledPerGroup: 100, maxWaiters: 10, maxDedupIds: 100, maxProducers: 10, checkpointEveryRecords: 1000, maxGroups: 10 };
+    const runtime = new LocalRuntime({ dir: '/r', fs, clock, random: new SeededRandom(6), fsync: 'always', fsyncIntervalMs: 0, segmentBytes: 1 << 20, maxMessageBytes: 1 << 16, limits });
+    const options = { t: resolveTopicOptions('t', { maxDeliveries: 5 }), 't.dlq': resolveTopicOptions('t.dlq', { deadLetter: false }) };
+    await runtime.openTopic('t.dlq', options['t.dlq']);
+    await runtime.openTopic('t', options.t);
+    // Plain meta, then 0xc1: a byte msgpack never uses.
+    const garbage = Uint8Array.of(4, 0, 0x93, 0xc0, 0xc0, 0x00, 0xc1);
+    await runtime.call({ op: 'publish', topic: 't', partition: 0, request: { payload: frameMessages([garbage]), count: 1 } });
+    const host = { runtime, clock, random: new SeededRandom(1), topic: (name: string) => options[name as keyof typeof options] };
+    const consumer = new Consumer(host, 'g', { topics: ['t'], pollWaitMs: 10 });
+    const next = consumer.next();
+    const letters = new Consumer(host, 'ops', { topics: ['t.dlq'], pollWaitMs: 10 });
+    let letter: Awaited<ReturnType<typeof letters.next>>;
+    void letters.next().then((d) => (letter = d));
+    for (let i = 0; i < 100 && !letter; i++) {
+      clock.advance(10);
+      await flush(4);
+    }
+    expect(letter!.deadLetter).toMatchObject({ topic: 't', offset: 0, attempts: 1 });
+    expect(letter!.deadLetter!.lastError).toMatch(/^could not decode the message/);
+    let pendingDone = false;
+    void next.then(() => (pendingDone = true));
+    await flush();
+    expect(pendingDone).toBe(false); // the consumer is still waiting for messages, not failed
+    await consumer.close({ timeoutMs: 0 });
+    await letters.close({ timeoutMs: 0 });
+    await runtime.close();
+  });
+});

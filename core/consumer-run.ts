@@ -1,0 +1,67 @@
+// The `run()` executor: `concurrency` workers take deliveries from a consumer and settle each with
+// the handler's outcome (resolve = ack, throw = nack). A settle that fails for a retriable reason
+// is tried again while the lease lasts; a fatal failure stops the consumer, lets the other
+// handlers finish, then rejects. Runs on the caller's thread.
+import { FerryError, InvalidArgumentError } from '../wal/index.ts';
+import type { Delivery, LeasedDelivery } from './delivery.ts';
+import { leaseIsGone } from './errors.ts';
+import { refuseUnknownOptions } from './option-names.ts';
+
+/** Options of `consumer.run()`. */
+export interface RunOptions {
+  /** Handlers running at once. Default 1. */
+  readonly concurrency?: number;
+}
+
+/** What run() needs from its consumer. */
+export interface RunSource<V> {
+  next(): Promise<Delivery<V> | undefined>;
+  /** Stops the consumer (a fatal failure: the other handlers finish, nothing new starts). */
+  stop(): void;
+  /** Waits `ms` on the consumer's clock, or less if it closes. */
+  sleep(ms: number): Promise<void>;
+  now(): number;
+}
+
+/** Runs `handler` over `source` until it ends; see the top of the file. */
+export async function runHandlers<V>(source: RunSource<V>, handler: (delivery: Delivery<V>) => Promise<void> | void, options: RunOptions = {}): Promise<void> {
+  refuseUnknownOptions('run options', options, ['concurrency']);
+  const concurrency = options.concurrency ?? 1;
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 10_000) throw new InvalidArgumentError(`run concurrency must be a whole number from 1 to 10000 (got ${String(concurrency)})`);
+  if (typeof handler !== 'function') throw new InvalidArgumentError('run needs a handler function');
+  let fatal: { error: unknown } | undefined;
+  const worker = async (): Promise<void> => {
+    try {
+      for (let d = await source.next(); d; d = await source.next()) {
+        let outcome: { error: unknown } | undefined;
+        try {
+          await handler(d);
+        } catch (error) {
+          outcome = { error };
+        }
+        if ((d as LeasedDelivery<V>).settled) continue; // the handler settled it itself
+        await settle(source, d as LeasedDelivery<V>, outcome);
+      }
+    } catch (error) {
+      fatal ??= { error };
+      source.stop();
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  if (fatal) throw fatal.error;
+}
+
+/** Acks or nacks `d`, retrying retriable failures (a full disk, a timeout) while its lease lasts. */
+async function settle<V>(source: RunSource<V>, d: LeasedDelivery<V>, outcome: { error: unknown } | undefined): Promise<void> {
+  for (let tries = 0; ; tries++) {
+    try {
+      return await (outcome ? d.nack({ error: outcome.error }) : d.ack());
+    } catch (error) {
+      // A lost lease or a closed consumer: the message comes back to some consumer.
+      if (leaseIsGone(error)) return;
+      if (!(error instanceof FerryError && error.retriable)) throw error;
+      if (source.now() >= d.deadline) return; // the lease ran out meanwhile: it comes back
+      await source.sleep(Math.min(1000, 10 * 2 ** tries));
+    }
+  }
+}

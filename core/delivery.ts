@@ -1,0 +1,175 @@
+// One leased message as a consumer hands it out, and how it settles: through its consumer's
+// ordered settle queue on its partition. Runs on the caller's thread.
+import { InvalidArgumentError } from '../wal/index.ts';
+import { decodeBody, decodeMeta } from './codec.ts';
+import { readDeadLetterInfo, type DeadLetterInfo } from './dead-letter.ts';
+import { ClosedError, StaleDeliveryError, leaseIsGone } from './errors.ts';
+import type { DeliveredMessage } from './partition-api.ts';
+import type { SettleItem } from './partition-protocol.ts';
+
+/** Longest error text a nack may carry (it is stored with the message and in its dead letter). */
+export const MAX_ERROR_CHARS = 4096;
+
+/** Options of `nack`. */
+export interface NackOptions {
+  /** Redeliver after this delay (ms, >= 0) instead of the topic's backoff. */
+  readonly delayMs?: number;
+  /**
+   * Why it failed, kept with the message and in its dead letter: what a catch block holds (an
+   * `Error`: its name, message and the start of its stack) or any value, or a string.
+   */
+  readonly error?: unknown;
+  /** Dead-letter the message now, whatever its attempt count (as NATS's `term()`). */
+  readonly deadLetter?: boolean;
+}
+
+/** One leased message. Settle it with exactly one of ack() or nack(); extend() while working. */
+export interface Delivery<V = unknown> {
+  readonly value: V;
+  readonly key: string | undefined;
+  readonly headers: Readonly<Record<string, string>> | undefined;
+  readonly id: string | undefined;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  /** 1 on the first delivery. */
+  readonly attempt: number;
+  readonly publishedAt: number;
+  /** Set on messages of a dead-letter topic: where they came from and why they died. */
+  readonly deadLetter: DeadLetterInfo | undefined;
+  /** Resolves once the ack is durable; rejects with STALE_DELIVERY if the lease was lost. */
+  ack(): Promise<void>;
+  /** A failed attempt: retried after the backoff, dead-lettered after `maxDeliveries`. */
+  nack(options?: NackOptions): Promise<void>;
+  /** Extends the lease by `ms` (default: the topic's `ackTimeoutMs`) from now. */
+  extend(ms?: number): Promise<void>;
+}
+
+/** What a delivery needs from its consumer. */
+export interface DeliveryOwner {
+  readonly group: string;
+  /** False once the consumer is closed for good (its remaining leases handed back). */
+  accepts(): boolean;
+  send(d: LeasedDelivery, item: SettleItem): Promise<void>;
+  /** The delivery left the consumer's window (settled, or its lease is gone). */
+  done(d: LeasedDelivery): void;
+  ackTimeoutMs(topic: string): number;
+  now(): number;
+}
+
+/** The text a nack stores for `error`: bounded, whatever the caller threw. */
+export function errorText(error: unknown): string | undefined {
+  if (error === undefined) return undefined;
+  let text: string;
+  if (typeof error === 'string') text = error;
+  else if (error instanceof Error) {
+    const head = `${error.name}: ${error.message}`;
+    const stack = error.stack?.split('\n').slice(1, 6).join('\n');
+    text = stack ? `${head}\n${stack}` : head;
+  } else {
+    try {
+      text = JSON.stringify(error) ?? String(error);
+    } catch {
+      text = String(error);
+    }
+  }
+  return text.length > MAX_ERROR_CHARS ? `${text.slice(0, MAX_ERROR_CHARS - 1)}…` : text;
+}
+
+/** A delivery as handed out: decoded once, settled through prototype methods (no closures per message). */
+export class LeasedDelivery<V = unknown> implements Delivery<V> {
+  readonly value: V;
+  readonly key: string | undefined;
+  readonly headers: Readonly<Record<string, string>> | undefined;
+  readonly id: string | undefined;
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly attempt: number;
+  readonly publishedAt: number;
+  readonly deadLetter: DeadLetterInfo | undefined;
+  readonly token: string;
+  /** When the lease runs out, as far as this consumer knows (its own clock). */
+  deadline: number;
+  /** Holds one of the consumer's in-flight slots. */
+  holdsSlot = true;
+  #settled = false;
+  readonly #owner: DeliveryOwner;
+
+  /** Decodes the message; throws if it cannot be decoded. */
+  constructor(topic: string, partition: number, message: DeliveredMessage, owner: DeliveryOwner) {
+    const meta = decodeMeta(message.record);
+    const body = decodeBody(message.record);
+    this.value = body.value as V;
+    this.key = meta.key;
+    this.headers = body.headers;
+    this.id = meta.id;
+    this.topic = topic;
+    this.partition = partition;
+    this.offset = message.offset;
+    this.attempt = message.attempt;
+    this.publishedAt = message.publishedAt;
+    this.deadLetter = readDeadLetterInfo(body.headers);
+    this.token = message.token;
+    this.#owner = owner;
+    this.deadline = owner.now() + owner.ackTimeoutMs(topic);
+  }
+
+  /** True once ack or nack was accepted. */
+  get settled(): boolean {
+    return this.#settled;
+  }
+
+  ack(): Promise<void> {
+    const refused = this.#refuse('ack');
+    if (refused) return refused;
+    return this.#settling({ kind: 'ack', offset: this.offset, token: this.token });
+  }
+
+  nack(options: NackOptions = {}): Promise<void> {
+    const { delayMs, deadLetter } = options ?? {};
+    if (delayMs !== undefined && (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0)) {
+      return Promise.reject(new InvalidArgumentError(`nack delayMs must be a finite number of ms, 0 or more (got ${String(delayMs)}); the message is still leased to you`));
+    }
+    const refused = this.#refuse('nack');
+    if (refused) return refused;
+    const error = errorText(options?.error);
+    return this.#settling({
+      kind: 'nack',
+      offset: this.offset,
+      token: this.token,
+      options: { ...(delayMs === undefined ? {} : { delayMs }), ...(error === undefined ? {} : { error }), ...(deadLetter === true ? { deadLetter } : {}) },
+    });
+  }
+
+  extend(ms?: number): Promise<void> {
+    if (ms !== undefined && (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0)) return Promise.reject(new InvalidArgumentError(`extend ms must be a positive number (got ${String(ms)})`));
+    if (this.#settled) return Promise.reject(new StaleDeliveryError(this.topic, this.partition, this.offset, 'already settled, extend ignored'));
+    if (!this.#owner.accepts()) return Promise.reject(new ClosedError(`consumer of group ${this.#owner.group}`));
+    const from = this.#owner.now();
+    return this.#owner.send(this, { kind: 'extend', offset: this.offset, token: this.token, ...(ms === undefined ? {} : { ms }) }).then(() => {
+      this.deadline = Math.max(this.deadline, from + (ms ?? this.#owner.ackTimeoutMs(this.topic)));
+    });
+  }
+
+  /** A rejected promise if this delivery cannot be settled now; otherwise marks it settled. */
+  #refuse(what: 'ack' | 'nack'): Promise<void> | undefined {
+    if (this.#settled) return Promise.reject(new StaleDeliveryError(this.topic, this.partition, this.offset, `already settled, ${what} ignored`));
+    if (!this.#owner.accepts()) return Promise.reject(new ClosedError(`consumer of group ${this.#owner.group}`));
+    this.#settled = true;
+    return undefined;
+  }
+
+  /** Follows the partition's answer (no async function per settle: this runs once per message). */
+  #settling(item: SettleItem): Promise<void> {
+    return this.#owner.send(this, item).then(
+      () => this.#owner.done(this),
+      (error: unknown) => {
+        // A lost lease is gone for good; anything else (disk full, a timeout) can be retried.
+        if (leaseIsGone(error)) this.#owner.done(this);
+        else this.#settled = false;
+        throw error;
+      },
+    );
+  }
+}

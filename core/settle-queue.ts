@@ -1,0 +1,51 @@
+// A consumer's settle queue on one partition: starts, acks, nacks, extends and releases are sent
+// in the order they were given, those of one turn as one `settle` command, so a release never
+// overtakes an ack and a busy consumer sends one message per partition per turn. Caller's thread.
+import { FerryError, type Clock } from '../wal/index.ts';
+import type { SettleItem } from './partition-protocol.ts';
+import type { PartitionRuntime } from './runtime.ts';
+
+interface Waiting {
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** The ordered settle traffic of one consumer on one partition. */
+export class SettleQueue {
+  readonly #runtime: PartitionRuntime;
+  readonly #clock: Clock;
+  readonly #topic: string;
+  readonly #partition: number;
+  readonly #group: string;
+  #items: SettleItem[] = [];
+  #waiting: Waiting[] = [];
+
+  constructor(runtime: PartitionRuntime, clock: Clock, topic: string, partition: number, group: string) {
+    this.#runtime = runtime;
+    this.#clock = clock;
+    this.#topic = topic;
+    this.#partition = partition;
+    this.#group = group;
+  }
+
+  /** Queues `item` for this turn's command; resolves once the partition applied it durably. */
+  push(item: SettleItem): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      if (this.#items.length === 0) this.#clock.defer(() => this.#flush());
+      this.#items.push(item);
+      this.#waiting.push({ resolve, reject });
+    });
+  }
+
+  #flush(): void {
+    const items = this.#items;
+    const waiting = this.#waiting;
+    this.#items = [];
+    this.#waiting = [];
+    if (items.length === 0) return;
+    this.#runtime.call({ op: 'settle', topic: this.#topic, partition: this.#partition, group: this.#group, items }).then(
+      (results) => results.forEach((r, i) => (r ? waiting[i]!.reject(FerryError.fromWire(r)) : waiting[i]!.resolve())),
+      (error: unknown) => waiting.forEach((w) => w.reject(error)),
+    );
+  }
+}
