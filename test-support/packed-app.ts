@@ -13,8 +13,10 @@ export const REPO = resolve(import.meta.dirname, '..');
 
 /** Runs npm with `args` in `cwd`; rejects with npm's output if it fails. */
 export async function npm(cwd: string, args: readonly string[]): Promise<string> {
-  // npm_config_* from an enclosing `npm test` (a dry run, a workspace…) must not leak into ours.
-  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.toLowerCase().startsWith('npm_config_')));
+  // Under `npm test`, npm exports its config as npm_config_*: keep it (the cache CI installed
+  // into, a registry, a CA file), except the enclosing project's root, which would point the
+  // app's install at the repository.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k.toLowerCase() !== 'npm_config_local_prefix'));
   const { stdout } = await run('npm', args, { cwd, env, maxBuffer: 64 * 1024 * 1024 });
   return stdout;
 }
