@@ -1,0 +1,160 @@
+// The published package as a user gets it: `npm pack`, installed offline into an app outside the
+// repository, imported with plain `node` (no tsx) on worker threads and without, and type-checked
+// under each moduleResolution a TypeScript user may have (issue 10).
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import ts from 'typescript';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { REPO, installedApp, pack, type Packed } from './packed-app.ts';
+
+const run = promisify(execFile);
+
+/** Plain node: the runner's own binary, without the loaders (tsx) or options the test runner uses. */
+function plainNode(args: readonly string[], cwd: string): Promise<{ stdout: string; stderr: string }> {
+  const { NODE_OPTIONS: _options, ...env } = process.env;
+  return run(process.execPath, args, { cwd, env, timeout: 30_000 });
+}
+
+const SMOKE = `
+import { Ferry } from 'ferry';
+const [threads, dir] = [Number(process.argv[2]), process.argv[3]];
+const ferry = await Ferry.open({ dir, threads });
+await ferry.createTopic('orders', { partitions: 2 });
+const results = await ferry.producer({ id: 'smoke' }).publishMany('orders', Array.from({ length: 20 }, (_, n) => ({ value: { n }, key: 'k' + (n % 3) })));
+const consumer = ferry.consumer('billing', { topics: ['orders'] });
+const seen = [];
+for await (const d of consumer) {
+  seen.push(d.value.n);
+  await d.ack();
+  if (seen.length === results.length) break;
+}
+await ferry.close();
+console.log(JSON.stringify({ node: process.version, threads, seen: seen.sort((a, b) => a - b) }));
+`;
+
+const TYPED = `
+import { Ferry, FerryError, type Delivery, type PublishResult } from 'ferry';
+const ferry: Ferry = await Ferry.open({ dir: 'data', threads: 2 });
+const result: PublishResult = await ferry.producer({ id: 'p' }).publish('orders', { value: { id: 1 }, key: 'k' });
+const offset: number = result.offset;
+const consumer = ferry.consumer<{ id: number }>('billing', { topics: ['orders'], ordering: 'key' });
+for await (const d of consumer) {
+  const delivery: Delivery<{ id: number }> = d;
+  const id: number = delivery.value.id;
+  await d.ack();
+  console.log(offset, id);
+}
+const error: unknown = undefined;
+if (error instanceof FerryError) console.log(error.code, error.retriable);
+// @ts-expect-error: threads is a number or 'auto' (the types are real, not any)
+await Ferry.open({ dir: 'data', threads: 'many' });
+`;
+
+// The package's own .d.ts files are checked in full once (skipLibCheck: false costs ~10 s, most of
+// it in @types/node); the other modes check resolution and the user's file.
+const RESOLUTIONS = {
+  node16: { module: 'node16', moduleResolution: 'node16', skipLibCheck: true },
+  nodenext: { module: 'nodenext', moduleResolution: 'nodenext', skipLibCheck: false },
+  bundler: { module: 'esnext', moduleResolution: 'bundler', skipLibCheck: true },
+} as const;
+
+/**
+ * Top-level statements of a built module that act on something outside it when it is imported
+ * (a registry, another module's class). Declarations are not; nor are the two shapes TypeScript
+ * and our code use to finish a module's own classes: `_a = Class` and
+ * `Object.defineProperty(Class.prototype, …)`. (An initializer with a call, `const x = f()`, is not
+ * looked at: keep such effects in plain statements.)
+ */
+function topLevelEffects(source: string): string[] {
+  const file = ts.createSourceFile('m.js', source, ts.ScriptTarget.ES2022, true, ts.ScriptKind.JS);
+  const locals = new Set<string>();
+  for (const s of file.statements) {
+    if ((ts.isClassDeclaration(s) || ts.isFunctionDeclaration(s)) && s.name) locals.add(s.name.text);
+    if (ts.isVariableStatement(s)) for (const d of s.declarationList.declarations) if (ts.isIdentifier(d.name)) locals.add(d.name.text);
+  }
+  const local = (e: ts.Expression): boolean =>
+    (ts.isIdentifier(e) && locals.has(e.text)) || (ts.isPropertyAccessExpression(e) && e.name.text === 'prototype' && local(e.expression));
+  const ownFinish = (s: ts.Statement): boolean => {
+    if (!ts.isExpressionStatement(s)) return false;
+    const e = s.expression;
+    if (ts.isBinaryExpression(e)) return e.operatorToken.kind === ts.SyntaxKind.EqualsToken && local(e.left) && local(e.right);
+    return ts.isCallExpression(e) && e.expression.getText(file) === 'Object.defineProperty' && e.arguments[0] !== undefined && local(e.arguments[0]);
+  };
+  const declaration = (s: ts.Statement): boolean =>
+    ts.isImportDeclaration(s) || ts.isExportDeclaration(s) || ts.isFunctionDeclaration(s) || ts.isClassDeclaration(s) || ts.isVariableStatement(s) || ts.isEmptyStatement(s);
+  return file.statements.filter((s) => !declaration(s) && !ownFinish(s)).map((s) => s.getText(file));
+}
+
+describe('the packed package', () => {
+  let scratch: string;
+  let packed: Packed;
+  let app: Awaited<ReturnType<typeof installedApp>>;
+
+  beforeAll(async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'ferry-pack-'));
+    packed = await pack(scratch);
+    app = await installedApp(packed.tarball);
+    await writeFile(join(app.dir, 'smoke.mjs'), SMOKE);
+    await writeFile(join(app.dir, 'typed.ts'), TYPED);
+  }, 120_000);
+
+  afterAll(async () => {
+    await app?.remove();
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  it('holds the built library, its types, README and LICENSE, and no test, bench, demo or helper', () => {
+    const outside = packed.files.filter((f) => !f.startsWith('dist/') && !['README.md', 'LICENSE', 'package.json'].includes(f));
+    expect(outside).toEqual([]);
+    expect(packed.files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/workers/shard-worker.js']));
+    const unwanted = packed.files.filter((f) => /\.test\.|testing\.|harness|demo|props\/|bench\/|\.map$|\.ts$/.test(f.replace(/\.d\.ts$/, '.d')));
+    expect(unwanted).toEqual([]);
+    for (const f of packed.files.filter((f) => f.endsWith('.js'))) expect(packed.files).toContain(f.replace(/\.js$/, '.d.ts'));
+  });
+
+  it('installs from the tarball without building (no compiler in the app, no prepare run)', async () => {
+    expect(app.installLog).not.toMatch(/prepare|tsc/);
+    await expect(readdir(join(app.dir, 'node_modules', 'ferry', 'dist', 'workers'))).resolves.toContain('shard-worker.js');
+  });
+
+  it.each([0, 2])('runs with plain node, threads: %i', async (threads) => {
+    const dir = join(app.dir, `data-${threads}`);
+    const { stdout } = await plainNode(['smoke.mjs', String(threads), dir], app.dir);
+    expect(JSON.parse(stdout)).toEqual({ node: process.version, threads, seen: Array.from({ length: 20 }, (_, n) => n) });
+  });
+
+  it.each(Object.keys(RESOLUTIONS))('type-checks against the installed types under moduleResolution %s', async (name) => {
+    const compilerOptions = {
+      ...RESOLUTIONS[name as keyof typeof RESOLUTIONS],
+      target: 'es2022',
+      lib: ['es2022'],
+      strict: true,
+      noEmit: true,
+      types: ['node'],
+      typeRoots: [join(REPO, 'node_modules', '@types')],
+    };
+    await writeFile(join(app.dir, `tsconfig.${name}.json`), JSON.stringify({ compilerOptions, files: ['typed.ts'] }));
+    const tsc = createRequire(join(REPO, 'package.json')).resolve('typescript/bin/tsc');
+    const result = await plainNode([tsc, '-p', `tsconfig.${name}.json`, '--listFiles'], app.dir).catch((error: { stdout: string }) => ({ stdout: error.stdout, failed: true }));
+    expect(result).not.toHaveProperty('failed');
+    // The types came from the installed package through its `exports`, not from the repository,
+    // and the files they import resolved too.
+    for (const f of ['index.d.ts', 'core/ferry.d.ts', 'core/producer.d.ts', 'core/consumer.d.ts', 'wal/ferry-error.d.ts']) {
+      expect(result.stdout).toContain(join(app.dir, 'node_modules', 'ferry', 'dist', f));
+    }
+  });
+
+  it('states in package.json sideEffects exactly the modules that act when imported', async () => {
+    const manifest = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as { sideEffects: string[] | boolean };
+    const acting: string[] = [];
+    for (const f of packed.files.filter((f) => f.endsWith('.js'))) {
+      const source = await readFile(join(app.dir, 'node_modules', 'ferry', f), 'utf8');
+      if (topLevelEffects(source).length > 0) acting.push(`./${f}`);
+    }
+    expect(manifest.sideEffects === false ? [] : [...(manifest.sideEffects as string[])].sort()).toEqual(acting.sort());
+  });
+});
