@@ -47,6 +47,8 @@ export class LocalRuntime implements PartitionRuntime {
 
   #scheduleRetention(): void {
     this.#retentionTimer = this.#o.clock.setTimer(RETENTION_CHECK_MS, () => {
+      // A failed checkpoint stays on the actor (lastCheckpointError) and this timer retries it;
+      // any other failure is the log's, reported to the partition's next request.
       this.#forEachActor((actor) => actor.retain().catch(() => {}));
       this.#scheduleRetention();
     });
