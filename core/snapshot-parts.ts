@@ -27,8 +27,8 @@ export const SNAPSHOT_PART_BYTES = 1024 * 1024;
 interface PartRecord { readonly v: number; readonly i: number; readonly n: number; readonly b: Uint8Array }
 interface FinalRecord { readonly v: number; readonly n: number }
 
-/** Where a snapshot lies: its first PART at `at`, its FINAL just before `end`. */
-export interface SnapshotSpan { readonly at: number; readonly end: number }
+/** Where a snapshot lies (its first PART at `at`, its FINAL just before `end`) and its encoded size. */
+export interface SnapshotSpan { readonly at: number; readonly end: number; readonly bytes: number }
 
 /** Calls `visit` for each batch in [from, to). */
 export function forEachBatch(log: WriteAheadLog, from: number, to: number, visit: (b: ReadBatch) => void): void {
@@ -64,7 +64,7 @@ export async function writeSnapshot(log: WriteAheadLog, kind: SnapshotKind, body
     durable.push(appended);
   }
   await Promise.all(durable);
-  return { at, end: at + n + 1 };
+  return { at, end: at + n + 1, bytes: bytes.length };
 }
 
 /** The latest batch of `type`, looking in the newest segments first. */
@@ -109,7 +109,7 @@ export function latestSnapshot<T>(log: WriteAheadLog, kind: SnapshotKind): (Snap
   if (!final) return undefined;
   const offset = final.baseOffset;
   const head = decodeAt<Partial<FinalRecord> | null>(kind, log, offset, final.payload);
-  if (kind.legacy && (typeof head !== 'object' || head === null || head.v === undefined)) return { at: offset, end: offset + 1, body: kind.legacy(final.payload) as T };
+  if (kind.legacy && (typeof head !== 'object' || head === null || head.v === undefined)) return { at: offset, end: offset + 1, bytes: final.payload.length, body: kind.legacy(final.payload) as T };
   const version = typeof head === 'object' && head !== null ? head.v : undefined;
   if (version !== kind.version) throw new UnknownFormatVersionError(kind.what, log.dir, offset, version, kind.version);
   const n = head!.n;
@@ -124,5 +124,6 @@ export function latestSnapshot<T>(log: WriteAheadLog, kind: SnapshotKind): (Snap
     chunks.push(part.b);
   });
   if (chunks.length !== n) throw new CorruptStateError(kind.what, log.dir, offset, `found ${chunks.length} of its ${String(n)} parts`);
-  return { at, end: offset + 1, body: decodeAt<T>(kind, log, at, concat(chunks)) };
+  const bytes = concat(chunks);
+  return { at, end: offset + 1, bytes: bytes.length, body: decodeAt<T>(kind, log, at, bytes) };
 }

@@ -1,0 +1,39 @@
+// The catalog log stays bounded (issue 9): every named producer appends an epoch, so the catalog
+// is compacted into a snapshot and the segments before it deleted; a reopen gives the same state.
+import { describe, expect, it } from 'vitest';
+import { ManualClock, MemoryFileSystem, SeededRandom, WriteAheadLog } from '../wal/index.ts';
+import { CATALOG_COMPACT_AFTER_BYTES, CATALOG_LOG_OPTIONS, Catalog } from './catalog.ts';
+import { resolveTopicOptions } from './topic-options.ts';
+
+function setup() {
+  const fs = new MemoryFileSystem({ random: new SeededRandom(3) });
+  const clock = new ManualClock(1_000_000);
+  return { open: async () => Catalog.load(await WriteAheadLog.open({ dir: '/ferry/_catalog', fs, clock, ...CATALOG_LOG_OPTIONS })) };
+}
+
+describe('catalog compaction', () => {
+  it('keeps the catalog bounded under many producer opens, and a reopen gives the same topics and epochs', async () => {
+    const s = setup();
+    let catalog = await s.open();
+    for (const name of ['orders', 'orders.dlq', 'payments']) await catalog.addTopic(name, resolveTopicOptions(name, {}), 1);
+    let largest = 0;
+    for (let i = 0; i < 30_000; i++) {
+      await catalog.bumpEpoch(`producer-${i % 500}`, 1);
+      largest = Math.max(largest, catalog.logBytes);
+    }
+    expect(catalog.lastCompactionError).toBeUndefined();
+    // Without compaction the log would hold every one of the 30,000 epochs.
+    expect(largest).toBeLessThan(CATALOG_COMPACT_AFTER_BYTES + 4 * CATALOG_LOG_OPTIONS.segmentBytes);
+    const topics = catalog.topics();
+    const epochs = catalog.epochs();
+    expect(epochs).toHaveLength(500);
+    expect(new Map(epochs).get('producer-499')).toBe(59);
+    await catalog.close();
+
+    catalog = await s.open();
+    expect(catalog.topics()).toEqual(topics);
+    expect(catalog.epochs().sort()).toEqual(epochs.sort());
+    expect(await catalog.bumpEpoch('producer-0', 1)).toBe(60); // fencing goes on from the same epoch
+    await catalog.close();
+  }, 60_000);
+});
