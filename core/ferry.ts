@@ -23,6 +23,7 @@ import { decodeBody, decodeMeta } from './codec.ts';
 import { originalHeaders, readDeadLetterInfo } from './dead-letter.ts';
 import { ClosedError, UnknownTopicError } from './errors.ts';
 import { LocalRuntime } from './local-runtime.ts';
+import { DEFAULT_RECORD_CACHE_BYTES, checkRecordCacheBytes } from './record-cache.ts';
 import { checkName } from './names.ts';
 import type { PartitionLimits } from './partition-actor.ts';
 import { Consumer, type ConsumerOptions } from './consumer.ts';
@@ -63,6 +64,7 @@ const DEFAULT_LIMITS: PartitionLimits = {
   maxProducers: 10_000,
   checkpointEveryRecords: 10_000,
   maxGroups: 1024,
+  recordCacheBytes: DEFAULT_RECORD_CACHE_BYTES,
 };
 
 /** Options of `redrive`. */
@@ -113,6 +115,8 @@ export class Ferry {
     const fsync = options.fsync ?? 'interval';
     const maxMessageBytes = options.maxMessageBytes ?? 1024 * 1024;
     if (!Number.isSafeInteger(maxMessageBytes) || maxMessageBytes < 64 || maxMessageBytes > 64 * 1024 * 1024) throw new InvalidArgumentError('options.maxMessageBytes must be an integer from 64 to 64 MiB');
+    const limits: PartitionLimits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
+    checkRecordCacheBytes(limits.recordCacheBytes);
     const fs = options.fs ?? nodeFileSystem;
     const clock = options.clock ?? realClock;
     const random = options.random ?? new SeededRandom((clock.now() ^ (process.pid << 16)) >>> 0);
@@ -142,7 +146,7 @@ export class Ferry {
         fsyncIntervalMs: options.fsyncIntervalMs ?? 0,
         segmentBytes: options.segmentBytes ?? 64 * 1024 * 1024,
         maxMessageBytes,
-        limits: Object.freeze({ ...DEFAULT_LIMITS, ...options.limits }),
+        limits,
       };
       const factory = runtimeFactory ?? Ferry.#threadedRuntime;
       const threaded = threads === 'auto' || threads > 0;

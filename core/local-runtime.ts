@@ -5,6 +5,7 @@ import { WriteAheadLog, type Clock, type FileSystem, type FsyncPolicy, type Rand
 import { deadLetterPublish, type DeadLetter } from './dead-letter.ts';
 import { UnknownTopicError } from './errors.ts';
 import { PartitionActor, type DeadLetterSink, type PartitionLimits } from './partition-actor.ts';
+import { DEFAULT_RECORD_CACHE_BYTES, RecordCacheBudget } from './record-cache.ts';
 import type { PartitionRuntime } from './runtime.ts';
 import type { ResolvedTopicOptions } from './topic-options.ts';
 
@@ -39,9 +40,15 @@ export class LocalRuntime implements PartitionRuntime {
   /** Partition counts of the topics opened here, for routing dead letters. */
   readonly #partitionCounts = new Map<string, number>();
   #retentionTimer: TimerHandle | undefined;
+  /**
+   * One record cache budget for every partition hosted here. A worker shard is a runtime of its
+   * own, so the worker runtime hands each shard its share (`recordCacheShare` in its options).
+   */
+  readonly #recordCache: RecordCacheBudget;
 
   constructor(options: LocalRuntimeOptions) {
     this.#o = options;
+    this.#recordCache = new RecordCacheBudget(options.limits.recordCacheBytes ?? DEFAULT_RECORD_CACHE_BYTES);
     this.#scheduleRetention();
   }
 
@@ -98,6 +105,7 @@ export class LocalRuntime implements PartitionRuntime {
         maxMessageBytes: this.#o.maxMessageBytes,
         incarnation: this.#o.random.int(2 ** 31),
         deadLetters: this.#o.deadLetters ?? this.#deadLetterSink,
+        recordCache: this.#recordCache,
       });
       this.#partitions.set(`${topic}/${p}`, { actor, log });
     } catch (error) {
@@ -129,6 +137,11 @@ export class LocalRuntime implements PartitionRuntime {
   release: PartitionRuntime['release'] = async (topic, partition, consumerId, leases) => this.#partition(topic, partition).release(consumerId, leases);
 
   /** Each open partition's recovered state (`PartitionActor.describe`), by `topic/partition`. */
+  /** Bytes of records cached by all the partitions here together (at most `limits.recordCacheBytes`). */
+  get recordCacheBytes(): number {
+    return this.#recordCache.bytes;
+  }
+
   describe(): Record<string, ReturnType<PartitionActor['describe']>> {
     return Object.fromEntries([...this.#partitions].map(([name, { actor }]) => [name, actor.describe()]));
   }

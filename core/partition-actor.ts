@@ -22,10 +22,7 @@ import { writeSnapshot, type SnapshotSpan } from './snapshot-parts.ts';
 import { CheckpointFailedError } from './state-errors.ts';
 import { InvalidArgumentError, OverloadedError } from '../wal/index.ts';
 import { appendRecord } from './append-record.ts';
-import { RecordCache } from './record-cache.ts';
-
-/** Bytes of scanned records a partition keeps for delivery. */
-const RECORD_CACHE_BYTES = 16 * 1024 * 1024;
+import { DEFAULT_RECORD_CACHE_BYTES, RecordCache, RecordCacheBudget } from './record-cache.ts';
 
 /** Longest error text a nack may carry (it is stored with the message and in its dead letter). */
 export const MAX_ERROR_CHARS = 4096;
@@ -65,13 +62,14 @@ export class PartitionActor {
   #retaining: Promise<void> | undefined;
   readonly #deadSending = new Set<string>();
   /** Scanned, not yet delivered records (bounded): a delivery does not re-read its batch. */
-  readonly #records = new RecordCache(RECORD_CACHE_BYTES);
+  readonly #records: RecordCache;
   readonly #where: string;
   #closed = false;
 
   private constructor(c: PartitionContext, groups: Map<string, GroupState>, producers: ProducerTable, ids: MessageIdWindow, checkpoint: SnapshotSpan | undefined) {
     this.#c = c;
     this.#lastCheckpoint = checkpoint;
+    this.#records = new RecordCache(c.recordCache ?? new RecordCacheBudget(c.limits.recordCacheBytes ?? DEFAULT_RECORD_CACHE_BYTES));
     this.#where = `${c.topic}[${c.partition}]`;
     this.#groups = groups;
     this.#producers = producers;
@@ -548,6 +546,7 @@ export class PartitionActor {
     if (this.#closed) return;
     if (this.#acksScheduled) this.#flushAcks(); // acks given before close are written before the log closes
     this.#closed = true;
+    this.#records.clear(); // its bytes go back to the runtime's budget
     this.#timer?.cancel();
     for (const w of this.#waiters) w.resolve([]);
     this.#waiters = [];
