@@ -6,7 +6,7 @@ import { DiskFullError, ManualClock, MemoryFileSystem, SeededRandom, WriteAheadL
 import { encodeControl, encodeMessage, frameMessages } from './codec.ts';
 import { PartitionActor } from './partition-actor.ts';
 import { RecordType } from './records.ts';
-import { CheckpointFailedError, UnknownFormatVersionError } from './state-errors.ts';
+import { CheckpointFailedError, CorruptStateError, UnknownFormatVersionError } from './state-errors.ts';
 import { resolveTopicOptions } from './topic-options.ts';
 
 const MAX_BATCH_BYTES = 16 * 1024 * 1024; // the engine's partition logs (core/local-runtime.ts)
@@ -155,6 +155,28 @@ describe('checkpoint format', () => {
     const error = await s.open().catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnknownFormatVersionError);
     expect(error).toMatchObject({ code: 'UNKNOWN_FORMAT_VERSION', details: { version: '3', known: 2 } });
+  });
+
+  it('never uses parts that lack their final record (a crash mid-checkpoint), nor a final whose parts are not there', async () => {
+    const s = setup();
+    let { log, actor } = await s.open();
+    await actor.ensureGroup('g', 'none');
+    await publish(actor, 3);
+    await actor.retain();
+    const checkpointAt = actor.checkpointOffset;
+    const state = actor.describe().state;
+    actor.close();
+    // What a crash between the parts and the final record leaves behind: parts alone.
+    await log.append({ type: RecordType.CHECKPOINT_PART, recordCount: 1, payload: encodeControl({ v: 2, i: 0, n: 2, b: encodeControl({ groups: {}, producers: [] }) }), timestamp: 1 });
+    await log.close();
+    ({ log, actor } = await s.open());
+    expect(actor.checkpointOffset).toBe(checkpointAt);
+    expect(actor.describe().state).toEqual(state);
+    actor.close();
+    // A final record naming three parts where only the last of the three records before it is one: refused, typed.
+    await log.append({ type: RecordType.CHECKPOINT, recordCount: 1, payload: encodeControl({ v: 2, n: 3 }), timestamp: 1 });
+    await log.close();
+    expect(await s.open().catch((e: unknown) => e)).toBeInstanceOf(CorruptStateError);
   });
 
   it('reads a version 1 checkpoint (one inline record, as written before versions)', async () => {

@@ -136,12 +136,12 @@ export class LocalRuntime implements PartitionRuntime {
   extend: PartitionRuntime['extend'] = async (topic, partition, group, offset, token, ms) => this.#partition(topic, partition).extend(group, offset, token, ms);
   release: PartitionRuntime['release'] = async (topic, partition, consumerId, leases) => this.#partition(topic, partition).release(consumerId, leases);
 
-  /** Each open partition's recovered state (`PartitionActor.describe`), by `topic/partition`. */
   /** Bytes of records cached by all the partitions here together (at most `limits.recordCacheBytes`). */
   get recordCacheBytes(): number {
     return this.#recordCache.bytes;
   }
 
+  /** Each open partition's recovered state (`PartitionActor.describe`), by `topic/partition`. */
   describe(): Record<string, ReturnType<PartitionActor['describe']>> {
     return Object.fromEntries([...this.#partitions].map(([name, { actor }]) => [name, actor.describe()]));
   }

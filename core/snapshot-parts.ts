@@ -5,7 +5,7 @@
 //   PART{v,i:0,n} PART{v,i:1,n} … PART{v,i:n-1,n} FINAL{v,n}    appended in one turn: nothing
 //   comes between them. Replay uses the latest FINAL and the n records just before it; parts a
 //   crash left without their FINAL are never used, so a snapshot is used whole or not at all.
-import type { ReadBatch, WriteAheadLog } from '../wal/index.ts';
+import type { AppendInput, ReadBatch, WriteAheadLog } from '../wal/index.ts';
 import { decodeControl, encodeControl } from './codec.ts';
 import { CorruptStateError, UnknownFormatVersionError } from './state-errors.ts';
 
@@ -23,6 +23,9 @@ export interface SnapshotKind {
 
 /** Encoded state per PART record: far below any engine log's maxBatchBytes (16 MiB at least). */
 export const SNAPSHOT_PART_BYTES = 1024 * 1024;
+
+/** Bytes of records written at once (the log's framing buffer is kept up to 4 MiB). */
+const WRITE_BYTES = 4 * 1024 * 1024;
 
 interface PartRecord { readonly v: number; readonly i: number; readonly n: number; readonly b: Uint8Array }
 interface FinalRecord { readonly v: number; readonly n: number }
@@ -51,17 +54,24 @@ export async function writeSnapshot(log: WriteAheadLog, kind: SnapshotKind, body
   const bytes = encodeControl(body);
   const n = Math.max(1, Math.ceil(bytes.length / partBytes));
   const at = log.nextOffset;
+  const records: AppendInput[] = [];
+  for (let i = 0; i < n; i++) records.push({ type: kind.partType, recordCount: 1, payload: encodeControl({ v: kind.version, i, n, b: bytes.subarray(i * partBytes, (i + 1) * partBytes) } satisfies PartRecord), timestamp });
+  records.push({ type: kind.finalType, recordCount: 1, payload: encodeControl({ v: kind.version, n } satisfies FinalRecord), timestamp });
   const durable: Promise<unknown>[] = [];
-  for (let i = 0; i <= n; i++) {
-    const payload = i < n ? encodeControl({ v: kind.version, i, n, b: bytes.subarray(i * partBytes, (i + 1) * partBytes) } satisfies PartRecord) : encodeControl({ v: kind.version, n } satisfies FinalRecord);
+  for (let i = 0; i < records.length; ) {
+    // A few records per write, so that a small snapshot is one write (and one sync under fsync
+    // 'always') and a large one never needs a write buffer of its whole size.
+    let end = i + 1;
+    for (let size = records[i]!.payload.length; end < records.length && size + records[end]!.payload.length <= WRITE_BYTES; end++) size += records[end]!.payload.length;
     const before = log.nextOffset;
-    const appended = log.append({ type: i < n ? kind.partType : kind.finalType, recordCount: 1, payload, timestamp });
+    const appended = log.appendMany(records.slice(i, end));
     if (log.nextOffset === before) {
       void Promise.allSettled(durable); // the parts written are left unused; their outcome does not matter
       await appended; // rejects with why nothing was written
       throw new Error('unreachable: an append that wrote nothing resolved');
     }
     durable.push(appended);
+    i = end;
   }
   await Promise.all(durable);
   return { at, end: at + n + 1, bytes: bytes.length };
