@@ -457,7 +457,7 @@ export class PartitionActor {
     if (this.#lastCheckpoint && this.#lastCheckpoint.end === log.nextOffset) return this.#lastCheckpoint.at;
     this.#recordsSinceCheckpoint = 0;
     try {
-      this.#lastCheckpoint = await writeSnapshot(log, CHECKPOINT_KIND, this.#state(), this.#c.clock.now());
+      this.#lastCheckpoint = await writeSnapshot(log, CHECKPOINT_KIND, this.#state(), this.#c.clock.now(), this.#c.limits.checkpointPartBytes);
       this.#checkpointError = undefined;
       return this.#lastCheckpoint.at;
     } catch (error) {

@@ -21,6 +21,11 @@ export interface PartitionLimits {
    * together (core/record-cache.ts); a worker runtime gives each shard an equal share. Default 64 MiB.
    */
   readonly recordCacheBytes?: number;
+  /**
+   * Encoded checkpoint bytes per CHECKPOINT_PART record (default 1 MiB). Small values make even
+   * small checkpoints span many records: the simulator uses them to tear checkpoints in crashes.
+   */
+  readonly checkpointPartBytes?: number;
 }
 
 /** Where dead letters go: the host publishes them to the dead-letter topic, idempotently. */
