@@ -24,6 +24,7 @@ import { originalHeaders, readDeadLetterInfo } from './dead-letter.ts';
 import { ClosedError, UnknownTopicError } from './errors.ts';
 import { LocalRuntime } from './local-runtime.ts';
 import { DEFAULT_RECORD_CACHE_BYTES, checkRecordCacheBytes } from './record-cache.ts';
+import { checkPartBytes } from './snapshot-parts.ts';
 import { checkName } from './names.ts';
 import type { PartitionLimits } from './partition-actor.ts';
 import { Consumer, type ConsumerOptions } from './consumer.ts';
@@ -117,6 +118,7 @@ export class Ferry {
     if (!Number.isSafeInteger(maxMessageBytes) || maxMessageBytes < 64 || maxMessageBytes > 64 * 1024 * 1024) throw new InvalidArgumentError('options.maxMessageBytes must be an integer from 64 to 64 MiB');
     const limits: PartitionLimits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
     checkRecordCacheBytes(limits.recordCacheBytes);
+    if (limits.checkpointPartBytes !== undefined) checkPartBytes(limits.checkpointPartBytes);
     const fs = options.fs ?? nodeFileSystem;
     const clock = options.clock ?? realClock;
     const random = options.random ?? new SeededRandom((clock.now() ^ (process.pid << 16)) >>> 0);

@@ -2,7 +2,7 @@
 // leaves nothing behind (no lock, no open log, no worker threads), so a retry in the same process
 // gets the same error, not LOCKED.
 import { afterEach, describe, expect, it } from 'vitest';
-import { WriteAheadLog, nodeFileSystem, realClock } from '../wal/index.ts';
+import { InvalidArgumentError, WriteAheadLog, nodeFileSystem, realClock } from '../wal/index.ts';
 import { Ferry } from '../index.ts';
 import { CATALOG_LOG_OPTIONS } from './catalog.ts';
 import type { RuntimeFactory } from './ferry.ts';
@@ -33,6 +33,15 @@ describe('open with a corrupt catalog', () => {
       expect(error).toBeInstanceOf(CorruptStateError);
       expect(error).toMatchObject({ code: 'CORRUPT_STATE', details: { what: 'catalog' } });
     }
+  });
+
+  it('refuses record cache and checkpoint part limits that cannot work, with typed errors, and takes nothing', async () => {
+    const setup = memoryFerry(8);
+    for (const limits of [{ recordCacheBytes: -1 }, { recordCacheBytes: 1.5 }, { checkpointPartBytes: 0 }, { checkpointPartBytes: 64 * 1024 * 1024 }]) {
+      await expect(setup.open({ limits })).rejects.toBeInstanceOf(InvalidArgumentError);
+    }
+    const ferry = await setup.open({ limits: { recordCacheBytes: 0, checkpointPartBytes: 64 } });
+    await ferry.close();
   });
 
   it('with threads: 2, starts no worker thread it leaves running', async () => {
