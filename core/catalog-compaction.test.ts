@@ -3,6 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { ManualClock, MemoryFileSystem, SeededRandom, WriteAheadLog } from '../wal/index.ts';
 import { CATALOG_COMPACT_AFTER_BYTES, CATALOG_LOG_OPTIONS, Catalog } from './catalog.ts';
+import { memoryFerry } from './testing.ts';
 import { resolveTopicOptions } from './topic-options.ts';
 
 function setup() {
@@ -23,7 +24,7 @@ describe('catalog compaction', () => {
     }
     expect(catalog.lastCompactionError).toBeUndefined();
     // Without compaction the log would hold every one of the 30,000 epochs.
-    expect(largest).toBeLessThan(CATALOG_COMPACT_AFTER_BYTES + 4 * CATALOG_LOG_OPTIONS.segmentBytes);
+    expect(largest).toBeLessThan(CATALOG_COMPACT_AFTER_BYTES + 2 * CATALOG_LOG_OPTIONS.segmentBytes);
     const topics = catalog.topics();
     const epochs = catalog.epochs();
     expect(epochs).toHaveLength(500);
@@ -35,5 +36,30 @@ describe('catalog compaction', () => {
     expect(catalog.epochs().sort()).toEqual(epochs.sort());
     expect(await catalog.bumpEpoch('producer-0', 1)).toBe(60); // fencing goes on from the same epoch
     await catalog.close();
+  }, 60_000);
+
+  it('through the engine: 8,000 named producer opens keep the catalog directory bounded, and a reopen fences from the same epochs', async () => {
+    const setup = memoryFerry(11);
+    let ferry = await setup.open();
+    await ferry.createTopic('t');
+    const catalogBytes = () => setup.fs.list('/ferry/_catalog').reduce((sum, name) => sum + (setup.fs.fileSizes(`/ferry/_catalog/${name}`)?.cached ?? 0), 0);
+    let largest = 0;
+    for (let i = 0; i < 8000; i++) {
+      const producer = ferry.producer({ id: `svc-${i % 20}` });
+      await producer.publish('t', { value: i });
+      await producer.close();
+      largest = Math.max(largest, catalogBytes());
+    }
+    expect(largest).toBeLessThan(CATALOG_COMPACT_AFTER_BYTES + 2 * CATALOG_LOG_OPTIONS.segmentBytes);
+    await ferry.close();
+    ferry = await setup.open();
+    expect(ferry.topics().map((t) => t.name).sort()).toEqual(['t', 't.dlq']);
+    // The newest instance of a producer fences the one before it, as before the restart.
+    const older = ferry.producer({ id: 'svc-0' });
+    await older.publish('t', { value: 'a' });
+    const newer = ferry.producer({ id: 'svc-0' });
+    await newer.publish('t', { value: 'b' });
+    await expect(older.publish('t', { value: 'c' })).rejects.toMatchObject({ code: 'PRODUCER_FENCED' });
+    await ferry.close();
   }, 60_000);
 });
