@@ -20,6 +20,16 @@ export function checkRecordCacheBytes(bytes: unknown): void {
   if (!Number.isSafeInteger(bytes) || (bytes as number) < 0) throw new InvalidArgumentError(`limits.recordCacheBytes must be a whole number of bytes, 0 or more (got ${String(bytes)})`);
 }
 
+/** What the budget keeps of each cached entry (the entry itself: one object per cached record). */
+interface Counted {
+  readonly cache: RecordCache;
+  /** The record's offset, or LAST_BATCH. */
+  readonly key: number;
+  readonly bytes: number;
+  /** Its ticket in the budget. */
+  seq: number;
+}
+
 /** Key of a cache's last batch read in the budget (record offsets are never negative). */
 const LAST_BATCH = -1;
 
@@ -29,7 +39,7 @@ export class RecordCacheBudget {
   #bytes = 0;
   #seq = 0;
   /** Every cached entry of every partition, oldest first: the first to go when over budget. */
-  readonly #order = new Map<number, { readonly cache: RecordCache; readonly key: number; readonly bytes: number }>();
+  readonly #order = new Map<number, Counted>();
 
   constructor(maxBytes: number) {
     checkRecordCacheBytes(maxBytes);
@@ -41,18 +51,17 @@ export class RecordCacheBudget {
     return this.#bytes;
   }
 
-  /** @internal Counts an entry `cache` just stored under `key`, evicting the oldest entries (maybe this one) over budget; returns its ticket. */
-  admit(cache: RecordCache, key: number, bytes: number): number {
-    const seq = this.#seq++;
-    this.#order.set(seq, { cache, key, bytes });
-    this.#bytes += bytes;
+  /** @internal Counts an entry a cache just stored, giving it its ticket, and evicts the oldest entries (maybe this one) over budget. */
+  admit(entry: Counted): void {
+    entry.seq = this.#seq++;
+    this.#order.set(entry.seq, entry);
+    this.#bytes += entry.bytes;
     for (const [oldest, e] of this.#order) {
       if (this.#bytes <= this.maxBytes) break;
       this.#order.delete(oldest);
       this.#bytes -= e.bytes;
       e.cache.evicted(e.key);
     }
-    return seq;
   }
 
   /** @internal An entry left its cache (taken, dropped): its bytes are free again. */
@@ -73,13 +82,11 @@ export function recordCacheShare<L extends { readonly recordCacheBytes?: number 
   return { ...limits, recordCacheBytes: Math.floor(total / Math.max(1, runtimes)) };
 }
 
-interface LastBatch {
+interface LastBatch extends Counted {
   readonly base: number;
   readonly end: number;
   readonly records: Uint8Array[];
   readonly publishedAt: number;
-  /** Its ticket in the budget. */
-  seq: number;
 }
 
 // Invariant: whatever leaves #entries or #lastBatch gives its ticket back to the budget, so the
@@ -88,7 +95,7 @@ interface LastBatch {
 /** One partition's cache of scanned records, drawing on its runtime's budget. */
 export class RecordCache {
   readonly #budget: RecordCacheBudget;
-  readonly #entries = new Map<number, CachedRecord & { seq: number }>();
+  readonly #entries = new Map<number, CachedRecord & Counted>();
   #lastBatch: LastBatch | undefined;
 
   constructor(budget: RecordCacheBudget) {
@@ -99,9 +106,9 @@ export class RecordCache {
   put(offset: number, entry: CachedRecord): void {
     if (this.#entries.has(offset)) return;
     // Stored before it is counted: counting may evict it at once (a record larger than the budget).
-    const stored = { ...entry, seq: -1 };
+    const stored = { record: entry.record, publishedAt: entry.publishedAt, cache: this, key: offset, bytes: entry.record.length, seq: -1 };
     this.#entries.set(offset, stored);
-    stored.seq = this.#budget.admit(this, offset, entry.record.length);
+    this.#budget.admit(stored);
   }
 
   /** The record at `offset`: from the cache (and out of it), else read from `log`. */
@@ -123,9 +130,9 @@ export class RecordCache {
       if (!b || b.type !== RecordType.DATA) throw new Error(`${where} has no message at offset ${offset}`);
       this.#dropLastBatch();
       const records = messageSlices(b.payload);
-      batch = { base: b.baseOffset, end: b.baseOffset + b.recordCount, records, publishedAt: b.timestamp, seq: -1 };
+      batch = { base: b.baseOffset, end: b.baseOffset + b.recordCount, records, publishedAt: b.timestamp, cache: this, key: LAST_BATCH, bytes: b.payload.length, seq: -1 };
       this.#lastBatch = batch;
-      batch.seq = this.#budget.admit(this, LAST_BATCH, b.payload.length);
+      this.#budget.admit(batch);
     }
     const record = batch.records[offset - batch.base];
     if (!record) throw new Error(`${where} has no message at offset ${offset}`);
