@@ -19,11 +19,13 @@ import {
   type LockHandle,
   type Random,
 } from '../wal/index.ts';
-import { Catalog } from './catalog.ts';
+import { CATALOG_LOG_OPTIONS, Catalog } from './catalog.ts';
 import { decodeBody, decodeMeta } from './codec.ts';
 import { originalHeaders, readDeadLetterInfo } from './dead-letter.ts';
 import { ClosedError, UnknownTopicError } from './errors.ts';
 import { LocalRuntime } from './local-runtime.ts';
+import { DEFAULT_RECORD_CACHE_BYTES, checkRecordCacheBytes } from './record-cache.ts';
+import { checkPartBytes } from './snapshot-parts.ts';
 import { checkName } from './names.ts';
 import { refuseUnknownOptions } from './option-names.ts';
 import type { PartitionLimits } from './partition-actor.ts';
@@ -65,6 +67,7 @@ const DEFAULT_LIMITS: PartitionLimits = {
   maxProducers: 10_000,
   checkpointEveryRecords: 10_000,
   maxGroups: 1024,
+  recordCacheBytes: DEFAULT_RECORD_CACHE_BYTES,
 };
 
 /** Options of `redrive`. */
@@ -115,6 +118,9 @@ export class Ferry {
     const fsync = options.fsync ?? 'interval';
     const maxMessageBytes = options.maxMessageBytes ?? 1024 * 1024;
     if (!Number.isSafeInteger(maxMessageBytes) || maxMessageBytes < 64 || maxMessageBytes > 64 * 1024 * 1024) throw new InvalidArgumentError('options.maxMessageBytes must be an integer from 64 to 64 MiB');
+    const limits: PartitionLimits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
+    checkRecordCacheBytes(limits.recordCacheBytes);
+    if (limits.checkpointPartBytes !== undefined) checkPartBytes(limits.checkpointPartBytes);
     const fs = options.fs ?? nodeFileSystem;
     const clock = options.clock ?? realClock;
     const random = options.random ?? new SeededRandom((clock.now() ^ (process.pid << 16)) >>> 0);
@@ -126,51 +132,37 @@ export class Ferry {
     } catch (error) {
       throw errorCode(error) === 'ELOCKED' ? new LockedError(options.dir, String((error as { holder?: unknown }).holder ?? 'another process'), { cause: error }) : error;
     }
-    let catalogLog: WriteAheadLog;
+    // What an open that fails has taken, undone in reverse order: the directory is left as it was
+    // found, and a retry in this process is not refused as LOCKED (issue 9).
+    const undo: (() => unknown)[] = [() => lock.release()];
     try {
-      catalogLog = await WriteAheadLog.open({ dir: join(options.dir, '_catalog'), fs, clock, fsync: fsync === 'none' ? 'interval' : fsync, segmentBytes: 4 * 1024 * 1024, lock: false });
-    } catch (error) {
-      lock.release();
-      throw error;
-    }
-    const local = {
-      dir: options.dir,
-      fs,
-      clock,
-      random: random.fork('runtime'),
-      fsync,
-      fsyncIntervalMs: options.fsyncIntervalMs ?? 0,
-      segmentBytes: options.segmentBytes ?? 64 * 1024 * 1024,
-      maxMessageBytes,
-      limits: Object.freeze({ ...DEFAULT_LIMITS, ...options.limits }),
-    };
-    const factory = runtimeFactory ?? Ferry.#threadedRuntime;
-    const threaded = threads === 'auto' || threads > 0;
-    if (threaded && !factory) {
-      await catalogLog.close();
-      lock.release();
-      throw new InvalidArgumentError('options.threads > 0 needs the worker runtime: import Ferry from the package root');
-    }
-    let runtime: PartitionRuntime;
-    try {
-      runtime = threaded ? factory!({ threads, local }) : new LocalRuntime(local);
-    } catch (error) {
-      // A runtime that cannot start (bad options, no threads) leaves the directory as it found it.
-      await catalogLog.close();
-      lock.release();
-      throw error;
-    }
-    const catalog = Catalog.load(catalogLog);
-    const ferry = new Ferry(runtime, catalog, clock, random, maxMessageBytes, lock);
-    try {
+      const catalogLog = await WriteAheadLog.open({ dir: join(options.dir, '_catalog'), fs, clock, fsync: fsync === 'none' ? 'interval' : fsync, ...CATALOG_LOG_OPTIONS });
+      undo.unshift(() => catalogLog.close());
+      // The catalog is read before any thread starts: a bad one has nothing else to stop.
+      const catalog = Catalog.load(catalogLog);
+      undo.unshift(() => catalog.close());
+      const local = {
+        dir: options.dir,
+        fs,
+        clock,
+        random: random.fork('runtime'),
+        fsync,
+        fsyncIntervalMs: options.fsyncIntervalMs ?? 0,
+        segmentBytes: options.segmentBytes ?? 64 * 1024 * 1024,
+        maxMessageBytes,
+        limits,
+      };
+      const factory = runtimeFactory ?? Ferry.#threadedRuntime;
+      const threaded = threads === 'auto' || threads > 0;
+      if (threaded && !factory) throw new InvalidArgumentError('options.threads > 0 needs the worker runtime: import Ferry from the package root');
+      const runtime = threaded ? factory!({ threads, local }) : new LocalRuntime(local);
+      undo.unshift(() => runtime.close());
       for (const [name, topicOptions] of catalog.topics()) await runtime.openTopic(name, topicOptions);
+      return new Ferry(runtime, catalog, clock, random, maxMessageBytes, lock);
     } catch (error) {
-      await runtime.close();
-      await catalog.close();
-      lock.release();
+      for (const step of undo) await Promise.resolve().then(step).catch(() => {}); // the open's own error is the one to report
       throw error;
     }
-    return ferry;
   }
 
   #checkOpen(): void {

@@ -7,6 +7,7 @@ import { UnknownTopicError } from './errors.ts';
 import { PartitionActor, type DeadLetterSink, type PartitionLimits } from './partition-actor.ts';
 import { withDeadline } from './deadline.ts';
 import type { PartitionCommand, ReplyOf } from './partition-protocol.ts';
+import { DEFAULT_RECORD_CACHE_BYTES, RecordCacheBudget } from './record-cache.ts';
 import type { PartitionRuntime } from './runtime.ts';
 import type { ResolvedTopicOptions } from './topic-options.ts';
 
@@ -41,14 +42,22 @@ export class LocalRuntime implements PartitionRuntime {
   /** Partition counts of the topics opened here, for routing dead letters. */
   readonly #partitionCounts = new Map<string, number>();
   #retentionTimer: TimerHandle | undefined;
+  /**
+   * One record cache budget for every partition hosted here. A worker shard is a runtime of its
+   * own, so the worker runtime hands each shard its share (`recordCacheShare` in its options).
+   */
+  readonly #recordCache: RecordCacheBudget;
 
   constructor(options: LocalRuntimeOptions) {
     this.#o = options;
+    this.#recordCache = new RecordCacheBudget(options.limits.recordCacheBytes ?? DEFAULT_RECORD_CACHE_BYTES);
     this.#scheduleRetention();
   }
 
   #scheduleRetention(): void {
     this.#retentionTimer = this.#o.clock.setTimer(RETENTION_CHECK_MS, () => {
+      // A failed checkpoint stays on the actor (lastCheckpointError) and this timer retries it;
+      // any other failure is the log's, reported to the partition's next request.
       this.#forEachActor((actor) => actor.retain().catch(() => {}));
       this.#scheduleRetention();
     });
@@ -98,6 +107,7 @@ export class LocalRuntime implements PartitionRuntime {
         maxMessageBytes: this.#o.maxMessageBytes,
         incarnation: this.#o.random.int(2 ** 31),
         deadLetters: this.#o.deadLetters ?? this.#deadLetterSink,
+        recordCache: this.#recordCache,
       });
       this.#partitions.set(`${topic}/${p}`, { actor, log });
     } catch (error) {
@@ -131,6 +141,11 @@ export class LocalRuntime implements PartitionRuntime {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /** Bytes of records cached by all the partitions here together (at most `limits.recordCacheBytes`). */
+  get recordCacheBytes(): number {
+    return this.#recordCache.bytes;
   }
 
   /** Each open partition's recovered state (`PartitionActor.describe`), by `topic/partition`. */

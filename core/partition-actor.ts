@@ -14,23 +14,22 @@ import { retentionCut } from './retention.ts';
 import { deadLetterRecord, type DeadLetterInfo } from './dead-letter.ts';
 import { ClosedError, GroupConflictError, StaleDeliveryError } from './errors.ts';
 import { GroupState, type Pending } from './group-state.ts';
-import { replayPartition } from './partition-replay.ts';
+import { CHECKPOINT_KIND, replayPartition } from './partition-replay.ts';
 import { MessageIdWindow, ProducerTable } from './producer-state.ts';
 import type { DeliveredMessage, FetchRequest, PartitionContext, PublishReply, PublishRequest } from './partition-api.ts';
 import { RecordType, type CheckpointRecord, type Ordering, type ProducerRecord } from './records.ts';
 import { FerryError, InvalidArgumentError, OverloadedError, type FerryErrorWire } from '../wal/index.ts';
 import type { NackCommandOptions, PartitionCommand, PartitionReplies, ReplyOf, SettleItem } from './partition-protocol.ts';
+import { writeSnapshot, type SnapshotSpan } from './snapshot-parts.ts';
+import { CheckpointFailedError } from './state-errors.ts';
 import { appendRecord } from './append-record.ts';
-import { RecordCache } from './record-cache.ts';
+import { DEFAULT_RECORD_CACHE_BYTES, RecordCache, RecordCacheBudget } from './record-cache.ts';
 
 /** An error as the protocol carries it: typed errors keep their code; anything else is INTERNAL. */
 function wireError(error: unknown): FerryErrorWire {
   if (error instanceof FerryError) return error.toWire();
   return { code: 'INTERNAL', message: `internal error: ${error instanceof Error ? error.message : String(error)}`, retriable: false };
 }
-
-/** Bytes of scanned records a partition keeps for delivery. */
-const RECORD_CACHE_BYTES = 16 * 1024 * 1024;
 
 /** Longest error text a nack may carry (it is stored with the message and in its dead letter). */
 export const MAX_ERROR_CHARS = 4096;
@@ -63,14 +62,21 @@ export class PartitionActor {
   #acks = new Map<string, AckBatch>();
   #acksScheduled = false;
   #recordsSinceCheckpoint = 0;
+  /** The latest durable checkpoint, and whether the log has grown since (else a new one is skipped). */
+  #lastCheckpoint: SnapshotSpan | undefined;
+  #checkpointError: CheckpointFailedError | undefined;
+  /** A retention run started by the record count (at most one at a time). */
+  #retaining: Promise<void> | undefined;
   readonly #deadSending = new Set<string>();
   /** Scanned, not yet delivered records (bounded): a delivery does not re-read its batch. */
-  readonly #records = new RecordCache(RECORD_CACHE_BYTES);
+  readonly #records: RecordCache;
   readonly #where: string;
   #closed = false;
 
-  private constructor(c: PartitionContext, groups: Map<string, GroupState>, producers: ProducerTable, ids: MessageIdWindow) {
+  private constructor(c: PartitionContext, groups: Map<string, GroupState>, producers: ProducerTable, ids: MessageIdWindow, checkpoint: SnapshotSpan | undefined) {
     this.#c = c;
+    this.#lastCheckpoint = checkpoint;
+    this.#records = new RecordCache(c.recordCache ?? new RecordCacheBudget(c.limits.recordCacheBytes ?? DEFAULT_RECORD_CACHE_BYTES));
     this.#where = `${c.topic}[${c.partition}]`;
     this.#groups = groups;
     this.#producers = producers;
@@ -81,8 +87,8 @@ export class PartitionActor {
   static open(c: PartitionContext): PartitionActor {
     const producers = new ProducerTable(c.limits.maxProducers);
     const ids = new MessageIdWindow(c.options.dedupWindowMs, c.limits.maxDedupIds);
-    const groups = replayPartition(c.log, producers, ids, c.options.dedupWindowMs, c.clock.now());
-    const actor = new PartitionActor(c, groups, producers, ids);
+    const { groups, checkpoint } = replayPartition(c.log, producers, ids, c.options.dedupWindowMs, c.clock.now());
+    const actor = new PartitionActor(c, groups, producers, ids, checkpoint);
     const now = c.clock.now();
     for (const g of groups.values()) {
       g.rescheduleAll(now);
@@ -535,17 +541,46 @@ export class PartitionActor {
 
   #counted(records: number): void {
     this.#recordsSinceCheckpoint += records;
-    if (this.#recordsSinceCheckpoint < this.#c.limits.checkpointEveryRecords) return;
-    this.retain().catch(() => {}); // writes a checkpoint; a failure is the log's, reported to the next append
+    if (this.#recordsSinceCheckpoint < this.#c.limits.checkpointEveryRecords || this.#retaining) return;
+    // Not swallowed: a failed checkpoint stays in lastCheckpointError until one succeeds, and
+    // retention's next run (the runtime's timer, or this count again) retries it. Any other
+    // failure here is the log's own, which it reports to the next append.
+    this.#retaining = this.retain().then(
+      () => (this.#retaining = undefined),
+      () => (this.#retaining = undefined),
+    );
   }
 
-  /** Appends a snapshot of every group and producer (replay starts at the latest); resolves with its offset once durable. */
+  /**
+   * Appends a snapshot of every group and producer, in parts (core/snapshot-parts.ts: no batch
+   * limit caps its size), and resolves with the offset of its first record once durable: replay
+   * starts there. Skipped when nothing was appended since the last one, which still holds.
+   */
   async #checkpoint(): Promise<number> {
+    const log = this.#c.log;
+    if (this.#lastCheckpoint && this.#lastCheckpoint.end === log.nextOffset) return this.#lastCheckpoint.at;
     this.#recordsSinceCheckpoint = 0;
-    const checkpoint = this.#state();
-    const at = this.#c.log.nextOffset;
-    await appendRecord(this.#c.log, { type: RecordType.CHECKPOINT, recordCount: 1, payload: encodeControl(checkpoint), timestamp: this.#c.clock.now() }, () => {});
-    return at;
+    try {
+      this.#lastCheckpoint = await writeSnapshot(log, CHECKPOINT_KIND, this.#state(), this.#c.clock.now(), this.#c.limits.checkpointPartBytes);
+      this.#checkpointError = undefined;
+      return this.#lastCheckpoint.at;
+    } catch (error) {
+      this.#checkpointError = new CheckpointFailedError(this.#where, error);
+      throw this.#checkpointError;
+    }
+  }
+
+  /**
+   * Why the last checkpoint failed (CHECKPOINT_FAILED, with the cause), until one succeeds. While
+   * it is set, retention deletes nothing new and recovery replays from the last good checkpoint.
+   */
+  get lastCheckpointError(): CheckpointFailedError | undefined {
+    return this.#checkpointError;
+  }
+
+  /** Offset of the latest durable checkpoint's first record (where replay starts), if any. */
+  get checkpointOffset(): number | undefined {
+    return this.#lastCheckpoint?.at;
   }
 
   /**
@@ -554,7 +589,8 @@ export class PartitionActor {
    * `retention.ms` or `retention.bytes`, the oldest segments even if unsettled: their messages
    * expire. Nothing is deleted unless the checkpoint is durable (replay must never need a deleted
    * segment), and never a message being dead-lettered (its letter's sequence must be sent).
-   * Resolves with the number of segments deleted.
+   * Resolves with the number of segments deleted; rejects with CHECKPOINT_FAILED (also kept in
+   * `lastCheckpointError`) when the checkpoint could not be written, deleting nothing.
    */
   async retain(): Promise<number> {
     this.#checkOpen();
@@ -614,6 +650,7 @@ export class PartitionActor {
     if (this.#closed) return;
     if (this.#acksScheduled) this.#flushAcks(); // acks given before close are written before the log closes
     this.#closed = true;
+    this.#records.clear(); // its bytes go back to the runtime's budget
     this.#timer?.cancel();
     for (const w of this.#waiters) w.resolve([]);
     this.#waiters = [];

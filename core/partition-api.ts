@@ -2,6 +2,7 @@
 // replies that any runtime (in-thread, worker threads, the simulator) passes to it.
 import type { Clock, Random, WriteAheadLog } from '../wal/index.ts';
 import type { DeadLetterInfo } from './dead-letter.ts';
+import type { RecordCacheBudget } from './record-cache.ts';
 import type { ResolvedTopicOptions } from './topic-options.ts';
 
 /** Bounds of one partition actor. */
@@ -15,6 +16,16 @@ export interface PartitionLimits {
   /** A CHECKPOINT record is written after this many records, to keep replay state small. */
   readonly checkpointEveryRecords: number;
   readonly maxGroups: number;
+  /**
+   * Bytes of scanned, not yet delivered records kept in memory by all the partitions of an engine
+   * together (core/record-cache.ts); a worker runtime gives each shard an equal share. Default 64 MiB.
+   */
+  readonly recordCacheBytes?: number;
+  /**
+   * Encoded checkpoint bytes per CHECKPOINT_PART record (default 1 MiB). Small values make even
+   * small checkpoints span many records: the simulator uses them to tear checkpoints in crashes.
+   */
+  readonly checkpointPartBytes?: number;
 }
 
 /** Where dead letters go: the host publishes them to the dead-letter topic, idempotently. */
@@ -40,6 +51,11 @@ export interface PartitionContext {
   /** Distinguishes delivery tokens of this run from those of an earlier run of the partition. */
   readonly incarnation: number;
   readonly deadLetters?: DeadLetterSink;
+  /**
+   * The byte budget this partition's record cache shares with every partition of its runtime.
+   * Default: a budget of its own, of `limits.recordCacheBytes`.
+   */
+  readonly recordCache?: RecordCacheBudget;
 }
 
 /** A batch of already-encoded messages to append. */

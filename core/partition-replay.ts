@@ -1,47 +1,40 @@
 // Rebuilds a partition's state from its log: groups, their unsettled messages, attempt counts and
-// schedules, producer sequences and the live message ids. Replay starts at the latest checkpoint
-// (a snapshot of groups and producers), reading older segments only for message ids still inside
-// the dedupe window; so the periodic checkpoints keep it short however long the log is.
-import type { ReadBatch, WriteAheadLog } from '../wal/index.ts';
+// schedules, producer sequences and the live message ids. Replay starts at the latest complete
+// checkpoint (a snapshot of groups and producers), reading older segments only for message ids
+// still inside the dedupe window; so the periodic checkpoints keep it short however long the log is.
+import type { WriteAheadLog } from '../wal/index.ts';
 import { decodeControl, decodeMeta, messageSlices } from './codec.ts';
 import { GroupState } from './group-state.ts';
 import type { MessageIdWindow, ProducerTable } from './producer-state.ts';
-import { RecordType, type AckRecord, type CheckpointRecord, type DeadIntentRecord, type DeadRecord, type GroupRecord, type ProducerRecord, type RetryRecord } from './records.ts';
+import { CHECKPOINT_VERSION, RecordType, type AckRecord, type CheckpointRecord, type DeadIntentRecord, type DeadRecord, type GroupRecord, type ProducerRecord, type RetryRecord } from './records.ts';
+import { forEachBatch, latestSnapshot, type SnapshotKind, type SnapshotSpan } from './snapshot-parts.ts';
 
-function forEachBatch(log: WriteAheadLog, from: number, to: number, visit: (b: ReadBatch) => void): void {
-  for (let offset = from; offset < to; ) {
-    const batches = log.read(offset, { maxBytes: 1024 * 1024, upToOffset: to });
-    if (batches.length === 0) break;
-    for (const b of batches) {
-      visit(b);
-      offset = b.baseOffset + b.recordCount;
-    }
-  }
-}
+/** How a partition's checkpoints are written and found. */
+export const CHECKPOINT_KIND: SnapshotKind = {
+  what: 'partition checkpoint',
+  partType: RecordType.CHECKPOINT_PART,
+  finalType: RecordType.CHECKPOINT,
+  version: CHECKPOINT_VERSION,
+  legacy: (payload) => decodeControl<CheckpointRecord>(payload),
+};
 
-/** Offset of the latest CHECKPOINT record, looking in the newest segments first. */
-function latestCheckpoint(log: WriteAheadLog): number | undefined {
-  const segments = log.segments();
-  for (let i = segments.length - 1; i >= 0; i--) {
-    let found: number | undefined;
-    forEachBatch(log, Math.max(segments[i]!.baseOffset, log.startOffset), segments[i]!.endOffset, (b) => {
-      if (b.type === RecordType.CHECKPOINT) found = b.baseOffset;
-    });
-    if (found !== undefined) return found;
-  }
-  return undefined;
+/** What replay rebuilt: the groups, and the checkpoint it started from (if any). */
+export interface ReplayedPartition {
+  readonly groups: Map<string, GroupState>;
+  readonly checkpoint: SnapshotSpan | undefined;
 }
 
 /** Rebuilds groups (returned), producers and ids (filled in) from the log, starting at the latest checkpoint. */
-export function replayPartition(log: WriteAheadLog, producers: ProducerTable, ids: MessageIdWindow, dedupWindowMs: number, now: number): Map<string, GroupState> {
-  let groups = new Map<string, GroupState>();
+export function replayPartition(log: WriteAheadLog, producers: ProducerTable, ids: MessageIdWindow, dedupWindowMs: number, now: number): ReplayedPartition {
   const end = log.nextOffset;
-  const checkpoint = latestCheckpoint(log);
+  const checkpoint = latestSnapshot<CheckpointRecord>(log, CHECKPOINT_KIND);
+  const groups = new Map(Object.entries(checkpoint?.body.groups ?? {}).map(([name, s]) => [name, GroupState.restore(name, s)]));
+  if (checkpoint) producers.restore(checkpoint.body.producers);
   // Ids published within the window may sit in segments before the checkpoint.
   const idsFrom = dedupWindowMs > 0 ? (log.segments().find((s) => s.maxTimestamp + dedupWindowMs > now)?.baseOffset ?? end) : end;
-  const start = checkpoint === undefined ? log.startOffset : Math.max(log.startOffset, Math.min(checkpoint, idsFrom));
+  const start = checkpoint === undefined ? log.startOffset : Math.max(log.startOffset, Math.min(checkpoint.at, idsFrom));
   forEachBatch(log, start, end, (b) => {
-    const beforeCheckpoint = checkpoint !== undefined && b.baseOffset < checkpoint;
+    const beforeCheckpoint = checkpoint !== undefined && b.baseOffset < checkpoint.at;
     if (b.type === RecordType.DATA) {
       if (b.baseSequence >= 0 && !beforeCheckpoint) producers.record(b.producerId, b.producerEpoch, b.baseSequence, b.recordCount, b.baseOffset);
       if (dedupWindowMs > 0 && b.timestamp + dedupWindowMs > now) {
@@ -88,13 +81,11 @@ export function replayPartition(log: WriteAheadLog, producers: ProducerTable, id
         producers.record(r.p, r.e, r.s, r.n, r.o);
         break;
       }
-      case RecordType.CHECKPOINT: {
-        const r = decodeControl<CheckpointRecord>(b.payload);
-        groups = new Map(Object.entries(r.groups).map(([name, s]) => [name, GroupState.restore(name, s)]));
-        producers.restore(r.producers);
-        break;
-      }
+      // CHECKPOINT and CHECKPOINT_PART: only the latest counts, restored above.
     }
   });
-  return groups;
+  // Retention deletes messages that expired unsettled after the checkpoint it wrote recorded
+  // them: they are gone for every group, as they were before the restart.
+  for (const g of groups.values()) g.dropBelow(log.startOffset, now);
+  return { groups, checkpoint };
 }

@@ -14,16 +14,25 @@ export const RecordType = {
   DEAD_INTENT: 5,
   /** Dead-lettered (or dropped, without a dead-letter topic): settled for the group: { g, o }. */
   DEAD: 6,
-  /** A snapshot of every group's state and the producers': replay resets to it. */
+  /**
+   * Completes a checkpoint: a snapshot of every group's state and the producers', replay resets
+   * to it. Since format version 2: { v, n }, the snapshot being in the n CHECKPOINT_PART records
+   * just before it (core/snapshot-parts.ts); version 1 (no `v`) held the CheckpointRecord inline.
+   */
   CHECKPOINT: 7,
   /**
    * An idempotent batch some of whose messages were duplicate ids: { p, e, s, n, o } (producer,
    * epoch, base sequence, count, per-message offsets). Written with its DATA batch in one append.
    */
   PRODUCER: 8,
+  /** One piece of an encoded CheckpointRecord: { v, i, n, b } (see CHECKPOINT). */
+  CHECKPOINT_PART: 9,
   /** A consumer group was deleted: its state on this partition is gone: { g }. */
-  GROUP_DELETED: 9,
+  GROUP_DELETED: 10,
 } as const;
+
+/** The checkpoint format written; replay refuses any other (but reads version 1, inline). */
+export const CHECKPOINT_VERSION = 2;
 
 /** Delivery order of a group: 'key' keeps one message per key in flight, 'partition' one per partition. */
 export type Ordering = 'none' | 'key' | 'partition';

@@ -29,6 +29,8 @@ const scenarioArb = fc.record({
   ordering: fc.constantFrom('none' as const, 'key' as const),
   /** Small values make replay start from checkpoints (and retention run) during the run. */
   checkpointEvery: fc.constantFrom(3, 8, 10_000),
+  /** 64: every checkpoint spans many records, and a crash may leave a part of one. */
+  checkpointPartBytes: fc.constantFrom(64, 1024 * 1024),
   ops: fc.array(opArb, { minLength: 1, maxLength: 40 }),
 });
 
@@ -44,7 +46,7 @@ describe('engine under crashes (property)', () => {
   it('delivers every confirmed message and never undoes a confirmed ack', async () => {
     await fc.assert(
       fc.asyncProperty(scenarioArb, async (s) => {
-        const setup = memoryFerry(s.seed, { fsync: s.fsync, limits: { checkpointEveryRecords: s.checkpointEvery } });
+        const setup = memoryFerry(s.seed, { fsync: s.fsync, limits: { checkpointEveryRecords: s.checkpointEvery, checkpointPartBytes: s.checkpointPartBytes } });
         const published = new Set<number>();
         const confirmed = new Set<number>();
         const ackedAt = new Map<number, number>(); // value -> delivery count when its ack was confirmed
@@ -122,7 +124,7 @@ describe('engine under crashes (property)', () => {
         }
         const missing = [...confirmed].filter((v) => !ackedAt.has(v));
         expect(missing, `confirmed but never delivered and acked: ${missing.join(', ')}`).toEqual([]);
-        await run.ferry.close();
+        await run.ferry.close({ timeoutMs: 0 });
       }),
       propertySettings(300),
     );

@@ -2,6 +2,7 @@
 import { availableParallelism } from 'node:os';
 import type { RuntimeFactory } from '../core/ferry.ts';
 import { InvalidArgumentError, nodeFileSystem, realClock } from '../wal/index.ts';
+import { recordCacheShare } from '../core/record-cache.ts';
 import type { RestartPolicy } from './shard.ts';
 import { WorkerRuntime, checkWorkerHeapMb, type WorkerRuntimeOptions } from './worker-runtime.ts';
 
@@ -34,15 +35,17 @@ function workerOptions({ threads, local }: Parameters<RuntimeFactory>[0]): Worke
   if (local.fs !== nodeFileSystem || local.clock !== realClock) {
     throw new InvalidArgumentError('threads > 0 runs partitions on worker threads, which use the real file system and clock; pass no fs/clock seams, or use threads: 0');
   }
+  // 'auto': a shard per core, leaving one core to the caller's thread.
+  const shards = threads === 'auto' ? Math.max(1, availableParallelism() - 1) : threads;
   return {
-    // 'auto': a shard per core, leaving one core to the caller's thread.
-    threads: threads === 'auto' ? Math.max(1, availableParallelism() - 1) : threads,
+    threads: shards,
     dir: local.dir,
     fsync: local.fsync,
     fsyncIntervalMs: local.fsyncIntervalMs,
     segmentBytes: local.segmentBytes,
     maxMessageBytes: local.maxMessageBytes,
-    limits: local.limits,
+    // Each shard is a runtime of its own: it gets its share of the engine's record cache budget.
+    limits: recordCacheShare(local.limits, shards),
     seed: local.random.int(2 ** 31),
   };
 }

@@ -5,6 +5,8 @@
 //
 //   request ─► await ready ─► port.postMessage ─► worker ─► reply ─► resolve / reject(typed)
 //   attach task settles ─► crash: reject in-flight, back off, attach again, reopen partitions
+import { createRequire } from 'node:module';
+import { pathToFileURL } from 'node:url';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { FerryError, InvalidArgumentError, OverloadedError, registerErrorCode } from '../wal/index.ts';
@@ -79,8 +81,11 @@ interface InFlight {
 
 function workerFile(): { filename: string; execArgv: string[] } {
   // From source (vitest, tsx) the worker is TypeScript and needs tsx's loader; once built, it is JS.
+  // tsx is resolved from this package, not from the process's working directory (a program
+  // started elsewhere would not find it, and every worker would die at boot).
   const fromSource = import.meta.url.endsWith('.ts');
-  return { filename: new URL(fromSource ? './shard-worker.ts' : './shard-worker.js', import.meta.url).href, execArgv: fromSource ? ['--import', 'tsx'] : [] };
+  const filename = new URL(fromSource ? './shard-worker.ts' : './shard-worker.js', import.meta.url).href;
+  return { filename, execArgv: fromSource ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] : [] };
 }
 
 /** One worker thread hosting some partitions, supervised: see the diagram at the top of the file. */

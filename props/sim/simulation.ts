@@ -138,7 +138,7 @@ class Simulation {
         const ferry = await this.#driveDisk(
           Ferry.open(
             // threads: 1 only routes through the factory: the partitions run here, behind the simulated network.
-            { dir: '/sim', threads: 1, fs: this.#fs.processView(), clock: this.#clock, random: this.#random.fork(`engine${this.#incarnation}`), fsync: this.#swarm.fsync, segmentBytes: 4096, limits: { checkpointEveryRecords: this.#swarm.checkpointEvery } },
+            { dir: '/sim', threads: 1, fs: this.#fs.processView(), clock: this.#clock, random: this.#random.fork(`engine${this.#incarnation}`), fsync: this.#swarm.fsync, segmentBytes: 4096, limits: { checkpointEveryRecords: this.#swarm.checkpointEvery, checkpointPartBytes: this.#swarm.checkpointPartBytes } },
             (o) => {
               runtime = new LocalRuntime(o.local);
               const network = new SimulatedNetwork(runtime, this.#clock, this.#networkRandom, this.#network, {

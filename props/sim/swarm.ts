@@ -31,6 +31,8 @@ export interface Swarm {
   readonly nack: number;
   readonly hold: number;
   readonly checkpointEvery: number;
+  /** Bytes per checkpoint part: 64 splits every checkpoint into many records, which crashes tear. */
+  readonly checkpointPartBytes: number;
   readonly network: Readonly<NetworkFaults>;
 }
 
@@ -60,5 +62,7 @@ export function drawSwarm(r: Random): Swarm {
     network: calmNetwork
       ? { drop: 0, duplicate: 0, delay: 0, maxDelayMs: 0 }
       : { drop: pick([0, 0.01, 0.05]), duplicate: pick([0, 0.02, 0.1]), delay: pick([0.1, 0.5]), maxDelayMs: pick([5, 50, 400]) },
+    // Drawn last, so that the draws above (and so every earlier seed's swarm) are unchanged.
+    checkpointPartBytes: pick([64, 1024 * 1024]),
   };
 }

@@ -1,0 +1,83 @@
+// The record cache is bounded for the whole engine, not per partition (issue 9): every partition
+// of a runtime draws on one byte budget, the oldest record of any partition goes first, and a
+// delivery whose record was evicted reads it from the log.
+import { describe, expect, it } from 'vitest';
+import { ManualClock, MemoryFileSystem, SeededRandom } from '../wal/index.ts';
+import { decodeBody, encodeMessage, frameMessages } from './codec.ts';
+import { LocalRuntime } from './local-runtime.ts';
+import { RecordCacheBudget, recordCacheShare } from './record-cache.ts';
+import { resolveTopicOptions } from './topic-options.ts';
+
+const PARTITIONS = 8;
+const BUDGET = 64 * 1024;
+
+function runtime() {
+  return new LocalRuntime({
+    dir: '/r',
+    fs: new MemoryFileSystem({ random: new SeededRandom(5) }),
+    clock: new ManualClock(1_700_000_000_000),
+    random: new SeededRandom(6),
+    fsync: 'interval',
+    fsyncIntervalMs: 0,
+    segmentBytes: 1 << 20,
+    maxMessageBytes: 1 << 16,
+    limits: { maxUnsettledPerGroup: 10_000, maxWaiters: 10, maxDedupIds: 100, maxProducers: 10, checkpointEveryRecords: 100_000, maxGroups: 10, recordCacheBytes: BUDGET },
+  });
+}
+
+const values = (p: number) => Array.from({ length: 1000 }, (_, i) => `${p}/${i}`.padEnd(200));
+
+describe('record cache budget', () => {
+  it('keeps the records cached by all partitions of a runtime within one budget, and delivers every message whole', async () => {
+    const rt = runtime();
+    await rt.openTopic('t', resolveTopicOptions('t', { partitions: PARTITIONS }));
+    for (let p = 0; p < PARTITIONS; p++) {
+      await rt.call({ op: 'ensureGroup', topic: 't', partition: p, group: 'g', ordering: 'none' });
+      for (let b = 0; b < 1000; b += 100) await rt.call({ op: 'publish', topic: 't', partition: p, request: { payload: frameMessages(values(p).slice(b, b + 100).map((value) => encodeMessage({ value }, 0, 1 << 16))), count: 100 } });
+    }
+    // One message from each: each fetch scans all ten batches (200 KB) and caches the rest.
+    let largest = 0;
+    for (let p = 0; p < PARTITIONS; p++) {
+      expect(await rt.call({ op: 'fetch', topic: 't', partition: p, request: { group: 'g', consumerId: 'c', max: 1, waitMs: 0 } })).toHaveLength(1);
+      largest = Math.max(largest, rt.recordCacheBytes);
+    }
+    expect(largest).toBeGreaterThan(BUDGET / 2); // it is used
+    expect(largest).toBeLessThanOrEqual(BUDGET); // 8 partitions once held 8 x 200 KB here
+    for (let p = 0; p < PARTITIONS; p++) {
+      const rest = await rt.call({ op: 'fetch', topic: 't', partition: p, request: { group: 'g', consumerId: 'c', max: 1000, waitMs: 0 } });
+      expect(rest.map((m) => m.offset)).toEqual(Array.from({ length: 999 }, (_, i) => i + 2)); // the GROUP record is at 0
+      expect(rest.map((m) => decodeBody(m.record).value)).toEqual(values(p).slice(1));
+      expect(rt.recordCacheBytes).toBeLessThanOrEqual(BUDGET);
+    }
+    await rt.close();
+  });
+
+  it('a record larger than the whole budget is not kept, and still delivered', async () => {
+    const budget = new RecordCacheBudget(0);
+    expect(budget.bytes).toBe(0);
+    const rt = new LocalRuntime({
+      dir: '/r',
+      fs: new MemoryFileSystem({ random: new SeededRandom(1) }),
+      clock: new ManualClock(1),
+      random: new SeededRandom(2),
+      fsync: 'none',
+      fsyncIntervalMs: 0,
+      segmentBytes: 1 << 20,
+      maxMessageBytes: 1 << 16,
+      limits: { maxUnsettledPerGroup: 100, maxWaiters: 10, maxDedupIds: 100, maxProducers: 10, checkpointEveryRecords: 1000, maxGroups: 10, recordCacheBytes: 0 },
+    });
+    await rt.openTopic('t', resolveTopicOptions('t'));
+    await rt.call({ op: 'ensureGroup', topic: 't', partition: 0, group: 'g', ordering: 'none' });
+    await rt.call({ op: 'publish', topic: 't', partition: 0, request: { payload: frameMessages(['a', 'b'].map((value) => encodeMessage({ value }, 0, 1 << 16))), count: 2 } });
+    const got = await rt.call({ op: 'fetch', topic: 't', partition: 0, request: { group: 'g', consumerId: 'c', max: 1, waitMs: 0 } });
+    expect(rt.recordCacheBytes).toBe(0);
+    const more = await rt.call({ op: 'fetch', topic: 't', partition: 0, request: { group: 'g', consumerId: 'c', max: 1, waitMs: 0 } });
+    expect([...got, ...more].map((m) => decodeBody(m.record).value)).toEqual(['a', 'b']);
+    await rt.close();
+  });
+
+  it('gives each worker shard (a runtime of its own) an equal share of the engine budget', () => {
+    expect(recordCacheShare({ recordCacheBytes: 64 * 1024 * 1024 }, 4).recordCacheBytes).toBe(16 * 1024 * 1024);
+    expect(recordCacheShare({}, 2).recordCacheBytes).toBe(32 * 1024 * 1024);
+  });
+});
