@@ -49,6 +49,7 @@ export {
   GroupInUseError,
   InvalidMessageError,
   InvalidNameError,
+  NotDeadLetterTopicError,
   ProducerFencedError,
   RequestTimeoutError,
   SequenceGapError,

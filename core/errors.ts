@@ -120,3 +120,12 @@ export class UnknownGroupError extends FerryError {
   }
 }
 registerErrorCode(UnknownGroupError.code, UnknownGroupError as unknown as typeof FerryError);
+
+/** redrive of a topic that is no topic's dead-letter topic. */
+export class NotDeadLetterTopicError extends FerryError {
+  static readonly code = 'NOT_A_DEAD_LETTER_TOPIC';
+  constructor(topic: string) {
+    super(NotDeadLetterTopicError.code, `topic ${JSON.stringify(topic)} is not the dead-letter topic of any topic; redrive a topic's dead-letter topic (by default '<topic>.dlq')`, false, { details: { topic } });
+  }
+}
+registerErrorCode(NotDeadLetterTopicError.code, NotDeadLetterTopicError as unknown as typeof FerryError);

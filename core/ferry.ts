@@ -5,7 +5,6 @@
 //   <dir>/topics/<topic>/<p>/  one log per partition: messages and every group's state changes
 import { join } from 'node:path';
 import {
-  FerryError,
   InvalidArgumentError,
   LockedError,
   SeededRandom,
@@ -20,11 +19,12 @@ import {
   type Random,
 } from '../wal/index.ts';
 import { CATALOG_LOG_OPTIONS, Catalog } from './catalog.ts';
-import { decodeBody, decodeMeta } from './codec.ts';
-import { originalHeaders, readDeadLetterInfo } from './dead-letter.ts';
 import { ClosedError, GroupInUseError, UnknownTopicError } from './errors.ts';
 import { LocalRuntime } from './local-runtime.ts';
 import { resolveEngineOptions } from './engine-options.ts';
+import { redrive, type RedriveOptions } from './redrive.ts';
+
+export type { RedriveOptions } from './redrive.ts';
 import { checkName } from './names.ts';
 import { refuseUnknownOptions } from './option-names.ts';
 import type { PartitionLimits } from './partition-actor.ts';
@@ -65,13 +65,6 @@ export interface FerryOptions {
 export type RuntimeFactory = (options: { readonly threads: number | 'auto'; readonly local: ConstructorParameters<typeof LocalRuntime>[0] }) => PartitionRuntime;
 
 
-/** Options of `redrive`. */
-export interface RedriveOptions {
-  /** Topic to move the dead letters to. Default: each letter's topic of origin. */
-  readonly to?: string;
-  /** Most letters to move. Default: all that are there now. */
-  readonly limit?: number;
-}
 
 /**
  * An open engine on one data directory: create topics, hand out producers and consumers, redrive
@@ -239,52 +232,26 @@ export class Ferry {
   }
 
   /**
-   * Moves dead letters back to their topic of origin (or `to`), each once: the moved copy carries
-   * a message id derived from the letter, so a redrive repeated after a crash (within the target's
-   * dedupe window) stores it once, and the letter is acknowledged only after the copy is durable.
-   * Resolves with the number of letters moved.
+   * Moves dead letters back, each once: by default to its partition of origin and only for the
+   * group that dead-lettered it, keeping value, key, headers and id; with `to`, to another topic
+   * for all its groups. A letter is acked only once its copy is durable, and a redrive repeated
+   * after a crash (within the target's dedupe window) stores it once. Resolves with the number
+   * moved. NOT_A_DEAD_LETTER_TOPIC for a topic no topic dead-letters into.
    */
-  async redrive(deadLetterTopic: string, options: RedriveOptions = {}): Promise<number> {
+  redrive(deadLetterTopic: string, options: RedriveOptions = {}): Promise<number> {
     this.#checkOpen();
-    this.#topic(deadLetterTopic);
-    if (options.to !== undefined) this.#topic(options.to);
-    const limit = options.limit ?? Number.POSITIVE_INFINITY;
-    const group = 'ferry.redrive';
-    const consumerId = `${group}/${this.#random.int(2 ** 31).toString(36)}`;
-    const partitions = this.#topic(deadLetterTopic).partitions;
-    for (let p = 0; p < partitions; p++) await this.#runtime.call({ op: 'ensureGroup', topic: deadLetterTopic, partition: p, group, ordering: 'none' });
-    const producer = this.producer({ idempotent: true });
-    let moved = 0;
-    try {
-      for (let progress = true; progress && moved < limit; ) {
-        progress = false;
-        for (let p = 0; p < partitions && moved < limit; p++) {
-          const batch = await this.#runtime.call({ op: 'fetch', topic: deadLetterTopic, partition: p, request: { group, consumerId, max: Math.min(256, limit - moved), waitMs: 0 } });
-          for (const m of batch) {
-            const meta = decodeMeta(m.record);
-            const body = decodeBody(m.record);
-            const target = options.to ?? readDeadLetterInfo(body.headers)?.topic;
-            if (!target || !this.#catalog.topic(target)) continue; // left for a later redrive with `to`
-            const headers = originalHeaders(body.headers);
-            await producer.publish(target, {
-              value: body.value,
-              ...(meta.key === undefined ? {} : { key: meta.key }),
-              ...(headers ? { headers } : {}),
-              id: `ferry-redrive/${deadLetterTopic}/${p}/${m.offset}`,
-            });
-            const [refused] = await this.#runtime.call({ op: 'settle', topic: deadLetterTopic, partition: p, group, items: [{ kind: 'ack', offset: m.offset, token: m.token }] });
-            if (refused) throw FerryError.fromWire(refused);
-            moved++;
-            progress = true;
-          }
-        }
-      }
-    } finally {
-      // Letters fetched but not moved go back without charging an attempt.
-      for (let p = 0; p < partitions; p++) await this.#runtime.call({ op: 'settle', topic: deadLetterTopic, partition: p, group, items: [{ kind: 'release', consumerId }] }).catch(() => {});
-      await producer.close();
-    }
-    return moved;
+    return redrive(
+      {
+        runtime: this.#runtime,
+        random: this.#random,
+        maxMessageBytes: this.#maxMessageBytes,
+        topic: (name) => this.#topic(name),
+        exists: (name) => this.#catalog.topic(name) !== undefined,
+        deadLetterOf: (name) => this.#catalog.topics().filter(([, o]) => o.deadLetter === name).map(([t]) => t),
+      },
+      deadLetterTopic,
+      options,
+    );
   }
 
   /**

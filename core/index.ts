@@ -25,6 +25,7 @@ export {
   GroupInUseError,
   InvalidMessageError,
   InvalidNameError,
+  NotDeadLetterTopicError,
   ProducerFencedError,
   RequestTimeoutError,
   StaleDeliveryError,

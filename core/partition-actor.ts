@@ -305,6 +305,10 @@ export class PartitionActor {
           if (offset < g.cursor) continue;
           if (g.pending.size >= limit) return;
           const meta = decodeMeta(records[i]!);
+          if (meta.onlyGroup !== undefined && meta.onlyGroup !== g.name) {
+            g.cursor = offset + 1; // another group's redriven letter: settled for this one
+            continue;
+          }
           const p = g.track(offset, meta.key, meta.deliverAt, now);
           g.cursor = offset + 1;
           if (!p) continue;

@@ -216,14 +216,19 @@ class Simulation {
   async #poll(slot: Slot): Promise<Delivery<number> | undefined> {
     let got: Delivery<number> | undefined;
     let settled = false;
-    slot.waiting ??= slot.consumer.next();
+    // Recorded when next() hands it out (its lease starts then), not when this step looks: a
+    // delivery taken between two steps may run out its lease before the next one.
+    slot.waiting ??= slot.consumer.next().then((d) => {
+      if (d) {
+        this.#counts.deliveries!++;
+        this.history.delivered(slot.group.name, d, this.#clock.now());
+      }
+      return d;
+    });
     void slot.waiting.then((d) => ((got = d), (settled = true)), () => (settled = true));
     await flush(3);
     if (!settled) return undefined;
     slot.waiting = undefined;
-    if (!got) return undefined;
-    this.#counts.deliveries!++;
-    this.history.delivered(slot.group.name, got, this.#clock.now());
     return got;
   }
 
