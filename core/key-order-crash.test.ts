@@ -11,7 +11,7 @@ it('holds the next message of a key until the ack before it is durable, so a pow
   const fs = new MemoryFileSystem({ random: new SeededRandom(51), syncs: 'manual' });
   const clock = new ManualClock(1_700_000_000_000);
   const open = (seed: number) => Ferry.open({ dir: '/d', fs: fs.processView(), clock, random: new SeededRandom(seed), fsync: 'always' });
-  const settle = async (promise: Promise<unknown>) => {
+  const settle = async <T,>(promise: Promise<T>): Promise<T> => {
     for (let i = 0; i < 50; i++) {
       fs.releaseSyncs();
       await flush(2);
