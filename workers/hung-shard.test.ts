@@ -21,7 +21,7 @@ describe('a hung shard', () => {
   it('is found by its heartbeat, terminated and restarted; requests fail fast and retriably; nothing confirmed is lost', async () => {
     setup = realFerry(1);
     let runtime: WorkerRuntime | undefined;
-    ferry = await Ferry.open({ dir: setup.dir, threads: 1 }, (o) => (runtime = workerRuntimeFactory({ heartbeat: { intervalMs: 50, hungAfterMs: 500 } })(o) as WorkerRuntime));
+    ferry = await Ferry.open({ dir: setup.dir, threads: 1 }, (o) => (runtime = workerRuntimeFactory({ heartbeat: { intervalMs: 100, hungAfterMs: 3000 } // generous: a loaded machine answers late })(o) as WorkerRuntime));
     await ferry.createTopic('t');
     const producer = ferry.producer({ id: 'p' });
     await producer.publishMany('t', Array.from({ length: 20 }, (_, i) => ({ value: i })));
