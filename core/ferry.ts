@@ -55,6 +55,12 @@ export interface FerryOptions {
   /** Largest encoded message. Default 1 MiB. */
   readonly maxMessageBytes?: number;
   readonly limits?: Partial<PartitionLimits>;
+  /**
+   * Opens logs damaged inside data that was synced (a CORRUPT_SEGMENT error otherwise) by cutting
+   * each at its first bad batch: everything after it in that log is dropped, and reported. Use it
+   * only once you have kept a copy of the directory, or restored what you could from a backup.
+   */
+  readonly repair?: boolean;
   /** Seams: the simulator and tests pass their own. */
   readonly fs?: FileSystem;
   readonly clock?: Clock;
@@ -97,7 +103,7 @@ export class Ferry {
    * runtime for `threads > 0` (the package root passes the worker-thread one; core never imports it).
    */
   static async open(options: FerryOptions, runtimeFactory?: RuntimeFactory): Promise<Ferry> {
-    const { threads, fsync, fsyncIntervalMs, segmentBytes, maxMessageBytes, limits } = resolveEngineOptions(options as unknown as Record<string, unknown>);
+    const { threads, fsync, fsyncIntervalMs, segmentBytes, maxMessageBytes, limits, repair } = resolveEngineOptions(options as unknown as Record<string, unknown>);
     const fs = options.fs ?? nodeFileSystem;
     const clock = options.clock ?? realClock;
     const random = options.random ?? new SeededRandom((clock.now() ^ (process.pid << 16)) >>> 0);
@@ -113,7 +119,7 @@ export class Ferry {
     // found, and a retry in this process is not refused as LOCKED (issue 9).
     const undo: (() => unknown)[] = [() => lock.release()];
     try {
-      const catalogLog = await WriteAheadLog.open({ dir: join(options.dir, '_catalog'), fs, clock, fsync: fsync === 'none' ? 'interval' : fsync, ...CATALOG_LOG_OPTIONS });
+      const catalogLog = await WriteAheadLog.open({ dir: join(options.dir, '_catalog'), fs, clock, fsync: fsync === 'none' ? 'interval' : fsync, ...CATALOG_LOG_OPTIONS, repair });
       undo.unshift(() => catalogLog.close());
       // The catalog is read before any thread starts: a bad one has nothing else to stop.
       const catalog = Catalog.load(catalogLog);
@@ -126,6 +132,7 @@ export class Ferry {
         fsync,
         fsyncIntervalMs,
         segmentBytes,
+        repair,
         maxMessageBytes,
         limits,
       };
