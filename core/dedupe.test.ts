@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeMessage, frameMessages } from './codec.ts';
-import { engineHarness, engineVariants } from './engine-harness.ts';
+import { engineHarness, engineVariants } from '../test-support/engine-harness.ts';
 import { ProducerFencedError } from './errors.ts';
-import { memoryFerry } from './testing.ts';
+import { memoryFerry } from '../test-support/memory-ferry.ts';
 import { PartitionActor } from './partition-actor.ts';
 import { resolveTopicOptions } from './topic-options.ts';
 import { WriteAheadLog } from '../wal/index.ts';

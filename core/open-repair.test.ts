@@ -2,7 +2,7 @@
 // `repair: true`, and now Ferry.open takes it: the damaged log is cut at its first bad batch and
 // opens; what came before the damage is kept.
 import { expect, it } from 'vitest';
-import { flush, memoryFerry } from './testing.ts';
+import { flush, memoryFerry } from '../test-support/memory-ferry.ts';
 
 it('refuses a log damaged inside synced data, naming repair: true, and opens it with repair: true', async () => {
   const setup = memoryFerry(61, { segmentBytes: 600 });

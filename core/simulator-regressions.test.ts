@@ -1,6 +1,7 @@
 // Regressions for bugs the deterministic simulator found (issue 5), each reduced to its core.
 import { describe, expect, it } from 'vitest';
-import { FerryError, ManualClock, MemoryFileSystem, SeededRandom } from '../wal/index.ts';
+import { FerryError, ManualClock, SeededRandom } from '../wal/index.ts';
+import { MemoryFileSystem } from '../wal/fault-disk.ts';
 import { encodeMessage, frameMessages } from './codec.ts';
 import { Consumer } from './consumer.ts';
 import type { PartitionCommand } from './partition-protocol.ts';
@@ -8,7 +9,7 @@ import type { PartitionRuntime } from './runtime.ts';
 import { LocalRuntime } from './local-runtime.ts';
 import type { PublishRequest } from './partition-api.ts';
 import { ProducerTable } from './producer-state.ts';
-import { flush, memoryFerry } from './testing.ts';
+import { flush, memoryFerry } from '../test-support/memory-ferry.ts';
 import { resolveTopicOptions } from './topic-options.ts';
 
 function runtimeOnManualDisk() {

@@ -2,7 +2,7 @@
 // option names are refused with a typed error naming them, groups can be deleted (and stop holding
 // back retention), and a dead-letter topic never drops a letter its consumers keep failing.
 import { describe, expect, it } from 'vitest';
-import { flush, memoryFerry } from './testing.ts';
+import { flush, memoryFerry } from '../test-support/memory-ferry.ts';
 
 describe('topics', () => {
   it('createTopic without options ensures an existing topic; different options are a TOPIC_CONFLICT', async () => {

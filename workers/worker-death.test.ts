@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Ferry, FerryError, ShardCrashedError } from '../index.ts';
 import { workerRuntimeFactory, type FaultDrill, type WorkerRuntimeExtras } from './index.ts';
 import { Shard } from './shard.ts';
-import { realFerry, until, type RealFerry } from './testing.ts';
+import { realFerry, until, type RealFerry } from '../test-support/real-ferry.ts';
 import type { WorkerRuntime } from './worker-runtime.ts';
 
 let setup: RealFerry | undefined;
