@@ -68,14 +68,18 @@ describe.each(engineVariants)('dedupe ($name)', (variant) => {
     expect((await ferry.producer().publish('t', { value: 5 })).duplicate).toBe(false);
   });
 
-  it('forgets the least recently used producer at the limit, and a forgotten one starts over', async () => {
-    const ferry = await engine.setup({ limits: { maxProducers: 2 } }).open();
+  it('refuses a new producer at the limit while the others are active (typed, retriable), and keeps serving the known ones', async () => {
+    // Issue 9: forgetting an active producer would make its retried batch look new (stored twice).
+    const setup = engine.setup({ limits: { maxProducers: 2 } });
+    const ferry = await setup.open();
     await ferry.createTopic('t');
     const steady = ferry.producer();
-    for (let round = 0; round < 3; round++) {
-      await steady.publish('t', { value: round });
-      await ferry.producer().publish('t', { value: 'one-off' }); // each a new producer
-    }
+    await steady.publish('t', { value: 0 });
+    await ferry.producer().publish('t', { value: 'one-off' });
+    const third = ferry.producer({ deliveryTimeoutMs: 50 }).publish('t', { value: 'refused' });
+    third.catch(() => {});
+    for (let i = 0; i < 6; i++) await setup.elapse(30); // its retries, until its delivery timeout
+    await expect(third).rejects.toMatchObject({ code: 'PRODUCERS_FULL', retriable: true });
     expect((await steady.publish('t', { value: 'still fine' })).duplicate).toBe(false);
   });
 

@@ -86,7 +86,8 @@ export class Ferry {
   readonly #maxMessageBytes: number;
   readonly #producers = new Set<Producer>();
   readonly #consumers = new Set<Consumer>();
-  readonly #epochs = new Map<string, number>();
+  /** The current instance of each named producer (the one a newer instance fences). */
+  readonly #named = new Map<string, Producer>();
   #closing: Promise<void> | undefined;
 
   static #threadedRuntime: RuntimeFactory | undefined;
@@ -201,9 +202,17 @@ export class Ferry {
     return this.#catalog.topics().map(([name, options]) => ({ name, options }));
   }
 
-  /** A producer. With an `id`, opening another producer with the same id fences this one. */
+  /**
+   * A producer. With an `id`, opening another producer with the same id fences the older one at
+   * once: its publishes fail with PRODUCER_FENCED from this call on, and the new one publishes
+   * only once nothing of the older one is in flight and its own epoch is durable.
+   */
   producer(options: ProducerOptions = {}): Producer {
     this.#checkOpen();
+    const id = options.id;
+    const older = id === undefined ? undefined : this.#named.get(id);
+    // Fenced before the new instance exists, in this very call: the older one cannot publish after it.
+    const olderDrained = older?.fence(this.#catalog.epochOf(id!) + 1);
     const producer: Producer = new Producer(
       {
         runtime: this.#runtime,
@@ -211,17 +220,19 @@ export class Ferry {
         random: this.#random,
         maxMessageBytes: this.#maxMessageBytes,
         topic: (name) => this.#topic(name),
-        bumpEpoch: async (id) => {
-          const epoch = await this.#catalog.bumpEpoch(id, this.#clock.now());
-          this.#epochs.set(id, epoch);
-          return epoch;
+        bumpEpoch: async (producerId) => {
+          await olderDrained;
+          return this.#catalog.bumpEpoch(producerId, this.#clock.now());
         },
-        currentEpoch: (id) => this.#epochs.get(id),
-        onClose: () => this.#producers.delete(producer),
+        onClose: () => {
+          this.#producers.delete(producer);
+          if (id !== undefined && this.#named.get(id) === producer) this.#named.delete(id);
+        },
       },
       options,
     );
     this.#producers.add(producer);
+    if (id !== undefined) this.#named.set(id, producer);
     return producer;
   }
 
