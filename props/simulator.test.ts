@@ -14,7 +14,7 @@ describe('simulator', () => {
       for (const [k, v] of Object.entries(r.stats)) totals[k] = (totals[k] ?? 0) + v;
     }
     // The swarm must actually have hurt: a simulator that injects nothing proves nothing.
-    for (const fault of ['crashes', 'powerLosses', 'failedSyncs', 'dropped', 'duplicated', 'timedOut', 'bitFlips', 'staleSettles', 'deadLetters']) expect(totals[fault], fault).toBeGreaterThan(0);
+    for (const fault of ['crashes', 'powerLosses', 'failedSyncs', 'dropped', 'duplicated', 'timedOut', 'bitFlips', 'staleSettles', 'deadLetters', 'earlyRepeats']) expect(totals[fault], fault).toBeGreaterThan(0);
   });
 
   it('is deterministic: the same seed gives the same trace', async () => {
