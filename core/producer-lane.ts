@@ -24,8 +24,8 @@
 // Until the partition has confirmed a batch of this producer, one batch at a time: an actor that
 // does not know a producer takes its first batch whatever its sequence (it may have forgotten the
 // producer), so a later batch overtaking a lost first one would be taken, and the first one's
-// retry then mistaken for a duplicate. (An actor that forgets a producer, least recently used,
-// while its batches are in flight has the same hole; it takes maxProducers others meanwhile.)
+// retry then mistaken for a duplicate. (An actor forgets a producer only once it has been idle
+// longer than any retry of its can take: PRODUCER_IDLE_MS, producer-state.ts.)
 import { FerryError, type Clock } from '../wal/index.ts';
 import { frameMessages } from './codec.ts';
 import type { PublishReply, PublishRequest } from './partition-api.ts';
