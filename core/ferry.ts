@@ -21,7 +21,7 @@ import {
 import { Catalog } from './catalog.ts';
 import { decodeBody, decodeMeta } from './codec.ts';
 import { originalHeaders, readDeadLetterInfo } from './dead-letter.ts';
-import { ClosedError, UnknownTopicError } from './errors.ts';
+import { ClosedError, ProducerFencedError, UnknownTopicError } from './errors.ts';
 import { LocalRuntime } from './local-runtime.ts';
 import { checkName } from './names.ts';
 import type { PartitionLimits } from './partition-actor.ts';
@@ -88,6 +88,8 @@ export class Ferry {
   readonly #consumers = new Set<Consumer>();
   /** The current instance of each named producer (the one a newer instance fences). */
   readonly #named = new Map<string, Producer>();
+  /** Per named producer: settles once every instance older than the current one is drained. */
+  readonly #draining = new Map<string, Promise<unknown> | undefined>();
   #closing: Promise<void> | undefined;
 
   static #threadedRuntime: RuntimeFactory | undefined;
@@ -211,8 +213,10 @@ export class Ferry {
     this.#checkOpen();
     const id = options.id;
     const older = id === undefined ? undefined : this.#named.get(id);
-    // Fenced before the new instance exists, in this very call: the older one cannot publish after it.
-    const olderDrained = older?.fence(this.#catalog.epochOf(id!) + 1);
+    // Fenced before the new instance exists, in this very call: the older one cannot publish after
+    // it. Every older instance must be drained, not only the last (it may still wait on its own elders).
+    const olderDrained = id === undefined ? undefined : Promise.all([older?.fence(this.#catalog.epochOf(id) + 1), this.#draining.get(id)]);
+    if (id !== undefined) this.#draining.set(id, olderDrained);
     const producer: Producer = new Producer(
       {
         runtime: this.#runtime,
@@ -222,6 +226,8 @@ export class Ferry {
         topic: (name) => this.#topic(name),
         bumpEpoch: async (producerId) => {
           await olderDrained;
+          // Fenced while it waited: a newer instance takes the next epoch, not this one.
+          if (this.#named.get(producerId) !== producer) throw new ProducerFencedError(producerId, -1, this.#catalog.epochOf(producerId) + 1);
           return this.#catalog.bumpEpoch(producerId, this.#clock.now());
         },
         onClose: () => {

@@ -51,19 +51,26 @@ describe('producer fencing', () => {
     await ferry.close();
   });
 
-  it('the newer instance\'s first publish succeeds only once nothing of the older one is in flight', async () => {
+  // Before the fix the newest one's publish was confirmed at once (['newest@1']), the first
+  // instance's still in flight; with one between, it waited only for the one between.
+  it.each([
+    { between: 0, what: 'the older one' },
+    { between: 1, what: 'the first of two older ones (not only the one between)' },
+  ])('the newest instance\'s first publish succeeds only once nothing of $what is in flight', async ({ between }) => {
     const { ferry, release } = await engineHoldingEpoch(0);
-    const older = ferry.producer({ id: 'checkout' }); // epoch 0: its replies are held
+    const first = ferry.producer({ id: 'checkout' }); // epoch 0: its replies are held
     const order: string[] = [];
-    const olderDone = older.publish('t', { value: 'old' }).then(() => order.push('older'), () => order.push('older failed'));
+    const firstDone = first.publish('t', { value: 'first' }).then(() => order.push('first'));
     await flush(5); // stored, its reply held
-    const newer = ferry.producer({ id: 'checkout' });
-    const newerDone = newer.publish('t', { value: 'new' }).then((r: PublishResult) => order.push(`newer@${r.offset}`));
+    const middles = Array.from({ length: between }, () => ferry.producer({ id: 'checkout' }));
+    const newest = ferry.producer({ id: 'checkout' });
+    for (const middle of middles) await expect(middle.publish('t', { value: 'middle' })).rejects.toBeInstanceOf(ProducerFencedError);
+    const newestDone = newest.publish('t', { value: 'new' }).then((r: PublishResult) => order.push(`newest@${r.offset}`));
     await flush(20);
-    expect(order).toEqual([]); // before the fix: ['newer@1'], the older one still in flight
+    expect(order).toEqual([]);
     release();
-    await Promise.all([olderDone, newerDone]);
-    expect(order).toEqual(['older', 'newer@1']);
+    await Promise.all([firstDone, newestDone]);
+    expect(order).toEqual(['first', 'newest@1']);
     await ferry.close();
   });
 
