@@ -132,11 +132,13 @@ describe('dedupe in the partition actor', () => {
     const fs = new MemoryFileSystem({ random: new SeededRandom(3), syncs: options.manual ? 'manual' : 'auto' });
     const clock = new ManualClock(1_700_000_000_000);
     const limits = { maxUnsettledPerGroup: 100, maxWaiters: 10, maxDedupIds: 100, maxProducers: options.maxProducers ?? 10, checkpointEveryRecords: 1000, maxGroups: 10 };
-    const opening = WriteAheadLog.open({ dir: '/p', fs, clock, fsync: 'always' });
-    while (fs.releaseSyncs() > 0 || fs.pendingSyncs > 0) await flush(2);
-    const log = await opening;
-    const actor = PartitionActor.open({ topic: 't', partition: 0, options: resolveTopicOptions('t'), clock, random: new SeededRandom(1), log, limits, maxMessageBytes: 1 << 20, incarnation: 1 });
-    return { fs, clock, log, actor };
+    const open = async () => {
+      const opening = WriteAheadLog.open({ dir: '/p', fs, clock, fsync: 'always' });
+      while (fs.releaseSyncs() > 0 || fs.pendingSyncs > 0) await flush(2);
+      const log = await opening;
+      return { log, actor: PartitionActor.open({ topic: 't', partition: 0, options: resolveTopicOptions('t'), clock, random: new SeededRandom(1), log, limits, maxMessageBytes: 1 << 20, incarnation: 1 }) };
+    };
+    return { fs, clock, open, ...(await open()) };
   };
   const message = (value: string, id?: string, producer?: { id: number; seq: number }) => ({
     payload: frameMessages([encodeMessage({ value }, 0, 1 << 20)]),
@@ -173,6 +175,22 @@ describe('dedupe in the partition actor', () => {
     clock.advance(PRODUCER_IDLE_MS);
     expect(await actor.publish(message('c', undefined, { id: 3, seq: 0 }))).toEqual({ offsets: [2], duplicates: [false] });
     expect(log.nextOffset).toBe(3);
+  });
+
+  it('knows after a restart how long its producers have been idle: a full table of idle ones takes a new producer at once', async () => {
+    const { clock, log, actor, open } = await actorOnDisk({ maxProducers: 2 });
+    await actor.publish(message('a', undefined, { id: 1, seq: 0 }));
+    await actor.publish(message('b', undefined, { id: 2, seq: 0 }));
+    await actor.retain(); // a checkpoint holds the table
+    await actor.publish(message('a2', undefined, { id: 1, seq: 1 }));
+    actor.close();
+    await log.close();
+    clock.advance(PRODUCER_IDLE_MS);
+    const reopened = await open();
+    // Before the fix every restored producer counted as active from the restart: refused for 15 minutes.
+    expect(await reopened.actor.publish(message('c', undefined, { id: 3, seq: 0 }))).toMatchObject({ duplicates: [false] });
+    reopened.actor.close();
+    await reopened.log.close();
   });
 
   it('refuses a retry older than the batches it remembers instead of confirming it without an offset (issue 17)', () => {

@@ -43,7 +43,7 @@ export function replayPartition(log: WriteAheadLog, producers: ProducerTable, id
   forEachBatch(log, start, end, (b) => {
     const beforeCheckpoint = checkpoint !== undefined && b.baseOffset < checkpoint;
     if (b.type === RecordType.DATA) {
-      if (b.baseSequence >= 0 && !beforeCheckpoint) producers.record(b.producerId, b.producerEpoch, b.baseSequence, b.recordCount, b.baseOffset);
+      if (b.baseSequence >= 0 && !beforeCheckpoint) producers.record(b.producerId, b.producerEpoch, b.baseSequence, b.recordCount, b.baseOffset, b.timestamp);
       if (dedupWindowMs > 0 && b.timestamp + dedupWindowMs > now) {
         messageSlices(b.payload).forEach((record, i) => {
           const id = decodeMeta(record).id;
@@ -81,13 +81,13 @@ export function replayPartition(log: WriteAheadLog, producers: ProducerTable, id
       }
       case RecordType.PRODUCER: {
         const r = decodeControl<ProducerRecord>(b.payload);
-        producers.record(r.p, r.e, r.s, r.n, r.o);
+        producers.record(r.p, r.e, r.s, r.n, r.o, b.timestamp);
         break;
       }
       case RecordType.CHECKPOINT: {
         const r = decodeControl<CheckpointRecord>(b.payload);
         groups = new Map(Object.entries(r.groups).map(([name, s]) => [name, GroupState.restore(name, s)]));
-        producers.restore(r.producers);
+        producers.restore(r.producers, b.timestamp);
         break;
       }
     }

@@ -115,11 +115,11 @@ export class ProducerTable {
     throw new SequenceGapError(producerId, entry.lastSequence + 1, baseSequence);
   }
 
-  /** Notes a batch and the offsets its messages got (also on replay). */
-  record(producerId: number, epoch: number, baseSequence: number, count: number, offsets: BatchOffsets): void {
+  /** Notes a batch and the offsets its messages got (also on replay, with the batch's time `at`). */
+  record(producerId: number, epoch: number, baseSequence: number, count: number, offsets: BatchOffsets, at = this.#now()): void {
     let entry = this.#producers.get(producerId);
-    if (!entry || epoch > entry.epoch) entry = { epoch, lastSequence: -1, activeAt: 0, recent: [] };
-    entry.activeAt = this.#now();
+    if (!entry || epoch > entry.epoch) entry = { epoch, lastSequence: -1, activeAt: at, recent: [] };
+    entry.activeAt = Math.max(entry.activeAt, at);
     // Re-inserted on every batch: the map's order is least recently used first. check() made sure
     // the one forgotten here is idle (replay forgets as the live partition did).
     this.#producers.delete(producerId);
@@ -134,11 +134,14 @@ export class ProducerTable {
     return [...this.#producers].map(([id, e]) => [id, e.epoch, e.lastSequence, e.recent.map(([b, n, o]) => [b, n, typeof o === 'number' ? o : [...o]] as [number, number, BatchOffsets])]);
   }
 
-  restore(snapshot: readonly ProducerSnapshot[]): void {
+  /**
+   * Loads a checkpoint's table, written at `at`: its producers count as active then (no later than
+   * their last batch, so none is forgotten too early, and a full table does not refuse new
+   * producers for PRODUCER_IDLE_MS after every restart).
+   */
+  restore(snapshot: readonly ProducerSnapshot[], at = this.#now()): void {
     this.#producers.clear();
-    // Restored producers count as active now: one may be retrying a batch across the restart.
-    const now = this.#now();
-    for (const [id, epoch, lastSequence, recent] of snapshot) this.#producers.set(id, { epoch, lastSequence, activeAt: now, recent: recent.map(([b, n, o]) => [b, n, typeof o === 'number' ? o : [...o]]) });
+    for (const [id, epoch, lastSequence, recent] of snapshot) this.#producers.set(id, { epoch, lastSequence, activeAt: at, recent: recent.map(([b, n, o]) => [b, n, typeof o === 'number' ? o : [...o]]) });
   }
 }
 
