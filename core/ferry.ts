@@ -19,7 +19,7 @@ import {
   type Random,
 } from '../wal/index.ts';
 import { CATALOG_LOG_OPTIONS, Catalog } from './catalog.ts';
-import { ClosedError, GroupInUseError, UnknownTopicError } from './errors.ts';
+import { ClosedError, GroupInUseError, ProducerFencedError, UnknownTopicError } from './errors.ts';
 import { LocalRuntime } from './local-runtime.ts';
 import { resolveEngineOptions } from './engine-options.ts';
 import { redrive, type RedriveOptions } from './redrive.ts';
@@ -85,7 +85,10 @@ export class Ferry {
   readonly #maxMessageBytes: number;
   readonly #producers = new Set<Producer>();
   readonly #consumers = new Set<Consumer>();
-  readonly #epochs = new Map<string, number>();
+  /** The current instance of each named producer (the one a newer instance fences). */
+  readonly #named = new Map<string, Producer>();
+  /** Per named producer: settles once every instance older than the current one is drained. */
+  readonly #draining = new Map<string, Promise<unknown> | undefined>();
   #closing: Promise<void> | undefined;
 
   /** Use `Ferry.open`. */
@@ -202,9 +205,19 @@ export class Ferry {
     return this.#catalog.topics().map(([name, options]) => ({ name, options }));
   }
 
-  /** A producer. With an `id`, opening another producer with the same id fences this one. */
+  /**
+   * A producer. With an `id`, opening another producer with the same id fences the older one at
+   * once: its publishes fail with PRODUCER_FENCED from this call on, and the new one publishes
+   * only once nothing of the older one is in flight and its own epoch is durable.
+   */
   producer(options: ProducerOptions = {}): Producer {
     this.#checkOpen();
+    const id = options.id;
+    const older = id === undefined ? undefined : this.#named.get(id);
+    // Fenced before the new instance exists, in this very call: the older one cannot publish after
+    // it. Every older instance must be drained, not only the last (it may still wait on its own elders).
+    const olderDrained = id === undefined ? undefined : Promise.all([older?.fence(this.#catalog.epochOf(id) + 1), this.#draining.get(id)]);
+    if (id !== undefined) this.#draining.set(id, olderDrained);
     const producer: Producer = new Producer(
       {
         runtime: this.#runtime,
@@ -212,17 +225,21 @@ export class Ferry {
         random: this.#random,
         maxMessageBytes: this.#maxMessageBytes,
         topic: (name) => this.#topic(name),
-        bumpEpoch: async (id) => {
-          const epoch = await this.#catalog.bumpEpoch(id, this.#clock.now());
-          this.#epochs.set(id, epoch);
-          return epoch;
+        bumpEpoch: async (producerId) => {
+          await olderDrained;
+          // Fenced while it waited: a newer instance takes the next epoch, not this one.
+          if (this.#named.get(producerId) !== producer) throw new ProducerFencedError(producerId, -1, this.#catalog.epochOf(producerId) + 1);
+          return this.#catalog.bumpEpoch(producerId, this.#clock.now());
         },
-        currentEpoch: (id) => this.#epochs.get(id),
-        onClose: () => this.#producers.delete(producer),
+        onClose: () => {
+          this.#producers.delete(producer);
+          if (id !== undefined && this.#named.get(id) === producer) this.#named.delete(id);
+        },
       },
       options,
     );
     this.#producers.add(producer);
+    if (id !== undefined) this.#named.set(id, producer);
     return producer;
   }
 

@@ -74,7 +74,6 @@ async function setup(fate: (request: PublishRequest, n: number) => Fate, produce
     maxMessageBytes: 1 << 20,
     topic: () => resolveTopicOptions('t'),
     bumpEpoch: async () => ++epoch,
-    currentEpoch: () => epoch,
   }, { id: 'p', ...producerOptions });
   /** Lets syncs, replies and backoff timers run until `done`. */
   const drive = async (done: () => boolean): Promise<void> => {

@@ -83,3 +83,14 @@ describe('dead-letter topics', () => {
     await ferry.close({ timeoutMs: 0 });
   });
 });
+
+describe('producer options', () => {
+  it('are validated once, with typed errors naming the option (NaN or 0 would spin or stall)', async () => {
+    const setup = memoryFerry(35);
+    const ferry = await setup.open();
+    for (const bad of [{ maxBatchMessages: 0 }, { maxBatchMessages: Number.NaN }, { maxBufferBytes: -1 }, { deliveryTimeoutMs: Number.NaN }, { idempotent: 'yes' }, { maxBatch: 5 }]) {
+      expect(() => ferry.producer(bad as never)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    }
+    await ferry.close();
+  });
+});
