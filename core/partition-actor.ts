@@ -333,7 +333,7 @@ export class PartitionActor {
     const p = g.pending.get(offset);
     if (!p || p.acking) throw new StaleDeliveryError(this.#c.topic, this.#c.partition, offset, `already settled, ${what} ignored`);
     if (!p.lease || `${this.#c.incarnation}.${p.lease.seq}` !== token) {
-      throw new StaleDeliveryError(this.#c.topic, this.#c.partition, offset, p.lease ? 'it was redelivered since' : 'its lease expired');
+      throw new StaleDeliveryError(this.#c.topic, this.#c.partition, offset, p.lease ? 'its lease ran out and it was leased again' : 'its lease expired');
     }
     if (p.lease.deadline <= this.#c.clock.now()) throw new StaleDeliveryError(this.#c.topic, this.#c.partition, offset, 'its lease expired');
     return { g, p };

@@ -36,7 +36,6 @@ export class SequenceGapError extends FerryError {
     });
   }
 }
-registerErrorCode(SequenceGapError.code, SequenceGapError as unknown as typeof FerryError);
 
 /**
  * A retry of a batch stored long ago: older than the batches the partition remembers, so its

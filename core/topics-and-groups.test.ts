@@ -94,3 +94,17 @@ describe('producer options', () => {
     await ferry.close();
   });
 });
+
+describe('messages and backoff', () => {
+  it('refuse a message field nobody reads (a typo loses what it meant), a message without value, a fixed backoff without delayMs', async () => {
+    const setup = memoryFerry(36);
+    const ferry = await setup.open();
+    await ferry.createTopic('t');
+    const producer = ferry.producer();
+    await expect(producer.publish('t', { value: 1, delay: 5 } as never)).rejects.toMatchObject({ code: 'INVALID_MESSAGE' });
+    await expect(producer.publish('t', { id: 'x' } as never)).rejects.toMatchObject({ code: 'INVALID_MESSAGE' });
+    await expect(ferry.createTopic('u', { backoff: { kind: 'fixed' } as never })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(await producer.publish('t', { value: 1, delayMs: 0 })).toMatchObject({ offset: 0 }); // nothing was stored before
+    await ferry.close();
+  });
+});
