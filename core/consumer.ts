@@ -324,7 +324,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     }
     this.#held.add(d);
     this.#armSweep();
-    queue.push({ kind: 'start', offset, token }).catch(() => {}); // a lost start shows as a stale ack
+    queue.send({ kind: 'start', offset, token }); // a lost start shows as a stale ack
     return d;
   }
 

@@ -220,23 +220,29 @@ export class PartitionActor {
    */
   settle(group: string, items: readonly SettleItem[]): Promise<(FerryErrorWire | null)[]> {
     this.#checkOpen();
-    const results = items.map((item) => {
+    // Synchronous items (start, extend, release) answer at once; only acks and nacks wait for
+    // their records. One promise per waiting item, none for the rest (this runs per message).
+    const results: (FerryErrorWire | null)[] = new Array<FerryErrorWire | null>(items.length).fill(null);
+    const waits: Promise<void>[] = [];
+    for (let i = 0; i < items.length; i++) {
       try {
-        return this.#settleOne(group, item);
+        const pending = this.#settleOne(group, items[i]!);
+        if (pending) waits.push(pending.then(undefined, (error: unknown) => void (results[i] = wireError(error))));
       } catch (error) {
-        return Promise.reject(error);
+        results[i] = wireError(error);
       }
-    });
-    return Promise.all(results.map((r) => r.then(() => null, wireError)));
+    }
+    return waits.length === 0 ? Promise.resolve(results) : Promise.all(waits).then(() => results);
   }
 
-  #settleOne(group: string, item: SettleItem): Promise<void> {
+  /** Applies one item; returns a promise only for what waits on a record (ack, nack). */
+  #settleOne(group: string, item: SettleItem): Promise<void> | undefined {
     switch (item.kind) {
       case 'start': {
         const { g, p } = this.#leased(group, item.offset, item.token, 'start');
         g.start(p, this.#c.clock.now(), this.#c.options.ackTimeoutMs);
         this.#armTimer();
-        return Promise.resolve();
+        return undefined;
       }
       case 'ack':
         return this.ack(group, item.offset, item.token);
@@ -244,10 +250,10 @@ export class PartitionActor {
         return this.nack(group, item.offset, item.token, item.options);
       case 'extend':
         this.extend(group, item.offset, item.token, item.ms);
-        return Promise.resolve();
+        return undefined;
       case 'release':
         this.release(item.consumerId, item.leases ?? true, item.offsets, group);
-        return Promise.resolve();
+        return undefined;
     }
   }
 

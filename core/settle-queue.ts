@@ -10,6 +10,9 @@ interface Waiting {
   readonly reject: (error: unknown) => void;
 }
 
+/** The answer of an item nobody waits for. */
+const IGNORED: Waiting = { resolve: () => {}, reject: () => {} };
+
 /** The ordered settle traffic of one consumer on one partition. */
 export class SettleQueue {
   readonly #runtime: PartitionRuntime;
@@ -26,6 +29,13 @@ export class SettleQueue {
     this.#topic = topic;
     this.#partition = partition;
     this.#group = group;
+  }
+
+  /** Queues `item` for this turn's command, answered by nobody (a handler's `start`: a lost one shows as a stale ack). */
+  send(item: SettleItem): void {
+    if (this.#items.length === 0) this.#clock.defer(() => this.#flush());
+    this.#items.push(item);
+    this.#waiting.push(IGNORED);
   }
 
   /** Queues `item` for this turn's command; resolves once the partition applied it durably. */
