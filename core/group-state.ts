@@ -23,7 +23,7 @@ export interface Pending {
    * The current lease. `started` once the consumer's handler took the message: only then does an
    * expiry charge an attempt (a message waiting in a consumer's buffer never ages toward one).
    */
-  lease: { readonly seq: number; readonly consumerId: string; deadline: number; started: boolean } | undefined;
+  lease: { readonly seq: number; readonly token: string; readonly consumerId: string; deadline: number; started: boolean } | undefined;
   /** Dead-letter sequence number once dead-lettering began (0 = not dying). */
   deadSeq: number;
   /** Acked this tick, its ACK record not yet written: not to be acked again, nor expired. */
@@ -155,8 +155,8 @@ export class GroupState {
   }
 
   /** Leases `p` to `consumerId` until `now + timeoutMs`. */
-  lease(p: Pending, consumerId: string, leaseSeq: number, now: number, timeoutMs: number): void {
-    p.lease = { seq: leaseSeq, consumerId, deadline: now + timeoutMs, started: false };
+  lease(p: Pending, consumerId: string, leaseSeq: number, token: string, now: number, timeoutMs: number): void {
+    p.lease = { seq: leaseSeq, token, consumerId, deadline: now + timeoutMs, started: false };
     if (p.firstDeliveredAt === 0) p.firstDeliveredAt = now;
     p.lastDeliveredAt = now;
     this.#leaseHeap.push({ at: p.lease.deadline, seq: this.#seq++, offset: p.offset, leaseSeq });

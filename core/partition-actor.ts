@@ -288,10 +288,11 @@ export class PartitionActor {
     for (const p of ready) {
       const found = this.#records.take(p.offset, this.#c.log, this.#where);
       const leaseSeq = ++this.#leaseSeq;
-      g.lease(p, request.consumerId, leaseSeq, now, this.#c.options.ackTimeoutMs);
+      const token = `${this.#c.incarnation}.${leaseSeq}`; // built once, compared on every settle
+      g.lease(p, request.consumerId, leaseSeq, token, now, this.#c.options.ackTimeoutMs);
       // A copy: the record is a view into a read chunk that a held delivery would otherwise pin.
       const record = Uint8Array.prototype.slice.call(found.record);
-      out.push({ offset: p.offset, token: `${this.#c.incarnation}.${leaseSeq}`, attempt: p.failures + 1, record, publishedAt: found.publishedAt, firstDeliveredAt: p.firstDeliveredAt });
+      out.push({ offset: p.offset, token, attempt: p.failures + 1, record, publishedAt: found.publishedAt, firstDeliveredAt: p.firstDeliveredAt });
     }
     if (out.length > 0) this.#armTimer();
     return out;
@@ -338,7 +339,7 @@ export class PartitionActor {
     const g = this.#group(group);
     const p = g.pending.get(offset);
     if (!p || p.acking) throw new StaleDeliveryError(this.#c.topic, this.#c.partition, offset, `already settled, ${what} ignored`);
-    if (!p.lease || `${this.#c.incarnation}.${p.lease.seq}` !== token) {
+    if (!p.lease || p.lease.token !== token) {
       throw new StaleDeliveryError(this.#c.topic, this.#c.partition, offset, p.lease ? 'its lease ran out and it was leased again' : 'its lease expired');
     }
     if (p.lease.deadline <= this.#c.clock.now()) throw new StaleDeliveryError(this.#c.topic, this.#c.partition, offset, 'its lease expired');

@@ -60,7 +60,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: 'stale-lease-token',
     breaks: 'only the current delivery can settle a message',
-    edits: [{ file: 'core/partition-actor.ts', find: 'if (!p.lease || `${this.#c.incarnation}.${p.lease.seq}` !== token) {', replace: 'if (!p.lease) { // MUTANT: any token will do' }],
+    edits: [{ file: 'core/partition-actor.ts', find: 'if (!p.lease || p.lease.token !== token) {', replace: 'if (!p.lease) { // MUTANT: any token will do' }],
   },
   {
     name: 'redrive-twice',
