@@ -98,6 +98,8 @@ class Simulation {
   readonly #choices: Random;
   readonly #fs: MemoryFileSystem;
   readonly #clock = new ManualClock(1_700_000_000_000);
+  /** When (monotonic) each slot last called next(): its handler took the delivery no earlier. */
+  readonly #nextCalledAt = new WeakMap<Slot, number>();
   readonly #network: NetworkFaults;
   readonly #networkRandom: Random;
   readonly #networks: SimulatedNetwork[] = [];
@@ -216,14 +218,18 @@ class Simulation {
   async #poll(slot: Slot): Promise<Delivery<number> | undefined> {
     let got: Delivery<number> | undefined;
     let settled = false;
-    slot.waiting ??= slot.consumer.next();
+    if (!slot.waiting) {
+      slot.waiting = slot.consumer.next();
+      this.#nextCalledAt.set(slot, this.#clock.monotonicNow()); // a handler takes what it returns no earlier
+    }
     void slot.waiting.then((d) => ((got = d), (settled = true)), () => (settled = true));
     await flush(3);
     if (!settled) return undefined;
     slot.waiting = undefined;
     if (!got) return undefined;
     this.#counts.deliveries!++;
-    this.history.delivered(slot.group.name, got, this.#clock.now());
+    const mono = { calledAt: this.#nextCalledAt.get(slot)!, now: this.#clock.monotonicNow() };
+    this.history.delivered(slot.group.name, got, this.#clock.now(), mono, ACK_TIMEOUT_MS);
     return got;
   }
 
@@ -250,6 +256,7 @@ class Simulation {
       );
     } else {
       this.#counts.nacks!++;
+      this.history.nackIssued(group, d);
       const at = this.#clock.now();
       const count = this.history.deliveriesSeen(group, d);
       d.nack({ error: `e${d.attempt}` }).then(
