@@ -55,6 +55,31 @@ describe('durations on the monotonic clock (issue 9 §3)', () => {
     await ferry.close();
   });
 
+  it('a checkpoint written after a jump keeps what was left of a retry delay, across a restart', async () => {
+    const setup = memoryFerry(34);
+    const open = () => setup.open({ limits: { checkpointEveryRecords: 1 } }); // every record checkpoints
+    let ferry = await open();
+    await ferry.createTopic('jobs', { backoff: { kind: 'fixed', delayMs: 10_000 } });
+    const producer = ferry.producer();
+    await producer.publish('jobs', { value: 'a' });
+    let consumer = ferry.consumer<string>('g', { topics: ['jobs'], maxInFlight: 1 });
+    await (await consumer.next())!.nack({ error: 'boom' }); // its RETRY record holds the wall time it is due
+    await flush();
+    setup.clock.jump(60_000);
+    await producer.publish('jobs', { value: 'b' }); // a checkpoint now holds the due time as of the jumped wall clock
+    await flush();
+    await ferry.close({ timeoutMs: 0 });
+    ferry = await open();
+    consumer = ferry.consumer<string>('g', { topics: ['jobs'], maxInFlight: 1, pollWaitMs: 10 });
+    await (await consumer.next())!.ack(); // 'b'
+    const again = pendingNext(consumer);
+    await elapse(setup.clock, 9_900);
+    expect(again.value).toBeUndefined();
+    await elapse(setup.clock, 200);
+    expect(again.value).toMatchObject({ value: 'a', attempt: 2 });
+    await ferry.close({ timeoutMs: 0 });
+  });
+
   for (const jumpMs of [10_000, -60_000]) {
     it(`a nack with a 1 s backoff is redelivered after 1 s, when the wall clock jumps ${jumpMs} ms`, async () => {
       const setup = memoryFerry(33);
