@@ -1,32 +1,64 @@
-// Ferry's public entry and composition root: every export listed by name (deep imports are kept
-// out by package.json), and the threaded runtime installed for `Ferry.open({ threads })`, so core/
-// never imports workers/.
-import { Ferry } from './core/ferry.ts';
+// Ferry's public entry and composition root: every export listed by name (package.json `exports`
+// keeps deep imports out). Here the worker-thread runtime is handed to the engine, so that
+// `Ferry.open({ threads })` can use it while core/ never imports workers/.
+import { Ferry as Engine, type FerryOptions, type RuntimeFactory } from './core/index.ts';
 import { createWorkerRuntime } from './workers/index.ts';
 
-Ferry.useThreadedRuntime(createWorkerRuntime);
+/**
+ * An open engine on one data directory: create topics, hand out producers and consumers, redrive
+ * dead letters. `Ferry.open` runs partitions on the calling thread (`threads: 0`, the default) or
+ * on supervised worker threads (`threads: N | 'auto'`).
+ */
+export class Ferry extends Engine {
+  /**
+   * Opens the engine on a data directory, recovering every topic in it. `runtimeFactory` replaces
+   * the worker-thread runtime used for `threads > 0` (see `workerRuntimeFactory`).
+   */
+  static override open(options: FerryOptions, runtimeFactory: RuntimeFactory = createWorkerRuntime): Promise<Ferry> {
+    return Engine.open(options, runtimeFactory);
+  }
+}
 
-export { Ferry };
-export type { FerryOptions, RedriveOptions } from './core/ferry.ts';
-export type { TopicOptions, Backoff } from './core/topic-options.ts';
-export type { Producer, ProducerOptions, PublishResult } from './core/producer.ts';
-export type { Consumer, ConsumerOptions, Delivery, NackOptions } from './core/consumer.ts';
-export type { Message } from './core/codec.ts';
-export type { DeadLetterInfo } from './core/dead-letter.ts';
-export type { Ordering } from './core/records.ts';
-export type { PartitionLimits } from './core/partition-actor.ts';
+export type {
+  Backoff,
+  CloseOptions,
+  Consumer,
+  ConsumerFault,
+  ConsumerOptions,
+  DeadLetterInfo,
+  Delivery,
+  FerryOptions,
+  Message,
+  NackOptions,
+  Ordering,
+  PartitionLimits,
+  Producer,
+  ProducerOptions,
+  PublishResult,
+  RedriveOptions,
+  RunOptions,
+  RuntimeFactory,
+  TopicOptions,
+} from './core/index.ts';
 export {
+  CheckpointFailedError,
   ClosedError,
+  CorruptStateError,
   DedupWindowFullError,
   GroupConflictError,
+  GroupInUseError,
   InvalidMessageError,
   InvalidNameError,
+  NotDeadLetterTopicError,
   ProducerFencedError,
+  RequestTimeoutError,
+  SequenceGapError,
   StaleDeliveryError,
   TopicConflictError,
+  UnknownFormatVersionError,
+  UnknownGroupError,
   UnknownTopicError,
-} from './core/errors.ts';
-export { SequenceGapError } from './core/producer-state.ts';
+} from './core/index.ts';
 export { ShardCrashedError, ShardFailedError, workerRuntimeFactory } from './workers/index.ts';
 export type { RestartPolicy, WorkerRuntimeExtras } from './workers/index.ts';
 export {

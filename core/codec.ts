@@ -26,6 +26,16 @@ export interface MessageMeta {
   readonly id: string | undefined;
   /** Not delivered before this time (ms since epoch); 0 for "at once". */
   readonly deliverAt: number;
+  /** Delivered to this consumer group only (a redriven dead letter goes back to the group that dead-lettered it). */
+  readonly onlyGroup?: string;
+  /** The key the dedupe window knows this message by, when not its `id` (a redriven copy keeps its id). */
+  readonly dedupeKey?: string;
+}
+
+/** Engine-set routing of a message, beyond what a producer gives (see MessageMeta). */
+export interface MessageRouting {
+  readonly onlyGroup?: string;
+  readonly dedupeKey?: string;
 }
 
 /** The part of a message only consumers decode. */
@@ -137,8 +147,9 @@ function encodeBytesMessage(value: Uint8Array, meta: Uint8Array, maxMessageBytes
 }
 
 /** Encodes one message into a buffer the caller owns (never msgpackr's shared arena): a fresh one unless `allocate` says otherwise. */
-export function encodeMessage(message: Message, deliverAt: number, maxMessageBytes: number, allocate: AllocateRecord = ownBuffer): Uint8Array {
+export function encodeMessage(message: Message, deliverAt: number, maxMessageBytes: number, allocate: AllocateRecord = ownBuffer, routing?: MessageRouting): Uint8Array {
   checkShape(message);
+  if (routing) return encodeRouted(message, deliverAt, maxMessageBytes, routing);
   if (message.value instanceof Uint8Array && message.headers === undefined && message.key === undefined && message.id === undefined && deliverAt === 0) {
     return encodeBytesMessage(message.value, PLAIN_META, maxMessageBytes, allocate);
   }
@@ -162,6 +173,24 @@ export function encodeMessage(message: Message, deliverAt: number, maxMessageByt
     });
   }
   const record = allocate(bytes);
+  writeMetaLength(record, meta.length);
+  record.set(meta, 2);
+  record.set(body, 2 + meta.length);
+  return record;
+}
+
+/** A message with engine-set routing: its meta carries two more fields (rare: redrives). */
+function encodeRouted(message: Message, deliverAt: number, maxMessageBytes: number, routing: MessageRouting): Uint8Array {
+  const meta = Uint8Array.prototype.slice.call(packr.pack([message.key ?? null, message.id ?? null, deliverAt, routing.onlyGroup ?? null, routing.dedupeKey ?? null]));
+  let body: Uint8Array;
+  try {
+    body = packr.pack([message.value, message.headers ?? null]);
+  } catch (error) {
+    throw new InvalidMessageError(`message value cannot be encoded with msgpack (${(error as Error).message})`, { cause: error });
+  }
+  const bytes = 2 + meta.length + body.length;
+  if (bytes > maxMessageBytes) throw new InvalidMessageError(`message of ${bytes} bytes exceeds maxMessageBytes (${maxMessageBytes})`, { details: { bytes, maxMessageBytes } });
+  const record = new Uint8Array(bytes);
   writeMetaLength(record, meta.length);
   record.set(meta, 2);
   record.set(body, 2 + meta.length);
@@ -208,8 +237,10 @@ function isPlainMeta(record: Uint8Array): boolean {
 /** Decodes only the meta part of a record (the partition actor does, for every message it scans). */
 export function decodeMeta(record: Uint8Array): MessageMeta {
   if (isPlainMeta(record)) return PLAIN;
-  const [key, id, deliverAt] = packr.unpack(record.subarray(2, 2 + metaLength(record))) as [string | null, string | null, number];
-  return { key: key ?? undefined, id: id ?? undefined, deliverAt };
+  const [key, id, deliverAt, onlyGroup, dedupeKey] = packr.unpack(record.subarray(2, 2 + metaLength(record))) as [string | null, string | null, number, (string | null)?, (string | null)?];
+  const meta: MessageMeta = { key: key ?? undefined, id: id ?? undefined, deliverAt };
+  if (onlyGroup == null && dedupeKey == null) return meta;
+  return { ...meta, ...(onlyGroup == null ? {} : { onlyGroup }), ...(dedupeKey == null ? {} : { dedupeKey }) };
 }
 
 /** A body that is msgpack [bin, nil] (bytes, no headers): the bytes as a view, or undefined. */

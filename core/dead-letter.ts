@@ -58,6 +58,11 @@ export function readDeadLetterInfo(headers: Readonly<Record<string, string>> | u
   };
 }
 
+/** The original message id of a dead letter (kept in its headers), for redrive. */
+export function originalId(headers: Readonly<Record<string, string>> | undefined): string | undefined {
+  return headers?.[`${PREFIX}id`];
+}
+
 /** The original headers of a dead letter, without the `ferry-dlq-*` ones (for redrive). */
 export function originalHeaders(headers: Readonly<Record<string, string>> | undefined): Record<string, string> | undefined {
   if (!headers) return undefined;

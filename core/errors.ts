@@ -91,7 +91,7 @@ registerErrorCode(GroupConflictError.code, GroupConflictError as unknown as type
  * consumer closed, or the partition restarted (details.leasesLost). The message comes again.
  */
 export function leaseIsGone(error: unknown): boolean {
-  return error instanceof StaleDeliveryError || error instanceof ClosedError || (error instanceof FerryError && error.details?.leasesLost === true);
+  return error instanceof StaleDeliveryError || error instanceof ClosedError || (error instanceof FerryError && (error.code === 'UNKNOWN_GROUP' || error.details?.leasesLost === true));
 }
 
 /** A request to a partition got no answer within its deadline; it may or may not have been applied. */
@@ -102,3 +102,30 @@ export class RequestTimeoutError extends FerryError {
   }
 }
 registerErrorCode(RequestTimeoutError.code, RequestTimeoutError as unknown as typeof FerryError);
+
+/** deleteGroup of a group that still has an open consumer in this engine. */
+export class GroupInUseError extends FerryError {
+  static readonly code = 'GROUP_IN_USE';
+  constructor(group: string) {
+    super(GroupInUseError.code, `consumer group ${JSON.stringify(group)} has an open consumer; close it (consumer.close()) before deleting the group`, false, { details: { group } });
+  }
+}
+registerErrorCode(GroupInUseError.code, GroupInUseError as unknown as typeof FerryError);
+
+/** A settle or fetch for a group the partition does not know (never joined, or deleted). */
+export class UnknownGroupError extends FerryError {
+  static readonly code = 'UNKNOWN_GROUP';
+  constructor(group: string, where: string) {
+    super(UnknownGroupError.code, `consumer group ${JSON.stringify(group)} is not registered on ${where} (never joined, or deleted); open a consumer of the group to join it`, false, { details: { group, where } });
+  }
+}
+registerErrorCode(UnknownGroupError.code, UnknownGroupError as unknown as typeof FerryError);
+
+/** redrive of a topic that is no topic's dead-letter topic. */
+export class NotDeadLetterTopicError extends FerryError {
+  static readonly code = 'NOT_A_DEAD_LETTER_TOPIC';
+  constructor(topic: string) {
+    super(NotDeadLetterTopicError.code, `topic ${JSON.stringify(topic)} is not the dead-letter topic of any topic; redrive a topic's dead-letter topic (by default '<topic>.dlq')`, false, { details: { topic } });
+  }
+}
+registerErrorCode(NotDeadLetterTopicError.code, NotDeadLetterTopicError as unknown as typeof FerryError);

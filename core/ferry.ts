@@ -5,7 +5,6 @@
 //   <dir>/topics/<topic>/<p>/  one log per partition: messages and every group's state changes
 import { join } from 'node:path';
 import {
-  FerryError,
   InvalidArgumentError,
   LockedError,
   SeededRandom,
@@ -20,19 +19,19 @@ import {
   type Random,
 } from '../wal/index.ts';
 import { CATALOG_LOG_OPTIONS, Catalog } from './catalog.ts';
-import { decodeBody, decodeMeta } from './codec.ts';
-import { originalHeaders, readDeadLetterInfo } from './dead-letter.ts';
-import { ClosedError, UnknownTopicError } from './errors.ts';
+import { ClosedError, GroupInUseError, UnknownTopicError } from './errors.ts';
 import { LocalRuntime } from './local-runtime.ts';
-import { DEFAULT_RECORD_CACHE_BYTES, checkRecordCacheBytes } from './record-cache.ts';
-import { checkPartBytes } from './snapshot-parts.ts';
+import { resolveEngineOptions } from './engine-options.ts';
+import { redrive, type RedriveOptions } from './redrive.ts';
+
+export type { RedriveOptions } from './redrive.ts';
 import { checkName } from './names.ts';
 import { refuseUnknownOptions } from './option-names.ts';
 import type { PartitionLimits } from './partition-actor.ts';
 import { Consumer, type ConsumerOptions } from './consumer.ts';
 import { Producer, type ProducerOptions } from './producer.ts';
 import type { PartitionRuntime } from './runtime.ts';
-import { resolveTopicOptions, type ResolvedTopicOptions, type TopicOptions } from './topic-options.ts';
+import { DEAD_LETTER_TOPIC_OPTIONS, resolveTopicOptions, type ResolvedTopicOptions, type TopicOptions } from './topic-options.ts';
 
 /** Options of `Ferry.open`. */
 export interface FerryOptions {
@@ -45,6 +44,11 @@ export interface FerryOptions {
   readonly threads?: number | 'auto';
   /** Default 'interval' (group commit). 'none' confirms before data is on disk. */
   readonly fsync?: FsyncPolicy;
+  /**
+   * With `fsync: 'interval'`: 0 (default) syncs back to back (a sync starts as soon as the last one
+   * ended and covers every write made meanwhile); more waits at least this long between syncs, and
+   * confirms wait for the next one. 0 to 60000.
+   */
   readonly fsyncIntervalMs?: number;
   /** Segment size of every partition log. Default 64 MiB. */
   readonly segmentBytes?: number;
@@ -60,23 +64,7 @@ export interface FerryOptions {
 /** Builds the runtime for `threads > 0`; supplied by the composition root (index.ts). */
 export type RuntimeFactory = (options: { readonly threads: number | 'auto'; readonly local: ConstructorParameters<typeof LocalRuntime>[0] }) => PartitionRuntime;
 
-const DEFAULT_LIMITS: PartitionLimits = {
-  maxUnsettledPerGroup: 10_000,
-  maxWaiters: 4096,
-  maxDedupIds: 1_000_000,
-  maxProducers: 10_000,
-  checkpointEveryRecords: 10_000,
-  maxGroups: 1024,
-  recordCacheBytes: DEFAULT_RECORD_CACHE_BYTES,
-};
 
-/** Options of `redrive`. */
-export interface RedriveOptions {
-  /** Topic to move the dead letters to. Default: each letter's topic of origin. */
-  readonly to?: string;
-  /** Most letters to move. Default: all that are there now. */
-  readonly limit?: number;
-}
 
 /**
  * An open engine on one data directory: create topics, hand out producers and consumers, redrive
@@ -94,14 +82,8 @@ export class Ferry {
   readonly #epochs = new Map<string, number>();
   #closing: Promise<void> | undefined;
 
-  static #threadedRuntime: RuntimeFactory | undefined;
-
-  /** Installs the runtime used for `threads > 0` (the package root does, so core never imports workers/). */
-  static useThreadedRuntime(factory: RuntimeFactory): void {
-    Ferry.#threadedRuntime = factory;
-  }
-
-  private constructor(runtime: PartitionRuntime, catalog: Catalog, clock: Clock, random: Random, maxMessageBytes: number, lock: LockHandle) {
+  /** Use `Ferry.open`. */
+  protected constructor(runtime: PartitionRuntime, catalog: Catalog, clock: Clock, random: Random, maxMessageBytes: number, lock: LockHandle) {
     this.#lock = lock;
     this.#runtime = runtime;
     this.#catalog = catalog;
@@ -110,17 +92,12 @@ export class Ferry {
     this.#maxMessageBytes = maxMessageBytes;
   }
 
-  /** Opens the engine on a data directory, recovering every topic in it. */
+  /**
+   * Opens the engine on a data directory, recovering every topic in it. `runtimeFactory` builds the
+   * runtime for `threads > 0` (the package root passes the worker-thread one; core never imports it).
+   */
   static async open(options: FerryOptions, runtimeFactory?: RuntimeFactory): Promise<Ferry> {
-    if (typeof options !== 'object' || options === null || typeof options.dir !== 'string' || options.dir === '') throw new InvalidArgumentError('Ferry.open needs { dir }');
-    const threads = options.threads ?? 0;
-    if (threads !== 'auto' && (!Number.isSafeInteger(threads) || threads < 0 || threads > 256)) throw new InvalidArgumentError(`options.threads must be 'auto' or an integer from 0 to 256 (got ${String(options.threads)})`);
-    const fsync = options.fsync ?? 'interval';
-    const maxMessageBytes = options.maxMessageBytes ?? 1024 * 1024;
-    if (!Number.isSafeInteger(maxMessageBytes) || maxMessageBytes < 64 || maxMessageBytes > 64 * 1024 * 1024) throw new InvalidArgumentError('options.maxMessageBytes must be an integer from 64 to 64 MiB');
-    const limits: PartitionLimits = Object.freeze({ ...DEFAULT_LIMITS, ...options.limits });
-    checkRecordCacheBytes(limits.recordCacheBytes);
-    if (limits.checkpointPartBytes !== undefined) checkPartBytes(limits.checkpointPartBytes);
+    const { threads, fsync, fsyncIntervalMs, segmentBytes, maxMessageBytes, limits } = resolveEngineOptions(options as unknown as Record<string, unknown>);
     const fs = options.fs ?? nodeFileSystem;
     const clock = options.clock ?? realClock;
     const random = options.random ?? new SeededRandom((clock.now() ^ (process.pid << 16)) >>> 0);
@@ -147,15 +124,14 @@ export class Ferry {
         clock,
         random: random.fork('runtime'),
         fsync,
-        fsyncIntervalMs: options.fsyncIntervalMs ?? 0,
-        segmentBytes: options.segmentBytes ?? 64 * 1024 * 1024,
+        fsyncIntervalMs,
+        segmentBytes,
         maxMessageBytes,
         limits,
       };
-      const factory = runtimeFactory ?? Ferry.#threadedRuntime;
       const threaded = threads === 'auto' || threads > 0;
-      if (threaded && !factory) throw new InvalidArgumentError('options.threads > 0 needs the worker runtime: import Ferry from the package root');
-      const runtime = threaded ? factory!({ threads, local }) : new LocalRuntime(local);
+      if (threaded && !runtimeFactory) throw new InvalidArgumentError("options.threads > 0 needs the worker runtime: import { Ferry } from 'ferry' (the package root passes it in)");
+      const runtime = threaded ? runtimeFactory!({ threads, local }) : new LocalRuntime(local);
       undo.unshift(() => runtime.close());
       for (const [name, topicOptions] of catalog.topics()) await runtime.openTopic(name, topicOptions);
       return new Ferry(runtime, catalog, clock, random, maxMessageBytes, lock);
@@ -176,18 +152,42 @@ export class Ferry {
   }
 
   /**
-   * Creates a topic (and its dead-letter topic). Idempotent for the same options; a typed
-   * TOPIC_CONFLICT error for different ones.
+   * Creates a topic (and its dead-letter topic, which keeps every letter: see
+   * DEAD_LETTER_TOPIC_OPTIONS), or ensures it exists: without options, an existing topic is taken
+   * as it is; with options, the same options are a no-op and different ones a typed
+   * TOPIC_CONFLICT error. Unknown option names are refused.
    */
-  async createTopic(name: string, options: TopicOptions = {}): Promise<void> {
+  async createTopic(name: string, options?: TopicOptions): Promise<void> {
     this.#checkOpen();
     checkName('topic', name);
-    const resolved = resolveTopicOptions(name, options);
+    if (options === undefined && this.#catalog.topic(name)) return;
+    const resolved = resolveTopicOptions(name, options ?? {});
     if (resolved.deadLetter !== false && !this.#catalog.topic(resolved.deadLetter)) {
-      await this.createTopic(resolved.deadLetter, { deadLetter: false, partitions: 1 });
+      await this.createTopic(resolved.deadLetter, DEAD_LETTER_TOPIC_OPTIONS);
     }
     await this.#catalog.addTopic(name, resolved, this.#clock.now());
     await this.#runtime.openTopic(name, resolved);
+  }
+
+  /**
+   * Deletes consumer group `group` from `topics` (default: every topic), so it no longer holds
+   * back retention: its acks, pending retries and leases are gone, and a consumer that joins it
+   * later starts again from the beginning of the log. Refused (GROUP_IN_USE) while a consumer of
+   * the group is open in this engine. Resolves with the topics it was deleted from.
+   */
+  async deleteGroup(group: string, options: { readonly topics?: readonly string[] } = {}): Promise<string[]> {
+    this.#checkOpen();
+    checkName('group', group);
+    refuseUnknownOptions('deleteGroup options', options, ['topics']);
+    if ([...this.#consumers].some((c) => c.group === group)) throw new GroupInUseError(group);
+    const topics = options.topics ?? this.#catalog.topics().map(([name]) => name);
+    const deletedFrom: string[] = [];
+    for (const topic of topics) {
+      const { partitions } = this.#topic(topic);
+      const existed = await Promise.all(Array.from({ length: partitions }, (_, partition) => this.#runtime.call({ op: 'deleteGroup', topic, partition, group })));
+      if (existed.some(Boolean)) deletedFrom.push(topic);
+    }
+    return deletedFrom;
   }
 
   /** Names of the topics, with their options. */
@@ -232,52 +232,26 @@ export class Ferry {
   }
 
   /**
-   * Moves dead letters back to their topic of origin (or `to`), each once: the moved copy carries
-   * a message id derived from the letter, so a redrive repeated after a crash (within the target's
-   * dedupe window) stores it once, and the letter is acknowledged only after the copy is durable.
-   * Resolves with the number of letters moved.
+   * Moves dead letters back, each once: by default to its partition of origin and only for the
+   * group that dead-lettered it, keeping value, key, headers and id; with `to`, to another topic
+   * for all its groups. A letter is acked only once its copy is durable, and a redrive repeated
+   * after a crash (within the target's dedupe window) stores it once. Resolves with the number
+   * moved. NOT_A_DEAD_LETTER_TOPIC for a topic no topic dead-letters into.
    */
-  async redrive(deadLetterTopic: string, options: RedriveOptions = {}): Promise<number> {
+  redrive(deadLetterTopic: string, options: RedriveOptions = {}): Promise<number> {
     this.#checkOpen();
-    this.#topic(deadLetterTopic);
-    if (options.to !== undefined) this.#topic(options.to);
-    const limit = options.limit ?? Number.POSITIVE_INFINITY;
-    const group = 'ferry.redrive';
-    const consumerId = `${group}/${this.#random.int(2 ** 31).toString(36)}`;
-    const partitions = this.#topic(deadLetterTopic).partitions;
-    for (let p = 0; p < partitions; p++) await this.#runtime.call({ op: 'ensureGroup', topic: deadLetterTopic, partition: p, group, ordering: 'none' });
-    const producer = this.producer({ idempotent: true });
-    let moved = 0;
-    try {
-      for (let progress = true; progress && moved < limit; ) {
-        progress = false;
-        for (let p = 0; p < partitions && moved < limit; p++) {
-          const batch = await this.#runtime.call({ op: 'fetch', topic: deadLetterTopic, partition: p, request: { group, consumerId, max: Math.min(256, limit - moved), waitMs: 0 } });
-          for (const m of batch) {
-            const meta = decodeMeta(m.record);
-            const body = decodeBody(m.record);
-            const target = options.to ?? readDeadLetterInfo(body.headers)?.topic;
-            if (!target || !this.#catalog.topic(target)) continue; // left for a later redrive with `to`
-            const headers = originalHeaders(body.headers);
-            await producer.publish(target, {
-              value: body.value,
-              ...(meta.key === undefined ? {} : { key: meta.key }),
-              ...(headers ? { headers } : {}),
-              id: `ferry-redrive/${deadLetterTopic}/${p}/${m.offset}`,
-            });
-            const [refused] = await this.#runtime.call({ op: 'settle', topic: deadLetterTopic, partition: p, group, items: [{ kind: 'ack', offset: m.offset, token: m.token }] });
-            if (refused) throw FerryError.fromWire(refused);
-            moved++;
-            progress = true;
-          }
-        }
-      }
-    } finally {
-      // Letters fetched but not moved go back without charging an attempt.
-      for (let p = 0; p < partitions; p++) await this.#runtime.call({ op: 'settle', topic: deadLetterTopic, partition: p, group, items: [{ kind: 'release', consumerId }] }).catch(() => {});
-      await producer.close();
-    }
-    return moved;
+    return redrive(
+      {
+        runtime: this.#runtime,
+        random: this.#random,
+        maxMessageBytes: this.#maxMessageBytes,
+        topic: (name) => this.#topic(name),
+        exists: (name) => this.#catalog.topic(name) !== undefined,
+        deadLetterOf: (name) => this.#catalog.topics().filter(([, o]) => o.deadLetter === name).map(([t]) => t),
+      },
+      deadLetterTopic,
+      options,
+    );
   }
 
   /**

@@ -16,7 +16,7 @@ import { decodeMeta, encodeControl, messageSlices } from './codec.ts';
 import { dropDuplicateIds } from './publish-dedupe.ts';
 import { retentionCut } from './retention.ts';
 import { deadLetterRecord, type DeadLetterInfo } from './dead-letter.ts';
-import { ClosedError, GroupConflictError, StaleDeliveryError } from './errors.ts';
+import { ClosedError, GroupConflictError, StaleDeliveryError, UnknownGroupError } from './errors.ts';
 import { GroupState, type Pending } from './group-state.ts';
 import { CHECKPOINT_KIND, replayPartition } from './partition-replay.ts';
 import { MessageIdWindow, ProducerTable } from './producer-state.ts';
@@ -266,7 +266,7 @@ export class PartitionActor {
 
   #group(name: string): GroupState {
     const g = this.#groups.get(name);
-    if (!g) throw new ClosedError(`consumer group ${JSON.stringify(name)} on ${this.#c.topic}[${this.#c.partition}] (never registered)`);
+    if (!g) throw new UnknownGroupError(name, this.#where);
     return g;
   }
 
@@ -311,6 +311,10 @@ export class PartitionActor {
           if (offset < g.cursor) continue;
           if (g.pending.size >= limit) return;
           const meta = decodeMeta(records[i]!);
+          if (meta.onlyGroup !== undefined && meta.onlyGroup !== g.name) {
+            g.cursor = offset + 1; // another group's redriven letter: settled for this one
+            continue;
+          }
           const p = g.track(offset, meta.key, monoFromWall(at, meta.deliverAt), now);
           g.cursor = offset + 1;
           if (!p) continue;

@@ -45,7 +45,8 @@ export function replayPartition(log: WriteAheadLog, producers: ProducerTable, id
       if (b.baseSequence >= 0 && !beforeCheckpoint) producers.record(b.producerId, b.producerEpoch, b.baseSequence, b.recordCount, b.baseOffset);
       if (dedupWindowMs > 0 && b.timestamp + dedupWindowMs > now) {
         messageSlices(b.payload).forEach((record, i) => {
-          const id = decodeMeta(record).id;
+          const meta = decodeMeta(record);
+          const id = meta.dedupeKey ?? meta.id; // as the publish gave it to the window
           if (id !== undefined) ids.add(id, b.baseOffset + i, monoFromWall(at, b.timestamp));
         });
       }

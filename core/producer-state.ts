@@ -1,6 +1,6 @@
 // Deduplication on one partition: idempotent producers (id + epoch + sequence, as Kafka's) and
 // message ids within a time window (as NATS JetStream's Nats-Msg-Id). Both bounded.
-import { FerryError } from '../wal/index.ts';
+import { FerryError, registerErrorCode } from '../wal/index.ts';
 import { DedupWindowFullError, ProducerFencedError } from './errors.ts';
 import type { ProducerSnapshot } from './records.ts';
 
@@ -26,6 +26,7 @@ export class SequenceGapError extends FerryError {
     });
   }
 }
+registerErrorCode(SequenceGapError.code, SequenceGapError as unknown as typeof FerryError);
 
 /** Whether a producer's batch is new or a retry of one already appended (with its offsets). */
 export type SequenceCheck = { readonly kind: 'new' } | { readonly kind: 'duplicate'; readonly offsets: readonly number[] };

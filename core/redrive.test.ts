@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { engineHarness, engineVariants } from './engine-harness.ts';
+import { flush, memoryFerry, pendingNext } from './testing.ts';
 
 describe.each(engineVariants)('redrive ($name)', (variant) => {
   const engine = engineHarness(variant);
@@ -29,5 +30,30 @@ describe.each(engineVariants)('redrive ($name)', (variant) => {
     expect(a.headers).toEqual({ h: '1' });
     expect(a.attempt).toBe(1);
     expect(a.deadLetter).toBeUndefined();
+  });
+});
+
+describe('redrive, to whom and how', () => {
+  it('returns a letter to the group that dead-lettered it only, keeping its id and key; refuses a topic that is not a dead-letter topic, and a bad limit', async () => {
+    const setup = memoryFerry(41);
+    const ferry = await setup.open();
+    await ferry.createTopic('t', { maxDeliveries: 1 });
+    await ferry.producer().publish('t', { value: 'x', key: 'k', id: 'order-1' });
+    const billing = ferry.consumer('billing', { topics: ['t'] });
+    const audit = ferry.consumer('audit', { topics: ['t'] });
+    await (await audit.next())!.ack(); // audit handled it
+    await (await billing.next())!.nack({ error: 'card declined' }); // billing dead-letters it
+    await expect(ferry.redrive('t')).rejects.toMatchObject({ code: 'NOT_A_DEAD_LETTER_TOPIC' });
+    await expect(ferry.redrive('t.dlq', { limit: -1 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(ferry.redrive('t.dlq', { limit: 1, from: 'x' } as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(await ferry.redrive('t.dlq')).toBe(1);
+    const back = (await billing.next())!;
+    expect(back).toMatchObject({ value: 'x', key: 'k', id: 'order-1', attempt: 1, partition: 0 });
+    await back.ack();
+    const nothing = pendingNext(audit); // before: audit got the copy too
+    await flush();
+    expect(nothing.value).toBeUndefined();
+    expect(await ferry.redrive('t.dlq')).toBe(0);
+    await ferry.close({ timeoutMs: 0 });
   });
 });

@@ -3,6 +3,7 @@
 import { InvalidArgumentError } from '../wal/index.ts';
 import { TopicConflictError } from './errors.ts';
 import { checkName } from './names.ts';
+import { refuseUnknownOptions } from './option-names.ts';
 
 /** How long to wait before redelivering after a failed attempt. */
 export type Backoff =
@@ -58,6 +59,8 @@ function intIn(name: string, value: unknown, fallback: number, min: number, max:
 
 function resolveBackoff(backoff: Backoff | undefined): ResolvedBackoff {
   const b = backoff ?? { kind: 'exponential', initialMs: 100, maxMs: 30_000, multiplier: 2, jitter: 0.2 };
+  if (typeof b !== 'object' || b === null) throw new InvalidArgumentError('backoff must be an object: { kind: \'fixed\', delayMs } or { kind: \'exponential\', initialMs, maxMs, multiplier?, jitter? }');
+  refuseUnknownOptions('backoff', b, b.kind === 'fixed' ? ['kind', 'delayMs'] : ['kind', 'initialMs', 'maxMs', 'multiplier', 'jitter']);
   if (b.kind === 'fixed') {
     const delayMs = intIn('backoff.delayMs', b.delayMs, 0, 0, 7 * 86_400_000);
     return { kind: 'fixed', delayMs, initialMs: delayMs, maxMs: delayMs, multiplier: 1, jitter: 0 };
@@ -72,9 +75,25 @@ function resolveBackoff(backoff: Backoff | undefined): ResolvedBackoff {
   return { kind: 'exponential', delayMs: initialMs, initialMs, maxMs, multiplier, jitter };
 }
 
+const TOPIC_OPTIONS = ['partitions', 'maxDeliveries', 'backoff', 'ackTimeoutMs', 'deadLetter', 'dedupWindowMs', 'retention'];
+
+/**
+ * Options of a dead-letter topic the engine creates: a letter is never dropped. Its consumers
+ * retry it (backing off to 5 minutes) for as long as they fail, up to a million attempts, instead
+ * of the 5 of an ordinary topic; a dead-letter topic has no dead-letter topic of its own.
+ */
+export const DEAD_LETTER_TOPIC_OPTIONS: TopicOptions = Object.freeze({
+  partitions: 1,
+  deadLetter: false,
+  maxDeliveries: 1_000_000,
+  backoff: Object.freeze({ kind: 'exponential', initialMs: 1000, maxMs: 300_000, multiplier: 2, jitter: 0.2 }),
+});
+
 /** Validates and completes the options of topic `name`. */
 export function resolveTopicOptions(name: string, options: TopicOptions = {}): ResolvedTopicOptions {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('topic options must be an object');
+  refuseUnknownOptions(`topic ${name} options`, options, TOPIC_OPTIONS);
+  if (options.retention !== undefined) refuseUnknownOptions('retention', options.retention, ['ms', 'bytes']);
   const deadLetter = options.deadLetter === undefined ? `${name}.dlq` : options.deadLetter;
   if (deadLetter !== false) {
     checkName('topic', deadLetter);

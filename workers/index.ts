@@ -1,8 +1,8 @@
 // The threaded runtime's surface for the composition root (index.ts).
 import { availableParallelism } from 'node:os';
-import type { RuntimeFactory } from '../core/ferry.ts';
+import type { RuntimeFactory } from '../core/index.ts';
 import { InvalidArgumentError, nodeFileSystem, realClock } from '../wal/index.ts';
-import { recordCacheShare } from '../core/record-cache.ts';
+import { recordCacheShare } from '../core/index.ts';
 import type { RestartPolicy } from './shard.ts';
 import { WorkerRuntime, checkWorkerHeapMb, type WorkerRuntimeOptions } from './worker-runtime.ts';
 

@@ -4,9 +4,7 @@
 // turn cross the port together, in order. Imported by both sides; it imports only types, so the
 // thread boundary stays a file boundary.
 import type { FerryErrorWire } from '../wal/index.ts';
-import type { DeliveredMessage, PartitionLimits } from '../core/partition-api.ts';
-import type { PartitionCommand } from '../core/partition-protocol.ts';
-import type { ResolvedTopicOptions } from '../core/topic-options.ts';
+import type { DeliveredMessage, PartitionCommand, PartitionLimits, ResolvedTopicOptions } from '../core/index.ts';
 
 /** Requests the engine sends to a shard. */
 export type ShardRequest =

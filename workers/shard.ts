@@ -10,7 +10,7 @@ import { pathToFileURL } from 'node:url';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { FerryError, InvalidArgumentError, OverloadedError, registerErrorCode } from '../wal/index.ts';
-import { RequestTimeoutError } from '../core/errors.ts';
+import { RequestTimeoutError } from '../core/index.ts';
 import { FAULT_DRILLS, requestBytes, transferables, type DeadLetterUpcall, type FaultDrill, type PortMessage, type Reply, type ShardCall, type ShardConfig, type ShardRequest } from './protocol.ts';
 
 /** The shard's worker died with this request in flight; it may or may not have been applied. */
@@ -220,7 +220,7 @@ export class Shard {
       this.#hooks.onUpcall(message.body).then(
         () => port?.postMessage({ kind: 'upcallReply', body: { id, ok: true, value: null } satisfies Reply }),
         (error: unknown) => {
-          const wire = error instanceof FerryError ? error.toWire() : { code: 'INTERNAL', message: String(error), retriable: true };
+          const wire = error instanceof FerryError ? error.toWire() : { code: 'INTERNAL', message: `dead-letter routing failed: ${String(error)}`, retriable: false };
           port?.postMessage({ kind: 'upcallReply', body: { id, ok: false, error: wire } satisfies Reply });
         },
       );

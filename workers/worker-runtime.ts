@@ -1,14 +1,7 @@
 // The threaded runtime (`threads: N`): partitions are hashed onto N shards, each a worker thread
 // hosting its partitions' actors. Requests and replies cross as plain data over MessagePorts,
 // message bytes are transferred, not copied; dead letters are routed here between shards.
-import { hash32 } from '../core/hash.ts';
-import { deadLetterPublish } from '../core/dead-letter.ts';
-import type { PartitionLimits } from '../core/partition-api.ts';
-import { describeCommand } from '../core/deadline.ts';
-import { commandTimeoutMs, type PartitionCommand, type ReplyOf } from '../core/partition-protocol.ts';
-import type { PartitionRuntime } from '../core/runtime.ts';
-import type { ResolvedTopicOptions } from '../core/topic-options.ts';
-import { UnknownTopicError } from '../core/errors.ts';
+import { UnknownTopicError, commandTimeoutMs, deadLetterPublish, describeCommand, hash32, type PartitionCommand, type PartitionLimits, type PartitionRuntime, type ReplyOf, type ResolvedTopicOptions } from '../core/index.ts';
 import { InvalidArgumentError, type FsyncPolicy } from '../wal/index.ts';
 import type { DeadLetterUpcall, ShardCall } from './protocol.ts';
 import { Shard, type HeartbeatPolicy, type RestartPolicy, type ShardDeath, type ShardHealth } from './shard.ts';

@@ -61,9 +61,9 @@ export const MUTANTS: readonly Mutant[] = [
     name: 'redrive-twice',
     breaks: 'a redrive moves each dead letter once',
     edits: [
-      // Forgets which letters it moved: no stable id for the copy, and the letter stays.
-      { file: 'core/ferry.ts', find: 'id: `ferry-redrive/${deadLetterTopic}/${p}/${m.offset}`,', replace: '// MUTANT: no stable id' },
-      { file: 'core/ferry.ts', find: "const [refused] = await this.#runtime.call({ op: 'settle', topic: deadLetterTopic, partition: p, group, items: [{ kind: 'ack', offset: m.offset, token: m.token }] });", replace: 'const refused = undefined; // MUTANT: letter not acked' },
+      // Forgets which letters it moved: no stable dedupe key for the copy, and the letter stays.
+      { file: 'core/redrive.ts', find: 'request: { payload: frameMessages([record]), count: 1, ids: [dedupeKey] } });', replace: 'request: { payload: frameMessages([record]), count: 1 } }); // MUTANT: no dedupe key' },
+      { file: 'core/redrive.ts', find: "await settle(p, { kind: 'ack', offset: m.offset, token: m.token });", replace: '// MUTANT: letter not acked' },
     ],
   },
   {
@@ -88,5 +88,10 @@ export const MUTANTS: readonly Mutant[] = [
     name: 'truncate-on-corruption',
     breaks: 'recovery refuses a log damaged in the middle',
     edits: [{ file: 'wal/recovery.ts', find: 'if (damagedSynced && !options.repair) {', replace: 'if (damagedSynced && !options.repair && false) { // MUTANT: cut away as a torn tail' }],
+  },
+  {
+    name: 'attempt-charged-while-buffered',
+    breaks: 'a message waiting in a consumer buffer is never charged an attempt',
+    edits: [{ file: 'core/partition-actor.ts', find: '        if (!p.lease.started) {', replace: '        if (!p.lease.started && false) { // MUTANT: every expiry charges' }],
   },
 ];

@@ -67,6 +67,10 @@ export class History {
   readonly #confirmedIds = new Map<string, { value: number; identity: string }>();
   readonly #repeats = new Set<number>();
   readonly #groups = new Map<string, GroupHistory>();
+  /** The group each redriven copy is for (the first, and only, to receive it). */
+  readonly #copyGroup = new Map<string, string>();
+  /** Groups that dead-lettered each value (from the letters read). */
+  readonly #deadGroups = new Map<number, Set<string>>();
   /** Distinct identities of dead letters (in dead-letter topics) per value, and copies made by redrive. */
   readonly #letters = new Map<number, Set<string>>();
   readonly #copies = new Map<number, Set<string>>();
@@ -136,7 +140,14 @@ export class History {
     if (!h.topics.includes(d.topic)) this.violate('nothing unexpected', `${group} got a message of ${d.topic}, which it does not consume`);
     this.#sawValue(identity, d.value, 'delivered');
     // A redrive's copy carries the id redrive gives it (or, for a confirmed value, sits elsewhere).
-    if (d.id?.startsWith('ferry-redrive/') || (p?.identity !== undefined && p.identity !== identity)) this.#copy(d.value, identity);
+    const redriven = d.headers?.['ferry-redriven-from'] !== undefined;
+    if (redriven || (p?.identity !== undefined && p.identity !== identity)) this.#copy(d.value, identity);
+    if (redriven) {
+      // A redriven copy goes back to the group that dead-lettered it, and to no other.
+      const only = this.#copyGroup.get(identity);
+      if (only === undefined) this.#copyGroup.set(identity, group);
+      else if (only !== group) this.violate('redrive returns a letter to its group', `${identity} (v${d.value}), a redriven copy, reached ${only} and ${group}`);
+    }
     if (h.acked.has(identity)) this.violate('acks are never undone', `${group} got ${identity} (v${d.value}) again after its ack was confirmed`);
     if (p && p.identity === identity && d.attempt === 1 && now < p.calledAt + p.delayMs) this.violate('delays', `${group} got v${d.value} at ${now}, before its delay ended at ${p.calledAt + p.delayMs}`);
     this.#checkOrder(group, h, d, identity, now);
@@ -144,6 +155,10 @@ export class History {
     h.unseen.delete(identity);
     const min = h.minAttempt.get(identity) ?? 0;
     if (d.attempt < min) this.violate('attempt counts are durable', `${group} got ${identity} with attempt ${d.attempt} after a durable nack of attempt ${min - 1}`);
+    // Each earlier delivery to a handler can have charged one attempt at most; a message that
+    // only waited in a consumer's buffer (or whose fetch reply was lost) is never charged.
+    const prior = h.delivered.get(identity) ?? 0;
+    if (d.attempt > prior + 1) this.violate('attempts count only what handlers held', `${group} got ${identity} (v${d.value}) with attempt ${d.attempt} after ${prior} deliveries to a handler`);
     // An attempt is charged only for a failure: a nack, or a lease its handler held for
     // ackTimeoutMs of monotonic time, whatever the wall clock did meanwhile. The lease starts once
     // the handler has the message, so after the next() that returned it was called.
@@ -242,6 +257,9 @@ export class History {
     if (info.attempts !== max) this.violate('dead letters after maxDeliveries', `${info.group} ${origin} (v${d.value}) dead after ${info.attempts} attempts, not ${max}`);
     this.#sawValue(origin, d.value, 'dead-lettered');
     h.dead.set(origin, info.attempts);
+    let groups = this.#deadGroups.get(d.value);
+    if (!groups) this.#deadGroups.set(d.value, (groups = new Set()));
+    groups.add(info.group);
     const p = this.#published.get(d.value);
     if (p?.identity !== undefined && p.identity !== origin) this.#copy(d.value, origin);
   }
@@ -268,7 +286,8 @@ export class History {
     for (const h of this.#groups.values()) for (const i of h.delivered.keys()) due.add(i);
     for (const identity of due) {
       const topic = identity.slice(0, identity.indexOf('/'));
-      for (const [name, h] of this.#groups) if (h.topics.includes(topic) && !h.issued.has(identity) && !h.dead.has(identity)) out.push(`${name}:${identity}`);
+      const only = this.#copyGroup.get(identity); // a redriven copy is due for its group only
+      for (const [name, h] of this.#groups) if (h.topics.includes(topic) && (only === undefined || only === name) && !h.issued.has(identity) && !h.dead.has(identity)) out.push(`${name}:${identity}`);
     }
     const missing = this.#redriven - this.#copyCount();
     if (missing > 0) out.push(`${missing} redriven copies never seen`);
@@ -289,6 +308,10 @@ export class History {
     for (const [value, set] of this.#copies) {
       const letters = this.#letters.get(value)?.size ?? 0;
       if (set.size > letters) this.violate('redrive once', `v${value} has ${set.size} copies (${[...set].join(', ')}) from ${letters} dead letters`);
+    }
+    for (const [identity, group] of this.#copyGroup) {
+      const value = this.#valueAt.get(identity);
+      if (value !== undefined && !this.#deadGroups.get(value)?.has(group)) this.violate('redrive returns a letter to its group', `${identity} (v${value}) was redriven to ${group}, which never dead-lettered it`);
     }
     if (this.#copyCount() < this.#redriven) this.violate('redrive', `redrive reported ${this.#redriven} letters moved, but only ${this.#copyCount()} copies were ever seen`);
   }

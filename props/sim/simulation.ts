@@ -98,8 +98,6 @@ class Simulation {
   readonly #choices: Random;
   readonly #fs: MemoryFileSystem;
   readonly #clock = new ManualClock(1_700_000_000_000);
-  /** When (monotonic) each slot last called next(): its handler took the delivery no earlier. */
-  readonly #nextCalledAt = new WeakMap<Slot, number>();
   readonly #network: NetworkFaults;
   readonly #networkRandom: Random;
   readonly #networks: SimulatedNetwork[] = [];
@@ -218,18 +216,22 @@ class Simulation {
   async #poll(slot: Slot): Promise<Delivery<number> | undefined> {
     let got: Delivery<number> | undefined;
     let settled = false;
+    // Recorded when next() hands it out (its lease starts then), not when this step looks: a
+    // delivery taken between two steps may run out its lease before the next one.
     if (!slot.waiting) {
-      slot.waiting = slot.consumer.next();
-      this.#nextCalledAt.set(slot, this.#clock.monotonicNow()); // a handler takes what it returns no earlier
+      const calledAt = this.#clock.monotonicNow(); // a handler takes what next() returns no earlier
+      slot.waiting = slot.consumer.next().then((d) => {
+        if (d) {
+          this.#counts.deliveries!++;
+          this.history.delivered(slot.group.name, d, this.#clock.now(), { calledAt, now: this.#clock.monotonicNow() }, ACK_TIMEOUT_MS);
+        }
+        return d;
+      });
     }
     void slot.waiting.then((d) => ((got = d), (settled = true)), () => (settled = true));
     await flush(3);
     if (!settled) return undefined;
     slot.waiting = undefined;
-    if (!got) return undefined;
-    this.#counts.deliveries!++;
-    const mono = { calledAt: this.#nextCalledAt.get(slot)!, now: this.#clock.monotonicNow() };
-    this.history.delivered(slot.group.name, got, this.#clock.now(), mono, ACK_TIMEOUT_MS);
     return got;
   }
 

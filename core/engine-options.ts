@@ -1,0 +1,64 @@
+// Options of Ferry.open, validated once (typed errors naming the option and what it accepts),
+// defaults filled, frozen. Unknown names are refused: a typo must not be ignored silently.
+import { InvalidArgumentError, type FsyncPolicy } from '../wal/index.ts';
+import { refuseUnknownOptions } from './option-names.ts';
+import type { PartitionLimits } from './partition-api.ts';
+import { DEFAULT_RECORD_CACHE_BYTES, checkRecordCacheBytes } from './record-cache.ts';
+import { checkPartBytes } from './snapshot-parts.ts';
+
+export const DEFAULT_LIMITS: PartitionLimits = Object.freeze({
+  maxUnsettledPerGroup: 10_000,
+  maxWaiters: 4096,
+  maxDedupIds: 1_000_000,
+  maxProducers: 10_000,
+  checkpointEveryRecords: 10_000,
+  maxGroups: 1024,
+  recordCacheBytes: DEFAULT_RECORD_CACHE_BYTES,
+});
+
+const OPEN_OPTIONS = ['dir', 'threads', 'fsync', 'fsyncIntervalMs', 'segmentBytes', 'maxMessageBytes', 'limits', 'fs', 'clock', 'random'];
+const LIMIT_NAMES = ['maxUnsettledPerGroup', 'maxWaiters', 'maxDedupIds', 'maxProducers', 'checkpointEveryRecords', 'maxGroups', 'recordCacheBytes', 'checkpointPartBytes'] as const;
+
+/** The validated shape of what Ferry.open needs besides its seams. */
+export interface EngineSettings {
+  readonly threads: number | 'auto';
+  readonly fsync: FsyncPolicy;
+  readonly fsyncIntervalMs: number;
+  readonly segmentBytes: number;
+  readonly maxMessageBytes: number;
+  readonly limits: PartitionLimits;
+}
+
+function wholeIn(name: string, value: unknown, min: number, max: number): number {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
+    throw new InvalidArgumentError(`options.${name} must be a whole number from ${min} to ${max} (got ${String(value)})`);
+  }
+  return value;
+}
+
+/** Validates Ferry.open's options (all but the seams), with typed errors; fills defaults. */
+export function resolveEngineOptions(options: Record<string, unknown> & { readonly dir?: unknown }): EngineSettings {
+  if (typeof options !== 'object' || options === null || typeof options.dir !== 'string' || options.dir === '') throw new InvalidArgumentError('Ferry.open needs { dir }: the data directory');
+  refuseUnknownOptions('Ferry.open options', options, OPEN_OPTIONS);
+  const threads = options.threads ?? 0;
+  if (threads !== 'auto') wholeIn('threads', threads, 0, 256);
+  const fsync = options.fsync ?? 'interval';
+  if (fsync !== 'always' && fsync !== 'interval' && fsync !== 'none') throw new InvalidArgumentError(`options.fsync must be 'always', 'interval' or 'none' (got ${String(fsync)})`);
+  const limitsIn = options.limits ?? {};
+  if (typeof limitsIn !== 'object' || limitsIn === null) throw new InvalidArgumentError('options.limits must be an object');
+  refuseUnknownOptions('options.limits', limitsIn, LIMIT_NAMES);
+  const limits: PartitionLimits = Object.freeze({ ...DEFAULT_LIMITS, ...(limitsIn as Partial<PartitionLimits>) });
+  for (const name of ['maxUnsettledPerGroup', 'maxWaiters', 'maxDedupIds', 'maxProducers', 'checkpointEveryRecords', 'maxGroups'] as const) wholeIn(`limits.${name}`, limits[name], 1, 1e9);
+  checkRecordCacheBytes(limits.recordCacheBytes);
+  if (limits.checkpointPartBytes !== undefined) checkPartBytes(limits.checkpointPartBytes);
+  return Object.freeze({
+    threads: threads as number | 'auto',
+    fsync,
+    // 0: group commit back to back (a sync starts as soon as the last one ended, covering every
+    // write made meanwhile); more: at least this long between syncs, confirms wait for the next.
+    fsyncIntervalMs: wholeIn('fsyncIntervalMs', options.fsyncIntervalMs ?? 0, 0, 60_000),
+    segmentBytes: wholeIn('segmentBytes', options.segmentBytes ?? 64 * 1024 * 1024, 256, 1024 * 1024 * 1024),
+    maxMessageBytes: wholeIn('maxMessageBytes', options.maxMessageBytes ?? 1024 * 1024, 64, 64 * 1024 * 1024),
+    limits,
+  });
+}

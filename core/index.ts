@@ -1,0 +1,37 @@
+// core's facade for the layers above it (workers/, the package root): what they may use of the
+// engine, listed by name. Deep imports into core/ from outside it go through here.
+export { Ferry } from './ferry.ts';
+export type { FerryOptions, RedriveOptions, RuntimeFactory } from './ferry.ts';
+export { LocalRuntime } from './local-runtime.ts';
+export type { LocalRuntimeOptions } from './local-runtime.ts';
+export type { PartitionRuntime } from './runtime.ts';
+export { commandTimeoutMs, DEFAULT_REQUEST_TIMEOUT_MS } from './partition-protocol.ts';
+export type { NackCommandOptions, PartitionCommand, PartitionReplies, ReplyOf, SettleItem } from './partition-protocol.ts';
+export type { DeliveredMessage, FetchRequest, PartitionLimits, PublishReply, PublishRequest } from './partition-api.ts';
+export { describeCommand } from './deadline.ts';
+export { deadLetterPublish } from './dead-letter.ts';
+export type { DeadLetterInfo } from './dead-letter.ts';
+export { hash32 } from './hash.ts';
+export { recordCacheShare } from './record-cache.ts';
+export type { ResolvedTopicOptions, TopicOptions, Backoff } from './topic-options.ts';
+export type { Producer, ProducerOptions, PublishResult } from './producer.ts';
+export type { CloseOptions, Consumer, ConsumerFault, ConsumerOptions, Delivery, NackOptions, RunOptions } from './consumer.ts';
+export type { Message } from './codec.ts';
+export type { Ordering } from './records.ts';
+export {
+  ClosedError,
+  DedupWindowFullError,
+  GroupConflictError,
+  GroupInUseError,
+  InvalidMessageError,
+  InvalidNameError,
+  NotDeadLetterTopicError,
+  ProducerFencedError,
+  RequestTimeoutError,
+  StaleDeliveryError,
+  TopicConflictError,
+  UnknownGroupError,
+  UnknownTopicError,
+} from './errors.ts';
+export { CheckpointFailedError, CorruptStateError, UnknownFormatVersionError } from './state-errors.ts';
+export { SequenceGapError } from './producer-state.ts';
