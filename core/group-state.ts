@@ -67,6 +67,8 @@ export class GroupState {
   readonly #leaseHeap = new MinHeap<LeaseEntry>();
   /** Unsettled offsets per ordering key, ascending; only the first may be in flight. */
   readonly #keyQueues = new Map<string, number[]>();
+  /** Settled offsets still heading their key's queue until their record is durable (see settle). */
+  readonly #heldKeys = new Map<number, string>();
   #seq = 0;
 
   constructor(name: string, ordering: Ordering, cursor: number) {
@@ -186,8 +188,12 @@ export class GroupState {
     this.#compactHeaps();
   }
 
-  /** Settles `offset` for good (acked or dead-lettered); the next message of its key may go. */
-  settle(offset: number, now: number): void {
+  /**
+   * Settles `offset` for good (acked or dead-lettered); the next message of its key may go. With
+   * `holdKey` the offset stays at the head of its key's queue until `releaseKey` (its record is
+   * written but not yet durable: the next message of the key must not overtake it after a crash).
+   */
+  settle(offset: number, now: number, holdKey = false): void {
     const p = this.pending.get(offset);
     if (!p) {
       if (offset >= this.cursor) this.aheadSettled.add(offset);
@@ -197,6 +203,22 @@ export class GroupState {
     this.pending.delete(offset);
     const k = this.#orderKey(p);
     if (k === undefined) return;
+    if (holdKey) {
+      this.#heldKeys.set(offset, k);
+      return;
+    }
+    this.#advanceKey(k, offset, now);
+  }
+
+  /** The settle of `offset` is durable: the next message of its key may go. */
+  releaseKey(offset: number, now: number): void {
+    const k = this.#heldKeys.get(offset);
+    if (k === undefined) return;
+    this.#heldKeys.delete(offset);
+    this.#advanceKey(k, offset, now);
+  }
+
+  #advanceKey(k: string, offset: number, now: number): void {
     const queue = this.#keyQueues.get(k)!;
     queue.splice(queue.indexOf(offset), 1);
     if (queue.length === 0) this.#keyQueues.delete(k);

@@ -368,10 +368,19 @@ export class PartitionActor {
     for (const [group, batch] of batches) {
       const g = this.#groups.get(group)!;
       const now = this.#c.clock.monotonicNow();
+      // An ordered group's next message of a key waits until this ACK is durable (a crash must not
+      // bring the acked one back after it); settled at once otherwise.
+      const holdKeys = g.ordering !== 'none';
       this.#record(RecordType.ACK, { g: group, o: batch.offsets }, () => {
-        for (const offset of batch.offsets) g.settle(offset, now);
+        for (const offset of batch.offsets) g.settle(offset, now, holdKeys);
       }).then(
-        () => batch.settle.forEach((s) => s.resolve()),
+        () => {
+          if (holdKeys) {
+            for (const offset of batch.offsets) g.releaseKey(offset, this.#c.clock.monotonicNow());
+            this.#serveWaiters();
+          }
+          batch.settle.forEach((s) => s.resolve());
+        },
         (error: unknown) => {
           for (const offset of batch.offsets) {
             const p = g.pending.get(offset);
@@ -460,7 +469,8 @@ export class PartitionActor {
         const info: DeadLetterInfo = { topic: this.#c.topic, partition: this.#c.partition, offset: next.offset, group: g.name, attempts: next.failures, firstDeliveredAt: next.firstDeliveredAt, lastDeliveredAt: next.lastDeliveredAt, lastError: next.lastError };
         await this.#c.deadLetters({ deadLetterTopic: deadLetter, producerKey: `dlq/${this.#c.topic}/${this.#c.partition}/${g.name}`, sequence: next.deadSeq - 1, record: deadLetterRecord(record, info, this.#c.maxMessageBytes), info });
       }
-      await this.#record(RecordType.DEAD, { g: g.name, o: next.offset }, () => g.settle(next.offset, this.#c.clock.monotonicNow()));
+      await this.#record(RecordType.DEAD, { g: g.name, o: next.offset }, () => g.settle(next.offset, this.#c.clock.monotonicNow(), true));
+      g.releaseKey(next.offset, this.#c.clock.monotonicNow()); // durable now: the next message of its key may go
     };
     send().then(
       () => {

@@ -27,7 +27,7 @@ describe.each(engineVariants)('redrive ($name)', (variant) => {
     expect(back.map((d) => d.value).sort()).toEqual(['a', 'b']);
     const a = back.find((d) => d.value === 'a')!;
     expect(a.key).toBe('k');
-    expect(a.headers).toEqual({ h: '1' });
+    expect(a.headers).toEqual({ h: '1', 'ferry-redriven-from': expect.stringMatching(/^t\.dlq\/0\/\d+$/) });
     expect(a.attempt).toBe(1);
     expect(a.deadLetter).toBeUndefined();
   });

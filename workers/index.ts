@@ -13,7 +13,7 @@ export type { RestartPolicy, ShardDeath, ShardHealth } from './shard.ts';
 export type { FaultDrill } from './protocol.ts';
 
 /** The worker runtime's own options, beyond those `Ferry.open` passes. */
-export type WorkerRuntimeExtras = Partial<Pick<WorkerRuntimeOptions, 'restart' | 'maxWorkerHeapMb'>>;
+export type WorkerRuntimeExtras = Partial<Pick<WorkerRuntimeOptions, 'restart' | 'maxWorkerHeapMb' | 'heartbeat'>>;
 
 /**
  * A factory for the worker runtime with some of its own options set, for
@@ -25,6 +25,7 @@ export function workerRuntimeFactory(extra: WorkerRuntimeExtras = {}): RuntimeFa
   // Checked here, before Ferry.open has taken the data directory.
   checkWorkerHeapMb(extra.maxWorkerHeapMb);
   if (extra.restart) checkRestartPolicy(extra.restart);
+  if (extra.heartbeat) checkHeartbeat(extra.heartbeat);
   return (options) => new WorkerRuntime({ ...workerOptions(options), ...extra });
 }
 
@@ -54,5 +55,12 @@ function checkRestartPolicy(p: RestartPolicy): void {
   const wholeAtLeast = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min;
   if (!wholeAtLeast(p.maxRestarts, 0) || !wholeAtLeast(p.windowMs, 1) || !wholeAtLeast(p.backoffMs, 0)) {
     throw new InvalidArgumentError(`restart needs whole numbers: maxRestarts >= 0, windowMs >= 1, backoffMs >= 0 (got ${JSON.stringify(p)})`);
+  }
+}
+
+function checkHeartbeat(h: { readonly intervalMs: number; readonly hungAfterMs: number }): void {
+  const wholeAtLeast = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min;
+  if (!wholeAtLeast(h.intervalMs, 10) || !wholeAtLeast(h.hungAfterMs, 2 * h.intervalMs)) {
+    throw new InvalidArgumentError(`heartbeat needs whole numbers: intervalMs >= 10, hungAfterMs >= 2 x intervalMs (got ${JSON.stringify(h)})`);
   }
 }

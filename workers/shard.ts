@@ -157,7 +157,8 @@ export class Shard {
       this.#inFlight.delete(id);
       r.reject(new RequestTimeoutError(r.what, r.timeoutMs));
     }
-    if (!this.#port || this.#closing) return;
+    // Only a worker that is up is watched: booting (loading the engine, recovering its logs) may take longer.
+    if (!this.#port || this.#closing || !this.#up) return;
     if (this.#pingOut && now - this.#lastPong > this.#heartbeat.hungAfterMs) {
       this.#pingOut = false;
       this.#hung = true;
@@ -179,6 +180,8 @@ export class Shard {
 
   /** Set when the watchdog terminated a hung worker, so its death is reported as a hang. */
   #hung = false;
+  /** The worker has booted and reopened its partitions: from then on its heartbeat is watched. */
+  #up = false;
 
   /** A worker died before our attach task reached it: piscina spawns no other after a death at
    * boot, so the task would wait in its queue forever. Take it back and count a crash. */
@@ -202,7 +205,12 @@ export class Shard {
       () => this.#stopped(port1, undefined),
       (error: unknown) => this.#stopped(port1, error),
     );
-    return Promise.all(this.#hooks.reopenRequests().map((r) => this.#send({ ...r, id: this.#nextId++ } as ShardRequest, `reopen ${r.op}`, 120_000))).then(() => undefined);
+    this.#up = false;
+    return Promise.all(this.#hooks.reopenRequests().map((r) => this.#send({ ...r, id: this.#nextId++ } as ShardRequest, `reopen ${r.op}`, 120_000))).then(() => {
+      if (this.#port !== port1) return;
+      this.#up = true;
+      this.#lastPong = performance.now();
+    });
   }
 
   #onMessage(message: PortMessage): void {
@@ -232,6 +240,7 @@ export class Shard {
     if (port !== this.#port) return;
     port.close();
     this.#port = undefined;
+    this.#up = false;
     const why = this.#hung ? new Error(`the worker stopped answering its heartbeat for ${this.#heartbeat.hungAfterMs} ms (hung) and was terminated`) : error;
     this.#hung = false;
     this.#outbox = [];
