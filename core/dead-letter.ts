@@ -2,19 +2,10 @@
 // headers naming where it came from and why it died.
 import { decodeBody, decodeMeta, encodeMessage, frameMessages } from './codec.ts';
 import { hash32, producerNumber } from './hash.ts';
-import type { DeadLetterSink, PublishRequest } from './partition-actor.ts';
+import type { DeadLetterInfo, DeadLetterSink, PublishRequest } from './partition-api.ts';
 
-/** Origin and history of a dead-lettered message. */
-export interface DeadLetterInfo {
-  readonly topic: string;
-  readonly partition: number;
-  readonly offset: number;
-  readonly group: string;
-  readonly attempts: number;
-  readonly firstDeliveredAt: number;
-  readonly lastDeliveredAt: number;
-  readonly lastError: string | null;
-}
+export type { DeadLetterInfo } from './partition-api.ts';
+
 
 const PREFIX = 'ferry-dlq-';
 

@@ -219,10 +219,15 @@ export class GroupState {
   }
 
   #advanceKey(k: string, offset: number, now: number): void {
-    const queue = this.#keyQueues.get(k)!;
-    queue.splice(queue.indexOf(offset), 1);
+    const queue = this.#keyQueues.get(k);
+    if (!queue) return;
+    const at = queue.indexOf(offset);
+    if (at >= 0) queue.splice(at, 1);
     if (queue.length === 0) this.#keyQueues.delete(k);
-    else this.#schedule(this.pending.get(queue[0]!)!, now);
+    else {
+      const head = this.pending.get(queue[0]!);
+      if (head) this.#schedule(head, now); // a head settled but not yet durable is released later
+    }
   }
 
   /** Records a failed attempt: the lease ends and the message waits until `due`. */

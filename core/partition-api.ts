@@ -1,7 +1,6 @@
 // What a partition actor takes and gives: its context and limits, and the plain-data requests and
 // replies that any runtime (in-thread, worker threads, the simulator) passes to it.
 import type { Clock, Random, WriteAheadLog } from '../wal/index.ts';
-import type { DeadLetterInfo } from './dead-letter.ts';
 import type { RecordCacheBudget } from './record-cache.ts';
 import type { ResolvedTopicOptions } from './topic-options.ts';
 
@@ -26,6 +25,18 @@ export interface PartitionLimits {
    * small checkpoints span many records: the simulator uses them to tear checkpoints in crashes.
    */
   readonly checkpointPartBytes?: number;
+}
+
+/** Origin and history of a dead-lettered message. */
+export interface DeadLetterInfo {
+  readonly topic: string;
+  readonly partition: number;
+  readonly offset: number;
+  readonly group: string;
+  readonly attempts: number;
+  readonly firstDeliveredAt: number;
+  readonly lastDeliveredAt: number;
+  readonly lastError: string | null;
 }
 
 /** Where dead letters go: the host publishes them to the dead-letter topic, idempotently. */

@@ -1,7 +1,7 @@
 // Message-id dedupe of one publish batch: which messages repeat an id seen within the window (or
 // earlier in the same batch), and the batch re-framed without them. Pure but for the window.
 import { frameMessages, messageSlices } from './codec.ts';
-import type { PublishRequest } from './partition-actor.ts';
+import type { PublishRequest } from './partition-api.ts';
 import type { MessageIdWindow } from './producer-state.ts';
 
 /** A publish batch after id dedupe. */

@@ -2,7 +2,21 @@
 // reused buffer (one CRC pass each, and consecutive ones become a single iovec); large ones get a
 // header there and keep their payload as an iovec of its own, uncopied.
 import { HEADER_BYTES, batchCrc, sealFrame, writeHeaderFields } from './batch-format.ts';
-import type { AppendInput } from './log.ts';
+
+/** A batch to append. The payload is stored as given; the log never looks inside it. */
+export interface AppendInput {
+  /** Record type, 0-255; the log does not interpret it. Default 0. */
+  readonly type?: number;
+  /** Offsets the batch occupies (at least 1). */
+  readonly recordCount: number;
+  readonly payload: Uint8Array;
+  /** Idempotent producer fields, stored for the caller's dedupe. Defaults 0, 0, -1. */
+  readonly producerId?: number;
+  readonly producerEpoch?: number;
+  readonly baseSequence?: number;
+  /** Milliseconds since the epoch, from the caller's clock. */
+  readonly timestamp: number;
+}
 
 /** Batches up to this size are copied into the frame buffer (cheaper than a second iovec and CRC call). */
 export const SMALL_FRAME_BYTES = 16 * 1024;

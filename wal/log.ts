@@ -19,24 +19,12 @@ import type { FileHandle, LockHandle } from './seams/file-system.ts';
 import { Segment, type ReadBatch } from './segment.ts';
 import { LOCK_FILE, indexPath, segmentPath } from './segment-files.ts';
 import { SparseIndex } from './sparse-index.ts';
+import type { AppendInput } from './frame-batches.ts';
+
+export type { AppendInput } from './frame-batches.ts';
 
 /** The framing buffer grows for a large appendMany, and is given back above this size. */
 const MAX_RETAINED_FRAME_BYTES = 4 * 1024 * 1024;
-
-/** A batch to append. The payload is stored as given; the log never looks inside it. */
-export interface AppendInput {
-  /** Record type, 0-255; the log does not interpret it. Default 0. */
-  readonly type?: number;
-  /** Offsets the batch occupies (at least 1). */
-  readonly recordCount: number;
-  readonly payload: Uint8Array;
-  /** Idempotent producer fields, stored for the caller's dedupe. Defaults 0, 0, -1. */
-  readonly producerId?: number;
-  readonly producerEpoch?: number;
-  readonly baseSequence?: number;
-  /** Milliseconds since the epoch, from the caller's clock. */
-  readonly timestamp: number;
-}
 
 /** Offsets given to an appended batch: [baseOffset, nextOffset). */
 export interface AppendResult {

@@ -20,8 +20,8 @@ afterEach(async () => {
 describe('a hung shard', () => {
   it('is found by its heartbeat, terminated and restarted; requests fail fast and retriably; nothing confirmed is lost', async () => {
     setup = realFerry(1);
-    let runtime: WorkerRuntime | undefined;
-    ferry = await Ferry.open({ dir: setup.dir, threads: 1 }, (o) => (runtime = workerRuntimeFactory({ heartbeat: { intervalMs: 50, hungAfterMs: 500 } })(o) as WorkerRuntime));
+    let runtime: WorkerRuntime | undefined; // a generous hang threshold: a loaded machine answers late
+    ferry = await Ferry.open({ dir: setup.dir, threads: 1 }, (o) => (runtime = workerRuntimeFactory({ heartbeat: { intervalMs: 100, hungAfterMs: 3000 } })(o) as WorkerRuntime));
     await ferry.createTopic('t');
     const producer = ferry.producer({ id: 'p' });
     await producer.publishMany('t', Array.from({ length: 20 }, (_, i) => ({ value: i })));

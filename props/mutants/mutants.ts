@@ -29,7 +29,7 @@ export const MUTANTS: readonly Mutant[] = [
         find: '      this.#record(RecordType.ACK, { g: group, o: batch.offsets }, () => {',
         replace: '      Promise.resolve((() => { // MUTANT: no ACK record',
       },
-      { file: 'core/partition-actor.ts', find: '        for (const offset of batch.offsets) g.settle(offset, now);\n      }).then(', replace: '        for (const offset of batch.offsets) g.settle(offset, now);\n      })()).then(' },
+      { file: 'core/partition-actor.ts', find: '        for (const offset of batch.offsets) g.settle(offset, now, holdKeys);\n      }).then(', replace: '        for (const offset of batch.offsets) g.settle(offset, now, holdKeys);\n      })()).then(' },
     ],
   },
   {
