@@ -80,6 +80,17 @@ describe('durations on the monotonic clock (issue 9 §3)', () => {
     await ferry.close({ timeoutMs: 0 });
   });
 
+  it('the dedupe window runs on monotonic time: a forward jump does not end it early', async () => {
+    const setup = memoryFerry(35);
+    const ferry = await setup.open();
+    await ferry.createTopic('t', { dedupWindowMs: 60_000 });
+    const first = await ferry.producer().publish('t', { value: 'a', id: 'order-1' });
+    setup.clock.jump(120_000);
+    await elapse(setup.clock, 100);
+    expect(await ferry.producer().publish('t', { value: 'a', id: 'order-1' })).toEqual({ ...first, duplicate: true });
+    await ferry.close();
+  });
+
   for (const jumpMs of [10_000, -60_000]) {
     it(`a nack with a 1 s backoff is redelivered after 1 s, when the wall clock jumps ${jumpMs} ms`, async () => {
       const setup = memoryFerry(33);
