@@ -52,6 +52,8 @@ export {
   NotDeadLetterTopicError,
   ProducerFencedError,
   RequestTimeoutError,
+  DuplicateSequenceError,
+  ProducersFullError,
   SequenceGapError,
   StaleDeliveryError,
   TopicConflictError,

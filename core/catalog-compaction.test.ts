@@ -1,9 +1,10 @@
 // The catalog log stays bounded (issue 9): every named producer appends an epoch, so the catalog
 // is compacted into a snapshot and the segments before it deleted; a reopen gives the same state.
 import { describe, expect, it } from 'vitest';
-import { ManualClock, MemoryFileSystem, SeededRandom, WriteAheadLog } from '../wal/index.ts';
+import { ManualClock, SeededRandom, WriteAheadLog } from '../wal/index.ts';
+import { MemoryFileSystem } from '../wal/fault-disk.ts';
 import { CATALOG_COMPACT_AFTER_BYTES, CATALOG_LOG_OPTIONS, Catalog } from './catalog.ts';
-import { memoryFerry } from './testing.ts';
+import { memoryFerry } from '../test-support/memory-ferry.ts';
 import { resolveTopicOptions } from './topic-options.ts';
 
 function setup() {

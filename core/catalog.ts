@@ -98,6 +98,11 @@ export class Catalog {
     return true;
   }
 
+  /** The latest epoch given to producer `id` (-1 if none). */
+  epochOf(id: string): number {
+    return this.#epochs.get(id) ?? -1;
+  }
+
   /** Gives producer `id` a new epoch (fencing older instances), durably. */
   async bumpEpoch(id: string, now: number): Promise<number> {
     const epoch = (this.#epochs.get(id) ?? -1) + 1;

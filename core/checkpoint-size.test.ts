@@ -2,7 +2,8 @@
 // parts and used whole; a failed one is reported and retried, never swallowed; an idle partition
 // does not write the same checkpoint again. One partition actor on the memory disk, manual clock.
 import { describe, expect, it } from 'vitest';
-import { DiskFullError, ManualClock, MemoryFileSystem, SeededRandom, WriteAheadLog } from '../wal/index.ts';
+import { DiskFullError, ManualClock, SeededRandom, WriteAheadLog } from '../wal/index.ts';
+import { MemoryFileSystem } from '../wal/fault-disk.ts';
 import { encodeControl, encodeMessage, frameMessages } from './codec.ts';
 import { PartitionActor } from './partition-actor.ts';
 import { RecordType } from './records.ts';

@@ -4,7 +4,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Delivery } from './delivery.ts';
 import { StaleDeliveryError } from './errors.ts';
-import { flush, memoryFerry, pendingNext } from './testing.ts';
+import { flush, memoryFerry, pendingNext } from '../test-support/memory-ferry.ts';
 
 /** Advances the manual clock by `ms` in 10 ms steps, letting the engine run between them. */
 async function elapse(clock: { advance(ms: number): void }, ms: number): Promise<void> {

@@ -58,7 +58,11 @@ const MAX_KEY_OR_ID_CHARS = 1024;
 const PLAIN_META = Uint8Array.of(0x93, 0xc0, 0xc0, 0x00);
 
 function checkShape(message: Message): void {
-  if (message === null || typeof message !== 'object') throw new InvalidMessageError('a message must be an object like { value, key?, headers?, id?, delayMs? }');
+  if (message === null || typeof message !== 'object' || !('value' in message)) throw new InvalidMessageError('a message must be an object like { value, key?, headers?, id?, delayMs? }');
+  // A typo (`delay` for `delayMs`) must not lose what it meant. for-in: no array per message.
+  for (const name in message) {
+    if (name !== 'value' && name !== 'key' && name !== 'headers' && name !== 'id' && name !== 'delayMs') throw new InvalidMessageError(`unknown message field ${JSON.stringify(name)}; a message is { value, key?, headers?, id?, delayMs? }`);
+  }
   if (message.key !== undefined && (typeof message.key !== 'string' || message.key.length > MAX_KEY_OR_ID_CHARS)) throw new InvalidMessageError(`message.key must be a string of at most ${MAX_KEY_OR_ID_CHARS} characters`);
   if (message.id !== undefined && (typeof message.id !== 'string' || message.id.length === 0 || message.id.length > MAX_KEY_OR_ID_CHARS)) throw new InvalidMessageError(`message.id must be a non-empty string of at most ${MAX_KEY_OR_ID_CHARS} characters`);
   if (message.headers !== undefined) {

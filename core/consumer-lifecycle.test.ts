@@ -3,14 +3,15 @@
 // holds or dead-letters at once, a forgotten delivery frees its slot, retriable faults never kill
 // a consumer, and a message that does not decode is dead-lettered instead of wedging it.
 import { describe, expect, it } from 'vitest';
-import { FerryError, ManualClock, MemoryFileSystem, SeededRandom } from '../wal/index.ts';
+import { FerryError, ManualClock, SeededRandom } from '../wal/index.ts';
+import { MemoryFileSystem } from '../wal/fault-disk.ts';
 import { frameMessages } from './codec.ts';
 import { Consumer } from './consumer.ts';
 import type { Ferry } from './ferry.ts';
 import { LocalRuntime } from './local-runtime.ts';
 import type { PartitionCommand } from './partition-protocol.ts';
 import type { PartitionRuntime } from './runtime.ts';
-import { flush, memoryFerry } from './testing.ts';
+import { flush, memoryFerry } from '../test-support/memory-ferry.ts';
 import { resolveTopicOptions } from './topic-options.ts';
 
 /** Sleeps `ms` on the manual clock (the test advances it). */

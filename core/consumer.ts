@@ -56,7 +56,7 @@ export interface ConsumerFault {
   readonly error: FerryError;
   readonly topic: string;
   readonly partition: number;
-  /** What failed: joining the group, fetching, or settling. */
+  /** What failed: joining the group, or fetching (settle failures reach the caller of ack/nack). */
   readonly during: 'join' | 'fetch';
 }
 

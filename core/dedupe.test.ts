@@ -1,12 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeMessage, frameMessages } from './codec.ts';
-import { engineHarness, engineVariants } from './engine-harness.ts';
+import { engineHarness, engineVariants } from '../test-support/engine-harness.ts';
 import { ProducerFencedError } from './errors.ts';
-import { memoryFerry } from './testing.ts';
+import { flush, memoryFerry } from '../test-support/memory-ferry.ts';
+import { PRODUCER_IDLE_MS, ProducerTable } from './producer-state.ts';
 import { PartitionActor } from './partition-actor.ts';
 import { resolveTopicOptions } from './topic-options.ts';
 import { WriteAheadLog } from '../wal/index.ts';
-import { SeededRandom } from '../wal/index.ts';
+import { ManualClock, SeededRandom } from '../wal/index.ts';
+import { MemoryFileSystem } from '../wal/fault-disk.ts';
 
 describe.each(engineVariants)('dedupe ($name)', (variant) => {
   const engine = engineHarness(variant);
@@ -68,14 +70,18 @@ describe.each(engineVariants)('dedupe ($name)', (variant) => {
     expect((await ferry.producer().publish('t', { value: 5 })).duplicate).toBe(false);
   });
 
-  it('forgets the least recently used producer at the limit, and a forgotten one starts over', async () => {
-    const ferry = await engine.setup({ limits: { maxProducers: 2 } }).open();
+  it('refuses a new producer at the limit while the others are active (typed, retriable), and keeps serving the known ones', async () => {
+    // Issue 9: forgetting an active producer would make its retried batch look new (stored twice).
+    const setup = engine.setup({ limits: { maxProducers: 2 } });
+    const ferry = await setup.open();
     await ferry.createTopic('t');
     const steady = ferry.producer();
-    for (let round = 0; round < 3; round++) {
-      await steady.publish('t', { value: round });
-      await ferry.producer().publish('t', { value: 'one-off' }); // each a new producer
-    }
+    await steady.publish('t', { value: 0 });
+    await ferry.producer().publish('t', { value: 'one-off' });
+    const third = ferry.producer({ deliveryTimeoutMs: 50 }).publish('t', { value: 'refused' });
+    third.catch(() => {});
+    for (let i = 0; i < 6; i++) await setup.elapse(30); // its retries, until its delivery timeout
+    await expect(third).rejects.toMatchObject({ code: 'PRODUCERS_FULL', retriable: true });
     expect((await steady.publish('t', { value: 'still fine' })).duplicate).toBe(false);
   });
 
@@ -120,5 +126,79 @@ describe('dedupe in the partition actor', () => {
     expect(log.nextOffset).toBe(3);
     actor.close();
     await log.close();
+  });
+
+  /** One actor on its own memory disk (syncs released by hand when `manual`), with its log. */
+  const actorOnDisk = async (options: { manual?: boolean; maxProducers?: number } = {}) => {
+    const fs = new MemoryFileSystem({ random: new SeededRandom(3), syncs: options.manual ? 'manual' : 'auto' });
+    const clock = new ManualClock(1_700_000_000_000);
+    const limits = { maxUnsettledPerGroup: 100, maxWaiters: 10, maxDedupIds: 100, maxProducers: options.maxProducers ?? 10, checkpointEveryRecords: 1000, maxGroups: 10 };
+    const open = async () => {
+      const opening = WriteAheadLog.open({ dir: '/p', fs, clock, fsync: 'always' });
+      while (fs.releaseSyncs() > 0 || fs.pendingSyncs > 0) await flush(2);
+      const log = await opening;
+      return { log, actor: PartitionActor.open({ topic: 't', partition: 0, options: resolveTopicOptions('t'), clock, random: new SeededRandom(1), log, limits, maxMessageBytes: 1 << 20, incarnation: 1 }) };
+    };
+    return { fs, clock, open, ...(await open()) };
+  };
+  const message = (value: string, id?: string, producer?: { id: number; seq: number }) => ({
+    payload: frameMessages([encodeMessage({ value }, 0, 1 << 20)]),
+    count: 1,
+    ...(id ? { ids: [id] } : {}),
+    ...(producer ? { producer: { id: producer.id, epoch: 0, baseSequence: producer.seq, name: `p${producer.id}` } } : {}),
+  });
+
+  it('confirms a batch of repeated ids only once their originals are durable, and not if that sync fails (issue 9)', async () => {
+    const { fs, actor } = await actorOnDisk({ manual: true });
+    const original = actor.publish(message('first', 'order-1'));
+    await flush(2);
+    const repeat = actor.publish(message('again', 'order-1'));
+    let answered = false;
+    repeat.then(() => (answered = true), () => (answered = true));
+    original.catch(() => {});
+    await flush(5);
+    expect(answered).toBe(false); // before the fix: answered at once with the original's offset
+    fs.failNextSyncs(10);
+    while (fs.releaseSyncs() > 0) await flush(2);
+    await expect(original).rejects.toMatchObject({ code: 'FSYNC_FAILED' });
+    await expect(repeat).rejects.toMatchObject({ code: 'FSYNC_FAILED' }); // never told "stored"
+  });
+
+  it('does not forget an active producer at the limit: a new one is refused (PRODUCERS_FULL), the active one\'s retry is not stored twice (issue 9)', async () => {
+    const { clock, log, actor } = await actorOnDisk({ maxProducers: 2 });
+    const first = await actor.publish(message('a', undefined, { id: 1, seq: 0 }));
+    await actor.publish(message('b', undefined, { id: 2, seq: 0 }));
+    // Before the fix producer 1 was forgotten here, and its retry below was stored again.
+    await expect(actor.publish(message('c', undefined, { id: 3, seq: 0 }))).rejects.toMatchObject({ code: 'PRODUCERS_FULL', retriable: true });
+    expect(await actor.publish(message('a', undefined, { id: 1, seq: 0 }))).toEqual({ offsets: first.offsets, duplicates: [true] });
+    expect(log.nextOffset).toBe(2);
+    // Idle long enough that no retry of its can come: the least recently used one is forgotten.
+    clock.advance(PRODUCER_IDLE_MS);
+    expect(await actor.publish(message('c', undefined, { id: 3, seq: 0 }))).toEqual({ offsets: [2], duplicates: [false] });
+    expect(log.nextOffset).toBe(3);
+  });
+
+  it('knows after a restart how long its producers have been idle: a full table of idle ones takes a new producer at once', async () => {
+    const { clock, log, actor, open } = await actorOnDisk({ maxProducers: 2 });
+    await actor.publish(message('a', undefined, { id: 1, seq: 0 }));
+    await actor.publish(message('b', undefined, { id: 2, seq: 0 }));
+    await actor.retain(); // a checkpoint holds the table
+    await actor.publish(message('a2', undefined, { id: 1, seq: 1 }));
+    actor.close();
+    await log.close();
+    clock.advance(PRODUCER_IDLE_MS);
+    const reopened = await open();
+    // Before the fix every restored producer counted as active from the restart: refused for 15 minutes.
+    expect(await reopened.actor.publish(message('c', undefined, { id: 3, seq: 0 }))).toMatchObject({ duplicates: [false] });
+    reopened.actor.close();
+    await reopened.log.close();
+  });
+
+  it('refuses a retry older than the batches it remembers instead of confirming it without an offset (issue 17)', () => {
+    const table = new ProducerTable(10, () => 0);
+    for (let seq = 0; seq < 20; seq++) table.record(7, 0, seq, 1, seq);
+    expect(table.check(7, 0, 19, 1)).toEqual({ kind: 'duplicate', offsets: [19] });
+    // Before the fix: { kind: 'duplicate', offsets: [-1] }, confirmed to the producer as stored at -1.
+    expect(() => table.check(7, 0, 2, 1)).toThrow(expect.objectContaining({ code: 'DUPLICATE_SEQUENCE' }));
   });
 });

@@ -41,7 +41,7 @@ export interface Delivery<V = unknown> {
   ack(): Promise<void>;
   /** A failed attempt: retried after the backoff, dead-lettered after `maxDeliveries`. */
   nack(options?: NackOptions): Promise<void>;
-  /** Extends the lease by `ms` (default: the topic's `ackTimeoutMs`) from now. */
+  /** Extends the lease to end `ms` (default: the topic's `ackTimeoutMs`) from now. */
   extend(ms?: number): Promise<void>;
 }
 

@@ -3,7 +3,7 @@
 // In-thread only (threads: 0): filling the disk, crashing the process and the 60 s retention tick
 // need the fault-injecting memory disk and the manual clock, which worker threads cannot share.
 import { describe, expect, it } from 'vitest';
-import { flush, memoryFerry, pendingNext } from './testing.ts';
+import { flush, memoryFerry, pendingNext } from '../test-support/memory-ferry.ts';
 
 const fill = (setup: ReturnType<typeof memoryFerry>, room = 0) => {
   setup.fs.faults.capacityBytes = 0;

@@ -16,7 +16,7 @@ export const DEFAULT_LIMITS: PartitionLimits = Object.freeze({
   recordCacheBytes: DEFAULT_RECORD_CACHE_BYTES,
 });
 
-const OPEN_OPTIONS = ['dir', 'threads', 'fsync', 'fsyncIntervalMs', 'segmentBytes', 'maxMessageBytes', 'limits', 'fs', 'clock', 'random'];
+const OPEN_OPTIONS = ['dir', 'threads', 'fsync', 'fsyncIntervalMs', 'segmentBytes', 'maxMessageBytes', 'limits', 'repair', 'fs', 'clock', 'random'];
 const LIMIT_NAMES = ['maxUnsettledPerGroup', 'maxWaiters', 'maxDedupIds', 'maxProducers', 'checkpointEveryRecords', 'maxGroups', 'recordCacheBytes', 'checkpointPartBytes'] as const;
 
 /** The validated shape of what Ferry.open needs besides its seams. */
@@ -27,6 +27,7 @@ export interface EngineSettings {
   readonly segmentBytes: number;
   readonly maxMessageBytes: number;
   readonly limits: PartitionLimits;
+  readonly repair: boolean;
 }
 
 function wholeIn(name: string, value: unknown, min: number, max: number): number {
@@ -34,6 +35,11 @@ function wholeIn(name: string, value: unknown, min: number, max: number): number
     throw new InvalidArgumentError(`options.${name} must be a whole number from ${min} to ${max} (got ${String(value)})`);
   }
   return value;
+}
+
+function checkRepair(repair: unknown): boolean {
+  if (repair !== undefined && typeof repair !== 'boolean') throw new InvalidArgumentError(`options.repair must be true or false (got ${String(repair)})`);
+  return repair === true;
 }
 
 /** Validates Ferry.open's options (all but the seams), with typed errors; fills defaults. */
@@ -60,5 +66,6 @@ export function resolveEngineOptions(options: Record<string, unknown> & { readon
     segmentBytes: wholeIn('segmentBytes', options.segmentBytes ?? 64 * 1024 * 1024, 256, 1024 * 1024 * 1024),
     maxMessageBytes: wholeIn('maxMessageBytes', options.maxMessageBytes ?? 1024 * 1024, 64, 64 * 1024 * 1024),
     limits,
+    repair: checkRepair(options.repair),
   });
 }

@@ -38,7 +38,8 @@ export class InvalidMessageError extends FerryError {
 export class StaleDeliveryError extends FerryError {
   static readonly code = 'STALE_DELIVERY';
   constructor(topic: string, partition: number, offset: number, why: string) {
-    super(StaleDeliveryError.code, `delivery of ${topic}[${partition}]@${offset} is no longer yours (${why}); it was or will be delivered again, so drop this copy`, false, {
+    const what = why.startsWith('already settled') ? `was already settled (${why})` : `is no longer yours (${why}); it was or will be delivered again, so drop this copy`;
+    super(StaleDeliveryError.code, `delivery of ${topic}[${partition}]@${offset} ${what}`, false, {
       details: { topic, partition, offset, why },
     });
   }

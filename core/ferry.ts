@@ -19,7 +19,7 @@ import {
   type Random,
 } from '../wal/index.ts';
 import { CATALOG_LOG_OPTIONS, Catalog } from './catalog.ts';
-import { ClosedError, GroupInUseError, UnknownTopicError } from './errors.ts';
+import { ClosedError, GroupInUseError, ProducerFencedError, UnknownTopicError } from './errors.ts';
 import { LocalRuntime } from './local-runtime.ts';
 import { resolveEngineOptions } from './engine-options.ts';
 import { redrive, type RedriveOptions } from './redrive.ts';
@@ -55,6 +55,12 @@ export interface FerryOptions {
   /** Largest encoded message. Default 1 MiB. */
   readonly maxMessageBytes?: number;
   readonly limits?: Partial<PartitionLimits>;
+  /**
+   * Opens logs damaged inside data that was synced (a CORRUPT_SEGMENT error otherwise) by cutting
+   * each at its first bad batch: everything after it in that log is dropped, and reported. Use it
+   * only once you have kept a copy of the directory, or restored what you could from a backup.
+   */
+  readonly repair?: boolean;
   /** Seams: the simulator and tests pass their own. */
   readonly fs?: FileSystem;
   readonly clock?: Clock;
@@ -79,7 +85,10 @@ export class Ferry {
   readonly #maxMessageBytes: number;
   readonly #producers = new Set<Producer>();
   readonly #consumers = new Set<Consumer>();
-  readonly #epochs = new Map<string, number>();
+  /** The current instance of each named producer (the one a newer instance fences). */
+  readonly #named = new Map<string, Producer>();
+  /** Per named producer: settles once every instance older than the current one is drained. */
+  readonly #draining = new Map<string, Promise<unknown> | undefined>();
   #closing: Promise<void> | undefined;
 
   /** Use `Ferry.open`. */
@@ -97,7 +106,7 @@ export class Ferry {
    * runtime for `threads > 0` (the package root passes the worker-thread one; core never imports it).
    */
   static async open(options: FerryOptions, runtimeFactory?: RuntimeFactory): Promise<Ferry> {
-    const { threads, fsync, fsyncIntervalMs, segmentBytes, maxMessageBytes, limits } = resolveEngineOptions(options as unknown as Record<string, unknown>);
+    const { threads, fsync, fsyncIntervalMs, segmentBytes, maxMessageBytes, limits, repair } = resolveEngineOptions(options as unknown as Record<string, unknown>);
     const fs = options.fs ?? nodeFileSystem;
     const clock = options.clock ?? realClock;
     const random = options.random ?? new SeededRandom((clock.now() ^ (process.pid << 16)) >>> 0);
@@ -113,7 +122,7 @@ export class Ferry {
     // found, and a retry in this process is not refused as LOCKED (issue 9).
     const undo: (() => unknown)[] = [() => lock.release()];
     try {
-      const catalogLog = await WriteAheadLog.open({ dir: join(options.dir, '_catalog'), fs, clock, fsync: fsync === 'none' ? 'interval' : fsync, ...CATALOG_LOG_OPTIONS });
+      const catalogLog = await WriteAheadLog.open({ dir: join(options.dir, '_catalog'), fs, clock, fsync: fsync === 'none' ? 'interval' : fsync, ...CATALOG_LOG_OPTIONS, repair });
       undo.unshift(() => catalogLog.close());
       // The catalog is read before any thread starts: a bad one has nothing else to stop.
       const catalog = Catalog.load(catalogLog);
@@ -126,6 +135,7 @@ export class Ferry {
         fsync,
         fsyncIntervalMs,
         segmentBytes,
+        repair,
         maxMessageBytes,
         limits,
       };
@@ -195,9 +205,19 @@ export class Ferry {
     return this.#catalog.topics().map(([name, options]) => ({ name, options }));
   }
 
-  /** A producer. With an `id`, opening another producer with the same id fences this one. */
+  /**
+   * A producer. With an `id`, opening another producer with the same id fences the older one at
+   * once: its publishes fail with PRODUCER_FENCED from this call on, and the new one publishes
+   * only once nothing of the older one is in flight and its own epoch is durable.
+   */
   producer(options: ProducerOptions = {}): Producer {
     this.#checkOpen();
+    const id = options.id;
+    const older = id === undefined ? undefined : this.#named.get(id);
+    // Fenced before the new instance exists, in this very call: the older one cannot publish after
+    // it. Every older instance must be drained, not only the last (it may still wait on its own elders).
+    const olderDrained = id === undefined ? undefined : Promise.all([older?.fence(this.#catalog.epochOf(id) + 1), this.#draining.get(id)]);
+    if (id !== undefined) this.#draining.set(id, olderDrained);
     const producer: Producer = new Producer(
       {
         runtime: this.#runtime,
@@ -205,17 +225,21 @@ export class Ferry {
         random: this.#random,
         maxMessageBytes: this.#maxMessageBytes,
         topic: (name) => this.#topic(name),
-        bumpEpoch: async (id) => {
-          const epoch = await this.#catalog.bumpEpoch(id, this.#clock.now());
-          this.#epochs.set(id, epoch);
-          return epoch;
+        bumpEpoch: async (producerId) => {
+          await olderDrained;
+          // Fenced while it waited: a newer instance takes the next epoch, not this one.
+          if (this.#named.get(producerId) !== producer) throw new ProducerFencedError(producerId, -1, this.#catalog.epochOf(producerId) + 1);
+          return this.#catalog.bumpEpoch(producerId, this.#clock.now());
         },
-        currentEpoch: (id) => this.#epochs.get(id),
-        onClose: () => this.#producers.delete(producer),
+        onClose: () => {
+          this.#producers.delete(producer);
+          if (id !== undefined && this.#named.get(id) === producer) this.#named.delete(id);
+        },
       },
       options,
     );
     this.#producers.add(producer);
+    if (id !== undefined) this.#named.set(id, producer);
     return producer;
   }
 

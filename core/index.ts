@@ -34,4 +34,4 @@ export {
   UnknownTopicError,
 } from './errors.ts';
 export { CheckpointFailedError, CorruptStateError, UnknownFormatVersionError } from './state-errors.ts';
-export { SequenceGapError } from './producer-state.ts';
+export { DuplicateSequenceError, ProducersFullError, SequenceGapError } from './producer-state.ts';

@@ -3,9 +3,10 @@
 // the ACK record was written: after a power loss the earlier message came back after the later one
 // had been handled, and a retry was overtaken after all.
 import { expect, it } from 'vitest';
-import { ManualClock, MemoryFileSystem, SeededRandom } from '../wal/index.ts';
+import { ManualClock, SeededRandom } from '../wal/index.ts';
+import { MemoryFileSystem } from '../wal/fault-disk.ts';
 import { Ferry } from './ferry.ts';
-import { flush, pendingNext } from './testing.ts';
+import { flush, pendingNext } from '../test-support/memory-ferry.ts';
 
 it('holds the next message of a key until the ack before it is durable, so a power loss cannot reorder them', async () => {
   const fs = new MemoryFileSystem({ random: new SeededRandom(51), syncs: 'manual' });

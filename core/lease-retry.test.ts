@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { engineHarness, engineVariants } from './engine-harness.ts';
+import { engineHarness, engineVariants } from '../test-support/engine-harness.ts';
 import { FerryError } from '../wal/index.ts';
 import { StaleDeliveryError } from './errors.ts';
-import { pendingNext } from './testing.ts';
+import { pendingNext } from '../test-support/memory-ferry.ts';
 
 // Times are short so that the real-clock variant waits little, yet leases outlast a slow step of
 // a loaded machine; the manual clock checks them to the millisecond.

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError } from '../wal/index.ts';
-import { engineHarness, engineVariants } from './engine-harness.ts';
+import { engineHarness, engineVariants } from '../test-support/engine-harness.ts';
 import { InvalidMessageError, InvalidNameError, TopicConflictError, UnknownTopicError } from './errors.ts';
-import { pendingNext } from './testing.ts';
+import { pendingNext } from '../test-support/memory-ferry.ts';
 
 describe.each(engineVariants)('limits and bad input ($name)', (variant) => {
   const engine = engineHarness(variant);

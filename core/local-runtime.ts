@@ -20,6 +20,8 @@ export interface LocalRuntimeOptions {
   readonly fsync: FsyncPolicy;
   readonly fsyncIntervalMs: number;
   readonly segmentBytes: number;
+  /** Cut a log at corruption inside synced data instead of refusing to open it. Default false. */
+  readonly repair?: boolean;
   readonly maxMessageBytes: number;
   readonly limits: PartitionLimits;
   /** Publishes a dead letter; default: to the dead-letter topic's partition in this runtime. */
@@ -92,6 +94,7 @@ export class LocalRuntime implements PartitionRuntime {
       fsync: this.#o.fsync,
       fsyncIntervalMs: this.#o.fsyncIntervalMs,
       segmentBytes: this.#o.segmentBytes,
+      repair: this.#o.repair === true,
       maxBatchBytes: Math.max(16 * 1024 * 1024, 2 * this.#o.maxMessageBytes),
       lock: false, // the engine holds the data directory's lock
     });

@@ -7,8 +7,8 @@ import { Ferry } from '../index.ts';
 import { CATALOG_LOG_OPTIONS } from './catalog.ts';
 import type { RuntimeFactory } from './ferry.ts';
 import { CorruptStateError } from './state-errors.ts';
-import { memoryFerry } from './testing.ts';
-import { realFerry, type RealFerry } from '../workers/testing.ts';
+import { memoryFerry } from '../test-support/memory-ferry.ts';
+import { realFerry, type RealFerry } from '../test-support/real-ferry.ts';
 import { workerRuntimeFactory } from '../workers/index.ts';
 
 /** A TOPIC record (type 1) whose payload passes its checksum but is not msgpack (0xc1 is never used). */

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { engineHarness, engineVariants } from './engine-harness.ts';
-import { pendingNext } from './testing.ts';
+import { engineHarness, engineVariants } from '../test-support/engine-harness.ts';
+import { pendingNext } from '../test-support/memory-ferry.ts';
 
 describe.each(engineVariants)('ordering ($name)', (variant) => {
   const engine = engineHarness(variant);

@@ -89,7 +89,7 @@ export class PartitionActor {
 
   /** Replays the partition's log and starts the actor. */
   static open(c: PartitionContext): PartitionActor {
-    const producers = new ProducerTable(c.limits.maxProducers);
+    const producers = new ProducerTable(c.limits.maxProducers, () => c.clock.now());
     const ids = new MessageIdWindow(c.options.dedupWindowMs, c.limits.maxDedupIds);
     const at = readClock(c.clock);
     const { groups, checkpoint } = replayPartition(c.log, producers, ids, c.options.dedupWindowMs, at);
@@ -164,7 +164,12 @@ export class PartitionActor {
         ? { type: RecordType.PRODUCER, recordCount: 1, payload: encodeControl({ p: producer.id, e: producer.epoch, s: producer.baseSequence, n: request.count, o: offsets } satisfies ProducerRecord), timestamp: now }
         : undefined;
     const inputs = [...(count > 0 ? [{ ...data, ...(sequenceRecord ? {} : producerFields) }] : []), ...(sequenceRecord ? [sequenceRecord] : [])];
-    if (inputs.length === 0) return { offsets, duplicates };
+    if (inputs.length === 0) {
+      // Every message repeats an id whose original may still be on its way to disk: confirmed
+      // only once it is there (issue 9), as a retried batch is above.
+      if (offsets.some((o) => o >= log.committedEnd)) await log.sync();
+      return { offsets, duplicates };
+    }
     const appended = log.appendMany(inputs);
     if (log.nextOffset === before) {
       await appended; // not written (disk full, overloaded, ...): rejects with the reason
@@ -334,7 +339,7 @@ export class PartitionActor {
     const p = g.pending.get(offset);
     if (!p || p.acking) throw new StaleDeliveryError(this.#c.topic, this.#c.partition, offset, `already settled, ${what} ignored`);
     if (!p.lease || `${this.#c.incarnation}.${p.lease.seq}` !== token) {
-      throw new StaleDeliveryError(this.#c.topic, this.#c.partition, offset, p.lease ? 'it was redelivered since' : 'its lease expired');
+      throw new StaleDeliveryError(this.#c.topic, this.#c.partition, offset, p.lease ? 'its lease ran out and it was leased again' : 'its lease expired');
     }
     if (p.lease.deadline <= this.#c.clock.monotonicNow()) throw new StaleDeliveryError(this.#c.topic, this.#c.partition, offset, 'its lease expired');
     return { g, p };
@@ -464,6 +469,10 @@ export class PartitionActor {
     this.#deadSending.add(g.name);
     const { deadLetter } = this.#c.options;
     const send = async (): Promise<void> => {
+      // Its DEAD_INTENT must be durable before the letter leaves (issue 17, seed 752587): a letter
+      // sent for an intent that a power loss then takes back lends its sequence number to another
+      // message's letter, which the dead-letter topic would answer as a duplicate and never store.
+      if (this.#c.log.committedEnd < this.#c.log.nextOffset) await this.#c.log.sync();
       if (deadLetter !== false && this.#c.deadLetters) {
         const { record } = this.#records.read(next.offset, this.#c.log, this.#where);
         const info: DeadLetterInfo = { topic: this.#c.topic, partition: this.#c.partition, offset: next.offset, group: g.name, attempts: next.failures, firstDeliveredAt: next.firstDeliveredAt, lastDeliveredAt: next.lastDeliveredAt, lastError: next.lastError };

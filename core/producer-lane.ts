@@ -13,11 +13,19 @@
 // recovery later finds on disk), so the producer moves to a new epoch instead. The batches behind
 // it in the spent epoch are rejected too, never numbered anew: even one the partition refused may
 // still be stored by a late copy of its request, so only the caller can choose to send it again.
+// The window spans from the oldest unconfirmed batch: a batch confirmed while an earlier one is
+// still unanswered keeps its place in it, so the newest batch sent is never more than maxInFlight
+// past the oldest one that may be retried (the actor remembers 8; a retry older than those could
+// not be answered with its offsets: issue 17, seeds 737384 and 763038).
+// A lane only ever moves to a newer epoch: a producer that cannot say its epoch now (fenced, or its
+// epoch could not be had) fails the messages queued, and numbers nothing (issue 17, seeds 719047
+// and 797432: a lane that went back to an epoch it had left restarted its sequences at 0 there,
+// and the partition answered the new messages with the offsets of the old ones).
 // Until the partition has confirmed a batch of this producer, one batch at a time: an actor that
 // does not know a producer takes its first batch whatever its sequence (it may have forgotten the
 // producer), so a later batch overtaking a lost first one would be taken, and the first one's
-// retry then mistaken for a duplicate. (An actor that forgets a producer, least recently used,
-// while its batches are in flight has the same hole; it takes maxProducers others meanwhile.)
+// retry then mistaken for a duplicate. (An actor forgets a producer only once it has been idle
+// longer than any retry of its can take: PRODUCER_IDLE_MS, producer-state.ts.)
 import { FerryError, type Clock } from '../wal/index.ts';
 import { frameMessages } from './codec.ts';
 import type { PublishReply, PublishRequest } from './partition-api.ts';
@@ -61,8 +69,11 @@ export interface LaneHost {
   /** Batches in flight per lane; 1 without idempotence (a retry could otherwise reorder batches). */
   readonly maxInFlight: number;
   readonly deliveryTimeoutMs: number;
-  /** Resolves once identity() can answer (the producer's epoch is known, again after a renewal). */
-  ready(): Promise<unknown>;
+  /**
+   * Undefined when identity() can answer now; else settles once it can (the producer's epoch is
+   * known, again after a renewal) or once the try for an epoch failed (identity() then says why).
+   */
+  ready(): Promise<unknown> | undefined;
   /** A batch of this epoch was rejected for good: its sequences are spent; move to a new epoch. */
   renewEpoch(failedEpoch: number): void;
   /** The identity for the next request, undefined when not idempotent; throws once fenced. */
@@ -84,6 +95,8 @@ interface Batch {
   attempts: number;
   /** False while the current attempt is in flight. */
   answered: boolean;
+  /** Confirmed: it stays in the window only until every batch before it has answered. */
+  confirmed: boolean;
   failure: unknown;
 }
 
@@ -104,7 +117,8 @@ export class Lane {
   /** A batch failed: nothing new is sent until the window has answered and been resent. */
   #rewinding = false;
   #scheduled = false;
-  #ready = false;
+  /** Waiting for the producer's epoch: nothing is numbered meanwhile. */
+  #waitingForEpoch = false;
   /** The partition has confirmed a batch of this producer: it checks our sequences from now on. */
   #known = false;
   /** The epoch `#nextSequence` counts in. */
@@ -133,22 +147,34 @@ export class Lane {
     });
   }
 
-  /** Sends queued messages while the window has room. */
-  #pump(): void {
-    if (!this.#ready) {
+  /** Sends whatever is queued now (a fenced producer's queued messages fail at once). */
+  kick(): void {
+    this.#pump();
+  }
+
+  /** Sends queued messages while the window has room; `waited`: the epoch just settled (or failed). */
+  #pump(waited = false): void {
+    if (this.#waitingForEpoch) return;
+    const pending = waited ? undefined : this.#host.ready();
+    if (pending) {
+      this.#waitingForEpoch = true;
       const go = (): void => {
-        this.#ready = true;
-        this.#pump();
+        this.#waitingForEpoch = false;
+        this.#pump(true); // a failed epoch is reported by identity(): the messages waiting fail
       };
-      this.#host.ready().then(go, go); // a failed epoch is reported by identity(), per batch
+      pending.then(go, go);
       return;
     }
     while (!this.#rewinding && this.#inFlight.length < (this.#known ? this.#host.maxInFlight : 1) && this.#queue.length > 0) {
-      let epoch = -1;
+      let epoch: number;
       try {
         epoch = this.#host.identity()?.epoch ?? -1;
-      } catch {
-        // fenced, or no epoch: #attempt reports it to this batch's messages
+      } catch (error) {
+        // Fenced, or no epoch to be had now: the queued messages fail, nothing is numbered. A
+        // producer that will try for its epoch again has a new ready() for the next ones.
+        this.#failQueued(error);
+        if (this.idle) this.#host.idle();
+        return;
       }
       if (epoch !== this.#sequenceEpoch) {
         // A new epoch: its sequences start at 0, once nothing of the old one is in flight (the
@@ -167,7 +193,7 @@ export class Lane {
         bytes += q.record.length;
         if (q.id !== null) (ids ??= Array<string | null>(messages.length).fill(null))[i] = q.id;
       }
-      const batch: Batch = { messages, ids, bytes, startedAt: this.#host.clock.monotonicNow(), epoch, baseSequence: this.#nextSequence, attempts: 0, answered: false, failure: undefined };
+      const batch: Batch = { messages, ids, bytes, startedAt: this.#host.clock.monotonicNow(), epoch, baseSequence: this.#nextSequence, attempts: 0, answered: false, confirmed: false, failure: undefined };
       this.#nextSequence += messages.length;
       this.#inFlight.push(batch);
       this.#attempt(batch);
@@ -201,7 +227,10 @@ export class Lane {
 
   #confirmed(batch: Batch, reply: PublishReply): void {
     this.#known = true;
-    this.#inFlight.splice(this.#inFlight.indexOf(batch), 1);
+    batch.answered = true;
+    batch.confirmed = true;
+    // Leaves the window once nothing before it is unconfirmed (the window's span is measured from the oldest).
+    while (this.#inFlight[0]?.confirmed) this.#inFlight.shift();
     const { topic, partition } = this;
     const { messages } = batch;
     for (let i = 0; i < messages.length; i++) {
@@ -210,6 +239,18 @@ export class Lane {
     }
     this.#host.released(batch.bytes);
     this.#next();
+  }
+
+  /** Fails every queued message with `error` (nothing of them was sent). */
+  #failQueued(error: unknown): void {
+    const queue = this.#queue;
+    this.#queue = [];
+    let bytes = 0;
+    for (const q of queue) {
+      bytes += q.record.length;
+      q.completion.settle(q.index, undefined, error);
+    }
+    this.#host.released(bytes);
   }
 
   #failed(batch: Batch, error: unknown): void {
@@ -237,6 +278,7 @@ export class Lane {
     const resend: Batch[] = [];
     let behindFailure = false;
     for (const batch of this.#inFlight) {
+      if (batch.confirmed) continue;
       const error = batch.failure;
       const gap = error instanceof FerryError && error.code === SequenceGapError.code;
       const gapBehind = gap && behindFailure;
@@ -252,11 +294,12 @@ export class Lane {
       this.#host.released(batch.bytes);
       if (batch.epoch >= 0 && batch.epoch > this.#spentEpoch) {
         this.#spentEpoch = batch.epoch;
-        this.#host.renewEpoch(batch.epoch);
-        this.#ready = false; // new batches wait for the new epoch
+        this.#host.renewEpoch(batch.epoch); // new batches wait for the new epoch (ready())
       }
     }
-    this.#inFlight = resend;
+    // Confirmed batches behind a resent one keep their places: the window still spans from it.
+    this.#inFlight = this.#inFlight.filter((b) => b.confirmed || resend.includes(b));
+    while (this.#inFlight[0]?.confirmed) this.#inFlight.shift();
     if (resend.length === 0) {
       this.#rewinding = false;
       this.#pump();

@@ -2,14 +2,15 @@
 // middle rewinds the window (the later batches are resent in order, with the same sequences), a
 // non-retriable one rejects exactly its own messages; the log keeps publish order, once each.
 import { describe, expect, it } from 'vitest';
-import { FerryError, ManualClock, MemoryFileSystem, OverloadedError, SeededRandom, WriteAheadLog } from '../wal/index.ts';
+import { FerryError, ManualClock, OverloadedError, SeededRandom, WriteAheadLog } from '../wal/index.ts';
+import { MemoryFileSystem } from '../wal/fault-disk.ts';
 import { decodeBody, messageSlices } from './codec.ts';
 import { InvalidMessageError } from './errors.ts';
 import { PartitionActor } from './partition-actor.ts';
 import type { PublishReply, PublishRequest } from './partition-api.ts';
 import { Producer, type PublishResult } from './producer.ts';
 import type { PartitionRuntime } from './runtime.ts';
-import { flush } from './testing.ts';
+import { flush } from '../test-support/memory-ferry.ts';
 import { resolveTopicOptions } from './topic-options.ts';
 import { RecordType } from './records.ts';
 
@@ -73,7 +74,6 @@ async function setup(fate: (request: PublishRequest, n: number) => Fate, produce
     maxMessageBytes: 1 << 20,
     topic: () => resolveTopicOptions('t'),
     bumpEpoch: async () => ++epoch,
-    currentEpoch: () => epoch,
   }, { id: 'p', ...producerOptions });
   /** Lets syncs, replies and backoff timers run until `done`. */
   const drive = async (done: () => boolean): Promise<void> => {

@@ -10,6 +10,7 @@ import { RecordSlab, encodeMessage, type Message } from './codec.ts';
 import { ClosedError, ProducerFencedError } from './errors.ts';
 import { partitionOf, producerNumber } from './hash.ts';
 import { checkName } from './names.ts';
+import { refuseUnknownOptions } from './option-names.ts';
 import { Lane, type Completion, type LaneHost, type ProducerIdentity, type PublishResult } from './producer-lane.ts';
 import type { PartitionRuntime } from './runtime.ts';
 import type { ResolvedTopicOptions } from './topic-options.ts';
@@ -18,6 +19,19 @@ export type { PublishResult } from './producer-lane.ts';
 
 /** Most batches in flight per partition (Kafka allows 5; the actor remembers the last 8). */
 export const MAX_IN_FLIGHT_BATCHES = 5;
+
+/**
+ * Longest deliveryTimeoutMs: a partition forgets an idle producer only after PRODUCER_IDLE_MS
+ * (producer-state.ts), which must outlast every retry of a batch it stored.
+ */
+export const MAX_DELIVERY_TIMEOUT_MS = 5 * 60_000;
+
+/** Throws INVALID_ARGUMENT unless `value` is unset or a whole number within [min, max]. */
+function wholeOrUnset(name: string, value: unknown, min: number, max: number): void {
+  if (value !== undefined && (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max)) {
+    throw new InvalidArgumentError(`producer options.${name} must be a whole number from ${min} to ${max} (got ${String(value)})`);
+  }
+}
 
 /** Options of `ferry.producer()`. */
 export interface ProducerOptions {
@@ -29,7 +43,7 @@ export interface ProducerOptions {
   readonly maxBufferBytes?: number;
   /** Most messages in one batch. Default 4096. */
   readonly maxBatchMessages?: number;
-  /** How long a batch may keep failing with retriable errors before its messages are rejected. Default 30 s. */
+  /** How long a batch may keep failing with retriable errors before its messages are rejected. Default 30 s, at most 5 minutes. */
   readonly deliveryTimeoutMs?: number;
   /** Batches in flight per partition, 1 to 5. Default 4; always 1 without idempotence (a retry would reorder). */
   readonly maxInFlightBatches?: number;
@@ -42,8 +56,8 @@ export interface ProducerHost {
   readonly random: Random;
   readonly maxMessageBytes: number;
   topic(name: string): ResolvedTopicOptions;
+  /** A new epoch for the named producer `id`, durably (the engine fences its older instances first). */
   bumpEpoch(id: string): Promise<number>;
-  currentEpoch(id: string): number | undefined;
   /** Called once the producer has closed, so the engine stops tracking it. */
   onClose?(): void;
 }
@@ -110,11 +124,14 @@ export class Producer {
   readonly #laneHost: LaneHost;
   readonly #lanes = new Map<string, Lane>();
   #epoch: number | undefined;
+  /** Why the last try for an epoch failed (a full disk, say); the next messages try again. */
   #epochError: unknown;
-  /** Resolves once the epoch is known (again, after a renewal). */
-  #ready: Promise<unknown>;
-  /** A new epoch is on its way: the catalog's newer epoch is ours, not a fencing producer's. */
+  /** Settles once the epoch being asked for is known, or could not be had. */
+  #ready: Promise<unknown> = Promise.resolve();
+  /** An epoch is being asked for (the first, a renewal, or a retry after a failure). */
   #renewing = false;
+  /** Set once a newer instance with this id was opened: every publish fails with it from then on. */
+  #fenced: ProducerFencedError | undefined;
   /** Encoded records are views into its slabs (a buffer per message costs more than encoding it). */
   readonly #slab = new RecordSlab();
   #bufferedBytes = 0;
@@ -127,7 +144,11 @@ export class Producer {
 
   constructor(host: ProducerHost, options: ProducerOptions = {}) {
     this.#host = host;
+    refuseUnknownOptions('producer options', options, ['id', 'idempotent', 'maxBufferBytes', 'maxBatchMessages', 'deliveryTimeoutMs', 'maxInFlightBatches']);
     if (options.id !== undefined) checkName('producer', options.id);
+    if (options.idempotent !== undefined && typeof options.idempotent !== 'boolean') throw new InvalidArgumentError(`producer options.idempotent must be true or false (got ${String(options.idempotent)})`);
+    wholeOrUnset('maxBufferBytes', options.maxBufferBytes, 1024, 2 ** 32);
+    wholeOrUnset('maxBatchMessages', options.maxBatchMessages, 1, 1_000_000);
     this.#idempotent = options.idempotent ?? true;
     this.#named = options.id !== undefined;
     this.#name = options.id ?? `anonymous-${host.random.int(2 ** 31).toString(36)}-${host.random.int(2 ** 31).toString(36)}`;
@@ -137,14 +158,18 @@ export class Producer {
     if (!Number.isInteger(maxInFlight) || maxInFlight < 1 || maxInFlight > MAX_IN_FLIGHT_BATCHES) {
       throw new InvalidArgumentError(`producer options.maxInFlightBatches must be an integer from 1 to ${MAX_IN_FLIGHT_BATCHES} (got ${String(maxInFlight)})`);
     }
-    this.#ready = this.#takeEpoch(options.id !== undefined ? host.bumpEpoch(options.id) : Promise.resolve(0));
+    const deliveryTimeoutMs = options.deliveryTimeoutMs ?? 30_000;
+    if (typeof deliveryTimeoutMs !== 'number' || !Number.isFinite(deliveryTimeoutMs) || deliveryTimeoutMs <= 0 || deliveryTimeoutMs > MAX_DELIVERY_TIMEOUT_MS) {
+      throw new InvalidArgumentError(`producer options.deliveryTimeoutMs must be a number of milliseconds above 0 and at most ${MAX_DELIVERY_TIMEOUT_MS} (got ${String(deliveryTimeoutMs)})`);
+    }
+    this.#askEpoch(options.id !== undefined ? () => host.bumpEpoch(options.id!) : () => Promise.resolve(0));
     this.#laneHost = {
       runtime: host.runtime,
       clock: host.clock,
       maxBatchMessages: options.maxBatchMessages ?? 4096,
       maxInFlight: this.#idempotent ? maxInFlight : 1,
-      deliveryTimeoutMs: options.deliveryTimeoutMs ?? 30_000,
-      ready: () => this.#ready,
+      deliveryTimeoutMs,
+      ready: () => this.#whenReady(),
       identity: () => this.#identity(),
       renewEpoch: (failed) => this.#renewEpoch(failed),
       released: (bytes) => this.#released(bytes),
@@ -157,6 +182,7 @@ export class Producer {
     let options: ResolvedTopicOptions;
     let record: Uint8Array;
     try {
+      if (this.#fenced) throw this.#fenced;
       options = this.#host.topic(topic);
       record = this.#encode(message);
     } catch (error) {
@@ -178,6 +204,7 @@ export class Producer {
     } catch (error) {
       return Promise.reject(error);
     }
+    if (this.#fenced) return Promise.reject(this.#fenced);
     if (records.length === 0) return Promise.resolve([]);
     return new Promise<PublishResult[]>((resolve, reject) => {
       const completion = new ManyCompletion(records.length, resolve, reject);
@@ -213,6 +240,7 @@ export class Producer {
     try {
       while (this.#bufferedBytes > 0 && this.#bufferedBytes + bytes > this.#maxBufferBytes) {
         await new Promise<void>((resolve) => this.#spaceWaiters.push(resolve));
+        if (this.#fenced) throw this.#fenced;
         if (this.#closed) throw new ClosedError('this producer');
       }
     } finally {
@@ -226,10 +254,13 @@ export class Producer {
     if (this.#spaceWaiters.length > 0) for (const wake of this.#spaceWaiters.splice(0)) wake();
   }
 
-  #takeEpoch(epoch: Promise<number>): Promise<unknown> {
-    return epoch.then(
+  /** Asks for an epoch (`take` runs now); lanes wait on `#ready` meanwhile. */
+  #askEpoch(take: () => Promise<number>): void {
+    this.#renewing = true;
+    this.#ready = take().then(
       (e) => {
         this.#epoch = e;
+        this.#epochError = undefined;
         this.#renewing = false;
       },
       (error: unknown) => {
@@ -240,25 +271,53 @@ export class Producer {
   }
 
   /**
+   * What a lane waits on before numbering batches: undefined when identity() can answer now. A
+   * failed try for an epoch (a full disk) failed the messages that waited for it; the next
+   * messages try once more, so the producer works again once the cause is gone.
+   */
+  #whenReady(): Promise<unknown> | undefined {
+    if (this.#fenced) return undefined; // identity() reports it
+    if (this.#epochError !== undefined && !this.#renewing && this.#named) this.#askEpoch(() => this.#host.bumpEpoch(this.#name));
+    return this.#renewing ? this.#ready : undefined;
+  }
+
+  /**
    * A batch of epoch `failed` was rejected for good, maybe stored, maybe not: its sequence numbers
    * must never carry other messages (the partition would take those for a retry and drop them).
    * The producer moves to a new epoch, where each lane starts its sequences again: a named one
-   * from the catalog (as a new producer with its id would), an anonymous one by counting.
+   * from the catalog (as a new producer with its id would), an anonymous one by counting. A
+   * fenced producer never does: a new epoch of its own would fence the newer instance in turn.
    */
   #renewEpoch(failed: number): void {
-    if (this.#renewing || failed !== this.#epoch || this.#epochError !== undefined) return;
-    this.#renewing = true;
-    this.#ready = this.#takeEpoch(this.#named ? this.#host.bumpEpoch(this.#name) : Promise.resolve(failed + 1));
+    if (this.#fenced || this.#renewing || failed !== this.#epoch || this.#epochError !== undefined) return;
+    this.#askEpoch(this.#named ? () => this.#host.bumpEpoch(this.#name) : () => Promise.resolve(failed + 1));
   }
 
-  /** The identity a request carries now; throws if the epoch could not be had, or was fenced. */
+  /** The identity a request carries now; throws if fenced, or if the epoch could not be had. */
   #identity(): ProducerIdentity | undefined {
+    if (this.#fenced) throw this.#fenced;
     if (this.#epochError !== undefined) throw this.#epochError;
     if (!this.#idempotent) return undefined;
-    const epoch = this.#epoch!;
-    const current = this.#host.currentEpoch(this.#name);
-    if (current !== undefined && current > epoch && !this.#renewing) throw new ProducerFencedError(this.#name, epoch, current);
-    return { id: this.#number, epoch, name: this.#name };
+    if (this.#epoch === undefined) throw new ClosedError('this producer (no epoch yet)'); // unreachable: lanes wait for ready()
+    return { id: this.#number, epoch: this.#epoch, name: this.#name };
+  }
+
+  /**
+   * Fences this instance (the engine does, synchronously, when a newer one with its id is opened):
+   * every publish fails with PRODUCER_FENCED from now on, queued messages at once. Resolves once
+   * nothing of it is in flight, so the newer instance's first publish cannot be overtaken by one
+   * of this one's.
+   * @internal
+   */
+  fence(newerEpoch: number): Promise<void> {
+    this.#fenced ??= new ProducerFencedError(this.#name, this.#epoch ?? -1, newerEpoch);
+    for (const wake of this.#spaceWaiters.splice(0)) wake();
+    for (const lane of this.#lanes.values()) lane.kick();
+    return this.#drained();
+  }
+
+  async #drained(): Promise<void> {
+    while ([...this.#lanes.values()].some((l) => !l.idle)) await new Promise<void>((resolve) => this.#drainWaiters.push(resolve));
   }
 
   /** Puts an encoded message in its partition's lane (its bytes already counted in the buffer). */
@@ -283,7 +342,7 @@ export class Producer {
   async close(): Promise<void> {
     this.#closed = true;
     for (const wake of this.#spaceWaiters.splice(0)) wake();
-    while ([...this.#lanes.values()].some((l) => !l.idle)) await new Promise<void>((resolve) => this.#drainWaiters.push(resolve));
+    await this.#drained();
     this.#host.onClose?.();
   }
 }

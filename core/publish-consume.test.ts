@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { engineHarness, engineVariants } from './engine-harness.ts';
+import { engineHarness, engineVariants } from '../test-support/engine-harness.ts';
 
 describe.each(engineVariants)('publish and consume ($name)', (variant) => {
   const engine = engineHarness(variant);

@@ -2,7 +2,8 @@
 // of a runtime draws on one byte budget, the oldest record of any partition goes first, and a
 // delivery whose record was evicted reads it from the log.
 import { describe, expect, it } from 'vitest';
-import { ManualClock, MemoryFileSystem, SeededRandom } from '../wal/index.ts';
+import { ManualClock, SeededRandom } from '../wal/index.ts';
+import { MemoryFileSystem } from '../wal/fault-disk.ts';
 import { decodeBody, encodeMessage, frameMessages } from './codec.ts';
 import { LocalRuntime } from './local-runtime.ts';
 import { RecordCacheBudget, recordCacheShare } from './record-cache.ts';

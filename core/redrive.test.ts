@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { engineHarness, engineVariants } from './engine-harness.ts';
-import { flush, memoryFerry, pendingNext } from './testing.ts';
+import { engineHarness, engineVariants } from '../test-support/engine-harness.ts';
+import { flush, memoryFerry, pendingNext } from '../test-support/memory-ferry.ts';
 
 describe.each(engineVariants)('redrive ($name)', (variant) => {
   const engine = engineHarness(variant);

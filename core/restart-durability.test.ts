@@ -1,7 +1,7 @@
 // What survives a restart of the engine: attempt counts, retry timers, delayed messages, acks.
 import { afterEach, describe, expect, it } from 'vitest';
-import { engineHarness, engineVariants } from './engine-harness.ts';
-import { flush, memoryFerry, pendingNext } from './testing.ts';
+import { engineHarness, engineVariants } from '../test-support/engine-harness.ts';
+import { flush, memoryFerry, pendingNext } from '../test-support/memory-ferry.ts';
 
 // The delays outlast a restart on worker threads (well under a second), so the retry is still
 // pending when the engine comes back.

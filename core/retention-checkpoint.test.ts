@@ -4,7 +4,8 @@
 // manual clock, since the engine runs retention on a 60 s tick (only a manual clock skips it) and
 // which segments it deleted is not visible through the public API.
 import { describe, expect, it } from 'vitest';
-import { ManualClock, MemoryFileSystem, SeededRandom, WriteAheadLog } from '../wal/index.ts';
+import { ManualClock, SeededRandom, WriteAheadLog } from '../wal/index.ts';
+import { MemoryFileSystem } from '../wal/fault-disk.ts';
 import { encodeMessage, frameMessages } from './codec.ts';
 import { PartitionActor } from './partition-actor.ts';
 import { resolveTopicOptions, type TopicOptions } from './topic-options.ts';

@@ -122,12 +122,12 @@ function decodeAt<T>(kind: SnapshotKind, log: WriteAheadLog, offset: number, byt
  * there is none. Throws UnknownFormatVersionError for a version this code does not read, and
  * CorruptStateError for parts that are missing or do not belong together.
  */
-export function latestSnapshot<T>(log: WriteAheadLog, kind: SnapshotKind): (SnapshotSpan & { readonly body: T }) | undefined {
+export function latestSnapshot<T>(log: WriteAheadLog, kind: SnapshotKind): (SnapshotSpan & { readonly body: T; readonly timestamp: number }) | undefined {
   const final = latestOfType(log, kind.finalType);
   if (!final) return undefined;
   const offset = final.baseOffset;
   const head = decodeAt<Partial<FinalRecord> | null>(kind, log, offset, final.payload);
-  if (kind.legacy && (typeof head !== 'object' || head === null || head.v === undefined)) return { at: offset, end: offset + 1, bytes: final.payload.length, body: kind.legacy(final.payload) as T };
+  if (kind.legacy && (typeof head !== 'object' || head === null || head.v === undefined)) return { at: offset, end: offset + 1, bytes: final.payload.length, timestamp: final.timestamp, body: kind.legacy(final.payload) as T };
   const version = typeof head === 'object' && head !== null ? head.v : undefined;
   if (version !== kind.version) throw new UnknownFormatVersionError(kind.what, log.dir, offset, version, kind.version);
   const n = head!.n;
@@ -143,5 +143,5 @@ export function latestSnapshot<T>(log: WriteAheadLog, kind: SnapshotKind): (Snap
   });
   if (chunks.length !== n) throw new CorruptStateError(kind.what, log.dir, offset, `found ${chunks.length} of its ${String(n)} parts`);
   const bytes = concat(chunks);
-  return { at, end: offset + 1, bytes: bytes.length, body: decodeAt<T>(kind, log, at, bytes) };
+  return { at, end: offset + 1, bytes: bytes.length, timestamp: final.timestamp, body: decodeAt<T>(kind, log, at, bytes) };
 }

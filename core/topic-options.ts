@@ -24,7 +24,11 @@ export interface TopicOptions {
   readonly deadLetter?: string | false;
   /** Messages with the same `id` within this window are stored once. Default 2 minutes. */
   readonly dedupWindowMs?: number;
-  /** Delete fully settled segments older than `ms` or beyond `bytes` per partition. Default: keep until settled by all groups. */
+  /**
+   * Delete the oldest sealed segments of each partition once they are older than `ms` or the
+   * partition holds more than `bytes`, settled or not (their unsettled messages expire). Checked
+   * every minute and at each checkpoint. Default: keep every message until all groups settled it.
+   */
   readonly retention?: { readonly ms?: number; readonly bytes?: number };
 }
 
@@ -62,6 +66,7 @@ function resolveBackoff(backoff: Backoff | undefined): ResolvedBackoff {
   if (typeof b !== 'object' || b === null) throw new InvalidArgumentError('backoff must be an object: { kind: \'fixed\', delayMs } or { kind: \'exponential\', initialMs, maxMs, multiplier?, jitter? }');
   refuseUnknownOptions('backoff', b, b.kind === 'fixed' ? ['kind', 'delayMs'] : ['kind', 'initialMs', 'maxMs', 'multiplier', 'jitter']);
   if (b.kind === 'fixed') {
+    if (b.delayMs === undefined) throw new InvalidArgumentError("backoff { kind: 'fixed' } needs delayMs (ms between attempts; 0 retries at once)");
     const delayMs = intIn('backoff.delayMs', b.delayMs, 0, 0, 7 * 86_400_000);
     return { kind: 'fixed', delayMs, initialMs: delayMs, maxMs: delayMs, multiplier: 1, jitter: 0 };
   }

@@ -2,7 +2,7 @@
 // option names are refused with a typed error naming them, groups can be deleted (and stop holding
 // back retention), and a dead-letter topic never drops a letter its consumers keep failing.
 import { describe, expect, it } from 'vitest';
-import { flush, memoryFerry } from './testing.ts';
+import { flush, memoryFerry } from '../test-support/memory-ferry.ts';
 
 describe('topics', () => {
   it('createTopic without options ensures an existing topic; different options are a TOPIC_CONFLICT', async () => {
@@ -81,5 +81,30 @@ describe('dead-letter topics', () => {
       await letter!.nack({ delayMs: 0 });
     }
     await ferry.close({ timeoutMs: 0 });
+  });
+});
+
+describe('producer options', () => {
+  it('are validated once, with typed errors naming the option (NaN or 0 would spin or stall)', async () => {
+    const setup = memoryFerry(35);
+    const ferry = await setup.open();
+    for (const bad of [{ maxBatchMessages: 0 }, { maxBatchMessages: Number.NaN }, { maxBufferBytes: -1 }, { deliveryTimeoutMs: Number.NaN }, { idempotent: 'yes' }, { maxBatch: 5 }]) {
+      expect(() => ferry.producer(bad as never)).toThrow(expect.objectContaining({ code: 'INVALID_ARGUMENT' }));
+    }
+    await ferry.close();
+  });
+});
+
+describe('messages and backoff', () => {
+  it('refuse a message field nobody reads (a typo loses what it meant), a message without value, a fixed backoff without delayMs', async () => {
+    const setup = memoryFerry(36);
+    const ferry = await setup.open();
+    await ferry.createTopic('t');
+    const producer = ferry.producer();
+    await expect(producer.publish('t', { value: 1, delay: 5 } as never)).rejects.toMatchObject({ code: 'INVALID_MESSAGE' });
+    await expect(producer.publish('t', { id: 'x' } as never)).rejects.toMatchObject({ code: 'INVALID_MESSAGE' });
+    await expect(ferry.createTopic('u', { backoff: { kind: 'fixed' } as never })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    expect(await producer.publish('t', { value: 1, delayMs: 0 })).toMatchObject({ offset: 0 }); // nothing was stored before
+    await ferry.close();
   });
 });

@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Consumer, Delivery } from '../core/consumer.ts';
 import type { Ferry } from '../core/ferry.ts';
-import { flush, memoryFerry } from '../core/testing.ts';
+import { flush, memoryFerry } from '../test-support/memory-ferry.ts';
 import { propertySettings } from './fast-check-settings.ts';
 
 type Op =

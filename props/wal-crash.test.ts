@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { CorruptSegmentError } from '../wal/errors.ts';
 import type { WriteAheadLog } from '../wal/log.ts';
-import { driveSyncs, memoryLogSetup, payloadOf, settle } from '../wal/testing.ts';
+import { driveSyncs, memoryLogSetup, payloadOf, settle } from '../test-support/memory-log.ts';
 import { propertySettings } from './fast-check-settings.ts';
 
 type Op =

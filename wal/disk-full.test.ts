@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { DiskFullError } from './errors.ts';
-import { indexOfPayload, memoryLogSetup, payloadOf } from './testing.ts';
+import { indexOfPayload, memoryLogSetup, payloadOf } from '../test-support/memory-log.ts';
 
 describe('disk full', () => {
   it('rejects the append with DISK_FULL, leaves no partial batch, and works again once space is back', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FsyncFailedError } from './errors.ts';
-import { driveSyncs, indexOfPayload, memoryLogSetup, payloadOf, settle } from './testing.ts';
+import { driveSyncs, indexOfPayload, memoryLogSetup, payloadOf, settle } from '../test-support/memory-log.ts';
 
 describe('fsync failure', () => {
   it('is fatal: pending and later appends reject, nothing is confirmed after it, reopening recovers', async () => {

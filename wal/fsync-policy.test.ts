@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { driveSyncs, memoryLogSetup, payloadOf, settle } from './testing.ts';
+import { driveSyncs, memoryLogSetup, payloadOf, settle } from '../test-support/memory-log.ts';
 
 function track<T>(promise: Promise<T>): { done: boolean; promise: Promise<T> } {
   const state = { done: false, promise };

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { indexOfPayload, memoryLogSetup, payloadOf } from './testing.ts';
+import { indexOfPayload, memoryLogSetup, payloadOf } from '../test-support/memory-log.ts';
 
 async function filledLog(seed: number) {
   const setup = memoryLogSetup(seed, {}, { segmentBytes: 1000, indexIntervalBytes: 150 });

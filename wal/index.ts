@@ -25,6 +25,4 @@ export { SeededRandom } from './seams/random.ts';
 export type { FileSystem, FileHandle, LockHandle, OpenMode } from './seams/file-system.ts';
 export { errorCode } from './seams/file-system.ts';
 export { nodeFileSystem } from './seams/node-file-system.ts';
-export { MemoryFileSystem } from './seams/memory-file-system.ts';
-export type { DiskFaults, DiskStats, MemoryFileSystemOptions } from './seams/memory-file-system.ts';
 export { BoundedFifo } from './fifo.ts';

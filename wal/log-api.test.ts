@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidArgumentError, LogClosedError, OffsetOutOfRangeError, OverloadedError } from './errors.ts';
 import { WriteAheadLog } from './log.ts';
-import { driveSyncs, indexOfPayload, memoryLogSetup, payloadOf, settle } from './testing.ts';
+import { driveSyncs, indexOfPayload, memoryLogSetup, payloadOf, settle } from '../test-support/memory-log.ts';
 
 describe('log API', () => {
   it('rejects bad batches with INVALID_ARGUMENT and writes nothing', async () => {

@@ -1,7 +1,7 @@
 // Regression tests from the WAL review: what recovery may take as proof that damaged data had been synced.
 import { describe, expect, it } from 'vitest';
 import { HEADER_BYTES, encodeHeader } from './batch-format.ts';
-import { driveSyncs, memoryLogSetup, payloadOf, settle } from './testing.ts';
+import { driveSyncs, memoryLogSetup, payloadOf, settle } from '../test-support/memory-log.ts';
 
 describe('recovery evidence', () => {
   it('refuses, rather than cutting as a torn tail, a log whose middle segment is missing (even the last but one)', async () => {

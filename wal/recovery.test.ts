@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { HEADER_BYTES } from './batch-format.ts';
 import { CorruptSegmentError } from './errors.ts';
-import { indexOfPayload, memoryLogSetup, payloadOf } from './testing.ts';
+import { indexOfPayload, memoryLogSetup, payloadOf } from '../test-support/memory-log.ts';
 
 const SEGMENT0 = '/data/log/00000000000000000000.log';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { OffsetOutOfRangeError } from './errors.ts';
-import { indexOfPayload, memoryLogSetup, payloadOf } from './testing.ts';
+import { indexOfPayload, memoryLogSetup, payloadOf } from '../test-support/memory-log.ts';
 
 describe('retention', () => {
   it('deletes only sealed segments wholly below the offset, never the active one', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { HEADER_BYTES } from './batch-format.ts';
-import { driveSyncs, indexOfPayload, memoryLogSetup, payloadOf, settle } from './testing.ts';
+import { driveSyncs, indexOfPayload, memoryLogSetup, payloadOf, settle } from '../test-support/memory-log.ts';
 
 describe('segment roll', () => {
   it('rolls when the next batch would pass segmentBytes, naming files by 20-digit base offset', async () => {

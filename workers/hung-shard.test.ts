@@ -5,7 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Ferry } from '../index.ts';
 import { workerRuntimeFactory } from './index.ts';
-import { realFerry, type RealFerry } from './testing.ts';
+import { realFerry, type RealFerry } from '../test-support/real-ferry.ts';
 import type { WorkerRuntime } from './worker-runtime.ts';
 
 let setup: RealFerry | undefined;

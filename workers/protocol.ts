@@ -57,6 +57,7 @@ export interface ShardConfig {
   readonly fsync: 'always' | 'interval' | 'none';
   readonly fsyncIntervalMs: number;
   readonly segmentBytes: number;
+  readonly repair: boolean;
   readonly maxMessageBytes: number;
   readonly limits: PartitionLimits;
   readonly seed: number;

@@ -58,6 +58,7 @@ export default function attach({ port, config }: { port: MessagePort; config: Sh
     fsync: config.fsync,
     fsyncIntervalMs: config.fsyncIntervalMs,
     segmentBytes: config.segmentBytes,
+    repair: config.repair,
     maxMessageBytes: config.maxMessageBytes,
     limits: config.limits,
     // The dead-letter partition may live on another shard: the engine routes it.

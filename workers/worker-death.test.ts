@@ -7,7 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { Ferry, FerryError, ShardCrashedError } from '../index.ts';
 import { workerRuntimeFactory, type FaultDrill, type WorkerRuntimeExtras } from './index.ts';
 import { Shard } from './shard.ts';
-import { realFerry, until, type RealFerry } from './testing.ts';
+import { realFerry, until, type RealFerry } from '../test-support/real-ferry.ts';
 import type { WorkerRuntime } from './worker-runtime.ts';
 
 let setup: RealFerry | undefined;
@@ -147,7 +147,7 @@ describe('worker death from inside the worker', () => {
   it('gives up on a worker that cannot even boot, with SHARD_FAILED, and the host survives', async () => {
     setup = realFerry(1);
     const limits = { maxUnsettledPerGroup: 1000, maxWaiters: 100, maxDedupIds: 1000, maxProducers: 100, checkpointEveryRecords: 1000, maxGroups: 10 };
-    const config = { shard: 0, dir: setup.dir, fsync: 'none', fsyncIntervalMs: 0, segmentBytes: 1 << 20, maxMessageBytes: 1 << 16, limits, seed: 1 } as const;
+    const config = { shard: 0, dir: setup.dir, fsync: 'none', fsyncIntervalMs: 0, segmentBytes: 1 << 20, repair: false, maxMessageBytes: 1 << 16, limits, seed: 1 } as const;
     const policy = { maxRestarts: 2, windowMs: 60_000, backoffMs: 10 };
     // 4 MB of heap is too little to load the engine (it needs about 10).
     const shard = new Shard(0, config, { onUpcall: async () => {}, reopenRequests: () => [] }, policy, { maxOldGenerationSizeMb: 4 });

@@ -13,6 +13,8 @@ export interface WorkerRuntimeOptions {
   readonly fsync: FsyncPolicy;
   readonly fsyncIntervalMs: number;
   readonly segmentBytes: number;
+  /** Cut logs at corruption inside synced data instead of refusing to open them. */
+  readonly repair?: boolean;
   readonly maxMessageBytes: number;
   readonly limits: PartitionLimits;
   readonly seed: number;
@@ -52,7 +54,7 @@ export class WorkerRuntime implements PartitionRuntime {
     this.#shards = Array.from({ length: o.threads }, (_, index) =>
       new Shard(
         index,
-        { shard: index, dir: o.dir, fsync: o.fsync, fsyncIntervalMs: o.fsyncIntervalMs, segmentBytes: o.segmentBytes, maxMessageBytes: o.maxMessageBytes, limits: o.limits, seed: (o.seed + index * 7919) >>> 0 },
+        { shard: index, dir: o.dir, fsync: o.fsync, fsyncIntervalMs: o.fsyncIntervalMs, segmentBytes: o.segmentBytes, repair: o.repair === true, maxMessageBytes: o.maxMessageBytes, limits: o.limits, seed: (o.seed + index * 7919) >>> 0 },
         { onUpcall: (u) => this.#deadLetter(u), reopenRequests: () => this.#reopenRequests(index) },
         o.restart ?? DEFAULT_RESTART,
         heapMb === undefined ? undefined : { maxOldGenerationSizeMb: heapMb },

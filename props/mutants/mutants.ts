@@ -48,6 +48,11 @@ export const MUTANTS: readonly Mutant[] = [
     edits: [{ file: 'core/partition-actor.ts', find: 'this.#c.options.dedupWindowMs > 0 ? this.#ids : undefined', replace: 'undefined /* MUTANT: no dedupe */' }],
   },
   {
+    name: 'id-dedupe-before-durable',
+    breaks: 'a repeated id is confirmed only once its original is durable',
+    edits: [{ file: 'core/partition-actor.ts', find: '      if (offsets.some((o) => o >= log.committedEnd)) await log.sync();', replace: '      // MUTANT: answered before the originals are durable' }],
+  },
+  {
     name: 'lost-attempt-count',
     breaks: 'attempt counts are durable',
     edits: [{ file: 'core/partition-replay.ts', find: '      case RecordType.RETRY:\n      case RecordType.DEAD_INTENT: {', replace: '      case RecordType.DEAD_INTENT: { // MUTANT: RETRY records ignored on replay' }],

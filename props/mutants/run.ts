@@ -5,15 +5,22 @@ import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { integerFlag, stringFlag } from '../sim/flags.ts';
 import { MUTANTS } from './mutants.ts';
 
 const root = resolve(import.meta.dirname, '../..');
-const runs = Number(process.argv[process.argv.indexOf('--runs') + 1] || 2000);
+// Without --runs: 2,000 seeds per mutant (each stops at the first seed that catches it).
+const runs = integerFlag(process.argv, 'runs', 2000);
+if (runs === 0) throw new Error('--runs must be at least 1: a mutant run on no seed proves nothing');
+// `--mutant <name>`: that one alone.
+const only = stringFlag(process.argv, 'mutant');
+const chosen = MUTANTS.filter((m) => only === undefined || m.name === only);
+if (chosen.length === 0) throw new Error(`no mutant named ${JSON.stringify(only)}; the names are in props/mutants/mutants.ts`);
 let escaped = 0;
-for (const mutant of MUTANTS) {
+for (const mutant of chosen) {
   const copy = mkdtempSync(join(tmpdir(), `ferry-mutant-${mutant.name}-`));
   try {
-    for (const entry of ['core', 'wal', 'props', 'workers', 'index.ts', 'package.json', 'tsconfig.json']) cpSync(join(root, entry), join(copy, entry), { recursive: true });
+    for (const entry of ['core', 'wal', 'props', 'workers', 'test-support', 'index.ts', 'package.json', 'tsconfig.json']) cpSync(join(root, entry), join(copy, entry), { recursive: true });
     symlinkSync(join(root, 'node_modules'), join(copy, 'node_modules'));
     for (const edit of mutant.edits) {
       const path = join(copy, edit.file);
@@ -37,5 +44,5 @@ for (const mutant of MUTANTS) {
     rmSync(copy, { recursive: true, force: true });
   }
 }
-console.log(`\n${MUTANTS.length - escaped} of ${MUTANTS.length} mutants caught`);
+console.log(`\n${chosen.length - escaped} of ${chosen.length} mutants caught`);
 if (escaped > 0) process.exitCode = 1;

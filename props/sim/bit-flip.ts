@@ -3,7 +3,8 @@
 // active one before a later batch whose durable-end stamp covers it. (Damage to the last,
 // unproven batch looks exactly like a torn write and is cut away by design: not chosen.)
 import { decodeHeader, HEADER_BYTES } from '../../wal/batch-format.ts';
-import type { MemoryFileSystem, Random } from '../../wal/index.ts';
+import type { Random } from '../../wal/index.ts';
+import type { MemoryFileSystem } from '../../wal/fault-disk.ts';
 
 export interface FlipTarget {
   readonly path: string;

@@ -1,17 +1,16 @@
 // `npm run sim -- --seed <n>` replays one run and prints its result; add `--shrink` to let
 // fast-check shrink a failing run's workload to a short one (printed with the command that
-// replays it, `--seed <n> --path <p>`). `npm run sim -- --runs <n>` (optionally `--from <seed>`,
-// `--keep-going`) runs a swarm of seeds with a progress line and a summary, and reports a failure
-// with its seed, swarm, violations, the last events and the replay command.
+// replays it, `--seed <n> --path <p>`; `--shrink-seconds <s>` bounds it, default 120). `npm run sim -- --runs <n>` runs a swarm of seeds with a
+// progress line and a summary: from seed 1, or `--from <seed>`, or `--fresh` (`--from random`): a
+// random start, printed, for seeds no one has run before; `--keep-going` runs past failures. A
+// failure is reported with its seed, swarm, violations, the last events and the replay command.
+import { randomInt } from 'node:crypto';
 import fc from 'fast-check';
+import { hasFlag, integerFlag, stringFlag } from './flags.ts';
 import { runSimulation, scenario, type SimulationResult } from './simulation.ts';
 import { WORKLOAD_SETTINGS, workloadArbitrary } from './workload.ts';
 
-function flag(name: string): number | undefined {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 ? Number(process.argv[i + 1]) : undefined;
-}
-const has = (name: string): boolean => process.argv.includes(`--${name}`);
+const argv = process.argv.slice(2);
 
 function report(r: SimulationResult): void {
   console.log(`\nseed ${r.seed} FAILED (${r.ops} operations)`);
@@ -21,37 +20,63 @@ function report(r: SimulationResult): void {
   console.log(`replay: npm run sim -- --seed ${r.seed}    (shrink it: add --shrink)`);
 }
 
-/** Runs fast-check on the seed's workload: shrinks a failure, or replays `path` exactly. */
+/**
+ * Runs fast-check on the seed's workload: shrinks a failure, or replays `path` exactly. The run
+ * is deterministic, so the operations after the one during which the first violation came are
+ * cut before shrinking starts (the same prefix fails the same way); each candidate stops at its
+ * first violation (it only has to fail), and the shrunk run is reported whole. Past
+ * `--shrink-seconds` (default 120) the smallest failing run found so far is the answer.
+ */
 async function shrink(seed: number, path: string | undefined): Promise<void> {
-  const { swarm } = scenario(seed);
+  const { swarm, ops: drawn } = scenario(seed);
+  const started = Date.now();
+  const deadline = started + integerFlag(argv, 'shrink-seconds', 120) * 1000;
+  const first = await runSimulation(seed, { ops: drawn, stopAtFirstViolation: true });
+  const prefix = first.opsRun;
+  let candidates = 0;
+  let cut = false;
+  /** Candidates that differ only past the prefix are the same run: answered once. */
+  const seen = new Map<string, boolean>();
   const details = await fc.check(
-    fc.asyncProperty(workloadArbitrary(swarm), async (ops) => (await runSimulation(seed, { ops })).violations.length === 0),
+    fc.asyncProperty(workloadArbitrary(swarm).map((ops) => ops.slice(0, prefix)), async (ops) => {
+      const key = JSON.stringify(ops);
+      const known = seen.get(key);
+      if (known !== undefined) return known;
+      // Out of time: every further candidate counts as passing, so shrinking ends where it is.
+      if (candidates > 0 && Date.now() > deadline) return (cut = true);
+      if (++candidates % 25 === 0) process.stdout.write(`\rshrinking: ${candidates} candidates run, ${((Date.now() - started) / 1000).toFixed(0)} s`);
+      const passes = (await runSimulation(seed, { ops, stopAtFirstViolation: true })).violations.length === 0;
+      seen.set(key, passes);
+      return passes;
+    }),
     { seed, numRuns: 1, ...WORKLOAD_SETTINGS, ...(path === undefined ? {} : { path }) },
   );
   if (!details.failed || !details.counterexample) return void console.log('the run passes: nothing to shrink');
   const [ops] = details.counterexample;
   const r = await runSimulation(seed, { ops, keepTrace: true });
-  console.log(`shrunk to ${ops.length} operations:\n  ${ops.map((o: unknown) => JSON.stringify(o)).join('\n  ')}`);
+  console.log(`\nshrunk in ${((Date.now() - started) / 1000).toFixed(1)} s (${candidates} candidates run${cut ? ', stopped at --shrink-seconds: shorter may exist' : ''}) to ${ops.length} operations:\n  ${ops.map((o: unknown) => JSON.stringify(o)).join('\n  ')}`);
   report({ ...r, tail: r.tail.slice(-60) });
   console.log(`replay the shrunk run: npm run sim -- --seed ${seed} --path ${details.counterexamplePath}`);
   process.exitCode = 1;
 }
 
-const seed = flag('seed');
-const pathIndex = process.argv.indexOf('--path');
-if (seed !== undefined && (has('shrink') || pathIndex >= 0)) {
-  await shrink(seed, pathIndex >= 0 ? process.argv[pathIndex + 1] : undefined);
-} else if (seed !== undefined) {
-  const r = await runSimulation(seed);
-  console.log(`seed ${seed}: ${r.ops} operations, trace ${r.traceHash} ${JSON.stringify(r.stats)}`);
-  if (r.violations.length > 0) {
-    report(r);
-    process.exitCode = 1;
-  } else console.log('all checks passed');
-} else {
-  const runs = flag('runs') ?? 1000;
-  const from = flag('from') ?? 1;
-  const keepGoing = has('keep-going');
+/** Seeds are 31-bit: the seeded PRNG and fast-check keep 32 bits, so larger ones would repeat smaller ones. */
+const SEED_LIMIT = 2 ** 31;
+
+/** The first seed of a swarm: `--from N`, or a random one for `--fresh` / `--from random`. */
+function firstSeed(runs: number): { from: number; fresh: boolean } {
+  const from = stringFlag(argv, 'from');
+  // Above the first million (the seeds runs start from by default), so the range is new.
+  if (hasFlag(argv, 'fresh') || from === 'random') return { from: randomInt(1_000_000, SEED_LIMIT - runs), fresh: true };
+  return { from: integerFlag(argv, 'from', 1), fresh: false };
+}
+
+async function swarm(): Promise<void> {
+  const runs = integerFlag(argv, 'runs', 1000);
+  const { from, fresh } = firstSeed(runs);
+  if (from + runs > SEED_LIMIT) throw new Error(`seeds must stay below 2^31 (${SEED_LIMIT}): --from ${from} --runs ${runs} goes past it`);
+  const keepGoing = hasFlag(argv, 'keep-going');
+  console.log(`seeds ${from}..${from + runs - 1}${fresh ? ' (a fresh, random start)' : ''}; replay this range: npm run sim -- --runs ${runs} --from ${from}${keepGoing ? ' --keep-going' : ''}`);
   const totals: Record<string, number> = {};
   const failed: number[] = [];
   const started = Date.now();
@@ -77,5 +102,18 @@ if (seed !== undefined && (has('shrink') || pathIndex >= 0)) {
   if (failed.length > 0) {
     console.log(`failed seeds: ${failed.join(' ')}`);
     process.exitCode = 1;
-  } else console.log(`all checks passed on every seed (${from}..${from + runs - 1})`);
+  } else console.log(`all checks passed on every seed (${from}..${from + runs - 1}) in ${((Date.now() - started) / 1000).toFixed(0)} s`);
 }
+
+const seed = integerFlag(argv, 'seed');
+const path = stringFlag(argv, 'path');
+if (seed !== undefined && (hasFlag(argv, 'shrink') || path !== undefined)) {
+  await shrink(seed, path);
+} else if (seed !== undefined) {
+  const r = await runSimulation(seed);
+  console.log(`seed ${seed}: ${r.ops} operations, trace ${r.traceHash} ${JSON.stringify(r.stats)}`);
+  if (r.violations.length > 0) {
+    report(r);
+    process.exitCode = 1;
+  } else console.log('all checks passed');
+} else await swarm();

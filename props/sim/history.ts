@@ -66,6 +66,16 @@ export class History {
   /** Message ids of confirmed publishes; values that repeated one are never to be delivered. */
   readonly #confirmedIds = new Map<string, { value: number; identity: string }>();
   readonly #repeats = new Set<number>();
+  /**
+   * Ids repeated while their original was on its way (an 'early' repeat): every value that went
+   * with the id. Any one of them may be the one stored (the original may never be), but the id
+   * is stored at one identity only, and a confirmation as a duplicate is a promise that it is there.
+   */
+  readonly #idValues = new Map<string, Set<number>>();
+  /** The one identity each such id was confirmed at (stored, or answered as a duplicate of). */
+  readonly #idStoredAt = new Map<string, string>();
+  /** Identities a value was confirmed at as a duplicate of its id: each must hold a message with that id. */
+  readonly #holdsId = new Map<string, string>();
   readonly #groups = new Map<string, GroupHistory>();
   /** The group each redriven copy is for (the first, and only, to receive it). */
   readonly #copyGroup = new Map<string, string>();
@@ -98,9 +108,14 @@ export class History {
     return this.#published.get(this.#confirmedIds.get(id)!.value)?.key;
   }
 
-  published(value: number, p: { topic: string; key: string | undefined; calledAt: number; delayMs: number; repeatOf?: string | undefined }): void {
-    if (p.repeatOf !== undefined) this.#repeats.add(value);
-    else this.#published.set(value, { topic: p.topic, key: p.key, calledAt: p.calledAt, delayMs: p.delayMs });
+  published(value: number, p: { topic: string; key: string | undefined; calledAt: number; delayMs: number; repeatOf?: string | undefined; early?: { id: string; original: number } }): void {
+    if (p.repeatOf !== undefined) return void this.#repeats.add(value);
+    this.#published.set(value, { topic: p.topic, key: p.key, calledAt: p.calledAt, delayMs: p.delayMs });
+    if (p.early) {
+      let values = this.#idValues.get(p.early.id);
+      if (!values) this.#idValues.set(p.early.id, (values = new Set([p.early.original])));
+      values.add(value);
+    }
   }
 
   confirmed(value: number, id: string | undefined, r: PublishResult): void {
@@ -112,10 +127,25 @@ export class History {
     }
     if (!Number.isSafeInteger(r.offset) || r.offset < 0) return this.violate('confirmed means stored', `v${value} was confirmed without a place in the log: ${JSON.stringify(r)}`);
     const identity = identityOf(r.topic, r.partition, r.offset);
+    if (id !== undefined && this.#idValues.has(id)) {
+      this.#idAt(id, identity, `v${value} confirmed`);
+      if (r.duplicate) {
+        // Stored as one of the id's values, maybe not this one: it must be there all the same.
+        this.#holdsId.set(identity, id);
+        return this.#event(`duplicate v${value} of ${id} at ${identity}`);
+      }
+    }
     this.#published.get(value)!.identity = identity;
     this.#sawValue(identity, value, 'confirmed');
     if (id !== undefined && !r.duplicate) this.#confirmedIds.set(id, { value, identity });
     this.#event(`confirmed v${value} ${identity}`);
+  }
+
+  /** An id repeated early is stored at one identity only. */
+  #idAt(id: string, identity: string, how: string): void {
+    const at = this.#idStoredAt.get(id);
+    if (at === undefined) this.#idStoredAt.set(id, identity);
+    else if (at !== identity) this.violate('dedupe', `id ${id} is at ${at}, yet ${how} at ${identity} (stored twice, or confirmed where it is not)`);
   }
 
   #sawValue(identity: string, value: number, how: string): void {
@@ -139,8 +169,11 @@ export class History {
     if (p && p.topic !== d.topic) this.violate('nothing unexpected', `${group} got value ${d.value} from ${d.topic}, published to ${p.topic}`);
     if (!h.topics.includes(d.topic)) this.violate('nothing unexpected', `${group} got a message of ${d.topic}, which it does not consume`);
     this.#sawValue(identity, d.value, 'delivered');
-    // A redrive's copy carries the id redrive gives it (or, for a confirmed value, sits elsewhere).
+    const promised = this.#holdsId.get(identity);
+    if (promised !== undefined && d.id !== promised) this.violate('confirmed means stored', `${identity} was confirmed as holding id ${promised} (a repeat of it was answered with this place), but holds v${d.value} with id ${d.id ?? 'none'}`);
+    // A redrive's copy keeps its original's id (and says where it came from in a header).
     const redriven = d.headers?.['ferry-redriven-from'] !== undefined;
+    if (d.id !== undefined && this.#idValues.has(d.id) && !redriven) this.#idAt(d.id, identity, `v${d.value} delivered`);
     if (redriven || (p?.identity !== undefined && p.identity !== identity)) this.#copy(d.value, identity);
     if (redriven) {
       // A redriven copy goes back to the group that dead-lettered it, and to no other.
@@ -283,6 +316,7 @@ export class History {
     const out: string[] = [];
     const due = new Set<string>();
     for (const p of this.#published.values()) if (p.identity !== undefined) due.add(p.identity);
+    for (const identity of this.#holdsId.keys()) due.add(identity);
     for (const h of this.#groups.values()) for (const i of h.delivered.keys()) due.add(i);
     for (const identity of due) {
       const topic = identity.slice(0, identity.indexOf('/'));

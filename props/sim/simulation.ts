@@ -13,13 +13,14 @@ import type { Consumer, Delivery } from '../../core/consumer.ts';
 import { Ferry } from '../../core/ferry.ts';
 import { LocalRuntime } from '../../core/local-runtime.ts';
 import type { Producer } from '../../core/producer.ts';
-import { flush } from '../../core/testing.ts';
-import { ManualClock, MemoryFileSystem, SeededRandom, type Random } from '../../wal/index.ts';
+import { flush } from '../../test-support/memory-ferry.ts';
+import { ManualClock, SeededRandom, type Random } from '../../wal/index.ts';
+import { MemoryFileSystem } from '../../wal/fault-disk.ts';
 import { chooseFlip } from './bit-flip.ts';
 import { History, identityOf, type Violation } from './history.ts';
 import { HEALTHY_NETWORK, SimulatedNetwork, type NetworkFaults } from './network.ts';
 import { drawSwarm, type Swarm } from './swarm.ts';
-import { GROUPS, KEYS, sampleWorkload, type Op } from './workload.ts';
+import { GROUPS, KEYS, NOT_IDEMPOTENT, sampleWorkload, type Op } from './workload.ts';
 
 export type { Violation } from './history.ts';
 export type { Swarm } from './swarm.ts';
@@ -28,6 +29,8 @@ export interface SimulationResult {
   readonly seed: number;
   readonly swarm: Swarm;
   readonly ops: number;
+  /** Operations run before the first violation stopped the run (all of them if none did, or if it came after). */
+  readonly opsRun: number;
   readonly violations: Violation[];
   readonly traceHash: string;
   readonly stats: Record<string, number>;
@@ -39,12 +42,19 @@ export interface SimulationOptions {
   readonly keepTrace?: boolean;
   /** The operations to run instead of the seed's own (fast-check passes shrunk ones). */
   readonly ops?: readonly Op[];
+  /**
+   * Stop at the first violation instead of running the rest (shrinking only needs to know that a
+   * candidate fails; the report of the shrunk run runs it whole).
+   */
+  readonly stopAtFirstViolation?: boolean;
 }
 
 const ACK_TIMEOUT_MS = 1000;
 const BACKOFF_MS = 50;
 const DELAY_MS = 30;
 const POLL_WAIT_MS = 200;
+/** Rounds in which nothing comes (500 ms of virtual time each) before the letters count as all read. */
+const LETTERS_QUIET_ROUNDS = 10;
 
 /** The swarm of a seed, and the workload fast-check draws for it. */
 export function scenario(seed: number): { swarm: Swarm; ops: Op[] } {
@@ -56,7 +66,7 @@ export function scenario(seed: number): { swarm: Swarm; ops: Op[] } {
 export async function runSimulation(seed: number, options: SimulationOptions = {}): Promise<SimulationResult> {
   const { swarm, ops: drawn } = scenario(seed);
   const ops = options.ops ?? drawn;
-  const sim = new Simulation(seed, swarm);
+  const sim = new Simulation(seed, swarm, options.stopAtFirstViolation ?? false);
   try {
     await sim.safety(ops);
     await sim.liveness();
@@ -64,7 +74,7 @@ export async function runSimulation(seed: number, options: SimulationOptions = {
     if (!(error instanceof RunStopped)) throw error;
   }
   const traceHash = createHash('sha256').update(sim.trace.join('\n')).digest('hex').slice(0, 16);
-  return { seed, swarm, ops: ops.length, violations: sim.history.violations, traceHash, stats: sim.stats(), tail: options.keepTrace ? sim.trace : sim.trace.slice(-25) };
+  return { seed, swarm, ops: ops.length, opsRun: sim.opsRun, violations: sim.history.violations, traceHash, stats: sim.stats(), tail: options.keepTrace ? sim.trace : sim.trace.slice(-25) };
 }
 
 /** A run that could not go on: recovery refused the disk, say. It is reported, not thrown. */
@@ -101,13 +111,18 @@ class Simulation {
   readonly #network: NetworkFaults;
   readonly #networkRandom: Random;
   readonly #networks: SimulatedNetwork[] = [];
-  readonly #counts: Record<string, number> = { published: 0, confirmed: 0, deliveries: 0, acks: 0, nacks: 0, crashes: 0, powerLosses: 0, deadLetters: 0, redrives: 0, staleSettles: 0, bitFlips: 0 };
+  readonly #counts: Record<string, number> = { published: 0, confirmed: 0, deliveries: 0, acks: 0, nacks: 0, crashes: 0, powerLosses: 0, deadLetters: 0, redrives: 0, staleSettles: 0, bitFlips: 0, earlyRepeats: 0 };
   readonly #held: Held[] = [];
+  /** Ids of messages published and not yet confirmed (nor failed), with the value and key they went with. */
+  readonly #idsOnTheirWay = new Map<string, { value: number; key: string | undefined }>();
   #nextValue = 0;
   #incarnation = 0;
   #run: Run | undefined;
 
-  constructor(seed: number, swarm: Swarm) {
+  readonly #stopAtFirstViolation: boolean;
+
+  constructor(seed: number, swarm: Swarm, stopAtFirstViolation: boolean) {
+    this.#stopAtFirstViolation = stopAtFirstViolation;
     this.#swarm = swarm;
     this.#random = new SeededRandom(seed);
     this.#choices = this.#random.fork('choices');
@@ -152,7 +167,7 @@ class Simulation {
         for (const t of this.#swarm.topics) {
           await this.#driveDisk(ferry.createTopic(t.name, { partitions: t.partitions, maxDeliveries: t.maxDeliveries, ackTimeoutMs: ACK_TIMEOUT_MS, backoff: { kind: 'fixed', delayMs: BACKOFF_MS }, dedupWindowMs: 3_600_000 }));
         }
-        return { ferry, runtime: runtime!, producers: [ferry.producer({ id: 'p1' }), ferry.producer()], slots: GROUPS.map((g) => this.#slot(ferry, g)) };
+        return { ferry, runtime: runtime!, producers: [ferry.producer({ id: 'p1' }), ferry.producer(), ferry.producer({ idempotent: false })], slots: GROUPS.map((g) => this.#slot(ferry, g)) };
       } catch (error) {
         // The disk was still failing (full, or a sync): heal it and try again.
         if (options.corruptionExpected && (error as { code?: string }).code === 'CORRUPT_SEGMENT') throw error;
@@ -275,25 +290,39 @@ class Simulation {
     const topic = this.#swarm.topics[op.topic]!.name;
     const producer = run.producers[op.producer]!;
     const known = this.history.confirmedIds().filter((id) => id.startsWith(`${topic}:`));
-    const sent = op.messages.map((spec) => {
+    const onTheirWay = [...this.#idsOnTheirWay.keys()].filter((id) => id.startsWith(`${topic}:`));
+    const sent = op.messages.map((drawn) => {
       const value = this.#nextValue++;
-      // A repeat takes the id (and key, which picks the partition) of a confirmed message.
+      // Without idempotence, only an id keeps a retried message from being stored twice.
+      const spec = op.producer === NOT_IDEMPOTENT && drawn.id === 'none' ? { ...drawn, id: 'fresh' as const } : drawn;
+      // A repeat takes the id (and key, which picks the partition) of a confirmed message; an
+      // early one, of a message still on its way.
       const repeatOf = spec.id === 'repeat' && known.length > 0 ? known[this.#choices.int(known.length)]! : undefined;
-      const id = repeatOf ?? (spec.id === 'none' ? undefined : `${topic}:m${value}`);
-      const key = repeatOf !== undefined ? this.history.keyOfId(repeatOf) : KEYS[spec.key];
-      const delayMs = spec.delayed && repeatOf === undefined ? DELAY_MS : 0;
-      this.history.published(value, { topic, key, calledAt: this.#clock.now(), delayMs, repeatOf });
+      const earlyId = spec.id === 'early' && onTheirWay.length > 0 ? onTheirWay[this.#choices.int(onTheirWay.length)]! : undefined;
+      const early = earlyId === undefined ? undefined : { id: earlyId, ...this.#idsOnTheirWay.get(earlyId)! };
+      if (early) this.#counts.earlyRepeats!++;
+      const id = repeatOf ?? earlyId ?? (spec.id === 'none' ? undefined : `${topic}:m${value}`);
+      const key = repeatOf !== undefined ? this.history.keyOfId(repeatOf) : early ? early.key : KEYS[spec.key];
+      const delayMs = spec.delayed && repeatOf === undefined && !early ? DELAY_MS : 0;
+      this.history.published(value, { topic, key, calledAt: this.#clock.now(), delayMs, repeatOf, ...(early ? { early: { id: early.id, original: early.value } } : {}) });
+      if (id !== undefined && repeatOf === undefined && !early) this.#idsOnTheirWay.set(id, { value, key });
       return { value, id, message: { value, ...(key === undefined ? {} : { key }), ...(id === undefined ? {} : { id }), ...(delayMs > 0 ? { delayMs } : {}) } };
     });
+    const arrived = (): void => sent.forEach((s) => this.#idsOnTheirWay.get(s.id!)?.value === s.value && this.#idsOnTheirWay.delete(s.id!));
     this.#counts.published! += sent.length;
     this.#event(`publish p${op.producer} ${topic} ${sent.map((s) => `v${s.value}${s.id === undefined ? '' : `(${s.id})`}`).join(' ')}`);
     producer.publishMany(topic, sent.map((s) => s.message)).then(
-      (results) =>
+      (results) => {
+        arrived();
         results.forEach((r, i) => {
           this.#counts.confirmed!++;
           this.history.confirmed(sent[i]!.value, sent[i]!.id, r);
-        }),
-      (e: unknown) => this.#event(`publish failed ${sent.map((s) => `v${s.value}`).join(' ')} ${(e as { code?: string }).code}`),
+        });
+      },
+      (e: unknown) => {
+        arrived();
+        this.#event(`publish failed ${sent.map((s) => `v${s.value}`).join(' ')} ${(e as { code?: string }).code}`);
+      },
     );
   }
 
@@ -355,13 +384,22 @@ class Simulation {
   }
 
   /** Faults on: runs the workload's operations. */
+  /** Operations of the safety phase run so far. */
+  opsRun = 0;
+
   async safety(ops: readonly Op[]): Promise<void> {
     this.#run = await this.#open();
     for (const op of ops) {
       this.#fs.faults.fsyncFailure = this.#swarm.fsyncFailure;
+      this.opsRun++;
       await this.#apply(op, this.#run);
       await flush(2);
+      this.#stopIfViolated();
     }
+  }
+
+  #stopIfViolated(): void {
+    if (this.#stopAtFirstViolation && this.history.violations.length > 0) throw new RunStopped();
   }
 
   /** Faults off: heal, restart (recovering twice), and drain every group and dead-letter topic. */
@@ -371,6 +409,7 @@ class Simulation {
     this.#crashDisk('process');
     this.#held.length = 0;
     await this.#recoverTwice();
+    this.#stopIfViolated();
     const run = this.#run!;
     const letters = run.ferry.consumer<number>('ops', { topics: this.#swarm.topics.map((t) => `${t.name}.dlq`), maxInFlight: 64, pollWaitMs: POLL_WAIT_MS });
     const opsSlot: Slot = { group: { name: 'ops', ordering: 'none', topics: [] } as unknown as Slot['group'], consumer: letters, waiting: undefined };
@@ -436,7 +475,12 @@ class Simulation {
 
   /** Acks whatever the groups get and reads the dead letters, until everything is settled. */
   async #drain(run: Run, opsSlot: Slot): Promise<void> {
-    for (let round = 0; round < 600 && this.history.unsettled().length > 0; round++) {
+    // Until everything is settled and, beyond that, no letter has come for a while: a redrive
+    // must never move a letter the operators' group has not read (the 'redrive once' check counts
+    // copies against the letters seen). A message can be settled for its group (a stale ack that
+    // may have taken effect) while its letter is still on its way (fresh seed 1356550928).
+    let quiet = 0;
+    for (let round = 0; round < 600 && (this.history.unsettled().length > 0 || quiet < LETTERS_QUIET_ROUNDS); round++) {
       let progress = false;
       for (const slot of run.slots) {
         const d = await this.#poll(slot);
@@ -454,7 +498,9 @@ class Simulation {
       }
       this.#fs.releaseSyncs();
       if (!progress) this.#clock.advance(500);
+      quiet = progress ? 0 : quiet + 1;
       await flush(2);
+      this.#stopIfViolated();
     }
   }
 

@@ -7,8 +7,12 @@ import type { Swarm } from './swarm.ts';
 /** A message of a publish: key index (KEYS), whether it carries an id, and a delay. */
 export interface MessageSpec {
   readonly key: number;
-  /** 'fresh': a new id; 'repeat': the id of a confirmed message (a duplicate within the window). */
-  readonly id: 'none' | 'fresh' | 'repeat';
+  /**
+   * 'fresh': a new id; 'repeat': the id of a confirmed message (a duplicate within the window);
+   * 'early': the id of a message still on its way (published, not yet confirmed: its original
+   * may not be durable yet, or may never be stored).
+   */
+  readonly id: 'none' | 'fresh' | 'repeat' | 'early';
   readonly delayed: boolean;
 }
 
@@ -37,13 +41,18 @@ export const GROUPS = [
   { name: 'serial', ordering: 'partition', topics: ['u'] },
 ] as const;
 
-export const PRODUCERS = 2;
+/**
+ * Producers: a named one (restarted, fenced), an anonymous one, and one without idempotence,
+ * whose messages all carry ids: its retries and repeats are the id window's alone to catch.
+ */
+export const PRODUCERS = 3;
+export const NOT_IDEMPOTENT = 2;
 
 /** The operations of a run, weighted by its swarm. */
 export function workloadArbitrary(swarm: Swarm): fc.Arbitrary<Op[]> {
   const spec: fc.Arbitrary<MessageSpec> = fc.record({
     key: fc.nat(KEYS.length),
-    id: fc.constantFrom<MessageSpec['id'][]>('none', 'none', 'fresh', 'repeat'),
+    id: fc.constantFrom<MessageSpec['id'][]>('none', 'none', 'fresh', 'repeat', 'early'),
     delayed: fc.nat(9).map((n) => n === 0),
   });
   const outcome = fc.nat(99).map((n): 'ack' | 'nack' | 'hold' => (n < swarm.hold * 100 ? 'hold' : n < (swarm.hold + swarm.nack) * 100 ? 'nack' : 'ack'));

@@ -1,6 +1,7 @@
 // Helpers for engine tests and the simulator: an engine on the in-memory fault disk with a manual clock.
-import { ManualClock, MemoryFileSystem, SeededRandom } from '../wal/index.ts';
-import { Ferry, type FerryOptions } from './ferry.ts';
+import { ManualClock, SeededRandom } from '../wal/index.ts';
+import { MemoryFileSystem } from '../wal/fault-disk.ts';
+import { Ferry, type FerryOptions } from '../core/ferry.ts';
 
 export interface MemoryFerrySetup {
   readonly fs: MemoryFileSystem;

@@ -1,9 +1,9 @@
 // Helpers for tests and the simulator: a log on the in-memory fault disk with a manual clock.
-import { WriteAheadLog } from './log.ts';
-import type { LogOptions } from './options.ts';
-import { ManualClock } from './seams/clock.ts';
-import { MemoryFileSystem, type MemoryFileSystemOptions } from './seams/memory-file-system.ts';
-import { SeededRandom } from './seams/random.ts';
+import { WriteAheadLog } from '../wal/log.ts';
+import type { LogOptions } from '../wal/options.ts';
+import { ManualClock } from '../wal/seams/clock.ts';
+import { MemoryFileSystem, type MemoryFileSystemOptions } from '../wal/seams/memory-file-system.ts';
+import { SeededRandom } from '../wal/seams/random.ts';
 
 export interface MemoryLogSetup {
   readonly fs: MemoryFileSystem;

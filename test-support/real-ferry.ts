@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Ferry, type FerryOptions } from '../index.ts';
 import type { RuntimeFactory } from '../core/ferry.ts';
-import { workerRuntimeFactory } from './index.ts';
-import type { RestartPolicy } from './shard.ts';
-import type { WorkerRuntime } from './worker-runtime.ts';
+import { workerRuntimeFactory } from '../workers/index.ts';
+import type { RestartPolicy } from '../workers/shard.ts';
+import type { WorkerRuntime } from '../workers/worker-runtime.ts';
 
 export interface RealFerry {
   readonly dir: string;

@@ -4,11 +4,11 @@
 //   threads 2: partitions on two worker threads, on a temp dir with the real clock, so time passes
 //              by waiting (short timeouts; conditions are polled, never slept on).
 // Worker threads cannot share the memory disk or the manual clock, hence the two kinds of seams.
-// The threaded variant needs the composition root (via workers/testing.ts): the one place where
-// core/ (its tests, not its code) imports upward. No vitest import here: this file is in the build.
-import type { Ferry, FerryOptions } from './ferry.ts';
-import { flush, memoryFerry, pendingNext } from './testing.ts';
-import { realFerry, until } from '../workers/testing.ts';
+// The threaded variant needs the composition root (via real-ferry.ts): the one place where
+// tests of core/ reach the package root. No vitest import here: helpers are plain modules.
+import type { Ferry, FerryOptions } from '../core/ferry.ts';
+import { flush, memoryFerry, pendingNext } from './memory-ferry.ts';
+import { realFerry, until } from './real-ferry.ts';
 import { realClock } from '../wal/index.ts';
 
 export interface EngineVariant {

@@ -77,7 +77,7 @@ async function main(): Promise<void> {
   const twice = [...billed].filter(([, n]) => n > 1).length;
   const beyond = [...billed.keys()].filter((o) => o > confirmed).length;
   console.log(`3. after a restart: ${late ? `UNEXPECTED redelivery of offset ${late.offset}` : 'no acknowledged order came back'}`);
-  console.log(`   dead letter: order ${JSON.stringify((letter?.value as { order?: number })?.order)} from ${letter?.deadLetter?.topic}[${letter?.deadLetter?.partition}]@${letter?.deadLetter?.offset}, ` + `${letter?.deadLetter?.attempts} attempts, last error "${letter?.deadLetter?.lastError}"`);
+  console.log(`   dead letter: order ${JSON.stringify((letter?.value as { order?: number })?.order)} from ${letter?.deadLetter?.topic}[${letter?.deadLetter?.partition}]@${letter?.deadLetter?.offset}, ` + `${letter?.deadLetter?.attempts} attempts, last error "${letter?.deadLetter?.lastError?.split('\n')[0]}" (the stack follows it)`);
   const ok = missing.length === 0 && !late && letter?.deadLetter?.attempts === 3;
   console.log(`\n${ok ? 'nothing confirmed was lost' : 'PROBLEM'}: ${missing.length} confirmed orders missing, ${twice} billed twice, ${beyond} beyond the last confirmed (written, not yet confirmed at the kill: delivered too)`);
   if (!ok) process.exitCode = 1;
