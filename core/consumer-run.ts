@@ -20,6 +20,7 @@ export interface RunSource<V> {
   stop(): void;
   /** Waits `ms` on the consumer's clock, or less if it closes. */
   sleep(ms: number): Promise<void>;
+  /** Monotonic time, as delivery deadlines are. */
   now(): number;
 }
 

@@ -74,7 +74,7 @@ interface Buffered {
   readonly topic: string;
   readonly partition: number;
   readonly message: DeliveredMessage;
-  /** When its lease runs out unless a handler takes it (the consumer's clock). */
+  /** When its lease runs out unless a handler takes it (the consumer's monotonic clock). */
   readonly expiresAt: number;
 }
 
@@ -145,7 +145,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
       send: (d, item) => this.#queue(d.topic, d.partition).push(item),
       done: (d) => this.#leave(d as LeasedDelivery<V>),
       ackTimeoutMs: (topic) => this.#host.topic(topic).ackTimeoutMs,
-      now: () => this.#host.clock.now(),
+      now: () => this.#host.clock.monotonicNow(), // lease deadlines are durations: a wall-clock step must not move them
     };
     this.#id = `${group}/${host.random.int(2 ** 31).toString(36)}${host.random.int(2 ** 31).toString(36)}`;
   }
@@ -250,7 +250,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
         if (messages.length > 0) this.#queue(topic, partition).push({ kind: 'release', consumerId: this.#id, offsets: messages.map((m) => m.offset) }).catch(() => {});
         break;
       }
-      const expiresAt = this.#host.clock.now() + this.#host.topic(topic).ackTimeoutMs;
+      const expiresAt = this.#host.clock.monotonicNow() + this.#host.topic(topic).ackTimeoutMs;
       for (const message of messages) this.#offer({ topic, partition, message, expiresAt });
     }
   }
@@ -307,7 +307,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   #handOut(b: Buffered): LeasedDelivery<V> | undefined {
     const queue = this.#queue(b.topic, b.partition);
     const { offset, token } = b.message;
-    if (b.expiresAt <= this.#host.clock.now()) {
+    if (b.expiresAt <= this.#host.clock.monotonicNow()) {
       // Its lease ran out in the buffer: the partition hands it back uncharged; fetch it again.
       this.#freeSlots(1);
       return undefined;
@@ -334,7 +334,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     const everyMs = Math.max(10, Math.min(...this.#topics.map((t) => this.#host.topic(t).ackTimeoutMs)) / 4);
     this.#sweep = this.#host.clock.setTimer(everyMs, () => {
       this.#sweep = undefined;
-      const now = this.#host.clock.now();
+      const now = this.#host.clock.monotonicNow();
       for (const d of this.#held) if (d.deadline <= now) this.#leave(d);
       this.#armSweep();
     });
@@ -366,7 +366,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
         next: () => this.next(),
         stop: () => void this.close(),
         sleep: (ms) => this.#sleep(ms),
-        now: () => this.#host.clock.now(),
+        now: () => this.#host.clock.monotonicNow(),
       },
       handler,
       options,

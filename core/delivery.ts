@@ -54,6 +54,7 @@ export interface DeliveryOwner {
   /** The delivery left the consumer's window (settled, or its lease is gone). */
   done(d: LeasedDelivery): void;
   ackTimeoutMs(topic: string): number;
+  /** Monotonic time (Clock.monotonicNow): lease deadlines must not move with the wall clock. */
   now(): number;
 }
 
@@ -89,7 +90,7 @@ export class LeasedDelivery<V = unknown> implements Delivery<V> {
   readonly publishedAt: number;
   readonly deadLetter: DeadLetterInfo | undefined;
   readonly token: string;
-  /** When the lease runs out, as far as this consumer knows (its own clock). */
+  /** When the lease runs out, as far as this consumer knows (its own monotonic clock). */
   deadline: number;
   /** Holds one of the consumer's in-flight slots. */
   holdsSlot = true;

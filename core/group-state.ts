@@ -5,6 +5,12 @@
 // Invariant: every DATA offset below `cursor` is settled unless it is in `pending`; offsets at or
 // above `cursor` have not been handed out since the last restart (replay notes the ones settled
 // or retried meanwhile in `aheadSettled` / `aheadRetry`).
+//
+// Time: every `now`, due time and lease deadline here is monotonic (Clock.monotonicNow), so a step
+// of the wall clock neither expires a lease nor moves a retry. Only firstDeliveredAt and
+// lastDeliveredAt are wall times; snapshot() and restore() convert due times to and from the wall
+// times that are persisted.
+import { monoFromWall, wallFromMono, type ClockReading } from './clock-reading.ts';
 import { MinHeap, type HeapEntry } from './min-heap.ts';
 import type { GroupSnapshot, Ordering, PendingSnapshot } from './records.ts';
 
@@ -14,8 +20,9 @@ export interface Pending {
   readonly key: string | undefined;
   /** Failed attempts so far (durable). */
   failures: number;
-  /** Not delivered before this time. */
+  /** Not delivered before this monotonic time (persisted as wall time). */
   due: number;
+  /** Wall times (0 = never delivered). */
   firstDeliveredAt: number;
   lastDeliveredAt: number;
   lastError: string | null;
@@ -33,6 +40,7 @@ export interface Pending {
 /** The durable part of a pending message, as replay finds it in RETRY records. */
 export interface RetryState {
   readonly failures: number;
+  /** Monotonic, as everything in memory: replay converts the persisted wall time. */
   readonly due: number;
   readonly firstDeliveredAt: number;
   readonly lastDeliveredAt: number;
@@ -80,7 +88,10 @@ export class GroupState {
     return k === undefined || this.#keyQueues.get(k)?.[0] === p.offset;
   }
 
-  /** Starts tracking a message the cursor reached (or a replayed one); returns it unless settled. */
+  /**
+   * Starts tracking a message the cursor reached (or a replayed one); returns it unless settled.
+   * `deliverAt` is the monotonic time of its delay's end (-Infinity for none).
+   */
   track(offset: number, key: string | undefined, deliverAt: number, now: number, schedule = true): Pending | undefined {
     if (this.aheadSettled.delete(offset)) return undefined;
     const retry = this.aheadRetry.get(offset);
@@ -89,7 +100,7 @@ export class GroupState {
       offset,
       key,
       failures: retry?.failures ?? 0,
-      due: Math.max(retry?.due ?? 0, deliverAt),
+      due: Math.max(retry?.due ?? Number.NEGATIVE_INFINITY, deliverAt),
       firstDeliveredAt: retry?.firstDeliveredAt ?? 0,
       lastDeliveredAt: retry?.lastDeliveredAt ?? 0,
       lastError: retry?.lastError ?? null,
@@ -154,11 +165,11 @@ export class GroupState {
     return this.#ready.length - this.#readyHead;
   }
 
-  /** Leases `p` to `consumerId` until `now + timeoutMs`. */
-  lease(p: Pending, consumerId: string, leaseSeq: number, token: string, now: number, timeoutMs: number): void {
+  /** Leases `p` to `consumerId` until `now + timeoutMs`; `wallNow` is recorded as its delivery time. */
+  lease(p: Pending, consumerId: string, leaseSeq: number, token: string, now: number, timeoutMs: number, wallNow: number): void {
     p.lease = { seq: leaseSeq, token, consumerId, deadline: now + timeoutMs, started: false };
-    if (p.firstDeliveredAt === 0) p.firstDeliveredAt = now;
-    p.lastDeliveredAt = now;
+    if (p.firstDeliveredAt === 0) p.firstDeliveredAt = wallNow;
+    p.lastDeliveredAt = wallNow;
     this.#leaseHeap.push({ at: p.lease.deadline, seq: this.#seq++, offset: p.offset, leaseSeq });
     this.#compactHeaps();
   }
@@ -279,24 +290,26 @@ export class GroupState {
     if (this.cursor < cut) this.cursor = cut;
   }
 
-  snapshot(): GroupSnapshot {
+  /** The group as a checkpoint persists it, due times converted to wall time as of `at`. */
+  snapshot(at: ClockReading): GroupSnapshot {
     const pending: PendingSnapshot[] = [];
-    for (const p of this.pending.values()) pending.push([p.offset, p.failures, p.due, p.firstDeliveredAt, p.lastDeliveredAt, p.lastError, p.deadSeq, p.key ?? null]);
-    for (const [o, r] of this.aheadRetry) pending.push([o, r.failures, r.due, r.firstDeliveredAt, r.lastDeliveredAt, r.lastError, r.deadSeq, null]);
+    for (const p of this.pending.values()) pending.push([p.offset, p.failures, wallFromMono(at, p.due), p.firstDeliveredAt, p.lastDeliveredAt, p.lastError, p.deadSeq, p.key ?? null]);
+    for (const [o, r] of this.aheadRetry) pending.push([o, r.failures, wallFromMono(at, r.due), r.firstDeliveredAt, r.lastDeliveredAt, r.lastError, r.deadSeq, null]);
     return { ord: this.ordering, cursor: this.cursor, pending, ahead: [...this.aheadSettled], deadSeq: this.deadSeq };
   }
 
-  static restore(name: string, s: GroupSnapshot): GroupState {
+  /** The group a checkpoint persisted, its wall due times converted to monotonic as of `at`. */
+  static restore(name: string, s: GroupSnapshot, at: ClockReading): GroupState {
     const g = new GroupState(name, s.ord, s.cursor);
     g.deadSeq = s.deadSeq;
     for (const o of s.ahead) g.aheadSettled.add(o);
     const sorted = [...s.pending].sort((a, b) => a[0] - b[0]);
     for (const [offset, failures, due, fd, ld, e, deadSeq, key] of sorted) {
-      const state: RetryState = { failures, due, firstDeliveredAt: fd, lastDeliveredAt: ld, lastError: e, deadSeq };
+      const state: RetryState = { failures, due: monoFromWall(at, due), firstDeliveredAt: fd, lastDeliveredAt: ld, lastError: e, deadSeq };
       if (offset >= g.cursor) g.aheadRetry.set(offset, state);
       else {
         g.aheadRetry.set(offset, state);
-        g.track(offset, key ?? undefined, 0, 0, false); // scheduled by rescheduleAll
+        g.track(offset, key ?? undefined, Number.NEGATIVE_INFINITY, at.mono, false); // scheduled by rescheduleAll
       }
     }
     return g;

@@ -6,7 +6,11 @@
 //   fetch   ──► expire leases / due retries ──► scan from cursor ──► lease ready ones
 //   ack     ──► settle in memory ──► ACK record (batched per tick) ──► durable ──► resolve
 //   nack    ──► RETRY record (attempts, due) ──► after maxDeliveries: DEAD_INTENT, send, DEAD
+//
+// Time: leases, retry and delay schedules, parked fetches and the dedupe window run on the
+// monotonic clock (a wall-clock step moves none of them); records carry wall times.
 import type { TimerHandle } from '../wal/index.ts';
+import { monoFromWall, readClock, wallFromMono } from './clock-reading.ts';
 import { backoffDelayMs } from './backoff.ts';
 import { decodeMeta, encodeControl, messageSlices } from './codec.ts';
 import { dropDuplicateIds } from './publish-dedupe.ts';
@@ -87,11 +91,11 @@ export class PartitionActor {
   static open(c: PartitionContext): PartitionActor {
     const producers = new ProducerTable(c.limits.maxProducers, () => c.clock.now());
     const ids = new MessageIdWindow(c.options.dedupWindowMs, c.limits.maxDedupIds);
-    const { groups, checkpoint } = replayPartition(c.log, producers, ids, c.options.dedupWindowMs, c.clock.now());
+    const at = readClock(c.clock);
+    const { groups, checkpoint } = replayPartition(c.log, producers, ids, c.options.dedupWindowMs, at);
     const actor = new PartitionActor(c, groups, producers, ids, checkpoint);
-    const now = c.clock.now();
     for (const g of groups.values()) {
-      g.rescheduleAll(now);
+      g.rescheduleAll(at.mono);
       actor.#sendDeadLetters(g); // letters whose intent survived a crash are sent again, idempotently
     }
     actor.#armTimer();
@@ -133,7 +137,7 @@ export class PartitionActor {
   /** Appends a batch after dedupe; resolves once it is durable, with each message's offset. */
   async publish(request: PublishRequest): Promise<PublishReply> {
     this.#checkOpen();
-    const now = this.#c.clock.now();
+    const { wall: now, mono } = readClock(this.#c.clock); // now: record timestamps; mono: the dedupe window
     const { producer } = request;
     if (producer) {
       const seen = this.#producers.check(producer.id, producer.epoch, producer.baseSequence, request.count, producer.name);
@@ -144,7 +148,7 @@ export class PartitionActor {
         return { offsets: seen.offsets, duplicates: Array<boolean>(request.count).fill(true) };
       }
     }
-    const { payload, count, offsets, duplicates, firstInBatch } = dropDuplicateIds(request, this.#c.options.dedupWindowMs > 0 ? this.#ids : undefined, now);
+    const { payload, count, offsets, duplicates, firstInBatch } = dropDuplicateIds(request, this.#c.options.dedupWindowMs > 0 ? this.#ids : undefined, mono);
     const log = this.#c.log;
     const before = log.nextOffset;
     // Every message of the batch gets its offset: the next ones in the log, or its original's.
@@ -174,7 +178,7 @@ export class PartitionActor {
     if (producer) this.#producers.record(producer.id, producer.epoch, producer.baseSequence, request.count, sequenceRecord ? offsets : before);
     for (let i = 0; i < offsets.length; i++) {
       const id = request.ids?.[i];
-      if (id && !duplicates[i]) this.#ids.add(id, offsets[i]!, now);
+      if (id && !duplicates[i]) this.#ids.add(id, offsets[i]!, mono);
     }
     this.#counted(inputs.length);
     await appended;
@@ -240,7 +244,7 @@ export class PartitionActor {
     switch (item.kind) {
       case 'start': {
         const { g, p } = this.#leased(group, item.offset, item.token, 'start');
-        g.start(p, this.#c.clock.now(), this.#c.options.ackTimeoutMs);
+        g.start(p, this.#c.clock.monotonicNow(), this.#c.options.ackTimeoutMs);
         this.#armTimer();
         return undefined;
       }
@@ -260,7 +264,7 @@ export class PartitionActor {
   /** Leases up to `max` messages to a consumer; waits up to `waitMs` when none are ready. */
   fetch(request: FetchRequest): Promise<DeliveredMessage[]> {
     this.#checkOpen();
-    const now = this.#c.clock.now();
+    const now = this.#c.clock.monotonicNow();
     this.#expire(now);
     const delivered = this.#deliver(request, now);
     if (delivered.length > 0 || request.waitMs <= 0) return Promise.resolve(delivered);
@@ -285,11 +289,12 @@ export class PartitionActor {
       ready = ready.concat(g.takeReady(now, request.max - ready.length));
     }
     const out: DeliveredMessage[] = [];
+    const wallNow = this.#c.clock.now(); // the delivery times recorded with the message
     for (const p of ready) {
       const found = this.#records.take(p.offset, this.#c.log, this.#where);
       const leaseSeq = ++this.#leaseSeq;
       const token = `${this.#c.incarnation}.${leaseSeq}`; // built once, compared on every settle
-      g.lease(p, request.consumerId, leaseSeq, token, now, this.#c.options.ackTimeoutMs);
+      g.lease(p, request.consumerId, leaseSeq, token, now, this.#c.options.ackTimeoutMs, wallNow);
       // A copy: the record is a view into a read chunk that a held delivery would otherwise pin.
       const record = Uint8Array.prototype.slice.call(found.record);
       out.push({ offset: p.offset, token, attempt: p.failures + 1, record, publishedAt: found.publishedAt, firstDeliveredAt: p.firstDeliveredAt });
@@ -303,6 +308,7 @@ export class PartitionActor {
     const log = this.#c.log;
     const limit = this.#c.limits.maxUnsettledPerGroup;
     let fresh = 0; // newly tracked messages deliverable now
+    const at = { wall: this.#c.clock.now(), mono: now }; // delays are persisted as wall times
     while (fresh < want && g.pending.size < limit && g.cursor < log.committedEnd) {
       const batches = log.read(Math.max(g.cursor, log.startOffset), { maxBytes: 256 * 1024 });
       if (batches.length === 0) break;
@@ -321,7 +327,7 @@ export class PartitionActor {
             g.cursor = offset + 1; // another group's redriven letter: settled for this one
             continue;
           }
-          const p = g.track(offset, meta.key, meta.deliverAt, now);
+          const p = g.track(offset, meta.key, monoFromWall(at, meta.deliverAt), now);
           g.cursor = offset + 1;
           if (!p) continue;
           this.#records.put(offset, { record: records[i]!, publishedAt: b.timestamp });
@@ -342,7 +348,7 @@ export class PartitionActor {
     if (!p.lease || p.lease.token !== token) {
       throw new StaleDeliveryError(this.#c.topic, this.#c.partition, offset, p.lease ? 'its lease ran out and it was leased again' : 'its lease expired');
     }
-    if (p.lease.deadline <= this.#c.clock.now()) throw new StaleDeliveryError(this.#c.topic, this.#c.partition, offset, 'its lease expired');
+    if (p.lease.deadline <= this.#c.clock.monotonicNow()) throw new StaleDeliveryError(this.#c.topic, this.#c.partition, offset, 'its lease expired');
     return { g, p };
   }
 
@@ -373,7 +379,7 @@ export class PartitionActor {
     this.#acks = new Map();
     for (const [group, batch] of batches) {
       const g = this.#groups.get(group)!;
-      const now = this.#c.clock.now();
+      const now = this.#c.clock.monotonicNow();
       // An ordered group's next message of a key waits until this ACK is durable (a crash must not
       // bring the acked one back after it); settled at once otherwise.
       const holdKeys = g.ordering !== 'none';
@@ -382,7 +388,7 @@ export class PartitionActor {
       }).then(
         () => {
           if (holdKeys) {
-            for (const offset of batch.offsets) g.releaseKey(offset, this.#c.clock.now());
+            for (const offset of batch.offsets) g.releaseKey(offset, this.#c.clock.monotonicNow());
             this.#serveWaiters();
           }
           batch.settle.forEach((s) => s.resolve());
@@ -415,7 +421,7 @@ export class PartitionActor {
   /** Extends a lease by `ms` (default: the topic's ackTimeoutMs) from now. */
   extend(group: string, offset: number, token: string, ms?: number): void {
     const { g, p } = this.#leased(group, offset, token, 'extend');
-    g.extend(p, this.#c.clock.now(), ms ?? this.#c.options.ackTimeoutMs);
+    g.extend(p, this.#c.clock.monotonicNow(), ms ?? this.#c.options.ackTimeoutMs);
     this.#armTimer();
   }
 
@@ -424,7 +430,7 @@ export class PartitionActor {
    * charging an attempt: those of `offsets` (deliveries its handlers never took), or all of them.
    */
   release(consumerId: string, leases = true, offsets?: readonly number[], group?: string): void {
-    const now = this.#c.clock.now();
+    const now = this.#c.clock.monotonicNow();
     const groups = group === undefined ? [...this.#groups.values()] : [this.#groups.get(group)].filter((g) => g !== undefined);
     for (const g of leases ? groups : []) {
       if (offsets) {
@@ -443,20 +449,20 @@ export class PartitionActor {
   }
 
   async #failAttempt(g: GroupState, p: Pending, error: string | null, delayMs: number | undefined, deadNow = false): Promise<void> {
-    const now = this.#c.clock.now();
+    const at = readClock(this.#c.clock);
     const failures = p.failures + 1;
     const history = { fd: p.firstDeliveredAt, ld: p.lastDeliveredAt };
     if (deadNow || failures >= this.#c.options.maxDeliveries) {
       const k = g.deadSeq + 1;
-      await this.#record(RecordType.DEAD_INTENT, { g: g.name, o: p.offset, f: failures, due: p.due, ...history, e: error, k }, () => {
+      await this.#record(RecordType.DEAD_INTENT, { g: g.name, o: p.offset, f: failures, due: wallFromMono(at, p.due), ...history, e: error, k }, () => {
         Object.assign(p, { lease: undefined, failures, lastError: error, deadSeq: k });
         g.deadSeq = k;
       });
       this.#sendDeadLetters(g);
       return;
     }
-    const due = now + (delayMs ?? backoffDelayMs(this.#c.options.backoff, failures, this.#c.random));
-    const durable = this.#record(RecordType.RETRY, { g: g.name, o: p.offset, f: failures, due, ...history, e: error }, () => g.fail(p, failures, due, error, now));
+    const due = at.mono + (delayMs ?? backoffDelayMs(this.#c.options.backoff, failures, this.#c.random));
+    const durable = this.#record(RecordType.RETRY, { g: g.name, o: p.offset, f: failures, due: wallFromMono(at, due), ...history, e: error }, () => g.fail(p, failures, due, error, at.mono));
     this.#armTimer();
     this.#serveWaiters();
     await durable;
@@ -479,8 +485,8 @@ export class PartitionActor {
         const info: DeadLetterInfo = { topic: this.#c.topic, partition: this.#c.partition, offset: next.offset, group: g.name, attempts: next.failures, firstDeliveredAt: next.firstDeliveredAt, lastDeliveredAt: next.lastDeliveredAt, lastError: next.lastError };
         await this.#c.deadLetters({ deadLetterTopic: deadLetter, producerKey: `dlq/${this.#c.topic}/${this.#c.partition}/${g.name}`, sequence: next.deadSeq - 1, record: deadLetterRecord(record, info, this.#c.maxMessageBytes), info });
       }
-      await this.#record(RecordType.DEAD, { g: g.name, o: next.offset }, () => g.settle(next.offset, this.#c.clock.now(), true));
-      g.releaseKey(next.offset, this.#c.clock.now()); // durable now: the next message of its key may go
+      await this.#record(RecordType.DEAD, { g: g.name, o: next.offset }, () => g.settle(next.offset, this.#c.clock.monotonicNow(), true));
+      g.releaseKey(next.offset, this.#c.clock.monotonicNow()); // durable now: the next message of its key may go
     };
     send().then(
       () => {
@@ -509,7 +515,7 @@ export class PartitionActor {
         // cannot be recorded (disk full), it is freed without charging: redelivery comes first.
         const leaseSeq = p.lease.seq;
         this.#failAttempt(g, p, 'lease expired before ack', 0).catch(() => {
-          if (p.lease?.seq === leaseSeq) g.unlease(p, this.#c.clock.now());
+          if (p.lease?.seq === leaseSeq) g.unlease(p, this.#c.clock.monotonicNow());
         });
       }
     }
@@ -517,7 +523,7 @@ export class PartitionActor {
 
   #serveWaiters(): void {
     if (this.#waiters.length === 0 || this.#closed) return;
-    const now = this.#c.clock.now();
+    const now = this.#c.clock.monotonicNow();
     const waiting = this.#waiters;
     this.#waiters = [];
     for (const w of waiting) {
@@ -541,7 +547,7 @@ export class PartitionActor {
     this.#timer = undefined;
     this.#timerAt = Number.POSITIVE_INFINITY;
     if (this.#closed) return;
-    this.#expire(this.#c.clock.now());
+    this.#expire(this.#c.clock.monotonicNow());
     this.#serveWaiters();
     this.#armTimer();
   }
@@ -558,7 +564,7 @@ export class PartitionActor {
     this.#timerKeepsAlive = keepAlive;
     if (at === Number.POSITIVE_INFINITY) return;
     // A consumer waiting in a long-poll keeps the process alive, as a broker client's socket would.
-    this.#timer = this.#c.clock.setTimer(Math.max(0, at - this.#c.clock.now()), () => this.#onTimer(), { keepAlive });
+    this.#timer = this.#c.clock.setTimer(Math.max(0, at - this.#c.clock.monotonicNow()), () => this.#onTimer(), { keepAlive });
   }
 
   /** Logs a state change: `apply` runs only if the record was written; resolves once durable. */
@@ -626,7 +632,7 @@ export class PartitionActor {
     this.#checkOpen();
     const checkpointAt = await this.#checkpoint();
     const log = this.#c.log;
-    const now = this.#c.clock.now();
+    const at = readClock(this.#c.clock);
     const stats = this.groupStats();
     const cut = retentionCut({
       segments: log.segments(),
@@ -636,18 +642,18 @@ export class PartitionActor {
       settledBelow: stats.length === 0 ? log.startOffset : Math.min(...stats.map((g) => g.floor)),
       firstDying: Math.min(Number.POSITIVE_INFINITY, ...[...this.#groups.values()].flatMap((g) => g.dying().map((p) => p.offset))),
       options: this.#c.options,
-      now,
+      now: at.wall, // segment timestamps are wall times
     });
     if (cut <= log.startOffset) return 0;
     // Messages that expire unsettled are dropped from every group before their segments go.
-    for (const g of this.#groups.values()) g.dropBelow(cut, now);
+    for (const g of this.#groups.values()) g.dropBelow(cut, at.mono);
     this.#records.dropBelow(cut);
     return log.deleteBefore(cut);
   }
 
-  /** Every group's and producer's state, as a checkpoint records it. */
-  #state(): CheckpointRecord {
-    return { groups: Object.fromEntries([...this.#groups].map(([name, g]) => [name, g.snapshot()])), producers: this.#producers.snapshot() };
+  /** Every group's and producer's state, as a checkpoint records it (due times as wall times as of `at`). */
+  #state(at = readClock(this.#c.clock)): CheckpointRecord {
+    return { groups: Object.fromEntries([...this.#groups].map(([name, g]) => [name, g.snapshot(at)])), producers: this.#producers.snapshot() };
   }
 
   /**

@@ -3,6 +3,7 @@
 // checkpoint (a snapshot of groups and producers), reading older segments only for message ids
 // still inside the dedupe window; so the periodic checkpoints keep it short however long the log is.
 import type { WriteAheadLog } from '../wal/index.ts';
+import { monoFromWall, type ClockReading } from './clock-reading.ts';
 import { decodeControl, decodeMeta, messageSlices } from './codec.ts';
 import { GroupState } from './group-state.ts';
 import type { MessageIdWindow, ProducerTable } from './producer-state.ts';
@@ -24,11 +25,16 @@ export interface ReplayedPartition {
   readonly checkpoint: SnapshotSpan | undefined;
 }
 
-/** Rebuilds groups (returned), producers and ids (filled in) from the log, starting at the latest checkpoint. */
-export function replayPartition(log: WriteAheadLog, producers: ProducerTable, ids: MessageIdWindow, dedupWindowMs: number, now: number): ReplayedPartition {
+/**
+ * Rebuilds groups (returned), producers and ids (filled in) from the log, starting at the latest
+ * checkpoint. Persisted wall times are judged against `at.wall` and kept in memory as monotonic
+ * times (see clock-reading.ts).
+ */
+export function replayPartition(log: WriteAheadLog, producers: ProducerTable, ids: MessageIdWindow, dedupWindowMs: number, at: ClockReading): ReplayedPartition {
   const end = log.nextOffset;
+  const now = at.wall;
   const checkpoint = latestSnapshot<CheckpointRecord>(log, CHECKPOINT_KIND);
-  const groups = new Map(Object.entries(checkpoint?.body.groups ?? {}).map(([name, s]) => [name, GroupState.restore(name, s)]));
+  const groups = new Map(Object.entries(checkpoint?.body.groups ?? {}).map(([name, s]) => [name, GroupState.restore(name, s, at)]));
   if (checkpoint) producers.restore(checkpoint.body.producers, checkpoint.timestamp); // idle times run from the checkpoint's time
   // Ids published within the window may sit in segments before the checkpoint.
   const idsFrom = dedupWindowMs > 0 ? (log.segments().find((s) => s.maxTimestamp + dedupWindowMs > now)?.baseOffset ?? end) : end;
@@ -41,7 +47,7 @@ export function replayPartition(log: WriteAheadLog, producers: ProducerTable, id
         messageSlices(b.payload).forEach((record, i) => {
           const meta = decodeMeta(record);
           const id = meta.dedupeKey ?? meta.id; // as the publish gave it to the window
-          if (id !== undefined) ids.add(id, b.baseOffset + i, b.timestamp);
+          if (id !== undefined) ids.add(id, b.baseOffset + i, monoFromWall(at, b.timestamp));
         });
       }
       return;
@@ -60,7 +66,7 @@ export function replayPartition(log: WriteAheadLog, producers: ProducerTable, id
       case RecordType.ACK: {
         const r = decodeControl<AckRecord>(b.payload);
         const g = groups.get(r.g);
-        if (g) for (const o of r.o) g.settle(o, now);
+        if (g) for (const o of r.o) g.settle(o, at.mono);
         break;
       }
       case RecordType.RETRY:
@@ -68,13 +74,13 @@ export function replayPartition(log: WriteAheadLog, producers: ProducerTable, id
         const r = decodeControl<RetryRecord & Partial<DeadIntentRecord>>(b.payload);
         const g = groups.get(r.g);
         if (!g) break;
-        g.replayRetry(r.o, { failures: r.f, due: r.due, firstDeliveredAt: r.fd, lastDeliveredAt: r.ld, lastError: r.e, deadSeq: r.k ?? 0 });
+        g.replayRetry(r.o, { failures: r.f, due: monoFromWall(at, r.due), firstDeliveredAt: r.fd, lastDeliveredAt: r.ld, lastError: r.e, deadSeq: r.k ?? 0 });
         if (r.k !== undefined) g.deadSeq = Math.max(g.deadSeq, r.k);
         break;
       }
       case RecordType.DEAD: {
         const r = decodeControl<DeadRecord>(b.payload);
-        groups.get(r.g)?.settle(r.o, now);
+        groups.get(r.g)?.settle(r.o, at.mono);
         break;
       }
       case RecordType.PRODUCER: {
@@ -87,6 +93,6 @@ export function replayPartition(log: WriteAheadLog, producers: ProducerTable, id
   });
   // Retention deletes messages that expired unsettled after the checkpoint it wrote recorded
   // them: they are gone for every group, as they were before the restart.
-  for (const g of groups.values()) g.dropBelow(log.startOffset, now);
+  for (const g of groups.values()) g.dropBelow(log.startOffset, at.mono);
   return { groups, checkpoint };
 }

@@ -193,7 +193,7 @@ export class Lane {
         bytes += q.record.length;
         if (q.id !== null) (ids ??= Array<string | null>(messages.length).fill(null))[i] = q.id;
       }
-      const batch: Batch = { messages, ids, bytes, startedAt: this.#host.clock.now(), epoch, baseSequence: this.#nextSequence, attempts: 0, answered: false, confirmed: false, failure: undefined };
+      const batch: Batch = { messages, ids, bytes, startedAt: this.#host.clock.monotonicNow(), epoch, baseSequence: this.#nextSequence, attempts: 0, answered: false, confirmed: false, failure: undefined };
       this.#nextSequence += messages.length;
       this.#inFlight.push(batch);
       this.#attempt(batch);
@@ -274,7 +274,7 @@ export class Lane {
    */
   #rewind(): void {
     if (!this.#inFlight.every((b) => b.answered)) return;
-    const now = this.#host.clock.now();
+    const now = this.#host.clock.monotonicNow(); // deliveryTimeoutMs is a duration
     const resend: Batch[] = [];
     let behindFailure = false;
     for (const batch of this.#inFlight) {

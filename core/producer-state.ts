@@ -145,7 +145,11 @@ export class ProducerTable {
   }
 }
 
-/** The dedupe window of message ids, bounded in entries; full of live ids, it pushes back. */
+/**
+ * The dedupe window of message ids, bounded in entries; full of live ids, it pushes back. Its
+ * times are monotonic (a wall-clock step neither ends the window early nor stretches it); replay
+ * converts the persisted publish times.
+ */
 export class MessageIdWindow {
   readonly #byId = new Map<string, { offset: number; expiresAt: number }>();
   readonly #windowMs: number;
@@ -173,6 +177,7 @@ export class MessageIdWindow {
     if (this.#byId.size + count > this.#maxIds) throw new DedupWindowFullError(this.#maxIds);
   }
 
+  /** Remembers `id` for the window from `publishedAt` (monotonic). */
   add(id: string, offset: number, publishedAt: number): void {
     if (this.#windowMs === 0) return;
     this.#byId.delete(id); // re-insert so insertion order stays expiry order

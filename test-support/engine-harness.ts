@@ -118,12 +118,13 @@ function manualSetup(clock: { now(): number; advance(ms: number): void }, open: 
 }
 
 /**
- * Waits until the engine's real clock has moved on by `ms`; a single timer counts on libuv's own
- * millisecond clock and may end a millisecond short of it. Through the Clock seam, like the engine.
+ * Waits until the engine's monotonic clock (its leases' and retries' clock) has moved on by `ms`;
+ * a single timer counts on libuv's own millisecond clock and may end a millisecond short of it.
+ * Through the Clock seam, like the engine.
  */
 async function wait(ms: number): Promise<void> {
-  const end = realClock.now() + ms;
-  for (let left = ms; left > 0; left = end - realClock.now()) await new Promise<void>((resolve) => realClock.setTimer(left, resolve, { keepAlive: true }));
+  const end = realClock.monotonicNow() + ms;
+  for (let left = ms; left > 0; left = end - realClock.monotonicNow()) await new Promise<void>((resolve) => realClock.setTimer(left, resolve, { keepAlive: true }));
 }
 
 function realSetup(open: Open): EngineSetup {

@@ -123,8 +123,8 @@ export class GroupCommit {
     if (this.#armed || this.#failure) return;
     if (this.#inFlight.size > 0) return; // the completion of the current sync re-arms
     this.#armed = true;
-    // Clamped: a clock stepped backwards must not postpone the sync beyond one interval.
-    const delay = Math.min(this.#o.intervalMs, Math.max(0, this.#lastSyncAt + this.#o.intervalMs - this.#o.clock.now()));
+    // Monotonic, and clamped all the same: the sync is never postponed beyond one interval.
+    const delay = Math.min(this.#o.intervalMs, Math.max(0, this.#lastSyncAt + this.#o.intervalMs - this.#o.clock.monotonicNow()));
     const fire = (): void => {
       this.#armed = false;
       this.#timer = undefined;
@@ -144,7 +144,7 @@ export class GroupCommit {
       this.fail(this.#o.onFailure(error));
       return;
     }
-    this.#lastSyncAt = this.#o.clock.now();
+    this.#lastSyncAt = this.#o.clock.monotonicNow();
     const entry: InFlight = { covers: sync.covers, done: false };
     this.#inFlight.push(entry);
     sync.done.then(

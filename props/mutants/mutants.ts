@@ -99,4 +99,19 @@ export const MUTANTS: readonly Mutant[] = [
     breaks: 'a message waiting in a consumer buffer is never charged an attempt',
     edits: [{ file: 'core/partition-actor.ts', find: '        if (!p.lease.started) {', replace: '        if (!p.lease.started && false) { // MUTANT: every expiry charges' }],
   },
+  {
+    // The engine before issue 9 §3 "Time": a forward step of the wall clock expired every lease.
+    name: 'durations-on-wall-clock',
+    breaks: 'a wall-clock step charges no attempt (leases run on monotonic time)',
+    edits: [
+      {
+        file: 'core/partition-actor.ts',
+        find: '  static open(c: PartitionContext): PartitionActor {\n',
+        replace:
+          '  static open(c: PartitionContext): PartitionActor {\n' +
+          '    const real = c.clock; // MUTANT: the partition measures durations on wall time\n' +
+          '    c = { ...c, clock: { now: () => real.now(), monotonicNow: () => real.now(), setTimer: (ms, fn, o) => real.setTimer(ms, fn, o), defer: (fn) => real.defer(fn) } };\n',
+      },
+    ],
+  },
 ];

@@ -42,6 +42,11 @@ interface GroupHistory {
   /** After a durable nack of attempt a, no delivery may carry an attempt below a + 1. */
   readonly minAttempt: Map<string, number>;
   /**
+   * The latest delivery seen of each identity: its attempt, a monotonic time at or before its
+   * handler took it (its lease starts later), whether a nack of it was issued since.
+   */
+  readonly lastSeen: Map<string, { attempt: number; takenAfter: number; nacked: boolean }>;
+  /**
    * When a member last died (a crash kills them all): what it held, leased but unseen, may have
    * run out its attempts into a dead letter. Only messages published before then can be among it.
    */
@@ -85,7 +90,7 @@ export class History {
     this.#maxDeliveries = maxDeliveries;
     this.#event = event;
     for (const g of GROUPS) {
-      this.#groups.set(g.name, { topics: g.topics, ordering: g.ordering, acked: new Set(), issued: new Set(), retrying: new Map(), delivered: new Map(), unseen: new Set(), dead: new Map(), minAttempt: new Map(), lostAt: Number.NEGATIVE_INFINITY });
+      this.#groups.set(g.name, { topics: g.topics, ordering: g.ordering, acked: new Set(), issued: new Set(), retrying: new Map(), delivered: new Map(), unseen: new Set(), dead: new Map(), minAttempt: new Map(), lastSeen: new Map(), lostAt: Number.NEGATIVE_INFINITY });
     }
   }
 
@@ -149,8 +154,12 @@ export class History {
     else if (known !== value) this.violate('nothing unexpected', `${identity} held v${known}, then ${how} v${value} (a corrupt or misplaced message)`);
   }
 
-  /** A delivery reached a member of `group` at virtual time `now`. */
-  delivered(group: string, d: Delivery<number>, now: number): void {
+  /**
+   * A delivery reached a member of `group` at virtual time `now` (wall), from a topic whose leases
+   * last `ackTimeoutMs`. On the monotonic clock, which wall-clock jumps do not move: it is seen at
+   * `mono.now`, from a next() called at `mono.calledAt` (when a handler took it at the latest).
+   */
+  delivered(group: string, d: Delivery<number>, now: number, mono: { readonly calledAt: number; readonly now: number }, ackTimeoutMs: number): void {
     const identity = identityOf(d.topic, d.partition, d.offset);
     this.#event(`deliver ${group} v${d.value} ${identity} a${d.attempt} k${d.key ?? '-'}`);
     const h = this.#groups.get(group)!;
@@ -183,6 +192,14 @@ export class History {
     // only waited in a consumer's buffer (or whose fetch reply was lost) is never charged.
     const prior = h.delivered.get(identity) ?? 0;
     if (d.attempt > prior + 1) this.violate('attempts count only what handlers held', `${group} got ${identity} (v${d.value}) with attempt ${d.attempt} after ${prior} deliveries to a handler`);
+    // An attempt is charged only for a failure: a nack, or a lease its handler held for
+    // ackTimeoutMs of monotonic time, whatever the wall clock did meanwhile. The lease starts once
+    // the handler has the message, so after the next() that returned it was called.
+    const last = h.lastSeen.get(identity);
+    if (last && d.attempt > last.attempt && !last.nacked && mono.now - last.takenAfter < ackTimeoutMs) {
+      this.violate('attempts count failures only', `${group} got ${identity} with attempt ${d.attempt} at most ${mono.now - last.takenAfter} ms after its handler took attempt ${last.attempt}, which it never nacked (leases last ${ackTimeoutMs} ms)`);
+    }
+    h.lastSeen.set(identity, { attempt: d.attempt, takenAfter: mono.calledAt, nacked: false });
     h.delivered.set(identity, (h.delivered.get(identity) ?? 0) + 1);
   }
 
@@ -241,6 +258,12 @@ export class History {
 
   ackResolved(group: string, d: Delivery<number>): void {
     this.#groups.get(group)!.acked.add(identityOf(d.topic, d.partition, d.offset));
+  }
+
+  /** A nack was issued for `d` (whatever comes of it: a failed nack may still have taken effect). */
+  nackIssued(group: string, d: Delivery<number>): void {
+    const last = this.#groups.get(group)!.lastSeen.get(identityOf(d.topic, d.partition, d.offset));
+    if (last) last.nacked = true;
   }
 
   /** A nack issued at `at` (seeing `seen` deliveries of it) resolved: it is durable. */

@@ -233,13 +233,16 @@ class Simulation {
     let settled = false;
     // Recorded when next() hands it out (its lease starts then), not when this step looks: a
     // delivery taken between two steps may run out its lease before the next one.
-    slot.waiting ??= slot.consumer.next().then((d) => {
-      if (d) {
-        this.#counts.deliveries!++;
-        this.history.delivered(slot.group.name, d, this.#clock.now());
-      }
-      return d;
-    });
+    if (!slot.waiting) {
+      const calledAt = this.#clock.monotonicNow(); // a handler takes what next() returns no earlier
+      slot.waiting = slot.consumer.next().then((d) => {
+        if (d) {
+          this.#counts.deliveries!++;
+          this.history.delivered(slot.group.name, d, this.#clock.now(), { calledAt, now: this.#clock.monotonicNow() }, ACK_TIMEOUT_MS);
+        }
+        return d;
+      });
+    }
     void slot.waiting.then((d) => ((got = d), (settled = true)), () => (settled = true));
     await flush(3);
     if (!settled) return undefined;
@@ -270,6 +273,7 @@ class Simulation {
       );
     } else {
       this.#counts.nacks!++;
+      this.history.nackIssued(group, d);
       const at = this.#clock.now();
       const count = this.history.deliveriesSeen(group, d);
       d.nack({ error: `e${d.attempt}` }).then(

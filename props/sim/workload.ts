@@ -61,7 +61,7 @@ export function workloadArbitrary(swarm: Swarm): fc.Arbitrary<Op[]> {
     { weight: 400, arbitrary: fc.record({ op: fc.constant('consume' as const), consumer: fc.nat(GROUPS.length - 1), outcome }) },
     { weight: 50, arbitrary: fc.record({ op: fc.constant('settleHeld' as const), outcome: fc.constantFrom('ack' as const, 'ack' as const, 'nack' as const, 'extend' as const) }) },
     { weight: 100, arbitrary: fc.record({ op: fc.constant('sync' as const), count: fc.integer({ min: 1, max: 3 }), shuffle: fc.boolean() }) },
-    { weight: 60, arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.constantFrom(5, 60, 300) }) },
+    { weight: 60, arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.constantFrom(5, 60, 300, 1_200) }) }, // 1.2 s: a held delivery outlives its lease
     { weight: w(swarm.clockJump), arbitrary: fc.record({ op: fc.constant('clockJump' as const), ms: fc.constantFrom(5_000, 60_000) }) },
     { weight: w(swarm.lateTimers), arbitrary: fc.record({ op: fc.constant('lateTimers' as const), ms: fc.constantFrom(500, 3_000) }) },
     { weight: w(swarm.redrive), arbitrary: fc.record({ op: fc.constant('redrive' as const), topic: fc.nat(swarm.topics.length - 1), limit: fc.integer({ min: 1, max: 5 }) }) },

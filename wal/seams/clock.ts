@@ -1,5 +1,11 @@
 // The Clock seam: the only way wal/ and core/ read time or set timers. Production passes the real
 // clock (real-clock.ts); tests and the simulator pass a ManualClock whose time they advance.
+//
+// Two readings: wall time (`now`) for what is persisted or shown (record timestamps, delivery
+// times, retention by age), and monotonic time (`monotonicNow`) for every duration (leases,
+// retry and delay schedules, the dedupe window, deadlines), which a step of the wall clock (an
+// NTP correction, a suspended machine waking) must not stretch or cut short. Timers run on the
+// monotonic clock, as Node's do.
 
 /** A handle to cancel a timer. */
 export interface TimerHandle {
@@ -8,8 +14,17 @@ export interface TimerHandle {
 
 /** Time and timers, injected so that simulated runs control both. */
 export interface Clock {
-  /** Milliseconds since the Unix epoch (wall time in production, virtual time in simulation). */
+  /**
+   * Wall time: milliseconds since the Unix epoch. It may step forwards or backwards at any time:
+   * use it only for times that are persisted or shown, never to measure a duration.
+   */
   now(): number;
+  /**
+   * Monotonic time in milliseconds from an arbitrary origin: never steps, only advances as time
+   * passes. Measure durations and keep in-memory deadlines with it. Readings are comparable only
+   * within one thread of one process: never persist them or send them to another thread.
+   */
+  monotonicNow(): number;
   /**
    * Calls `fn` once, `delayMs` from now. A real timer does not keep the process alive unless
    * `keepAlive` is set (for timers that pending work waits on).
@@ -32,22 +47,32 @@ interface PendingTimer {
 /**
  * A clock that moves only when told to. Timers fire in (due time, creation order), so a run is
  * the same every time. Used by unit tests here and by the simulator.
+ *
+ * Its monotonic reading starts at `monotonicStartMs` (0 by default, far from the wall reading, so
+ * that code mixing the two fails in tests); advance() moves both readings, jump() only the wall
+ * one. Timers and the time arguments of nextTimerAt/advanceTo are monotonic.
  */
 export class ManualClock implements Clock {
   #now: number;
+  #mono: number;
   #seq = 0;
   #timers: PendingTimer[] = [];
 
-  constructor(startMs = 0) {
+  constructor(startMs = 0, monotonicStartMs = 0) {
     this.#now = startMs;
+    this.#mono = monotonicStartMs;
   }
 
   now(): number {
     return this.#now;
   }
 
+  monotonicNow(): number {
+    return this.#mono;
+  }
+
   setTimer(delayMs: number, fn: () => void): TimerHandle {
-    const timer: PendingTimer = { at: this.#now + Math.max(0, delayMs), seq: this.#seq++, fn, cancelled: false };
+    const timer: PendingTimer = { at: this.#mono + Math.max(0, delayMs), seq: this.#seq++, fn, cancelled: false };
     this.#timers.push(timer);
     return { cancel: () => { timer.cancelled = true; } };
   }
@@ -62,7 +87,7 @@ export class ManualClock implements Clock {
     return this.#timers.filter((t) => !t.cancelled).length;
   }
 
-  /** Due time of the earliest live timer, or undefined when none is set. */
+  /** Due time (monotonic) of the earliest live timer, or undefined when none is set. */
   nextTimerAt(): number | undefined {
     let best: PendingTimer | undefined;
     for (const t of this.#timers) if (!t.cancelled && (!best || t.at < best.at || (t.at === best.at && t.seq < best.seq))) best = t;
@@ -71,7 +96,7 @@ export class ManualClock implements Clock {
 
   /** Moves time forward by `ms`, firing every timer that falls due, in order. */
   advance(ms: number): void {
-    this.advanceTo(this.#now + ms);
+    this.advanceTo(this.#mono + ms);
   }
 
   /**
@@ -79,28 +104,33 @@ export class ManualClock implements Clock {
    * late, seeing the clock past its due time (a stalled event loop, a paused VM).
    */
   advanceLate(ms: number): void {
-    this.#now += Math.max(0, ms);
-    this.advanceTo(this.#now);
+    this.#step(Math.max(0, ms));
+    this.advanceTo(this.#mono);
   }
 
   /**
-   * Steps the wall clock by `ms` (an NTP correction, a suspended laptop waking) without firing
-   * anything: timers keep the time they had left, as real timers run on a monotonic clock.
+   * Steps the wall clock by `ms`, forwards or backwards (an NTP correction, a suspended laptop
+   * waking), without firing anything: the monotonic reading and the timers do not move.
    */
   jump(ms: number): void {
     this.#now += ms;
-    for (const t of this.#timers) t.at += ms;
   }
 
-  /** Moves time to `targetMs` (never backwards), firing due timers in order. */
+  /** Moves monotonic time to `targetMs` (never backwards), firing due timers in order; wall time moves as much. */
   advanceTo(targetMs: number): void {
     for (;;) {
       const due = this.#takeNextDue(targetMs);
       if (!due) break;
-      this.#now = Math.max(this.#now, due.at);
+      this.#step(Math.max(0, due.at - this.#mono));
       due.fn();
     }
-    this.#now = Math.max(this.#now, targetMs);
+    this.#step(Math.max(0, targetMs - this.#mono));
+  }
+
+  /** Time passes: both readings move by `ms`. */
+  #step(ms: number): void {
+    this.#now += ms;
+    this.#mono += ms;
   }
 
   #takeNextDue(limit: number): PendingTimer | undefined {
