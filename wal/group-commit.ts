@@ -169,12 +169,14 @@ export class GroupCommit {
         this.#waiters.shift();
         w.resolve();
       }
-      if (this.#forced.length > 0) {
-        const ready = this.#forced.filter((w) => w.end <= this.#syncedEnd);
-        this.#forced = this.#forced.filter((w) => w.end > this.#syncedEnd);
-        for (const w of ready) w.resolve();
-      }
       this.#o.onSynced(this.#syncedEnd);
+    }
+    // Also when this sync moved nothing: a forced sync asked for while another was in flight may
+    // already be covered, and restarting for it would spin forever (found by the simulator).
+    if (this.#forced.length > 0) {
+      const ready = this.#forced.filter((w) => w.end <= this.#syncedEnd);
+      this.#forced = this.#forced.filter((w) => w.end > this.#syncedEnd);
+      for (const w of ready) w.resolve();
     }
     if (this.#inFlight.size === 0) {
       if (this.#forced.length > 0) this.#start();
