@@ -72,3 +72,16 @@ describe('settling on worker threads', () => {
     }
   });
 });
+
+describe('the port to a shard', () => {
+  it('fails a request that cannot be cloned alone, with a typed error; the requests of the same turn go through', async () => {
+    setup = realFerry(1);
+    ferry = await setup.open();
+    await ferry.createTopic('t');
+    const runtime = setup.runtime!;
+    const good = runtime.call({ op: 'ensureGroup', topic: 't', partition: 0, group: 'g', ordering: 'none' });
+    const bad = runtime.call({ op: 'ensureGroup', topic: 't', partition: 0, group: (() => 'g') as unknown as string, ordering: 'none' });
+    await expect(bad).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await expect(good).resolves.toBeNull();
+  });
+});

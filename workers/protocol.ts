@@ -3,6 +3,7 @@
 // partition operation travels as one command of core's partition protocol; the requests of one
 // turn cross the port together, in order. Imported by both sides; it imports only types, so the
 // thread boundary stays a file boundary.
+import type { MessagePort } from 'node:worker_threads';
 import type { FerryErrorWire } from '../wal/index.ts';
 import type { DeliveredMessage, PartitionCommand, PartitionLimits, ResolvedTopicOptions } from '../core/index.ts';
 
@@ -80,6 +81,29 @@ export function transferables(message: PortMessage): ArrayBuffer[] {
     }
   }
   return [...out];
+}
+
+/**
+ * Posts the requests (or replies) of one turn as one message. If one of them cannot be cloned,
+ * posts them one by one, so it does not hold up the others, and hands each that still cannot go
+ * to `refused`.
+ */
+export function postBatch<B extends ShardRequest | Reply>(port: MessagePort, kind: B extends Reply ? 'replies' : 'requests', bodies: readonly B[], refused: (body: B, error: unknown) => void): void {
+  const message = { kind, bodies } as PortMessage;
+  try {
+    port.postMessage(message, transferables(message));
+    return;
+  } catch {
+    // fall through: one by one
+  }
+  for (const body of bodies) {
+    const one = { kind, bodies: [body] } as PortMessage;
+    try {
+      port.postMessage(one, transferables(one));
+    } catch (error) {
+      refused(body, error);
+    }
+  }
 }
 
 /** Rough bytes a request holds while it waits for a restarting shard (its payload, or a small constant). */

@@ -6,7 +6,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { LocalRuntime } from '../core/local-runtime.ts';
 import { FerryError, SeededRandom, nodeFileSystem, realClock, type FerryErrorWire } from '../wal/index.ts';
 import { runFaultDrill } from './fault-drill.ts';
-import { transferables, type DeadLetterUpcall, type PortMessage, type Reply, type ShardConfig, type ShardRequest } from './protocol.ts';
+import { postBatch, transferables, type DeadLetterUpcall, type PortMessage, type Reply, type ShardConfig, type ShardRequest } from './protocol.ts';
 
 function toWire(error: unknown): FerryErrorWire {
   if (error instanceof FerryError) return error.toWire();
@@ -24,20 +24,8 @@ function replyBatcher(port: MessagePort): (reply: Reply) => void {
   const flush = (): void => {
     const bodies = batch;
     batch = [];
-    const message: PortMessage = { kind: 'replies', bodies };
-    try {
-      port.postMessage(message, transferables(message));
-    } catch {
-      // One uncloneable value must not take the batch (or the shard) down: post them one by one.
-      for (const body of bodies) {
-        const one: PortMessage = { kind: 'replies', bodies: [body] };
-        try {
-          port.postMessage(one, transferables(one));
-        } catch (error) {
-          port.postMessage({ kind: 'replies', bodies: [{ id: body.id, ok: false, error: toWire(error) }] } satisfies PortMessage);
-        }
-      }
-    }
+    // An uncloneable value must not take the batch (or the shard) down: its caller gets the reason.
+    postBatch(port, 'replies', bodies, (body, error) => port.postMessage({ kind: 'replies', bodies: [{ id: body.id, ok: false, error: toWire(error) }] } satisfies PortMessage));
   };
   return (reply) => {
     if (batch.length === 0) queueMicrotask(flush);

@@ -11,7 +11,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { FerryError, InvalidArgumentError, OverloadedError, registerErrorCode } from '../wal/index.ts';
 import { RequestTimeoutError } from '../core/index.ts';
-import { FAULT_DRILLS, requestBytes, transferables, type DeadLetterUpcall, type FaultDrill, type PortMessage, type Reply, type ShardCall, type ShardConfig, type ShardRequest } from './protocol.ts';
+import { FAULT_DRILLS, postBatch, requestBytes, type DeadLetterUpcall, type FaultDrill, type PortMessage, type Reply, type ShardCall, type ShardConfig, type ShardRequest } from './protocol.ts';
 
 /** The shard's worker died with this request in flight; it may or may not have been applied. */
 export class ShardCrashedError extends FerryError {
@@ -279,22 +279,12 @@ export class Shard {
     this.#outbox = [];
     const port = this.#port;
     if (bodies.length === 0 || !port) return;
-    const message: PortMessage = { kind: 'requests', bodies };
-    try {
-      port.postMessage(message, transferables(message));
-    } catch {
-      // One request that cannot be cloned must not fail the others: post them one by one.
-      for (const body of bodies) {
-        const one: PortMessage = { kind: 'requests', bodies: [body] };
-        try {
-          port.postMessage(one, transferables(one));
-        } catch (error) {
-          const waiter = this.#inFlight.get(body.id);
-          this.#inFlight.delete(body.id);
-          waiter?.reject(new InvalidArgumentError(`a request to shard ${this.index} could not be sent to its worker: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
-        }
-      }
-    }
+    // A request that cannot be cloned fails alone, with the reason.
+    postBatch(port, 'requests', bodies, (body, error) => {
+      const waiter = this.#inFlight.get(body.id);
+      this.#inFlight.delete(body.id);
+      waiter?.reject(new InvalidArgumentError(`a request to shard ${this.index} could not be sent to its worker: ${error instanceof Error ? error.message : String(error)}`, { cause: error }));
+    });
   }
 
   /**
