@@ -109,6 +109,8 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   readonly #queues = new Map<string, SettleQueue>();
   readonly #faultListeners = new Set<(fault: ConsumerFault) => void>();
   readonly #owner: DeliveryOwner;
+  /** The shortest ackTimeoutMs of its topics (fixed once a topic exists): the sweep's pace. */
+  readonly #shortestLeaseMs: number;
   #sweep: TimerHandle | undefined;
   #started: Promise<void> | undefined;
   #failure: unknown;
@@ -138,6 +140,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
       throw new InvalidArgumentError(`consumer options.pollWaitMs must be a number of ms from 1 to 300000 (got ${String(options.pollWaitMs)})`);
     }
     this.#buffer = new BoundedFifo(this.#maxInFlight);
+    this.#shortestLeaseMs = Math.min(...this.#topics.map((t) => host.topic(t).ackTimeoutMs));
     // What every delivery of this consumer settles through (one object shared by all of them).
     this.#owner = {
       group: this.group,
@@ -331,7 +334,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   /** Frees the slots of held deliveries whose lease ran out, so a forgotten message cannot wedge the consumer. */
   #armSweep(): void {
     if (this.#sweep || this.#held.size === 0) return;
-    const everyMs = Math.max(10, Math.min(...this.#topics.map((t) => this.#host.topic(t).ackTimeoutMs)) / 4);
+    const everyMs = Math.max(10, this.#shortestLeaseMs / 4);
     this.#sweep = this.#host.clock.setTimer(everyMs, () => {
       this.#sweep = undefined;
       const now = this.#host.clock.monotonicNow();

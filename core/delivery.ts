@@ -4,11 +4,9 @@ import { InvalidArgumentError } from '../wal/index.ts';
 import { decodeBody, decodeMeta } from './codec.ts';
 import { readDeadLetterInfo, type DeadLetterInfo } from './dead-letter.ts';
 import { ClosedError, StaleDeliveryError, leaseIsGone } from './errors.ts';
-import type { DeliveredMessage } from './partition-api.ts';
+import { MAX_ERROR_CHARS, type DeliveredMessage } from './partition-api.ts';
 import type { SettleItem } from './partition-protocol.ts';
 
-/** Longest error text a nack may carry (it is stored with the message and in its dead letter). */
-export const MAX_ERROR_CHARS = 4096;
 
 /** Options of `nack`. */
 export interface NackOptions {

@@ -27,6 +27,8 @@ import type { NackCommandOptions, PartitionCommand, PartitionReplies, ReplyOf, S
 import { writeSnapshot, type SnapshotSpan } from './snapshot-parts.ts';
 import { CheckpointFailedError } from './state-errors.ts';
 import { appendRecord } from './append-record.ts';
+import { MAX_ERROR_CHARS } from './partition-api.ts';
+
 import { DEFAULT_RECORD_CACHE_BYTES, RecordCache, RecordCacheBudget } from './record-cache.ts';
 
 /** An error as the protocol carries it: typed errors keep their code; anything else is INTERNAL. */
@@ -35,8 +37,6 @@ function wireError(error: unknown): FerryErrorWire {
   return { code: 'INTERNAL', message: `internal error: ${error instanceof Error ? error.message : String(error)}`, retriable: false };
 }
 
-/** Longest error text a nack may carry (it is stored with the message and in its dead letter). */
-export const MAX_ERROR_CHARS = 4096;
 
 export type { DeadLetterSink, DeliveredMessage, FetchRequest, PartitionContext, PartitionLimits, PublishReply, PublishRequest } from './partition-api.ts';
 

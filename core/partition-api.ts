@@ -4,6 +4,9 @@ import type { Clock, Random, WriteAheadLog } from '../wal/index.ts';
 import type { RecordCacheBudget } from './record-cache.ts';
 import type { ResolvedTopicOptions } from './topic-options.ts';
 
+/** Longest error text a nack may carry (it is stored with the message and in its dead letter). */
+export const MAX_ERROR_CHARS = 4096;
+
 /** Bounds of one partition actor. */
 export interface PartitionLimits {
   /** Unsettled messages tracked per group; the cursor stops at the limit (backpressure). */

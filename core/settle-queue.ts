@@ -33,18 +33,18 @@ export class SettleQueue {
 
   /** Queues `item` for this turn's command, answered by nobody (a handler's `start`: a lost one shows as a stale ack). */
   send(item: SettleItem): void {
-    if (this.#items.length === 0) this.#clock.defer(() => this.#flush());
-    this.#items.push(item);
-    this.#waiting.push(IGNORED);
+    this.#enqueue(item, IGNORED);
   }
 
   /** Queues `item` for this turn's command; resolves once the partition applied it durably. */
   push(item: SettleItem): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      if (this.#items.length === 0) this.#clock.defer(() => this.#flush());
-      this.#items.push(item);
-      this.#waiting.push({ resolve, reject });
-    });
+    return new Promise<void>((resolve, reject) => this.#enqueue(item, { resolve, reject }));
+  }
+
+  #enqueue(item: SettleItem, waiting: Waiting): void {
+    if (this.#items.length === 0) this.#clock.defer(() => this.#flush());
+    this.#items.push(item);
+    this.#waiting.push(waiting);
   }
 
   #flush(): void {
