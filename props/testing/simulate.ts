@@ -1,0 +1,526 @@
+// `simulate()`: runs a user's workload (their topics, producers, consumers and real handlers)
+// against the real engine on the in-memory fault disk, over the simulator's network, on virtual
+// time. A driver moves the clock from one timer to the next and applies the run's fault plan
+// (plan.ts) on the way; a crash kills the simulated process (its clients, the continuations of
+// its handlers, its uncommitted transactions), reopens the engine from the bytes the disk kept,
+// and runs the user's `process` functions again. Runs on the caller's thread.
+//
+//   seed ─► plan ─► driver: advance clock ─► faults ─► engine (fault disk, network) ─► history
+//                      ▲                                    │
+//                      └─── workload (world) ◄── handlers (process, dies on crash) ◄──┘
+import { AsyncLocalStorage } from 'node:async_hooks';
+import type { Message } from '../../core/codec.ts';
+import { Ferry, type FerryOptions } from '../../core/ferry.ts';
+import { LocalRuntime } from '../../core/local-runtime.ts';
+import type { Producer, PublishResult } from '../../core/producer.ts';
+import { FerryError, InvalidArgumentError, ManualClock, SeededRandom, type Random } from '../../wal/index.ts';
+import { MemoryFileSystem } from '../../wal/fault-disk.ts';
+import { SimulatedNetwork, type NetworkFaults } from '../sim/network.ts';
+import { AUDIT_GROUP, ClientLink } from './client-link.ts';
+import { SimulationStuckError, SimulationFailedError } from './errors.ts';
+import { HistoryRecorder, type SimulationHistory } from './history.ts';
+import { DEFAULT_HORIZON_MS, replayCall, resolvePlan, type FaultEvent, type FaultPlan, type FaultsOption } from './plan.ts';
+import { MemoryStore, type SimulatedStore } from './store.ts';
+
+/** Engine options a simulation may set (the seams and the directory are its own). */
+export type SimulatedEngineOptions = Omit<Partial<FerryOptions>, 'dir' | 'fs' | 'clock' | 'random' | 'threads'>;
+
+/** Options of `simulate`. */
+export interface SimulateOptions {
+  /** Picks every choice of the run: the same seed (and workload) replays it exactly. */
+  readonly seed: number;
+  /** Default 'random': the seed picks the fault rates. See FaultsOption. */
+  readonly faults?: FaultsOption;
+  /** Virtual time over which rated faults are drawn. Default 30000 ms. */
+  readonly horizonMs?: number;
+  /** Virtual time after which a workload that has not finished fails as stuck. Default 600000 ms. */
+  readonly maxVirtualMs?: number;
+  /** Engine options (fsync policy, segment size, limits). Default fsync 'interval'. */
+  readonly engine?: SimulatedEngineOptions;
+}
+
+/** Options of `sim.settle()`. */
+export interface SettleOptions {
+  /** How long nothing must have been delivered or settled. Default 3000 ms of virtual time. */
+  readonly quietMs?: number;
+  /** Give up (SIMULATION_STUCK, naming the groups behind) after this long. Default 300000 ms. */
+  readonly timeoutMs?: number;
+}
+
+/** The simulation's clock, as the workload sees it. */
+export interface SimulatedClock {
+  /** Wall time (jumps with clock-jump faults). */
+  now(): number;
+  /** Virtual ms since the run started; never jumps. */
+  monotonicNow(): number;
+}
+
+/** What the workload gets. Every member works destructured. */
+export interface Simulation {
+  readonly seed: number;
+  /** The explicit fault plan of this run. */
+  readonly plan: FaultPlan;
+  /**
+   * The engine running now (after a crash, the reopened one). Producers and consumers taken from
+   * it belong to the current process and die with it: create consumers in `process()`.
+   */
+  readonly ferry: Ferry;
+  readonly clock: SimulatedClock;
+  /** A seeded random stream for the workload's own choices (a handler failing now and then). */
+  readonly random: Random;
+  readonly history: SimulationHistory;
+  /**
+   * Runs `start(ferry)` now, inside the simulated process, and again after every restart:
+   * create your consumers here. Code it starts (handlers included) dies with the process.
+   */
+  process(start: (ferry: Ferry) => unknown): void;
+  /** Runs `start(ferry)` after every restart (not now), inside the new process. */
+  onRestart(start: (ferry: Ferry) => unknown): void;
+  /** Runs `fn` at each crash, before the restart: forget your process's in-memory state here. */
+  onCrash(fn: () => void): void;
+  /** Waits `ms` of virtual time. In a process that crashes meanwhile, never resolves. */
+  sleep(ms: number): Promise<void>;
+  /** A database table that survives crashes; the same name gives the same table. */
+  store<V>(name: string): SimulatedStore<V>;
+  /** Records an effect on the outside world (an email sent, a card charged). A dead process has none. */
+  effect(name: string, key: string, data?: unknown): void;
+  /**
+   * Publishes as an at-least-once application does: retries across crashes, a full disk and lost
+   * replies until confirmed (so a message may be stored twice), and with the plan's
+   * `duplicatePublish` chance sends it once more.
+   */
+  publish<V>(topic: string, messages: Message<V> | readonly Message<V>[]): Promise<PublishResult[]>;
+  /** Crashes the process now (`power`: unsynced writes are lost too) and resolves once it restarted. */
+  crash(kind?: 'process' | 'power'): Promise<void>;
+  /**
+   * Stops the faults, then runs until every group has settled every message and nothing moved for
+   * `quietMs`, reading the dead letters into the history. Check invariants after it.
+   */
+  settle(options?: SettleOptions): Promise<void>;
+}
+
+/** What `simulate` resolves with once the workload passed. */
+export interface SimulationReport {
+  readonly seed: number;
+  readonly plan: FaultPlan;
+  readonly history: SimulationHistory;
+  /** The call that replays this run. */
+  readonly replay: string;
+  readonly virtualMs: number;
+  readonly restarts: number;
+}
+
+/** One life of the simulated process. */
+interface Incarnation {
+  readonly n: number;
+  alive: boolean;
+  readonly ferry: Ferry;
+  readonly runtime: LocalRuntime;
+  readonly link: ClientLink;
+  readonly network: SimulatedNetwork;
+  producer?: Producer;
+  /** A producer without idempotence: the second copy of a duplicate publish must not be caught by it. */
+  loose?: Producer;
+}
+
+/** The code outside the simulated process (the workload's own body) never dies. */
+const WORLD = { n: 0, alive: true } as const;
+const contexts = new AsyncLocalStorage<{ readonly n: number; readonly alive: boolean }>();
+const current = () => contexts.getStore() ?? WORLD;
+const never = <T>(): Promise<T> => new Promise<T>(() => {});
+
+const DATA_DIR = '/app';
+/** Event-loop turns per driver step: the engine defers work as microtasks, which one turn runs. */
+const FLUSH_ROUNDS = 1;
+const START_WALL_MS = 1_700_000_000_000;
+/** A sync completes this long after it is asked for: writes stay unsynced for a moment, so power loss can take them. */
+const SYNC_LATENCY_MS = 1;
+const PUBLISH_RETRY_MS = 100;
+const MAX_PUBLISH_TRIES = 200;
+/** Process functions that may fail (each failure restarts the process) before the run fails. */
+const MAX_PROCESS_FAILURES = 20;
+/** Codes after which a publish is worth trying again (on this engine, or the restarted one). */
+const RETRY_CODES = new Set(['FSYNC_FAILED', 'CLOSED', 'LOG_CLOSED', 'PRODUCER_FENCED']);
+
+/** Lets promise callbacks run: several turns of the event loop. */
+async function flush(rounds: number): Promise<void> {
+  for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => setImmediate(resolve));
+}
+
+class SimulatedRun {
+  readonly seed: number;
+  readonly plan: FaultPlan;
+  readonly clock = new ManualClock(START_WALL_MS);
+  readonly history: HistoryRecorder;
+  readonly random: Random;
+  readonly #engineRandom: Random;
+  readonly #networkRandom: Random;
+  readonly #fs: MemoryFileSystem;
+  readonly #network: NetworkFaults;
+  readonly #engine: SimulatedEngineOptions;
+  readonly #maxVirtualMs: number;
+  readonly #starts: ((ferry: Ferry) => unknown)[] = [];
+  readonly #onCrash: (() => void)[] = [];
+  readonly #stores = new Map<string, MemoryStore<unknown>>();
+  /** What the driver does next, by virtual time: the plan's faults and the ends of their episodes. */
+  #agenda: { atMs: number; run: () => unknown; planned?: true }[];
+  #inc!: Incarnation;
+  #restarts = 0;
+  #processFailures = 0;
+  #failure: { error: unknown } | undefined;
+  /** The faults in progress, one at a time (a crash waits for a restart under way). */
+  #faulting: Promise<void> = Promise.resolve();
+  #syncsDueAt: number | undefined;
+
+  constructor(options: SimulateOptions, plan: FaultPlan) {
+    this.seed = options.seed;
+    this.plan = plan;
+    const root = new SeededRandom(options.seed);
+    this.random = root.fork('workload');
+    this.#engineRandom = root.fork('engine');
+    this.#networkRandom = root.fork('network');
+    this.#fs = new MemoryFileSystem({ random: root.fork('disk'), syncs: 'manual' });
+    this.#network = { ...plan.network };
+    this.#engine = options.engine ?? {};
+    this.#maxVirtualMs = options.maxVirtualMs ?? 600_000;
+    this.history = new HistoryRecorder(() => this.clock.monotonicNow());
+    this.#agenda = plan.events.map((e) => ({ atMs: e.atMs, run: () => this.#fault(e), planned: true }));
+  }
+
+  get ferry(): Ferry {
+    return this.#inc.ferry;
+  }
+
+  get restarts(): number {
+    return this.#restarts;
+  }
+
+  // --- the process --------------------------------------------------------------------------
+
+  async open(): Promise<void> {
+    const n = (this.#inc?.n ?? 0) + 1;
+    for (let round = 0; ; round++) {
+      let parts: Pick<Incarnation, 'runtime' | 'link' | 'network'> | undefined;
+      try {
+        const ferry = await this.#driveDisk(
+          Ferry.open({ fsync: 'interval', ...this.#engine, dir: DATA_DIR, threads: 1, fs: this.#fs.processView(), clock: this.clock, random: this.#engineRandom.fork(`run${n}`) }, (o) => {
+            const runtime = new LocalRuntime(o.local);
+            const network = new SimulatedNetwork(runtime, this.clock, this.#networkRandom, this.#network, { lostDeliveries: () => {} });
+            const link = new ClientLink(network, this.history, n);
+            parts = { runtime, network, link };
+            return link;
+          }),
+        );
+        this.#inc = { n, alive: true, ferry, ...parts! };
+        return;
+      } catch (error) {
+        // A disk still failing (full, a sync) heals and the open is tried again, as an operator would.
+        if (round >= 3) throw error;
+        this.#healDisk();
+      }
+    }
+  }
+
+  /**
+   * Runs `start` inside the current process. If it throws or rejects while the process lives (a
+   * consumer's run() after a failed fsync, say), the process exits as an unhandled rejection would
+   * make it, and restarts; past MAX_PROCESS_FAILURES the run fails with that error.
+   */
+  startIn(start: (ferry: Ferry) => unknown): void {
+    const inc = this.#inc;
+    const fail = (error: unknown): void => {
+      if (!inc.alive) return;
+      if (++this.#processFailures > MAX_PROCESS_FAILURES) this.#failure ??= { error };
+      else this.#schedule(this.clock.monotonicNow(), () => inc.alive && this.#crash('process', `exit: ${error instanceof Error ? error.message.slice(0, 80) : String(error)}`));
+    };
+    try {
+      const result = contexts.run(inc, () => start(inc.ferry));
+      if (result instanceof Promise) result.catch(fail);
+    } catch (error) {
+      fail(error);
+    }
+  }
+
+  process(start: (ferry: Ferry) => unknown, now: boolean): void {
+    if (typeof start !== 'function') throw new InvalidArgumentError('process() and onRestart() take a function (ferry) => …');
+    this.#starts.push(start);
+    if (now) this.startIn(start);
+  }
+
+  onCrash(fn: () => void): void {
+    if (typeof fn !== 'function') throw new InvalidArgumentError('onCrash() takes a function');
+    this.#onCrash.push(fn);
+  }
+
+  crash(kind: 'process' | 'power'): Promise<void> {
+    if (kind !== 'process' && kind !== 'power') return Promise.reject(new InvalidArgumentError(`crash() takes 'process' or 'power' (got ${String(kind)})`));
+    return this.#serial(() => this.#crash(kind));
+  }
+
+  #serial(step: () => Promise<void>): Promise<void> {
+    const next = this.#faulting.then(step);
+    this.#faulting = next.catch(() => {});
+    return next;
+  }
+
+  async #crash(kind: 'process' | 'power', why?: string): Promise<void> {
+    const dead = this.#inc;
+    dead.alive = false;
+    dead.link.kill();
+    dead.network.sever();
+    this.#fs.crash(kind);
+    this.#syncsDueAt = undefined;
+    this.history.fault(why ?? (kind === 'power' ? 'powerLoss' : 'crash'));
+    for (const fn of this.#onCrash) fn();
+    this.#healDisk();
+    this.#restarts++;
+    await this.open();
+    for (const start of this.#starts) this.startIn(start);
+  }
+
+  #healDisk(): void {
+    this.#fs.faults.capacityBytes = Number.POSITIVE_INFINITY;
+    this.#fs.faults.fsyncFailure = 0;
+  }
+
+  /** Applies one planned fault (the driver runs it as one serial step: it calls #crash, not crash). */
+  #fault(e: FaultEvent): Promise<void> | void {
+    switch (e.kind) {
+      case 'crash':
+        return this.#crash('process');
+      case 'powerLoss':
+        return this.#crash('power');
+      case 'pause':
+        this.history.fault('pause', e.ms);
+        return this.clock.advanceLate(Math.max(0, e.ms ?? 0));
+      case 'clockJump':
+        this.history.fault('clockJump', e.ms);
+        return this.clock.jump(e.ms ?? 0);
+      case 'fsyncFailure': {
+        this.history.fault('fsyncFailure');
+        this.#fs.failNextSyncs(1);
+        // After a failed fsync the log confirms nothing more: a supervisor restarts the process.
+        return this.#schedule(this.clock.monotonicNow() + Math.max(1, e.ms ?? 100), () => this.#crash('process'));
+      }
+      case 'diskFull': {
+        this.history.fault('diskFull', e.ms);
+        this.#fs.faults.capacityBytes = Number.POSITIVE_INFINITY;
+        this.#fs.faults.capacityBytes = -this.#fs.freeBytes();
+        return this.#schedule(this.clock.monotonicNow() + Math.max(1, e.ms ?? 1000), () => void (this.#fs.faults.capacityBytes = Number.POSITIVE_INFINITY));
+      }
+    }
+  }
+
+  #schedule(atMs: number, run: () => unknown): void {
+    this.#agenda.push({ atMs, run });
+    this.#agenda.sort((a, b) => a.atMs - b.atMs);
+  }
+
+  /** No more faults: the plan's rest is dropped (restarts already due still happen), the network and disk heal. */
+  heal(): void {
+    this.#agenda = this.#agenda.filter((item) => !item.planned);
+    Object.assign(this.#network, { drop: 0, duplicate: 0 });
+    this.#healDisk();
+  }
+
+  // --- the driver ---------------------------------------------------------------------------
+
+  /** Awaits `pending` while releasing the disk's syncs (no virtual time passes): opening the engine. */
+  async #driveDisk<T>(pending: Promise<T>): Promise<T> {
+    let done = false;
+    const tracked = pending.finally(() => (done = true));
+    tracked.catch(() => {});
+    for (let i = 0; !done && i < 500; i++) {
+      this.#fs.releaseSyncs();
+      await flush(1);
+    }
+    return tracked;
+  }
+
+  /** Runs virtual time until `work` settles: timer to timer, applying the agenda on the way. */
+  async drive<T>(work: Promise<T>): Promise<T> {
+    let done = false;
+    const tracked = work.finally(() => (done = true));
+    tracked.catch(() => {});
+    let sameTimeSteps = 0;
+    while (!done) {
+      await flush(FLUSH_ROUNDS);
+      if (done) break;
+      if (this.#failure) throw this.#failure.error;
+      const now = this.clock.monotonicNow();
+      const next = this.#agenda[0];
+      if (next && next.atMs <= now) {
+        this.#agenda.shift();
+        await this.#serial(async () => void (await next.run()));
+        continue;
+      }
+      if (this.#fs.pendingSyncs > 0) this.#syncsDueAt ??= now + SYNC_LATENCY_MS;
+      let target = Math.min(this.clock.nextTimerAt() ?? Infinity, next?.atMs ?? Infinity, this.#syncsDueAt ?? Infinity);
+      if (target === Infinity) target = now + 100;
+      // A timer re-arming itself at once must not hold time still forever.
+      sameTimeSteps = target <= now ? sameTimeSteps + 1 : 0;
+      if (sameTimeSteps > 10_000) target = now + 1;
+      if (target > this.#maxVirtualMs) throw new SimulationStuckError('the workload did not finish', now);
+      this.clock.advanceTo(Math.max(now, target));
+      if (this.#syncsDueAt !== undefined && this.clock.monotonicNow() >= this.#syncsDueAt) {
+        this.#syncsDueAt = undefined;
+        this.#fs.releaseSyncs();
+      }
+    }
+    if (this.#failure) throw this.#failure.error;
+    return tracked;
+  }
+
+  // --- the workload's tools -----------------------------------------------------------------
+
+  sleep(ms: number): Promise<void> {
+    if (!Number.isFinite(ms) || ms < 0) return Promise.reject(new InvalidArgumentError(`sleep(ms) takes a number of ms from 0 (got ${String(ms)})`));
+    const caller = current();
+    if (!caller.alive) return never();
+    return new Promise<void>((resolve) => this.clock.setTimer(ms, () => caller.alive && resolve()));
+  }
+
+  effect(name: string, key: string, data: unknown): void {
+    if (typeof name !== 'string' || typeof key !== 'string') throw new InvalidArgumentError('effect(name, key, data?) takes two strings first');
+    const caller = current();
+    if (caller.alive) this.history.effect(name, key, data, caller.n);
+  }
+
+  store<V>(name: string): SimulatedStore<V> {
+    let store = this.#stores.get(name);
+    if (!store) {
+      store = new MemoryStore<unknown>({
+        commitDelay: () => this.sleep(1 + this.random.int(5)),
+        alive: () => current().alive,
+        effect: (n, k, data) => this.effect(n, k, data),
+      });
+      this.#stores.set(name, store);
+    }
+    return store as SimulatedStore<V>;
+  }
+
+  async publish<V>(topic: string, messages: Message<V> | readonly Message<V>[]): Promise<PublishResult[]> {
+    const list: readonly Message<V>[] = Array.isArray(messages) ? messages : [messages as Message<V>];
+    const results = await this.#publishUntilConfirmed(topic, list, (inc) => (inc.producer ??= inc.ferry.producer()), (inc) => (inc.producer = undefined));
+    if (this.random.chance(this.plan.duplicatePublish)) {
+      // The producer did not hear the confirm and sent it again: a second copy unless an id dedupes it.
+      this.history.fault('duplicatePublish');
+      await this.#publishUntilConfirmed(topic, list, (inc) => (inc.loose ??= inc.ferry.producer({ idempotent: false })), (inc) => (inc.loose = undefined)).catch(() => {});
+    }
+    return results;
+  }
+
+  async #publishUntilConfirmed<V>(topic: string, list: readonly Message<V>[], producerOf: (inc: Incarnation) => Producer, drop: (inc: Incarnation) => void): Promise<PublishResult[]> {
+    for (let tries = 1; ; tries++) {
+      const inc = this.#inc;
+      try {
+        return await producerOf(inc).publishMany(topic, list);
+      } catch (error) {
+        const retry = error instanceof FerryError && (error.retriable || RETRY_CODES.has(error.code));
+        if (!retry || tries >= MAX_PUBLISH_TRIES) throw error;
+        drop(inc); // a fresh producer for the next try
+        await this.sleep(PUBLISH_RETRY_MS);
+      }
+    }
+  }
+
+  async settle(options: SettleOptions = {}): Promise<void> {
+    const quietMs = options.quietMs ?? 3000;
+    const timeoutMs = options.timeoutMs ?? 300_000;
+    this.heal();
+    const started = this.clock.monotonicNow();
+    let audited: Incarnation | undefined;
+    for (;;) {
+      if (audited !== this.#inc) this.#audit((audited = this.#inc));
+      await this.sleep(250);
+      const behind = this.#behind();
+      const now = this.clock.monotonicNow();
+      if (behind.length === 0 && now - this.history.lastActivityMs >= quietMs) return;
+      if (now - started > timeoutMs) throw new SimulationStuckError(`settle(): still behind: ${behind.slice(0, 5).join('; ')}`, now);
+    }
+  }
+
+  /** Reads every dead-letter topic into the history, in the current process. */
+  #audit(inc: Incarnation): void {
+    const names = new Set(inc.ferry.topics().map((t) => t.options.deadLetter).filter((d): d is string => typeof d === 'string'));
+    if (names.size === 0) return;
+    this.startIn((ferry) =>
+      ferry.consumer(AUDIT_GROUP, { topics: [...names], maxInFlight: 64 }).run((d) => {
+        const info = d.deadLetter;
+        if (info) this.history.deadLettered({ group: info.group, topic: info.topic, partition: info.partition, offset: info.offset, attempts: info.attempts, lastError: info.lastError });
+      }),
+    );
+  }
+
+  /** Groups with messages not yet settled, per partition. */
+  #behind(): string[] {
+    const out: string[] = [];
+    for (const [partition, state] of Object.entries(this.#inc.runtime.describe())) {
+      for (const [group, g] of Object.entries(state.state.groups)) {
+        const unread = Math.max(0, state.nextOffset - g.cursor);
+        if (unread > 0 || g.pending.length > 0) out.push(`group ${group} on ${partition}: ${unread} unread, ${g.pending.length} leased or waiting to retry`);
+      }
+    }
+    return out;
+  }
+
+  summary(): string {
+    const counts = new Map<string, number>();
+    for (const f of this.history.faults) counts.set(f.kind, (counts.get(f.kind) ?? 0) + 1);
+    const faults = [...counts].map(([k, n]) => `${k} ×${n}`).join(', ') || 'no faults';
+    return `${this.clock.monotonicNow()} ms of virtual time, ${faults}`;
+  }
+}
+
+/** A live view of the engine running now: each member is looked up on the current engine. */
+function currentFerry(run: SimulatedRun): Ferry {
+  return new Proxy({} as Ferry, {
+    get(_, property) {
+      const ferry = run.ferry;
+      const value: unknown = Reflect.get(ferry, property, ferry);
+      return typeof value === 'function' ? value.bind(ferry) : value;
+    },
+  });
+}
+
+/**
+ * Runs `workload` against the real engine under the faults of `options` (see the module comment
+ * and docs/TESTING.md). Resolves with the run's report once the workload returned; rejects with a
+ * SIMULATION_FAILED error naming the seed and the exact replay call when it threw (an assertion,
+ * an invariant helper) or got stuck.
+ */
+export async function simulate(options: SimulateOptions, workload: (sim: Simulation) => Promise<void> | void): Promise<SimulationReport> {
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('simulate takes options ({ seed, faults? }) first');
+  const { seed } = options;
+  if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffffffff) throw new InvalidArgumentError(`simulate options.seed must be a whole number from 0 to 4294967295 (got ${String(seed)})`);
+  if (typeof workload !== 'function') throw new InvalidArgumentError('simulate takes the workload, async (sim) => { … }, second');
+  const horizonMs = options.horizonMs ?? DEFAULT_HORIZON_MS;
+  if (!Number.isFinite(horizonMs) || horizonMs < 0) throw new InvalidArgumentError(`simulate options.horizonMs must be a number of ms from 0 (got ${String(horizonMs)})`);
+  const plan = resolvePlan(seed, options.faults ?? 'random', horizonMs);
+  const replay = replayCall(seed, plan, workload.name);
+  const run = new SimulatedRun(options, plan);
+  const sim: Simulation = {
+    seed,
+    plan,
+    ferry: currentFerry(run),
+    clock: { now: () => run.clock.now(), monotonicNow: () => run.clock.monotonicNow() },
+    random: run.random,
+    history: run.history,
+    process: (start) => run.process(start, true),
+    onRestart: (start) => run.process(start, false),
+    onCrash: (fn) => run.onCrash(fn),
+    sleep: (ms) => run.sleep(ms),
+    store: (name) => run.store(name),
+    effect: (name, key, data) => run.effect(name, key, data),
+    publish: (topic, messages) => run.publish(topic, messages),
+    crash: (kind = 'process') => run.crash(kind),
+    settle: (settleOptions) => run.settle(settleOptions),
+  };
+  try {
+    await run.open();
+    await run.drive(contexts.run(WORLD, async () => workload(sim)));
+  } catch (error) {
+    throw new SimulationFailedError(seed, replay, run.summary(), error);
+  }
+  return { seed, plan, history: run.history, replay, virtualMs: run.clock.monotonicNow(), restarts: run.restarts };
+}
