@@ -49,9 +49,9 @@ export class SimulationStuckError extends FerryError {
  */
 export class SimulationFailedError extends FerryError {
   static readonly code = 'SIMULATION_FAILED';
-  constructor(seed: number, replay: string, summary: string, cause: unknown) {
+  constructor(seed: number, plan: unknown, replay: string, summary: string, cause: unknown) {
     const why = cause instanceof Error ? cause.message : String(cause);
-    super(SimulationFailedError.code, `simulation failed with seed ${seed} (${summary}):\n${why}\n\nReplay it exactly:\n  ${replay}\n`, false, { cause, details: { seed, replay } });
+    super(SimulationFailedError.code, `simulation failed with seed ${seed} (${summary}):\n${why}\n\nReplay it exactly:\n  ${replay}\n`, false, { cause, details: { seed, plan, replay } });
   }
 }
 

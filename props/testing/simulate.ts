@@ -17,7 +17,7 @@ import { FerryError, InvalidArgumentError, ManualClock, SeededRandom, type Rando
 import { MemoryFileSystem } from '../../wal/fault-disk.ts';
 import { SimulatedNetwork, type NetworkFaults } from '../sim/network.ts';
 import { AUDIT_GROUP, ClientLink } from './client-link.ts';
-import { SimulationStuckError, SimulationFailedError } from './errors.ts';
+import { SimulatedCrashError, SimulationStuckError, SimulationFailedError } from './errors.ts';
 import { HistoryRecorder, type SimulationHistory } from './history.ts';
 import { DEFAULT_HORIZON_MS, replayCall, resolvePlan, type FaultEvent, type FaultPlan, type FaultsOption } from './plan.ts';
 import { MemoryStore, type SimulatedStore } from './store.ts';
@@ -118,6 +118,9 @@ interface Incarnation {
   readonly runtime: LocalRuntime;
   readonly link: ClientLink;
   readonly network: SimulatedNetwork;
+  /** Resolves once the process has crashed and the next one has started. */
+  readonly restarted: Promise<void>;
+  readonly markRestarted: () => void;
   producer?: Producer;
   /** A producer without idempotence: the second copy of a duplicate publish must not be caught by it. */
   loose?: Producer;
@@ -141,6 +144,13 @@ const MAX_PUBLISH_TRIES = 200;
 const MAX_PROCESS_FAILURES = 20;
 /** Codes after which a publish is worth trying again (on this engine, or the restarted one). */
 const RETRY_CODES = new Set(['FSYNC_FAILED', 'CLOSED', 'LOG_CLOSED', 'PRODUCER_FENCED']);
+
+/** A failure the same call may get past later: a retriable one, or one a restart cures. */
+const worthRetrying = (error: unknown): boolean =>
+  error instanceof FerryError
+    ? error.retriable || RETRY_CODES.has(error.code)
+    : // A failed directory sync while a topic's log is created escapes the engine untyped (as EIO).
+      (error as { code?: unknown } | undefined)?.code === 'EIO';
 
 /** Lets promise callbacks run: several turns of the event loop. */
 async function flush(rounds: number): Promise<void> {
@@ -211,7 +221,9 @@ class SimulatedRun {
             return link;
           }),
         );
-        this.#inc = { n, alive: true, ferry, ...parts! };
+        let markRestarted!: () => void;
+        const restarted = new Promise<void>((resolve) => (markRestarted = resolve));
+        this.#inc = { n, alive: true, ferry, restarted, markRestarted, ...parts! };
         return;
       } catch (error) {
         // A disk still failing (full, a sync) heals and the open is tried again, as an operator would.
@@ -276,6 +288,40 @@ class SimulatedRun {
     this.#restarts++;
     await this.open();
     for (const start of this.#starts) this.startIn(start);
+    dead.markRestarted();
+  }
+
+  /**
+   * A call of the workload on the engine running now. If the process crashes before it settles,
+   * it is made again on the restarted engine (`retry`, for idempotent calls such as createTopic)
+   * or fails with SIMULATED_CRASH; a failure caused by the crash itself counts as the crash.
+   */
+  guard<T>(what: string, call: (ferry: Ferry) => Promise<T>, retry: boolean, tries = 1): Promise<T> {
+    const inc = this.#inc;
+    const attempt = call(inc.ferry);
+    return new Promise<T>((resolve, reject) => {
+      let done = false;
+      attempt.then(
+        (value) => {
+          if (done || !inc.alive) return;
+          done = true;
+          resolve(value);
+        },
+        (error: unknown) => {
+          if (done || !inc.alive) return;
+          done = true;
+          // A full disk, or a failed fsync the coming restart cures: try again a little later.
+          if (retry && worthRetrying(error) && tries < MAX_PUBLISH_TRIES) this.sleep(PUBLISH_RETRY_MS).then(() => this.guard(what, call, retry, tries + 1)).then(resolve, reject);
+          else reject(error);
+        },
+      );
+      void inc.restarted.then(() => {
+        if (done) return;
+        done = true;
+        if (retry) this.guard(what, call, retry).then(resolve, reject);
+        else reject(new SimulatedCrashError(what));
+      });
+    });
   }
 
   #healDisk(): void {
@@ -416,8 +462,7 @@ class SimulatedRun {
       try {
         return await producerOf(inc).publishMany(topic, list);
       } catch (error) {
-        const retry = error instanceof FerryError && (error.retriable || RETRY_CODES.has(error.code));
-        if (!retry || tries >= MAX_PUBLISH_TRIES) throw error;
+        if (!worthRetrying(error) || tries >= MAX_PUBLISH_TRIES) throw error;
         drop(inc); // a fresh producer for the next try
         await this.sleep(PUBLISH_RETRY_MS);
       }
@@ -472,13 +517,30 @@ class SimulatedRun {
   }
 }
 
-/** A live view of the engine running now: each member is looked up on the current engine. */
+/** Engine calls that are safe to make again after a crash: the workload's call simply succeeds later. */
+const RETRIED_ACROSS_CRASHES = new Set<PropertyKey>(['createTopic']);
+
+/**
+ * A live view of the engine running now: each member is looked up on the current engine, and a
+ * call that returns a promise is guarded against crashes (SimulatedRun.guard).
+ */
 function currentFerry(run: SimulatedRun): Ferry {
   return new Proxy({} as Ferry, {
     get(_, property) {
-      const ferry = run.ferry;
-      const value: unknown = Reflect.get(ferry, property, ferry);
-      return typeof value === 'function' ? value.bind(ferry) : value;
+      const value: unknown = Reflect.get(run.ferry, property, run.ferry);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]): unknown => {
+        let result: unknown;
+        const guarded = run.guard(
+          String(property),
+          (ferry) => {
+            result = (Reflect.get(ferry, property, ferry) as (...a: unknown[]) => unknown).apply(ferry, args);
+            return result instanceof Promise ? result : Promise.resolve(result);
+          },
+          RETRIED_ACROSS_CRASHES.has(property),
+        );
+        return result instanceof Promise ? guarded : result;
+      };
     },
   });
 }
@@ -520,7 +582,7 @@ export async function simulate(options: SimulateOptions, workload: (sim: Simulat
     await run.open();
     await run.drive(contexts.run(WORLD, async () => workload(sim)));
   } catch (error) {
-    throw new SimulationFailedError(seed, replay, run.summary(), error);
+    throw new SimulationFailedError(seed, plan, replay, run.summary(), error);
   }
   return { seed, plan, history: run.history, replay, virtualMs: run.clock.monotonicNow(), restarts: run.restarts };
 }
