@@ -497,10 +497,18 @@ class SimulatedRun {
     );
   }
 
-  /** Groups with messages not yet settled, per partition. */
+  /**
+   * Groups with messages not yet settled, per partition; and groups a consumer asked to join (the
+   * history saw it) that the partition does not know: a join lost on the network, or not yet
+   * logged when the process crashed, and no consumer of the new process asking again.
+   */
   #behind(): string[] {
     const out: string[] = [];
     for (const [partition, state] of Object.entries(this.#inc.runtime.describe())) {
+      const topic = partition.slice(0, partition.lastIndexOf('/'));
+      for (const [group, topics] of this.history.groups) {
+        if (topics.has(topic) && !(group in state.state.groups)) out.push(`group ${group} on ${partition}: not joined (no consumer of it in the running process?)`);
+      }
       for (const [group, g] of Object.entries(state.state.groups)) {
         const unread = Math.max(0, state.nextOffset - g.cursor);
         if (unread > 0 || g.pending.length > 0) out.push(`group ${group} on ${partition}: ${unread} unread, ${g.pending.length} leased or waiting to retry`);
