@@ -15,6 +15,7 @@ import { LocalRuntime } from '../../core/local-runtime.ts';
 import type { Producer, PublishResult } from '../../core/producer.ts';
 import { FerryError, InvalidArgumentError, ManualClock, SeededRandom, type Random } from '../../wal/index.ts';
 import { MemoryFileSystem } from '../../wal/fault-disk.ts';
+import { driveDisk, eventLoopTurns, healDisk } from '../sim/disk-faults.ts';
 import { SimulatedNetwork, type NetworkFaults } from '../sim/network.ts';
 import { AUDIT_GROUP, ClientLink } from './client-link.ts';
 import { SimulatedCrashError, SimulationStuckError, SimulationFailedError } from './errors.ts';
@@ -143,7 +144,7 @@ const MAX_PUBLISH_TRIES = 200;
 /** Process functions that may fail (each failure restarts the process) before the run fails. */
 const MAX_PROCESS_FAILURES = 20;
 /** Codes after which a publish is worth trying again (on this engine, or the restarted one). */
-const RETRY_CODES = new Set(['FSYNC_FAILED', 'CLOSED', 'LOG_CLOSED', 'PRODUCER_FENCED']);
+const RETRY_CODES = new Set(['FSYNC_FAILED', 'IO_ERROR', 'CLOSED', 'LOG_CLOSED', 'PRODUCER_FENCED']);
 
 /** A failure the same call may get past later: a retriable one, or one a restart cures. */
 const worthRetrying = (error: unknown): boolean =>
@@ -151,11 +152,6 @@ const worthRetrying = (error: unknown): boolean =>
     ? error.retriable || RETRY_CODES.has(error.code)
     : // A failed directory sync while a topic's log is created escapes the engine untyped (as EIO).
       (error as { code?: unknown } | undefined)?.code === 'EIO';
-
-/** Lets promise callbacks run: several turns of the event loop. */
-async function flush(rounds: number): Promise<void> {
-  for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => setImmediate(resolve));
-}
 
 class SimulatedRun {
   readonly seed: number;
@@ -325,8 +321,7 @@ class SimulatedRun {
   }
 
   #healDisk(): void {
-    this.#fs.faults.capacityBytes = Number.POSITIVE_INFINITY;
-    this.#fs.faults.fsyncFailure = 0;
+    healDisk(this.#fs);
   }
 
   /** Applies one planned fault (the driver runs it as one serial step: it calls #crash, not crash). */
@@ -372,15 +367,8 @@ class SimulatedRun {
   // --- the driver ---------------------------------------------------------------------------
 
   /** Awaits `pending` while releasing the disk's syncs (no virtual time passes): opening the engine. */
-  async #driveDisk<T>(pending: Promise<T>): Promise<T> {
-    let done = false;
-    const tracked = pending.finally(() => (done = true));
-    tracked.catch(() => {});
-    for (let i = 0; !done && i < 500; i++) {
-      this.#fs.releaseSyncs();
-      await flush(1);
-    }
-    return tracked;
+  #driveDisk<T>(pending: Promise<T>): Promise<T> {
+    return driveDisk(this.#fs, pending, 1, 500);
   }
 
   /** Runs virtual time until `work` settles: timer to timer, applying the agenda on the way. */
@@ -390,7 +378,7 @@ class SimulatedRun {
     tracked.catch(() => {});
     let sameTimeSteps = 0;
     while (!done) {
-      await flush(FLUSH_ROUNDS);
+      await eventLoopTurns(FLUSH_ROUNDS);
       if (done) break;
       if (this.#failure) throw this.#failure.error;
       const now = this.clock.monotonicNow();
@@ -520,7 +508,9 @@ class SimulatedRun {
   summary(): string {
     const counts = new Map<string, number>();
     for (const f of this.history.faults) counts.set(f.kind, (counts.get(f.kind) ?? 0) + 1);
-    const faults = [...counts].map(([k, n]) => `${k} ×${n}`).join(', ') || 'no faults';
+    const { drop, duplicate } = this.plan.network;
+    const network = drop > 0 || duplicate > 0 ? [`network drop ${drop}, duplicate ${duplicate}`] : [];
+    const faults = [...[...counts].map(([k, n]) => `${k} ×${n}`), ...network].join(', ') || 'no faults';
     return `${this.clock.monotonicNow()} ms of virtual time, ${faults}`;
   }
 }
