@@ -18,6 +18,14 @@ describe('simulate', () => {
     expect(fingerprint(c.history)).not.toBe(fingerprint(a.history));
   });
 
+  it('makes createTopic again after the restart that follows a failed fsync while it opened a log (IO_ERROR)', async () => {
+    // At 5 ms the dead-letter topic's log is being created: its directory sync fails, and the
+    // engine refuses the log until it is reopened.
+    const plan = { events: [{ atMs: 5, kind: 'fsyncFailure' as const, ms: 50 }], network: { drop: 0, duplicate: 0, delay: 0.5, maxDelayMs: 20 }, duplicatePublish: 0 };
+    const report = await simulate({ seed: 0, faults: plan }, payments(chargeOnce));
+    expect(report.restarts).toBe(1);
+  });
+
   it('reports a workload that waits forever as stuck, with its seed and replay call', async () => {
     const error = await simulate({ seed: 5, faults: 'none', maxVirtualMs: 2000 }, async function waitsForever() {
       await new Promise(() => {});
