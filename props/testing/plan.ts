@@ -160,6 +160,14 @@ export function resolvePlan(seed: number, faults: FaultsOption, horizonMs: numbe
   });
 }
 
+/**
+ * How far the plan steps the wall clock back in all: a retry or lease the engine logged in wall
+ * time is due that much later after a restart, so the run's time limits grow by it.
+ */
+export function backwardJumpsMs(plan: FaultPlan): number {
+  return plan.events.reduce((sum, e) => sum + (e.kind === 'clockJump' && (e.ms ?? 0) < 0 ? -(e.ms ?? 0) : 0), 0);
+}
+
 /** The call that replays a run exactly, for a failure report. */
 export function replayCall(seed: number, plan: FaultPlan, workloadName: string): string {
   return `simulate({ seed: ${seed}, faults: ${JSON.stringify(plan)} }, ${workloadName || 'workload'})`;

@@ -15,7 +15,7 @@ import { SimulatedNetwork, type NetworkFaults } from '../sim/network.ts';
 import { AUDIT_GROUP, ClientLink } from './client-link.ts';
 import { SimulatedCrashError, SimulationStuckError } from './errors.ts';
 import { HistoryRecorder } from './history.ts';
-import type { FaultEvent, FaultPlan } from './plan.ts';
+import { backwardJumpsMs, type FaultEvent, type FaultPlan } from './plan.ts';
 import type { SettleOptions, SimulateOptions, SimulatedEngineOptions } from './simulation.ts';
 import { MemoryStore, type SimulatedStore } from './store.ts';
 
@@ -67,6 +67,8 @@ export class SimulatedRun {
   readonly clock = new ManualClock(START_WALL_MS);
   readonly history: HistoryRecorder;
   readonly random: Random;
+  /** The tools' own choices (commit latency, duplicate publishes): the workload's stream stays its own. */
+  readonly #toolRandom: Random;
   readonly #engineRandom: Random;
   readonly #networkRandom: Random;
   readonly #fs: MemoryFileSystem;
@@ -91,12 +93,13 @@ export class SimulatedRun {
     this.plan = plan;
     const root = new SeededRandom(options.seed);
     this.random = root.fork('workload');
+    this.#toolRandom = root.fork('tools');
     this.#engineRandom = root.fork('engine');
     this.#networkRandom = root.fork('network');
     this.#fs = new MemoryFileSystem({ random: root.fork('disk'), syncs: 'manual' });
     this.#network = { ...plan.network };
     this.#engine = options.engine ?? {};
-    this.#maxVirtualMs = options.maxVirtualMs ?? 600_000;
+    this.#maxVirtualMs = options.maxVirtualMs ?? 600_000 + backwardJumpsMs(plan);
     this.history = new HistoryRecorder(() => this.clock.monotonicNow());
     this.#agenda = plan.events.map((e) => ({ atMs: e.atMs, run: () => this.#fault(e), planned: true }));
   }
@@ -199,10 +202,11 @@ export class SimulatedRun {
    * A call of the workload on the engine running now. If the process crashes before it settles,
    * it is made again on the restarted engine (`retry`, for idempotent calls such as createTopic)
    * or fails with SIMULATED_CRASH; a failure caused by the crash itself counts as the crash.
+   * `first` is the call already made on the current engine, if it was.
    */
-  guard<T>(what: string, call: (ferry: Ferry) => Promise<T>, retry: boolean, tries = 1): Promise<T> {
+  guard<T>(what: string, call: (ferry: Ferry) => Promise<T>, retry: boolean, first?: Promise<T>, tries = 1): Promise<T> {
     const inc = this.#inc;
-    const attempt = call(inc.ferry);
+    const attempt = first ?? call(inc.ferry);
     return new Promise<T>((resolve, reject) => {
       let done = false;
       attempt.then(
@@ -215,7 +219,7 @@ export class SimulatedRun {
           if (done || !inc.alive) return;
           done = true;
           // A full disk, or a failed fsync the coming restart cures: try again a little later.
-          if (retry && worthRetrying(error) && tries < MAX_PUBLISH_TRIES) this.sleep(PUBLISH_RETRY_MS).then(() => this.guard(what, call, retry, tries + 1)).then(resolve, reject);
+          if (retry && worthRetrying(error) && tries < MAX_PUBLISH_TRIES) this.sleep(PUBLISH_RETRY_MS).then(() => this.guard(what, call, retry, undefined, tries + 1)).then(resolve, reject);
           else reject(error);
         },
       );
@@ -332,7 +336,7 @@ export class SimulatedRun {
     let store = this.#stores.get(name);
     if (!store) {
       store = new MemoryStore<unknown>({
-        commitDelay: () => this.sleep(1 + this.random.int(5)),
+        commitDelay: () => this.sleep(1 + this.#toolRandom.int(5)),
         alive: () => current().alive,
         effect: (n, k, data) => this.effect(n, k, data),
       });
@@ -344,7 +348,7 @@ export class SimulatedRun {
   async publish<V>(topic: string, messages: Message<V> | readonly Message<V>[]): Promise<PublishResult[]> {
     const list: readonly Message<V>[] = Array.isArray(messages) ? messages : [messages as Message<V>];
     const results = await this.#publishUntilConfirmed(topic, list, (inc) => (inc.producer ??= inc.ferry.producer()), (inc) => (inc.producer = undefined));
-    if (this.random.chance(this.plan.duplicatePublish)) {
+    if (this.#toolRandom.chance(this.plan.duplicatePublish)) {
       // The producer did not hear the confirm and sent it again: a second copy unless an id dedupes it.
       this.history.fault('duplicatePublish');
       await this.#publishUntilConfirmed(topic, list, (inc) => (inc.loose ??= inc.ferry.producer({ idempotent: false })), (inc) => (inc.loose = undefined)).catch(() => {});
@@ -367,7 +371,9 @@ export class SimulatedRun {
 
   async settle(options: SettleOptions = {}): Promise<void> {
     const quietMs = options.quietMs ?? 3000;
-    const timeoutMs = options.timeoutMs ?? 300_000;
+    // A retry or lease the engine logged in wall time is due that much later after a restart when
+    // the wall clock has stepped back since (seed 13 of examples/testing/payments.ts: 66 minutes).
+    const timeoutMs = options.timeoutMs ?? 300_000 + backwardJumpsMs(this.plan);
     this.heal();
     const started = this.clock.monotonicNow();
     let audited: Incarnation | undefined;

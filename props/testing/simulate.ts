@@ -30,16 +30,10 @@ function currentFerry(run: SimulatedRun): Ferry {
       const value: unknown = Reflect.get(run.ferry, property, run.ferry);
       if (typeof value !== 'function') return value;
       return (...args: unknown[]): unknown => {
-        let result: unknown;
-        const guarded = run.guard(
-          String(property),
-          (ferry) => {
-            result = (Reflect.get(ferry, property, ferry) as (...a: unknown[]) => unknown).apply(ferry, args);
-            return result instanceof Promise ? result : Promise.resolve(result);
-          },
-          RETRIED_ACROSS_CRASHES.has(property),
-        );
-        return result instanceof Promise ? guarded : result;
+        const invoke = (ferry: Ferry): unknown => (Reflect.get(ferry, property, ferry) as (...a: unknown[]) => unknown).apply(ferry, args);
+        const result = invoke(run.ferry);
+        // Only calls that wait on the engine are guarded (producer(), topics() return at once).
+        return result instanceof Promise ? run.guard(String(property), invoke as (ferry: Ferry) => Promise<unknown>, RETRIED_ACROSS_CRASHES.has(property), result) : result;
       };
     },
   });

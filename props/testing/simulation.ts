@@ -18,7 +18,7 @@ export interface SimulateOptions {
   readonly faults?: FaultsOption;
   /** Virtual time over which rated faults are drawn. Default 30000 ms. */
   readonly horizonMs?: number;
-  /** Virtual time after which a workload that has not finished fails as stuck. Default 600000 ms. */
+  /** Virtual time after which a workload that has not finished fails as stuck. Default 600000 ms, plus the plan's backward clock jumps. */
   readonly maxVirtualMs?: number;
   /** Engine options (fsync policy, segment size, limits). Default fsync 'interval'. */
   readonly engine?: SimulatedEngineOptions;
@@ -28,7 +28,11 @@ export interface SimulateOptions {
 export interface SettleOptions {
   /** How long nothing must have been delivered or settled. Default 3000 ms of virtual time. */
   readonly quietMs?: number;
-  /** Give up (SIMULATION_STUCK, naming the groups behind) after this long. Default 300000 ms. */
+  /**
+   * Give up (SIMULATION_STUCK, naming the groups behind) after this long. Default 300000 ms, plus
+   * the size of the run's backward clock jumps (a retry the engine logged in wall time waits that
+   * much longer after a restart).
+   */
   readonly timeoutMs?: number;
 }
 
