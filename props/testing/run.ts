@@ -133,8 +133,9 @@ export class SimulatedRun {
         this.#inc = { n, alive: true, ferry, restarted, markRestarted, ...parts! };
         return;
       } catch (error) {
-        // A disk still failing (full, a sync) heals and the open is tried again, as an operator would.
-        if (round >= 3) throw error;
+        // A disk still failing (full, a sync) heals and the open is tried again, as an operator
+        // would; bad engine options are the caller's to fix.
+        if (round >= 3 || (error instanceof FerryError && error.code === 'INVALID_ARGUMENT')) throw error;
         this.#healDisk();
       }
     }

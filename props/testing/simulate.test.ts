@@ -63,6 +63,7 @@ describe('simulate', () => {
     [{ seed: 1, faults: { crash: -1 } }, /faults.crash must be a number from 0/],
     [{ seed: 1, faults: { events: [{ atMs: 0, kind: 'meteor' }] } }, /faults.events\[0\].kind must be one of/],
     [{ seed: 1, faults: 'sometimes' }, /faults must be 'none', 'random'/],
+    [{ seed: 1, engine: { fsync: 'sometimes' } }, /options.fsync must be 'always', 'interval' or 'none'/],
   ])('refuses bad options %j with INVALID_ARGUMENT', async (options, message) => {
     await expect(simulate(options as never, async () => {})).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(message) });
   });

@@ -72,8 +72,8 @@ export async function simulate(options: SimulateOptions, workload: (sim: Simulat
     crash: (kind = 'process') => run.crash(kind),
     settle: (settleOptions) => run.settle(settleOptions),
   };
+  await run.open(); // before any fault: only bad engine options fail it, with their own error
   try {
-    await run.open();
     await run.drive(contexts.run(WORLD, async () => workload(sim)));
   } catch (error) {
     throw new SimulationFailedError(seed, plan, replay, run.summary(), error);
