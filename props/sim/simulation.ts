@@ -17,6 +17,7 @@ import { flush } from '../../test-support/memory-ferry.ts';
 import { ManualClock, SeededRandom, type Random } from '../../wal/index.ts';
 import { MemoryFileSystem } from '../../wal/fault-disk.ts';
 import { chooseFlip } from './bit-flip.ts';
+import { driveDisk, healDisk } from './disk-faults.ts';
 import { History, identityOf, type Violation } from './history.ts';
 import { HEALTHY_NETWORK, SimulatedNetwork, type NetworkFaults } from './network.ts';
 import { drawSwarm, type Swarm } from './swarm.ts';
@@ -196,8 +197,7 @@ class Simulation {
   }
 
   #healDisk(): void {
-    this.#fs.faults.capacityBytes = Number.POSITIVE_INFINITY;
-    this.#fs.faults.fsyncFailure = 0;
+    healDisk(this.#fs);
   }
 
   /** Lets the engine's own work finish: releases syncs until none come for a few turns. */
@@ -209,15 +209,8 @@ class Simulation {
   }
 
   /** Awaits `pending`, releasing the disk's syncs while it is pending. */
-  async #driveDisk<T>(pending: Promise<T>): Promise<T> {
-    let done = false;
-    const tracked = pending.finally(() => (done = true));
-    tracked.catch(() => {});
-    for (let i = 0; !done && i < 200; i++) {
-      this.#fs.releaseSyncs();
-      await flush(2);
-    }
-    return tracked;
+  #driveDisk<T>(pending: Promise<T>): Promise<T> {
+    return driveDisk(this.#fs, pending, 2, 200);
   }
 
   /** The machine crashes: the disk as `kind` leaves it, and the process's clients gone with it. */
