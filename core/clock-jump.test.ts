@@ -80,6 +80,30 @@ describe('durations on the monotonic clock (issue 9 §3)', () => {
     await ferry.close({ timeoutMs: 0 });
   });
 
+  it('a wall clock set back across a restart does not stretch a retry\'s or a delay\'s wait (it waits no longer than asked)', async () => {
+    const setup = memoryFerry(36);
+    let ferry = await setup.open();
+    await ferry.createTopic('jobs', { backoff: { kind: 'fixed', delayMs: 1000 } });
+    await ferry.producer().publishMany('jobs', [{ value: 'a' }, { value: 'later', delayMs: 1000 }]);
+    let consumer = ferry.consumer<string>('g', { topics: ['jobs'], maxInFlight: 2 });
+    await (await consumer.next())!.nack({ error: 'boom' }); // RETRY due in 1 s, persisted as a wall time
+    await ferry.close({ timeoutMs: 0 });
+    setup.clock.jump(-3_600_000); // the machine comes back with its clock an hour behind
+    ferry = await setup.open();
+    consumer = ferry.consumer<string>('g', { topics: ['jobs'], maxInFlight: 2, pollWaitMs: 10 });
+    const got: string[] = [];
+    void (async () => {
+      for (let d = await consumer.next(); d; d = await consumer.next()) {
+        got.push(`${d.value}@${d.attempt}`);
+        await d.ack();
+      }
+    })();
+    // Before the fix both waited until the wall clock caught up: an hour.
+    await elapse(setup.clock, 1_100);
+    expect(got.sort()).toEqual(['a@2', 'later@1']);
+    await ferry.close({ timeoutMs: 0 });
+  });
+
   it('the dedupe window runs on monotonic time: a forward jump does not end it early', async () => {
     const setup = memoryFerry(35);
     const ferry = await setup.open();

@@ -23,6 +23,16 @@ export function monoFromWall(at: ClockReading, wallMs: number): number {
   return wallMs === 0 ? Number.NEGATIVE_INFINITY : wallMs - at.wall + at.mono;
 }
 
+/**
+ * The monotonic due time of persisted wall time `wallMs`, written at wall time `writtenAtWall`:
+ * as monoFromWall, but never further away than it was when written. A wall clock set back since
+ * (an NTP step, a restored VM) must not stretch a retry's or a delay's wait by the step.
+ */
+export function monoDueFromWall(at: ClockReading, wallMs: number, writtenAtWall: number): number {
+  if (wallMs === 0) return Number.NEGATIVE_INFINITY;
+  return at.mono + Math.min(wallMs - at.wall, wallMs - writtenAtWall);
+}
+
 /** The wall time to persist for monotonic time `monoMs`, in whole milliseconds (-Infinity persists as 0). */
 export function wallFromMono(at: ClockReading, monoMs: number): number {
   return monoMs === Number.NEGATIVE_INFINITY ? 0 : Math.round(monoMs - at.mono + at.wall);

@@ -10,7 +10,7 @@
 // of the wall clock neither expires a lease nor moves a retry. Only firstDeliveredAt and
 // lastDeliveredAt are wall times; snapshot() and restore() convert due times to and from the wall
 // times that are persisted.
-import { monoFromWall, wallFromMono, type ClockReading } from './clock-reading.ts';
+import { monoDueFromWall, wallFromMono, type ClockReading } from './clock-reading.ts';
 import { MinHeap, type HeapEntry } from './min-heap.ts';
 import type { GroupSnapshot, Ordering, PendingSnapshot } from './records.ts';
 
@@ -305,13 +305,14 @@ export class GroupState {
   }
 
   /** The group a checkpoint persisted, its wall due times converted to monotonic as of `at`. */
-  static restore(name: string, s: GroupSnapshot, at: ClockReading): GroupState {
+  /** A group from a checkpoint written at wall time `writtenAt` (due times wait no longer than they had left then). */
+  static restore(name: string, s: GroupSnapshot, at: ClockReading, writtenAt: number): GroupState {
     const g = new GroupState(name, s.ord, s.cursor);
     g.deadSeq = s.deadSeq;
     for (const o of s.ahead) g.aheadSettled.add(o);
     const sorted = [...s.pending].sort((a, b) => a[0] - b[0]);
     for (const [offset, failures, due, fd, ld, e, deadSeq, key] of sorted) {
-      const state: RetryState = { failures, due: monoFromWall(at, due), firstDeliveredAt: fd, lastDeliveredAt: ld, lastError: e, deadSeq };
+      const state: RetryState = { failures, due: monoDueFromWall(at, due, writtenAt), firstDeliveredAt: fd, lastDeliveredAt: ld, lastError: e, deadSeq };
       if (offset >= g.cursor) g.aheadRetry.set(offset, state);
       else {
         g.aheadRetry.set(offset, state);

@@ -4,7 +4,7 @@
 // drives expiry and wakes parked fetches.
 import type { TimerHandle } from '../wal/index.ts';
 import { OverloadedError } from '../wal/index.ts';
-import { monoFromWall } from './clock-reading.ts';
+import { monoDueFromWall } from './clock-reading.ts';
 import { decodeMeta, messageSlices } from './codec.ts';
 import type { DeadLetterOutbox } from './dead-letter-outbox.ts';
 import type { GroupState } from './group-state.ts';
@@ -112,7 +112,7 @@ export class PartitionDeliveries {
             g.cursor = offset + 1; // another group's redriven letter: settled for this one
             continue;
           }
-          const p = g.track(offset, meta.key, monoFromWall(at, meta.deliverAt), now);
+          const p = g.track(offset, meta.key, monoDueFromWall(at, meta.deliverAt, b.timestamp), now); // never later than the delay asked
           g.cursor = offset + 1;
           if (!p) continue;
           this.#records.put(offset, { record: records[i]!, publishedAt: b.timestamp });

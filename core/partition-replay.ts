@@ -3,7 +3,7 @@
 // checkpoint (a snapshot of groups and producers), reading older segments only for message ids
 // still inside the dedupe window; so the periodic checkpoints keep it short however long the log is.
 import type { WriteAheadLog } from '../wal/index.ts';
-import { monoFromWall, type ClockReading } from './clock-reading.ts';
+import { monoDueFromWall, monoFromWall, type ClockReading } from './clock-reading.ts';
 import { decodeControl, decodeMeta, messageSlices } from './codec.ts';
 import { GroupState } from './group-state.ts';
 import type { MessageIdWindow, ProducerTable } from './producer-state.ts';
@@ -34,7 +34,7 @@ export function replayPartition(log: WriteAheadLog, producers: ProducerTable, id
   const end = log.nextOffset;
   const now = at.wall;
   const checkpoint = latestSnapshot<CheckpointRecord>(log, CHECKPOINT_KIND);
-  const groups = new Map(Object.entries(checkpoint?.body.groups ?? {}).map(([name, s]) => [name, GroupState.restore(name, s, at)]));
+  const groups = new Map(Object.entries(checkpoint?.body.groups ?? {}).map(([name, s]) => [name, GroupState.restore(name, s, at, checkpoint!.timestamp)]));
   // Producers' idle times are monotonic: a persisted time becomes one, never later than now (a
   // wall clock set back since must not keep a full table refusing new producers).
   const activeAt = (wall: number): number => Math.min(at.mono, monoFromWall(at, wall));
@@ -77,7 +77,7 @@ export function replayPartition(log: WriteAheadLog, producers: ProducerTable, id
         const r = decodeControl<RetryRecord & Partial<DeadIntentRecord>>(b.payload);
         const g = groups.get(r.g);
         if (!g) break;
-        g.replayRetry(r.o, { failures: r.f, due: monoFromWall(at, r.due), firstDeliveredAt: r.fd, lastDeliveredAt: r.ld, lastError: r.e, deadSeq: r.k ?? 0 });
+        g.replayRetry(r.o, { failures: r.f, due: monoDueFromWall(at, r.due, b.timestamp), firstDeliveredAt: r.fd, lastDeliveredAt: r.ld, lastError: r.e, deadSeq: r.k ?? 0 });
         if (r.k !== undefined) g.deadSeq = Math.max(g.deadSeq, r.k);
         break;
       }

@@ -37,4 +37,12 @@ describe('fsync failure', () => {
     await expect(log.append({ recordCount: 1, payload: payloadOf(1), timestamp: 0 })).rejects.toMatchObject({ code: 'FSYNC_FAILED' });
     await log.close();
   });
+
+  it('a failed directory sync while opening is a typed IO_ERROR (was a raw EIO), and a retry can open', async () => {
+    const setup = memoryLogSetup(3, {}, {});
+    setup.fs.failNextSyncs(1);
+    await expect(setup.open()).rejects.toMatchObject({ code: 'IO_ERROR' });
+    const log = await setup.open(); // the lock was released
+    await log.close();
+  });
 });

@@ -120,7 +120,7 @@ export class WriteAheadLog {
       return new WriteAheadLog(o, lock, segments, report);
     } catch (error) {
       lock.release();
-      throw error;
+      throw mapIoError(error, 'open', o.dir); // a failed directory sync is an IO_ERROR, not a raw EIO
     }
   }
 
