@@ -7,7 +7,7 @@
 // Slots (maxInFlight) count what fetches asked for, what is buffered and what handlers hold, so a
 // slow handler slows the pulls instead of filling memory (NATS's own slow-consumer limit is never
 // reached: the server sends only what a pull asked for).
-import type { JsMsg, ConsumerMessages } from '@nats-io/jetstream';
+import type { JsMsg } from '@nats-io/jetstream';
 import { FerryError, InvalidArgumentError, SeededRandom, BoundedFifo } from '../../wal/index.ts';
 import {
   backoffDelayMs,
@@ -59,16 +59,19 @@ export class NatsConsumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   readonly #held = new Set<NatsDelivery<V>>();
   readonly #takers: (() => void)[] = [];
   readonly #slotWaiters: (() => void)[] = [];
-  readonly #fetches = new Set<ConsumerMessages>();
   readonly #faultListeners = new Set<(fault: ConsumerFault) => void>();
   readonly #owner: NatsDeliveryOwner;
   /** Slots taken: asked for by fetches in flight, buffered, or held by handlers. */
   #inFlight = 0;
   #started: Promise<void> | undefined;
   #stopped = false;
+  #abandoned = false;
   #closed = false;
+  /** Settles when every pull has ended (what they bring after a close is handed back). */
+  #pumps: Promise<void> = Promise.resolve();
   #failed: { error: unknown } | undefined;
   #closing: Promise<void> | undefined;
+  #handedBack: Promise<void> | undefined;
   #drained: (() => void) | undefined;
   #sweep: NodeJS.Timeout | undefined;
 
@@ -147,7 +150,7 @@ export class NatsConsumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     }
     if (this.#stopped) return;
     const share = this.#ordering === 'none' ? Math.max(1, Math.ceil(this.#maxInFlight / members.length)) : 1;
-    for (const member of members) void this.#pump(member, share);
+    this.#pumps = Promise.all(members.map((member) => this.#pump(member, share))).then(() => {});
     // Expired leases free their slots (as the embedded consumer's sweep does).
     this.#sweep = setInterval(() => {
       const t = now();
@@ -162,21 +165,18 @@ export class NatsConsumer<V = unknown> implements AsyncIterable<Delivery<V>> {
       if (want === 0) return;
       let got = 0;
       try {
+        // Not stopped on close: a stopped pull drops what it already received (unacked, so
+        // redelivered only after AckWait); it ends by itself within pollWaitMs instead.
         const batch = await member.handle.fetch({ max_messages: want, expires: this.#pollWaitMs });
-        this.#fetches.add(batch);
-        try {
-          for await (const msg of batch) {
-            got++;
-            if (this.#stopped) {
-              msg.nak(); // closed meanwhile: hand it back
-              this.#release(1);
-            } else {
-              this.#buffer.push({ msg, topic: member.topic, receivedAt: now() });
-              this.#takers.shift()?.();
-            }
+        for await (const msg of batch) {
+          got++;
+          if (this.#abandoned) {
+            this.#release(1); // a crash: it comes back after AckWait
+          } else {
+            // After a close it is handed back once the pulls ended (see close()).
+            this.#buffer.push({ msg, topic: member.topic, receivedAt: now() });
+            this.#takers.shift()?.();
           }
-        } finally {
-          this.#fetches.delete(batch);
         }
         failures = 0;
       } catch (error) {
@@ -294,7 +294,6 @@ export class NatsConsumer<V = unknown> implements AsyncIterable<Delivery<V>> {
 
   #stop(): void {
     this.#stopped = true;
-    for (const batch of this.#fetches) batch.stop();
     for (const wake of this.#takers.splice(0)) wake();
     for (const wake of this.#slotWaiters.splice(0)) wake();
   }
@@ -312,6 +311,7 @@ export class NatsConsumer<V = unknown> implements AsyncIterable<Delivery<V>> {
    * expire and are redelivered. For fault drills; a consumer that is done should `close()`.
    */
   abandon(): void {
+    this.#abandoned = true;
     this.#stop();
     this.#closed = true;
     while (this.#buffer.shift());
@@ -325,13 +325,34 @@ export class NatsConsumer<V = unknown> implements AsyncIterable<Delivery<V>> {
    * of its topics), then hands the rest back. On NATS a hand-back counts as a delivery attempt.
    * Idempotent.
    */
+  /**
+   * Settles once this consumer's pulls ended (each within pollWaitMs of a close) and what they
+   * brought was handed back: the connection must stay open until then.
+   */
+  pullsEnded(): Promise<void> {
+    this.#handedBack ??= (async () => {
+      await this.#started;
+      await this.#pumps;
+      this.#handBackBuffered();
+      await this.#flush();
+    })();
+    return this.#handedBack;
+  }
+
+  async #flush(): Promise<void> {
+    const { link } = this.#host;
+    if (!link.nc.isClosed()) await retrying(link, 'closing a consumer', link.settings.requestTimeoutMs, () => link.nc.flush()).catch(() => {});
+  }
+
   close(options: CloseOptions = {}): Promise<void> {
     refuseUnknownOptions('close options', options, ['timeoutMs']);
     const timeoutMs = options.timeoutMs ?? Math.max(...this.#topicNames.map((t) => this.#host.topics.cached(t)?.ackTimeoutMs ?? 30_000));
     if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) throw new InvalidArgumentError(`close timeoutMs must be a finite number of ms, 0 or more (got ${String(timeoutMs)})`);
     this.#closing ??= (async () => {
       this.#stop();
-      this.#handBackBuffered();
+      // What no handler took goes back (NAK) once the pulls in flight ended, not now: a NAKed
+      // message would come straight back to this consumer's own open pull.
+      void this.pullsEnded();
       if (this.#held.size > 0 && timeoutMs > 0) {
         await new Promise<void>((resolve) => {
           const timer = setTimeout(resolve, timeoutMs);
@@ -347,8 +368,7 @@ export class NatsConsumer<V = unknown> implements AsyncIterable<Delivery<V>> {
         d.msg.nak();
         this.#leave(d);
       }
-      const { link } = this.#host;
-      if (!link.nc.isClosed()) await retrying(link, 'closing a consumer', link.settings.requestTimeoutMs, () => link.nc.flush()).catch(() => {});
+      await this.#flush();
     })().finally(() => this.#host.onClose());
     return this.#closing;
   }

@@ -129,7 +129,10 @@ export class NatsFerry {
     refuseUnknownOptions('close options', options, ['timeoutMs']);
     this.#closing ??= (async () => {
       const consumerOptions = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
-      await Promise.allSettled([...this.#consumers].map((c) => c.close(consumerOptions)));
+      const consumers = [...this.#consumers];
+      await Promise.allSettled(consumers.map((c) => c.close(consumerOptions)));
+      // Pulls in flight bring messages until they end; those are handed back over the connection.
+      await Promise.allSettled(consumers.map((c) => c.pullsEnded()));
       await Promise.allSettled([...this.#producers].map((p) => p.close()));
       if (!this.#link.nc.isClosed()) await this.#link.nc.drain().catch(() => this.#link.nc.close());
     })();

@@ -31,7 +31,8 @@ export function encodePayload(p: Payload): Uint8Array {
 /** Decodes a payload; a message Ferry did not write (another client on the subject) comes back as its raw bytes. */
 export function decodePayload(data: Uint8Array): Payload {
   try {
-    const decoded = packr.unpack(data) as unknown;
+    // From a plain Uint8Array view, msgpack bins come back as Uint8Array (as on the embedded engine), not Buffer.
+    const decoded = packr.unpack(new Uint8Array(data.buffer, data.byteOffset, data.byteLength)) as unknown;
     if (Array.isArray(decoded) && decoded[0] === FORMAT && decoded.length === 7) {
       const [, value, headers, key, id, deadLetter, onlyGroup] = decoded as [number, unknown, Record<string, string> | null, string | null, string | null, DeadLetterInfo | null, string | null];
       return { value, headers: headers ?? undefined, key: key ?? undefined, id: id ?? undefined, deadLetter: deadLetter ?? undefined, onlyGroup: onlyGroup ?? undefined };
