@@ -35,6 +35,7 @@ describe('the NATS backend', () => {
     expect(() => ferry.producer({ maxBatchMessages: 10 })).toThrow(expect.objectContaining({ code: 'UNSUPPORTED' }));
     await expect(ferry.producer().publish('unsupported', { value: 1, delayMs: 50 })).rejects.toMatchObject({ code: 'UNSUPPORTED' });
     await expect(ferry.producer().publish('unsupported', { value: 1, id: 'ferry~mine' })).rejects.toMatchObject({ code: 'INVALID_MESSAGE' });
+    await expect(ferry.producer().publish('no/path', { value: 1 })).rejects.toMatchObject({ code: 'INVALID_NAME' });
     await ferry.producer().publish('unsupported', { value: 'x' });
     const consumer = ferry.consumer('g', { topics: ['unsupported'] });
     const d = await consumer.next();
@@ -43,6 +44,16 @@ describe('the NATS backend', () => {
     await d!.ack();
     await expect(d!.ack()).rejects.toMatchObject({ code: 'STALE_DELIVERY' });
     await consumer.close();
+  });
+
+  it('reports a request the servers refuse as BACKEND_REQUEST_FAILED, with their reason', async (ctx) => {
+    if ('skip' in setup) ctx.skip(setup.skip);
+    const ferry = await Ferry.open({ backend: { kind: 'nats', servers: (setup as NatsSetup).servers, replicas: 3 } });
+    opened.push(ferry);
+    // One server cannot hold three replicas.
+    const error = await ferry.createTopic('three-copies').catch((e: unknown) => e);
+    expect(error).toMatchObject({ code: 'BACKEND_REQUEST_FAILED', retriable: false });
+    expect((error as Error).message).toMatch(/replicas|resources|cluster/i);
   });
 
   it('keeps topic options and group ordering in the servers: another instance sees them', async (ctx) => {

@@ -24,4 +24,12 @@ export class BackendUnavailableError extends FerryError {
   }
 }
 
-for (const cls of [UnsupportedFeatureError, BackendUnavailableError]) registerErrorCode(cls.code, cls as unknown as typeof FerryError);
+/** The servers refused a request for a reason another try will not fix (a limit, a permission, a bad config). */
+export class BackendRequestError extends FerryError {
+  static readonly code = 'BACKEND_REQUEST_FAILED';
+  constructor(what: string, reason: string, options?: FerryErrorOptions) {
+    super(BackendRequestError.code, `${what} failed: NATS answered "${reason}"; check the servers' limits, permissions and JetStream config`, false, { ...options, details: { what, reason } });
+  }
+}
+
+for (const cls of [UnsupportedFeatureError, BackendUnavailableError, BackendRequestError]) registerErrorCode(cls.code, cls as unknown as typeof FerryError);

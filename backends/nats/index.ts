@@ -4,4 +4,4 @@ export type { NatsProducer } from './producer.ts';
 export type { NatsConsumer } from './consumer.ts';
 export type { NatsDelivery } from './delivery.ts';
 export type { NatsBackendOptions, NatsFerryOptions } from './options.ts';
-export { BackendUnavailableError, UnsupportedFeatureError } from './errors.ts';
+export { BackendRequestError, BackendUnavailableError, UnsupportedFeatureError } from './errors.ts';

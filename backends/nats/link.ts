@@ -3,8 +3,9 @@
 // BACKEND_UNAVAILABLE). Runs on the caller's thread.
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import { FerryError } from '../../wal/index.ts';
 import { ClosedError } from '../../core/index.ts';
-import { BackendUnavailableError, UnsupportedFeatureError } from './errors.ts';
+import { BackendRequestError, BackendUnavailableError, UnsupportedFeatureError } from './errors.ts';
 import type { NatsSettings } from './options.ts';
 
 type JetStreamLib = typeof import('@nats-io/jetstream');
@@ -87,9 +88,18 @@ export function isClosed(error: unknown): boolean {
   return error instanceof Error && (error.name === 'ClosedConnectionError' || error.name === 'DrainingConnectionError');
 }
 
+/** `error` as a FerryError: CLOSED, BACKEND_UNAVAILABLE (transient) or BACKEND_REQUEST_FAILED. */
+export function asFerryError(link: NatsLink, what: string, error: unknown, timeoutMs: number): FerryError {
+  if (error instanceof FerryError) return error;
+  if (isClosed(error) || link.nc.isClosed()) return new ClosedError('this Ferry instance (its NATS connection)');
+  if (isTransient(error)) return new BackendUnavailableError(what, link.settings.servers, timeoutMs, { cause: error });
+  return new BackendRequestError(what, error instanceof Error ? error.message : String(error), { cause: error });
+}
+
 /**
  * Runs `attempt` until it succeeds, retrying transient failures with a growing pause, for at most
- * `deadlineMs`; then BACKEND_UNAVAILABLE. A closed connection is CLOSED; anything else is thrown as is.
+ * `deadlineMs`; then BACKEND_UNAVAILABLE. A closed connection is CLOSED, a FerryError is thrown as
+ * is, any other refusal is BACKEND_REQUEST_FAILED.
  */
 export async function retrying<T>(link: NatsLink, what: string, deadlineMs: number, attempt: () => Promise<T>): Promise<T> {
   const until = Date.now() + deadlineMs;
@@ -97,9 +107,8 @@ export async function retrying<T>(link: NatsLink, what: string, deadlineMs: numb
     try {
       return await attempt();
     } catch (error) {
-      if (isClosed(error) || link.nc.isClosed()) throw new ClosedError('this Ferry instance (its NATS connection)');
-      if (!isTransient(error)) throw error;
-      if (Date.now() + pauseMs(tries) >= until) throw new BackendUnavailableError(what, link.settings.servers, deadlineMs, { cause: error });
+      const typed = asFerryError(link, what, error, deadlineMs);
+      if (!(typed instanceof BackendUnavailableError) || error instanceof FerryError || Date.now() + pauseMs(tries) >= until) throw typed;
       await new Promise((resolve) => setTimeout(resolve, pauseMs(tries)));
     }
   }

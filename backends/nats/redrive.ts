@@ -6,7 +6,8 @@
 // target's duplicate window).
 import { InvalidArgumentError } from '../../wal/index.ts';
 import { NotDeadLetterTopicError, UnknownTopicError, partitionOf, refuseUnknownOptions, type RedriveOptions } from '../../core/index.ts';
-import { retrying, type NatsLink } from './link.ts';
+import type { Consumer as JsConsumer } from '@nats-io/jetstream';
+import { asFerryError, retrying, type NatsLink } from './link.ts';
 import { GENERATED_ID_PREFIX, REDRIVE_CONSUMER, streamName, subjectOf } from './mapping.ts';
 import { decodePayload, encodePayload } from './payload.ts';
 import type { NatsTopics } from './topics.ts';
@@ -27,9 +28,19 @@ export async function redriveNats(link: NatsLink, topics: NatsTopics, deadLetter
     await jsm.consumers.add(stream, { durable_name: REDRIVE_CONSUMER, ack_policy: lib.AckPolicy.Explicit, ack_wait: 60_000_000_000, max_deliver: -1, deliver_policy: lib.DeliverPolicy.All });
     return js.consumers.get(stream, REDRIVE_CONSUMER);
   });
+  try {
+    return await moveLetters(link, topics, stream, reader, to, limit);
+  } catch (error) {
+    throw asFerryError(link, `redriving ${deadLetterTopic}`, error, settings.requestTimeoutMs);
+  }
+}
+
+/** Moves up to `limit` letters; see the top of the file. */
+async function moveLetters(link: NatsLink, topics: NatsTopics, stream: string, reader: JsConsumer, to: string | undefined, limit: number): Promise<number> {
+  const { js, settings } = link;
   let moved = 0;
   while (moved < limit) {
-    const pending = (await retrying(link, `redriving ${deadLetterTopic}`, settings.requestTimeoutMs, () => reader.info(false))).num_pending;
+    const pending = (await retrying(link, `redriving ${stream}`, settings.requestTimeoutMs, () => reader.info(false))).num_pending;
     if (pending === 0) break;
     const batch = await reader.fetch({ max_messages: Math.min(BATCH, pending, limit - moved), expires: 1000 });
     let got = 0;

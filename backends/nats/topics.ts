@@ -1,7 +1,7 @@
 // Topics on NATS: each is a stream whose description keeps the topic's Ferry options, so every
 // process that opens the same servers reads the same options. A cache per Ferry instance answers
 // the hot path (publish, deliveries) without a request; a miss asks the server once.
-import { TopicConflictError, UnknownTopicError, assertSameTopicOptions, type ResolvedTopicOptions } from '../../core/index.ts';
+import { TopicConflictError, UnknownTopicError, assertSameTopicOptions, checkName, type ResolvedTopicOptions } from '../../core/index.ts';
 import { retrying, type NatsLink } from './link.ts';
 import { optionsOfDescription, streamName, streamSubjects, topicDescription, topicOfStream } from './mapping.ts';
 
@@ -38,6 +38,7 @@ export class NatsTopics {
 
   /** The options of topic `name`, asking the servers on a miss; UNKNOWN_TOPIC if it has no stream. */
   async get(name: string): Promise<ResolvedTopicOptions> {
+    checkName('topic', name);
     const known = this.#known.get(name) ?? (await this.#fetch(name));
     if (!known) throw new UnknownTopicError(name);
     return known;
