@@ -129,4 +129,23 @@ describe('the NATS backend', () => {
     expect(confirmed).toHaveLength(60);
     expect(confirmed.filter((i) => !seen.has(i))).toEqual([]);
   });
+
+  it('closes within its deadlines while the server is down, and refuses work after', async (ctx) => {
+    if ('skip' in setup) ctx.skip(setup.skip);
+    const ferry = await Ferry.open({ backend: { kind: 'nats', servers: (setup as NatsSetup).servers, requestTimeoutMs: 1000 } });
+    await ferry.createTopic('down', { ackTimeoutMs: 1000 });
+    const consumer = ferry.consumer('down-group', { topics: ['down'] });
+    void consumer.next();
+    await sleep(200);
+    const node = (setup as NatsSetup).nodes[0]!;
+    await node.stop('SIGKILL');
+    try {
+      const started = Date.now();
+      await ferry.close();
+      expect(Date.now() - started).toBeLessThan(6000);
+      expect(() => ferry.producer()).toThrow(expect.objectContaining({ code: 'CLOSED' }));
+    } finally {
+      await node.restart();
+    }
+  });
 });

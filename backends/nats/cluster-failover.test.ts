@@ -44,7 +44,7 @@ async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, ms:
 }
 
 describe('a 3-node cluster, replicas 3', () => {
-  it('loses no confirmed message when the stream leader is killed mid-stream, and the node rejoins', async (ctx: TestContext) => {
+  it('loses no confirmed message when the stream leader is killed mid-stream, and the node rejoins', { timeout: 180_000 }, async (ctx: TestContext) => {
     if ('skip' in setup) ctx.skip(setup.skip);
     const { servers, nodes } = setup as NatsSetup;
     // The cluster elects its JetStream meta leader first: open and create retry until it answers.
@@ -71,14 +71,18 @@ describe('a 3-node cluster, replicas 3', () => {
       const consumer = ferry.consumer<number>(group, { topics: ['replicated'] });
       const seen = new Set<number>();
       const run = consumer.run((d) => void seen.add(d.value), { concurrency: 8 });
-      await waitFor(`group ${group} to see everything`, async () => (seen.size === 150 ? true : undefined), 30_000);
+      const failed = run.then(() => undefined, (error: unknown) => error); // reported below, never unhandled
+      // Long deadlines: after losing a node the cluster elects leaders again, slowly on a loaded machine.
+      await waitFor(`group ${group} to see everything`, async () => (seen.size === 150 ? true : undefined), 60_000).catch(async (error: unknown) => {
+        throw (await Promise.race([failed, new Promise((resolve) => setTimeout(resolve, 100))])) ?? error;
+      });
       await consumer.close();
       await run;
       expect([...seen].sort((a, b) => a - b)).toEqual(confirmed);
     }
 
     await victim.restart();
-    const { current } = await waitFor('the killed node to catch up', async () => ((await streamCluster(servers, 'ferry_replicated')).current ? { current: true } : undefined), 30_000);
+    const { current } = await waitFor('the killed node to catch up', async () => ((await streamCluster(servers, 'ferry_replicated')).current ? { current: true } : undefined), 60_000);
     expect(current).toBe(true);
   });
 });

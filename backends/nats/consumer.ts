@@ -25,12 +25,12 @@ import { deadLetter } from './dead-letter.ts';
 import { leaseMarginMs, NatsDelivery, type NatsDeliveryOwner } from './delivery.ts';
 import { BackendUnavailableError } from './errors.ts';
 import { joinGroup, type GroupMember } from './groups.ts';
-import { retrying, withDeadline, type NatsLink } from './link.ts';
+import { withDeadline, type NatsLink } from './link.ts';
 import { partitionOfSubject } from './mapping.ts';
 import { decodePayload } from './payload.ts';
 import type { NatsTopics } from './topics.ts';
 
-/** What a consumer needs from its Ferry instance. */
+/** @internal What a consumer needs from its Ferry instance. */
 export interface NatsConsumerHost {
   readonly link: NatsLink;
   readonly topics: NatsTopics;
@@ -75,6 +75,7 @@ export class NatsConsumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   #drained: (() => void) | undefined;
   #sweep: NodeJS.Timeout | undefined;
 
+  /** @internal Use `ferry.consumer()`. */
   constructor(host: NatsConsumerHost, group: string, options: ConsumerOptions) {
     refuseUnknownOptions('consumer options', options, ['topics', 'maxInFlight', 'ordering', 'pollWaitMs']);
     if (!Array.isArray(options?.topics) || options.topics.length === 0) throw new InvalidArgumentError('consumer options.topics must list at least one topic');
@@ -140,13 +141,23 @@ export class NatsConsumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     return this.#started;
   }
 
+  /** Joins the group on every topic; a transient failure (no leader yet, a lost connection) is reported and retried. */
   async #join(): Promise<void> {
     const members: GroupMember[] = [];
     let shortestAckMs = Infinity;
     for (const topic of this.#topicNames) {
-      const options = await this.#host.topics.get(topic);
-      shortestAckMs = Math.min(shortestAckMs, options.ackTimeoutMs);
-      members.push(...(await joinGroup(this.#host.link, topic, options, this.group, this.#ordering)));
+      for (let failures = 0; ; failures++) {
+        try {
+          const options = await this.#host.topics.get(topic);
+          shortestAckMs = Math.min(shortestAckMs, options.ackTimeoutMs);
+          members.push(...(await joinGroup(this.#host.link, topic, options, this.group, this.#ordering)));
+          break;
+        } catch (error) {
+          if (!(error instanceof FerryError && error.retriable) || this.#stopped) throw error;
+          this.#fault(error, topic, undefined, 'join');
+          await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 100 * 2 ** failures)));
+        }
+      }
     }
     if (this.#stopped) return;
     const share = this.#ordering === 'none' ? Math.max(1, Math.ceil(this.#maxInFlight / members.length)) : 1;
@@ -330,9 +341,11 @@ export class NatsConsumer<V = unknown> implements AsyncIterable<Delivery<V>> {
    * brought was handed back: the connection must stay open until then.
    */
   pullsEnded(): Promise<void> {
+    const { settings } = this.#host.link;
     this.#handedBack ??= (async () => {
       await this.#started;
-      await this.#pumps;
+      // A pull ends by itself within pollWaitMs, but not always while the servers are gone: bounded.
+      await withDeadline(this.#pumps, this.#pollWaitMs + settings.requestTimeoutMs, () => new Error('pulls did not end')).catch(() => {});
       this.#handBackBuffered();
       await this.#flush();
     })();
@@ -341,7 +354,8 @@ export class NatsConsumer<V = unknown> implements AsyncIterable<Delivery<V>> {
 
   async #flush(): Promise<void> {
     const { link } = this.#host;
-    if (!link.nc.isClosed()) await retrying(link, 'closing a consumer', link.settings.requestTimeoutMs, () => link.nc.flush()).catch(() => {});
+    // A flush waits for the server's answer, for ever while it is gone: bounded, the hand-backs are best effort.
+    if (!link.nc.isClosed()) await withDeadline(link.nc.flush(), link.settings.requestTimeoutMs, () => new Error('flush timed out')).catch(() => {});
   }
 
   close(options: CloseOptions = {}): Promise<void> {

@@ -9,7 +9,7 @@ import { ClosedError, StaleDeliveryError, errorText, type DeadLetterInfo, type D
 import { UnsupportedFeatureError } from './errors.ts';
 import type { Payload } from './payload.ts';
 
-/** What a delivery needs from its consumer. */
+/** @internal What a delivery needs from its consumer. */
 export interface NatsDeliveryOwner {
   readonly group: string;
   /** False once the consumer is closed: settles are refused (CLOSED). */
@@ -47,14 +47,18 @@ export class NatsDelivery<V = unknown> implements Delivery<V> {
   readonly deadLetter: DeadLetterInfo | undefined;
   /** Monotonic ms after which this copy is stale. */
   deadline: number;
-  /** Wall time of this delivery (for dead-letter info). */
+  /** @internal Wall time of this delivery (for dead-letter info). */
   readonly deliveredAt: number;
+  /** @internal */
   readonly msg: JsMsg;
+  /** @internal */
   readonly payload: Payload;
+  /** @internal */
   readonly options: ResolvedTopicOptions;
   readonly #owner: NatsDeliveryOwner;
   #settled = false;
 
+  /** @internal Made by its consumer. */
   constructor(msg: JsMsg, topic: string, partition: number, payload: Payload, options: ResolvedTopicOptions, deadline: number, owner: NatsDeliveryOwner) {
     this.msg = msg;
     this.payload = payload;

@@ -17,7 +17,7 @@ import {
 } from '../../core/index.ts';
 import { NatsConsumer } from './consumer.ts';
 import { deleteGroupOn } from './groups.ts';
-import { connectNats, type NatsLink } from './link.ts';
+import { connectNats, withDeadline, type NatsLink } from './link.ts';
 import { resolveNatsOptions, type NatsFerryOptions } from './options.ts';
 import { NatsProducer } from './producer.ts';
 import { redriveNats } from './redrive.ts';
@@ -134,7 +134,9 @@ export class NatsFerry {
       // Pulls in flight bring messages until they end; those are handed back over the connection.
       await Promise.allSettled(consumers.map((c) => c.pullsEnded()));
       await Promise.allSettled([...this.#producers].map((p) => p.close()));
-      if (!this.#link.nc.isClosed()) await this.#link.nc.drain().catch(() => this.#link.nc.close());
+      // Drain sends what is buffered; with the servers gone it could wait for ever: bounded.
+      const { nc, settings } = this.#link;
+      if (!nc.isClosed()) await withDeadline(nc.drain(), settings.requestTimeoutMs, () => new Error('drain timed out')).catch(() => nc.close());
     })();
     return this.#closing;
   }

@@ -20,7 +20,7 @@ import { retrying, type NatsLink } from './link.ts';
 import { GENERATED_ID_PREFIX, subjectOf } from './mapping.ts';
 import { encodePayload } from './payload.ts';
 
-/** What a producer needs from its Ferry instance. */
+/** @internal What a producer needs from its Ferry instance. */
 export interface NatsProducerHost {
   readonly link: NatsLink;
   topic(name: string): Promise<ResolvedTopicOptions>;
@@ -48,6 +48,7 @@ export class NatsProducer {
   readonly #inFlight = new Set<Promise<unknown>>();
   #closing: Promise<void> | undefined;
 
+  /** @internal Use `ferry.producer()`. */
   constructor(host: NatsProducerHost, options: ProducerOptions = {}) {
     refuseUnknownOptions('producer options', options, ['id', 'idempotent', 'maxBufferBytes', 'maxBatchMessages', 'deliveryTimeoutMs', 'maxInFlightBatches']);
     if (options.id !== undefined) throw new UnsupportedFeatureError('nats', 'a named producer (options.id: fencing an older instance)', 'leave id out: retries are still deduplicated through message ids, but NATS cannot fence an older producer of the same name');
