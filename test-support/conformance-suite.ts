@@ -173,6 +173,22 @@ export function describeConformance(name: string, backend: ConformanceBackend, f
       await consumer.close();
     });
 
+    it('waits a nack\'s delayMs before redelivering', async (ctx) => {
+      const ferry = await ferryFor(ctx);
+      const topic = fresh('nack-delay');
+      await ferry.createTopic(topic, { backoff: { kind: 'fixed', delayMs: 0 } });
+      await ferry.producer().publish(topic, { value: 'later' });
+      const consumer = ferry.consumer(fresh('g'), { topics: [topic] });
+      const first = await consumer.next();
+      const nacked = Date.now();
+      await first!.nack({ delayMs: 700 });
+      const again = await nextWithin(consumer, 10_000);
+      expect(again).toMatchObject({ value: 'later', attempt: 2 });
+      expect(Date.now() - nacked).toBeGreaterThanOrEqual(650);
+      await again!.ack();
+      await consumer.close();
+    });
+
     it('redelivers a message nobody settled once its lease ends', async (ctx) => {
       const ferry = await ferryFor(ctx);
       const topic = fresh('lease');
