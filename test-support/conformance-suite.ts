@@ -272,6 +272,8 @@ export function describeConformance(name: string, backend: ConformanceBackend, f
       const [published] = await ferry.producer().publishMany(topic, [{ value: 'poison', key: 'k', id: 'poison-1' }]);
       const group = fresh('g');
       const consumer = ferry.consumer(group, { topics: [topic] });
+      const audit = ferry.consumer(fresh('audit'), { topics: [topic] }); // another group: it acks the original
+      await takeAll(audit, 1);
       for (let attempt = 1; attempt <= 3; attempt++) {
         const d = await nextWithin(consumer, 10_000);
         expect(d?.attempt).toBe(attempt);
@@ -291,7 +293,8 @@ export function describeConformance(name: string, backend: ConformanceBackend, f
       expect(back).toMatchObject({ value: 'poison', key: 'k', id: 'poison-1', attempt: 1 });
       await back!.ack();
       expect(await ferry.redrive(`${topic}.dlq`)).toBe(0);
-      await consumer.close();
+      expect(await nextWithin(audit, 500)).toBeUndefined(); // the copy is for the group that dead-lettered it only
+      await Promise.all([consumer.close(), audit.close()]);
     });
 
     it('stores a repeated message id once within the dedupe window', async (ctx) => {
