@@ -297,6 +297,24 @@ export function describeConformance(name: string, backend: ConformanceBackend, f
       await Promise.all([consumer.close(), audit.close()]);
     });
 
+    it('dead-letters a message whose last lease ran out, once', async (ctx) => {
+      const ferry = await ferryFor(ctx);
+      const topic = fresh('dlq-lease');
+      await ferry.createTopic(topic, { maxDeliveries: 1, ackTimeoutMs: 300 });
+      await ferry.producer().publish(topic, { value: 'forgotten' });
+      const group = fresh('g');
+      const consumer = ferry.consumer(group, { topics: [topic] });
+      const held = await consumer.next(); // never settled
+      expect(held?.attempt).toBe(1);
+      expect(await nextWithin(consumer, 1500)).toBeUndefined(); // not handed out again
+      const letters = ferry.consumer(fresh('ops'), { topics: [`${topic}.dlq`] });
+      const [letter] = await takeAll(letters, 1);
+      expect(letter).toMatchObject({ value: 'forgotten' });
+      expect(letter!.deadLetter).toMatchObject({ topic, group, attempts: 1 });
+      expect(await nextWithin(letters, 500)).toBeUndefined();
+      await Promise.all([consumer.close(), letters.close()]);
+    });
+
     it('stores a repeated message id once within the dedupe window', async (ctx) => {
       const ferry = await ferryFor(ctx);
       const topic = fresh('dedupe');

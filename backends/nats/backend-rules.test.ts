@@ -5,6 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
 import { Ferry, type NatsFerry } from '../../index.ts';
 import { startNats, type NatsSetup } from '../../test-support/nats-server.ts';
+import { letterId } from './dead-letter.ts';
+import { subjectOf } from './mapping.ts';
+import { encodePayload } from './payload.ts';
 
 let setup: NatsSetup | { skip: string };
 const opened: NatsFerry[] = [];
@@ -54,6 +57,30 @@ describe('the NATS backend', () => {
     const error = await ferry.createTopic('three-copies').catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'BACKEND_REQUEST_FAILED', retriable: false });
     expect((error as Error).message).toMatch(/replicas|resources|cluster/i);
+  });
+
+  it('stores one dead letter when a crashed process had already published it (TERM lost)', async (ctx) => {
+    const ferry = await open(ctx);
+    await ferry.createTopic('crashy', { maxDeliveries: 1 });
+    await ferry.producer().publish('crashy', { value: 'poison' });
+    const consumer = ferry.consumer('crashy-group', { topics: ['crashy'] });
+    const d = await consumer.next();
+    // What a process that crashed between the letter's PubAck and the TERM left behind.
+    const { connect } = await import('@nats-io/transport-node');
+    const { jetstream } = await import('@nats-io/jetstream');
+    const nc = await connect({ servers: (setup as NatsSetup).servers });
+    try {
+      const ack = await jetstream(nc).publish(subjectOf('crashy.dlq', 0), encodePayload({ value: 'poison', headers: undefined, key: undefined, id: undefined, deadLetter: undefined, onlyGroup: undefined }), { msgID: letterId('crashy', d!.offset, 'crashy-group') });
+      expect(ack.duplicate).toBe(false);
+    } finally {
+      await nc.close();
+    }
+    await d!.nack({ error: 'boom' }); // this process dead-letters it again: the same letter id
+    const letters = ferry.consumer('ops', { topics: ['crashy.dlq'] });
+    expect((await letters.next())?.value).toBe('poison');
+    const more = await Promise.race([letters.next(), sleep(800).then(() => 'none')]);
+    expect(more).toBe('none');
+    await Promise.all([consumer.close(), letters.close({ timeoutMs: 0 })]);
   });
 
   it('keeps topic options and group ordering in the servers: another instance sees them', async (ctx) => {
