@@ -2,7 +2,7 @@
 // partition for ordered groups) into a bounded buffer, hands messages out as leased deliveries,
 // and settles them with JetStream's acks. Caller's thread.
 //
-//   pump per durable consumer ─ fetch(≤ free slots) ─► buffer ─ next() ─► NatsDelivery ─► ack/nack/extend
+//   pump per durable consumer ─ fetch(≤ free slots) ─► buffer ─ next() ─► JetStreamDelivery ─► ack/nack/extend
 //
 // Slots (maxInFlight) count what fetches asked for, what is buffered and what handlers hold, so a
 // slow handler slows the pulls instead of filling memory (NATS's own slow-consumer limit is never
@@ -22,7 +22,8 @@ import {
   type RunOptions,
 } from '../../core/index.ts';
 import { deadLetter } from './dead-letter.ts';
-import { leaseMarginMs, NatsDelivery, type NatsDeliveryOwner } from './delivery.ts';
+import { leaseMarginMs, JetStreamDelivery, type NatsDeliveryOwner } from './delivery.ts';
+import type { NatsConsumer } from './types.ts';
 import { BackendUnavailableError } from './errors.ts';
 import { joinGroup, type GroupMember } from './groups.ts';
 import { withDeadline, type NatsLink } from './link.ts';
@@ -30,7 +31,7 @@ import { partitionOfSubject } from './mapping.ts';
 import { decodePayload } from './payload.ts';
 import type { NatsTopics } from './topics.ts';
 
-/** @internal What a consumer needs from its Ferry instance. */
+/** What a consumer needs from its Ferry instance. */
 export interface NatsConsumerHost {
   readonly link: NatsLink;
   readonly topics: NatsTopics;
@@ -46,8 +47,8 @@ interface Arrived {
 
 const now = (): number => performance.now();
 
-/** A member of a consumer group on NATS: the same surface as the embedded consumer. */
-export class NatsConsumer<V = unknown> implements AsyncIterable<Delivery<V>> {
+/** A member of a consumer group on NATS (see NatsConsumer in types.ts). */
+export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
   readonly group: string;
   readonly #host: NatsConsumerHost;
   readonly #topicNames: readonly string[];
@@ -56,7 +57,7 @@ export class NatsConsumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   readonly #pollWaitMs: number;
   readonly #random = new SeededRandom((Date.now() ^ (process.pid << 16)) >>> 0);
   readonly #buffer: BoundedFifo<Arrived>;
-  readonly #held = new Set<NatsDelivery<V>>();
+  readonly #held = new Set<JetStreamDelivery<V>>();
   readonly #takers: (() => void)[] = [];
   readonly #slotWaiters: (() => void)[] = [];
   readonly #faultListeners = new Set<(fault: ConsumerFault) => void>();
@@ -75,7 +76,6 @@ export class NatsConsumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   #drained: (() => void) | undefined;
   #sweep: NodeJS.Timeout | undefined;
 
-  /** @internal Use `ferry.consumer()`. */
   constructor(host: NatsConsumerHost, group: string, options: ConsumerOptions) {
     refuseUnknownOptions('consumer options', options, ['topics', 'maxInFlight', 'ordering', 'pollWaitMs']);
     if (!Array.isArray(options?.topics) || options.topics.length === 0) throw new InvalidArgumentError('consumer options.topics must list at least one topic');
@@ -118,7 +118,7 @@ export class NatsConsumer<V = unknown> implements AsyncIterable<Delivery<V>> {
       },
       deadLetter: (d, lastError) => deadLetter(link, topics, this.group, d, Math.min(d.attempt, d.options.maxDeliveries), lastError),
       backoffMs: (options, attempt) => backoffDelayMs(options.backoff, attempt, this.#random),
-      done: (d) => this.#leave(d as NatsDelivery<V>),
+      done: (d) => this.#leave(d as JetStreamDelivery<V>),
     };
   }
 
@@ -183,10 +183,13 @@ export class NatsConsumer<V = unknown> implements AsyncIterable<Delivery<V>> {
           got++;
           if (this.#abandoned) {
             this.#release(1); // a crash: it comes back after AckWait
-          } else {
-            // After a close it is handed back once the pulls ended (see close()).
-            this.#buffer.push({ msg, topic: member.topic, receivedAt: now() });
+          } else if (this.#buffer.push({ msg, topic: member.topic, receivedAt: now() })) {
+            // (After a close it is handed back once the pulls ended: see close().)
             this.#takers.shift()?.();
+          } else {
+            // Cannot happen while slots bound the pulls (the buffer holds maxInFlight); if it did, hand it back.
+            msg.nak();
+            this.#release(1);
           }
         }
         failures = 0;
@@ -215,7 +218,7 @@ export class NatsConsumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     for (const wake of this.#slotWaiters.splice(0)) wake();
   }
 
-  #leave(d: NatsDelivery<V>): void {
+  #leave(d: JetStreamDelivery<V>): void {
     if (!this.#held.delete(d)) return;
     this.#release(1);
     if (this.#held.size === 0) this.#drained?.();
@@ -239,7 +242,7 @@ export class NatsConsumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   }
 
   /** Turns a buffered message into a delivery, or settles it here (stale, another group's, past maxDeliveries). */
-  #handOut(a: Arrived): NatsDelivery<V> | undefined {
+  #handOut(a: Arrived): JetStreamDelivery<V> | undefined {
     const options = this.#host.topics.cached(a.topic) as ResolvedTopicOptions;
     const t = now();
     const margin = leaseMarginMs(options.ackTimeoutMs);
@@ -257,7 +260,7 @@ export class NatsConsumer<V = unknown> implements AsyncIterable<Delivery<V>> {
       a.msg.working();
       deadline = t + options.ackTimeoutMs - margin;
     }
-    const d = new NatsDelivery<V>(a.msg, a.topic, partition, payload, options, deadline, this.#owner);
+    const d = new JetStreamDelivery<V>(a.msg, a.topic, partition, payload, options, deadline, this.#owner);
     this.#held.add(d);
     if (payload.onlyGroup !== undefined && payload.onlyGroup !== this.group) {
       // A redriven copy meant for another group: settled here, unseen.

@@ -5,7 +5,7 @@
 // the dead-letter stream's dedupe: one letter, if the redelivery comes within that stream's
 // duplicate window (its dedupWindowMs).
 import { partitionOf, type DeadLetterInfo } from '../../core/index.ts';
-import type { NatsDelivery } from './delivery.ts';
+import type { JetStreamDelivery } from './delivery.ts';
 import { retrying, type NatsLink } from './link.ts';
 import { GENERATED_ID_PREFIX, streamName, subjectOf } from './mapping.ts';
 import { encodePayload } from './payload.ts';
@@ -17,7 +17,7 @@ export function letterId(topic: string, offset: number, group: string): string {
 }
 
 /** Publishes the letter of `d` (waiting for its PubAck), then terminates `d` in its stream. */
-export async function deadLetter(link: NatsLink, topics: NatsTopics, group: string, d: NatsDelivery, attempts: number, lastError: string | null): Promise<void> {
+export async function deadLetter(link: NatsLink, topics: NatsTopics, group: string, d: JetStreamDelivery, attempts: number, lastError: string | null): Promise<void> {
   const target = d.options.deadLetter;
   if (target !== false) {
     const targetOptions = await topics.get(target);

@@ -9,7 +9,7 @@ import { ClosedError, StaleDeliveryError, errorText, type DeadLetterInfo, type D
 import { UnsupportedFeatureError } from './errors.ts';
 import type { Payload } from './payload.ts';
 
-/** @internal What a delivery needs from its consumer. */
+/** What a delivery needs from its consumer. */
 export interface NatsDeliveryOwner {
   readonly group: string;
   /** False once the consumer is closed: settles are refused (CLOSED). */
@@ -21,10 +21,10 @@ export interface NatsDeliveryOwner {
   /** Sends NAK with a delay, or +WPI, and waits until the server has read it. */
   signal(msg: JsMsg, what: { nakDelayMs: number } | 'working'): Promise<void>;
   /** Moves the message to its dead-letter topic (once), then terminates it in the stream. */
-  deadLetter(d: NatsDelivery, lastError: string | null): Promise<void>;
+  deadLetter(d: JetStreamDelivery, lastError: string | null): Promise<void>;
   backoffMs(options: ResolvedTopicOptions, attempt: number): number;
   /** The lease ended here: frees the consumer's slot. */
-  done(d: NatsDelivery): void;
+  done(d: JetStreamDelivery): void;
 }
 
 /** A safety margin taken off the lease: the server's AckWait started before the message reached us. */
@@ -33,7 +33,7 @@ export function leaseMarginMs(ackTimeoutMs: number): number {
 }
 
 /** A leased NATS message (see the top of the file). */
-export class NatsDelivery<V = unknown> implements Delivery<V> {
+export class JetStreamDelivery<V = unknown> implements Delivery<V> {
   readonly value: V;
   readonly key: string | undefined;
   readonly headers: Readonly<Record<string, string>> | undefined;
@@ -47,18 +47,14 @@ export class NatsDelivery<V = unknown> implements Delivery<V> {
   readonly deadLetter: DeadLetterInfo | undefined;
   /** Monotonic ms after which this copy is stale. */
   deadline: number;
-  /** @internal Wall time of this delivery (for dead-letter info). */
+  /** Wall time of this delivery (for dead-letter info). */
   readonly deliveredAt: number;
-  /** @internal */
   readonly msg: JsMsg;
-  /** @internal */
   readonly payload: Payload;
-  /** @internal */
   readonly options: ResolvedTopicOptions;
   readonly #owner: NatsDeliveryOwner;
   #settled = false;
 
-  /** @internal Made by its consumer. */
   constructor(msg: JsMsg, topic: string, partition: number, payload: Payload, options: ResolvedTopicOptions, deadline: number, owner: NatsDeliveryOwner) {
     this.msg = msg;
     this.payload = payload;

@@ -15,13 +15,14 @@ import {
   type ResolvedTopicOptions,
   type TopicOptions,
 } from '../../core/index.ts';
-import { NatsConsumer } from './consumer.ts';
+import { JetStreamConsumer } from './consumer.ts';
 import { deleteGroupOn } from './groups.ts';
 import { connectNats, withDeadline, type NatsLink } from './link.ts';
 import { resolveNatsOptions, type NatsFerryOptions } from './options.ts';
-import { NatsProducer } from './producer.ts';
+import { JetStreamProducer } from './producer.ts';
 import { redriveNats } from './redrive.ts';
 import { NatsTopics } from './topics.ts';
+import type { NatsConsumer, NatsProducer } from './types.ts';
 
 /**
  * Ferry's API on NATS JetStream, opened with `Ferry.open({ backend: { kind: 'nats', servers } })`.
@@ -32,8 +33,8 @@ export class NatsFerry {
   readonly backend = 'nats' as const;
   readonly #link: NatsLink;
   readonly #topics: NatsTopics;
-  readonly #producers = new Set<NatsProducer>();
-  readonly #consumers = new Set<NatsConsumer>();
+  readonly #producers = new Set<JetStreamProducer>();
+  readonly #consumers = new Set<JetStreamConsumer>();
   #closing: Promise<void> | undefined;
 
   private constructor(link: NatsLink, topics: NatsTopics) {
@@ -101,7 +102,7 @@ export class NatsFerry {
   /** A producer. Named producers (`id`, fencing) are refused: NATS has no epoch to fence with. */
   producer(options: ProducerOptions = {}): NatsProducer {
     this.#checkOpen();
-    const producer: NatsProducer = new NatsProducer({ link: this.#link, topic: (name) => this.#topics.get(name), onClose: () => this.#producers.delete(producer) }, options);
+    const producer: JetStreamProducer = new JetStreamProducer({ link: this.#link, topic: (name) => this.#topics.get(name), onClose: () => this.#producers.delete(producer) }, options);
     this.#producers.add(producer);
     return producer;
   }
@@ -110,8 +111,8 @@ export class NatsFerry {
   consumer<V = unknown>(group: string, options: ConsumerOptions): NatsConsumer<V> {
     this.#checkOpen();
     checkName('group', group);
-    const consumer: NatsConsumer<V> = new NatsConsumer<V>({ link: this.#link, topics: this.#topics, onClose: () => this.#consumers.delete(consumer as NatsConsumer) }, group, options);
-    this.#consumers.add(consumer as NatsConsumer);
+    const consumer: JetStreamConsumer<V> = new JetStreamConsumer<V>({ link: this.#link, topics: this.#topics, onClose: () => this.#consumers.delete(consumer as JetStreamConsumer) }, group, options);
+    this.#consumers.add(consumer as JetStreamConsumer);
     return consumer;
   }
 

@@ -74,8 +74,11 @@ export async function connectNats(settings: NatsSettings): Promise<NatsLink> {
 /** True for failures that another try may get past: a timeout, no responders (a stream leader being elected), a lost connection. */
 export function isTransient(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
+  // The client reports a publish nobody answered (a stream leader being elected) as
+  // JetStreamNotEnabled, with the no-responders error as its cause: look down the chain.
+  if (error.cause !== undefined && error.cause !== error && isTransient(error.cause)) return true;
   const name = error.name;
-  if (name === 'TimeoutError' || name === 'NoRespondersError' || name === 'ConnectionError' || name === 'RequestError') return true;
+  if (name === 'TimeoutError' || name === 'NoRespondersError' || name === 'NoResponders' || name === 'ConnectionError' || name === 'RequestError') return true;
   if (name === 'JetStreamApiError' || name === 'JetStreamError' || name === 'JetStreamStatusError') {
     const status = (error as { status?: number; code?: number }).status;
     return status === 503 || status === 408 || /no responders|timeout|leader|not current/i.test(error.message);

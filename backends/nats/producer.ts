@@ -19,8 +19,9 @@ import { UnsupportedFeatureError } from './errors.ts';
 import { retrying, type NatsLink } from './link.ts';
 import { GENERATED_ID_PREFIX, subjectOf } from './mapping.ts';
 import { encodePayload } from './payload.ts';
+import type { NatsProducer } from './types.ts';
 
-/** @internal What a producer needs from its Ferry instance. */
+/** What a producer needs from its Ferry instance. */
 export interface NatsProducerHost {
   readonly link: NatsLink;
   topic(name: string): Promise<ResolvedTopicOptions>;
@@ -34,7 +35,7 @@ const MAX_DELIVERY_TIMEOUT_MS = 5 * 60_000;
  * (PubAck); `offset` is the stream's sequence number. Bytes in flight are bounded by
  * `maxBufferBytes`: a publish beyond it waits for room.
  */
-export class NatsProducer {
+export class JetStreamProducer implements NatsProducer {
   readonly #host: NatsProducerHost;
   readonly #idempotent: boolean;
   readonly #deliveryTimeoutMs: number;
@@ -48,7 +49,6 @@ export class NatsProducer {
   readonly #inFlight = new Set<Promise<unknown>>();
   #closing: Promise<void> | undefined;
 
-  /** @internal Use `ferry.producer()`. */
   constructor(host: NatsProducerHost, options: ProducerOptions = {}) {
     refuseUnknownOptions('producer options', options, ['id', 'idempotent', 'maxBufferBytes', 'maxBatchMessages', 'deliveryTimeoutMs', 'maxInFlightBatches']);
     if (options.id !== undefined) throw new UnsupportedFeatureError('nats', 'a named producer (options.id: fencing an older instance)', 'leave id out: retries are still deduplicated through message ids, but NATS cannot fence an older producer of the same name');
