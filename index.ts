@@ -3,6 +3,7 @@
 // `Ferry.open({ threads })` can use it while core/ never imports workers/.
 import { Ferry as Engine, type FerryOptions, type RuntimeFactory } from './core/index.ts';
 import { createWorkerRuntime } from './workers/index.ts';
+import { NatsFerry, type NatsFerryOptions } from './backends/nats/index.ts';
 
 /**
  * An open engine on one data directory: create topics, hand out producers and consumers, redrive
@@ -13,8 +14,14 @@ export class Ferry extends Engine {
   /**
    * Opens the engine on a data directory, recovering every topic in it. `runtimeFactory` replaces
    * the worker-thread runtime used for `threads > 0` (see `workerRuntimeFactory`).
+   * With `{ backend: { kind: 'nats', servers } }` it opens the same API on NATS JetStream instead
+   * (see docs/NATS.md): no data directory, the servers keep the data.
    */
-  static override open(options: FerryOptions, runtimeFactory: RuntimeFactory = createWorkerRuntime): Promise<Ferry> {
+  static override open(options: FerryOptions, runtimeFactory?: RuntimeFactory): Promise<Ferry>;
+  static override open(options: NatsFerryOptions): Promise<NatsFerry>;
+  static override open(options: FerryOptions | NatsFerryOptions, runtimeFactory: RuntimeFactory = createWorkerRuntime): Promise<Ferry | NatsFerry> {
+    // The backend is chosen here, at the composition root: core never imports backends/.
+    if (typeof options === 'object' && options !== null && 'backend' in options) return NatsFerry.open(options);
     return Engine.open(options, runtimeFactory);
   }
 }
@@ -61,6 +68,8 @@ export {
   UnknownGroupError,
   UnknownTopicError,
 } from './core/index.ts';
+export { NatsFerry, BackendRequestError, BackendUnavailableError, UnsupportedFeatureError } from './backends/nats/index.ts';
+export type { NatsBackendOptions, NatsConsumer, NatsDelivery, NatsFerryOptions, NatsProducer } from './backends/nats/index.ts';
 export { ShardCrashedError, ShardFailedError, workerRuntimeFactory } from './workers/index.ts';
 export type { RestartPolicy, WorkerRuntimeExtras } from './workers/index.ts';
 export {

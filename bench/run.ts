@@ -6,9 +6,10 @@
 //   node --import tsx --cpu-prof bench/engine-cell.ts --scenario=consume --threads=0
 import type { Benchmark } from './harness.ts';
 import { engine } from './engine.ts';
+import { nats } from './nats.ts';
 import { walAppend } from './wal-append.ts';
 
-const BENCHMARKS: readonly Benchmark[] = [walAppend, engine];
+const BENCHMARKS: readonly Benchmark[] = [walAppend, engine, nats];
 
 function parseArgs(args: readonly string[]): { names: string[]; flags: Map<string, string> } {
   const names: string[] = [];

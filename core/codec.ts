@@ -57,7 +57,8 @@ const MAX_KEY_OR_ID_CHARS = 1024;
 /** msgpack of [null, null, 0]: the meta of a message with no key, no id and no delay. */
 const PLAIN_META = Uint8Array.of(0x93, 0xc0, 0xc0, 0x00);
 
-function checkShape(message: Message): void {
+/** Throws INVALID_MESSAGE unless `message` is { value, key?, headers?, id?, delayMs? } with valid fields. */
+export function checkShape(message: Message): void {
   if (message === null || typeof message !== 'object' || !('value' in message)) throw new InvalidMessageError('a message must be an object like { value, key?, headers?, id?, delayMs? }');
   // A typo (`delay` for `delayMs`) must not lose what it meant. for-in: no array per message.
   for (const name in message) {

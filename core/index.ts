@@ -11,7 +11,7 @@ export type { DeliveredMessage, FetchRequest, PartitionLimits, PublishReply, Pub
 export { describeCommand } from './deadline.ts';
 export { deadLetterPublish } from './dead-letter.ts';
 export type { DeadLetterInfo } from './dead-letter.ts';
-export { hash32 } from './hash.ts';
+export { hash32, partitionOf } from './hash.ts';
 export { recordCacheShare } from './record-cache.ts';
 export type { ResolvedTopicOptions, TopicOptions, Backoff } from './topic-options.ts';
 export type { Producer, ProducerOptions, PublishResult } from './producer.ts';
@@ -35,3 +35,14 @@ export {
 } from './errors.ts';
 export { CheckpointFailedError, CorruptStateError, UnknownFormatVersionError } from './state-errors.ts';
 export { DuplicateSequenceError, ProducersFullError, SequenceGapError } from './producer-state.ts';
+// For other backends (backends/nats): the same validation, partitioning, backoff and run loop as
+// the embedded engine, so a message, an option or a handler behaves alike on every backend.
+export { checkShape as checkMessageShape } from './codec.ts';
+export { checkName } from './names.ts';
+export { refuseUnknownOptions } from './option-names.ts';
+export { resolveTopicOptions, assertSameTopicOptions, DEAD_LETTER_TOPIC_OPTIONS } from './topic-options.ts';
+export { backoffDelayMs } from './backoff.ts';
+export { runHandlers } from './consumer-run.ts';
+export type { RunSource } from './consumer-run.ts';
+export { leaseIsGone } from './errors.ts';
+export { errorText } from './delivery.ts';

@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import ts from 'typescript';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codeBlocks, type CodeBlock } from '../test-support/markdown-blocks.ts';
+import { startNats, type NatsSetup } from '../test-support/nats-server.ts';
 import { REPO } from '../test-support/packed-app.ts';
 
 const run = promisify(execFile);
@@ -28,9 +29,13 @@ function asModule(block: CodeBlock, file: string): string {
   return block.code.replace(/from 'ferry'/g, `from '${to('index.ts')}'`).replace(/from 'ferry\/testing'/g, `from '${to('props/testing/index.ts')}'`);
 }
 
+/** A block on the NATS backend reads NATS_URL: a private nats-server is started for those. */
+const usesNats = (block: CodeBlock): boolean => block.code.includes("kind: 'nats'");
+
 describe('README examples', () => {
   let scratch: string;
   const files = new Map<CodeBlock, string>();
+  let nats: NatsSetup | { skip: string } | undefined;
 
   beforeAll(async () => {
     // Under the repository (gitignored .scratch/) so the repository's tsconfig and packages apply.
@@ -43,7 +48,10 @@ describe('README examples', () => {
     }
   });
 
-  afterAll(() => rm(scratch, { recursive: true, force: true }));
+  afterAll(async () => {
+    if (nats && !('skip' in nats)) await nats.cleanup();
+    await rm(scratch, { recursive: true, force: true });
+  });
 
   it('has TypeScript examples to check', () => {
     expect(blocks.length).toBeGreaterThan(0);
@@ -60,18 +68,23 @@ describe('README examples', () => {
     expect(errors).toEqual([]);
   }, 60_000);
 
-  it.each(blocks.map((b) => [b.line, b] as const))('runs the block at README.md line %i to the end', async (_line, block) => {
+  it.for(blocks.map((b) => [b.line, b] as const))('runs the block at README.md line %i to the end', { timeout: BLOCK_TIMEOUT_MS + 10_000 }, async ([, block], ctx) => {
+    if (usesNats(block)) {
+      nats ??= await startNats(1);
+      if ('skip' in nats) ctx.skip(nats.skip);
+    }
     // An empty working directory for the block's './data'. Under the repository: run from source,
     // a worker thread loads tsx by name (`--import tsx`), which resolves from the working directory.
     const cwd = await mkdtemp(join(scratch, 'cwd-'));
     try {
       const tsx = import.meta.resolve('tsx');
-      const { NODE_OPTIONS: _options, ...env } = process.env;
+      const { NODE_OPTIONS: _options, ...inherited } = process.env;
+      const env = nats && !('skip' in nats) ? { ...inherited, NATS_URL: nats.servers[0] } : inherited;
       const done = await run(process.execPath, ['--import', tsx, files.get(block)!], { cwd, env, timeout: BLOCK_TIMEOUT_MS, killSignal: 'SIGKILL' })
         .then(() => 'finished', (error: { killed?: boolean; code?: unknown; stderr?: string }) => (error.killed ? `still running after ${BLOCK_TIMEOUT_MS} ms` : `exit ${String(error.code)}: ${error.stderr ?? ''}`));
       expect(done).toBe('finished');
     } finally {
       await rm(cwd, { recursive: true, force: true });
     }
-  }, BLOCK_TIMEOUT_MS + 10_000);
+  });
 });

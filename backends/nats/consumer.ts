@@ -1,0 +1,392 @@
+// The consumer on NATS: pulls from the group's durable consumers (one per topic, or one per
+// partition for ordered groups) into a bounded buffer, hands messages out as leased deliveries,
+// and settles them with JetStream's acks. Caller's thread.
+//
+//   pump per durable consumer ─ fetch(≤ free slots) ─► buffer ─ next() ─► JetStreamDelivery ─► ack/nack/extend
+//
+// Slots (maxInFlight) count what fetches asked for, what is buffered and what handlers hold, so a
+// slow handler slows the pulls instead of filling memory (NATS's own slow-consumer limit is never
+// reached: the server sends only what a pull asked for).
+import type { JsMsg } from '@nats-io/jetstream';
+import { FerryError, InvalidArgumentError, SeededRandom, BoundedFifo } from '../../wal/index.ts';
+import {
+  backoffDelayMs,
+  refuseUnknownOptions,
+  runHandlers,
+  type CloseOptions,
+  type ConsumerFault,
+  type ConsumerOptions,
+  type Delivery,
+  type Ordering,
+  type ResolvedTopicOptions,
+  type RunOptions,
+} from '../../core/index.ts';
+import { deadLetter } from './dead-letter.ts';
+import { leaseMarginMs, JetStreamDelivery, type NatsDeliveryOwner } from './delivery.ts';
+import type { NatsConsumer } from './types.ts';
+import { BackendUnavailableError } from './errors.ts';
+import { joinGroup, type GroupMember } from './groups.ts';
+import { withDeadline, type NatsLink } from './link.ts';
+import { partitionOfSubject } from './mapping.ts';
+import { decodePayload } from './payload.ts';
+import type { NatsTopics } from './topics.ts';
+
+/** What a consumer needs from its Ferry instance. */
+export interface NatsConsumerHost {
+  readonly link: NatsLink;
+  readonly topics: NatsTopics;
+  onClose(): void;
+}
+
+interface Arrived {
+  readonly msg: JsMsg;
+  readonly topic: string;
+  /** Monotonic ms. */
+  readonly receivedAt: number;
+}
+
+const now = (): number => performance.now();
+
+/** A member of a consumer group on NATS (see NatsConsumer in types.ts). */
+export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
+  readonly group: string;
+  readonly #host: NatsConsumerHost;
+  readonly #topicNames: readonly string[];
+  readonly #maxInFlight: number;
+  readonly #ordering: Ordering;
+  readonly #pollWaitMs: number;
+  readonly #random = new SeededRandom((Date.now() ^ (process.pid << 16)) >>> 0);
+  readonly #buffer: BoundedFifo<Arrived>;
+  readonly #held = new Set<JetStreamDelivery<V>>();
+  readonly #takers: (() => void)[] = [];
+  readonly #slotWaiters: (() => void)[] = [];
+  readonly #faultListeners = new Set<(fault: ConsumerFault) => void>();
+  readonly #owner: NatsDeliveryOwner;
+  /** Slots taken: asked for by fetches in flight, buffered, or held by handlers. */
+  #inFlight = 0;
+  #started: Promise<void> | undefined;
+  #stopped = false;
+  #abandoned = false;
+  #closed = false;
+  /** Settles when every pull has ended (what they bring after a close is handed back). */
+  #pumps: Promise<void> = Promise.resolve();
+  #failed: { error: unknown } | undefined;
+  #closing: Promise<void> | undefined;
+  #handedBack: Promise<void> | undefined;
+  #drained: (() => void) | undefined;
+  #sweep: NodeJS.Timeout | undefined;
+
+  constructor(host: NatsConsumerHost, group: string, options: ConsumerOptions) {
+    refuseUnknownOptions('consumer options', options, ['topics', 'maxInFlight', 'ordering', 'pollWaitMs']);
+    if (!Array.isArray(options?.topics) || options.topics.length === 0) throw new InvalidArgumentError('consumer options.topics must list at least one topic');
+    const maxInFlight = options.maxInFlight ?? 64;
+    if (!Number.isSafeInteger(maxInFlight) || maxInFlight < 1 || maxInFlight > 100_000) throw new InvalidArgumentError(`consumer maxInFlight must be a whole number from 1 to 100000 (got ${String(maxInFlight)})`);
+    const ordering = options.ordering ?? 'none';
+    if (ordering !== 'none' && ordering !== 'key' && ordering !== 'partition') throw new InvalidArgumentError(`consumer ordering must be 'none', 'key' or 'partition' (got ${String(ordering)})`);
+    const pollWaitMs = options.pollWaitMs ?? 1000;
+    if (!Number.isSafeInteger(pollWaitMs) || pollWaitMs < 1 || pollWaitMs > 300_000) throw new InvalidArgumentError(`consumer pollWaitMs must be a whole number from 1 to 300000 (got ${String(pollWaitMs)})`);
+    this.group = group;
+    this.#host = host;
+    this.#topicNames = [...new Set(options.topics)];
+    this.#maxInFlight = maxInFlight;
+    this.#ordering = ordering;
+    // A JetStream pull waits at least 1 s (the client refuses less).
+    this.#pollWaitMs = Math.max(1000, pollWaitMs);
+    this.#buffer = new BoundedFifo(maxInFlight);
+    this.#owner = this.#makeOwner();
+  }
+
+  #makeOwner(): NatsDeliveryOwner {
+    const { link, topics } = this.#host;
+    return {
+      group: this.group,
+      accepts: () => !this.#closed,
+      now,
+      ack: async (msg) => {
+        try {
+          await msg.ackAck({ timeout: link.settings.requestTimeoutMs });
+        } catch (cause) {
+          // The client marks a message acked on the first try; a retry must send again.
+          (msg as unknown as { didAck: boolean }).didAck = false;
+          throw new BackendUnavailableError('ack', link.settings.servers, link.settings.requestTimeoutMs, { cause });
+        }
+      },
+      signal: async (msg, what) => {
+        if (what === 'working') msg.working();
+        else msg.nak(Math.round(what.nakDelayMs));
+        await withDeadline(link.nc.flush(), link.settings.requestTimeoutMs, () => new BackendUnavailableError(what === 'working' ? 'extend' : 'nack', link.settings.servers, link.settings.requestTimeoutMs));
+      },
+      deadLetter: (d, lastError) => deadLetter(link, topics, this.group, d, Math.min(d.attempt, d.options.maxDeliveries), lastError),
+      backoffMs: (options, attempt) => backoffDelayMs(options.backoff, attempt, this.#random),
+      done: (d) => this.#leave(d as JetStreamDelivery<V>),
+    };
+  }
+
+  /** Listens to faults the consumer survives (a failed pull, retried with backoff). Returns the unsubscribe function. */
+  onFault(listener: (fault: ConsumerFault) => void): () => void {
+    this.#faultListeners.add(listener);
+    return () => this.#faultListeners.delete(listener);
+  }
+
+  #fault(error: unknown, topic: string, partition: number | undefined, during: ConsumerFault['during']): void {
+    const typed = error instanceof FerryError ? error : new BackendUnavailableError('a pull', this.#host.link.settings.servers, this.#pollWaitMs, { cause: error });
+    for (const listener of this.#faultListeners) listener({ error: typed, topic, partition: partition ?? -1, during });
+  }
+
+  #start(): Promise<void> {
+    this.#started ??= this.#join().catch((error: unknown) => {
+      this.#failed = { error };
+      this.#stop();
+    });
+    return this.#started;
+  }
+
+  /** Joins the group on every topic; a transient failure (no leader yet, a lost connection) is reported and retried. */
+  async #join(): Promise<void> {
+    const members: GroupMember[] = [];
+    let shortestAckMs = Infinity;
+    for (const topic of this.#topicNames) {
+      for (let failures = 0; ; failures++) {
+        try {
+          const options = await this.#host.topics.get(topic);
+          shortestAckMs = Math.min(shortestAckMs, options.ackTimeoutMs);
+          members.push(...(await joinGroup(this.#host.link, topic, options, this.group, this.#ordering)));
+          break;
+        } catch (error) {
+          if (!(error instanceof FerryError && error.retriable) || this.#stopped) throw error;
+          this.#fault(error, topic, undefined, 'join');
+          await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 100 * 2 ** failures)));
+        }
+      }
+    }
+    if (this.#stopped) return;
+    const share = this.#ordering === 'none' ? Math.max(1, Math.ceil(this.#maxInFlight / members.length)) : 1;
+    this.#pumps = Promise.all(members.map((member) => this.#pump(member, share))).then(() => {});
+    // Expired leases free their slots (as the embedded consumer's sweep does).
+    this.#sweep = setInterval(() => {
+      const t = now();
+      for (const d of this.#held) if (d.deadline <= t) this.#leave(d);
+    }, Math.max(10, Math.min(1000, Math.floor(shortestAckMs / 10))));
+    this.#sweep.unref();
+  }
+
+  async #pump(member: GroupMember, share: number): Promise<void> {
+    for (let failures = 0; !this.#stopped; ) {
+      const want = await this.#reserve(share);
+      if (want === 0) return;
+      let got = 0;
+      try {
+        // Not stopped on close: a stopped pull drops what it already received (unacked, so
+        // redelivered only after AckWait); it ends by itself within pollWaitMs instead.
+        const batch = await member.handle.fetch({ max_messages: want, expires: this.#pollWaitMs });
+        for await (const msg of batch) {
+          got++;
+          if (this.#abandoned) {
+            this.#release(1); // a crash: it comes back after AckWait
+          } else if (this.#buffer.push({ msg, topic: member.topic, receivedAt: now() })) {
+            // (After a close it is handed back once the pulls ended: see close().)
+            this.#takers.shift()?.();
+          } else {
+            // Cannot happen while slots bound the pulls (the buffer holds maxInFlight); if it did, hand it back.
+            msg.nak();
+            this.#release(1);
+          }
+        }
+        failures = 0;
+      } catch (error) {
+        if (this.#stopped) return;
+        this.#fault(error, member.topic, member.partition, 'fetch');
+        await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 100 * 2 ** failures++)));
+      } finally {
+        this.#release(want - got);
+      }
+    }
+  }
+
+  /** Waits for at least one free slot and takes up to `most`; 0 once stopped. */
+  async #reserve(most: number): Promise<number> {
+    while (!this.#stopped && this.#inFlight >= this.#maxInFlight) await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
+    if (this.#stopped) return 0;
+    const n = Math.min(most, this.#maxInFlight - this.#inFlight);
+    this.#inFlight += n;
+    return n;
+  }
+
+  #release(n: number): void {
+    if (n <= 0) return;
+    this.#inFlight -= n;
+    for (const wake of this.#slotWaiters.splice(0)) wake();
+  }
+
+  #leave(d: JetStreamDelivery<V>): void {
+    if (!this.#held.delete(d)) return;
+    this.#release(1);
+    if (this.#held.size === 0) this.#drained?.();
+  }
+
+  /** The next delivery, waiting for one; undefined once the consumer is closed. */
+  async next(): Promise<Delivery<V> | undefined> {
+    if (this.#stopped) return undefined;
+    void this.#start();
+    for (;;) {
+      if (this.#failed) throw this.#failed.error;
+      const arrived = this.#buffer.shift();
+      if (arrived) {
+        const d = this.#handOut(arrived);
+        if (d) return d;
+        continue;
+      }
+      if (this.#stopped) return undefined;
+      await new Promise<void>((resolve) => this.#takers.push(resolve));
+    }
+  }
+
+  /** Turns a buffered message into a delivery, or settles it here (stale, another group's, past maxDeliveries). */
+  #handOut(a: Arrived): JetStreamDelivery<V> | undefined {
+    const options = this.#host.topics.cached(a.topic) as ResolvedTopicOptions;
+    const t = now();
+    const margin = leaseMarginMs(options.ackTimeoutMs);
+    const age = t - a.receivedAt;
+    // Waited in the buffer past its AckWait: the server has redelivered it (or will), drop this copy.
+    if (age >= options.ackTimeoutMs - margin) {
+      this.#release(1);
+      return undefined;
+    }
+    const payload = decodePayload(a.msg.data);
+    const partition = partitionOfSubject(a.msg.subject);
+    let deadline = a.receivedAt + options.ackTimeoutMs - margin;
+    // A lease starts when a handler takes the message: restart the server's AckWait if it aged.
+    if (age > margin) {
+      a.msg.working();
+      deadline = t + options.ackTimeoutMs - margin;
+    }
+    const d = new JetStreamDelivery<V>(a.msg, a.topic, partition, payload, options, deadline, this.#owner);
+    this.#held.add(d);
+    if (payload.onlyGroup !== undefined && payload.onlyGroup !== this.group) {
+      // A redriven copy meant for another group: settled here, unseen.
+      void d.ack().catch(() => {});
+      return undefined;
+    }
+    if (d.attempt > options.maxDeliveries) {
+      // Its last lease expired (or a crash came between the letter and TERM): dead-letter it now.
+      void this.#owner.deadLetter(d, 'its lease expired on the last attempt (no ack or nack within ackTimeoutMs)').then(() => this.#leave(d), () => this.#leave(d));
+      return undefined;
+    }
+    return d;
+  }
+
+  [Symbol.asyncIterator](): AsyncIterator<Delivery<V>> {
+    return {
+      next: async () => {
+        const d = await this.next();
+        return d ? { value: d, done: false } : { value: undefined, done: true };
+      },
+      // Leaving a `for await` loop (break, return, throw) closes the consumer, as streams do.
+      return: async () => {
+        await this.close();
+        return { value: undefined, done: true };
+      },
+    };
+  }
+
+  /**
+   * Runs `handler` on each delivery, `concurrency` (default 1) at a time, until the consumer is
+   * closed: resolving acks the message, throwing nacks it with the error.
+   */
+  run(handler: (delivery: Delivery<V>) => Promise<void> | void, options: RunOptions = {}): Promise<void> {
+    return runHandlers<V>(
+      {
+        next: () => this.next(),
+        stop: () => void this.close(),
+        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+        now,
+      },
+      handler,
+      options,
+    );
+  }
+
+  #stop(): void {
+    this.#stopped = true;
+    for (const wake of this.#takers.splice(0)) wake();
+    for (const wake of this.#slotWaiters.splice(0)) wake();
+  }
+
+  /** Hands back (NAK) what no handler took. */
+  #handBackBuffered(): void {
+    for (let a = this.#buffer.shift(); a; a = this.#buffer.shift()) {
+      a.msg.nak();
+      this.#release(1);
+    }
+  }
+
+  /**
+   * Stops this consumer as a crash would: no more pulls, and its leases are not handed back: they
+   * expire and are redelivered. For fault drills; a consumer that is done should `close()`.
+   */
+  abandon(): void {
+    this.#abandoned = true;
+    this.#stop();
+    this.#closed = true;
+    while (this.#buffer.shift());
+    clearInterval(this.#sweep);
+    this.#host.onClose();
+  }
+
+  /**
+   * Closes the consumer gracefully: stops pulling, hands back (NAK) what no handler took, lets
+   * handlers holding deliveries settle them within `timeoutMs` (default: the longest ackTimeoutMs
+   * of its topics), then hands the rest back. On NATS a hand-back counts as a delivery attempt.
+   * Idempotent.
+   */
+  /**
+   * Settles once this consumer's pulls ended (each within pollWaitMs of a close) and what they
+   * brought was handed back: the connection must stay open until then.
+   */
+  pullsEnded(): Promise<void> {
+    const { settings } = this.#host.link;
+    this.#handedBack ??= (async () => {
+      await this.#started;
+      // A pull ends by itself within pollWaitMs, but not always while the servers are gone: bounded.
+      await withDeadline(this.#pumps, this.#pollWaitMs + settings.requestTimeoutMs, () => new Error('pulls did not end')).catch(() => {});
+      this.#handBackBuffered();
+      await this.#flush();
+    })();
+    return this.#handedBack;
+  }
+
+  async #flush(): Promise<void> {
+    const { link } = this.#host;
+    // A flush waits for the server's answer, for ever while it is gone: bounded, the hand-backs are best effort.
+    if (!link.nc.isClosed()) await withDeadline(link.nc.flush(), link.settings.requestTimeoutMs, () => new Error('flush timed out')).catch(() => {});
+  }
+
+  close(options: CloseOptions = {}): Promise<void> {
+    refuseUnknownOptions('close options', options, ['timeoutMs']);
+    const timeoutMs = options.timeoutMs ?? Math.max(...this.#topicNames.map((t) => this.#host.topics.cached(t)?.ackTimeoutMs ?? 30_000));
+    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) throw new InvalidArgumentError(`close timeoutMs must be a finite number of ms, 0 or more (got ${String(timeoutMs)})`);
+    this.#closing ??= (async () => {
+      this.#stop();
+      // What no handler took goes back (NAK) once the pulls in flight ended, not now: a NAKed
+      // message would come straight back to this consumer's own open pull.
+      void this.pullsEnded();
+      if (this.#held.size > 0 && timeoutMs > 0) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, timeoutMs);
+          this.#drained = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+      }
+      this.#closed = true;
+      clearInterval(this.#sweep);
+      for (const d of [...this.#held]) {
+        d.msg.nak();
+        this.#leave(d);
+      }
+      await this.#flush();
+    })().finally(() => this.#host.onClose());
+    return this.#closing;
+  }
+}

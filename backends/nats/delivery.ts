@@ -1,0 +1,126 @@
+// One message handed out by a NATS consumer, and how it settles: ack -> +ACK confirmed by the
+// server (AckAck), nack -> NAK with the backoff's delay (or dead-letter on the last attempt),
+// extend -> +WPI (in progress: the server restarts AckWait). The lease is also kept by the client:
+// a settle after the deadline is refused (STALE_DELIVERY), since JetStream itself would accept it
+// even though the message was redelivered meanwhile. Caller's thread.
+import type { JsMsg } from '@nats-io/jetstream';
+import { InvalidArgumentError } from '../../wal/index.ts';
+import { ClosedError, StaleDeliveryError, errorText, type DeadLetterInfo, type Delivery, type NackOptions, type ResolvedTopicOptions } from '../../core/index.ts';
+import { UnsupportedFeatureError } from './errors.ts';
+import type { Payload } from './payload.ts';
+
+/** What a delivery needs from its consumer. */
+export interface NatsDeliveryOwner {
+  readonly group: string;
+  /** False once the consumer is closed: settles are refused (CLOSED). */
+  accepts(): boolean;
+  /** Monotonic ms, as deadlines are. */
+  now(): number;
+  /** Sends +ACK and waits for the server's confirm. */
+  ack(msg: JsMsg): Promise<void>;
+  /** Sends NAK with a delay, or +WPI, and waits until the server has read it. */
+  signal(msg: JsMsg, what: { nakDelayMs: number } | 'working'): Promise<void>;
+  /** Moves the message to its dead-letter topic (once), then terminates it in the stream. */
+  deadLetter(d: JetStreamDelivery, lastError: string | null): Promise<void>;
+  backoffMs(options: ResolvedTopicOptions, attempt: number): number;
+  /** The lease ended here: frees the consumer's slot. */
+  done(d: JetStreamDelivery): void;
+}
+
+/** A safety margin taken off the lease: the server's AckWait started before the message reached us. */
+export function leaseMarginMs(ackTimeoutMs: number): number {
+  return Math.min(1000, Math.floor(ackTimeoutMs / 10));
+}
+
+/** A leased NATS message (see the top of the file). */
+export class JetStreamDelivery<V = unknown> implements Delivery<V> {
+  readonly value: V;
+  readonly key: string | undefined;
+  readonly headers: Readonly<Record<string, string>> | undefined;
+  readonly id: string | undefined;
+  readonly topic: string;
+  readonly partition: number;
+  /** The stream's sequence number (increasing per partition, with gaps: one sequence per stream). */
+  readonly offset: number;
+  readonly attempt: number;
+  readonly publishedAt: number;
+  readonly deadLetter: DeadLetterInfo | undefined;
+  /** Monotonic ms after which this copy is stale. */
+  deadline: number;
+  /** Wall time of this delivery (for dead-letter info). */
+  readonly deliveredAt: number;
+  readonly msg: JsMsg;
+  readonly payload: Payload;
+  readonly options: ResolvedTopicOptions;
+  readonly #owner: NatsDeliveryOwner;
+  #settled = false;
+
+  constructor(msg: JsMsg, topic: string, partition: number, payload: Payload, options: ResolvedTopicOptions, deadline: number, owner: NatsDeliveryOwner) {
+    this.msg = msg;
+    this.payload = payload;
+    this.options = options;
+    this.value = payload.value as V;
+    this.key = payload.key;
+    this.headers = payload.headers;
+    this.id = payload.id;
+    this.topic = topic;
+    this.partition = partition;
+    this.offset = msg.info.streamSequence;
+    this.attempt = msg.info.deliveryCount;
+    this.publishedAt = Math.floor(Number(msg.info.timestampNanos) / 1_000_000);
+    this.deadLetter = payload.deadLetter;
+    this.deadline = deadline;
+    this.deliveredAt = Date.now();
+    this.#owner = owner;
+  }
+
+  get settled(): boolean {
+    return this.#settled;
+  }
+
+  ack(): Promise<void> {
+    return this.#settle('ack', () => this.#owner.ack(this.msg));
+  }
+
+  nack(options: NackOptions = {}): Promise<void> {
+    const { delayMs, deadLetter } = options ?? {};
+    if (delayMs !== undefined && (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0)) {
+      return Promise.reject(new InvalidArgumentError(`nack delayMs must be a finite number of ms, 0 or more (got ${String(delayMs)}); the message is still leased to you`));
+    }
+    const error = errorText(options?.error) ?? null;
+    if (deadLetter === true || this.attempt >= this.options.maxDeliveries) return this.#settle('nack', () => this.#owner.deadLetter(this, error));
+    const nakDelayMs = delayMs ?? this.#owner.backoffMs(this.options, this.attempt);
+    return this.#settle('nack', () => this.#owner.signal(this.msg, { nakDelayMs }));
+  }
+
+  async extend(ms?: number): Promise<void> {
+    if (ms !== undefined && (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0)) throw new InvalidArgumentError(`extend ms must be a positive number (got ${String(ms)})`);
+    if (ms !== undefined && ms > this.options.ackTimeoutMs) {
+      throw new UnsupportedFeatureError('nats', `extend(${ms}) beyond the topic's ackTimeoutMs (${this.options.ackTimeoutMs})`, 'JetStream restarts the full AckWait on each extend: call extend() again before it ends');
+    }
+    if (this.#settled) throw new StaleDeliveryError(this.topic, this.partition, this.offset, 'already settled, extend ignored');
+    if (!this.#owner.accepts()) throw new ClosedError(`consumer of group ${this.#owner.group}`);
+    const from = this.#owner.now();
+    if (from >= this.deadline) throw new StaleDeliveryError(this.topic, this.partition, this.offset, 'its lease expired before extend');
+    await this.#owner.signal(this.msg, 'working');
+    this.deadline = Math.max(this.deadline, from + this.options.ackTimeoutMs - leaseMarginMs(this.options.ackTimeoutMs));
+  }
+
+  /** Refuses a settle that cannot be made now (settled, closed, lease over), else sends it once. */
+  async #settle(what: 'ack' | 'nack', send: () => Promise<void>): Promise<void> {
+    if (this.#settled) throw new StaleDeliveryError(this.topic, this.partition, this.offset, `already settled, ${what} ignored`);
+    if (!this.#owner.accepts()) throw new ClosedError(`consumer of group ${this.#owner.group}`);
+    if (this.#owner.now() >= this.deadline) {
+      this.#owner.done(this);
+      throw new StaleDeliveryError(this.topic, this.partition, this.offset, 'its lease expired');
+    }
+    this.#settled = true;
+    try {
+      await send();
+    } catch (error) {
+      this.#settled = false; // a timeout or a lost connection: it may be tried again while the lease lasts
+      throw error;
+    }
+    this.#owner.done(this);
+  }
+}
