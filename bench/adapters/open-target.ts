@@ -1,0 +1,22 @@
+// Opens the target a cell names. Peers' clients are imported only when a peer is measured, so
+// `npm run bench` (Ferry alone) never loads them.
+import type { Target, TargetParams } from './target.ts';
+
+/** The systems a workload cell can drive. */
+export const TARGETS = ['ferry', 'redis', 'rabbitmq', 'nats'] as const;
+export type TargetName = (typeof TARGETS)[number];
+
+export async function openTarget(params: TargetParams): Promise<Target> {
+  switch (params.target as TargetName) {
+    case 'ferry':
+      return (await import('./ferry.ts')).openFerry(params);
+    case 'redis':
+      return (await import('../peers/redis.ts')).openRedis(params);
+    case 'rabbitmq':
+      return (await import('../peers/rabbitmq.ts')).openRabbit(params);
+    case 'nats':
+      return (await import('../peers/nats.ts')).openNats(params);
+    default:
+      throw new Error(`unknown target ${params.target}; expected one of ${TARGETS.join(', ')}`);
+  }
+}
