@@ -14,6 +14,11 @@ const READ_COUNT = 1000;
 
 type Entry = [Buffer, Buffer[]];
 
+/** ioredis defines `<command>Buffer` for every command at run time; its types omit XAUTOCLAIM's (and its callBuffer drops the command name). */
+interface BufferCommands {
+  xautoclaimBuffer(...args: (string | number)[]): Promise<unknown>;
+}
+
 export async function openRedis(params: TargetParams): Promise<Target> {
   const options = { host: '127.0.0.1', port: params.port!, lazyConnect: false, maxRetriesPerRequest: 1 };
   const commands = new Redis({ ...options, enableAutoPipelining: true });
@@ -62,7 +67,7 @@ export async function openRedis(params: TargetParams): Promise<Target> {
         }
       })();
       const reclaim = setInterval(() => {
-        commands.callBuffer('XAUTOCLAIM', STREAM, GROUP, 'c1', RECLAIM_IDLE_MS, '0-0', 'COUNT', READ_COUNT).then(
+        (commands as unknown as BufferCommands).xautoclaimBuffer(STREAM, GROUP, 'c1', RECLAIM_IDLE_MS, '0-0', 'COUNT', READ_COUNT).then(
           (r: unknown) => deliver((r as [Buffer, Entry[]])[1]),
           () => {},
         );

@@ -6,7 +6,7 @@ import type { CliOptions } from '../lib/cli.ts';
 import { compareRows, renderComparison, type Comparison } from './compare.ts';
 import { renderHtml } from './html.ts';
 import { fromJsonLines, toJsonLines, type Row } from './rows.ts';
-import { renderTable } from './table.ts';
+import { renderSideBySide, renderTable } from './table.ts';
 
 function write(path: string, text: string): void {
   mkdirSync(dirname(path), { recursive: true });
@@ -15,7 +15,7 @@ function write(path: string, text: string): void {
 
 /** Prints and writes everything a run produced; returns the comparison when one was asked for. */
 export function emit(rows: readonly Row[], cli: CliOptions, title: string, questions: ReadonlyMap<string, string>, command: string): Comparison[] | undefined {
-  const text = renderTable(rows, questions);
+  const text = `${renderTable(rows, questions)}\n${renderSideBySide(rows)}`;
   const comparison = cli.comparePath ? compareRows(fromJsonLines(readFileSync(cli.comparePath, 'utf8')), rows) : undefined;
   const compareText = comparison ? renderComparison(comparison, cli.comparePath!) : '';
   if (cli.json) {

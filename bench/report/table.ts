@@ -2,6 +2,7 @@
 // binding limit and the ratio to it), failed and skipped cells said as such, never as figures.
 import { formatRatio, formatTable, formatValue } from './format.ts';
 import type { Row } from './rows.ts';
+import { ferryAdvantage, sideBySide } from './side-by-side.ts';
 
 function spread(row: Row): string {
   return row.values.length > 1 && Number.isFinite(row.spread) ? `±${((row.spread * 100) / 2).toFixed(0)}%` : '';
@@ -23,4 +24,29 @@ export function renderTable(rows: readonly Row[], questions: ReadonlyMap<string,
     if (means.length) out.push('', ...means.map((m) => `confirm means, ${m}`));
   }
   return out.join('\n');
+}
+
+/**
+ * Ferry and the peers side by side: one column per system; each peer's cell carries how many
+ * times better Ferry's figure is (`Ferry 3.1x`), or `FAILED`.
+ */
+export function renderSideBySide(rows: readonly Row[]): string {
+  const table = sideBySide(rows);
+  if (table.lines.length === 0) return '';
+  const body = table.lines.map((line) => {
+    const ref = table.reference ? line.cells.get(table.reference) : undefined;
+    return [
+      `${line.workload}: ${line.metric}${line.unit === 'msg/s' ? '' : ` (${line.unit})`}`,
+      ...table.systems.map((system) => {
+        const row = line.cells.get(system);
+        if (!row) return '';
+        if (row.status !== 'ok') return 'FAILED';
+        const adv = system === table.reference ? undefined : ferryAdvantage(ref, row);
+        return `${formatValue(row.median, row.unit)}${adv === undefined ? "" : ` (Ferry ${adv >= 1 ? adv.toFixed(1) : adv.toPrecision(2)}x)`}`;
+      }),
+    ];
+  });
+  const skipped = rows.filter((r) => r.scenario === 'peers' && r.status === 'skipped').map((r) => `skipped: ${r.detail}`);
+  const means = [...new Set(rows.filter((r) => r.scenario === 'peers' && r.confirmMeans).map((r) => `${r.system}: ${r.confirmMeans}`))];
+  return [`\n== side by side (Ferry Nx: how many times better ${table.reference ?? 'Ferry'} is)`, '', formatTable(['figure', ...table.systems], body), '', ...means.map((m) => `confirm means, ${m}`), ...skipped].join('\n');
 }

@@ -8,7 +8,23 @@ import { DeliveryTracker } from './tracker.ts';
 /** How long a drain may take before the cell gives up (a stuck system fails its check). */
 const DRAIN_TIMEOUT_MS = 120_000;
 /** After the last ack, how long to watch for stray redeliveries before checking the system is empty. */
-const QUIET_MS = 200;
+export const QUIET_MS = 200;
+
+/** How long a system that acks without a confirm (NATS, RabbitMQ) may take to count the last acks. */
+const SETTLE_WAIT_MS = 2000;
+
+/**
+ * Messages the system still counts as unsettled once everything was acked. Where an ack has no
+ * confirm, the count may lag the last acks: asked again until it is 0 or SETTLE_WAIT_MS passed.
+ */
+export async function unsettledAfterDrain(target: Target): Promise<number | undefined> {
+  const until = Date.now() + SETTLE_WAIT_MS;
+  for (;;) {
+    const n = await target.unsettled();
+    if (n === undefined || n === 0 || Date.now() >= until) return n;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
 
 export interface DrainResult {
   readonly tracker: DeliveryTracker;
@@ -48,6 +64,6 @@ export async function drain(target: Target, total: number, warmup: number, prefe
   clearTimeout(timer);
   await new Promise((resolve) => setTimeout(resolve, QUIET_MS));
   await subscription.stop();
-  const unsettled = await target.unsettled();
+  const unsettled = await unsettledAfterDrain(target);
   return { tracker, seconds: timedOut ? Number.NaN : Number(finished - started) / 1e9, unsettled, timedOut };
 }

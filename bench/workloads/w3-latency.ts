@@ -4,6 +4,7 @@
 import { hrtime } from 'node:process';
 import type { CellOutput } from '../lib/cell-output.ts';
 import type { Target } from '../adapters/target.ts';
+import { QUIET_MS, unsettledAfterDrain } from './drain.ts';
 import { LatencyHistogram } from './latency-histogram.ts';
 import { dueOf, seqOf, stamp, template } from './payload.ts';
 import { DeliveryTracker } from './tracker.ts';
@@ -60,8 +61,9 @@ export async function w3Latency(target: Target, shape: WorkloadShape, pace: Rate
   let timer: NodeJS.Timeout | undefined;
   const timedOut = await Promise.race([delivered.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), DELIVER_TIMEOUT_MS)))]);
   clearTimeout(timer);
+  await new Promise((resolve) => setTimeout(resolve, QUIET_MS)); // stray redeliveries would show here
   await subscription.stop();
-  const check = publishErrors > 0 ? { ok: false, detail: `${publishErrors} publishes failed` } : timedOut ? { ok: false, detail: `${tracker.ackedCount} of ${total} acked ${DELIVER_TIMEOUT_MS} ms after the last publish` } : tracker.check(await target.unsettled());
+  const check = publishErrors > 0 ? { ok: false, detail: `${publishErrors} publishes failed` } : timedOut ? { ok: false, detail: `${tracker.ackedCount} of ${total} acked ${DELIVER_TIMEOUT_MS} ms after the last publish` } : tracker.check(await unsettledAfterDrain(target));
   const d = deliver.quantiles();
   const c = confirm.quantiles();
   return {
