@@ -1,19 +1,16 @@
 // The benchmark harness's own machinery (not Ferry's speed: nothing here asserts a time): the
-// statistics, the rows and their JSON, limits and ratios, the comparison's flags, the report, and
-// one real cell of each kind run in a child process on tiny sizes, so the harness cannot rot.
+// statistics, the rows and their JSON, limits and ratios, the comparison's flags, the terminal
+// report, the command line. bench/quick-run.test.ts runs the whole machinery on tiny sizes.
 import { describe, expect, it } from 'vitest';
 import type { CellOutput } from './lib/cell-output.ts';
 import { parseCli } from './lib/cli.ts';
 import type { Machine } from './lib/machine.ts';
-import { PROFILES } from './lib/profile.ts';
-import { parseResult, runChild, type CellRuns } from './lib/run-cells.ts';
+import { parseResult, type CellRuns } from './lib/run-cells.ts';
 import type { CellPlan } from './lib/scenario.ts';
 import { median, quantileSorted, summarise } from './lib/stats.ts';
 import { compareRows, MIN_NOISE } from './report/compare.ts';
 import { bindingLimit, buildRows, fromJsonLines, rowKey, toJsonLines, type Row } from './report/rows.ts';
 import { renderTable } from './report/table.ts';
-import { consume } from './scenarios/consume.ts';
-import { disk } from './limits/disk.ts';
 
 const machine: Machine = { cpu: 'test cpu', cores: 2, memBytes: 1, node: 'v0', platform: 'test', disk: '/tmp', loadAvg: [0, 0, 0], commit: 'abc', date: '2026-01-01T00:00:00.000Z' };
 const ctx = { profile: 'test', machine };
@@ -156,25 +153,5 @@ describe('command line', () => {
   it('reads the result line among a child\'s other output', () => {
     expect(parseResult('noise\nRESULT {"metrics":[],"check":{"ok":true,"detail":"d"}}\nmore')).toEqual({ metrics: [], check: { ok: true, detail: 'd' } });
     expect(parseResult('no result here')).toBeUndefined();
-  });
-});
-
-describe('cells in child processes (tiny sizes)', () => {
-  it('runs the consume workload on Ferry and checks every message was acked once', async () => {
-    const [cell] = consume.plan(PROFILES.tiny);
-    const rep = await runChild(cell!, { timeoutMs: 60_000 });
-    expect(rep.ok ? rep.output.check : rep.error).toMatchObject({ ok: true });
-    if (!rep.ok) return;
-    expect(rep.output.check.detail).toContain(`${PROFILES.tiny.n + PROFILES.tiny.warmup} delivered and acked once`);
-    expect(rep.output.metrics.map((m) => m.name)).toEqual(['msg/s']);
-    expect(rep.output.metrics[0]!.value).toBeGreaterThan(0);
-  });
-
-  it('runs the disk limit and names each loop as the scenarios refer to it', async () => {
-    const [cell] = disk.plan(PROFILES.tiny);
-    const rep = await runChild(cell!, { timeoutMs: 60_000 });
-    expect(rep.ok).toBe(true);
-    if (!rep.ok) return;
-    expect(rep.output.metrics.map((m) => m.name)).toEqual(expect.arrayContaining(['fdatasync latency', 'disk write+fdatasync 100x100B', 'disk write 100x100B']));
   });
 });

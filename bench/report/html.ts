@@ -19,7 +19,7 @@ export interface HtmlInput {
 const CSS = `body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:1200px;padding:0 1em;color:#111}
 h1{font-size:1.6em}h2{font-size:1.25em;margin-top:2em;border-bottom:1px solid #ddd}h3{font-size:1.05em}
 table{border-collapse:collapse;margin:.6em 0}td,th{border:1px solid #ddd;padding:3px 8px;text-align:right}
-td:first-child,th:first-child{text-align:left}th{background:#f5f5f5}.bad{fill:#b91c1c;color:#b91c1c;font-weight:600}
+td:first-child,th:first-child,td:nth-child(2){text-align:left}th{background:#f5f5f5}.bad{fill:#b91c1c;color:#b91c1c;font-weight:600}
 .good{color:#15803d;font-weight:600}.muted,.note{color:#666;fill:#666}code{background:#f3f3f3;padding:1px 4px}
 svg.chart{display:block;margin:.5em 0;font-size:12px}svg text{fill:#222}.grid{stroke:#e5e5e5}.whisker{stroke:#111;stroke-width:1.5}
 .marker{stroke:#999;stroke-dasharray:4 3}dl{display:grid;grid-template-columns:max-content auto;gap:2px 12px}dt{color:#555}`;
@@ -38,7 +38,7 @@ function figureTable(rows: readonly Row[]): string {
   const body = rows.map((r) => {
     if (r.status !== 'ok') return `<tr><td>${esc(shortCell(r.cell))}</td><td>${esc(r.metric)}</td><td class="bad">${r.status.toUpperCase()}</td><td colspan="3" style="text-align:left">${esc(r.detail)}</td></tr>`;
     const spread = r.values.length > 1 ? `${formatValue(r.min, r.unit)} – ${formatValue(r.max, r.unit)}` : '';
-    return `<tr><td>${esc(shortCell(r.cell))}</td><td>${esc(r.metric)}${r.unit === 'msg/s' ? '' : ` (${r.unit})`}</td><td><b>${esc(formatValue(r.median, r.unit))}</b></td><td class="muted">${esc(spread)}</td><td>${r.limit ? esc(`${formatValue(r.limit.value, r.unit)} ${r.limit.name}`) : ''}</td><td>${esc(formatRatio(r.ratio, r.better))}</td></tr>`;
+    return `<tr><td>${esc(shortCell(r.cell))}</td><td>${esc(r.metric)}${r.metric.endsWith(r.unit) ? '' : ` (${r.unit})`}</td><td><b>${esc(formatValue(r.median, r.unit))}</b></td><td class="muted">${esc(spread)}</td><td>${r.limit ? esc(`${formatValue(r.limit.value, r.unit)} ${r.limit.name}`) : ''}</td><td>${esc(formatRatio(r.ratio, r.better))}</td></tr>`;
   });
   return `<table><tr><th>cell</th><th>figure</th><th>median</th><th>min – max</th><th>limit</th><th>ratio</th></tr>${body.join('')}</table>`;
 }
@@ -49,7 +49,7 @@ function scenarioCharts(rows: readonly Row[]): string {
     const mine = rows.filter((r) => r.metric === metric && r.status !== 'skipped');
     if (mine.length < 2 && !mine.some((r) => r.limit)) continue;
     const unit = mine[0]!.unit;
-    out.push(`<h3>${esc(metric)}${unit === 'msg/s' ? ' (msg/s)' : ` (${unit})`}</h3>`);
+    out.push(`<h3>${esc(metric)}${metric.endsWith(unit) ? '' : ` (${unit})`}</h3>`);
     out.push(barChart(mine.map((r) => ({ label: shortCell(r.cell), value: r.median, min: r.min, max: r.max, ...(r.ratio !== undefined ? { note: `${formatRatio(r.ratio, r.better)} of ${r.limit!.name}` } : {}) })), (v) => formatValue(v, unit)));
   }
   for (const r of rows.filter((x) => x.distributions)) {

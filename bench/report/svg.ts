@@ -29,7 +29,7 @@ export function barChart(bars: readonly Bar[], format: (v: number) => string, op
   const labelWidth = Math.min(420, 12 + 6.6 * Math.max(10, ...bars.map((b) => b.label.length)));
   const plotWidth = 360;
   const rowHeight = 22;
-  const width = labelWidth + plotWidth + 200;
+  const width = labelWidth + plotWidth + 340;
   const height = rowHeight * bars.length + 24;
   const finite = bars.flatMap((b) => [b.value, b.max ?? b.value]).filter(Number.isFinite);
   const max = options.scaleMax ?? Math.max(1e-9, ...finite, options.marker?.value ?? 0);

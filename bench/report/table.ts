@@ -10,7 +10,7 @@ function spread(row: Row): string {
 
 function cells(row: Row): string[] {
   if (row.status !== 'ok') return [row.cell.replace(/^[^:]*: /, ''), row.metric, row.status.toUpperCase(), '', '', '', row.detail.slice(0, 120)];
-  return [row.cell.replace(/^[^:]*: /, ''), `${row.metric}${row.unit === 'ms' || row.unit === 's' ? ` (${row.unit})` : ''}`, formatValue(row.median, row.unit), spread(row), row.limit ? `${formatValue(row.limit.value, row.unit)} ${row.limit.name}` : '', formatRatio(row.ratio, row.better), ''];
+  return [row.cell.replace(/^[^:]*: /, ''), `${row.metric}${row.metric.endsWith(row.unit) || row.unit === 'msg/s' ? '' : ` (${row.unit})`}`, formatValue(row.median, row.unit), spread(row), row.limit ? `${formatValue(row.limit.value, row.unit)} ${row.limit.name}` : '', formatRatio(row.ratio, row.better), ''];
 }
 
 /** The whole run as text: a heading and a table per scenario, in the order rows come. */
