@@ -19,14 +19,16 @@ export interface CliOptions {
   readonly outPath: string;
   readonly htmlPath: string;
   readonly comparePath?: string;
+  /** Also write the run as Markdown tables here (for the README). */
+  readonly markdownPath?: string;
   /** Where cells write their data (FERRY_BENCH_DIR or --dir, else the temp dir). */
   readonly dataDir: string;
 }
 
-const KNOWN = new Set(['quick', 'tiny', 'json', 'out', 'html', 'compare', 'reps', 'dir', 'help']);
+const KNOWN = new Set(['quick', 'tiny', 'json', 'out', 'html', 'markdown', 'compare', 'reps', 'dir', 'help']);
 
 export const USAGE = `options: --quick (about a minute) | --reps=N | --json (JSON lines on stdout) | --out=rows.jsonl
-         --html=report.html | --compare=old.jsonl | --dir=<data dir> | [scenario names...]`;
+         --html=report.html | --markdown=table.md | --compare=old.jsonl | --dir=<data dir> | [names...]`;
 
 /** Parses `--flag[=value]` arguments and scenario names; throws on an unknown flag. */
 export function parseCli(argv: readonly string[], resultsName: string): CliOptions {
@@ -51,6 +53,7 @@ export function parseCli(argv: readonly string[], resultsName: string): CliOptio
     outPath: flags.get('out') ?? join(RESULTS_DIR, `${resultsName}.jsonl`),
     htmlPath: flags.get('html') ?? join(RESULTS_DIR, `${resultsName}.html`),
     ...(flags.has('compare') ? { comparePath: flags.get('compare')! } : {}),
+    ...(flags.has('markdown') ? { markdownPath: flags.get('markdown') === 'true' ? join(RESULTS_DIR, `${resultsName}.md`) : flags.get('markdown')! } : {}),
     dataDir,
   };
 }

@@ -6,6 +6,7 @@ import type { Machine } from '../lib/machine.ts';
 import type { CellRuns } from '../lib/run-cells.ts';
 import { compareRows } from './compare.ts';
 import { renderHtml } from './html.ts';
+import { renderMarkdown } from './markdown.ts';
 import { buildRows } from './rows.ts';
 import { ferryAdvantage, sideBySide } from './side-by-side.ts';
 import { esc } from './svg.ts';
@@ -81,5 +82,16 @@ describe('HTML report', () => {
 
   it('escapes text for HTML', () => {
     expect(esc(`<a href="x">&'`)).toBe('&lt;a href=&quot;x&quot;&gt;&amp;&#39;');
+  });
+});
+
+describe('Markdown for the README', () => {
+  it('carries the command, the machine, one column per system, and failed or skipped peers as such', () => {
+    const md = renderMarkdown(rows, 'npm run bench:peers');
+    expect(md).toContain('Reproduce with `npm run bench:peers`. cpu <x> × 2');
+    expect(md).toContain('| figure | ferry threads=0 | redis | nats |');
+    expect(md).toContain('| W1: msg/s | 300k | 100k (Ferry 3.0×) | FAILED |');
+    expect(md).toContain('- skipped: rabbitmq could not start');
+    expect(md).not.toContain('1.00G');
   });
 });

@@ -5,6 +5,7 @@ import { dirname } from 'node:path';
 import type { CliOptions } from '../lib/cli.ts';
 import { compareRows, renderComparison, type Comparison } from './compare.ts';
 import { renderHtml } from './html.ts';
+import { renderMarkdown } from './markdown.ts';
 import { fromJsonLines, toJsonLines, type Row } from './rows.ts';
 import { renderSideBySide, renderTable } from './table.ts';
 
@@ -26,7 +27,8 @@ export function emit(rows: readonly Row[], cli: CliOptions, title: string, quest
   }
   write(cli.outPath, toJsonLines(rows));
   write(cli.htmlPath, renderHtml({ title, command, rows, questions, ...(comparison ? { comparison, comparedWith: cli.comparePath! } : {}) }));
+  if (cli.markdownPath) write(cli.markdownPath, renderMarkdown(rows, command));
   const failed = rows.filter((r) => r.status === 'failed').length;
-  process.stderr.write(`\nrows: ${cli.outPath}\nreport: ${cli.htmlPath}${failed ? `\n${failed} figure(s) FAILED their check or did not run` : ''}\n`);
+  process.stderr.write(`\nrows: ${cli.outPath}\nreport: ${cli.htmlPath}${cli.markdownPath ? `\nmarkdown: ${cli.markdownPath}` : ''}${failed ? `\n${failed} figure(s) FAILED their check or did not run` : ''}\n`);
   return comparison;
 }
