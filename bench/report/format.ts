@@ -18,7 +18,7 @@ export function formatValue(value: number, unit: string): string {
 /** A ratio: `0.42` of a ceiling, or `3.1x` a floor. */
 export function formatRatio(ratio: number | undefined, better: 'higher' | 'lower'): string {
   if (ratio === undefined || !Number.isFinite(ratio)) return '';
-  return better === 'higher' ? ratio.toFixed(2) : `${ratio >= 10 ? ratio.toFixed(0) : ratio.toFixed(1)}x`;
+  return better === 'higher' ? ratio.toFixed(2) : `${ratio >= 10 ? ratio.toFixed(0) : ratio.toFixed(2)}x`;
 }
 
 /** Lays rows out under headers: first column left-aligned, the others right-aligned. */

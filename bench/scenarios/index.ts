@@ -8,6 +8,8 @@ import { consume } from './consume.ts';
 import { fsyncPolicies } from './fsync-policies.ts';
 import { keyOrder } from './key-order.ts';
 import { latency } from './latency.ts';
+import { leaseExpiry } from './lease-expiry.ts';
+import { memory } from './memory.ts';
 import { payloads } from './payloads.ts';
 import { publish } from './publish.ts';
 import { recovery } from './recovery.ts';
@@ -18,7 +20,7 @@ import { peerWorkloads } from '../peers/peer-workloads.ts';
 export const LIMITS: readonly Scenario[] = [disk, msgpack, transfer];
 
 /** The questions `npm run bench` answers, in report order. */
-export const SCENARIOS: readonly Scenario[] = [publish, consume, latency, redelivery, keyOrder, recovery, fsyncPolicies, payloads];
+export const SCENARIOS: readonly Scenario[] = [publish, consume, latency, redelivery, leaseExpiry, keyOrder, recovery, memory, fsyncPolicies, payloads];
 
 /** Every scenario a cell may name (the peers' comparison included). */
 export const ALL: readonly Scenario[] = [...LIMITS, ...SCENARIOS, peerWorkloads];
