@@ -3,7 +3,7 @@
 // report, the command line. bench/quick-run.test.ts runs the whole machinery on tiny sizes.
 import { describe, expect, it } from 'vitest';
 import type { CellOutput } from './lib/cell-output.ts';
-import { parseCli } from './lib/cli.ts';
+import { commandLine, parseCli } from './lib/cli.ts';
 import type { Machine } from './lib/machine.ts';
 import { parseResult, type CellRuns } from './lib/run-cells.ts';
 import type { CellPlan } from './lib/scenario.ts';
@@ -143,6 +143,11 @@ describe('command line', () => {
     expect(cli).toMatchObject({ names: ['publish'], comparePath: 'old.jsonl', json: false });
     expect(cli.profile).toMatchObject({ name: 'quick', reps: 5 });
     expect(parseCli([], 'bench').profile.name).toBe('full');
+  });
+
+  it('names the command that reproduces a run, without its output paths', () => {
+    expect(commandLine('bench', ['--quick', 'publish', '--out=x.jsonl', '--json', '--compare=old.jsonl'])).toBe('npm run bench -- --quick publish');
+    expect(commandLine('bench:peers', [])).toBe('npm run bench:peers');
   });
 
   it('refuses an unknown option and a bad repetition count', () => {

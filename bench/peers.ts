@@ -4,7 +4,7 @@
 // workload code, message count, payload, window and prefetch for every system; each cell
 // `reps` times in a fresh process. A peer that cannot start is reported as skipped.
 import { hrtime } from 'node:process';
-import { parseCli, progress } from './lib/cli.ts';
+import { commandLine, parseCli, progress } from './lib/cli.ts';
 import { describeMachine } from './lib/machine.ts';
 import type { Profile } from './lib/profile.ts';
 import { runCells } from './lib/run-cells.ts';
@@ -83,7 +83,7 @@ async function main(): Promise<void> {
     const cells = await runCells(cellPlans, { reps: cli.profile.reps, timeoutMs: CELL_TIMEOUT_MS, env: { ...process.env, FERRY_BENCH_DIR: cli.dataDir }, onProgress: progress });
     const rows = buildRows(cells, skipped, { profile: cli.profile.name, machine });
     const questions = new Map([...LIMITS.map((s): [string, string] => [s.name, s.question]), ['peers', 'W1-W4 on Ferry and its peers, same workloads, one run']]);
-    emit(rows, cli, 'Ferry and its peers', questions, `npm run bench:peers${cli.profile.name === 'full' ? '' : ` -- --${cli.profile.name}`}`);
+    emit(rows, cli, 'Ferry and its peers', questions, commandLine('bench:peers'));
     process.stderr.write(`wall time ${(Number(hrtime.bigint() - started) / 1e9).toFixed(0)} s on ${machine.cpu} x${machine.cores}, load ${machine.loadAvg.join(' ')}\n`);
     if (rows.some((r) => r.status === 'failed')) process.exitCode = 1;
   } finally {

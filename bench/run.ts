@@ -4,7 +4,7 @@
 // with its ratio to the limit that binds it. Writes bench/results/bench.jsonl and bench.html.
 // Options: see USAGE in lib/cli.ts. Profile one cell: node --import tsx --cpu-prof bench/cell.ts '<json>'.
 import { hrtime } from 'node:process';
-import { parseCli, progress } from './lib/cli.ts';
+import { commandLine, parseCli, progress } from './lib/cli.ts';
 import { describeMachine } from './lib/machine.ts';
 import { runCells } from './lib/run-cells.ts';
 import { emit } from './report/output.ts';
@@ -26,8 +26,7 @@ async function main(): Promise<void> {
   const cells = await runCells(plans, { reps: cli.profile.reps, timeoutMs: CELL_TIMEOUT_MS, env: { ...process.env, FERRY_BENCH_DIR: cli.dataDir }, onProgress: progress });
   const rows = buildRows(cells, [], { profile: cli.profile.name, machine });
   const questions = new Map([...LIMITS, ...SCENARIOS].map((s) => [s.name, s.question]));
-  const command = `npm run bench --${cli.profile.name === 'full' ? '' : ` --${cli.profile.name}`}${cli.names.length ? ` ${cli.names.join(' ')}` : ''}`.replace(/ --$/, '');
-  emit(rows, cli, 'Ferry benchmarks', questions, command);
+  emit(rows, cli, 'Ferry benchmarks', questions, commandLine('bench'));
   process.stderr.write(`wall time ${(Number(hrtime.bigint() - started) / 1e9).toFixed(0)} s on ${machine.cpu} x${machine.cores}, load ${machine.loadAvg.join(' ')}\n`);
   if (rows.some((r) => r.status === 'failed')) process.exitCode = 1;
 }

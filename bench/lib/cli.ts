@@ -66,3 +66,9 @@ export function progress(done: number, total: number, plan: CellPlan): void {
   if (process.stderr.isTTY) process.stderr.write(`\r\x1b[K${line.slice(0, (process.stderr.columns ?? 100) - 1)}${done + 1 === total ? '\n' : ''}`);
   else process.stderr.write(`${line}\n`);
 }
+
+/** The command that reproduces this run: the npm script with the arguments given (output paths left out). */
+export function commandLine(script: string, argv: readonly string[] = process.argv.slice(2)): string {
+  const args = argv.filter((a) => !/^--(out|html|markdown|compare|json)(=|$)/.test(a));
+  return `npm run ${script}${args.length ? ` -- ${args.join(' ')}` : ''}`;
+}

@@ -39,6 +39,13 @@ export async function openRedis(params: TargetParams): Promise<Target> {
       const reader = new Redis(options);
       let open = true;
       let unsettled = 0;
+      // Woken when a settle frees room under `prefetch` (the read loop waits instead of spinning).
+      let roomFreed: (() => void) | undefined;
+      const settled = (): void => {
+        unsettled--;
+        roomFreed?.();
+        roomFreed = undefined;
+      };
       const deliver = (entries: Entry[]): void => {
         for (const [id, fields] of entries) {
           if (!fields) continue; // deleted while pending
@@ -47,11 +54,11 @@ export async function openRedis(params: TargetParams): Promise<Target> {
           onDelivery({
             value: fields[1]!,
             ack: async () => {
-              unsettled--;
+              settled();
               const n = await commands.xack(STREAM, GROUP, ackId);
               if (n !== 1) throw new Error(`XACK of ${ackId} acknowledged ${n}`);
             },
-            nack: async () => void unsettled--, // stays pending: reclaimed by XAUTOCLAIM when idle
+            nack: async () => settled(), // stays pending: reclaimed by XAUTOCLAIM when idle
           });
         }
       };
@@ -59,7 +66,10 @@ export async function openRedis(params: TargetParams): Promise<Target> {
         while (open) {
           const room = Math.min(READ_COUNT, prefetch - unsettled);
           if (room <= 0) {
-            await new Promise((resolve) => setImmediate(resolve));
+            await new Promise<void>((resolve) => {
+              roomFreed = resolve;
+              setTimeout(resolve, 100); // and look again now and then, in case stop() was called
+            });
             continue;
           }
           const reply = (await reader.xreadgroupBuffer('GROUP', GROUP, 'c1', 'COUNT', room, 'BLOCK', 100, 'STREAMS', STREAM, '>')) as [Buffer, Entry[]][] | null;
