@@ -31,4 +31,8 @@ async function main(): Promise<void> {
   if (rows.some((r) => r.status === 'failed')) process.exitCode = 1;
 }
 
-await main();
+await main().catch((error: unknown) => {
+  // A usage error or a failure of the harness itself (not of a cell: those are rows marked FAILED).
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 2;
+});
