@@ -9,7 +9,7 @@ import { renderHtml } from './html.ts';
 import { renderMarkdown } from './markdown.ts';
 import { buildRows } from './rows.ts';
 import { ferryAdvantage, sideBySide } from './side-by-side.ts';
-import { esc } from './svg.ts';
+import { esc, niceTicks } from './svg.ts';
 import { renderSideBySide } from './table.ts';
 
 const machine: Machine = { cpu: 'cpu <x>', cores: 2, memBytes: 2 ** 30, node: 'v0', platform: 'p', disk: '/tmp', loadAvg: [1, 1, 1], commit: 'abc', date: 'd' };
@@ -93,5 +93,13 @@ describe('Markdown for the README', () => {
     expect(md).toContain('| W1: msg/s | 300k | 100k (Ferry 3.0×) | FAILED |');
     expect(md).toContain('- skipped: rabbitmq could not start');
     expect(md).not.toContain('1.00G');
+  });
+});
+
+describe('chart ticks', () => {
+  it('steps 1-2-5 on a linear scale and per decade on a log scale', () => {
+    expect(niceTicks(0, 11, false)).toEqual([0, 5, 10]);
+    expect(niceTicks(0, 100, false)).toEqual([0, 20, 40, 60, 80, 100]);
+    expect(niceTicks(0.3, 60, true)).toEqual([0.5, 1, 2, 5, 10, 20, 50]);
   });
 });

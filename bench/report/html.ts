@@ -101,11 +101,14 @@ function compareSection(comparison: readonly Comparison[] | undefined, path: str
 export function renderHtml(input: HtmlInput): string {
   const rows = input.rows;
   const failed = rows.filter((r) => r.status === 'failed');
-  const scenarios = [...new Set(rows.filter((r) => r.scenario !== 'peers').map((r) => r.scenario))];
+  // Ferry's scenarios first, the limits they are measured against after them.
+  const named = (pred: (r: Row) => boolean): string[] => [...new Set(rows.filter((r) => r.scenario !== 'peers' && pred(r)).map((r) => r.scenario))];
+  const scenarios = [...named((r) => r.system !== 'limit'), ...named((r) => r.system === 'limit')];
   const sections = scenarios.map((s) => {
     const mine = rows.filter((r) => r.scenario === s);
-    return `<h2>${esc(s)}</h2><p>${esc(input.questions.get(s) ?? '')}</p>${figureTable(mine)}${scenarioCharts(mine)}`;
+    return `<h2 id="${esc(s)}">${esc(s)}${mine[0]?.system === 'limit' ? ' (limit)' : ''}</h2><p>${esc(input.questions.get(s) ?? '')}</p>${figureTable(mine)}${scenarioCharts(mine)}`;
   });
+  const toc = scenarios.length > 1 ? `<p>${scenarios.map((s) => `<a href="#${esc(s)}">${esc(s)}</a>`).join(' · ')}</p>` : '';
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1"><title>${esc(input.title)}</title><style>${CSS}</style></head>
 <body><h1>${esc(input.title)}</h1><p>Reproduce with <code>${esc(input.command)}</code>. Each figure is the median over repetitions, each in a fresh process, warm-up excluded; min – max is the spread.</p>
@@ -113,6 +116,7 @@ ${machine(rows)}
 ${failed.length ? `<p class="bad">${failed.length} figure(s) failed their correctness check or did not run; they are listed as FAILED, never as figures.</p>` : ''}
 ${compareSection(input.comparison, input.comparedWith)}
 ${peersSection(rows)}
+${toc}
 ${limitsSection(rows)}
 ${sections.join('\n')}
 </body></html>

@@ -63,21 +63,35 @@ export function percentileChart(series: readonly Series[]): string {
   const all = series.flatMap((s) => s.points).filter(([, ms]) => ms > 0);
   if (all.length === 0) return '';
   const xMax = Math.max(3, ...all.map(([p]) => nines(p)));
-  const yMin = Math.log10(Math.max(1e-3, Math.min(...all.map(([, ms]) => ms))));
-  const yMax = Math.max(yMin + 1, Math.log10(Math.max(...all.map(([, ms]) => ms))));
+  const lo = Math.min(...all.map(([, ms]) => ms));
+  const hi = Math.max(...all.map(([, ms]) => ms));
+  // A log scale only when the values span more than a decade; otherwise linear from 0.
+  const log = hi / Math.max(lo, 1e-3) > 20;
+  const scale = log ? (v: number): number => Math.log10(Math.max(v, 1e-3)) : (v: number): number => v;
+  const yMin = log ? scale(lo) : 0;
+  const yMax = log ? scale(hi) : hi * 1.1;
   const x = (p: number): number => left + ((nines(p) - nines(50)) / (xMax - nines(50))) * (width - left - 120);
-  const y = (ms: number): number => height - bottom - ((Math.log10(Math.max(ms, 1e-3)) - yMin) / (yMax - yMin)) * (height - bottom - 10);
+  const y = (ms: number): number => height - bottom - ((scale(ms) - yMin) / (yMax - yMin || 1)) * (height - bottom - 10);
   const xTicks = [50, 90, 99, 99.9, 99.99].filter((p) => nines(p) <= xMax + 1e-9).map((p) => `<line x1="${x(p)}" x2="${x(p)}" y1="10" y2="${height - bottom}" class="grid"/><text x="${x(p)}" y="${height - 10}" text-anchor="middle">p${p}</text>`);
-  const yTicks: string[] = [];
-  for (let e = Math.floor(yMin); e <= Math.ceil(yMax); e++) {
-    const v = 10 ** e;
-    if (Math.log10(v) < yMin - 1e-9 || Math.log10(v) > yMax + 1e-9) continue;
-    yTicks.push(`<line x1="${left}" x2="${width - 120}" y1="${y(v)}" y2="${y(v)}" class="grid"/><text x="${left - 4}" y="${y(v) + 4}" text-anchor="end">${v >= 1 ? v : v.toPrecision(1)} ms</text>`);
-  }
+  const yTicks = niceTicks(log ? lo : 0, log ? hi : hi * 1.1, log).map((v) => `<line x1="${left}" x2="${width - 120}" y1="${y(v)}" y2="${y(v)}" class="grid"/><text x="${left - 4}" y="${y(v) + 4}" text-anchor="end">${Number(v.toPrecision(3))} ms</text>`);
   const lines = series.map((s, i) => {
     const pts = s.points.filter(([, ms]) => ms > 0).map(([p, ms]) => `${x(p).toFixed(1)},${y(ms).toFixed(1)}`);
     const last = s.points[s.points.length - 1];
     return `<polyline points="${pts.join(' ')}" fill="none" stroke="${colour(i)}" stroke-width="2"/><text x="${width - 116}" y="${16 + i * 16}" fill="${colour(i)}">${esc(s.name)}${last ? ` (max ${last[1].toPrecision(3)})` : ''}</text>`;
   });
   return `<svg class="chart" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" role="img">${xTicks.join('')}${yTicks.join('')}${lines.join('')}</svg>`;
+}
+
+/** Round tick values between lo and hi: 1-2-5 steps, or the same per decade on a log scale. */
+export function niceTicks(lo: number, hi: number, log: boolean): number[] {
+  const ticks: number[] = [];
+  if (log) {
+    for (let e = Math.floor(Math.log10(Math.max(lo, 1e-3))); e <= Math.ceil(Math.log10(hi)); e++) for (const m of [1, 2, 5]) if (m * 10 ** e >= lo && m * 10 ** e <= hi) ticks.push(m * 10 ** e);
+    return ticks;
+  }
+  const raw = (hi - lo) / 5;
+  const mag = 10 ** Math.floor(Math.log10(raw || 1));
+  const step = [1, 2, 5, 10].map((m) => m * mag).find((st) => st >= raw) ?? 10 * mag;
+  for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9; v += step) ticks.push(v);
+  return ticks;
 }
