@@ -1,5 +1,5 @@
 // `npm run bench:peers [-- --quick]`: W1-W4 on Ferry and, in the same run, on Redis Streams
-// (AOF always and everysec), a RabbitMQ quorum queue and NATS JetStream (file storage), each
+// (AOF always and everysec) and BullMQ on the first, a RabbitMQ quorum queue and NATS JetStream (file storage), each
 // started privately by bench/peers/servers.ts (installed by bench/peers/install.sh). Same
 // workload code, message count, payload, window and prefetch for every system; each cell
 // `reps` times in a fresh process. A peer that cannot start is reported as skipped.
@@ -39,15 +39,20 @@ interface System {
 
 function systems(profile: Profile, peers: readonly RunningPeer[]): System[] {
   const ferry = profile.threads.map((t): System => ({ name: `ferry threads=${t}`, target: { target: 'ferry', threads: t, fsync: 'interval', partitions: PARTITIONS } }));
-  const others = peers.map((p): System => {
+  const others = peers.flatMap((p): System[] => {
     switch (p.name) {
       case 'redis-always':
+        // BullMQ runs on the same Redis (AOF always), as a Node.js user would add it.
+        return [
+          { name: 'redis streams (AOF always)', target: { target: 'redis', port: p.port, appendfsync: 'always' } },
+          { name: 'bullmq (redis AOF always)', target: { target: 'bullmq', port: p.port } },
+        ];
       case 'redis-everysec':
-        return { name: p.name === 'redis-always' ? 'redis streams (AOF always)' : 'redis streams (AOF everysec)', target: { target: 'redis', port: p.port, appendfsync: p.name === 'redis-always' ? 'always' : 'everysec' } };
+        return [{ name: 'redis streams (AOF everysec)', target: { target: 'redis', port: p.port, appendfsync: 'everysec' } }];
       case 'rabbitmq':
-        return { name: 'rabbitmq quorum queue', target: { target: 'rabbitmq', port: p.port } };
+        return [{ name: 'rabbitmq quorum queue', target: { target: 'rabbitmq', port: p.port } }];
       case 'nats':
-        return { name: 'nats jetstream (file)', target: { target: 'nats', port: p.port } };
+        return [{ name: 'nats jetstream (file)', target: { target: 'nats', port: p.port } }];
     }
   });
   return [...ferry, ...others];
