@@ -4,6 +4,8 @@
 // -> ack step (partition actor and delivery) on the in-memory disk. Reported as messages per
 // second from the mean period (1000 / period x BATCH) and the p99 of a step, per STYLE.md.
 // `--quick`: shorter runs. These are in-process figures; the end-to-end ones are `npm run bench`.
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { Bench } from 'tinybench';
 import { Ferry } from '../../core/ferry.ts';
 import { decodeBody, decodeMeta, encodeMessage, frameMessages } from '../../core/codec.ts';
@@ -16,9 +18,18 @@ import { template } from '../workloads/payload.ts';
 const BATCH = 100;
 const MAX_MESSAGE_BYTES = 1024 * 1024;
 
-async function main(): Promise<void> {
-  const quick = process.argv.includes('--quick');
-  const bench = new Bench({ time: quick ? 200 : 1000, warmupTime: quick ? 50 : 200 });
+/** One hot path's figures: messages per second (from the mean period) and a step's p99 in µs. */
+export interface HotPath {
+  readonly name: string;
+  readonly state: string;
+  readonly msgPerSec: number;
+  readonly stepP99Us: number;
+  readonly rmePercent: number;
+}
+
+/** Runs every hot path for `timeMs` each (after `warmupMs`), in this thread. */
+export async function measureHotPaths(timeMs: number, warmupMs: number): Promise<HotPath[]> {
+  const bench = new Bench({ time: timeMs, warmupTime: warmupMs });
   const value = template(100);
   const messages = Array.from({ length: BATCH }, () => ({ value }));
   const records = messages.map((m) => encodeMessage(m, 0, MAX_MESSAGE_BYTES));
@@ -60,18 +71,28 @@ async function main(): Promise<void> {
       await Promise.all(acks);
     });
 
-  await bench.run();
-  const rows = bench.tasks.map((task) => {
-    const r = task.result;
-    if (r.state !== 'completed') return [task.name, r.state, '', ''];
-    return [task.name, formatRate((1000 / r.period) * BATCH), `${(r.latency.p99 * 1000).toFixed(1)}`, `${r.latency.rme.toFixed(1)}%`];
-  });
-  console.log(formatTable(['hot path (steps of 100 messages of 100 B)', 'msg/s', 'step p99 (us)', 'rme'], rows));
-  await consumer.close();
-  await producer.close();
-  await ferry.close();
-  await log.close();
+  try {
+    await bench.run();
+  } finally {
+    await consumer.close();
+    await producer.close();
+    await ferry.close();
+    await log.close();
+  }
   if (sink === 0) throw new Error('the steps did no work');
+  return bench.tasks.map((task): HotPath => {
+    const r = task.result;
+    if (r.state !== 'completed') return { name: task.name, state: r.state, msgPerSec: Number.NaN, stepP99Us: Number.NaN, rmePercent: Number.NaN };
+    return { name: task.name, state: r.state, msgPerSec: (1000 / r.period) * BATCH, stepP99Us: r.latency.p99 * 1000, rmePercent: r.latency.rme };
+  });
 }
 
-await main();
+async function main(): Promise<void> {
+  const quick = process.argv.includes('--quick');
+  const paths = await measureHotPaths(quick ? 200 : 1000, quick ? 50 : 200);
+  const rows = paths.map((p) => [p.name, p.state === 'completed' ? formatRate(p.msgPerSec) : p.state, Number.isFinite(p.stepP99Us) ? p.stepP99Us.toFixed(1) : '', Number.isFinite(p.rmePercent) ? `${p.rmePercent.toFixed(1)}%` : '']);
+  console.log(formatTable(['hot path (steps of 100 messages of 100 B)', 'msg/s', 'step p99 (us)', 'rme'], rows));
+}
+
+// Only when run as a script (the micro scenario imports measureHotPaths).
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) await main();
