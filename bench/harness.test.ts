@@ -11,6 +11,7 @@ import { median, quantileSorted, summarise } from './lib/stats.ts';
 import { compareRows, MIN_NOISE } from './report/compare.ts';
 import { bindingLimit, buildRows, fromJsonLines, rowKey, toJsonLines, type Row } from './report/rows.ts';
 import { renderTable } from './report/table.ts';
+import { DeliveryTracker } from './workloads/tracker.ts';
 
 const machine: Machine = { cpu: 'test cpu', cores: 2, memBytes: 1, node: 'v0', platform: 'test', disk: '/tmp', loadAvg: [0, 0, 0], commit: 'abc', date: '2026-01-01T00:00:00.000Z' };
 const ctx = { profile: 'test', machine };
@@ -97,6 +98,35 @@ describe('rows', () => {
 
   it('refuses rows of another schema', () => {
     expect(() => fromJsonLines('{"schema":99,"cell":"x","metric":"y"}\n')).toThrow(/schema 99/);
+  });
+});
+
+describe('delivery check', () => {
+  it('passes when every message is acked once, a redelivered copy answered "already acknowledged"', () => {
+    const t = new DeliveryTracker(3);
+    for (const seq of [0, 1, 2, 1]) t.onDelivery(seq);
+    expect([t.onAckAnswer(0, undefined), t.onAckAnswer(1, true), t.onAckAnswer(1, false), t.onAckAnswer(2, undefined)]).toEqual([false, false, false, true]);
+    const check = t.check(0);
+    expect(check.ok).toBe(true);
+    expect(check.detail).toContain('1 redeliveries; 1 acks of redelivered copies');
+  });
+
+  it('fails for a message never acked, one acked twice, one unknown, or one left unsettled', () => {
+    const t = new DeliveryTracker(3);
+    t.onDelivery(0);
+    t.onDelivery(7);
+    t.onAcked(0);
+    t.onAcked(0);
+    const check = t.check(4);
+    expect(check.ok).toBe(false);
+    expect(check.detail).toBe('2 of 3 never acked; 1 acked more than once; 1 deliveries of unknown messages; 4 left unsettled after the drain');
+  });
+
+  it('fails when fewer redeliveries came than failures were asked for', () => {
+    const t = new DeliveryTracker(1);
+    t.onDelivery(0);
+    t.onAcked(0);
+    expect(t.check(0, 1)).toMatchObject({ ok: false, detail: '0 redeliveries, expected at least 1' });
   });
 });
 

@@ -2,7 +2,8 @@
 // (AOF always and everysec) and BullMQ on the first, a RabbitMQ quorum queue and NATS JetStream (file storage), each
 // started privately by bench/peers/servers.ts (installed by bench/peers/install.sh). Same
 // workload code, message count, payload, window and prefetch for every system; each cell
-// `reps` times in a fresh process. A peer that cannot start is reported as skipped.
+// `reps` times in a fresh process. A peer that cannot start is reported as skipped. Names pick
+// peers: `-- redis-always nats`; the embedded pg-boss on PGlite runs only when named (`pgboss`).
 import { hrtime } from 'node:process';
 import { commandLine, parseCli, progress } from './lib/cli.ts';
 import { describeMachine } from './lib/machine.ts';
@@ -37,7 +38,17 @@ interface System {
   readonly target: Omit<TargetParams, 'dir'>;
 }
 
-function systems(profile: Profile, peers: readonly RunningPeer[]): System[] {
+/**
+ * Embedded peers (no server): run only when named (`npm run bench:peers -- pgboss`), since on a
+ * 2-core machine pg-boss on PGlite moves tens to hundreds of messages per second, so the quick
+ * profile's cells alone take minutes.
+ */
+const EMBEDDED = ['pgboss'] as const;
+const EMBEDDED_SYSTEMS: Readonly<Record<(typeof EMBEDDED)[number], System>> = {
+  pgboss: { name: 'pg-boss on PGlite (embedded)', target: { target: 'pgboss' } },
+};
+
+function systems(profile: Profile, peers: readonly RunningPeer[], embedded: readonly (typeof EMBEDDED)[number][]): System[] {
   const ferry = profile.threads.map((t): System => ({ name: `ferry threads=${t}`, target: { target: 'ferry', threads: t, fsync: 'interval', partitions: PARTITIONS } }));
   const others = peers.flatMap((p): System[] => {
     switch (p.name) {
@@ -55,7 +66,7 @@ function systems(profile: Profile, peers: readonly RunningPeer[]): System[] {
         return [{ name: 'nats jetstream (file)', target: { target: 'nats', port: p.port } }];
     }
   });
-  return [...ferry, ...others];
+  return [...ferry, ...others, ...embedded.map((e) => EMBEDDED_SYSTEMS[e])];
 }
 
 function plans(profile: Profile, all: readonly System[]): CellPlan[] {
@@ -70,18 +81,20 @@ function plans(profile: Profile, all: readonly System[]): CellPlan[] {
 
 async function main(): Promise<void> {
   const cli = parseCli(process.argv.slice(2), 'peers');
-  const wanted = (cli.names.length ? cli.names : PEERS) as PeerName[];
-  const unknown = wanted.filter((n) => !PEERS.includes(n));
-  if (unknown.length) throw new Error(`unknown peer(s) ${unknown.join(', ')}; known: ${PEERS.join(', ')}`);
+  const unknown = cli.names.filter((n) => !PEERS.includes(n as PeerName) && !EMBEDDED.includes(n as (typeof EMBEDDED)[number]));
+  if (unknown.length) throw new Error(`unknown peer(s) ${unknown.join(', ')}; known: ${[...PEERS, ...EMBEDDED].join(', ')}`);
+  const named = cli.names.filter((n): n is PeerName => PEERS.includes(n as PeerName));
+  const embedded = cli.names.filter((n): n is (typeof EMBEDDED)[number] => EMBEDDED.includes(n as (typeof EMBEDDED)[number]));
+  const wanted: PeerName[] = cli.names.length === 0 ? [...PEERS] : named;
   const machine = describeMachine(cli.dataDir);
   const started = hrtime.bigint();
-  process.stderr.write(`starting peers: ${wanted.join(', ')}\n`);
+  if (wanted.length) process.stderr.write(`starting peers: ${wanted.join(', ')}\n`);
   const fleet = await startPeers(wanted, cli.dataDir);
   const stop = (): void => void fleet.stop().finally(() => process.exit(130));
   process.once('SIGINT', stop);
   try {
     for (const [, reason] of fleet.skipped) process.stderr.write(`skipped: ${reason}\n`);
-    const all = systems(cli.profile, fleet.running);
+    const all = systems(cli.profile, fleet.running, embedded);
     const skipped: Skipped[] = [...fleet.skipped].map(([name, reason]) => ({ scenario: 'peers', cell: `peers: all workloads | ${name}`, system: name, reason }));
     const cellPlans = [...LIMITS.flatMap((s) => s.plan(cli.profile)), ...plans(cli.profile, all)];
     process.stderr.write(`${cellPlans.length} cells x ${cli.profile.reps} repetitions (${cli.profile.name} profile)\n`);

@@ -1,10 +1,16 @@
 // Ferry as a benchmark target: a fresh data directory, one topic, the plain consumer loop a user
 // writes (`for await (const d of consumer)`, ack each). Runs in a benchmark cell's child process.
 import { mkdirSync, rmSync } from 'node:fs';
-import { Ferry } from '../../index.ts';
+import { Ferry, StaleDeliveryError } from '../../index.ts';
 import type { Subscription, Target, TargetDelivery, TargetParams } from './target.ts';
 
 const TOPIC = 'bench';
+
+/** A copy whose message another copy already settled: Ferry says STALE_DELIVERY. */
+function staleIsFalse(error: unknown): false {
+  if (error instanceof StaleDeliveryError) return false;
+  throw error;
+}
 const GROUP = 'bench';
 
 const CONFIRM_MEANS = {
@@ -28,7 +34,7 @@ export async function openFerry(params: TargetParams): Promise<Target> {
       const consumer = ferry.consumer<Uint8Array>(GROUP, { topics: [TOPIC], maxInFlight: prefetch });
       const loop = (async () => {
         for await (const d of consumer) {
-          const delivery: TargetDelivery = { value: d.value, ack: () => d.ack(), nack: () => d.nack({ delayMs: 0 }) };
+          const delivery: TargetDelivery = { value: d.value, ack: () => d.ack().catch(staleIsFalse), nack: () => d.nack({ delayMs: 0 }) };
           onDelivery(delivery);
         }
       })();

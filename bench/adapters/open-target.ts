@@ -3,7 +3,7 @@
 import type { Target, TargetParams } from './target.ts';
 
 /** The systems a workload cell can drive. */
-export const TARGETS = ['ferry', 'redis', 'bullmq', 'rabbitmq', 'nats'] as const;
+export const TARGETS = ['ferry', 'redis', 'bullmq', 'rabbitmq', 'nats', 'pgboss'] as const;
 export type TargetName = (typeof TARGETS)[number];
 
 export async function openTarget(params: TargetParams): Promise<Target> {
@@ -14,6 +14,8 @@ export async function openTarget(params: TargetParams): Promise<Target> {
       return (await import('../peers/redis.ts')).openRedis(params);
     case 'bullmq':
       return (await import('../peers/bullmq.ts')).openBullmq(params);
+    case 'pgboss':
+      return (await import('../peers/pgboss.ts')).openPgBoss(params);
     case 'rabbitmq':
       return (await import('../peers/rabbitmq.ts')).openRabbit(params);
     case 'nats':

@@ -6,8 +6,12 @@
 export interface TargetDelivery {
   /** The payload as published (the workloads keep a sequence number and a time stamp in it). */
   readonly value: Uint8Array;
-  /** Acknowledges; resolves when the system confirms the ack (or at once where it has no confirm). */
-  ack(): Promise<void>;
+  /**
+   * Acknowledges; resolves when the system confirms the ack (or at once where it has no confirm),
+   * with `false` when the system says the message was already acknowledged (this copy was a
+   * redelivery of a message another copy settled: at-least-once, not an error).
+   */
+  ack(): Promise<boolean | void>;
   /** Fails this attempt and asks for redelivery with no delay (or the system's nearest equivalent). */
   nack(): Promise<void>;
 }

@@ -55,8 +55,8 @@ export async function openRedis(params: TargetParams): Promise<Target> {
             value: fields[1]!,
             ack: async () => {
               settled();
-              const n = await commands.xack(STREAM, GROUP, ackId);
-              if (n !== 1) throw new Error(`XACK of ${ackId} acknowledged ${n}`);
+              // 0: already acknowledged through another copy (a reclaimed redelivery).
+              return (await commands.xack(STREAM, GROUP, ackId)) === 1;
             },
             nack: async () => settled(), // stays pending: reclaimed by XAUTOCLAIM when idle
           });

@@ -43,9 +43,9 @@ export async function drain(target: Target, total: number, warmup: number, prefe
   let finished = 0n;
   let done!: () => void;
   const all = new Promise<void>((resolve) => (done = resolve));
-  const onAcked = (seq: number): void => {
-    if (tracker.ackedCount === warmup) started = hrtime.bigint();
-    if (tracker.onAcked(seq)) {
+  const onAcked = (seq: number, answer: boolean | void): void => {
+    if (answer !== false && tracker.ackedCount === warmup) started = hrtime.bigint();
+    if (tracker.onAckAnswer(seq, answer)) {
       finished = hrtime.bigint();
       done();
     }
@@ -57,7 +57,7 @@ export async function drain(target: Target, total: number, warmup: number, prefe
     const attempt = tracker.onDelivery(seq);
     if (attempt === 0) return void d.ack().catch(onError);
     if (settle(seq, attempt, d) === 'nack') d.nack().catch(onError);
-    else d.ack().then(() => onAcked(seq), onError);
+    else d.ack().then((answer) => onAcked(seq, answer), onError);
   });
   let timer: NodeJS.Timeout | undefined;
   const timedOut = await Promise.race([all.then(() => false), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(true), DRAIN_TIMEOUT_MS)))]);

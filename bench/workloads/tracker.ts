@@ -9,6 +9,8 @@ export class DeliveryTracker {
   deliveries = 0;
   ackedCount = 0;
   ackErrors = 0;
+  /** Acks the system answered with "already acknowledged" (a redelivered copy of a settled message). */
+  staleAcks = 0;
   unknown = 0;
   firstError: unknown;
 
@@ -26,6 +28,18 @@ export class DeliveryTracker {
     }
     if (this.delivered[seq]! < 0xffff) this.delivered[seq]!++;
     return this.delivered[seq]!;
+  }
+
+  /**
+   * Counts the answer to an ack: `false` (already acknowledged through another copy) is counted
+   * apart; anything else is a confirmed ack. Returns whether every message is now acked.
+   */
+  onAckAnswer(seq: number, answer: boolean | void): boolean {
+    if (answer === false) {
+      this.staleAcks++;
+      return false;
+    }
+    return this.onAcked(seq);
   }
 
   /** Counts a confirmed ack; returns whether every message is now acked. */
@@ -58,7 +72,8 @@ export class DeliveryTracker {
     if (this.ackErrors > 0) problems.push(`${this.ackErrors} settles failed (first: ${String(this.firstError)})`);
     const redelivered = this.deliveries - this.total;
     if (expectedRedeliveries !== undefined && redelivered < expectedRedeliveries) problems.push(`${redelivered} redeliveries, expected at least ${expectedRedeliveries}`);
-    const detail = `${this.total} delivered and acked once; ${redelivered} redeliveries${unsettled === undefined ? '' : `; ${unsettled} unsettled after the drain`}`;
+    const stale = this.staleAcks ? `; ${this.staleAcks} acks of redelivered copies answered "already acknowledged"` : '';
+    const detail = `${this.total} delivered and acked once; ${redelivered} redeliveries${stale}${unsettled === undefined ? '' : `; ${unsettled} unsettled after the drain`}`;
     return problems.length === 0 ? { ok: true, detail } : { ok: false, detail: problems.join('; ') };
   }
 }

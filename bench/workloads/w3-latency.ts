@@ -32,7 +32,7 @@ export async function w3Latency(target: Target, shape: WorkloadShape, pace: Rate
     const seq = seqOf(d.value);
     const attempt = tracker.onDelivery(seq);
     if (attempt === 1 && seq >= warmupCount) deliver.record(Number(at - dueOf(d.value)) / 1e6);
-    d.ack().then(() => void (tracker.onAcked(seq) && allDone()), (e: unknown) => tracker.onAckError(e));
+    d.ack().then((answer) => void (tracker.onAckAnswer(seq, answer) && allDone()), (e: unknown) => tracker.onAckError(e));
   });
   const base = template(shape.payloadBytes);
   const pending: Promise<void>[] = [];
