@@ -25,11 +25,11 @@ export const MUTANTS: readonly Mutant[] = [
     breaks: 'acks are durable',
     edits: [
       {
-        file: 'core/partition-actor.ts',
-        find: '      this.#record(RecordType.ACK, { g: group, o: batch.offsets }, () => {',
+        file: 'core/partition-settlement.ts',
+        find: '      this.#journal.record(RecordType.ACK, { g: group, o: batch.offsets }, () => {',
         replace: '      Promise.resolve((() => { // MUTANT: no ACK record',
       },
-      { file: 'core/partition-actor.ts', find: '        for (const offset of batch.offsets) g.settle(offset, now, holdKeys);\n      }).then(', replace: '        for (const offset of batch.offsets) g.settle(offset, now, holdKeys);\n      })()).then(' },
+      { file: 'core/partition-settlement.ts', find: '        for (const offset of batch.offsets) g.settle(offset, now, holdKeys);\n      }).then(', replace: '        for (const offset of batch.offsets) g.settle(offset, now, holdKeys);\n      })()).then(' },
     ],
   },
   {
@@ -40,17 +40,17 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: 'deliver-beyond-durable',
     breaks: 'only durable messages are delivered',
-    edits: [{ file: 'core/partition-actor.ts', find: 'g.cursor < log.committedEnd) {', replace: 'g.cursor < log.nextOffset) { // MUTANT' }, { file: 'core/partition-actor.ts', find: "const batches = log.read(Math.max(g.cursor, log.startOffset), { maxBytes: 256 * 1024 });", replace: "const batches = log.read(Math.max(g.cursor, log.startOffset), { maxBytes: 256 * 1024, upToOffset: log.nextOffset });" }],
+    edits: [{ file: 'core/partition-deliveries.ts', find: 'g.cursor < log.committedEnd) {', replace: 'g.cursor < log.nextOffset) { // MUTANT' }, { file: 'core/partition-deliveries.ts', find: "const batches = log.read(Math.max(g.cursor, log.startOffset), { maxBytes: 256 * 1024 });", replace: "const batches = log.read(Math.max(g.cursor, log.startOffset), { maxBytes: 256 * 1024, upToOffset: log.nextOffset });" }],
   },
   {
     name: 'skip-dedupe-check',
     breaks: 'a message id within the window is stored once',
-    edits: [{ file: 'core/partition-actor.ts', find: 'this.#c.options.dedupWindowMs > 0 ? this.#ids : undefined', replace: 'undefined /* MUTANT: no dedupe */' }],
+    edits: [{ file: 'core/partition-publisher.ts', find: 'this.#c.options.dedupWindowMs > 0 ? this.#ids : undefined', replace: 'undefined /* MUTANT: no dedupe */' }],
   },
   {
     name: 'id-dedupe-before-durable',
     breaks: 'a repeated id is confirmed only once its original is durable',
-    edits: [{ file: 'core/partition-actor.ts', find: '      if (offsets.some((o) => o >= log.committedEnd)) await log.sync();', replace: '      // MUTANT: answered before the originals are durable' }],
+    edits: [{ file: 'core/partition-publisher.ts', find: '      if (offsets.some((o) => o >= log.committedEnd)) await log.sync();', replace: '      // MUTANT: answered before the originals are durable' }],
   },
   {
     name: 'lost-attempt-count',
@@ -60,7 +60,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: 'stale-lease-token',
     breaks: 'only the current delivery can settle a message',
-    edits: [{ file: 'core/partition-actor.ts', find: 'if (!p.lease || p.lease.token !== token) {', replace: 'if (!p.lease) { // MUTANT: any token will do' }],
+    edits: [{ file: 'core/partition-settlement.ts', find: 'if (!p.lease || p.lease.token !== token) {', replace: 'if (!p.lease) { // MUTANT: any token will do' }],
   },
   {
     name: 'redrive-twice',
@@ -78,9 +78,9 @@ export const MUTANTS: readonly Mutant[] = [
       // The snapshot is taken a millisecond before it is written: records written meanwhile lie before the
       // checkpoint (so replay skips them) yet are not in it (issue 9: checkpoints in parts).
       {
-        file: 'core/partition-actor.ts',
-        find: '      this.#lastCheckpoint = await writeSnapshot(log, CHECKPOINT_KIND, this.#state(), this.#c.clock.now(), this.#c.limits.checkpointPartBytes);',
-        replace: '      const state = this.#state(); // MUTANT\n      await new Promise<void>((resolve) => this.#c.clock.setTimer(1, resolve));\n      this.#lastCheckpoint = await writeSnapshot(log, CHECKPOINT_KIND, state, this.#c.clock.now(), this.#c.limits.checkpointPartBytes);',
+        file: 'core/partition-journal.ts',
+        find: '      this.#lastCheckpoint = await writeSnapshot(log, CHECKPOINT_KIND, this.state(), this.#c.clock.now(), this.#c.limits.checkpointPartBytes);',
+        replace: '      const state = this.state(); // MUTANT\n      await new Promise<void>((resolve) => this.#c.clock.setTimer(1, resolve));\n      this.#lastCheckpoint = await writeSnapshot(log, CHECKPOINT_KIND, state, this.#c.clock.now(), this.#c.limits.checkpointPartBytes);',
       },
     ],
   },
@@ -97,7 +97,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: 'attempt-charged-while-buffered',
     breaks: 'a message waiting in a consumer buffer is never charged an attempt',
-    edits: [{ file: 'core/partition-actor.ts', find: '        if (!p.lease.started) {', replace: '        if (!p.lease.started && false) { // MUTANT: every expiry charges' }],
+    edits: [{ file: 'core/partition-settlement.ts', find: '        if (!p.lease.started) {', replace: '        if (!p.lease.started && false) { // MUTANT: every expiry charges' }],
   },
   {
     // The engine before issue 9 §3 "Time": a forward step of the wall clock expired every lease.
@@ -113,5 +113,31 @@ export const MUTANTS: readonly Mutant[] = [
           '    c = { ...c, clock: { now: () => real.now(), monotonicNow: () => real.now(), setTimer: (ms, fn, o) => real.setTimer(ms, fn, o), defer: (fn) => real.defer(fn) } };\n',
       },
     ],
+  },
+  {
+    // The client before issue 9 §2: a release went to the partition at once while the acks given
+    // before it waited for the end of the turn, so a closing consumer's release took back leases
+    // whose acks were on their way, and those acks were refused.
+    name: 'release-overtakes-ack',
+    breaks: 'a release never overtakes an ack given before it',
+    edits: [
+      {
+        file: 'core/settle-queue.ts',
+        find: '  enqueue(item: SettleItem, waiting: SettleAnswer): void {\n',
+        replace:
+          '  enqueue(item: SettleItem, waiting: SettleAnswer): void {\n' +
+          "    if (item.kind === 'release') { // MUTANT: sent at once, ahead of this turn's acks\n" +
+          "      this.#runtime.call({ op: 'settle', topic: this.#topic, partition: this.#partition, group: this.#group, items: [item] }).then(() => waiting.applied(), (e: unknown) => waiting.refused(e));\n" +
+          '      return;\n' +
+          '    }\n',
+      },
+    ],
+  },
+  {
+    // Found by a flaky test on a real clock, not by the simulator until its clock crept: a retry
+    // scheduled by a later clock reading than the fetch's left the ready queue for nowhere.
+    name: 'ready-entry-dropped',
+    breaks: 'a message made ready is delivered (liveness)',
+    edits: [{ file: 'core/group-state.ts', find: '        this.#dueHeap.push({ at: p.due, seq: this.#seq++, offset });\n        continue;', replace: '        continue; // MUTANT: dropped from the ready queue' }],
   },
 ];

@@ -1,0 +1,191 @@
+// Handing messages out: a fetch leases the group's ready messages (scanning the log past its
+// cursor when too few are ready) or parks until some are, up to its wait; one timer, armed for the
+// earliest of every group's lease deadlines and due times and every parked fetch's deadline,
+// drives expiry and wakes parked fetches.
+import type { TimerHandle } from '../wal/index.ts';
+import { OverloadedError } from '../wal/index.ts';
+import { monoFromWall } from './clock-reading.ts';
+import { decodeMeta, messageSlices } from './codec.ts';
+import type { DeadLetterOutbox } from './dead-letter-outbox.ts';
+import type { GroupState } from './group-state.ts';
+import type { DeliveredMessage, FetchRequest } from './partition-api.ts';
+import { groupOf, type PartitionScope } from './partition-scope.ts';
+import type { RecordCache } from './record-cache.ts';
+import { RecordType } from './records.ts';
+
+interface Waiter {
+  readonly request: FetchRequest;
+  readonly deadline: number;
+  readonly resolve: (messages: DeliveredMessage[]) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+/** Leases, parked fetches and the partition's one timer. */
+export class PartitionDeliveries {
+  readonly #s: PartitionScope;
+  readonly #records: RecordCache;
+  readonly #outbox: DeadLetterOutbox;
+  /** Ends the leases that ran out (charging attempts where due): the settlement's policy. */
+  readonly #expire: (now: number) => void;
+  #leaseSeq = 0;
+  #waiters: Waiter[] = [];
+  #timer: TimerHandle | undefined;
+  #timerAt = Number.POSITIVE_INFINITY;
+  #timerKeepsAlive = false;
+  #closed = false;
+
+  constructor(scope: PartitionScope, records: RecordCache, outbox: DeadLetterOutbox, expire: (now: number) => void) {
+    this.#s = scope;
+    this.#records = records;
+    this.#outbox = outbox;
+    this.#expire = expire;
+  }
+
+  /** Leases up to `max` messages to a consumer; waits up to `waitMs` when none are ready. */
+  fetch(request: FetchRequest): Promise<DeliveredMessage[]> {
+    const { c, where } = this.#s;
+    const now = c.clock.monotonicNow();
+    this.#expire(now);
+    const delivered = this.#deliver(request, now);
+    if (delivered.length > 0 || request.waitMs <= 0) return Promise.resolve(delivered);
+    if (this.#waiters.length >= c.limits.maxWaiters) return Promise.reject(new OverloadedError(c.limits.maxWaiters, `${where} already parks ${c.limits.maxWaiters} long-poll fetches (limits.maxWaiters)`));
+    return new Promise((resolve, reject) => {
+      this.#waiters.push({ request, deadline: now + request.waitMs, resolve, reject });
+      this.arm();
+    });
+  }
+
+  #deliver(request: FetchRequest, now: number): DeliveredMessage[] {
+    const { c, where } = this.#s;
+    const g = groupOf(this.#s, request.group);
+    let ready = g.takeReady(now, request.max);
+    if (ready.length < request.max) {
+      this.#scan(g, request.max - ready.length, now);
+      ready = ready.concat(g.takeReady(now, request.max - ready.length));
+    }
+    if (ready.length === 0) return [];
+    const wallNow = c.clock.now(); // the delivery times recorded with the message
+    const found = ready.map((p) => this.#records.take(p.offset, c.log, where));
+    // One copy for the whole fetch: the records are views into read chunks that a held delivery
+    // would otherwise pin, and one buffer per fetch spares an allocation per message.
+    let bytes = 0;
+    for (const f of found) bytes += f.record.length;
+    const copy = new Uint8Array(bytes);
+    const out: DeliveredMessage[] = new Array<DeliveredMessage>(ready.length);
+    let at = 0;
+    for (let i = 0; i < ready.length; i++) {
+      const p = ready[i]!;
+      const { record, publishedAt } = found[i]!;
+      copy.set(record, at);
+      const leaseSeq = ++this.#leaseSeq;
+      const token = `${c.incarnation}.${leaseSeq}`; // built once, compared on every settle
+      g.lease(p, request.consumerId, leaseSeq, token, now, c.options.ackTimeoutMs, wallNow);
+      out[i] = { offset: p.offset, token, attempt: p.failures + 1, record: copy.subarray(at, at + record.length), publishedAt, firstDeliveredAt: p.firstDeliveredAt };
+      at += record.length;
+    }
+    if (out.length > 0) this.arm();
+    return out;
+  }
+
+  /** Moves the group's cursor over committed records until enough are ready or the limit is hit. */
+  #scan(g: GroupState, want: number, now: number): void {
+    const { c } = this.#s;
+    const log = c.log;
+    const limit = c.limits.maxUnsettledPerGroup;
+    let fresh = 0; // newly tracked messages deliverable now
+    const at = { wall: c.clock.now(), mono: now }; // delays are persisted as wall times
+    while (fresh < want && g.pending.size < limit && g.cursor < log.committedEnd) {
+      const batches = log.read(Math.max(g.cursor, log.startOffset), { maxBytes: 256 * 1024 });
+      if (batches.length === 0) break;
+      for (const b of batches) {
+        if (b.type !== RecordType.DATA) {
+          g.cursor = Math.max(g.cursor, b.baseOffset + b.recordCount);
+          continue;
+        }
+        const records = messageSlices(b.payload);
+        for (let i = 0; i < records.length; i++) {
+          const offset = b.baseOffset + i;
+          if (offset < g.cursor) continue;
+          if (g.pending.size >= limit) return;
+          const meta = decodeMeta(records[i]!);
+          if (meta.onlyGroup !== undefined && meta.onlyGroup !== g.name) {
+            g.cursor = offset + 1; // another group's redriven letter: settled for this one
+            continue;
+          }
+          const p = g.track(offset, meta.key, monoFromWall(at, meta.deliverAt), now);
+          g.cursor = offset + 1;
+          if (!p) continue;
+          this.#records.put(offset, { record: records[i]!, publishedAt: b.timestamp });
+          if (p.deadSeq > 0) this.#outbox.send(g); // its DEAD_INTENT was replayed ahead of the cursor
+          else if (p.due <= now) fresh++;
+        }
+      }
+    }
+  }
+
+  /** Answers parked fetches that can now be served (or whose wait is over), and re-arms the timer. */
+  serve(): void {
+    if (this.#waiters.length === 0 || this.#closed) return;
+    const now = this.#s.c.clock.monotonicNow();
+    const waiting = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiting) {
+      // Called from timers and from ack/nack: a failed read (a corrupt batch, a dead disk) must
+      // reach the fetch that asked, never escape into the caller or the event loop.
+      let delivered: DeliveredMessage[];
+      try {
+        delivered = this.#deliver(w.request, now);
+      } catch (error) {
+        w.reject(error);
+        continue;
+      }
+      if (delivered.length > 0) w.resolve(delivered);
+      else if (w.deadline <= now) w.resolve([]);
+      else this.#waiters.push(w);
+    }
+    this.arm();
+  }
+
+  /** Answers with nothing the parked fetches that `matches` picks (a leaving consumer, a deleted group). */
+  answerEmpty(matches: (request: FetchRequest) => boolean): void {
+    this.#waiters = this.#waiters.filter((w) => {
+      if (!matches(w.request)) return true;
+      w.resolve([]);
+      return false;
+    });
+  }
+
+  #onTimer(): void {
+    this.#timer = undefined;
+    this.#timerAt = Number.POSITIVE_INFINITY;
+    if (this.#closed) return;
+    this.#expire(this.#s.c.clock.monotonicNow());
+    this.serve();
+    this.arm();
+  }
+
+  /** Arms the timer for the earliest lease deadline, due time or parked fetch deadline. */
+  arm(): void {
+    if (this.#closed) return;
+    const { clock } = this.#s.c;
+    let at = Number.POSITIVE_INFINITY;
+    for (const g of this.#s.groups.values()) at = Math.min(at, g.nextTimerAt() ?? Number.POSITIVE_INFINITY);
+    for (const w of this.#waiters) at = Math.min(at, w.deadline);
+    const keepAlive = this.#waiters.length > 0;
+    if (at >= this.#timerAt && keepAlive === this.#timerKeepsAlive) return;
+    this.#timer?.cancel();
+    this.#timerAt = at;
+    this.#timerKeepsAlive = keepAlive;
+    if (at === Number.POSITIVE_INFINITY) return;
+    // A consumer waiting in a long-poll keeps the process alive, as a broker client's socket would.
+    this.#timer = clock.setTimer(Math.max(0, at - clock.monotonicNow()), () => this.#onTimer(), { keepAlive });
+  }
+
+  /** Stops the timer and answers every parked fetch with nothing. */
+  close(): void {
+    this.#closed = true;
+    this.#timer?.cancel();
+    for (const w of this.#waiters) w.resolve([]);
+    this.#waiters = [];
+  }
+}

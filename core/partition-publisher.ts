@@ -1,0 +1,83 @@
+// Publishing on a partition: a producer's retried batch and repeated message ids are answered
+// with their originals' offsets (once those are durable); the rest is appended as one DATA record
+// (plus a PRODUCER record when duplicates shrank the batch) and confirmed once durable.
+import { readClock } from './clock-reading.ts';
+import { encodeControl } from './codec.ts';
+import type { PartitionContext, PublishReply, PublishRequest } from './partition-api.ts';
+import { dropDuplicateIds } from './publish-dedupe.ts';
+import type { MessageIdWindow, ProducerTable } from './producer-state.ts';
+import { RecordType, type ProducerRecord } from './records.ts';
+
+/** What the publisher tells the partition after an append. */
+export interface PublishHooks {
+  /** Records appended (they count toward the next checkpoint). */
+  readonly appended: (records: number) => void;
+  /** A batch is durable: parked fetches may take it. */
+  readonly stored: () => void;
+}
+
+/** Appends producers' batches after dedupe by producer sequence and by message id. */
+export class PartitionPublisher {
+  readonly #c: PartitionContext;
+  readonly #producers: ProducerTable;
+  readonly #ids: MessageIdWindow;
+  readonly #hooks: PublishHooks;
+
+  constructor(c: PartitionContext, producers: ProducerTable, ids: MessageIdWindow, hooks: PublishHooks) {
+    this.#c = c;
+    this.#producers = producers;
+    this.#ids = ids;
+    this.#hooks = hooks;
+  }
+
+  /** Appends a batch after dedupe; resolves once it is durable, with each message's offset. */
+  async publish(request: PublishRequest): Promise<PublishReply> {
+    const { wall: now, mono } = readClock(this.#c.clock); // now: record timestamps; mono: the dedupe window
+    const { producer } = request;
+    if (producer) {
+      const seen = this.#producers.check(producer.id, producer.epoch, producer.baseSequence, request.count, producer.name);
+      if (seen.kind === 'duplicate') {
+        // The original may still be on its way to disk: confirmed only once it is there (a failed
+        // sync rejects the retry too, as it did the original).
+        await this.#c.log.sync();
+        return { offsets: seen.offsets, duplicates: Array<boolean>(request.count).fill(true) };
+      }
+    }
+    const { payload, count, offsets, duplicates, firstInBatch } = dropDuplicateIds(request, this.#c.options.dedupWindowMs > 0 ? this.#ids : undefined, mono);
+    const log = this.#c.log;
+    const before = log.nextOffset;
+    // Every message of the batch gets its offset: the next ones in the log, or its original's.
+    let next = before;
+    for (let i = 0; i < offsets.length; i++) if (!duplicates[i]) offsets[i] = next++;
+    for (let i = 0; i < offsets.length; i++) if (firstInBatch[i]! >= 0) offsets[i] = offsets[firstInBatch[i]!]!;
+    const data = { type: RecordType.DATA, recordCount: count, payload, timestamp: now };
+    const producerFields = producer ? { producerId: producer.id, producerEpoch: producer.epoch, baseSequence: producer.baseSequence } : {};
+    // A batch whose duplicates were dropped holds fewer messages than sequence numbers: its
+    // sequence range goes in a PRODUCER record, written in the same append, all or nothing.
+    const sequenceRecord =
+      producer && count < request.count
+        ? { type: RecordType.PRODUCER, recordCount: 1, payload: encodeControl({ p: producer.id, e: producer.epoch, s: producer.baseSequence, n: request.count, o: offsets } satisfies ProducerRecord), timestamp: now }
+        : undefined;
+    const inputs = [...(count > 0 ? [{ ...data, ...(sequenceRecord ? {} : producerFields) }] : []), ...(sequenceRecord ? [sequenceRecord] : [])];
+    if (inputs.length === 0) {
+      // Every message repeats an id whose original may still be on its way to disk: confirmed
+      // only once it is there (issue 9), as a retried batch is above.
+      if (offsets.some((o) => o >= log.committedEnd)) await log.sync();
+      return { offsets, duplicates };
+    }
+    const appended = log.appendMany(inputs);
+    if (log.nextOffset === before) {
+      await appended; // not written (disk full, overloaded, ...): rejects with the reason
+      throw new Error('unreachable: an append that wrote nothing resolved');
+    }
+    if (producer) this.#producers.record(producer.id, producer.epoch, producer.baseSequence, request.count, sequenceRecord ? offsets : before);
+    for (let i = 0; i < offsets.length; i++) {
+      const id = request.ids?.[i];
+      if (id && !duplicates[i]) this.#ids.add(id, offsets[i]!, mono);
+    }
+    this.#hooks.appended(inputs.length);
+    await appended;
+    this.#hooks.stored();
+    return { offsets, duplicates };
+  }
+}

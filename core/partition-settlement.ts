@@ -1,0 +1,269 @@
+// Settling deliveries: a consumer's settle queue applied in order (start, ack, nack, extend,
+// release), each checked against the delivery's lease; acks of one turn batched into one ACK
+// record; failed attempts recorded as RETRY, or past maxDeliveries as DEAD_INTENT for the outbox;
+// and the expiry policy: a lease no handler took goes back uncharged, one a handler held is a
+// failed attempt.
+import { FerryError, InvalidArgumentError, type FerryErrorWire } from '../wal/index.ts';
+import { backoffDelayMs } from './backoff.ts';
+import { readClock, wallFromMono } from './clock-reading.ts';
+import type { DeadLetterOutbox } from './dead-letter-outbox.ts';
+import { StaleDeliveryError } from './errors.ts';
+import type { GroupState, Pending } from './group-state.ts';
+import { MAX_ERROR_CHARS } from './partition-api.ts';
+import type { PartitionDeliveries } from './partition-deliveries.ts';
+import type { PartitionJournal } from './partition-journal.ts';
+import type { NackCommandOptions, SettleItem } from './partition-protocol.ts';
+import { groupOf, type PartitionScope } from './partition-scope.ts';
+import { RecordType } from './records.ts';
+
+/** An error as the protocol carries it: typed errors keep their code; anything else is INTERNAL. */
+function wireError(error: unknown): FerryErrorWire {
+  if (error instanceof FerryError) return error.toWire();
+  return { code: 'INTERNAL', message: `internal error: ${error instanceof Error ? error.message : String(error)}`, retriable: false };
+}
+
+interface AckBatch {
+  offsets: number[];
+  settle: { resolve: () => void; reject: (error: unknown) => void }[];
+}
+
+/** Acks, nacks, extensions, releases and lease expiry for a partition's groups. */
+export class PartitionSettlement {
+  readonly #s: PartitionScope;
+  readonly #journal: PartitionJournal;
+  readonly #outbox: DeadLetterOutbox;
+  readonly #deliveries: () => PartitionDeliveries;
+  #acks = new Map<string, AckBatch>();
+  #acksScheduled = false;
+
+  constructor(scope: PartitionScope, journal: PartitionJournal, outbox: DeadLetterOutbox, deliveries: () => PartitionDeliveries) {
+    this.#s = scope;
+    this.#journal = journal;
+    this.#outbox = outbox;
+    this.#deliveries = deliveries;
+  }
+
+  /**
+   * Applies a consumer's settle queue in order and answers each item, as plain data, once its
+   * effect is durable. The order is the consumer's: a release never overtakes an ack given before it.
+   */
+  settle(group: string, items: readonly SettleItem[]): Promise<(FerryErrorWire | null)[]> {
+    // Synchronous items (start, extend, release) answer at once. The acks of one command go into
+    // one batch (one ACK record per turn) and wait for it together: one wait per command, not one
+    // promise per ack (this runs per message). Nacks wait for their own records.
+    const results: (FerryErrorWire | null)[] = new Array<FerryErrorWire | null>(items.length).fill(null);
+    let waits: Promise<void>[] | undefined;
+    let acked: number[] | undefined;
+    let batch: AckBatch | undefined;
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
+      try {
+        if (item.kind === 'ack') {
+          batch = this.#queueAck(group, item.offset, item.token);
+          (acked ??= []).push(i);
+          continue;
+        }
+        const pending = this.#settleOne(group, item);
+        if (pending) (waits ??= []).push(pending.then(undefined, (error: unknown) => void (results[i] = wireError(error))));
+      } catch (error) {
+        results[i] = wireError(error);
+      }
+    }
+    if (batch && acked) {
+      const ackedItems = acked;
+      const written = batch;
+      (waits ??= []).push(
+        new Promise<void>((resolve) =>
+          written.settle.push({
+            resolve,
+            reject: (error: unknown) => {
+              const wire = wireError(error);
+              for (const i of ackedItems) results[i] = wire;
+              resolve();
+            },
+          }),
+        ),
+      );
+    }
+    if (!waits) return Promise.resolve(results);
+    return (waits.length === 1 ? waits[0]! : Promise.all(waits)).then(() => results);
+  }
+
+  /** Applies one item other than an ack; returns a promise only for what waits on a record (a nack). */
+  #settleOne(group: string, item: Exclude<SettleItem, { kind: 'ack' }>): Promise<void> | undefined {
+    switch (item.kind) {
+      case 'start': {
+        const { g, p } = this.#leased(group, item.offset, item.token, 'start');
+        g.start(p, this.#s.c.clock.monotonicNow(), this.#s.c.options.ackTimeoutMs);
+        this.#deliveries().arm();
+        return undefined;
+      }
+      case 'nack':
+        return this.nack(group, item.offset, item.token, item.options);
+      case 'extend':
+        this.extend(group, item.offset, item.token, item.ms);
+        return undefined;
+      case 'release':
+        this.release(item.consumerId, item.leases ?? true, item.offsets, group);
+        return undefined;
+    }
+  }
+
+  #leased(group: string, offset: number, token: string, what: string): { g: GroupState; p: Pending } {
+    const { c } = this.#s;
+    this.#s.checkOpen();
+    const g = groupOf(this.#s, group);
+    const p = g.pending.get(offset);
+    if (!p || p.acking) throw new StaleDeliveryError(c.topic, c.partition, offset, `already settled, ${what} ignored`);
+    if (!p.lease || p.lease.token !== token) {
+      throw new StaleDeliveryError(c.topic, c.partition, offset, p.lease ? 'its lease ran out and it was leased again' : 'its lease expired');
+    }
+    if (p.lease.deadline <= c.clock.monotonicNow()) throw new StaleDeliveryError(c.topic, c.partition, offset, 'its lease expired');
+    return { g, p };
+  }
+
+  /**
+   * Acknowledges a delivery. Every ack of the current tick goes into one ACK record; the messages
+   * are settled once it is written, and the promise resolves once it is durable. An ack that
+   * could not be written (disk full) rejects and leaves the lease as it was.
+   */
+  ack(group: string, offset: number, token: string): Promise<void> {
+    const batch = this.#queueAck(group, offset, token);
+    return new Promise((resolve, reject) => batch.settle.push({ resolve, reject }));
+  }
+
+  /** Puts an ack into this turn's batch of its group (written by flushAcks); returns the batch. */
+  #queueAck(group: string, offset: number, token: string): AckBatch {
+    const { p } = this.#leased(group, offset, token, 'ack');
+    p.acking = true; // a second ack of it this tick is stale, and expiry leaves it alone
+    let batch = this.#acks.get(group);
+    if (!batch) this.#acks.set(group, (batch = { offsets: [], settle: [] }));
+    batch.offsets.push(offset);
+    if (!this.#acksScheduled) {
+      this.#acksScheduled = true;
+      this.#s.c.clock.defer(() => this.flushAcks()); // one ACK record for the acks of this turn
+    }
+    return batch;
+  }
+
+  /** Writes the ACK records of this turn's acks (also at close: acks given before it are kept). */
+  flushAcks(): void {
+    if (!this.#acksScheduled) return; // already flushed by close()
+    this.#acksScheduled = false;
+    const { c, groups } = this.#s;
+    const batches = this.#acks;
+    this.#acks = new Map();
+    for (const [group, batch] of batches) {
+      const g = groups.get(group)!;
+      const now = c.clock.monotonicNow();
+      // An ordered group's next message of a key waits until this ACK is durable (a crash must not
+      // bring the acked one back after it); settled at once otherwise.
+      const holdKeys = g.ordering !== 'none';
+      this.#journal.record(RecordType.ACK, { g: group, o: batch.offsets }, () => {
+        for (const offset of batch.offsets) g.settle(offset, now, holdKeys);
+      }).then(
+        () => {
+          if (holdKeys) {
+            for (const offset of batch.offsets) g.releaseKey(offset, c.clock.monotonicNow());
+            this.#deliveries().serve();
+          }
+          batch.settle.forEach((s) => s.resolve());
+        },
+        (error: unknown) => {
+          for (const offset of batch.offsets) {
+            const p = g.pending.get(offset);
+            if (p) p.acking = false;
+          }
+          batch.settle.forEach((s) => s.reject(error));
+        },
+      );
+    }
+    this.#deliveries().serve(); // the next message of a settled key may go
+  }
+
+  /** Forgets the acks of a deleted group that are not yet written. */
+  forgetGroup(group: string): void {
+    this.#acks.delete(group);
+  }
+
+  /** A failed attempt: redelivered after the backoff (or `delayMs`), dead-lettered after maxDeliveries. */
+  nack(group: string, offset: number, token: string, options: NackCommandOptions = {}): Promise<void> {
+    const { error, delayMs } = options;
+    if (error !== undefined && (typeof error !== 'string' || error.length > MAX_ERROR_CHARS)) {
+      return Promise.reject(new InvalidArgumentError(`nack error must be a string of at most ${MAX_ERROR_CHARS} characters (it travels with the message and its dead letter)`));
+    }
+    if (delayMs !== undefined && (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0)) {
+      return Promise.reject(new InvalidArgumentError(`nack delayMs must be a finite, non-negative number (got ${String(delayMs)})`));
+    }
+    const { g, p } = this.#leased(group, offset, token, 'nack');
+    return this.#failAttempt(g, p, error ?? null, delayMs, options.deadLetter === true);
+  }
+
+  /** Extends a lease by `ms` (default: the topic's ackTimeoutMs) from now. */
+  extend(group: string, offset: number, token: string, ms?: number): void {
+    const { g, p } = this.#leased(group, offset, token, 'extend');
+    g.extend(p, this.#s.c.clock.monotonicNow(), ms ?? this.#s.c.options.ackTimeoutMs);
+    this.#deliveries().arm();
+  }
+
+  /**
+   * Answers a consumer's parked fetches and, unless `leases` is false, ends its leases without
+   * charging an attempt: those of `offsets` (deliveries its handlers never took), or all of them.
+   */
+  release(consumerId: string, leases = true, offsets?: readonly number[], group?: string): void {
+    const { c, groups: all } = this.#s;
+    const now = c.clock.monotonicNow();
+    const groups = group === undefined ? [...all.values()] : [all.get(group)].filter((g) => g !== undefined);
+    for (const g of leases ? groups : []) {
+      if (offsets) {
+        for (const offset of offsets) {
+          const p = g.pending.get(offset);
+          if (p?.lease?.consumerId === consumerId && !p.acking) g.unlease(p, now);
+        }
+      } else for (const p of g.pending.values()) if (p.lease?.consumerId === consumerId && !p.acking) g.unlease(p, now);
+    }
+    this.#deliveries().answerEmpty((request) => request.consumerId === consumerId);
+    this.#deliveries().serve();
+  }
+
+  async #failAttempt(g: GroupState, p: Pending, error: string | null, delayMs: number | undefined, deadNow = false): Promise<void> {
+    const { c } = this.#s;
+    const at = readClock(c.clock);
+    const failures = p.failures + 1;
+    const history = { fd: p.firstDeliveredAt, ld: p.lastDeliveredAt };
+    if (deadNow || failures >= c.options.maxDeliveries) {
+      const k = g.deadSeq + 1;
+      await this.#journal.record(RecordType.DEAD_INTENT, { g: g.name, o: p.offset, f: failures, due: wallFromMono(at, p.due), ...history, e: error, k }, () => {
+        Object.assign(p, { lease: undefined, failures, lastError: error, deadSeq: k });
+        g.deadSeq = k;
+      });
+      this.#outbox.send(g);
+      return;
+    }
+    const due = at.mono + (delayMs ?? backoffDelayMs(c.options.backoff, failures, c.random));
+    const durable = this.#journal.record(RecordType.RETRY, { g: g.name, o: p.offset, f: failures, due: wallFromMono(at, due), ...history, e: error }, () => g.fail(p, failures, due, error, at.mono));
+    this.#deliveries().arm();
+    this.#deliveries().serve();
+    await durable;
+  }
+
+  /** Ends the leases that ran out by `now`. */
+  expire(now: number): void {
+    for (const g of this.#s.groups.values()) {
+      for (const p of g.expire(now)) {
+        if (p.acking || !p.lease) continue; // its ACK is being written this very tick
+        // A message no handler took (it waited in a consumer's buffer) goes back uncharged.
+        if (!p.lease.started) {
+          g.unlease(p, now);
+          continue;
+        }
+        // An expired lease counts as a failed attempt; the message is free again at once. If that
+        // cannot be recorded (disk full), it is freed without charging: redelivery comes first.
+        const leaseSeq = p.lease.seq;
+        this.#failAttempt(g, p, 'lease expired before ack', 0).catch(() => {
+          if (p.lease?.seq === leaseSeq) g.unlease(p, this.#s.c.clock.monotonicNow());
+        });
+      }
+    }
+  }
+}
