@@ -1,39 +1,38 @@
-// Runs the benchmarks: `npm run bench` runs them all, `npm run bench -- wal-append` only the
-// named ones; `--key=value` arguments go to each benchmark (e.g. `--policy=none --batch=1`).
-// To add a benchmark: write bench/<name>.ts exporting a Benchmark and list it in BENCHMARKS.
-// To profile one cell: node --import tsx --cpu-prof bench/run.ts wal-append --policy=none --batch=1
-// The engine benchmark runs each cell in a child process; profile one directly:
-//   node --import tsx --cpu-prof bench/engine-cell.ts --scenario=consume --threads=0
-import type { Benchmark } from './harness.ts';
-import { engine } from './engine.ts';
-import { nats } from './nats.ts';
-import { walAppend } from './wal-append.ts';
+// `npm run bench [-- --quick] [-- names…]`: every scenario (one question per file in
+// bench/scenarios/) with the physical limits (bench/limits/) measured in the same run, each cell
+// `reps` times in a fresh process (bench/cell.ts), the median with its spread, each Ferry figure
+// with its ratio to the limit that binds it. Writes bench/results/bench.jsonl and bench.html.
+// Options: see USAGE in lib/cli.ts. Profile one cell: node --import tsx --cpu-prof bench/cell.ts '<json>'.
+import { hrtime } from 'node:process';
+import { commandLine, parseCli, progress } from './lib/cli.ts';
+import { describeMachine } from './lib/machine.ts';
+import { runCells } from './lib/run-cells.ts';
+import { emit } from './report/output.ts';
+import { buildRows } from './report/rows.ts';
+import { LIMITS, SCENARIOS } from './scenarios/index.ts';
 
-const BENCHMARKS: readonly Benchmark[] = [walAppend, engine, nats];
-
-function parseArgs(args: readonly string[]): { names: string[]; flags: Map<string, string> } {
-  const names: string[] = [];
-  const flags = new Map<string, string>();
-  for (const arg of args) {
-    const flag = /^--([^=]+)(?:=(.*))?$/.exec(arg);
-    if (flag) flags.set(flag[1]!, flag[2] ?? 'true');
-    else names.push(arg);
-  }
-  return { names, flags };
-}
+/** A cell's child is killed after this long (its repetition is then reported as failed). */
+const CELL_TIMEOUT_MS = 300_000;
 
 async function main(): Promise<void> {
-  const { names, flags } = parseArgs(process.argv.slice(2));
-  const unknown = names.filter((n) => !BENCHMARKS.some((b) => b.name === n));
-  if (unknown.length > 0) {
-    console.error(`unknown benchmark(s): ${unknown.join(', ')}; known: ${BENCHMARKS.map((b) => b.name).join(', ')}`);
-    process.exitCode = 2;
-    return;
-  }
-  for (const bench of BENCHMARKS.filter((b) => names.length === 0 || names.includes(b.name))) {
-    console.log(`\n== ${bench.name}: ${bench.question}\n`);
-    await bench.run(flags);
-  }
+  const cli = parseCli(process.argv.slice(2), 'bench');
+  const unknown = cli.names.filter((n) => !SCENARIOS.some((s) => s.name === n));
+  if (unknown.length) throw new Error(`unknown scenario(s) ${unknown.join(', ')}; known: ${SCENARIOS.map((s) => s.name).join(', ')}`);
+  const chosen = SCENARIOS.filter((s) => cli.names.length === 0 || cli.names.includes(s.name));
+  const plans = [...LIMITS, ...chosen].flatMap((s) => s.plan(cli.profile));
+  const machine = describeMachine(cli.dataDir);
+  const started = hrtime.bigint();
+  process.stderr.write(`${plans.length} cells x ${cli.profile.reps} repetitions (${cli.profile.name} profile), data in ${cli.dataDir}\n`);
+  const cells = await runCells(plans, { reps: cli.profile.reps, timeoutMs: CELL_TIMEOUT_MS, env: { ...process.env, FERRY_BENCH_DIR: cli.dataDir }, onProgress: progress });
+  const rows = buildRows(cells, [], { profile: cli.profile.name, machine });
+  const questions = new Map([...LIMITS, ...SCENARIOS].map((s) => [s.name, s.question]));
+  emit(rows, cli, 'Ferry benchmarks', questions, commandLine('bench'));
+  process.stderr.write(`wall time ${(Number(hrtime.bigint() - started) / 1e9).toFixed(0)} s on ${machine.cpu} x${machine.cores}, load ${machine.loadAvg.join(' ')}\n`);
+  if (rows.some((r) => r.status === 'failed')) process.exitCode = 1;
 }
 
-await main();
+await main().catch((error: unknown) => {
+  // A usage error or a failure of the harness itself (not of a cell: those are rows marked FAILED).
+  console.error(error instanceof Error ? error.message : error);
+  process.exitCode = 2;
+});

@@ -1,0 +1,62 @@
+// Ferry as a benchmark target: a fresh data directory, one topic, the plain consumer loop a user
+// writes (`for await (const d of consumer)`, ack each). Runs in a benchmark cell's child process.
+import { mkdirSync, rmSync } from 'node:fs';
+import { Ferry, StaleDeliveryError } from '../../index.ts';
+import type { Subscription, Target, TargetDelivery, TargetParams } from './target.ts';
+
+const TOPIC = 'bench';
+
+/** A copy whose message another copy already settled: Ferry says STALE_DELIVERY. */
+function staleIsFalse(error: unknown): false {
+  if (error instanceof StaleDeliveryError) return false;
+  throw error;
+}
+const GROUP = 'bench';
+
+const CONFIRM_MEANS = {
+  always: 'fdatasync before each confirm (per batch append)',
+  interval: 'group commit: the confirm waits for the fdatasync that covers it',
+  none: 'written to the OS page cache (survives a process crash, not power loss)',
+} as const;
+
+/**
+ * Opens Ferry on `params.dir` with one topic of `params.partitions` partitions; with a `port`,
+ * the same API on the NATS JetStream server there (target 'ferry-nats': the backend's cost over
+ * raw JetStream, measured beside it).
+ */
+export async function openFerry(params: TargetParams): Promise<Target> {
+  const fsync = params.fsync ?? 'interval';
+  mkdirSync(params.dir, { recursive: true });
+  const onNats = params.port !== undefined;
+  const ferry = onNats ? await Ferry.open({ backend: { kind: 'nats', servers: [`nats://127.0.0.1:${params.port}`] } }) : await Ferry.open({ dir: params.dir, threads: params.threads ?? 0, fsync });
+  await ferry.createTopic(TOPIC, { partitions: params.partitions ?? 4, backoff: { kind: 'fixed', delayMs: 0 } });
+  const producer = ferry.producer();
+  return {
+    confirmMeans: onNats ? 'PubAck from the JetStream server (file storage)' : CONFIRM_MEANS[fsync],
+    publish: async (value) => void (await producer.publish(TOPIC, { value })),
+    publishMany: async (values) => void (await producer.publishMany(TOPIC, values.map((value) => ({ value })))),
+    async consume(prefetch, onDelivery): Promise<Subscription> {
+      const consumer = ferry.consumer<Uint8Array>(GROUP, { topics: [TOPIC], maxInFlight: prefetch });
+      const loop = (async () => {
+        for await (const d of consumer) {
+          const delivery: TargetDelivery = { value: d.value, ack: () => d.ack().catch(staleIsFalse), nack: () => d.nack({ delayMs: 0 }) };
+          onDelivery(delivery);
+        }
+      })();
+      loop.catch(() => {}); // surfaced by stop()
+      return {
+        async stop() {
+          await consumer.close({ timeoutMs: 1000 });
+          await loop;
+        },
+      };
+    },
+    stored: async () => undefined, // no count API: W2 and W4 check every confirmed message is delivered
+    unsettled: async () => undefined,
+    async close() {
+      await producer.close();
+      await ferry.close();
+      rmSync(params.dir, { recursive: true, force: true });
+    },
+  };
+}
