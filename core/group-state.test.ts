@@ -15,4 +15,15 @@ describe('group state', () => {
     g.expire(401);
     expect(g.takeReady(401, 1)).toEqual([p]);
   });
+
+  it('a lease started after its fetch runs a full lease from the start, to the millisecond (it ran short by up to 1/64 before)', () => {
+    const g = new GroupState('g', 'none', 0);
+    const p = g.track(0, undefined, Number.NEGATIVE_INFINITY, 0)!;
+    g.takeReady(0, 1);
+    g.lease(p, 'c', 1, '1.1', 0, 1_000, 0); // fetched at 0: unstarted until 1000
+    g.start(p, 10, 1_000); // a handler took it 10 ms later: runs until 1010
+    expect(g.expire(1_000)).toEqual([]); // before the fix it expired here, 990 ms after the start
+    expect(g.expire(1_009)).toEqual([]);
+    expect(g.expire(1_010)).toEqual([p]);
+  });
 });

@@ -30,7 +30,7 @@ export interface Pending {
    * The current lease. `started` once the consumer's handler took the message: only then does an
    * expiry charge an attempt (a message waiting in a consumer's buffer never ages toward one).
    */
-  lease: { readonly seq: number; readonly token: string; readonly consumerId: string; deadline: number; started: boolean } | undefined;
+  lease: { readonly seq: number; readonly token: string; readonly consumerId: string; deadline: number; started: boolean; /** Latest deadline with a lease-heap entry (a later deadline gets one when that entry pops). */ heapAt: number } | undefined;
   /** Dead-letter sequence number once dead-lettering began (0 = not dying). */
   deadSeq: number;
   /** Acked this tick, its ACK record not yet written: not to be acked again, nor expired. */
@@ -136,8 +136,17 @@ export class GroupState {
     for (let e = this.#leaseHeap.peek(); e && e.at <= now; e = this.#leaseHeap.peek()) {
       this.#leaseHeap.pop();
       const p = this.pending.get(e.offset);
+      if (!p?.lease || p.lease.seq !== e.leaseSeq) continue; // an older lease's entry
+      if (p.lease.deadline > e.at) {
+        // Started after this entry was made: its deadline moved without an entry (start); make one.
+        if (p.lease.heapAt < p.lease.deadline) {
+          p.lease.heapAt = p.lease.deadline;
+          this.#leaseHeap.push({ at: p.lease.deadline, seq: this.#seq++, offset: p.offset, leaseSeq: p.lease.seq });
+        }
+        continue;
+      }
       // An extend that lands on the same deadline leaves two equal entries: one expiry each lease.
-      if (p?.lease && p.lease.seq === e.leaseSeq && p.lease.deadline === e.at && !expired.includes(p)) expired.push(p);
+      if (p.lease.deadline === e.at && !expired.includes(p)) expired.push(p);
     }
     return expired;
   }
@@ -173,7 +182,7 @@ export class GroupState {
 
   /** Leases `p` to `consumerId` until `now + timeoutMs`; `wallNow` is recorded as its delivery time. */
   lease(p: Pending, consumerId: string, leaseSeq: number, token: string, now: number, timeoutMs: number, wallNow: number): void {
-    p.lease = { seq: leaseSeq, token, consumerId, deadline: now + timeoutMs, started: false };
+    p.lease = { seq: leaseSeq, token, consumerId, deadline: now + timeoutMs, started: false, heapAt: now + timeoutMs };
     if (p.firstDeliveredAt === 0) p.firstDeliveredAt = wallNow;
     p.lastDeliveredAt = wallNow;
     this.#leaseHeap.push({ at: p.lease.deadline, seq: this.#seq++, offset: p.offset, leaseSeq });
@@ -184,15 +193,15 @@ export class GroupState {
   start(p: Pending, now: number, ms: number): void {
     if (!p.lease) return;
     p.lease.started = true;
-    // Taken at once (the common case): the lease already ends within 1/64 of a full one from now;
-    // keep it, and spare the heap an entry per message.
-    if (now + ms - p.lease.deadline <= ms / 64) return;
-    this.extend(p, now, ms);
+    // A full lease from now, exactly. No heap entry now (this runs per message): the entry of the
+    // fetch's deadline, when it pops, makes one for the later deadline (see expire).
+    p.lease.deadline = Math.max(p.lease.deadline, now + ms);
   }
 
   extend(p: Pending, now: number, ms: number): void {
     if (!p.lease) return;
     p.lease.deadline = now + ms;
+    p.lease.heapAt = p.lease.deadline;
     this.#leaseHeap.push({ at: p.lease.deadline, seq: this.#seq++, offset: p.offset, leaseSeq: p.lease.seq });
     this.#compactHeaps();
   }
@@ -327,7 +336,7 @@ export class GroupState {
     if (this.#leaseHeap.size > limit) {
       this.#leaseHeap.compact((e) => {
         const lease = this.pending.get(e.offset)?.lease;
-        return lease?.seq === e.leaseSeq && lease.deadline === e.at; // an extended lease's older entries go
+        return lease?.seq === e.leaseSeq && (lease.deadline === e.at || lease.heapAt === e.at); // an extended lease's older entries go
       });
     }
     if (this.#dueHeap.size > limit) this.#dueHeap.compact((e) => this.pending.get(e.offset)?.due === e.at);
