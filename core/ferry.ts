@@ -22,6 +22,7 @@ import { CATALOG_LOG_OPTIONS, Catalog } from './catalog.ts';
 import { ClosedError, GroupInUseError, ProducerFencedError, UnknownTopicError } from './errors.ts';
 import { LocalRuntime } from './local-runtime.ts';
 import { resolveEngineOptions } from './engine-options.ts';
+import { collectMetrics, type FerryMetrics, type MetricsSource } from './metrics.ts';
 import { redrive, type RedriveOptions } from './redrive.ts';
 
 export type { RedriveOptions } from './redrive.ts';
@@ -89,6 +90,8 @@ export class Ferry {
   readonly #named = new Map<string, Producer>();
   /** Per named producer: settles once every instance older than the current one is drained. */
   readonly #draining = new Map<string, Promise<unknown> | undefined>();
+  /** Letters moved back out of each dead-letter topic by `redrive` (at most one entry per topic). */
+  readonly #redriven = new Map<string, number>();
   #closing: Promise<void> | undefined;
 
   /** Use `Ferry.open`. */
@@ -262,9 +265,9 @@ export class Ferry {
    * after a crash (within the target's dedupe window) stores it once. Resolves with the number
    * moved. NOT_A_DEAD_LETTER_TOPIC for a topic no topic dead-letters into.
    */
-  redrive(deadLetterTopic: string, options: RedriveOptions = {}): Promise<number> {
+  async redrive(deadLetterTopic: string, options: RedriveOptions = {}): Promise<number> {
     this.#checkOpen();
-    return redrive(
+    const moved = await redrive(
       {
         runtime: this.#runtime,
         random: this.#random,
@@ -276,6 +279,26 @@ export class Ferry {
       deadLetterTopic,
       options,
     );
+    if (moved > 0) this.#redriven.set(deadLetterTopic, (this.#redriven.get(deadLetterTopic) ?? 0) + moved);
+    return moved;
+  }
+
+  /** What the metrics collector reads: the runtime, the topics, the time. */
+  protected metricsSource(): MetricsSource {
+    return { runtime: this.#runtime, topics: this.#catalog.topics(), now: this.#clock.now(), redriven: this.#redriven };
+  }
+
+  /**
+   * A snapshot of the engine's figures: per topic and partition (published, duplicates, log bytes
+   * and segments), per group (delivered, acked, nacked, redelivered by cause, dead-lettered, in
+   * flight, delayed, lag in messages and as the age of the oldest unsettled message) and for the
+   * engine (confirm, deliver, handler and fsync latency histograms, worker restarts, partitions
+   * whose retention is blocked). One request per partition, sent together; a partition that does
+   * not answer is listed in `unavailable` instead of failing the snapshot.
+   */
+  async metrics(): Promise<FerryMetrics> {
+    this.#checkOpen();
+    return (await collectMetrics(this.metricsSource(), false)).metrics;
   }
 
   /**

@@ -5,6 +5,7 @@ import { WriteAheadLog, type Clock, type FileSystem, type FsyncPolicy, type Rand
 import { deadLetterPublish, type DeadLetter } from './dead-letter.ts';
 import { UnknownTopicError } from './errors.ts';
 import { PartitionActor, type DeadLetterSink, type PartitionLimits } from './partition-actor.ts';
+import { PartitionMetrics } from './partition-metrics.ts';
 import { withDeadline } from './deadline.ts';
 import type { PartitionCommand, ReplyOf } from './partition-protocol.ts';
 import { DEFAULT_RECORD_CACHE_BYTES, RecordCacheBudget } from './record-cache.ts';
@@ -87,7 +88,9 @@ export class LocalRuntime implements PartitionRuntime {
   }
 
   async #openPartition(topic: string, options: ResolvedTopicOptions, p: number): Promise<void> {
+    const metrics = new PartitionMetrics();
     const log = await WriteAheadLog.open({
+      onSyncMs: (ms) => metrics.fsync.record(ms),
       dir: join(this.#o.dir, 'topics', topic, String(p)),
       fs: this.#o.fs,
       clock: this.#o.clock,
@@ -111,6 +114,7 @@ export class LocalRuntime implements PartitionRuntime {
         incarnation: this.#o.random.int(2 ** 31),
         deadLetters: this.#o.deadLetters ?? this.#deadLetterSink,
         recordCache: this.#recordCache,
+        metrics,
       });
       this.#partitions.set(`${topic}/${p}`, { actor, log });
     } catch (error) {

@@ -19,6 +19,8 @@ import { GroupState } from './group-state.ts';
 import type { DeliveredMessage, FetchRequest, PartitionContext, PublishReply, PublishRequest } from './partition-api.ts';
 import { PartitionDeliveries } from './partition-deliveries.ts';
 import { PartitionJournal, type GroupStats } from './partition-journal.ts';
+import { PartitionMetrics } from './partition-metrics.ts';
+import { partitionStats, type PartitionStats } from './partition-stats.ts';
 import type { NackCommandOptions, PartitionCommand, PartitionReplies, ReplyOf, SettleItem } from './partition-protocol.ts';
 import { PartitionPublisher } from './partition-publisher.ts';
 import { replayPartition } from './partition-replay.ts';
@@ -49,13 +51,14 @@ export class PartitionActor {
   private constructor(c: PartitionContext, groups: Map<string, GroupState>, producers: ProducerTable, ids: MessageIdWindow, replayed: SnapshotSpan | undefined) {
     this.#c = c;
     const where = `${c.topic}[${c.partition}]`;
-    this.#scope = { c, where, groups, checkOpen: () => this.#checkOpen() };
+    const metrics = c.metrics ?? new PartitionMetrics();
+    this.#scope = { c, where, groups, checkOpen: () => this.#checkOpen(), metrics };
     this.#records = new RecordCache(c.recordCache ?? new RecordCacheBudget(c.limits.recordCacheBytes ?? DEFAULT_RECORD_CACHE_BYTES));
     this.#journal = new PartitionJournal(c, where, { groups, producers, records: this.#records, checkOpen: () => this.#checkOpen() }, replayed);
-    this.#outbox = new DeadLetterOutbox(c, where, this.#records, this.#journal, () => this.#deliveries.serve());
+    this.#outbox = new DeadLetterOutbox(c, where, this.#records, this.#journal, () => this.#deliveries.serve(), metrics);
     this.#deliveries = new PartitionDeliveries(this.#scope, this.#records, this.#outbox, (now) => this.#settlement.expire(now));
     this.#settlement = new PartitionSettlement(this.#scope, this.#journal, this.#outbox, () => this.#deliveries);
-    this.#publisher = new PartitionPublisher(c, producers, ids, { appended: (n) => this.#journal.counted(n), stored: () => this.#deliveries.serve() });
+    this.#publisher = new PartitionPublisher(c, producers, ids, { appended: (n) => this.#journal.counted(n), stored: () => this.#deliveries.serve() }, metrics);
   }
 
   /** Replays the partition's log and starts the actor. */
@@ -99,6 +102,8 @@ export class PartitionActor {
           return this.settle(command.group, command.items);
         case 'deleteGroup':
           return this.deleteGroup(command.group);
+        case 'stats':
+          return Promise.resolve(this.stats(command.events === true));
       }
     } catch (error) {
       return Promise.reject(error);
@@ -134,6 +139,7 @@ export class PartitionActor {
     if (!this.#scope.groups.has(group)) return false;
     await this.#journal.record(RecordType.GROUP_DELETED, { g: group }, () => {
       this.#scope.groups.delete(group);
+      this.#scope.metrics.forgetGroup(group);
       this.#settlement.forgetGroup(group);
       this.#deliveries.answerEmpty((request) => request.group === group);
     });
@@ -209,6 +215,12 @@ export class PartitionActor {
   describe(): { readonly startOffset: number; readonly nextOffset: number; readonly committedEnd: number; readonly state: CheckpointRecord } {
     const log = this.#c.log;
     return { startOffset: log.startOffset, nextOffset: log.nextOffset, committedEnd: log.committedEnd, state: this.#journal.state() };
+  }
+
+  /** The partition's counters, histograms and gauges now; with `takeEvents`, its pending alert events (handed over once). */
+  stats(takeEvents = false): PartitionStats {
+    this.#checkOpen();
+    return partitionStats(this.#scope, this.#scope.metrics, this.#journal.lastCheckpointError, takeEvents);
   }
 
   /** Group names and their backlog, for metrics and retention. */

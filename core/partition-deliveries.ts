@@ -67,6 +67,7 @@ export class PartitionDeliveries {
     const wallNow = c.clock.now(); // the delivery times recorded with the message
     for (const p of ready) {
       const found = this.#records.take(p.offset, c.log, where);
+      if (p.firstDeliveredAt === 0) this.#s.metrics.deliver.record(wallNow - found.publishedAt);
       const leaseSeq = ++this.#leaseSeq;
       const token = `${c.incarnation}.${leaseSeq}`; // built once, compared on every settle
       g.lease(p, request.consumerId, leaseSeq, token, now, c.options.ackTimeoutMs, wallNow);
@@ -74,7 +75,10 @@ export class PartitionDeliveries {
       const record = Uint8Array.prototype.slice.call(found.record);
       out.push({ offset: p.offset, token, attempt: p.failures + 1, record, publishedAt: found.publishedAt, firstDeliveredAt: p.firstDeliveredAt });
     }
-    if (out.length > 0) this.arm();
+    if (out.length > 0) {
+      this.#s.metrics.group(g.name).delivered += out.length;
+      this.arm();
+    }
     return out;
   }
 

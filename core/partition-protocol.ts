@@ -4,6 +4,7 @@
 // everywhere, so a new operation is one variant here and one handler in the actor.
 import type { FerryErrorWire } from '../wal/index.ts';
 import type { DeliveredMessage, FetchRequest, PublishReply, PublishRequest } from './partition-api.ts';
+import type { PartitionStats } from './partition-stats.ts';
 import type { Ordering } from './records.ts';
 
 /**
@@ -37,7 +38,9 @@ export type PartitionCommand =
   | { readonly op: 'ensureGroup'; readonly topic: string; readonly partition: number; readonly group: string; readonly ordering: Ordering }
   | { readonly op: 'fetch'; readonly topic: string; readonly partition: number; readonly request: FetchRequest }
   | { readonly op: 'settle'; readonly topic: string; readonly partition: number; readonly group: string; readonly items: readonly SettleItem[] }
-  | { readonly op: 'deleteGroup'; readonly topic: string; readonly partition: number; readonly group: string };
+  | { readonly op: 'deleteGroup'; readonly topic: string; readonly partition: number; readonly group: string }
+  /** The partition's counters, histograms and gauges; with `events`, its pending alert events too (handed over once). */
+  | { readonly op: 'stats'; readonly topic: string; readonly partition: number; readonly events?: boolean };
 
 /** The reply of each command. */
 export interface PartitionReplies {
@@ -48,6 +51,7 @@ export interface PartitionReplies {
   settle: (FerryErrorWire | null)[];
   /** True if the group existed on the partition. */
   deleteGroup: boolean;
+  stats: PartitionStats;
 }
 
 /** The reply type of a command. */

@@ -4,6 +4,7 @@
 import { readClock } from './clock-reading.ts';
 import { encodeControl } from './codec.ts';
 import type { PartitionContext, PublishReply, PublishRequest } from './partition-api.ts';
+import type { PartitionMetrics } from './partition-metrics.ts';
 import { dropDuplicateIds } from './publish-dedupe.ts';
 import type { MessageIdWindow, ProducerTable } from './producer-state.ts';
 import { RecordType, type ProducerRecord } from './records.ts';
@@ -22,8 +23,10 @@ export class PartitionPublisher {
   readonly #producers: ProducerTable;
   readonly #ids: MessageIdWindow;
   readonly #hooks: PublishHooks;
+  readonly #metrics: PartitionMetrics;
 
-  constructor(c: PartitionContext, producers: ProducerTable, ids: MessageIdWindow, hooks: PublishHooks) {
+  constructor(c: PartitionContext, producers: ProducerTable, ids: MessageIdWindow, hooks: PublishHooks, metrics: PartitionMetrics) {
+    this.#metrics = metrics;
     this.#c = c;
     this.#producers = producers;
     this.#ids = ids;
@@ -40,6 +43,7 @@ export class PartitionPublisher {
         // The original may still be on its way to disk: confirmed only once it is there (a failed
         // sync rejects the retry too, as it did the original).
         await this.#c.log.sync();
+        this.#metrics.duplicates += request.count;
         return { offsets: seen.offsets, duplicates: Array<boolean>(request.count).fill(true) };
       }
     }
@@ -63,6 +67,7 @@ export class PartitionPublisher {
       // Every message repeats an id whose original may still be on its way to disk: confirmed
       // only once it is there (issue 9), as a retried batch is above.
       if (offsets.some((o) => o >= log.committedEnd)) await log.sync();
+      this.#metrics.duplicates += request.count;
       return { offsets, duplicates };
     }
     const appended = log.appendMany(inputs);
@@ -77,6 +82,9 @@ export class PartitionPublisher {
     }
     this.#hooks.appended(inputs.length);
     await appended;
+    this.#metrics.published += count;
+    this.#metrics.duplicates += request.count - count;
+    this.#metrics.confirm.record(this.#c.clock.monotonicNow() - mono);
     this.#hooks.stored();
     return { offsets, duplicates };
   }

@@ -14,6 +14,8 @@ export interface PartitionRuntime {
    * command's deadline (the command may still have been applied).
    */
   call<C extends PartitionCommand>(command: C): Promise<ReplyOf<C>>;
+  /** Worker restarts so far and shards stopped for good (absent: a runtime without workers). */
+  health?(): { readonly restarts: number; readonly failed: number };
   /** Syncs and closes every partition; resolves within `timeoutMs` whatever the partitions do. */
   close(timeoutMs?: number): Promise<void>;
 }

@@ -140,6 +140,11 @@ export class WorkerRuntime implements PartitionRuntime {
     return this.#shardAt(index).health;
   }
 
+  /** Restarts of every shard so far, and how many shards are stopped for good (for metrics). */
+  health(): { restarts: number; failed: number } {
+    return this.#shards.reduce((sum, s) => ({ restarts: sum.restarts + s.health.restarts, failed: sum.failed + (s.health.failed ? 1 : 0) }), { restarts: 0, failed: 0 });
+  }
+
   /** Closes every shard, within `timeoutMs` (a shard that does not finish in time is terminated). */
   async close(timeoutMs?: number): Promise<void> {
     await Promise.all(this.#shards.map((s) => s.close(timeoutMs)));

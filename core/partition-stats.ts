@@ -1,0 +1,134 @@
+// A partition's figures at one instant (runs on the partition's thread, answering the `stats`
+// command): its counters and histograms, and the gauges read from its state: per group what is in
+// flight, delayed, ready, not yet read, and how old the oldest unsettled message is.
+import { RecordType } from './records.ts';
+import type { HistogramSnapshot } from './metrics-histogram.ts';
+import type { GroupCounters, PartitionEvent, PartitionMetrics } from './partition-metrics.ts';
+import type { PartitionScope } from './partition-scope.ts';
+
+/** One group on one partition: its counters since the partition opened, and its gauges now. */
+export interface GroupPartitionStats extends Readonly<GroupCounters> {
+  readonly group: string;
+  /** Leased to a consumer now. */
+  readonly inFlight: number;
+  /** Waiting for a retry's backoff or a publish delay. */
+  readonly delayed: number;
+  /** Being moved to the dead-letter topic. */
+  readonly dying: number;
+  /** Unsettled messages: in flight, delayed, ready, and those the group has not read yet (lag in messages). */
+  readonly backlog: number;
+  /** True when the unread part was too long to count at this scrape and is an upper bound. */
+  readonly backlogEstimated: boolean;
+  /** Publish time (wall ms) of the oldest message the group has not settled, or null when none. */
+  readonly oldestUnsettledAt: number | null;
+}
+
+/** A partition's figures, as the `stats` command answers them (plain data). */
+export interface PartitionStats {
+  readonly topic: string;
+  readonly partition: number;
+  readonly published: number;
+  readonly duplicates: number;
+  readonly startOffset: number;
+  readonly nextOffset: number;
+  readonly logBytes: number;
+  readonly logSegments: number;
+  /** Why the last checkpoint failed (retention is blocked until one succeeds), or null. */
+  readonly checkpointError: string | null;
+  readonly confirm: HistogramSnapshot;
+  readonly deliver: HistogramSnapshot;
+  readonly handler: HistogramSnapshot;
+  readonly fsync: HistogramSnapshot;
+  readonly groups: readonly GroupPartitionStats[];
+  /** The partition's alert events since the last `stats` that took them (only when asked). */
+  readonly events: readonly PartitionEvent[];
+  readonly eventsDropped: number;
+}
+
+/** Bytes of the log read, per scrape, to count unread messages exactly; past it the count is an upper bound. */
+export const MAX_STATS_SCAN_BYTES = 4 * 1024 * 1024;
+
+interface DataSpan {
+  readonly baseOffset: number;
+  readonly count: number;
+  readonly timestamp: number;
+}
+
+/** DATA batches from `from` to the committed end (at most MAX_STATS_SCAN_BYTES of them): for lag and ages. */
+function dataSpans(scope: PartitionScope, from: number): { spans: DataSpan[]; scannedTo: number } {
+  const log = scope.c.log;
+  const spans: DataSpan[] = [];
+  let at = Math.max(from, log.startOffset);
+  let bytes = 0;
+  while (at < log.committedEnd && bytes < MAX_STATS_SCAN_BYTES) {
+    const batches = log.read(at, { maxBytes: 256 * 1024 });
+    if (batches.length === 0) break;
+    for (const b of batches) {
+      bytes += b.payload.byteLength;
+      if (b.type === RecordType.DATA) spans.push({ baseOffset: b.baseOffset, count: b.recordCount, timestamp: b.timestamp });
+      at = b.baseOffset + b.recordCount;
+    }
+  }
+  return { spans, scannedTo: at };
+}
+
+/** The partition's figures now; with `takeEvents` its pending alert events are handed over too. */
+export function partitionStats(scope: PartitionScope, metrics: PartitionMetrics, checkpointError: Error | undefined, takeEvents: boolean): PartitionStats {
+  const { c, groups } = scope;
+  const log = c.log;
+  const now = c.clock.monotonicNow();
+  let lowest = log.committedEnd;
+  for (const g of groups.values()) {
+    lowest = Math.min(lowest, g.cursor);
+    for (const offset of g.pending.keys()) lowest = Math.min(lowest, offset);
+  }
+  const { spans, scannedTo } = groups.size === 0 ? { spans: [], scannedTo: log.committedEnd } : dataSpans(scope, lowest);
+  const publishedAt = (offset: number): number | null => {
+    for (const s of spans) if (offset >= s.baseOffset && offset < s.baseOffset + s.count) return s.timestamp;
+    return null;
+  };
+  const groupStats = [...groups.values()].map((g): GroupPartitionStats => {
+    let inFlight = 0;
+    let delayed = 0;
+    let dying = 0;
+    let oldest = g.cursor;
+    for (const p of g.pending.values()) {
+      oldest = Math.min(oldest, p.offset);
+      if (p.deadSeq > 0) dying++;
+      else if (p.lease) inFlight++;
+      else if (p.due > now) delayed++;
+    }
+    let unread = 0;
+    for (const s of spans) unread += Math.max(0, s.baseOffset + s.count - Math.max(s.baseOffset, g.cursor));
+    const estimated = scannedTo < log.committedEnd;
+    if (estimated) unread += log.committedEnd - Math.max(scannedTo, g.cursor);
+    const backlog = g.pending.size + unread;
+    return { group: g.name, ...metrics.peekGroup(g.name), inFlight, delayed, dying, backlog, backlogEstimated: estimated, oldestUnsettledAt: backlog === 0 ? null : publishedAt(oldest) ?? publishedAt(firstDataAtOrAfter(spans, oldest)) };
+  });
+  const segments = log.segments();
+  const taken = takeEvents ? metrics.takeEvents() : { events: [], dropped: 0 };
+  return {
+    topic: c.topic,
+    partition: c.partition,
+    published: metrics.published,
+    duplicates: metrics.duplicates,
+    startOffset: log.startOffset,
+    nextOffset: log.nextOffset,
+    logBytes: segments.reduce((sum, s) => sum + s.sizeBytes, 0),
+    logSegments: segments.length,
+    checkpointError: checkpointError ? checkpointError.message : null,
+    confirm: metrics.confirm.snapshot(),
+    deliver: metrics.deliver.snapshot(),
+    handler: metrics.handler.snapshot(),
+    fsync: metrics.fsync.snapshot(),
+    groups: groupStats,
+    events: taken.events,
+    eventsDropped: taken.dropped,
+  };
+}
+
+/** The first message offset at or after `offset` (a cursor may rest on a control record). */
+function firstDataAtOrAfter(spans: readonly DataSpan[], offset: number): number {
+  for (const s of spans) if (s.baseOffset + s.count > offset) return Math.max(offset, s.baseOffset);
+  return offset;
+}
