@@ -23,6 +23,7 @@ import { ClosedError, GroupInUseError, ProducerFencedError, UnknownTopicError } 
 import { LocalRuntime } from './local-runtime.ts';
 import { resolveEngineOptions } from './engine-options.ts';
 import { collectMetrics, type FerryMetrics, type MetricsSource } from './metrics.ts';
+import { metricsText } from './metrics-text.ts';
 import { redrive, type RedriveOptions } from './redrive.ts';
 
 export type { RedriveOptions } from './redrive.ts';
@@ -299,6 +300,15 @@ export class Ferry {
   async metrics(): Promise<FerryMetrics> {
     this.#checkOpen();
     return (await collectMetrics(this.metricsSource(), false)).metrics;
+  }
+
+  /**
+   * The same snapshot in the Prometheus text exposition format (serve it with
+   * `Content-Type: text/plain; version=0.0.4`), OpenTelemetry messaging names translated the
+   * standard way: `messaging_client_sent_messages_total{messaging_destination_name="orders",...}`.
+   */
+  async metricsText(): Promise<string> {
+    return metricsText(await this.metrics());
   }
 
   /**
