@@ -20,6 +20,7 @@ export class Ferry extends Engine {
 }
 
 export type {
+  AlertOptions,
   Backoff,
   CloseOptions,
   Consumer,
@@ -27,6 +28,16 @@ export type {
   ConsumerOptions,
   DeadLetterInfo,
   Delivery,
+  EngineMetrics,
+  FerryEventMap,
+  FerryEventName,
+  FerryMetrics,
+  GroupMetrics,
+  GroupPartitionStats,
+  HistogramSnapshot,
+  PartitionMetricsSnapshot,
+  TopicMetrics,
+  UnavailablePartition,
   FerryOptions,
   Message,
   NackOptions,
@@ -40,6 +51,7 @@ export type {
   RuntimeFactory,
   TopicOptions,
 } from './core/index.ts';
+export { FERRY_EVENT_NAMES } from './core/index.ts';
 export {
   CheckpointFailedError,
   ClosedError,

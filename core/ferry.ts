@@ -22,6 +22,8 @@ import { CATALOG_LOG_OPTIONS, Catalog } from './catalog.ts';
 import { ClosedError, GroupInUseError, ProducerFencedError, UnknownTopicError } from './errors.ts';
 import { LocalRuntime } from './local-runtime.ts';
 import { resolveEngineOptions } from './engine-options.ts';
+import type { AlertOptions, ResolvedAlertOptions } from './alert-options.ts';
+import { EngineEvents, type FerryEventMap, type FerryEventName } from './engine-events.ts';
 import { collectMetrics, type FerryMetrics, type MetricsSource } from './metrics.ts';
 import { metricsText } from './metrics-text.ts';
 import { redrive, type RedriveOptions } from './redrive.ts';
@@ -63,6 +65,8 @@ export interface FerryOptions {
    * only once you have kept a copy of the directory, or restored what you could from a backup.
    */
   readonly repair?: boolean;
+  /** Thresholds and pace of the alert events (`ferry.on`). */
+  readonly alerts?: AlertOptions;
   /** Seams: the simulator and tests pass their own. */
   readonly fs?: FileSystem;
   readonly clock?: Clock;
@@ -93,16 +97,18 @@ export class Ferry {
   readonly #draining = new Map<string, Promise<unknown> | undefined>();
   /** Letters moved back out of each dead-letter topic by `redrive` (at most one entry per topic). */
   readonly #redriven = new Map<string, number>();
+  readonly #events: EngineEvents;
   #closing: Promise<void> | undefined;
 
   /** Use `Ferry.open`. */
-  protected constructor(runtime: PartitionRuntime, catalog: Catalog, clock: Clock, random: Random, maxMessageBytes: number, lock: LockHandle) {
+  protected constructor(runtime: PartitionRuntime, catalog: Catalog, clock: Clock, random: Random, maxMessageBytes: number, lock: LockHandle, alerts: ResolvedAlertOptions) {
     this.#lock = lock;
     this.#runtime = runtime;
     this.#catalog = catalog;
     this.#clock = clock;
     this.#random = random;
     this.#maxMessageBytes = maxMessageBytes;
+    this.#events = new EngineEvents(() => collectMetrics(this.metricsSource(), true), clock, alerts);
   }
 
   /**
@@ -110,7 +116,7 @@ export class Ferry {
    * runtime for `threads > 0` (the package root passes the worker-thread one; core never imports it).
    */
   static async open(options: FerryOptions, runtimeFactory?: RuntimeFactory): Promise<Ferry> {
-    const { threads, fsync, fsyncIntervalMs, segmentBytes, maxMessageBytes, limits, repair } = resolveEngineOptions(options as unknown as Record<string, unknown>);
+    const { threads, fsync, fsyncIntervalMs, segmentBytes, maxMessageBytes, limits, repair, alerts } = resolveEngineOptions(options as unknown as Record<string, unknown>);
     const fs = options.fs ?? nodeFileSystem;
     const clock = options.clock ?? realClock;
     const random = options.random ?? new SeededRandom((clock.now() ^ (process.pid << 16)) >>> 0);
@@ -148,7 +154,7 @@ export class Ferry {
       const runtime = threaded ? runtimeFactory!({ threads, local }) : new LocalRuntime(local);
       undo.unshift(() => runtime.close());
       for (const [name, topicOptions] of catalog.topics()) await runtime.openTopic(name, topicOptions);
-      return new Ferry(runtime, catalog, clock, random, maxMessageBytes, lock);
+      return new Ferry(runtime, catalog, clock, random, maxMessageBytes, lock, alerts);
     } catch (error) {
       for (const step of undo) await Promise.resolve().then(step).catch(() => {}); // the open's own error is the one to report
       throw error;
@@ -256,6 +262,9 @@ export class Ferry {
       options,
     );
     this.#consumers.add(consumer as Consumer);
+    consumer.onFault(({ error, topic, partition, during }) =>
+      this.#events.emit('consumerFailed', { type: 'consumerFailed', at: this.#clock.now(), group, topic, partition, during, code: error.code, message: error.message }),
+    );
     return consumer;
   }
 
@@ -303,6 +312,24 @@ export class Ferry {
   }
 
   /**
+   * Listens to an alert event (names and payloads: `FerryEventMap`); returns the function that
+   * stops listening. While any listener is registered the engine collects its partitions' events
+   * every `alerts.pollMs` (default 1 s): events arrive that late at most. Events raised before the
+   * first listener are not delivered, except recovery's cuts (`tornTailCut`). A listener that
+   * throws is ignored. At most 100 listeners per event (OVERLOADED past it).
+   */
+  on<K extends FerryEventName>(name: K, listener: (event: FerryEventMap[K]) => void): () => void {
+    this.#checkOpen();
+    return this.#events.on(name, listener);
+  }
+
+  /** Collects and delivers pending events now, without waiting for the next poll. */
+  pollEvents(): Promise<void> {
+    this.#checkOpen();
+    return this.#events.poll();
+  }
+
+  /**
    * The same snapshot in the Prometheus text exposition format (serve it with
    * `Content-Type: text/plain; version=0.0.4`), OpenTelemetry messaging names translated the
    * standard way: `messaging_client_sent_messages_total{messaging_destination_name="orders",...}`.
@@ -320,6 +347,7 @@ export class Ferry {
   close(options: { readonly timeoutMs?: number } = {}): Promise<void> {
     refuseUnknownOptions('close options', options, ['timeoutMs']);
     this.#closing ??= (async () => {
+      this.#events.close();
       const consumerOptions = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
       await Promise.allSettled([...this.#consumers].map((c) => c.close(consumerOptions)));
       await Promise.allSettled([...this.#producers].map((p) => p.close()));

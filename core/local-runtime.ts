@@ -89,6 +89,7 @@ export class LocalRuntime implements PartitionRuntime {
 
   async #openPartition(topic: string, options: ResolvedTopicOptions, p: number): Promise<void> {
     const metrics = new PartitionMetrics();
+    const started = this.#o.clock.monotonicNow();
     const log = await WriteAheadLog.open({
       onSyncMs: (ms) => metrics.fsync.record(ms),
       dir: join(this.#o.dir, 'topics', topic, String(p)),
@@ -116,6 +117,12 @@ export class LocalRuntime implements PartitionRuntime {
         recordCache: this.#recordCache,
         metrics,
       });
+      metrics.recoveryMs = this.#o.clock.monotonicNow() - started;
+      const cut = log.recovery.truncated;
+      if (cut) {
+        const { kind, segment, position, droppedBytes, atOffset } = cut;
+        metrics.event({ type: 'tornTailCut', at: this.#o.clock.now(), topic, partition: p, kind, segment, position, droppedBytes, atOffset });
+      }
       this.#partitions.set(`${topic}/${p}`, { actor, log });
     } catch (error) {
       await log.close();

@@ -51,6 +51,10 @@ export interface EngineMetrics {
   readonly handler: HistogramSnapshot;
   /** One log sync. */
   readonly fsync: HistogramSnapshot;
+  /** The slowest partition open (log recovery and state replay) of the partitions open now, in ms. */
+  readonly recoveryMsMax: number;
+  /** Bytes recovery cut from the partitions' logs (torn tails after a crash, or a repair). */
+  readonly recoveryCutBytes: number;
   /** Worker thread restarts since the engine opened (0 with threads: 0). */
   readonly workerRestarts: number;
   /** Shards stopped for good (their restart budget ran out). */
@@ -90,6 +94,8 @@ export interface Collected {
   readonly metrics: FerryMetrics;
   readonly events: readonly PartitionEvent[];
   readonly eventsDropped: number;
+  /** Per shard (worker thread): restarts so far and whether it is stopped for good; empty with threads: 0. */
+  readonly shards: readonly { readonly restarts: number; readonly failed: boolean }[];
 }
 
 const COUNTER_NAMES = ['delivered', 'acked', 'nacked', 'redeliveredAfterNack', 'redeliveredAfterLeaseExpiry', 'leasesExpired', 'deadLettered'] as const;
@@ -114,7 +120,7 @@ export async function collectMetrics(source: MetricsSource, takeEvents: boolean)
   }
   const events = stats.flatMap((s) => s.events);
   const eventsDropped = stats.reduce((n, s) => n + s.eventsDropped, 0);
-  const health = runtime.health?.() ?? { restarts: 0, failed: 0 };
+  const health = runtime.health?.() ?? { restarts: 0, failed: 0, shards: [] };
   const metrics: FerryMetrics = {
     at: now,
     topics: topics.map(([topic]) => topicMetrics(topic, stats.filter((s) => s.topic === topic), source.redriven.get(topic) ?? 0)),
@@ -124,13 +130,15 @@ export async function collectMetrics(source: MetricsSource, takeEvents: boolean)
       deliver: sumHistograms(stats.map((s) => s.deliver)),
       handler: sumHistograms(stats.map((s) => s.handler)),
       fsync: sumHistograms(stats.map((s) => s.fsync)),
+      recoveryMsMax: stats.reduce((max, s) => Math.max(max, s.recoveryMs), 0),
+      recoveryCutBytes: stats.reduce((n, s) => n + s.recoveryCutBytes, 0),
       workerRestarts: health.restarts,
       shardsFailed: health.failed,
       retentionBlocked: stats.filter((s) => s.checkpointError !== null).length,
     },
     unavailable,
   };
-  return { metrics, events, eventsDropped };
+  return { metrics, events, eventsDropped, shards: health.shards };
 }
 
 function sumHistograms(all: readonly HistogramSnapshot[]): HistogramSnapshot {

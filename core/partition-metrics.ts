@@ -23,7 +23,12 @@ export interface GroupCounters {
 export type PartitionEvent =
   | { readonly type: 'deadLettered'; readonly at: number; readonly topic: string; readonly partition: number; readonly group: string; readonly offset: number; readonly attempts: number; readonly deadLetterTopic: string | null; readonly lastError: string | null }
   | { readonly type: 'maxDeliveriesReached'; readonly at: number; readonly topic: string; readonly partition: number; readonly group: string; readonly offset: number; readonly attempts: number; readonly lastError: string | null }
-  | { readonly type: 'leaseExpired'; readonly at: number; readonly topic: string; readonly partition: number; readonly group: string; readonly offset: number; readonly attempt: number };
+  | { readonly type: 'leaseExpired'; readonly at: number; readonly topic: string; readonly partition: number; readonly group: string; readonly offset: number; readonly attempt: number }
+  | { readonly type: 'tornTailCut'; readonly at: number; readonly topic: string; readonly partition: number; readonly kind: 'torn-tail' | 'repair'; readonly segment: string; readonly position: number; readonly droppedBytes: number; readonly atOffset: number }
+  | { readonly type: 'diskFull'; readonly at: number; readonly topic: string; readonly partition: number; readonly code: string; readonly message: string };
+
+/** At most one diskFull event per partition this often (a full disk fails every append). */
+const DISK_FULL_EVENT_EVERY_MS = 1000;
 
 /** Events a partition keeps until the engine takes them; past it newer ones are dropped and counted. */
 export const MAX_PARTITION_EVENTS = 1024;
@@ -46,6 +51,9 @@ export class PartitionMetrics {
   readonly handler = new DurationHistogram();
   /** One fsync of the partition's log (all its dirty files). */
   readonly fsync = new DurationHistogram();
+  /** How long opening the partition took (log recovery and state replay), set by its host. */
+  recoveryMs = 0;
+  #lastDiskFullAt = Number.NEGATIVE_INFINITY;
   readonly #groups = new Map<string, GroupCounters>();
   #events: PartitionEvent[] = [];
   #eventsDropped = 0;
@@ -71,6 +79,14 @@ export class PartitionMetrics {
   event(e: PartitionEvent): void {
     if (this.#events.length >= MAX_PARTITION_EVENTS) this.#eventsDropped++;
     else this.#events.push(e);
+  }
+
+  /** Raises diskFull for an append refused for want of space, at most once every DISK_FULL_EVENT_EVERY_MS. */
+  diskFull(topic: string, partition: number, error: unknown, wallNow: number, monoNow: number): void {
+    const code = (error as { code?: unknown } | null)?.code;
+    if (code !== 'DISK_FULL' || monoNow - this.#lastDiskFullAt < DISK_FULL_EVENT_EVERY_MS) return;
+    this.#lastDiskFullAt = monoNow;
+    this.event({ type: 'diskFull', at: wallNow, topic, partition, code, message: error instanceof Error ? error.message : String(error) });
   }
 
   /** Hands the pending events over (and how many were dropped since the last time), emptying the buffer. */

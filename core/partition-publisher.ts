@@ -33,6 +33,13 @@ export class PartitionPublisher {
     this.#hooks = hooks;
   }
 
+  /** An append the log refused: a full disk raises a diskFull event; the error goes on to the producer. */
+  readonly #refused = (error: unknown): never => {
+    const at = readClock(this.#c.clock);
+    this.#metrics.diskFull(this.#c.topic, this.#c.partition, error, at.wall, at.mono);
+    throw error;
+  };
+
   /** Appends a batch after dedupe; resolves once it is durable, with each message's offset. */
   async publish(request: PublishRequest): Promise<PublishReply> {
     const { wall: now, mono } = readClock(this.#c.clock); // now: record timestamps; mono: the dedupe window
@@ -72,7 +79,7 @@ export class PartitionPublisher {
     }
     const appended = log.appendMany(inputs);
     if (log.nextOffset === before) {
-      await appended; // not written (disk full, overloaded, ...): rejects with the reason
+      await appended.catch(this.#refused); // not written (disk full, overloaded, ...): rejects with the reason
       throw new Error('unreachable: an append that wrote nothing resolved');
     }
     if (producer) this.#producers.record(producer.id, producer.epoch, producer.baseSequence, request.count, sequenceRecord ? offsets : before);
@@ -81,7 +88,7 @@ export class PartitionPublisher {
       if (id && !duplicates[i]) this.#ids.add(id, offsets[i]!, mono);
     }
     this.#hooks.appended(inputs.length);
-    await appended;
+    await appended.catch(this.#refused);
     this.#metrics.published += count;
     this.#metrics.duplicates += request.count - count;
     this.#metrics.confirm.record(this.#c.clock.monotonicNow() - mono);

@@ -39,6 +39,11 @@ export interface PartitionStats {
   readonly deliver: HistogramSnapshot;
   readonly handler: HistogramSnapshot;
   readonly fsync: HistogramSnapshot;
+  /** How long the partition took to open, and what recovery cut from its log (0 when nothing). */
+  readonly recoveryMs: number;
+  readonly recoveryCutBytes: number;
+  /** Distinguishes this run of the partition from an earlier one (a worker restart opens it again). */
+  readonly incarnation: number;
   readonly groups: readonly GroupPartitionStats[];
   /** The partition's alert events since the last `stats` that took them (only when asked). */
   readonly events: readonly PartitionEvent[];
@@ -121,6 +126,9 @@ export function partitionStats(scope: PartitionScope, metrics: PartitionMetrics,
     deliver: metrics.deliver.snapshot(),
     handler: metrics.handler.snapshot(),
     fsync: metrics.fsync.snapshot(),
+    recoveryMs: metrics.recoveryMs,
+    recoveryCutBytes: log.recovery.truncated?.droppedBytes ?? 0,
+    incarnation: c.incarnation,
     groups: groupStats,
     events: taken.events,
     eventsDropped: taken.dropped,

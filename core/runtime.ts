@@ -15,7 +15,7 @@ export interface PartitionRuntime {
    */
   call<C extends PartitionCommand>(command: C): Promise<ReplyOf<C>>;
   /** Worker restarts so far and shards stopped for good (absent: a runtime without workers). */
-  health?(): { readonly restarts: number; readonly failed: number };
+  health?(): { readonly restarts: number; readonly failed: number; readonly shards: readonly { readonly restarts: number; readonly failed: boolean }[] };
   /** Syncs and closes every partition; resolves within `timeoutMs` whatever the partitions do. */
   close(timeoutMs?: number): Promise<void>;
 }

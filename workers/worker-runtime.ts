@@ -141,8 +141,9 @@ export class WorkerRuntime implements PartitionRuntime {
   }
 
   /** Restarts of every shard so far, and how many shards are stopped for good (for metrics). */
-  health(): { restarts: number; failed: number } {
-    return this.#shards.reduce((sum, s) => ({ restarts: sum.restarts + s.health.restarts, failed: sum.failed + (s.health.failed ? 1 : 0) }), { restarts: 0, failed: 0 });
+  health(): { restarts: number; failed: number; shards: ShardHealth[] } {
+    const shards = this.#shards.map((s) => s.health);
+    return { restarts: shards.reduce((n, s) => n + s.restarts, 0), failed: shards.filter((s) => s.failed).length, shards };
   }
 
   /** Closes every shard, within `timeoutMs` (a shard that does not finish in time is terminated). */
