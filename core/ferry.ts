@@ -19,10 +19,12 @@ import {
   type Random,
 } from '../wal/index.ts';
 import { CATALOG_LOG_OPTIONS, Catalog } from './catalog.ts';
-import { ClosedError, GroupInUseError, ProducerFencedError, UnknownTopicError } from './errors.ts';
+import { ClosedError, GroupInUseError, ProducerFencedError, UnknownGroupError, UnknownTopicError } from './errors.ts';
 import { LocalRuntime } from './local-runtime.ts';
 import { resolveEngineOptions } from './engine-options.ts';
+import { inspectMessage, readTopic, resetGroupPosition, type AdminHost, type MessageHistory, type ReadOptions, type ResetGroupOptions, type ResetResult, type StoredMessageView } from './admin.ts';
 import type { AlertOptions, ResolvedAlertOptions } from './alert-options.ts';
+import { describeAll, type Description, type GroupDescription, type TopicDescription } from './describe.ts';
 import { EngineEvents, type FerryEventMap, type FerryEventName } from './engine-events.ts';
 import { collectMetrics, type FerryMetrics, type MetricsSource } from './metrics.ts';
 import { metricsText } from './metrics-text.ts';
@@ -98,6 +100,8 @@ export class Ferry {
   /** Letters moved back out of each dead-letter topic by `redrive` (at most one entry per topic). */
   readonly #redriven = new Map<string, number>();
   readonly #events: EngineEvents;
+  /** The topics each open consumer reads (for describeGroup's members). */
+  readonly #memberTopics = new WeakMap<Consumer, readonly string[]>();
   #closing: Promise<void> | undefined;
 
   /** Use `Ferry.open`. */
@@ -262,6 +266,7 @@ export class Ferry {
       options,
     );
     this.#consumers.add(consumer as Consumer);
+    this.#memberTopics.set(consumer as Consumer, [...new Set(options.topics)]);
     consumer.onFault(({ error, topic, partition, during }) =>
       this.#events.emit('consumerFailed', { type: 'consumerFailed', at: this.#clock.now(), group, topic, partition, during, code: error.code, message: error.message }),
     );
@@ -309,6 +314,65 @@ export class Ferry {
   async metrics(): Promise<FerryMetrics> {
     this.#checkOpen();
     return (await collectMetrics(this.metricsSource(), false)).metrics;
+  }
+
+  #admin(): AdminHost {
+    return { runtime: this.#runtime, topic: (name) => this.#topic(name) };
+  }
+
+  /**
+   * Reads stored messages of a topic without a consumer group (nothing is leased, acked or
+   * charged): a dead-letter topic's letters too, with their origin in `deadLetter`. From one
+   * partition and an offset, or from every partition (merged by publish time) and a time.
+   */
+  read<V = unknown>(topic: string, options: ReadOptions = {}): Promise<StoredMessageView<V>[]> {
+    this.#checkOpen();
+    return readTopic<V>(this.#admin(), topic, options);
+  }
+
+  /**
+   * One message's life, from the records of its partition's log: when it was published (key, id,
+   * producer), each failed attempt per group with its error and retry time, the dead-letter move,
+   * the ack, group resets; and what each group's state says of it now. Leases live in memory and
+   * are not logged: a delivery shows as the attempt that failed, or as the ack.
+   */
+  inspect(topic: string, partition: number, offset: number): Promise<MessageHistory> {
+    this.#checkOpen();
+    return inspectMessage(this.#admin(), topic, partition, offset);
+  }
+
+  /**
+   * Moves group `group` on `topic` to `to` on every partition, durably (one record per
+   * partition: a crash leaves the old position or the new one): replay from 'earliest', a
+   * `{ time }` or `{ offset }`, or skip to 'latest'. Its pending messages and retries are dropped;
+   * from the new position on every message is delivered again, acked before or not. Refused
+   * (GROUP_IN_USE) while a consumer of the group is open; UNKNOWN_GROUP if it never joined the topic.
+   */
+  async resetGroup(group: string, topic: string, options: ResetGroupOptions): Promise<ResetResult[]> {
+    this.#checkOpen();
+    checkName('group', group);
+    if ([...this.#consumers].some((c) => c.group === group)) throw new GroupInUseError(group);
+    return resetGroupPosition(this.#admin(), group, topic, options);
+  }
+
+  /** Every topic (options, partitions, offsets, disk use, groups) and group (members here, in flight and lag per partition). */
+  async describe(): Promise<Description> {
+    this.#checkOpen();
+    const members = [...this.#consumers].map((c) => ({ group: c.group, topics: this.#memberTopics.get(c) ?? [] }));
+    return describeAll(this.#catalog.topics(), members, await this.metrics());
+  }
+
+  /** One topic, as `describe()` gives it; UNKNOWN_TOPIC if there is none. */
+  async describeTopic(name: string): Promise<TopicDescription> {
+    this.#topic(name);
+    return (await this.describe()).topics.find((t) => t.name === name)!;
+  }
+
+  /** One group, as `describe()` gives it; UNKNOWN_GROUP if no topic has it and no consumer of it is open. */
+  async describeGroup(name: string): Promise<GroupDescription> {
+    const found = (await this.describe()).groups.find((g) => g.name === name);
+    if (!found) throw new UnknownGroupError(name, 'any topic');
+    return found;
   }
 
   /**

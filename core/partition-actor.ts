@@ -27,7 +27,9 @@ import { replayPartition } from './partition-replay.ts';
 import type { PartitionScope } from './partition-scope.ts';
 import { PartitionSettlement } from './partition-settlement.ts';
 import { MessageIdWindow, ProducerTable } from './producer-state.ts';
-import { RecordType, type CheckpointRecord, type Ordering } from './records.ts';
+import { RecordType, type CheckpointRecord, type GroupRecord, type Ordering } from './records.ts';
+import { positionOffset, type GroupPosition } from './group-position.ts';
+import { messageHistory, readMessages } from './partition-inspect.ts';
 import { DEFAULT_RECORD_CACHE_BYTES, RecordCache, RecordCacheBudget } from './record-cache.ts';
 import { OverloadedError, type FerryErrorWire } from '../wal/index.ts';
 import type { CheckpointFailedError } from './state-errors.ts';
@@ -95,7 +97,7 @@ export class PartitionActor {
         case 'publish':
           return this.publish(command.request);
         case 'ensureGroup':
-          return this.ensureGroup(command.group, command.ordering).then(() => null);
+          return this.ensureGroup(command.group, command.ordering, command.startAt).then(() => null);
         case 'fetch':
           return this.fetch(command.request);
         case 'settle':
@@ -104,6 +106,14 @@ export class PartitionActor {
           return this.deleteGroup(command.group);
         case 'stats':
           return Promise.resolve(this.stats(command.events === true));
+        case 'read':
+          this.#checkOpen();
+          return Promise.resolve(readMessages(this.#scope, command.from, command.limit));
+        case 'history':
+          this.#checkOpen();
+          return Promise.resolve(messageHistory(this.#scope, command.offset));
+        case 'resetGroup':
+          return this.resetGroup(command.group, command.to);
       }
     } catch (error) {
       return Promise.reject(error);
@@ -116,8 +126,8 @@ export class PartitionActor {
     return this.#publisher.publish(request);
   }
 
-  /** Registers a group (idempotent): it will receive every message still in the log. */
-  async ensureGroup(group: string, ordering: Ordering): Promise<void> {
+  /** Registers a group (idempotent): a new one receives the messages from `startAt` on (default: every message still in the log). */
+  async ensureGroup(group: string, ordering: Ordering, startAt: GroupPosition = 'earliest'): Promise<void> {
     this.#checkOpen();
     const { groups, where } = this.#scope;
     const existing = groups.get(group);
@@ -127,7 +137,30 @@ export class PartitionActor {
     }
     const { maxGroups } = this.#c.limits;
     if (groups.size >= maxGroups) throw new OverloadedError(maxGroups, `${where} already has ${maxGroups} consumer groups (limits.maxGroups): delete unused ones with ferry.deleteGroup()`);
-    await this.#journal.record(RecordType.GROUP, { g: group, ord: ordering }, () => groups.set(group, new GroupState(group, ordering, this.#c.log.startOffset)));
+    const cursor = positionOffset(this.#scope, startAt);
+    const record: GroupRecord = cursor === this.#c.log.startOffset ? { g: group, ord: ordering } : { g: group, ord: ordering, c: cursor };
+    await this.#journal.record(RecordType.GROUP, record, () => groups.set(group, new GroupState(group, ordering, cursor)));
+  }
+
+  /**
+   * Starts a group again at `to`, as one durable GROUP_RESET record (a crash leaves the old
+   * position or the new one): its pending messages, leases, retries and parked fetches go, and
+   * it receives every message from `to` on, acked before or not. Null if the group is not here.
+   */
+  async resetGroup(group: string, to: GroupPosition): Promise<{ from: number; to: number } | null> {
+    this.#checkOpen();
+    const { groups } = this.#scope;
+    const g = groups.get(group);
+    if (!g) return null;
+    const cursor = positionOffset(this.#scope, to);
+    let from = g.cursor;
+    for (const offset of g.pending.keys()) from = Math.min(from, offset);
+    await this.#journal.record(RecordType.GROUP_RESET, { g: group, ord: g.ordering, c: cursor } satisfies GroupRecord, () => {
+      groups.set(group, new GroupState(group, g.ordering, cursor));
+      this.#settlement.forgetGroup(group);
+      this.#deliveries.answerEmpty((request) => request.group === group);
+    });
+    return { from, to: cursor };
   }
 
   /**
