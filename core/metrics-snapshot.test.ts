@@ -75,6 +75,24 @@ describe('ferry.metrics() lag as age and delayed messages', () => {
     await ferry.close({ timeoutMs: 0 });
   });
 
+  it('after a restart, messages acked before it count neither in the lag nor in its age (regression: replay keeps them as settled ahead of the cursor)', async () => {
+    const setup = memoryFerry(9);
+    let ferry = await setup.open();
+    await ferry.createTopic('t');
+    await ferry.producer().publish('t', { value: 'a' });
+    setup.clock.advance(1000);
+    await ferry.producer().publishMany('t', [{ value: 'b' }, { value: 'c' }]);
+    const c = ferry.consumer('g', { topics: ['t'] });
+    await (await c.next())!.ack();
+    await c.close({ timeoutMs: 0 });
+    await ferry.close({ timeoutMs: 0 });
+    ferry = await setup.open();
+    setup.clock.advance(500);
+    const g = (await ferry.metrics()).groups.find((x) => x.group === 'g')!;
+    expect(g).toMatchObject({ lag: 2, lagAgeMs: 500 });
+    await ferry.close({ timeoutMs: 0 });
+  });
+
   it('counts a lease that ran out while a handler held the message as a lease expiry, not a nack', async () => {
     const setup = memoryFerry(8);
     const ferry = await setup.open();

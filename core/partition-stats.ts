@@ -88,8 +88,17 @@ export function partitionStats(scope: PartitionScope, metrics: PartitionMetrics,
     for (const offset of g.pending.keys()) lowest = Math.min(lowest, offset);
   }
   const { spans, scannedTo } = groups.size === 0 ? { spans: [], scannedTo: log.committedEnd } : dataSpans(scope, lowest);
+  // Spans are in offset order: a binary search, since it runs per settled offset too.
   const publishedAt = (offset: number): number | null => {
-    for (const s of spans) if (offset >= s.baseOffset && offset < s.baseOffset + s.count) return s.timestamp;
+    let lo = 0;
+    let hi = spans.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      const s = spans[mid]!;
+      if (offset < s.baseOffset) hi = mid - 1;
+      else if (offset >= s.baseOffset + s.count) lo = mid + 1;
+      else return s.timestamp;
+    }
     return null;
   };
   const groupStats = [...groups.values()].map((g): GroupPartitionStats => {
@@ -105,10 +114,13 @@ export function partitionStats(scope: PartitionScope, metrics: PartitionMetrics,
     }
     let unread = 0;
     for (const s of spans) unread += Math.max(0, s.baseOffset + s.count - Math.max(s.baseOffset, g.cursor));
+    // Messages past the cursor that replay found settled (acked or dead-lettered before a restart).
+    for (const offset of g.aheadSettled) if (offset >= g.cursor && publishedAt(offset) !== null) unread--;
     const estimated = scannedTo < log.committedEnd;
     if (estimated) unread += log.committedEnd - Math.max(scannedTo, g.cursor);
     const backlog = g.pending.size + unread;
-    return { group: g.name, ...metrics.peekGroup(g.name), inFlight, delayed, dying, backlog, backlogEstimated: estimated, oldestUnsettledAt: backlog === 0 ? null : publishedAt(oldest) ?? publishedAt(firstDataAtOrAfter(spans, oldest)) };
+    if (oldest === g.cursor) oldest = firstUnsettledAtOrAfter(spans, g.cursor, g.aheadSettled);
+    return { group: g.name, ...metrics.peekGroup(g.name), inFlight, delayed, dying, backlog, backlogEstimated: estimated, oldestUnsettledAt: backlog === 0 ? null : publishedAt(oldest) };
   });
   const segments = log.segments();
   const taken = takeEvents ? metrics.takeEvents() : { events: [], dropped: 0 };
@@ -135,8 +147,10 @@ export function partitionStats(scope: PartitionScope, metrics: PartitionMetrics,
   };
 }
 
-/** The first message offset at or after `offset` (a cursor may rest on a control record). */
-function firstDataAtOrAfter(spans: readonly DataSpan[], offset: number): number {
-  for (const s of spans) if (s.baseOffset + s.count > offset) return Math.max(offset, s.baseOffset);
+/** The first message offset at or after `offset` that is not settled already (a cursor may rest on a control record). */
+function firstUnsettledAtOrAfter(spans: readonly DataSpan[], offset: number, settled: ReadonlySet<number>): number {
+  for (const s of spans) {
+    for (let o = Math.max(offset, s.baseOffset); o < s.baseOffset + s.count; o++) if (!settled.has(o)) return o;
+  }
   return offset;
 }
