@@ -61,8 +61,9 @@ describe('ferry (the bin)', () => {
     expect(JSON.parse(peek.stdout)).toEqual([expect.objectContaining({ value: { n: 2 }, key: 'k2', deadLetter: expect.objectContaining({ topic: 'orders', offset: 1, group: 'billing', lastError: 'poison pill' }) })]);
     const history = await ferryBin('history', dir, 'orders', '0', '1', '--json');
     expect((JSON.parse(history.stdout) as { steps: { kind: string }[] }).steps.map((s) => s.kind)).toEqual(['deadLetterIntent', 'deadLettered']);
-    const table = await ferryBin('groups', dir);
-    expect(table.stdout).toMatch(/^GROUP\s+TOPIC\s+LAG/);
+    const table = await ferryBin('inspect', dir);
+    expect(table.stdout).toMatch(/^TOPIC\s+PARTITIONS\s+END OFFSETS/);
+    expect(table.stdout).toMatch(/\nGROUP\s+TOPIC\s+LAG/);
     expect(table.stdout).toMatch(/billing\s+orders\s+1\b/);
   });
 

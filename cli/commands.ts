@@ -24,6 +24,20 @@ function print(io: Output, asJson: unknown, value: unknown, text: () => string):
 }
 
 export const COMMANDS: Readonly<Record<string, Command>> = {
+  inspect: {
+    summary: 'everything at a glance: the topics and the groups tables',
+    positionals: ['dir'],
+    flags: { json },
+    async run(ferry, args, flags, io) {
+      if (flags.json) {
+        io.out(JSON.stringify(await ferry.describe(), null, 2));
+        return;
+      }
+      await COMMANDS.topics!.run(ferry, args, flags, io);
+      io.out('');
+      await COMMANDS.groups!.run(ferry, args, flags, io);
+    },
+  },
   topics: {
     summary: 'topics with partitions, offsets, disk use, dead-letter topics and groups',
     positionals: ['dir'],
