@@ -81,6 +81,7 @@ export {
   SequenceGapError,
   StaleDeliveryError,
   TopicConflictError,
+  TopicInUseError,
   UnknownFormatVersionError,
   UnknownGroupError,
   UnknownTopicError,

@@ -151,6 +151,14 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
       io.out(table(['PARTITION', 'FROM', 'TO'], results.map((r) => [r.partition, r.from, r.to])));
     },
   },
+  'delete-topic': {
+    summary: 'deletes a topic and its files (its dead-letter topic stays)',
+    positionals: ['dir', 'topic'],
+    flags: {},
+    async run(ferry, args, _flags, io) {
+      io.out((await ferry.deleteTopic(args.topic!)) ? `deleted topic ${args.topic}` : `there was no topic ${args.topic}`);
+    },
+  },
   'delete-group': {
     summary: 'deletes a consumer group (from every topic, or --topic)',
     positionals: ['dir', 'group'],

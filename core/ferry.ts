@@ -19,7 +19,7 @@ import {
   type Random,
 } from '../wal/index.ts';
 import { CATALOG_LOG_OPTIONS, Catalog } from './catalog.ts';
-import { ClosedError, GroupInUseError, ProducerFencedError, UnknownGroupError, UnknownTopicError } from './errors.ts';
+import { ClosedError, GroupInUseError, ProducerFencedError, TopicInUseError, UnknownGroupError, UnknownTopicError } from './errors.ts';
 import { LocalRuntime } from './local-runtime.ts';
 import { resolveEngineOptions } from './engine-options.ts';
 import { inspectMessage, readTopic, resetGroupPosition, type AdminHost, type MessageHistory, type ReadOptions, type ResetGroupOptions, type ResetResult, type StoredMessageView } from './admin.ts';
@@ -75,6 +75,13 @@ export interface FerryOptions {
   readonly random?: Random;
 }
 
+/** What the engine keeps besides its runtime and catalog: alert settings and its data directory. */
+interface EngineExtras {
+  readonly alerts: ResolvedAlertOptions;
+  readonly fs: FileSystem;
+  readonly dir: string;
+}
+
 /** Builds the runtime for `threads > 0`; supplied by the composition root (index.ts). */
 export type RuntimeFactory = (options: { readonly threads: number | 'auto'; readonly local: ConstructorParameters<typeof LocalRuntime>[0] }) => PartitionRuntime;
 
@@ -100,19 +107,22 @@ export class Ferry {
   /** Letters moved back out of each dead-letter topic by `redrive` (at most one entry per topic). */
   readonly #redriven = new Map<string, number>();
   readonly #events: EngineEvents;
+  /** The data directory, for removing a deleted topic's files. */
+  readonly #disk: { readonly fs: FileSystem; readonly dir: string };
   /** The topics each open consumer reads (for describeGroup's members). */
   readonly #memberTopics = new WeakMap<Consumer, readonly string[]>();
   #closing: Promise<void> | undefined;
 
   /** Use `Ferry.open`. */
-  protected constructor(runtime: PartitionRuntime, catalog: Catalog, clock: Clock, random: Random, maxMessageBytes: number, lock: LockHandle, alerts: ResolvedAlertOptions) {
+  protected constructor(runtime: PartitionRuntime, catalog: Catalog, clock: Clock, random: Random, maxMessageBytes: number, lock: LockHandle, extras: EngineExtras) {
     this.#lock = lock;
     this.#runtime = runtime;
     this.#catalog = catalog;
     this.#clock = clock;
     this.#random = random;
     this.#maxMessageBytes = maxMessageBytes;
-    this.#events = new EngineEvents(() => collectMetrics(this.metricsSource(), true), clock, alerts);
+    this.#events = new EngineEvents(() => collectMetrics(this.metricsSource(), true), clock, extras.alerts);
+    this.#disk = { fs: extras.fs, dir: extras.dir };
   }
 
   /**
@@ -158,7 +168,7 @@ export class Ferry {
       const runtime = threaded ? runtimeFactory!({ threads, local }) : new LocalRuntime(local);
       undo.unshift(() => runtime.close());
       for (const [name, topicOptions] of catalog.topics()) await runtime.openTopic(name, topicOptions);
-      return new Ferry(runtime, catalog, clock, random, maxMessageBytes, lock, alerts);
+      return new Ferry(runtime, catalog, clock, random, maxMessageBytes, lock, { alerts, fs, dir: options.dir });
     } catch (error) {
       for (const step of undo) await Promise.resolve().then(step).catch(() => {}); // the open's own error is the one to report
       throw error;
@@ -189,8 +199,40 @@ export class Ferry {
     if (resolved.deadLetter !== false && !this.#catalog.topic(resolved.deadLetter)) {
       await this.createTopic(resolved.deadLetter, DEAD_LETTER_TOPIC_OPTIONS);
     }
+    const isNew = !this.#catalog.topic(name);
+    // Files left by a deleteTopic that a crash interrupted must not come back as the new topic's.
+    if (isNew) this.#disk.fs.removeTree(this.#topicDir(name));
     await this.#catalog.addTopic(name, resolved, this.#clock.now());
     await this.#runtime.openTopic(name, resolved);
+  }
+
+  #topicDir(name: string): string {
+    return join(this.#disk.dir, 'topics', name);
+  }
+
+  /**
+   * Deletes a topic: its messages, its groups' state and its files. Durable first (the catalog
+   * forgets it), then its partitions close and its files go; a crash in between leaves files that
+   * nothing opens, removed when a topic of that name is created again. Its dead-letter topic stays
+   * (the letters are kept: read them, redrive them `to` another topic, or delete it too).
+   * Refused with TOPIC_IN_USE while a consumer of this engine reads it or while another topic
+   * dead-letters into it. Resolves false if there was no such topic.
+   */
+  async deleteTopic(name: string): Promise<boolean> {
+    this.#checkOpen();
+    checkName('topic', name);
+    if (!this.#catalog.topic(name)) return false;
+    const readers = [...this.#consumers].filter((c) => (this.#memberTopics.get(c) ?? []).includes(name));
+    if (readers.length > 0) throw new TopicInUseError(name, `consumer group ${JSON.stringify(readers[0]!.group)} has an open consumer reading it; close it first`);
+    const origins = this.#catalog.topics().filter(([other, o]) => other !== name && o.deadLetter === name).map(([other]) => other);
+    if (origins.length > 0) throw new TopicInUseError(name, `it is the dead-letter topic of ${origins.map((o) => JSON.stringify(o)).join(', ')}; delete ${origins.length > 1 ? 'those' : 'that'} first`);
+    if (!this.#runtime.closeTopic) throw new InvalidArgumentError('this runtime cannot delete topics');
+    await this.#catalog.removeTopic(name, this.#clock.now());
+    this.#redriven.delete(name);
+    await this.#runtime.closeTopic(name);
+    this.#disk.fs.removeTree(this.#topicDir(name));
+    await this.#disk.fs.syncDir(join(this.#disk.dir, 'topics')).catch(() => {}); // the removal is durable soon anyway; the delete is already
+    return true;
   }
 
   /**

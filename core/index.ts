@@ -36,6 +36,7 @@ export {
   RequestTimeoutError,
   StaleDeliveryError,
   TopicConflictError,
+  TopicInUseError,
   UnknownGroupError,
   UnknownTopicError,
 } from './errors.ts';

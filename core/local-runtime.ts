@@ -157,6 +157,26 @@ export class LocalRuntime implements PartitionRuntime {
     }
   }
 
+  closeTopic(topic: string): Promise<void> {
+    const count = this.#partitionCounts.get(topic) ?? 0;
+    return this.closePartitions(topic, Array.from({ length: count }, (_, p) => p));
+  }
+
+  /** Closes some partitions of a topic (a worker shard hosts a subset) and forgets them; idempotent. */
+  async closePartitions(topic: string, partitions: readonly number[]): Promise<void> {
+    const keys = partitions.map((p) => `${topic}/${p}`);
+    await Promise.allSettled(keys.map((key) => this.#opening.get(key)));
+    const open = keys.flatMap((key) => {
+      const p = this.#partitions.get(key);
+      this.#partitions.delete(key);
+      this.#opening.delete(key);
+      return p ? [p] : [];
+    });
+    for (const { actor } of open) actor.close();
+    await Promise.allSettled(open.map(({ log }) => log.close()));
+    if (![...this.#partitions.keys()].some((k) => k.startsWith(`${topic}/`))) this.#partitionCounts.delete(topic); // names hold no '/'
+  }
+
   /** Bytes of records cached by all the partitions here together (at most `limits.recordCacheBytes`). */
   get recordCacheBytes(): number {
     return this.#recordCache.bytes;

@@ -96,6 +96,18 @@ export class WorkerRuntime implements PartitionRuntime {
     );
   }
 
+  async closeTopic(topic: string): Promise<void> {
+    const options = this.#topics.get(topic);
+    if (!options) return;
+    this.#topics.delete(topic); // a shard that restarts now does not reopen it
+    await Promise.all(
+      this.#shards.map((shard) => {
+        const partitions = this.#partitionsOn(shard.index, topic, options);
+        return partitions.length === 0 ? undefined : shard.request({ op: 'closeTopic', topic, partitions }, `close ${topic}`, 60_000);
+      }),
+    );
+  }
+
   #shard(topic: string, partition: number): Shard {
     if (!this.#topics.has(topic)) throw new UnknownTopicError(topic);
     return this.#shards[this.shardOf(topic, partition)]!;
