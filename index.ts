@@ -47,6 +47,8 @@ export type {
   GroupMetrics,
   GroupPartitionStats,
   HistogramSnapshot,
+  MetricsSourceLike,
+  PromRegistryLike,
   PartitionMetricsSnapshot,
   TopicMetrics,
   UnavailablePartition,
@@ -63,7 +65,7 @@ export type {
   RuntimeFactory,
   TopicOptions,
 } from './core/index.ts';
-export { FERRY_EVENT_NAMES } from './core/index.ts';
+export { FERRY_EVENT_NAMES, registerPrometheusMetrics } from './core/index.ts';
 export {
   CheckpointFailedError,
   ClosedError,

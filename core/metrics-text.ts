@@ -33,9 +33,29 @@ function escapeHelp(text: string): string {
   return text.replace(/\\/g, '\\\\').replace(/\n/g, '\\n');
 }
 
-function labelText(labels: Labels): string {
-  const parts = Object.entries(labels).map(([k, v]) => `${labelName(k)}="${escapeLabel(String(v))}"`);
+function labelText(labels: Readonly<Record<string, string>>): string {
+  const parts = Object.entries(labels).map(([k, v]) => `${k}="${escapeLabel(v)}"`);
   return parts.length === 0 ? '' : `{${parts.join(',')}}`;
+}
+
+/** Label names translated, values as strings. */
+function promLabels(labels: Labels): Record<string, string> {
+  return Object.fromEntries(Object.entries(labels).map(([k, v]) => [labelName(k), String(v)]));
+}
+
+/** One sample of a family: its full name (a histogram's `_bucket`, `_sum`, `_count`), labels and value. */
+export interface Sample {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+/** A metric family, with Prometheus names: what the text shows and what a prom-client registry gets. */
+export interface Family {
+  readonly name: string;
+  readonly help: string;
+  readonly type: Kind;
+  readonly samples: readonly Sample[];
 }
 
 function num(value: number): string {
@@ -44,30 +64,37 @@ function num(value: number): string {
   return Number.isNaN(value) ? 'NaN' : String(value);
 }
 
-/** Collects families in order, each with its HELP and TYPE once. */
+/** Collects families in order. */
 class Exposition {
-  readonly #lines: string[] = [];
+  readonly families: Family[] = [];
 
   family(otelName: string, unit: string, kind: Kind, help: string, samples: readonly (readonly [Labels, number])[]): void {
     const name = prometheusName(otelName, unit, kind);
-    this.#lines.push(`# HELP ${name} ${escapeHelp(help)}`, `# TYPE ${name} ${kind}`);
-    for (const [labels, value] of samples) this.#lines.push(`${name}${labelText(labels)} ${num(value)}`);
+    this.families.push({ name, help, type: kind, samples: samples.map(([labels, value]) => ({ name, labels: promLabels(labels), value })) });
   }
 
   histogram(otelName: string, help: string, labels: Labels, h: HistogramSnapshot): void {
     const name = prometheusName(otelName, 's', 'histogram');
-    this.#lines.push(`# HELP ${name} ${escapeHelp(help)}`, `# TYPE ${name} histogram`);
+    const base = promLabels(labels);
+    const samples: Sample[] = [];
     let cumulative = 0;
     h.boundsSeconds.forEach((le, i) => {
       cumulative += h.counts[i] ?? 0;
-      this.#lines.push(`${name}_bucket${labelText({ ...labels, le: num(le) })} ${cumulative}`);
+      samples.push({ name: `${name}_bucket`, labels: { ...base, le: num(le) }, value: cumulative });
     });
-    this.#lines.push(`${name}_bucket${labelText({ ...labels, le: '+Inf' })} ${h.count}`, `${name}_sum${labelText(labels)} ${num(h.sumSeconds)}`, `${name}_count${labelText(labels)} ${h.count}`);
+    samples.push({ name: `${name}_bucket`, labels: { ...base, le: '+Inf' }, value: h.count }, { name: `${name}_sum`, labels: base, value: h.sumSeconds }, { name: `${name}_count`, labels: base, value: h.count });
+    this.families.push({ name, help, type: 'histogram', samples });
   }
+}
 
-  text(): string {
-    return `${this.#lines.join('\n')}\n`;
+/** Renders families as Prometheus text, each with its HELP and TYPE once. */
+export function renderFamilies(families: readonly Family[]): string {
+  const lines: string[] = [];
+  for (const f of families) {
+    lines.push(`# HELP ${f.name} ${escapeHelp(f.help)}`, `# TYPE ${f.name} ${f.type}`);
+    for (const s of f.samples) lines.push(`${s.name}${labelText(s.labels)} ${num(s.value)}`);
   }
+  return `${lines.join('\n')}\n`;
 }
 
 const DEST = 'messaging.destination.name';
@@ -76,6 +103,11 @@ const GROUP = 'messaging.consumer.group.name';
 
 /** Renders a snapshot as Prometheus text (`Content-Type: text/plain; version=0.0.4`). */
 export function metricsText(m: FerryMetrics): string {
+  return renderFamilies(metricFamilies(m));
+}
+
+/** The snapshot as metric families with Prometheus names (the same every time, whatever the figures). */
+export function metricFamilies(m: FerryMetrics): Family[] {
   const out = new Exposition();
   const partitions = m.topics.flatMap((t) => t.partitions.map((p) => ({ labels: { [DEST]: t.topic, [PART]: String(p.partition) }, p })));
   const groupParts = m.groups.flatMap((g) => g.partitions.map((p) => ({ labels: { [DEST]: g.topic, [PART]: String(p.partition), [GROUP]: g.group }, p })));
@@ -111,5 +143,5 @@ export function metricsText(m: FerryMetrics): string {
   out.histogram('messaging.process.duration', 'Handler took the message until its ack or nack.', { 'messaging.operation.name': 'process' }, m.engine.handler);
   out.histogram('ferry.publish_to_deliver.duration', 'Publish until the first delivery of a message to a group.', {}, m.engine.deliver);
   out.histogram('ferry.fsync.duration', 'One sync of a partition log.', {}, m.engine.fsync);
-  return out.text();
+  return out.families;
 }
