@@ -2,7 +2,7 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    include: ['{core,wal,workers,backends,props,bench,test-support,examples}/**/*.test.ts'],
+    include: ['{core,wal,workers,backends,cli,props,bench,test-support,examples}/**/*.test.ts'],
     // Crash and property tests run real work; keep the whole suite bounded instead of per-test.
     testTimeout: 60_000,
     hookTimeout: 30_000,

@@ -14,6 +14,8 @@ import type { LogOptions, WriteAheadLog } from '../wal/index.ts';
 
 const TOPIC = 1;
 const PRODUCER_EPOCH = 2;
+/** A topic was deleted: { name }. */
+const TOPIC_DELETED = 3;
 const SNAPSHOT_PART = 3;
 const SNAPSHOT = 4;
 
@@ -65,6 +67,8 @@ export class Catalog {
       if (b.type === TOPIC) {
         const t = decodeEntry<TopicEntry>(log, b.baseOffset, b.payload, (e) => typeof e.name === 'string' && typeof e.options === 'object' && e.options !== null);
         catalog.#topics.set(t.name, t.options);
+      } else if (b.type === TOPIC_DELETED) {
+        catalog.#topics.delete(decodeEntry<{ name: string }>(log, b.baseOffset, b.payload, (e) => typeof e.name === 'string').name);
       } else if (b.type === PRODUCER_EPOCH) {
         const e = decodeEntry<EpochEntry>(log, b.baseOffset, b.payload, (v) => typeof v.id === 'string' && Number.isSafeInteger(v.epoch));
         catalog.#epochs.set(e.id, e.epoch);
@@ -94,6 +98,14 @@ export class Catalog {
       return false;
     }
     await appendRecord(this.#log, { type: TOPIC, recordCount: 1, payload: encodeControl({ name, options }), timestamp: now }, () => this.#topics.set(name, options));
+    this.#compactIfLarge(now);
+    return true;
+  }
+
+  /** Records durably that a topic is gone; false if there was none. */
+  async removeTopic(name: string, now: number): Promise<boolean> {
+    if (!this.#topics.has(name)) return false;
+    await appendRecord(this.#log, { type: TOPIC_DELETED, recordCount: 1, payload: encodeControl({ name }), timestamp: now }, () => this.#topics.delete(name));
     this.#compactIfLarge(now);
     return true;
   }

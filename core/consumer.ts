@@ -11,6 +11,7 @@
 // handler takes it (next() sends `start`, which restarts the lease for a full ackTimeoutMs). A
 // lease that runs out before it was started goes back uncharged, and the buffer drops it; so a
 // message waiting in the buffer never ages toward an attempt.
+import { checkGroupPosition, type GroupPosition } from './group-position.ts';
 import { BoundedFifo, FerryError, InvalidArgumentError, type Clock, type Random, type TimerHandle } from '../wal/index.ts';
 import { runHandlers, type RunOptions } from './consumer-run.ts';
 import { LeasedDelivery, errorText, type Delivery, type DeliveryOwner } from './delivery.ts';
@@ -40,6 +41,8 @@ export interface ConsumerOptions {
   readonly ordering?: Ordering;
   /** Long-poll wait of each fetch, 1 ms to 5 minutes. Default 1000 ms. */
   readonly pollWaitMs?: number;
+  /** Where a group that does not exist yet starts on each partition (default 'earliest'); an existing group keeps its place. */
+  readonly startAt?: GroupPosition;
 }
 
 /** Options of `consumer.close()`. */
@@ -78,7 +81,7 @@ interface Buffered {
   readonly expiresAt: number;
 }
 
-const CONSUMER_OPTIONS = ['topics', 'maxInFlight', 'ordering', 'pollWaitMs'];
+const CONSUMER_OPTIONS = ['topics', 'maxInFlight', 'ordering', 'pollWaitMs', 'startAt'];
 
 /** Longest backoff between retries of a failing fetch or join. */
 const MAX_BACKOFF_MS = 5000;
@@ -113,6 +116,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   readonly #shortestLeaseMs: number;
   #sweep: TimerHandle | undefined;
   #started: Promise<void> | undefined;
+  readonly #startAt: GroupPosition | undefined;
   #failure: unknown;
   /** No more fetches or hand-outs (closing or closed). */
   #stopped = false;
@@ -139,6 +143,8 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     if (typeof this.#pollWaitMs !== 'number' || !Number.isFinite(this.#pollWaitMs) || this.#pollWaitMs < 1 || this.#pollWaitMs > 300_000) {
       throw new InvalidArgumentError(`consumer options.pollWaitMs must be a number of ms from 1 to 300000 (got ${String(options.pollWaitMs)})`);
     }
+    if (options.startAt !== undefined) checkGroupPosition('consumer options.startAt', options.startAt);
+    this.#startAt = options.startAt;
     this.#buffer = new BoundedFifo(this.#maxInFlight);
     this.#shortestLeaseMs = Math.min(...this.#topics.map((t) => host.topic(t).ackTimeoutMs));
     // What every delivery of this consumer settles through (one object shared by all of them).
@@ -211,7 +217,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   async #joinGroup(topic: string, partition: number): Promise<void> {
     for (let failures = 1; !this.#stopped; failures++) {
       try {
-        await this.#host.runtime.call({ op: 'ensureGroup', topic, partition, group: this.group, ordering: this.#ordering });
+        await this.#host.runtime.call({ op: 'ensureGroup', topic, partition, group: this.group, ordering: this.#ordering, ...(this.#startAt && { startAt: this.#startAt }) });
         return;
       } catch (error) {
         if (this.#stopped) return;

@@ -7,6 +7,7 @@ import { deadLetterRecord } from './dead-letter.ts';
 import type { GroupState } from './group-state.ts';
 import type { PartitionContext } from './partition-api.ts';
 import type { PartitionJournal } from './partition-journal.ts';
+import type { PartitionMetrics } from './partition-metrics.ts';
 import type { RecordCache } from './record-cache.ts';
 import { RecordType } from './records.ts';
 
@@ -19,9 +20,11 @@ export class DeadLetterOutbox {
   /** Called when a letter is settled: the next message of its key, or a freed slot, may go. */
   readonly #onSettled: () => void;
   readonly #sending = new Set<string>();
+  readonly #metrics: PartitionMetrics;
   #closed = false;
 
-  constructor(c: PartitionContext, where: string, records: RecordCache, journal: PartitionJournal, onSettled: () => void) {
+  constructor(c: PartitionContext, where: string, records: RecordCache, journal: PartitionJournal, onSettled: () => void, metrics: PartitionMetrics) {
+    this.#metrics = metrics;
     this.#c = c;
     this.#where = where;
     this.#records = records;
@@ -48,6 +51,9 @@ export class DeadLetterOutbox {
       }
       await this.#journal.record(RecordType.DEAD, { g: g.name, o: next.offset }, () => g.settle(next.offset, this.#c.clock.monotonicNow(), true));
       g.releaseKey(next.offset, this.#c.clock.monotonicNow()); // durable now: the next message of its key may go
+      this.#metrics.group(g.name).deadLettered++;
+      const { topic, partition } = this.#c;
+      this.#metrics.event({ type: 'deadLettered', at: this.#c.clock.now(), topic, partition, group: g.name, offset: next.offset, attempts: next.failures, deadLetterTopic: deadLetter === false ? null : deadLetter, lastError: next.lastError });
     };
     send().then(
       () => {

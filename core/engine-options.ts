@@ -1,6 +1,7 @@
 // Options of Ferry.open, validated once (typed errors naming the option and what it accepts),
 // defaults filled, frozen. Unknown names are refused: a typo must not be ignored silently.
 import { InvalidArgumentError, type FsyncPolicy } from '../wal/index.ts';
+import { resolveAlertOptions, type ResolvedAlertOptions } from './alert-options.ts';
 import { refuseUnknownOptions } from './option-names.ts';
 import type { PartitionLimits } from './partition-api.ts';
 import { DEFAULT_RECORD_CACHE_BYTES, checkRecordCacheBytes } from './record-cache.ts';
@@ -16,7 +17,7 @@ export const DEFAULT_LIMITS: PartitionLimits = Object.freeze({
   recordCacheBytes: DEFAULT_RECORD_CACHE_BYTES,
 });
 
-const OPEN_OPTIONS = ['dir', 'threads', 'fsync', 'fsyncIntervalMs', 'segmentBytes', 'maxMessageBytes', 'limits', 'repair', 'fs', 'clock', 'random'];
+const OPEN_OPTIONS = ['dir', 'threads', 'fsync', 'fsyncIntervalMs', 'segmentBytes', 'maxMessageBytes', 'limits', 'repair', 'alerts', 'fs', 'clock', 'random'];
 const LIMIT_NAMES = ['maxUnsettledPerGroup', 'maxWaiters', 'maxDedupIds', 'maxProducers', 'checkpointEveryRecords', 'maxGroups', 'recordCacheBytes', 'checkpointPartBytes'] as const;
 
 /** The validated shape of what Ferry.open needs besides its seams. */
@@ -28,6 +29,7 @@ export interface EngineSettings {
   readonly maxMessageBytes: number;
   readonly limits: PartitionLimits;
   readonly repair: boolean;
+  readonly alerts: ResolvedAlertOptions;
 }
 
 function wholeIn(name: string, value: unknown, min: number, max: number): number {
@@ -67,5 +69,6 @@ export function resolveEngineOptions(options: Record<string, unknown> & { readon
     maxMessageBytes: wholeIn('maxMessageBytes', options.maxMessageBytes ?? 1024 * 1024, 64, 64 * 1024 * 1024),
     limits,
     repair: checkRepair(options.repair),
+    alerts: resolveAlertOptions(options.alerts),
   });
 }

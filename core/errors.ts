@@ -26,6 +26,14 @@ export class TopicConflictError extends FerryError {
   }
 }
 
+/** deleteTopic was refused: a consumer reads the topic, or another topic dead-letters into it. */
+export class TopicInUseError extends FerryError {
+  static readonly code = 'TOPIC_IN_USE';
+  constructor(topic: string, why: string) {
+    super(TopicInUseError.code, `topic ${JSON.stringify(topic)} cannot be deleted: ${why}`, false, { details: { topic } });
+  }
+}
+
 /** A message that is too big, or whose value cannot be encoded. Nothing was written. */
 export class InvalidMessageError extends FerryError {
   static readonly code = 'INVALID_MESSAGE';
@@ -63,7 +71,7 @@ export class ClosedError extends FerryError {
   }
 }
 
-for (const cls of [InvalidNameError, UnknownTopicError, TopicConflictError, InvalidMessageError, StaleDeliveryError, ProducerFencedError, ClosedError]) {
+for (const cls of [InvalidNameError, UnknownTopicError, TopicConflictError, TopicInUseError, InvalidMessageError, StaleDeliveryError, ProducerFencedError, ClosedError]) {
   registerErrorCode(cls.code, cls as unknown as typeof FerryError);
 }
 

@@ -19,9 +19,15 @@ import {
   type Random,
 } from '../wal/index.ts';
 import { CATALOG_LOG_OPTIONS, Catalog } from './catalog.ts';
-import { ClosedError, GroupInUseError, ProducerFencedError, UnknownTopicError } from './errors.ts';
+import { ClosedError, GroupInUseError, ProducerFencedError, TopicInUseError, UnknownGroupError, UnknownTopicError } from './errors.ts';
 import { LocalRuntime } from './local-runtime.ts';
 import { resolveEngineOptions } from './engine-options.ts';
+import { inspectMessage, readTopic, resetGroupPosition, type AdminHost, type MessageHistory, type ReadOptions, type ResetGroupOptions, type ResetResult, type StoredMessageView } from './admin.ts';
+import type { AlertOptions, ResolvedAlertOptions } from './alert-options.ts';
+import { describeAll, type Description, type GroupDescription, type TopicDescription } from './describe.ts';
+import { EngineEvents, type FerryEventMap, type FerryEventName } from './engine-events.ts';
+import { collectMetrics, type FerryMetrics, type MetricsSource } from './metrics.ts';
+import { metricsText } from './metrics-text.ts';
 import { redrive, type RedriveOptions } from './redrive.ts';
 
 export type { RedriveOptions } from './redrive.ts';
@@ -61,10 +67,19 @@ export interface FerryOptions {
    * only once you have kept a copy of the directory, or restored what you could from a backup.
    */
   readonly repair?: boolean;
+  /** Thresholds and pace of the alert events (`ferry.on`). */
+  readonly alerts?: AlertOptions;
   /** Seams: the simulator and tests pass their own. */
   readonly fs?: FileSystem;
   readonly clock?: Clock;
   readonly random?: Random;
+}
+
+/** What the engine keeps besides its runtime and catalog: alert settings and its data directory. */
+interface EngineExtras {
+  readonly alerts: ResolvedAlertOptions;
+  readonly fs: FileSystem;
+  readonly dir: string;
 }
 
 /** Builds the runtime for `threads > 0`; supplied by the composition root (index.ts). */
@@ -89,16 +104,25 @@ export class Ferry {
   readonly #named = new Map<string, Producer>();
   /** Per named producer: settles once every instance older than the current one is drained. */
   readonly #draining = new Map<string, Promise<unknown> | undefined>();
+  /** Letters moved back out of each dead-letter topic by `redrive` (at most one entry per topic). */
+  readonly #redriven = new Map<string, number>();
+  readonly #events: EngineEvents;
+  /** The data directory, for removing a deleted topic's files. */
+  readonly #disk: { readonly fs: FileSystem; readonly dir: string };
+  /** The topics each open consumer reads (for describeGroup's members). */
+  readonly #memberTopics = new WeakMap<Consumer, readonly string[]>();
   #closing: Promise<void> | undefined;
 
   /** Use `Ferry.open`. */
-  protected constructor(runtime: PartitionRuntime, catalog: Catalog, clock: Clock, random: Random, maxMessageBytes: number, lock: LockHandle) {
+  protected constructor(runtime: PartitionRuntime, catalog: Catalog, clock: Clock, random: Random, maxMessageBytes: number, lock: LockHandle, extras: EngineExtras) {
     this.#lock = lock;
     this.#runtime = runtime;
     this.#catalog = catalog;
     this.#clock = clock;
     this.#random = random;
     this.#maxMessageBytes = maxMessageBytes;
+    this.#events = new EngineEvents(() => collectMetrics(this.metricsSource(), true), clock, extras.alerts);
+    this.#disk = { fs: extras.fs, dir: extras.dir };
   }
 
   /**
@@ -106,7 +130,7 @@ export class Ferry {
    * runtime for `threads > 0` (the package root passes the worker-thread one; core never imports it).
    */
   static async open(options: FerryOptions, runtimeFactory?: RuntimeFactory): Promise<Ferry> {
-    const { threads, fsync, fsyncIntervalMs, segmentBytes, maxMessageBytes, limits, repair } = resolveEngineOptions(options as unknown as Record<string, unknown>);
+    const { threads, fsync, fsyncIntervalMs, segmentBytes, maxMessageBytes, limits, repair, alerts } = resolveEngineOptions(options as unknown as Record<string, unknown>);
     const fs = options.fs ?? nodeFileSystem;
     const clock = options.clock ?? realClock;
     const random = options.random ?? new SeededRandom((clock.now() ^ (process.pid << 16)) >>> 0);
@@ -144,7 +168,7 @@ export class Ferry {
       const runtime = threaded ? runtimeFactory!({ threads, local }) : new LocalRuntime(local);
       undo.unshift(() => runtime.close());
       for (const [name, topicOptions] of catalog.topics()) await runtime.openTopic(name, topicOptions);
-      return new Ferry(runtime, catalog, clock, random, maxMessageBytes, lock);
+      return new Ferry(runtime, catalog, clock, random, maxMessageBytes, lock, { alerts, fs, dir: options.dir });
     } catch (error) {
       for (const step of undo) await Promise.resolve().then(step).catch(() => {}); // the open's own error is the one to report
       throw error;
@@ -175,8 +199,40 @@ export class Ferry {
     if (resolved.deadLetter !== false && !this.#catalog.topic(resolved.deadLetter)) {
       await this.createTopic(resolved.deadLetter, DEAD_LETTER_TOPIC_OPTIONS);
     }
+    const isNew = !this.#catalog.topic(name);
+    // Files left by a deleteTopic that a crash interrupted must not come back as the new topic's.
+    if (isNew) this.#disk.fs.removeTree(this.#topicDir(name));
     await this.#catalog.addTopic(name, resolved, this.#clock.now());
     await this.#runtime.openTopic(name, resolved);
+  }
+
+  #topicDir(name: string): string {
+    return join(this.#disk.dir, 'topics', name);
+  }
+
+  /**
+   * Deletes a topic: its messages, its groups' state and its files. Durable first (the catalog
+   * forgets it), then its partitions close and its files go; a crash in between leaves files that
+   * nothing opens, removed when a topic of that name is created again. Its dead-letter topic stays
+   * (the letters are kept: read them, redrive them `to` another topic, or delete it too).
+   * Refused with TOPIC_IN_USE while a consumer of this engine reads it or while another topic
+   * dead-letters into it. Resolves false if there was no such topic.
+   */
+  async deleteTopic(name: string): Promise<boolean> {
+    this.#checkOpen();
+    checkName('topic', name);
+    if (!this.#catalog.topic(name)) return false;
+    const readers = [...this.#consumers].filter((c) => (this.#memberTopics.get(c) ?? []).includes(name));
+    if (readers.length > 0) throw new TopicInUseError(name, `consumer group ${JSON.stringify(readers[0]!.group)} has an open consumer reading it; close it first`);
+    const origins = this.#catalog.topics().filter(([other, o]) => other !== name && o.deadLetter === name).map(([other]) => other);
+    if (origins.length > 0) throw new TopicInUseError(name, `it is the dead-letter topic of ${origins.map((o) => JSON.stringify(o)).join(', ')}; delete ${origins.length > 1 ? 'those' : 'that'} first`);
+    if (!this.#runtime.closeTopic) throw new InvalidArgumentError('this runtime cannot delete topics');
+    await this.#catalog.removeTopic(name, this.#clock.now());
+    this.#redriven.delete(name);
+    await this.#runtime.closeTopic(name);
+    this.#disk.fs.removeTree(this.#topicDir(name));
+    await this.#disk.fs.syncDir(join(this.#disk.dir, 'topics')).catch(() => {}); // the removal is durable soon anyway; the delete is already
+    return true;
   }
 
   /**
@@ -252,6 +308,10 @@ export class Ferry {
       options,
     );
     this.#consumers.add(consumer as Consumer);
+    this.#memberTopics.set(consumer as Consumer, [...new Set(options.topics)]);
+    consumer.onFault(({ error, topic, partition, during }) =>
+      this.#events.emit('consumerFailed', { type: 'consumerFailed', at: this.#clock.now(), group, topic, partition, during, code: error.code, message: error.message }),
+    );
     return consumer;
   }
 
@@ -262,9 +322,9 @@ export class Ferry {
    * after a crash (within the target's dedupe window) stores it once. Resolves with the number
    * moved. NOT_A_DEAD_LETTER_TOPIC for a topic no topic dead-letters into.
    */
-  redrive(deadLetterTopic: string, options: RedriveOptions = {}): Promise<number> {
+  async redrive(deadLetterTopic: string, options: RedriveOptions = {}): Promise<number> {
     this.#checkOpen();
-    return redrive(
+    const moved = await redrive(
       {
         runtime: this.#runtime,
         random: this.#random,
@@ -276,6 +336,112 @@ export class Ferry {
       deadLetterTopic,
       options,
     );
+    if (moved > 0) this.#redriven.set(deadLetterTopic, (this.#redriven.get(deadLetterTopic) ?? 0) + moved);
+    return moved;
+  }
+
+  /** What the metrics collector reads: the runtime, the topics, the time. */
+  protected metricsSource(): MetricsSource {
+    return { runtime: this.#runtime, topics: this.#catalog.topics(), now: this.#clock.now(), redriven: this.#redriven };
+  }
+
+  /**
+   * A snapshot of the engine's figures: per topic and partition (published, duplicates, log bytes
+   * and segments), per group (delivered, acked, nacked, redelivered by cause, dead-lettered, in
+   * flight, delayed, lag in messages and as the age of the oldest unsettled message) and for the
+   * engine (confirm, deliver, handler and fsync latency histograms, worker restarts, partitions
+   * whose retention is blocked). One request per partition, sent together; a partition that does
+   * not answer is listed in `unavailable` instead of failing the snapshot.
+   */
+  async metrics(): Promise<FerryMetrics> {
+    this.#checkOpen();
+    return (await collectMetrics(this.metricsSource(), false)).metrics;
+  }
+
+  #admin(): AdminHost {
+    return { runtime: this.#runtime, topic: (name) => this.#topic(name) };
+  }
+
+  /**
+   * Reads stored messages of a topic without a consumer group (nothing is leased, acked or
+   * charged): a dead-letter topic's letters too, with their origin in `deadLetter`. From one
+   * partition and an offset, or from every partition (merged by publish time) and a time.
+   */
+  read<V = unknown>(topic: string, options: ReadOptions = {}): Promise<StoredMessageView<V>[]> {
+    this.#checkOpen();
+    return readTopic<V>(this.#admin(), topic, options);
+  }
+
+  /**
+   * One message's life, from the records of its partition's log: when it was published (key, id,
+   * producer), each failed attempt per group with its error and retry time, the dead-letter move,
+   * the ack, group resets; and what each group's state says of it now. Leases live in memory and
+   * are not logged: a delivery shows as the attempt that failed, or as the ack.
+   */
+  inspect(topic: string, partition: number, offset: number): Promise<MessageHistory> {
+    this.#checkOpen();
+    return inspectMessage(this.#admin(), topic, partition, offset);
+  }
+
+  /**
+   * Moves group `group` on `topic` to `to` on every partition, durably (one record per
+   * partition: a crash leaves the old position or the new one): replay from 'earliest', a
+   * `{ time }` or `{ offset }`, or skip to 'latest'. Its pending messages and retries are dropped;
+   * from the new position on every message is delivered again, acked before or not. Refused
+   * (GROUP_IN_USE) while a consumer of the group is open; UNKNOWN_GROUP if it never joined the topic.
+   */
+  async resetGroup(group: string, topic: string, options: ResetGroupOptions): Promise<ResetResult[]> {
+    this.#checkOpen();
+    checkName('group', group);
+    if ([...this.#consumers].some((c) => c.group === group)) throw new GroupInUseError(group);
+    return resetGroupPosition(this.#admin(), group, topic, options);
+  }
+
+  /** Every topic (options, partitions, offsets, disk use, groups) and group (members here, in flight and lag per partition). */
+  async describe(): Promise<Description> {
+    this.#checkOpen();
+    const members = [...this.#consumers].map((c) => ({ group: c.group, topics: this.#memberTopics.get(c) ?? [] }));
+    return describeAll(this.#catalog.topics(), members, await this.metrics());
+  }
+
+  /** One topic, as `describe()` gives it; UNKNOWN_TOPIC if there is none. */
+  async describeTopic(name: string): Promise<TopicDescription> {
+    this.#topic(name);
+    return (await this.describe()).topics.find((t) => t.name === name)!;
+  }
+
+  /** One group, as `describe()` gives it; UNKNOWN_GROUP if no topic has it and no consumer of it is open. */
+  async describeGroup(name: string): Promise<GroupDescription> {
+    const found = (await this.describe()).groups.find((g) => g.name === name);
+    if (!found) throw new UnknownGroupError(name, 'any topic');
+    return found;
+  }
+
+  /**
+   * Listens to an alert event (names and payloads: `FerryEventMap`); returns the function that
+   * stops listening. While any listener is registered the engine collects its partitions' events
+   * every `alerts.pollMs` (default 1 s): events arrive that late at most. Events raised before the
+   * first listener are not delivered, except recovery's cuts (`tornTailCut`). A listener that
+   * throws is ignored. At most 100 listeners per event (OVERLOADED past it).
+   */
+  on<K extends FerryEventName>(name: K, listener: (event: FerryEventMap[K]) => void): () => void {
+    this.#checkOpen();
+    return this.#events.on(name, listener);
+  }
+
+  /** Collects and delivers pending events now, without waiting for the next poll. */
+  pollEvents(): Promise<void> {
+    this.#checkOpen();
+    return this.#events.poll();
+  }
+
+  /**
+   * The same snapshot in the Prometheus text exposition format (serve it with
+   * `Content-Type: text/plain; version=0.0.4`), OpenTelemetry messaging names translated the
+   * standard way: `messaging_client_sent_messages_total{messaging_destination_name="orders",...}`.
+   */
+  async metricsText(): Promise<string> {
+    return metricsText(await this.metrics());
   }
 
   /**
@@ -287,6 +453,7 @@ export class Ferry {
   close(options: { readonly timeoutMs?: number } = {}): Promise<void> {
     refuseUnknownOptions('close options', options, ['timeoutMs']);
     this.#closing ??= (async () => {
+      this.#events.close();
       const consumerOptions = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
       await Promise.allSettled([...this.#consumers].map((c) => c.close(consumerOptions)));
       await Promise.allSettled([...this.#producers].map((p) => p.close()));

@@ -30,7 +30,7 @@ export interface Pending {
    * The current lease. `started` once the consumer's handler took the message: only then does an
    * expiry charge an attempt (a message waiting in a consumer's buffer never ages toward one).
    */
-  lease: { readonly seq: number; readonly token: string; readonly consumerId: string; deadline: number; started: boolean; /** Latest deadline with a lease-heap entry (a later deadline gets one when that entry pops). */ heapAt: number } | undefined;
+  lease: { readonly seq: number; readonly token: string; readonly consumerId: string; deadline: number; started: boolean; /** Latest deadline with a lease-heap entry (a later deadline gets one when that entry pops). */ heapAt: number; startedAt?: number } | undefined;
   /** Dead-letter sequence number once dead-lettering began (0 = not dying). */
   deadSeq: number;
   /** Acked this tick, its ACK record not yet written: not to be acked again, nor expired. */

@@ -2,6 +2,14 @@
 // engine, listed by name. Deep imports into core/ from outside it go through here.
 export { Ferry } from './ferry.ts';
 export type { FerryOptions, RedriveOptions, RuntimeFactory } from './ferry.ts';
+export type { AlertOptions } from './alert-options.ts';
+export type { GroupPosition, HistoryGroupState, HistoryStep, MessageHistory, ReadOptions, ResetGroupOptions, ResetResult, StoredMessageView } from './admin.ts';
+export type { Description, GroupDescription, GroupMember, TopicDescription } from './describe.ts';
+export { FERRY_EVENT_NAMES } from './engine-events.ts';
+export { registerPrometheusMetrics } from './prom-client-bridge.ts';
+export type { MetricsSourceLike, PromRegistryLike } from './prom-client-bridge.ts';
+export type { FerryEventMap, FerryEventName } from './engine-events.ts';
+export type { EngineMetrics, FerryMetrics, GroupMetrics, GroupPartitionStats, HistogramSnapshot, PartitionMetricsSnapshot, TopicMetrics, UnavailablePartition } from './metrics.ts';
 export { LocalRuntime } from './local-runtime.ts';
 export type { LocalRuntimeOptions } from './local-runtime.ts';
 export type { PartitionRuntime } from './runtime.ts';
@@ -30,6 +38,7 @@ export {
   RequestTimeoutError,
   StaleDeliveryError,
   TopicConflictError,
+  TopicInUseError,
   UnknownGroupError,
   UnknownTopicError,
 } from './errors.ts';

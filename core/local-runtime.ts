@@ -5,6 +5,7 @@ import { WriteAheadLog, type Clock, type FileSystem, type FsyncPolicy, type Rand
 import { deadLetterPublish, type DeadLetter } from './dead-letter.ts';
 import { UnknownTopicError } from './errors.ts';
 import { PartitionActor, type DeadLetterSink, type PartitionLimits } from './partition-actor.ts';
+import { PartitionMetrics } from './partition-metrics.ts';
 import { withDeadline } from './deadline.ts';
 import type { PartitionCommand, ReplyOf } from './partition-protocol.ts';
 import { DEFAULT_RECORD_CACHE_BYTES, RecordCacheBudget } from './record-cache.ts';
@@ -87,7 +88,10 @@ export class LocalRuntime implements PartitionRuntime {
   }
 
   async #openPartition(topic: string, options: ResolvedTopicOptions, p: number): Promise<void> {
+    const metrics = new PartitionMetrics();
+    const started = this.#o.clock.monotonicNow();
     const log = await WriteAheadLog.open({
+      onSyncMs: (ms) => metrics.fsync.record(ms),
       dir: join(this.#o.dir, 'topics', topic, String(p)),
       fs: this.#o.fs,
       clock: this.#o.clock,
@@ -111,7 +115,14 @@ export class LocalRuntime implements PartitionRuntime {
         incarnation: this.#o.random.int(2 ** 31),
         deadLetters: this.#o.deadLetters ?? this.#deadLetterSink,
         recordCache: this.#recordCache,
+        metrics,
       });
+      metrics.recoveryMs = this.#o.clock.monotonicNow() - started;
+      const cut = log.recovery.truncated;
+      if (cut) {
+        const { kind, segment, position, droppedBytes, atOffset } = cut;
+        metrics.event({ type: 'tornTailCut', at: this.#o.clock.now(), topic, partition: p, kind, segment, position, droppedBytes, atOffset });
+      }
       this.#partitions.set(`${topic}/${p}`, { actor, log });
     } catch (error) {
       await log.close();
@@ -144,6 +155,26 @@ export class LocalRuntime implements PartitionRuntime {
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  closeTopic(topic: string): Promise<void> {
+    const count = this.#partitionCounts.get(topic) ?? 0;
+    return this.closePartitions(topic, Array.from({ length: count }, (_, p) => p));
+  }
+
+  /** Closes some partitions of a topic (a worker shard hosts a subset) and forgets them; idempotent. */
+  async closePartitions(topic: string, partitions: readonly number[]): Promise<void> {
+    const keys = partitions.map((p) => `${topic}/${p}`);
+    await Promise.allSettled(keys.map((key) => this.#opening.get(key)));
+    const open = keys.flatMap((key) => {
+      const p = this.#partitions.get(key);
+      this.#partitions.delete(key);
+      this.#opening.delete(key);
+      return p ? [p] : [];
+    });
+    for (const { actor } of open) actor.close();
+    await Promise.allSettled(open.map(({ log }) => log.close()));
+    if (![...this.#partitions.keys()].some((k) => k.startsWith(`${topic}/`))) this.#partitionCounts.delete(topic); // names hold no '/'
   }
 
   /** Bytes of records cached by all the partitions here together (at most `limits.recordCacheBytes`). */

@@ -19,13 +19,17 @@ import { GroupState } from './group-state.ts';
 import type { DeliveredMessage, FetchRequest, PartitionContext, PublishReply, PublishRequest } from './partition-api.ts';
 import { PartitionDeliveries } from './partition-deliveries.ts';
 import { PartitionJournal, type GroupStats } from './partition-journal.ts';
+import { PartitionMetrics } from './partition-metrics.ts';
+import { partitionStats, type PartitionStats } from './partition-stats.ts';
 import type { NackCommandOptions, PartitionCommand, PartitionReplies, ReplyOf, SettleItem } from './partition-protocol.ts';
 import { PartitionPublisher } from './partition-publisher.ts';
 import { replayPartition } from './partition-replay.ts';
 import type { PartitionScope } from './partition-scope.ts';
 import { PartitionSettlement } from './partition-settlement.ts';
 import { MessageIdWindow, ProducerTable } from './producer-state.ts';
-import { RecordType, type CheckpointRecord, type Ordering } from './records.ts';
+import { RecordType, type CheckpointRecord, type GroupRecord, type Ordering } from './records.ts';
+import { positionOffset, type GroupPosition } from './group-position.ts';
+import { messageHistory, readMessages } from './partition-inspect.ts';
 import { DEFAULT_RECORD_CACHE_BYTES, RecordCache, RecordCacheBudget } from './record-cache.ts';
 import { OverloadedError, type FerryErrorWire } from '../wal/index.ts';
 import type { CheckpointFailedError } from './state-errors.ts';
@@ -49,13 +53,14 @@ export class PartitionActor {
   private constructor(c: PartitionContext, groups: Map<string, GroupState>, producers: ProducerTable, ids: MessageIdWindow, replayed: SnapshotSpan | undefined) {
     this.#c = c;
     const where = `${c.topic}[${c.partition}]`;
-    this.#scope = { c, where, groups, checkOpen: () => this.#checkOpen() };
+    const metrics = c.metrics ?? new PartitionMetrics();
+    this.#scope = { c, where, groups, checkOpen: () => this.#checkOpen(), metrics };
     this.#records = new RecordCache(c.recordCache ?? new RecordCacheBudget(c.limits.recordCacheBytes ?? DEFAULT_RECORD_CACHE_BYTES));
     this.#journal = new PartitionJournal(c, where, { groups, producers, records: this.#records, checkOpen: () => this.#checkOpen() }, replayed);
-    this.#outbox = new DeadLetterOutbox(c, where, this.#records, this.#journal, () => this.#deliveries.serve());
+    this.#outbox = new DeadLetterOutbox(c, where, this.#records, this.#journal, () => this.#deliveries.serve(), metrics);
     this.#deliveries = new PartitionDeliveries(this.#scope, this.#records, this.#outbox, (now) => this.#settlement.expire(now));
     this.#settlement = new PartitionSettlement(this.#scope, this.#journal, this.#outbox, () => this.#deliveries);
-    this.#publisher = new PartitionPublisher(c, producers, ids, { appended: (n) => this.#journal.counted(n), stored: () => this.#deliveries.serve() });
+    this.#publisher = new PartitionPublisher(c, producers, ids, { appended: (n) => this.#journal.counted(n), stored: () => this.#deliveries.serve() }, metrics);
   }
 
   /** Replays the partition's log and starts the actor. */
@@ -92,13 +97,23 @@ export class PartitionActor {
         case 'publish':
           return this.publish(command.request);
         case 'ensureGroup':
-          return this.ensureGroup(command.group, command.ordering).then(() => null);
+          return this.ensureGroup(command.group, command.ordering, command.startAt).then(() => null);
         case 'fetch':
           return this.fetch(command.request);
         case 'settle':
           return this.settle(command.group, command.items);
         case 'deleteGroup':
           return this.deleteGroup(command.group);
+        case 'stats':
+          return Promise.resolve(this.stats(command.events === true));
+        case 'read':
+          this.#checkOpen();
+          return Promise.resolve(readMessages(this.#scope, command.from, command.limit));
+        case 'history':
+          this.#checkOpen();
+          return Promise.resolve(messageHistory(this.#scope, command.offset));
+        case 'resetGroup':
+          return this.resetGroup(command.group, command.to);
       }
     } catch (error) {
       return Promise.reject(error);
@@ -111,8 +126,8 @@ export class PartitionActor {
     return this.#publisher.publish(request);
   }
 
-  /** Registers a group (idempotent): it will receive every message still in the log. */
-  async ensureGroup(group: string, ordering: Ordering): Promise<void> {
+  /** Registers a group (idempotent): a new one receives the messages from `startAt` on (default: every message still in the log). */
+  async ensureGroup(group: string, ordering: Ordering, startAt: GroupPosition = 'earliest'): Promise<void> {
     this.#checkOpen();
     const { groups, where } = this.#scope;
     const existing = groups.get(group);
@@ -122,7 +137,30 @@ export class PartitionActor {
     }
     const { maxGroups } = this.#c.limits;
     if (groups.size >= maxGroups) throw new OverloadedError(maxGroups, `${where} already has ${maxGroups} consumer groups (limits.maxGroups): delete unused ones with ferry.deleteGroup()`);
-    await this.#journal.record(RecordType.GROUP, { g: group, ord: ordering }, () => groups.set(group, new GroupState(group, ordering, this.#c.log.startOffset)));
+    const cursor = positionOffset(this.#scope, startAt);
+    const record: GroupRecord = cursor === this.#c.log.startOffset ? { g: group, ord: ordering } : { g: group, ord: ordering, c: cursor };
+    await this.#journal.record(RecordType.GROUP, record, () => groups.set(group, new GroupState(group, ordering, cursor)));
+  }
+
+  /**
+   * Starts a group again at `to`, as one durable GROUP_RESET record (a crash leaves the old
+   * position or the new one): its pending messages, leases, retries and parked fetches go, and
+   * it receives every message from `to` on, acked before or not. Null if the group is not here.
+   */
+  async resetGroup(group: string, to: GroupPosition): Promise<{ from: number; to: number } | null> {
+    this.#checkOpen();
+    const { groups } = this.#scope;
+    const g = groups.get(group);
+    if (!g) return null;
+    const cursor = positionOffset(this.#scope, to);
+    let from = g.cursor;
+    for (const offset of g.pending.keys()) from = Math.min(from, offset);
+    await this.#journal.record(RecordType.GROUP_RESET, { g: group, ord: g.ordering, c: cursor } satisfies GroupRecord, () => {
+      groups.set(group, new GroupState(group, g.ordering, cursor));
+      this.#settlement.forgetGroup(group);
+      this.#deliveries.answerEmpty((request) => request.group === group);
+    });
+    return { from, to: cursor };
   }
 
   /**
@@ -134,6 +172,7 @@ export class PartitionActor {
     if (!this.#scope.groups.has(group)) return false;
     await this.#journal.record(RecordType.GROUP_DELETED, { g: group }, () => {
       this.#scope.groups.delete(group);
+      this.#scope.metrics.forgetGroup(group);
       this.#settlement.forgetGroup(group);
       this.#deliveries.answerEmpty((request) => request.group === group);
     });
@@ -209,6 +248,12 @@ export class PartitionActor {
   describe(): { readonly startOffset: number; readonly nextOffset: number; readonly committedEnd: number; readonly state: CheckpointRecord } {
     const log = this.#c.log;
     return { startOffset: log.startOffset, nextOffset: log.nextOffset, committedEnd: log.committedEnd, state: this.#journal.state() };
+  }
+
+  /** The partition's counters, histograms and gauges now; with `takeEvents`, its pending alert events (handed over once). */
+  stats(takeEvents = false): PartitionStats {
+    this.#checkOpen();
+    return partitionStats(this.#scope, this.#scope.metrics, this.#journal.lastCheckpointError, takeEvents);
   }
 
   /** Group names and their backlog, for metrics and retention. */

@@ -1,6 +1,7 @@
 // What a partition actor takes and gives: its context and limits, and the plain-data requests and
 // replies that any runtime (in-thread, worker threads, the simulator) passes to it.
 import type { Clock, Random, WriteAheadLog } from '../wal/index.ts';
+import type { PartitionMetrics } from './partition-metrics.ts';
 import type { RecordCacheBudget } from './record-cache.ts';
 import type { ResolvedTopicOptions } from './topic-options.ts';
 
@@ -70,6 +71,8 @@ export interface PartitionContext {
    * Default: a budget of its own, of `limits.recordCacheBytes`.
    */
   readonly recordCache?: RecordCacheBudget;
+  /** Where the partition counts (the host may create it first, to count its log's fsyncs). Default: its own. */
+  readonly metrics?: PartitionMetrics;
 }
 
 /** A batch of already-encoded messages to append. */

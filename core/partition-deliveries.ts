@@ -77,13 +77,17 @@ export class PartitionDeliveries {
       const p = ready[i]!;
       const { record, publishedAt } = found[i]!;
       copy.set(record, at);
+      if (p.firstDeliveredAt === 0) this.#s.metrics.deliver.record(wallNow - publishedAt);
       const leaseSeq = ++this.#leaseSeq;
       const token = `${c.incarnation}.${leaseSeq}`; // built once, compared on every settle
       g.lease(p, request.consumerId, leaseSeq, token, now, c.options.ackTimeoutMs, wallNow);
       out[i] = { offset: p.offset, token, attempt: p.failures + 1, record: copy.subarray(at, at + record.length), publishedAt, firstDeliveredAt: p.firstDeliveredAt };
       at += record.length;
     }
-    if (out.length > 0) this.arm();
+    if (out.length > 0) {
+      this.#s.metrics.group(g.name).delivered += out.length;
+      this.arm();
+    }
     return out;
   }
 

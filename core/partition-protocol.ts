@@ -4,6 +4,9 @@
 // everywhere, so a new operation is one variant here and one handler in the actor.
 import type { FerryErrorWire } from '../wal/index.ts';
 import type { DeliveredMessage, FetchRequest, PublishReply, PublishRequest } from './partition-api.ts';
+import type { GroupPosition } from './group-position.ts';
+import type { MessageHistory, Position, ReadReply } from './partition-inspect.ts';
+import type { PartitionStats } from './partition-stats.ts';
 import type { Ordering } from './records.ts';
 
 /**
@@ -34,10 +37,19 @@ export interface NackCommandOptions {
 /** Every operation on one partition. */
 export type PartitionCommand =
   | { readonly op: 'publish'; readonly topic: string; readonly partition: number; readonly request: PublishRequest }
-  | { readonly op: 'ensureGroup'; readonly topic: string; readonly partition: number; readonly group: string; readonly ordering: Ordering }
+  /** Registers a group (idempotent); a new one starts at `startAt` (default 'earliest'). */
+  | { readonly op: 'ensureGroup'; readonly topic: string; readonly partition: number; readonly group: string; readonly ordering: Ordering; readonly startAt?: GroupPosition }
   | { readonly op: 'fetch'; readonly topic: string; readonly partition: number; readonly request: FetchRequest }
   | { readonly op: 'settle'; readonly topic: string; readonly partition: number; readonly group: string; readonly items: readonly SettleItem[] }
-  | { readonly op: 'deleteGroup'; readonly topic: string; readonly partition: number; readonly group: string };
+  | { readonly op: 'deleteGroup'; readonly topic: string; readonly partition: number; readonly group: string }
+  /** The partition's counters, histograms and gauges; with `events`, its pending alert events too (handed over once). */
+  | { readonly op: 'stats'; readonly topic: string; readonly partition: number; readonly events?: boolean }
+  /** Up to `limit` stored messages from an offset or a time, without a group. */
+  | { readonly op: 'read'; readonly topic: string; readonly partition: number; readonly from: Position; readonly limit: number }
+  /** One message's life, from the log's records and the groups' state. */
+  | { readonly op: 'history'; readonly topic: string; readonly partition: number; readonly offset: number }
+  /** Starts an existing group again at `to`, durably (one record); its pending messages, leases and retries are dropped. */
+  | { readonly op: 'resetGroup'; readonly topic: string; readonly partition: number; readonly group: string; readonly to: GroupPosition };
 
 /** The reply of each command. */
 export interface PartitionReplies {
@@ -48,6 +60,11 @@ export interface PartitionReplies {
   settle: (FerryErrorWire | null)[];
   /** True if the group existed on the partition. */
   deleteGroup: boolean;
+  stats: PartitionStats;
+  read: ReadReply;
+  history: MessageHistory;
+  /** null if the group does not exist on the partition; else its floor before and its new cursor. */
+  resetGroup: { readonly from: number; readonly to: number } | null;
 }
 
 /** The reply type of a command. */

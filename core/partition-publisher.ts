@@ -4,6 +4,7 @@
 import { readClock } from './clock-reading.ts';
 import { encodeControl } from './codec.ts';
 import type { PartitionContext, PublishReply, PublishRequest } from './partition-api.ts';
+import type { PartitionMetrics } from './partition-metrics.ts';
 import { dropDuplicateIds } from './publish-dedupe.ts';
 import type { MessageIdWindow, ProducerTable } from './producer-state.ts';
 import { RecordType, type ProducerRecord } from './records.ts';
@@ -22,13 +23,22 @@ export class PartitionPublisher {
   readonly #producers: ProducerTable;
   readonly #ids: MessageIdWindow;
   readonly #hooks: PublishHooks;
+  readonly #metrics: PartitionMetrics;
 
-  constructor(c: PartitionContext, producers: ProducerTable, ids: MessageIdWindow, hooks: PublishHooks) {
+  constructor(c: PartitionContext, producers: ProducerTable, ids: MessageIdWindow, hooks: PublishHooks, metrics: PartitionMetrics) {
+    this.#metrics = metrics;
     this.#c = c;
     this.#producers = producers;
     this.#ids = ids;
     this.#hooks = hooks;
   }
+
+  /** An append the log refused: a full disk raises a diskFull event; the error goes on to the producer. */
+  readonly #refused = (error: unknown): never => {
+    const at = readClock(this.#c.clock);
+    this.#metrics.diskFull(this.#c.topic, this.#c.partition, error, at.wall, at.mono);
+    throw error;
+  };
 
   /** Appends a batch after dedupe; resolves once it is durable, with each message's offset. */
   async publish(request: PublishRequest): Promise<PublishReply> {
@@ -40,6 +50,7 @@ export class PartitionPublisher {
         // The original may still be on its way to disk: confirmed only once it is there (a failed
         // sync rejects the retry too, as it did the original).
         await this.#c.log.sync();
+        this.#metrics.duplicates += request.count;
         return { offsets: seen.offsets, duplicates: Array<boolean>(request.count).fill(true) };
       }
     }
@@ -63,11 +74,12 @@ export class PartitionPublisher {
       // Every message repeats an id whose original may still be on its way to disk: confirmed
       // only once it is there (issue 9), as a retried batch is above.
       if (offsets.some((o) => o >= log.committedEnd)) await log.sync();
+      this.#metrics.duplicates += request.count;
       return { offsets, duplicates };
     }
     const appended = log.appendMany(inputs);
     if (log.nextOffset === before) {
-      await appended; // not written (disk full, overloaded, ...): rejects with the reason
+      await appended.catch(this.#refused); // not written (disk full, overloaded, ...): rejects with the reason
       throw new Error('unreachable: an append that wrote nothing resolved');
     }
     if (producer) this.#producers.record(producer.id, producer.epoch, producer.baseSequence, request.count, sequenceRecord ? offsets : before);
@@ -76,7 +88,10 @@ export class PartitionPublisher {
       if (id && !duplicates[i]) this.#ids.add(id, offsets[i]!, mono);
     }
     this.#hooks.appended(inputs.length);
-    await appended;
+    await appended.catch(this.#refused);
+    this.#metrics.published += count;
+    this.#metrics.duplicates += request.count - count;
+    this.#metrics.confirm.record(this.#c.clock.monotonicNow() - mono);
     this.#hooks.stored();
     return { offsets, duplicates };
   }

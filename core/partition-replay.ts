@@ -59,7 +59,12 @@ export function replayPartition(log: WriteAheadLog, producers: ProducerTable, id
     switch (b.type) {
       case RecordType.GROUP: {
         const r = decodeControl<GroupRecord>(b.payload);
-        if (!groups.has(r.g)) groups.set(r.g, new GroupState(r.g, r.ord, log.startOffset));
+        if (!groups.has(r.g)) groups.set(r.g, new GroupState(r.g, r.ord, Math.max(r.c ?? 0, log.startOffset)));
+        break;
+      }
+      case RecordType.GROUP_RESET: {
+        const r = decodeControl<GroupRecord>(b.payload);
+        groups.set(r.g, new GroupState(r.g, r.ord, Math.max(r.c ?? 0, log.startOffset)));
         break;
       }
       case RecordType.GROUP_DELETED: {

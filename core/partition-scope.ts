@@ -3,6 +3,7 @@
 import { UnknownGroupError } from './errors.ts';
 import type { GroupState } from './group-state.ts';
 import type { PartitionContext } from './partition-api.ts';
+import type { PartitionMetrics } from './partition-metrics.ts';
 
 /** The partition's shared state, owned by the actor and lent to its parts. */
 export interface PartitionScope {
@@ -12,6 +13,8 @@ export interface PartitionScope {
   readonly groups: Map<string, GroupState>;
   /** Throws ClosedError, or the log's failure, once the partition cannot serve. */
   readonly checkOpen: () => void;
+  /** Counters, histograms and alert events (core/partition-metrics.ts). */
+  readonly metrics: PartitionMetrics;
 }
 
 /** The named group, or UNKNOWN_GROUP. */

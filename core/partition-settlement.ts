@@ -94,7 +94,9 @@ export class PartitionSettlement {
     switch (item.kind) {
       case 'start': {
         const { g, p } = this.#leased(group, item.offset, item.token, 'start');
-        g.start(p, this.#s.c.clock.monotonicNow(), this.#s.c.options.ackTimeoutMs);
+        const now = this.#s.c.clock.monotonicNow();
+        g.start(p, now, this.#s.c.options.ackTimeoutMs);
+        p.lease!.startedAt = now; // for the handler duration, measured at its ack or nack
         this.#deliveries().arm();
         return undefined;
       }
@@ -135,6 +137,7 @@ export class PartitionSettlement {
   /** Puts an ack into this turn's batch of its group (written by flushAcks); returns the batch. */
   #queueAck(group: string, offset: number, token: string): AckBatch {
     const { p } = this.#leased(group, offset, token, 'ack');
+    this.#handled(p);
     p.acking = true; // a second ack of it this tick is stale, and expiry leaves it alone
     let batch = this.#acks.get(group);
     if (!batch) this.#acks.set(group, (batch = { offsets: [], settle: [] }));
@@ -163,6 +166,7 @@ export class PartitionSettlement {
         for (const offset of batch.offsets) g.settle(offset, now, holdKeys);
       }).then(
         () => {
+          this.#s.metrics.group(group).acked += batch.offsets.length;
           if (holdKeys) {
             for (const offset of batch.offsets) g.releaseKey(offset, c.clock.monotonicNow());
             this.#deliveries().serve();
@@ -196,6 +200,8 @@ export class PartitionSettlement {
       return Promise.reject(new InvalidArgumentError(`nack delayMs must be a finite, non-negative number (got ${String(delayMs)})`));
     }
     const { g, p } = this.#leased(group, offset, token, 'nack');
+    this.#handled(p);
+    this.#s.metrics.group(group).nacked++;
     return this.#failAttempt(g, p, error ?? null, delayMs, options.deadLetter === true);
   }
 
@@ -226,8 +232,14 @@ export class PartitionSettlement {
     this.#deliveries().serve();
   }
 
-  async #failAttempt(g: GroupState, p: Pending, error: string | null, delayMs: number | undefined, deadNow = false): Promise<void> {
-    const { c } = this.#s;
+  /** Records how long the handler held `p`, if it was taken (a start item came). */
+  #handled(p: Pending): void {
+    const startedAt = p.lease?.startedAt;
+    if (startedAt !== undefined) this.#s.metrics.handler.record(this.#s.c.clock.monotonicNow() - startedAt);
+  }
+
+  async #failAttempt(g: GroupState, p: Pending, error: string | null, delayMs: number | undefined, deadNow = false, expired = false): Promise<void> {
+    const { c, metrics } = this.#s;
     const at = readClock(c.clock);
     const failures = p.failures + 1;
     const history = { fd: p.firstDeliveredAt, ld: p.lastDeliveredAt };
@@ -237,11 +249,17 @@ export class PartitionSettlement {
         Object.assign(p, { lease: undefined, failures, lastError: error, deadSeq: k });
         g.deadSeq = k;
       });
+      if (failures >= c.options.maxDeliveries) metrics.event({ type: 'maxDeliveriesReached', at: at.wall, topic: c.topic, partition: c.partition, group: g.name, offset: p.offset, attempts: failures, lastError: error });
       this.#outbox.send(g);
       return;
     }
     const due = at.mono + (delayMs ?? backoffDelayMs(c.options.backoff, failures, c.random));
-    const durable = this.#journal.record(RecordType.RETRY, { g: g.name, o: p.offset, f: failures, due: wallFromMono(at, due), ...history, e: error }, () => g.fail(p, failures, due, error, at.mono));
+    const durable = this.#journal.record(RecordType.RETRY, { g: g.name, o: p.offset, f: failures, due: wallFromMono(at, due), ...history, e: error }, () => {
+      g.fail(p, failures, due, error, at.mono);
+      const counters = metrics.group(g.name);
+      if (expired) counters.redeliveredAfterLeaseExpiry++;
+      else counters.redeliveredAfterNack++;
+    });
     this.#deliveries().arm();
     this.#deliveries().serve();
     await durable;
@@ -260,7 +278,10 @@ export class PartitionSettlement {
         // An expired lease counts as a failed attempt; the message is free again at once. If that
         // cannot be recorded (disk full), it is freed without charging: redelivery comes first.
         const leaseSeq = p.lease.seq;
-        this.#failAttempt(g, p, 'lease expired before ack', 0).catch(() => {
+        const { c, metrics } = this.#s;
+        metrics.group(g.name).leasesExpired++;
+        metrics.event({ type: 'leaseExpired', at: c.clock.now(), topic: c.topic, partition: c.partition, group: g.name, offset: p.offset, attempt: p.failures + 1 });
+        this.#failAttempt(g, p, 'lease expired before ack', 0, false, true).catch(() => {
           if (p.lease?.seq === leaseSeq) g.unlease(p, this.#s.c.clock.monotonicNow());
         });
       }

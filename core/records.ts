@@ -29,6 +29,11 @@ export const RecordType = {
   CHECKPOINT_PART: 9,
   /** A consumer group was deleted: its state on this partition is gone: { g }. */
   GROUP_DELETED: 10,
+  /**
+   * A consumer group starts again at `c` (a reset or seek): its state on this partition is
+   * replaced, as one record, so a crash leaves the old position or the new one: { g, ord, c }.
+   */
+  GROUP_RESET: 11,
 } as const;
 
 /** The checkpoint format written; replay refuses any other (but reads version 1, inline). */
@@ -37,7 +42,12 @@ export const CHECKPOINT_VERSION = 2;
 /** Delivery order of a group: 'key' keeps one message per key in flight, 'partition' one per partition. */
 export type Ordering = 'none' | 'key' | 'partition';
 
-export interface GroupRecord { readonly g: string; readonly ord: Ordering }
+export interface GroupRecord {
+  readonly g: string;
+  readonly ord: Ordering;
+  /** Where the group starts (GROUP with startAt, GROUP_RESET); absent: the log's start. */
+  readonly c?: number;
+}
 export interface AckRecord { readonly g: string; readonly o: readonly number[] }
 export interface RetryRecord {
   readonly g: string;

@@ -14,6 +14,10 @@ export interface PartitionRuntime {
    * command's deadline (the command may still have been applied).
    */
   call<C extends PartitionCommand>(command: C): Promise<ReplyOf<C>>;
+  /** Closes every partition of a deleted topic (its files are the engine's to remove); absent: this runtime cannot delete topics. */
+  closeTopic?(topic: string): Promise<void>;
+  /** Worker restarts so far and shards stopped for good (absent: a runtime without workers). */
+  health?(): { readonly restarts: number; readonly failed: number; readonly shards: readonly { readonly restarts: number; readonly failed: boolean }[] };
   /** Syncs and closes every partition; resolves within `timeoutMs` whatever the partitions do. */
   close(timeoutMs?: number): Promise<void>;
 }

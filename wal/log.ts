@@ -310,7 +310,9 @@ export class WriteAheadLog {
       this.#dirDirty = false;
       work.push(this.#o.fs.syncDir(this.#o.dir));
     }
-    return { covers, done: Promise.all(work).then(() => undefined) };
+    if (work.length === 0) return { covers, done: Promise.resolve() };
+    const started = this.#o.clock.monotonicNow();
+    return { covers, done: Promise.all(work).then(() => this.#o.onSyncMs(this.#o.clock.monotonicNow() - started)) };
   }
 
   #saveIndexesBelow(syncedEnd: number): void {

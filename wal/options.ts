@@ -42,6 +42,8 @@ export interface LogOptions {
    * a lock of its own, and would leave the log locked against its restart.
    */
   readonly lock?: boolean;
+  /** Told how long each completed sync took (monotonic ms): the engine's fsync histogram. Default: nothing. */
+  readonly onSyncMs?: (durationMs: number) => void;
 }
 
 export type ResolvedLogOptions = Required<LogOptions>;
@@ -84,6 +86,7 @@ export function resolveLogOptions(options: LogOptions): ResolvedLogOptions {
     repair: options.repair === true,
     initialOffset,
     lock: options.lock !== false,
+    onSyncMs: options.onSyncMs ?? (() => {}),
   });
   return Object.freeze(resolved);
 }

@@ -11,6 +11,8 @@ import type { DeliveredMessage, PartitionCommand, PartitionLimits, ResolvedTopic
 export type ShardRequest =
   | { readonly op: 'openTopic'; readonly id: number; readonly topic: string; readonly options: ResolvedTopicOptions; readonly partitions: readonly number[] }
   | { readonly op: 'command'; readonly id: number; readonly command: PartitionCommand }
+  /** Closes a deleted topic's partitions on this shard (the engine removes the files). */
+  | { readonly op: 'closeTopic'; readonly id: number; readonly topic: string; readonly partitions: readonly number[] }
   /** A heartbeat: a worker that stops answering it is hung, and is restarted. */
   | { readonly op: 'ping'; readonly id: number }
   | { readonly op: 'drill'; readonly id: number; readonly how: FaultDrill; readonly exitCode?: number }

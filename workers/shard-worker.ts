@@ -63,6 +63,8 @@ export default function attach({ port, config }: { port: MessagePort; config: Sh
     switch (r.op) {
       case 'openTopic':
         return runtime.openPartitions(r.topic, r.options, r.partitions).then(() => null);
+      case 'closeTopic':
+        return runtime.closePartitions(r.topic, r.partitions).then(() => null);
       case 'command':
         // The main thread keeps each command's deadline; here the actor just answers.
         return runtime.handle(r.command);

@@ -96,6 +96,18 @@ export class WorkerRuntime implements PartitionRuntime {
     );
   }
 
+  async closeTopic(topic: string): Promise<void> {
+    const options = this.#topics.get(topic);
+    if (!options) return;
+    this.#topics.delete(topic); // a shard that restarts now does not reopen it
+    await Promise.all(
+      this.#shards.map((shard) => {
+        const partitions = this.#partitionsOn(shard.index, topic, options);
+        return partitions.length === 0 ? undefined : shard.request({ op: 'closeTopic', topic, partitions }, `close ${topic}`, 60_000);
+      }),
+    );
+  }
+
   #shard(topic: string, partition: number): Shard {
     if (!this.#topics.has(topic)) throw new UnknownTopicError(topic);
     return this.#shards[this.shardOf(topic, partition)]!;
@@ -138,6 +150,12 @@ export class WorkerRuntime implements PartitionRuntime {
   /** A shard's restarts so far, and whether its restart budget ran out (SHARD_FAILED). */
   shardHealth(index: number): ShardHealth {
     return this.#shardAt(index).health;
+  }
+
+  /** Restarts of every shard so far, and how many shards are stopped for good (for metrics). */
+  health(): { restarts: number; failed: number; shards: ShardHealth[] } {
+    const shards = this.#shards.map((s) => s.health);
+    return { restarts: shards.reduce((n, s) => n + s.restarts, 0), failed: shards.filter((s) => s.failed).length, shards };
   }
 
   /** Closes every shard, within `timeoutMs` (a shard that does not finish in time is terminated). */

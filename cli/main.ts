@@ -1,0 +1,94 @@
+// The `ferry` command line's entry: picks the command, checks the data directory, opens it,
+// runs the command, and maps failures to exit codes and messages that say what to do.
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { Ferry, FerryError } from '../index.ts';
+import { UsageError, parse } from './args.ts';
+import { COMMANDS, type Command, type Output } from './commands.ts';
+
+/** Exit codes of the `ferry` bin. */
+export const EXIT = Object.freeze({ ok: 0, failed: 1, usage: 2, locked: 3, corrupt: 4 });
+
+/** Where the command line writes: its output and its errors. */
+export interface CliIo extends Output {
+  readonly err: (text: string) => void;
+}
+
+function usage(): string {
+  const names = Object.keys(COMMANDS);
+  const width = Math.max(...names.map((n) => n.length));
+  return [
+    'Usage: ferry <command> <dir> [arguments] [flags]',
+    '',
+    'Looks into and administers a Ferry data directory that no other process has open.',
+    '',
+    'Commands:',
+    ...names.map((n) => `  ${n.padEnd(width)}  ${COMMANDS[n]!.summary}`),
+    '',
+    "Run 'ferry <command> --help' for a command's arguments and flags.",
+    'Exit codes: 0 done, 1 failed, 2 bad usage, 3 directory open in another process, 4 corrupt data.',
+  ].join('\n');
+}
+
+function commandHelp(name: string, c: Command): string {
+  const flags = Object.entries(c.flags).map(([flag, f]) => `  --${flag}${f.short ? `, -${f.short}` : ''}${f.type === 'string' ? ' <value>' : ''}  ${f.help}`);
+  return [`Usage: ferry ${name} ${c.positionals.map((p) => `<${p}>`).join(' ')}${flags.length > 0 ? ' [flags]' : ''}`, '', c.summary, ...(flags.length > 0 ? ['', 'Flags:', ...flags] : []), '  --help, -h  this help'].join('\n');
+}
+
+/** Runs the command line `argv` (without node and the script); resolves with the exit code. */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
+    (name === undefined ? io.err : io.out)(usage());
+    return name === undefined ? EXIT.usage : EXIT.ok;
+  }
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!command) {
+    io.err(`ferry: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
+    return EXIT.usage;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    io.out(commandHelp(name, command));
+    return EXIT.ok;
+  }
+  let parsed: ReturnType<typeof parse>;
+  try {
+    parsed = parse(rest, command.positionals, command.flags);
+  } catch (error) {
+    io.err(`ferry ${name}: ${error instanceof Error ? error.message : String(error)}\n\n${commandHelp(name, command)}`);
+    return EXIT.usage;
+  }
+  const dir = parsed.args.dir!;
+  // Ferry.open would create a missing directory: a command line that only looks must not.
+  if (!existsSync(join(dir, '_catalog'))) {
+    io.err(`ferry ${name}: ${JSON.stringify(dir)} is not a Ferry data directory (${existsSync(dir) ? 'it has no _catalog' : 'it does not exist'}); give the dir passed to Ferry.open`);
+    return EXIT.failed;
+  }
+  let ferry: Ferry | undefined;
+  try {
+    ferry = await Ferry.open({ dir });
+    await command.run(ferry, parsed.args, parsed.flags, io);
+    return EXIT.ok;
+  } catch (error) {
+    return report(name, dir, error, io);
+  } finally {
+    await ferry?.close({ timeoutMs: 0 });
+  }
+}
+
+function report(name: string, dir: string, error: unknown, io: CliIo): number {
+  if (error instanceof UsageError) {
+    io.err(`ferry ${name}: ${error.message}`);
+    return EXIT.usage;
+  }
+  if (error instanceof FerryError) {
+    if (error.code === 'LOCKED') {
+      io.err(`ferry ${name}: ${dir} is open in another process (${error.message}); stop that process first, or ask it (its Ferry instance has the same methods)`);
+      return EXIT.locked;
+    }
+    io.err(`ferry ${name}: ${error.code}: ${error.message}`);
+    return error.code === 'CORRUPT_SEGMENT' || error.code === 'CORRUPT_STATE' ? EXIT.corrupt : EXIT.failed;
+  }
+  io.err(`ferry ${name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+  return EXIT.failed;
+}
