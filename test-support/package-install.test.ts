@@ -4,6 +4,7 @@
 // finds a double charge with a replayable seed and passes the fix (issue 16).
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -157,9 +158,11 @@ describe('the packed package', () => {
     await rm(scratch, { recursive: true, force: true });
   });
 
-  it('holds the built library, its types, README and LICENSE, and no test, bench, demo or helper', () => {
-    const outside = packed.files.filter((f) => !f.startsWith('dist/') && !['README.md', 'LICENSE', 'package.json'].includes(f));
+  it('holds the built library, its types, README, LICENSE and the docs the README links, and no test, bench, demo or helper', () => {
+    const outside = packed.files.filter((f) => !f.startsWith('dist/') && !f.startsWith('docs/') && !['README.md', 'LICENSE', 'package.json'].includes(f));
     expect(outside).toEqual([]);
+    // Every docs/ link of the README resolves inside the package (a new user found them missing).
+    for (const [, link] of readFileSync(join(REPO, 'README.md'), 'utf8').matchAll(/\]\((docs\/[^)#]+)/g)) expect(packed.files).toContain(link);
     expect(packed.files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/workers/shard-worker.js', 'dist/props/testing/index.js', 'dist/props/testing/index.d.ts']));
     // Of props/, only the `ferry/testing` entry and the simulator parts it imports.
     const unwanted = packed.files.filter((f) => /\.test\.|test-support|harness|demo|props\/(?!testing\/|sim\/network\.|sim\/disk-faults\.)|bench\/|\.map$|\.ts$/.test(f.replace(/\.d\.ts$/, '.d')));
