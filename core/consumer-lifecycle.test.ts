@@ -229,6 +229,25 @@ describe('a consumer does not give up on its own', () => {
     await consumer.close({ timeoutMs: 0 });
   });
 
+  it('tells onFault (during: settle) when run() could not apply a handler\'s outcome because the handler outlived its lease (a new user saw work redone in silence)', async () => {
+    const setup = memoryFerry(41);
+    const ferry = await setup.open();
+    await ferry.createTopic('jobs', { ackTimeoutMs: 1000 });
+    await ferry.producer().publish('jobs', { value: 'slow' });
+    const consumer = ferry.consumer<string>('g', { topics: ['jobs'], maxInFlight: 1 });
+    const faults: string[] = [];
+    consumer.onFault((f) => faults.push(`${f.during} ${f.error.code}`));
+    let handled = 0;
+    const running = consumer.run(async () => {
+      if (handled++ === 0) await sleep(setup.clock, 1500); // past its 1 s lease, no extend()
+    });
+    await runClock(setup.clock, () => faults.length > 0, 3000);
+    expect(faults).toEqual(['settle STALE_DELIVERY']); // before: nothing at all
+    await consumer.close({ timeoutMs: 0 });
+    await running;
+    await ferry.close({ timeoutMs: 0 });
+  });
+
   it('dead-letters a message that does not decode, with the reason, and goes on', async () => {
     const fs = new MemoryFileSystem({ random: new SeededRandom(5) });
     const clock = new ManualClock(1_700_000_000_000);

@@ -22,6 +22,8 @@ export interface RunSource<V> {
   sleep(ms: number): Promise<void>;
   /** Monotonic time, as delivery deadlines are. */
   now(): number;
+  /** A handler's outcome could not be applied: its lease was gone (it ran longer than the lease). */
+  lost(error: unknown, delivery: Delivery<V>): void;
 }
 
 /** Runs `handler` over `source` until it ends; see the top of the file. */
@@ -58,8 +60,9 @@ async function settle<V>(source: RunSource<V>, d: LeasedDelivery<V>, outcome: { 
     try {
       return await (outcome ? d.nack({ error: outcome.error }) : d.ack());
     } catch (error) {
-      // A lost lease or a closed consumer: the message comes back to some consumer.
-      if (leaseIsGone(error)) return;
+      // A lost lease or a closed consumer: the message comes back to some consumer. Said through
+      // onFault: a handler that outlives its lease otherwise sees its work redone in silence.
+      if (leaseIsGone(error)) return source.lost(error, d);
       if (!(error instanceof FerryError && error.retriable)) throw error;
       if (source.now() >= d.deadline) return; // the lease ran out meanwhile: it comes back
       await source.sleep(Math.min(1000, 10 * 2 ** tries));

@@ -59,8 +59,13 @@ export interface ConsumerFault {
   readonly error: FerryError;
   readonly topic: string;
   readonly partition: number;
-  /** What failed: joining the group, or fetching (settle failures reach the caller of ack/nack). */
-  readonly during: 'join' | 'fetch';
+  /**
+   * What failed: joining the group, fetching, or (in `run()`) settling a handler's outcome whose
+   * lease was gone: the handler ran longer than `ackTimeoutMs` without `extend()`, so the message
+   * was or will be delivered again (settle failures of your own `ack()`/`nack()` reach you as
+   * their rejections instead).
+   */
+  readonly during: 'join' | 'fetch' | 'settle';
 }
 
 /** What the consumer needs from the engine. */
@@ -202,7 +207,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
 
   /** A retriable failure: reported, then the caller backs off and tries again (for as long as the consumer is open). */
   #fault(error: unknown, topic: string, partition: number, during: ConsumerFault['during']): boolean {
-    if (!(error instanceof FerryError && error.retriable)) return false;
+    if (!(error instanceof FerryError && (error.retriable || during === 'settle'))) return false;
     for (const listener of this.#faultListeners) {
       try {
         listener({ error, topic, partition, during });
@@ -377,6 +382,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
         stop: () => void this.close(),
         sleep: (ms) => this.#sleep(ms),
         now: () => this.#host.clock.monotonicNow(),
+        lost: (error, d) => void this.#fault(error, d.topic, d.partition, 'settle'),
       },
       handler,
       options,

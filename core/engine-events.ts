@@ -33,7 +33,7 @@ export interface FerryEventMap {
   /** A group has unsettled messages on a topic and settled none for `alerts.stalledAfterMs`. */
   readonly consumerStalled: { readonly type: 'consumerStalled'; readonly at: number; readonly topic: string; readonly group: string; readonly lag: number; readonly stalledForMs: number };
   /** A consumer of this engine could not join or fetch from a partition. */
-  readonly consumerFailed: { readonly type: 'consumerFailed'; readonly at: number; readonly group: string; readonly topic: string; readonly partition: number; readonly during: 'join' | 'fetch'; readonly code: string; readonly message: string };
+  readonly consumerFailed: { readonly type: 'consumerFailed'; readonly at: number; readonly group: string; readonly topic: string; readonly partition: number; readonly during: 'join' | 'fetch' | 'settle'; readonly code: string; readonly message: string };
   /** A worker thread died and its shard restarted (from its logs). */
   readonly shardRestarted: { readonly type: 'shardRestarted'; readonly at: number; readonly shard: number; readonly restarts: number };
   /** A shard spent its restart budget and is stopped until the engine is reopened. */

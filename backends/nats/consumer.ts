@@ -300,6 +300,7 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
         stop: () => void this.close(),
         sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
         now,
+        lost: (error, d) => this.#fault(error, d.topic, d.partition, 'settle'),
       },
       handler,
       options,
