@@ -151,6 +151,25 @@ export class LeasedDelivery<V = unknown> implements Delivery<V> {
     });
   }
 
+  /**
+   * @internal A transaction takes over this delivery's ack (issue 13): settled from now on (a
+   * second ack or nack is refused). `finish` frees the consumer's slot once the transaction
+   * committed or the lease is gone; after any other failure the delivery may be settled again.
+   */
+  enlist(): { readonly group: string; readonly token: string; finish(committed: boolean, error?: unknown): void } {
+    if (this.#settled) throw new StaleDeliveryError(this.topic, this.partition, this.offset, 'already settled, ack ignored');
+    if (!this.#owner.accepts()) throw new ClosedError(`consumer of group ${this.#owner.group}`);
+    this.#settled = true;
+    return {
+      group: this.#owner.group,
+      token: this.token,
+      finish: (committed, error) => {
+        if (committed || leaseIsGone(error)) this.#owner.done(this);
+        else this.#settled = false;
+      },
+    };
+  }
+
   /** A rejected promise if this delivery cannot be settled now; otherwise marks it settled. */
   #refuse(what: 'ack' | 'nack'): Promise<void> | undefined {
     if (this.#settled) return Promise.reject(new StaleDeliveryError(this.topic, this.partition, this.offset, `already settled, ${what} ignored`));

@@ -35,3 +35,6 @@ export {
 } from './errors.ts';
 export { CheckpointFailedError, CorruptStateError, UnknownFormatVersionError } from './state-errors.ts';
 export { DuplicateSequenceError, ProducersFullError, SequenceGapError } from './producer-state.ts';
+export type { Transaction } from './transaction.ts';
+export type { InDoubtInfo, ResolveInDoubt } from './transactions.ts';
+export { TooManyTransactionsError, TransactionAbortedError, TransactionFencedError, TransactionFinishedError, TransactionTooLargeError } from './transaction-errors.ts';

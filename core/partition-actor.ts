@@ -24,6 +24,7 @@ import { PartitionPublisher } from './partition-publisher.ts';
 import { replayPartition } from './partition-replay.ts';
 import type { PartitionScope } from './partition-scope.ts';
 import { PartitionSettlement } from './partition-settlement.ts';
+import { PartitionTransactions, PreparedTable } from './partition-transactions.ts';
 import { MessageIdWindow, ProducerTable } from './producer-state.ts';
 import { RecordType, type CheckpointRecord, type Ordering } from './records.ts';
 import { DEFAULT_RECORD_CACHE_BYTES, RecordCache, RecordCacheBudget } from './record-cache.ts';
@@ -44,18 +45,20 @@ export class PartitionActor {
   readonly #outbox: DeadLetterOutbox;
   readonly #deliveries: PartitionDeliveries;
   readonly #settlement: PartitionSettlement;
+  readonly #txs: PartitionTransactions;
   #closed = false;
 
-  private constructor(c: PartitionContext, groups: Map<string, GroupState>, producers: ProducerTable, ids: MessageIdWindow, replayed: SnapshotSpan | undefined) {
+  private constructor(c: PartitionContext, groups: Map<string, GroupState>, producers: ProducerTable, ids: MessageIdWindow, replayed: SnapshotSpan | undefined, prepared: PreparedTable) {
     this.#c = c;
     const where = `${c.topic}[${c.partition}]`;
     this.#scope = { c, where, groups, checkOpen: () => this.#checkOpen() };
     this.#records = new RecordCache(c.recordCache ?? new RecordCacheBudget(c.limits.recordCacheBytes ?? DEFAULT_RECORD_CACHE_BYTES));
-    this.#journal = new PartitionJournal(c, where, { groups, producers, records: this.#records, checkOpen: () => this.#checkOpen() }, replayed);
+    this.#journal = new PartitionJournal(c, where, { groups, producers, records: this.#records, checkOpen: () => this.#checkOpen(), txs: prepared }, replayed);
     this.#outbox = new DeadLetterOutbox(c, where, this.#records, this.#journal, () => this.#deliveries.serve());
-    this.#deliveries = new PartitionDeliveries(this.#scope, this.#records, this.#outbox, (now) => this.#settlement.expire(now));
+    this.#deliveries = new PartitionDeliveries(this.#scope, this.#records, this.#outbox, (now) => this.#settlement.expire(now), (group, offset) => prepared.reservedBy(group, offset) !== undefined);
     this.#settlement = new PartitionSettlement(this.#scope, this.#journal, this.#outbox, () => this.#deliveries);
     this.#publisher = new PartitionPublisher(c, producers, ids, { appended: (n) => this.#journal.counted(n), stored: () => this.#deliveries.serve() });
+    this.#txs = new PartitionTransactions(this.#scope, this.#journal, prepared, ids, this.#settlement, { appended: (n) => this.#journal.counted(n), stored: () => this.#deliveries.serve() });
   }
 
   /** Replays the partition's log and starts the actor. */
@@ -63,8 +66,9 @@ export class PartitionActor {
     const producers = new ProducerTable(c.limits.maxProducers, () => c.clock.now());
     const ids = new MessageIdWindow(c.options.dedupWindowMs, c.limits.maxDedupIds);
     const at = readClock(c.clock);
-    const { groups, checkpoint } = replayPartition(c.log, producers, ids, c.options.dedupWindowMs, at);
-    const actor = new PartitionActor(c, groups, producers, ids, checkpoint);
+    const prepared = new PreparedTable();
+    const { groups, checkpoint } = replayPartition(c.log, producers, ids, c.options.dedupWindowMs, at, prepared);
+    const actor = new PartitionActor(c, groups, producers, ids, checkpoint, prepared);
     for (const g of groups.values()) {
       g.rescheduleAll(at.mono);
       actor.#outbox.send(g); // letters whose intent survived a crash are sent again, idempotently
@@ -99,6 +103,13 @@ export class PartitionActor {
           return this.settle(command.group, command.items);
         case 'deleteGroup':
           return this.deleteGroup(command.group);
+        case 'txPrepare':
+          return this.#txs.prepare(command);
+        case 'txDecide':
+          return this.#txs.decide(command.txId, command.commit);
+        case 'txList':
+          this.#checkOpen();
+          return Promise.resolve(this.#txs.list());
       }
     } catch (error) {
       return Promise.reject(error);

@@ -27,6 +27,8 @@ export class PartitionDeliveries {
   readonly #outbox: DeadLetterOutbox;
   /** Ends the leases that ran out (charging attempts where due): the settlement's policy. */
   readonly #expire: (now: number) => void;
+  /** True for a delivery a prepared transaction acks (issue 13): not handed out while it waits. */
+  readonly #reserved: (group: string, offset: number) => boolean;
   #leaseSeq = 0;
   #waiters: Waiter[] = [];
   #timer: TimerHandle | undefined;
@@ -34,8 +36,9 @@ export class PartitionDeliveries {
   #timerKeepsAlive = false;
   #closed = false;
 
-  constructor(scope: PartitionScope, records: RecordCache, outbox: DeadLetterOutbox, expire: (now: number) => void) {
+  constructor(scope: PartitionScope, records: RecordCache, outbox: DeadLetterOutbox, expire: (now: number) => void, reserved: (group: string, offset: number) => boolean = () => false) {
     this.#s = scope;
+    this.#reserved = reserved;
     this.#records = records;
     this.#outbox = outbox;
     this.#expire = expire;
@@ -66,6 +69,9 @@ export class PartitionDeliveries {
     const out: DeliveredMessage[] = [];
     const wallNow = c.clock.now(); // the delivery times recorded with the message
     for (const p of ready) {
+      // Reserved by a prepared transaction (after a restart: no lease): left out until its decision
+      // (an abort schedules it again).
+      if (this.#reserved(g.name, p.offset)) continue;
       const found = this.#records.take(p.offset, c.log, where);
       const leaseSeq = ++this.#leaseSeq;
       const token = `${c.incarnation}.${leaseSeq}`; // built once, compared on every settle

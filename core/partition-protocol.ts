@@ -37,7 +37,24 @@ export type PartitionCommand =
   | { readonly op: 'ensureGroup'; readonly topic: string; readonly partition: number; readonly group: string; readonly ordering: Ordering }
   | { readonly op: 'fetch'; readonly topic: string; readonly partition: number; readonly request: FetchRequest }
   | { readonly op: 'settle'; readonly topic: string; readonly partition: number; readonly group: string; readonly items: readonly SettleItem[] }
-  | { readonly op: 'deleteGroup'; readonly topic: string; readonly partition: number; readonly group: string };
+  | { readonly op: 'deleteGroup'; readonly topic: string; readonly partition: number; readonly group: string }
+  | TxPrepareCommand
+  /** The decision of a transaction prepared here: apply it (commit) or drop it. Idempotent. */
+  | { readonly op: 'txDecide'; readonly topic: string; readonly partition: number; readonly txId: string; readonly commit: boolean }
+  /** The transactions prepared here, waiting for their decision. */
+  | { readonly op: 'txList'; readonly topic: string; readonly partition: number };
+
+/** One part of a transaction on a partition: messages to publish and deliveries to ack, if it commits (issue 13). */
+export interface TxPrepareCommand {
+  readonly op: 'txPrepare';
+  readonly topic: string;
+  readonly partition: number;
+  readonly txId: string;
+  /** Part number within the transaction on this partition (a duplicated request is applied once). */
+  readonly k: number;
+  readonly part?: { readonly payload: Uint8Array; readonly count: number; readonly ids?: readonly (string | null)[] };
+  readonly acks: readonly { readonly group: string; readonly offset: number; readonly token: string }[];
+}
 
 /** The reply of each command. */
 export interface PartitionReplies {
@@ -48,6 +65,10 @@ export interface PartitionReplies {
   settle: (FerryErrorWire | null)[];
   /** True if the group existed on the partition. */
   deleteGroup: boolean;
+  txPrepare: null;
+  /** True if the transaction was prepared here (false: already decided, or never prepared). */
+  txDecide: boolean;
+  txList: string[];
 }
 
 /** The reply type of a command. */

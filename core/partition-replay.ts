@@ -7,7 +7,8 @@ import { monoFromWall, type ClockReading } from './clock-reading.ts';
 import { decodeControl, decodeMeta, messageSlices } from './codec.ts';
 import { GroupState } from './group-state.ts';
 import type { MessageIdWindow, ProducerTable } from './producer-state.ts';
-import { CHECKPOINT_VERSION, RecordType, type AckRecord, type CheckpointRecord, type DeadIntentRecord, type DeadRecord, type GroupRecord, type ProducerRecord, type RetryRecord } from './records.ts';
+import { PreparedTable } from './partition-transactions.ts';
+import { CHECKPOINT_VERSION, TX_APPLY_EPOCH, TxRecordType, type TxDoneRecord, type TxPrepareRecord, RecordType, type AckRecord, type CheckpointRecord, type DeadIntentRecord, type DeadRecord, type GroupRecord, type ProducerRecord, type RetryRecord } from './records.ts';
 import { forEachBatch, latestSnapshot, type SnapshotKind, type SnapshotSpan } from './snapshot-parts.ts';
 
 /** How a partition's checkpoints are written and found. */
@@ -30,18 +31,20 @@ export interface ReplayedPartition {
  * checkpoint. Persisted wall times are judged against `at.wall` and kept in memory as monotonic
  * times (see clock-reading.ts).
  */
-export function replayPartition(log: WriteAheadLog, producers: ProducerTable, ids: MessageIdWindow, dedupWindowMs: number, at: ClockReading): ReplayedPartition {
+export function replayPartition(log: WriteAheadLog, producers: ProducerTable, ids: MessageIdWindow, dedupWindowMs: number, at: ClockReading, txs = new PreparedTable()): ReplayedPartition {
   const end = log.nextOffset;
   const now = at.wall;
   const checkpoint = latestSnapshot<CheckpointRecord>(log, CHECKPOINT_KIND);
   const groups = new Map(Object.entries(checkpoint?.body.groups ?? {}).map(([name, s]) => [name, GroupState.restore(name, s, at)]));
   if (checkpoint) producers.restore(checkpoint.body.producers, checkpoint.timestamp); // idle times run from the checkpoint's time
+  txs.restore(checkpoint?.body.txs);
   // Ids published within the window may sit in segments before the checkpoint.
   const idsFrom = dedupWindowMs > 0 ? (log.segments().find((s) => s.maxTimestamp + dedupWindowMs > now)?.baseOffset ?? end) : end;
   const start = checkpoint === undefined ? log.startOffset : Math.max(log.startOffset, Math.min(checkpoint.at, idsFrom));
   forEachBatch(log, start, end, (b) => {
     const beforeCheckpoint = checkpoint !== undefined && b.baseOffset < checkpoint.at;
     if (b.type === RecordType.DATA) {
+      if (b.producerEpoch === TX_APPLY_EPOCH && b.baseSequence < 0 && !beforeCheckpoint) txs.applied(b.producerId);
       if (b.baseSequence >= 0 && !beforeCheckpoint) producers.record(b.producerId, b.producerEpoch, b.baseSequence, b.recordCount, b.baseOffset, b.timestamp);
       if (dedupWindowMs > 0 && b.timestamp + dedupWindowMs > now) {
         messageSlices(b.payload).forEach((record, i) => {
@@ -86,6 +89,16 @@ export function replayPartition(log: WriteAheadLog, producers: ProducerTable, id
       case RecordType.PRODUCER: {
         const r = decodeControl<ProducerRecord>(b.payload);
         producers.record(r.p, r.e, r.s, r.n, r.o, b.timestamp);
+        break;
+      }
+      case TxRecordType.TX_PREPARE: {
+        txs.add(decodeControl<TxPrepareRecord>(b.payload));
+        break;
+      }
+      case TxRecordType.TX_DONE: {
+        const r = decodeControl<TxDoneRecord>(b.payload);
+        txs.remove(r.t);
+        for (const [group, o] of r.a) groups.get(group)?.settle(o, at.mono);
         break;
       }
       // CHECKPOINT and CHECKPOINT_PART: only the latest counts, restored above.

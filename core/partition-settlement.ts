@@ -98,6 +98,28 @@ export class PartitionSettlement {
     return { g, p };
   }
 
+  /** Throws STALE_DELIVERY unless `token` holds the delivery's current lease (a transaction's prepare, issue 13). */
+  checkLease(group: string, offset: number, token: string, what: string): void {
+    this.#leased(group, offset, token, what);
+  }
+
+  /** A prepared transaction acks the delivery: no second ack, and its lease running out is ignored. */
+  reserve(group: string, offset: number): void {
+    const p = this.#s.groups.get(group)?.pending.get(offset);
+    if (p) p.acking = true;
+  }
+
+  /** The transaction that reserved the delivery aborted: it is free again (at once if its lease ran out). */
+  unreserve(group: string, offset: number): void {
+    const g = this.#s.groups.get(group);
+    const p = g?.pending.get(offset);
+    if (!g || !p) return;
+    p.acking = false;
+    const now = this.#s.c.clock.monotonicNow();
+    if (!p.lease || p.lease.deadline <= now) g.unlease(p, now);
+    this.#deliveries().arm();
+  }
+
   /**
    * Acknowledges a delivery. Every ack of the current tick goes into one ACK record; the messages
    * are settled once it is written, and the promise resolves once it is durable. An ack that

@@ -72,4 +72,42 @@ export interface ProducerRecord { readonly p: number; readonly e: number; readon
 export interface CheckpointRecord {
   readonly groups: Record<string, GroupSnapshot>;
   readonly producers: ProducerSnapshot[];
+  /** Prepared transactions and the next transaction sequence (absent in checkpoints written before issue 13). */
+  readonly txs?: { readonly seq: number; readonly prepared: PreparedTxSnapshot[] };
 }
+
+// Transactions (issue 13, docs/TRANSACTIONS.md): a transaction's part on a partition is prepared in
+// control records (never delivered), and applied once its decision is known.
+export const TxRecordType = {
+  /** One prepared part of a transaction: TxPrepareRecord. Invisible to consumers (not DATA). */
+  TX_PREPARE: 11,
+  /** The partition applied (c = 1: its acks, listed again in `a`) or dropped (c = 0) the transaction: { t, c, a }. */
+  TX_DONE: 12,
+} as const;
+
+/**
+ * The producerEpoch header of a DATA batch a committed transaction appended: its producerId header
+ * is then the transaction's sequence on this partition (`s`), and its baseSequence -1 (no producer).
+ * Replay finds the messages already in by it, when a crash separated the batch from its TX_DONE.
+ */
+export const TX_APPLY_EPOCH = 0xffffffff;
+
+export interface TxPrepareRecord {
+  /** Transaction id. */
+  readonly t: string;
+  /** The transaction's sequence on this partition (tags its applied DATA batch). */
+  readonly s: number;
+  /** Part number (a duplicated prepare is applied once). */
+  readonly k: number;
+  /** Encoded messages (frameMessages), their count and ids; absent for an ack-only part. */
+  readonly m?: Uint8Array;
+  readonly n: number;
+  readonly i?: readonly (string | null)[];
+  /** Acks: [group, offset]. */
+  readonly a: readonly [string, number][];
+}
+
+export interface TxDoneRecord { readonly t: string; readonly c: 0 | 1; readonly a: readonly [string, number][] }
+
+/** A prepared transaction in a checkpoint: [id, seq, parts [k, messages|null, n, ids|null][], acks, dataApplied]. */
+export type PreparedTxSnapshot = [string, number, [number, Uint8Array | null, number, (string | null)[] | null][], [string, number][], boolean];
