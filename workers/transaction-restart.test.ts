@@ -38,13 +38,17 @@ describe('a transaction across a worker restart', () => {
     await tx.publish('out', { value: 'o1', key: 'a' });
     await tx.publish('out', { value: 'o2', key: 'b' });
     await tx.ack(d);
+    await consumer.close({ timeoutMs: 0 }); // nobody holds the delivery but the transaction
     await setup.runtime!.killShard(0, 'throw');
-    // Back from its log: the delivery is reserved by the prepared transaction, not handed out again.
-    expect(await readValues(ferry, 'work', 'in', 0)).toEqual([]);
-    expect(await readValues(ferry, 'early', 'out', 0)).toEqual([]);
+    // Back from its log: the delivery is reserved by the prepared transaction, not handed out again,
+    // and the prepared messages are invisible: readers get the later sentinels and nothing else.
+    const producer = ferry.producer();
+    await producer.publish('in', { value: 'sentinel' });
+    await producer.publishMany('out', [{ value: 'sa', key: 'a' }, { value: 'sb', key: 'b' }]);
+    expect(await readValues(ferry, 'work', 'in', 1)).toEqual(['sentinel']);
+    expect((await readValues(ferry, 'early', 'out', 2)).sort()).toEqual(['sa', 'sb']);
     await tx.commit();
-    expect((await readValues(ferry, 'late', 'out', 2)).sort()).toEqual(['o1', 'o2']);
-    await consumer.close({ timeoutMs: 0 });
+    expect((await readValues(ferry, 'late', 'out', 4)).sort()).toEqual(['o1', 'o2', 'sa', 'sb']);
     expect(await readValues(ferry, 'work', 'in', 0)).toEqual([]); // acked by the commit
   });
 
