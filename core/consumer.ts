@@ -21,6 +21,7 @@ import type { SettleItem } from './partition-protocol.ts';
 import type { Ordering } from './records.ts';
 import type { PartitionRuntime } from './runtime.ts';
 import { SettleQueue } from './settle-queue.ts';
+import type { Transaction } from './transaction.ts';
 import type { ResolvedTopicOptions } from './topic-options.ts';
 
 export type { Delivery, NackOptions } from './delivery.ts';
@@ -68,6 +69,8 @@ export interface ConsumerHost {
   topic(name: string): ResolvedTopicOptions;
   /** Called once the consumer has closed, so the engine stops tracking it. */
   onClose?(): void;
+  /** A transaction for an exactlyOnce handler (issue 13). */
+  transaction?(headers: Record<string, string>): Transaction;
 }
 
 interface Buffered {
@@ -363,13 +366,14 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
    * handler it started is done; rejects (after stopping the consumer and letting the other
    * handlers finish) if a delivery cannot be settled for a reason that is not retriable.
    */
-  run(handler: (delivery: Delivery<V>) => Promise<void> | void, options: RunOptions = {}): Promise<void> {
+  run(handler: (delivery: Delivery<V>, tx: Transaction) => Promise<void> | void, options: RunOptions = {}): Promise<void> {
     return runHandlers<V>(
       {
         next: () => this.next(),
         stop: () => void this.close(),
         sleep: (ms) => this.#sleep(ms),
         now: () => this.#host.clock.monotonicNow(),
+        ...(this.#host.transaction ? { transaction: (headers: Record<string, string>) => this.#host.transaction!(headers) } : {}),
       },
       handler,
       options,

@@ -290,7 +290,14 @@ export class Ferry {
   consumer<V = unknown>(group: string, options: ConsumerOptions): Consumer<V> {
     this.#checkOpen();
     const consumer: Consumer<V> = new Consumer<V>(
-      { runtime: this.#runtime, clock: this.#clock, random: this.#random, topic: (name) => this.#topic(name), onClose: () => this.#consumers.delete(consumer as Consumer) },
+      {
+        runtime: this.#runtime,
+        clock: this.#clock,
+        random: this.#random,
+        topic: (name) => this.#topic(name),
+        onClose: () => this.#consumers.delete(consumer as Consumer),
+        transaction: (headers) => this.transactionFor(headers),
+      },
       group,
       options,
     );
