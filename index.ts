@@ -59,6 +59,7 @@ export {
   ProducersFullError,
   SequenceGapError,
   StaleDeliveryError,
+  OnceKeyBusyError,
   TooManyTransactionsError,
   TopicConflictError,
   TransactionAbortedError,

@@ -152,6 +152,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
       done: (d) => this.#leave(d as LeasedDelivery<V>),
       ackTimeoutMs: (topic) => this.#host.topic(topic).ackTimeoutMs,
       now: () => this.#host.clock.monotonicNow(), // lease deadlines are durations: a wall-clock step must not move them
+      once: (d, key) => this.#host.runtime.call({ op: 'once', topic: d.topic, partition: d.partition, group: this.group, key, offset: d.offset, token: d.token }),
     };
     this.#id = `${group}/${host.random.int(2 ** 31).toString(36)}${host.random.int(2 ** 31).toString(36)}`;
   }

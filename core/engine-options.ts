@@ -17,7 +17,7 @@ export const DEFAULT_LIMITS: PartitionLimits = Object.freeze({
 });
 
 const OPEN_OPTIONS = ['dir', 'threads', 'fsync', 'fsyncIntervalMs', 'segmentBytes', 'maxMessageBytes', 'limits', 'repair', 'fs', 'clock', 'random', 'transactionTimeoutMs', 'resolveInDoubt'];
-const LIMIT_NAMES = ['maxUnsettledPerGroup', 'maxWaiters', 'maxDedupIds', 'maxProducers', 'checkpointEveryRecords', 'maxGroups', 'recordCacheBytes', 'checkpointPartBytes', 'maxOpenTransactions', 'maxTransactionMessages', 'maxTransactionBytes'] as const;
+const LIMIT_NAMES = ['maxUnsettledPerGroup', 'maxWaiters', 'maxDedupIds', 'maxProducers', 'checkpointEveryRecords', 'maxGroups', 'recordCacheBytes', 'checkpointPartBytes', 'maxOpenTransactions', 'maxTransactionMessages', 'maxTransactionBytes', 'maxOnceKeys', 'onceKeyTtlMs'] as const;
 
 /** The validated shape of what Ferry.open needs besides its seams. */
 export interface EngineSettings {
@@ -58,7 +58,7 @@ export function resolveEngineOptions(options: Record<string, unknown> & { readon
   const limits: PartitionLimits = Object.freeze({ ...DEFAULT_LIMITS, ...(limitsIn as Partial<PartitionLimits>) });
   for (const name of ['maxUnsettledPerGroup', 'maxWaiters', 'maxDedupIds', 'maxProducers', 'checkpointEveryRecords', 'maxGroups'] as const) wholeIn(`limits.${name}`, limits[name], 1, 1e9);
   checkRecordCacheBytes(limits.recordCacheBytes);
-  for (const name of ['maxOpenTransactions', 'maxTransactionMessages'] as const) if (limits[name] !== undefined) wholeIn(`limits.${name}`, limits[name], 1, 1e9);
+  for (const name of ['maxOpenTransactions', 'maxTransactionMessages', 'maxOnceKeys', 'onceKeyTtlMs'] as const) if (limits[name] !== undefined) wholeIn(`limits.${name}`, limits[name], 1, 1e9);
   // A committed transaction's messages on one partition are appended as one batch: they must fit.
   if (limits.maxTransactionBytes !== undefined) wholeIn('limits.maxTransactionBytes', limits.maxTransactionBytes, 1024, 8 * 1024 * 1024);
   if (options.resolveInDoubt !== undefined && typeof options.resolveInDoubt !== 'function') throw new InvalidArgumentError('options.resolveInDoubt must be a function (id, info) => \'commit\' | \'abort\' (or a promise of one)');

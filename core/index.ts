@@ -37,4 +37,4 @@ export { CheckpointFailedError, CorruptStateError, UnknownFormatVersionError } f
 export { DuplicateSequenceError, ProducersFullError, SequenceGapError } from './producer-state.ts';
 export type { Transaction } from './transaction.ts';
 export type { InDoubtInfo, ResolveInDoubt } from './transactions.ts';
-export { TooManyTransactionsError, TransactionAbortedError, TransactionFencedError, TransactionFinishedError, TransactionTooLargeError } from './transaction-errors.ts';
+export { OnceKeyBusyError, TooManyTransactionsError, TransactionAbortedError, TransactionFencedError, TransactionFinishedError, TransactionTooLargeError } from './transaction-errors.ts';

@@ -20,6 +20,10 @@ export interface PartitionLimits {
   readonly maxGroups: number;
   /** Transactions prepared at once on one partition, and open at once in an engine (issue 13). Default 10,000. */
   readonly maxOpenTransactions?: number;
+  /** Keys d.once keeps per group and partition (the oldest evicted past it). Default 100,000. */
+  readonly maxOnceKeys?: number;
+  /** How long d.once keeps a key after its ack. Default 7 days. */
+  readonly onceKeyTtlMs?: number;
   /** Messages in one transaction. Default 10,000. */
   readonly maxTransactionMessages?: number;
   /** Encoded bytes of one transaction's messages. Default 8 MiB (one partition batch holds them). */

@@ -7,6 +7,7 @@ import { appendRecord } from './append-record.ts';
 import type { GroupState } from './group-state.ts';
 import type { PartitionContext } from './partition-api.ts';
 import { CHECKPOINT_KIND } from './partition-replay.ts';
+import type { OnceKeys } from './once-keys.ts';
 import type { PreparedTable } from './partition-transactions.ts';
 import type { ProducerTable } from './producer-state.ts';
 import type { RecordCache } from './record-cache.ts';
@@ -33,6 +34,7 @@ export class PartitionJournal {
   readonly #records: RecordCache;
   readonly #checkOpen: () => void;
   readonly #txs: PreparedTable | undefined;
+  readonly #once: OnceKeys | undefined;
   #recordsSinceCheckpoint = 0;
   /** The latest durable checkpoint, and whether the log has grown since (else a new one is skipped). */
   #lastCheckpoint: SnapshotSpan | undefined;
@@ -40,7 +42,7 @@ export class PartitionJournal {
   /** A retention run started by the record count (at most one at a time). */
   #retaining: Promise<void> | undefined;
 
-  constructor(c: PartitionContext, where: string, parts: { groups: ReadonlyMap<string, GroupState>; producers: ProducerTable; records: RecordCache; checkOpen: () => void; txs?: PreparedTable }, checkpoint: SnapshotSpan | undefined) {
+  constructor(c: PartitionContext, where: string, parts: { groups: ReadonlyMap<string, GroupState>; producers: ProducerTable; records: RecordCache; checkOpen: () => void; txs?: PreparedTable; once?: OnceKeys }, checkpoint: SnapshotSpan | undefined) {
     this.#c = c;
     this.#where = where;
     this.#groups = parts.groups;
@@ -48,6 +50,7 @@ export class PartitionJournal {
     this.#records = parts.records;
     this.#checkOpen = parts.checkOpen;
     this.#txs = parts.txs;
+    this.#once = parts.once;
     this.#lastCheckpoint = checkpoint;
   }
 
@@ -129,7 +132,12 @@ export class PartitionJournal {
   state(at = readClock(this.#c.clock)): CheckpointRecord {
     const state: CheckpointRecord = { groups: Object.fromEntries([...this.#groups].map(([name, g]) => [name, g.snapshot(at)])), producers: this.#producers.snapshot() };
     // Prepared transactions live in the checkpoint: replay must not need the segments retention deletes.
-    return this.#txs && (this.#txs.nextSeq > 0 || this.#txs.byId.size > 0) ? { ...state, txs: this.#txs.snapshot() } : state;
+    const once = this.#once?.snapshot();
+    return {
+      ...state,
+      ...(this.#txs && (this.#txs.nextSeq > 0 || this.#txs.byId.size > 0) ? { txs: this.#txs.snapshot() } : {}),
+      ...(once && Object.keys(once).length > 0 ? { once } : {}),
+    };
   }
 
   /** Group names and their backlog, for metrics and retention. */

@@ -4,6 +4,7 @@
 // everywhere, so a new operation is one variant here and one handler in the actor.
 import type { FerryErrorWire } from '../wal/index.ts';
 import type { DeliveredMessage, FetchRequest, PublishReply, PublishRequest } from './partition-api.ts';
+import type { OnceAnswer } from './once-keys.ts';
 import type { Ordering } from './records.ts';
 
 /**
@@ -13,7 +14,8 @@ import type { Ordering } from './records.ts';
 export type SettleItem =
   /** The handler took the delivery: its lease restarts now, and from now on an expiry is charged. */
   | { readonly kind: 'start'; readonly offset: number; readonly token: string }
-  | { readonly kind: 'ack'; readonly offset: number; readonly token: string }
+  /** `keys`: recorded with the ack, for d.once (issue 13). */
+  | { readonly kind: 'ack'; readonly offset: number; readonly token: string; readonly keys?: readonly string[] }
   | { readonly kind: 'nack'; readonly offset: number; readonly token: string; readonly options: NackCommandOptions }
   | { readonly kind: 'extend'; readonly offset: number; readonly token: string; readonly ms?: number }
   /**
@@ -41,6 +43,8 @@ export type PartitionCommand =
   | TxPrepareCommand
   /** The decision of a transaction prepared here: apply it (commit) or drop it. Idempotent. */
   | { readonly op: 'txDecide'; readonly topic: string; readonly partition: number; readonly txId: string; readonly commit: boolean }
+  /** d.once(key): was `key` recorded with an ack of the group? If not, the delivery (its current lease) claims it. */
+  | { readonly op: 'once'; readonly topic: string; readonly partition: number; readonly group: string; readonly key: string; readonly offset: number; readonly token: string }
   /** The transactions prepared here, waiting for their decision. */
   | { readonly op: 'txList'; readonly topic: string; readonly partition: number };
 
@@ -53,7 +57,7 @@ export interface TxPrepareCommand {
   /** Part number within the transaction on this partition (a duplicated request is applied once). */
   readonly k: number;
   readonly part?: { readonly payload: Uint8Array; readonly count: number; readonly ids?: readonly (string | null)[] };
-  readonly acks: readonly { readonly group: string; readonly offset: number; readonly token: string }[];
+  readonly acks: readonly { readonly group: string; readonly offset: number; readonly token: string; readonly keys?: readonly string[] }[];
 }
 
 /** The reply of each command. */
@@ -69,6 +73,7 @@ export interface PartitionReplies {
   /** True if the transaction was prepared here (false: already decided, or never prepared). */
   txDecide: boolean;
   txList: string[];
+  once: OnceAnswer;
 }
 
 /** The reply type of a command. */

@@ -7,6 +7,7 @@ import { monoFromWall, type ClockReading } from './clock-reading.ts';
 import { decodeControl, decodeMeta, messageSlices } from './codec.ts';
 import { GroupState } from './group-state.ts';
 import type { MessageIdWindow, ProducerTable } from './producer-state.ts';
+import { OnceKeys } from './once-keys.ts';
 import { PreparedTable } from './partition-transactions.ts';
 import { CHECKPOINT_VERSION, TX_APPLY_EPOCH, TxRecordType, type TxDoneRecord, type TxPrepareRecord, RecordType, type AckRecord, type CheckpointRecord, type DeadIntentRecord, type DeadRecord, type GroupRecord, type ProducerRecord, type RetryRecord } from './records.ts';
 import { forEachBatch, latestSnapshot, type SnapshotKind, type SnapshotSpan } from './snapshot-parts.ts';
@@ -31,13 +32,14 @@ export interface ReplayedPartition {
  * checkpoint. Persisted wall times are judged against `at.wall` and kept in memory as monotonic
  * times (see clock-reading.ts).
  */
-export function replayPartition(log: WriteAheadLog, producers: ProducerTable, ids: MessageIdWindow, dedupWindowMs: number, at: ClockReading, txs = new PreparedTable()): ReplayedPartition {
+export function replayPartition(log: WriteAheadLog, producers: ProducerTable, ids: MessageIdWindow, dedupWindowMs: number, at: ClockReading, txs = new PreparedTable(), once = new OnceKeys()): ReplayedPartition {
   const end = log.nextOffset;
   const now = at.wall;
   const checkpoint = latestSnapshot<CheckpointRecord>(log, CHECKPOINT_KIND);
   const groups = new Map(Object.entries(checkpoint?.body.groups ?? {}).map(([name, s]) => [name, GroupState.restore(name, s, at)]));
   if (checkpoint) producers.restore(checkpoint.body.producers, checkpoint.timestamp); // idle times run from the checkpoint's time
   txs.restore(checkpoint?.body.txs);
+  once.restore(checkpoint?.body.once);
   // Ids published within the window may sit in segments before the checkpoint.
   const idsFrom = dedupWindowMs > 0 ? (log.segments().find((s) => s.maxTimestamp + dedupWindowMs > now)?.baseOffset ?? end) : end;
   const start = checkpoint === undefined ? log.startOffset : Math.max(log.startOffset, Math.min(checkpoint.at, idsFrom));
@@ -70,6 +72,7 @@ export function replayPartition(log: WriteAheadLog, producers: ProducerTable, id
         const r = decodeControl<AckRecord>(b.payload);
         const g = groups.get(r.g);
         if (g) for (const o of r.o) g.settle(o, at.mono);
+        if (g && r.k) once.record(r.g, r.k, b.timestamp);
         break;
       }
       case RecordType.RETRY:
@@ -98,7 +101,10 @@ export function replayPartition(log: WriteAheadLog, producers: ProducerTable, id
       case TxRecordType.TX_DONE: {
         const r = decodeControl<TxDoneRecord>(b.payload);
         txs.remove(r.t);
-        for (const [group, o] of r.a) groups.get(group)?.settle(o, at.mono);
+        for (const [group, o, keys] of r.a) {
+          groups.get(group)?.settle(o, at.mono);
+          if (keys) once.record(group, keys, b.timestamp);
+        }
         break;
       }
       // CHECKPOINT and CHECKPOINT_PART: only the latest counts, restored above.

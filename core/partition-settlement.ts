@@ -14,6 +14,7 @@ import type { PartitionDeliveries } from './partition-deliveries.ts';
 import type { PartitionJournal } from './partition-journal.ts';
 import type { NackCommandOptions, SettleItem } from './partition-protocol.ts';
 import { groupOf, type PartitionScope } from './partition-scope.ts';
+import type { OnceKeys } from './once-keys.ts';
 import { RecordType } from './records.ts';
 
 /** An error as the protocol carries it: typed errors keep their code; anything else is INTERNAL. */
@@ -24,6 +25,8 @@ function wireError(error: unknown): FerryErrorWire {
 
 interface AckBatch {
   offsets: number[];
+  /** Keys recorded with these acks (d.once). */
+  keys: string[];
   settle: { resolve: () => void; reject: (error: unknown) => void }[];
 }
 
@@ -33,11 +36,13 @@ export class PartitionSettlement {
   readonly #journal: PartitionJournal;
   readonly #outbox: DeadLetterOutbox;
   readonly #deliveries: () => PartitionDeliveries;
+  readonly #once: OnceKeys | undefined;
   #acks = new Map<string, AckBatch>();
   #acksScheduled = false;
 
-  constructor(scope: PartitionScope, journal: PartitionJournal, outbox: DeadLetterOutbox, deliveries: () => PartitionDeliveries) {
+  constructor(scope: PartitionScope, journal: PartitionJournal, outbox: DeadLetterOutbox, deliveries: () => PartitionDeliveries, once?: OnceKeys) {
     this.#s = scope;
+    this.#once = once;
     this.#journal = journal;
     this.#outbox = outbox;
     this.#deliveries = deliveries;
@@ -73,7 +78,7 @@ export class PartitionSettlement {
         return undefined;
       }
       case 'ack':
-        return this.ack(group, item.offset, item.token);
+        return this.ack(group, item.offset, item.token, item.keys);
       case 'nack':
         return this.nack(group, item.offset, item.token, item.options);
       case 'extend':
@@ -125,13 +130,14 @@ export class PartitionSettlement {
    * are settled once it is written, and the promise resolves once it is durable. An ack that
    * could not be written (disk full) rejects and leaves the lease as it was.
    */
-  ack(group: string, offset: number, token: string): Promise<void> {
+  ack(group: string, offset: number, token: string, keys?: readonly string[]): Promise<void> {
     const { p } = this.#leased(group, offset, token, 'ack');
     p.acking = true; // a second ack of it this tick is stale, and expiry leaves it alone
     return new Promise((resolve, reject) => {
       let batch = this.#acks.get(group);
-      if (!batch) this.#acks.set(group, (batch = { offsets: [], settle: [] }));
+      if (!batch) this.#acks.set(group, (batch = { offsets: [], keys: [], settle: [] }));
       batch.offsets.push(offset);
+      if (keys) batch.keys.push(...keys);
       batch.settle.push({ resolve, reject });
       if (!this.#acksScheduled) {
         this.#acksScheduled = true;
@@ -153,8 +159,10 @@ export class PartitionSettlement {
       // An ordered group's next message of a key waits until this ACK is durable (a crash must not
       // bring the acked one back after it); settled at once otherwise.
       const holdKeys = g.ordering !== 'none';
-      this.#journal.record(RecordType.ACK, { g: group, o: batch.offsets }, () => {
+      const wall = c.clock.now();
+      this.#journal.record(RecordType.ACK, { g: group, o: batch.offsets, ...(batch.keys.length > 0 ? { k: batch.keys } : {}) }, () => {
         for (const offset of batch.offsets) g.settle(offset, now, holdKeys);
+        if (batch.keys.length > 0) this.#once?.record(group, batch.keys, wall);
       }).then(
         () => {
           if (holdKeys) {

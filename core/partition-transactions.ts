@@ -12,7 +12,8 @@ import type { PartitionScope } from './partition-scope.ts';
 import type { PartitionSettlement } from './partition-settlement.ts';
 import { dropDuplicateIds } from './publish-dedupe.ts';
 import type { MessageIdWindow } from './producer-state.ts';
-import { RecordType, TX_APPLY_EPOCH, TxRecordType, type PreparedTxSnapshot, type TxDoneRecord, type TxPrepareRecord } from './records.ts';
+import type { OnceKeys } from './once-keys.ts';
+import { RecordType, TX_APPLY_EPOCH, TxRecordType, type PreparedTxSnapshot, type TxAck, type TxDoneRecord, type TxPrepareRecord } from './records.ts';
 import { TooManyTransactionsError, TransactionAbortedError } from './transaction-errors.ts';
 import { InvalidArgumentError, type AppendInput } from '../wal/index.ts';
 
@@ -35,7 +36,7 @@ export interface PreparedTx {
   readonly id: string;
   readonly seq: number;
   readonly parts: TxPart[];
-  readonly acks: [string, number][];
+  readonly acks: TxAck[];
   /** Its messages are already in the log (a crash came between the tagged DATA batch and TX_DONE). */
   dataApplied: boolean;
 }
@@ -67,8 +68,9 @@ export class PreparedTable {
     this.nextSeq = Math.max(this.nextSeq, r.s + 1);
     if (tx.parts.some((p) => p.k === r.k)) return tx;
     tx.parts.push({ k: r.k, m: r.m ?? null, n: r.n, i: r.i ? [...r.i] : null });
-    for (const [g, o] of r.a) {
-      tx.acks.push([g, o]);
+    for (const ack of r.a) {
+      const [g, o] = ack;
+      tx.acks.push(ack);
       this.#reserved.set(ackKey(g, o), r.t);
     }
     return tx;
@@ -93,7 +95,7 @@ export class PreparedTable {
   snapshot(): { seq: number; prepared: PreparedTxSnapshot[] } {
     return {
       seq: this.nextSeq,
-      prepared: [...this.byId.values()].map((tx) => [tx.id, tx.seq, tx.parts.map((p) => [p.k, p.m, p.n, p.i]), tx.acks.map(([g, o]) => [g, o]), tx.dataApplied]),
+      prepared: [...this.byId.values()].map((tx) => [tx.id, tx.seq, tx.parts.map((p) => [p.k, p.m, p.n, p.i]), [...tx.acks], tx.dataApplied]),
     };
   }
 
@@ -123,11 +125,13 @@ export class PartitionTransactions {
   readonly #ids: MessageIdWindow;
   readonly #settlement: PartitionSettlement;
   readonly #hooks: TxHooks;
+  readonly #once: OnceKeys | undefined;
   /** Recently finished ids and whether they committed (bounded, oldest first out). */
   readonly #finished = new Map<string, boolean>();
 
-  constructor(scope: PartitionScope, journal: PartitionJournal, table: PreparedTable, ids: MessageIdWindow, settlement: PartitionSettlement, hooks: TxHooks) {
+  constructor(scope: PartitionScope, journal: PartitionJournal, table: PreparedTable, ids: MessageIdWindow, settlement: PartitionSettlement, hooks: TxHooks, once?: OnceKeys) {
     this.#s = scope;
+    this.#once = once;
     this.#journal = journal;
     this.#table = table;
     this.#ids = ids;
@@ -176,7 +180,7 @@ export class PartitionTransactions {
       k: command.k,
       ...(part ? { m: part.payload, ...(part.ids ? { i: part.ids } : {}) } : {}),
       n: part?.count ?? 0,
-      a: acks.map((a) => [a.group, a.offset]),
+      a: acks.map((a): TxAck => (a.keys && a.keys.length > 0 ? [a.group, a.offset, [...a.keys]] : [a.group, a.offset])),
     };
     await this.#journal.record(TxRecordType.TX_PREPARE, record, () => {
       this.#table.add(record);
@@ -243,7 +247,7 @@ export class PartitionTransactions {
     for (const [id, offset] of newIds) this.#ids.add(id, offset, mono);
     this.#table.remove(tx.id);
     this.#remember(tx.id, true);
-    const held = this.#settleAcks(tx.acks, mono);
+    const held = this.#settleAcks(tx.acks, mono, wall);
     this.#hooks.appended(inputs.length);
     await durable;
     const now = c.clock.monotonicNow();
@@ -251,11 +255,12 @@ export class PartitionTransactions {
   }
 
   /** Settles a committed transaction's acks; returns those of ordered groups, whose key waits for durability. */
-  #settleAcks(acks: readonly [string, number][], now: number): [GroupState, number][] {
+  #settleAcks(acks: readonly TxAck[], now: number, wall: number): [GroupState, number][] {
     const held: [GroupState, number][] = [];
-    for (const [group, offset] of acks) {
+    for (const [group, offset, keys] of acks) {
       const g = this.#s.groups.get(group);
       if (!g) continue; // deleted meanwhile
+      if (keys) this.#once?.record(group, keys, wall);
       const holdKey = g.ordering !== 'none';
       g.settle(offset, now, holdKey);
       if (holdKey) held.push([g, offset]);

@@ -38,7 +38,8 @@ export const CHECKPOINT_VERSION = 2;
 export type Ordering = 'none' | 'key' | 'partition';
 
 export interface GroupRecord { readonly g: string; readonly ord: Ordering }
-export interface AckRecord { readonly g: string; readonly o: readonly number[] }
+/** `k`: keys recorded with these acks (d.once, issue 13). */
+export interface AckRecord { readonly g: string; readonly o: readonly number[]; readonly k?: readonly string[] }
 export interface RetryRecord {
   readonly g: string;
   readonly o: number;
@@ -74,6 +75,8 @@ export interface CheckpointRecord {
   readonly producers: ProducerSnapshot[];
   /** Prepared transactions and the next transaction sequence (absent in checkpoints written before issue 13). */
   readonly txs?: { readonly seq: number; readonly prepared: PreparedTxSnapshot[] };
+  /** Keys recorded with acks (d.once), per group: [key, ackedAt] (absent before issue 13). */
+  readonly once?: Record<string, [string, number][]>;
 }
 
 // Transactions (issue 13, docs/TRANSACTIONS.md): a transaction's part on a partition is prepared in
@@ -103,11 +106,14 @@ export interface TxPrepareRecord {
   readonly m?: Uint8Array;
   readonly n: number;
   readonly i?: readonly (string | null)[];
-  /** Acks: [group, offset]. */
-  readonly a: readonly [string, number][];
+  /** Acks: [group, offset, keys recorded with the ack (d.once)]. */
+  readonly a: readonly TxAck[];
 }
 
-export interface TxDoneRecord { readonly t: string; readonly c: 0 | 1; readonly a: readonly [string, number][] }
+/** A transaction's ack: [group, offset, keys recorded with it (d.once), if any]. */
+export type TxAck = readonly [string, number, (readonly string[])?];
+
+export interface TxDoneRecord { readonly t: string; readonly c: 0 | 1; readonly a: readonly TxAck[] }
 
 /** A prepared transaction in a checkpoint: [id, seq, parts [k, messages|null, n, ids|null][], acks, dataApplied]. */
-export type PreparedTxSnapshot = [string, number, [number, Uint8Array | null, number, (string | null)[] | null][], [string, number][], boolean];
+export type PreparedTxSnapshot = [string, number, [number, Uint8Array | null, number, (string | null)[] | null][], TxAck[], boolean];

@@ -44,3 +44,12 @@ export class TransactionFinishedError extends FerryError {
 for (const cls of [TransactionTooLargeError, TooManyTransactionsError, TransactionAbortedError, TransactionFencedError, TransactionFinishedError]) {
   registerErrorCode(cls.code, cls as unknown as typeof FerryError);
 }
+
+/** d.once(key) while another delivery in flight holds the same key: retry later (run() nacks the delivery, so it comes back after the backoff). */
+export class OnceKeyBusyError extends FerryError {
+  static readonly code = 'ONCE_KEY_BUSY';
+  constructor(key: string) {
+    super(OnceKeyBusyError.code, `another delivery in flight is processing once-key ${JSON.stringify(key)}; retry this one later (nack it, or throw from a run() handler)`, true, { details: { key } });
+  }
+}
+registerErrorCode(OnceKeyBusyError.code, OnceKeyBusyError as unknown as typeof FerryError);

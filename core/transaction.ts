@@ -32,7 +32,7 @@ interface PartitionParts {
   records: Uint8Array[];
   ids: (string | null)[];
   anyId: boolean;
-  acks: { group: string; offset: number; token: string }[];
+  acks: { group: string; offset: number; token: string; keys?: readonly string[] }[];
 }
 
 type State = 'open' | 'committing' | 'committed' | 'aborted';
@@ -112,7 +112,7 @@ export class Transaction {
     const taken = delivery.enlist();
     this.#enlisted.push(taken.finish);
     const parts = this.#partsOf(delivery.topic, delivery.partition);
-    parts.acks.push({ group: taken.group, offset: delivery.offset, token: taken.token });
+    parts.acks.push({ group: taken.group, offset: delivery.offset, token: taken.token, ...(taken.keys ? { keys: taken.keys } : {}) });
     return this.#sendIfHalf(parts);
   }
 
