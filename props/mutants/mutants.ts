@@ -114,4 +114,25 @@ export const MUTANTS: readonly Mutant[] = [
       },
     ],
   },
+  {
+    // Issue 13: a transaction's messages written where consumers see them at prepare, before the
+    // decision: an aborted (or never decided) transaction's outputs are delivered, a committed
+    // one's twice.
+    name: 'tx-outputs-before-decision',
+    breaks: 'an aborted transaction takes no effect (isolation until the decision)',
+    edits: [
+      {
+        file: 'core/partition-transactions.ts',
+        find: '      for (const a of acks) this.#settlement.reserve(a.group, a.offset);\n    });',
+        replace: '      for (const a of acks) this.#settlement.reserve(a.group, a.offset);\n    });\n    if (part) void this.#s.c.log.append({ type: RecordType.DATA, recordCount: part.count, payload: part.payload, timestamp: this.#s.c.clock.now() }); // MUTANT: visible at prepare',
+      },
+    ],
+  },
+  {
+    // Issue 13: recovery decides an in-doubt half transaction by itself (presumed abort), without
+    // the check-back: a local transaction that committed loses its messages.
+    name: 'in-doubt-resolved-without-asking',
+    breaks: 'an in-doubt half transaction takes the check-back\'s answer',
+    edits: [{ file: 'core/transactions.ts', find: '|| (halves.has(key) && this.#o.decisions.decision(key) === undefined)) return;', replace: ') return; // MUTANT: in doubt or not, decided without asking' }],
+  },
 ];
