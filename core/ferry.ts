@@ -186,7 +186,10 @@ export class Ferry {
         topics: () => catalog.topics(),
       });
       undo.unshift(() => manager.close());
-      await manager.recover();
+      // Not awaited: a partition that cannot answer now (a restarting worker, a lost request)
+      // must not hold the open up, and nothing needs the outcome first: prepared messages stay
+      // invisible and their acked deliveries reserved on the partitions until decided.
+      manager.recover();
       return new Ferry(runtime, catalog, clock, random, maxMessageBytes, lock, { manager, log: decisions });
     } catch (error) {
       for (const step of undo) await Promise.resolve().then(step).catch(() => {}); // the open's own error is the one to report

@@ -72,6 +72,7 @@ export class TransactionManager {
   #sweepTimer: TimerHandle | undefined;
   #sequence = 0;
   #closed = false;
+  #recovering: Promise<void> = Promise.resolve();
 
   constructor(o: TransactionManagerOptions) {
     this.#o = o;
@@ -244,12 +245,20 @@ export class TransactionManager {
    * without a decision (presumed abort), then starts resolving in-doubt half transactions in the
    * background (their messages stay invisible until then). Arms the sweep.
    */
-  async recover(): Promise<void> {
-    const prepared = await this.#prepared();
-    await this.#resolve(prepared);
-    for (const [key] of this.#o.decisions.decisions()) if (!prepared.has(key)) this.#o.decisions.forget(key);
-    for (const [key, half] of this.#o.decisions.halves()) this.#startInDoubt(key, half.id, half.at, prepared.get(key) ?? []);
+  recover(): void {
     this.#armSweep();
+    this.#recovering = (async () => {
+      const prepared = await this.#prepared();
+      // The in-doubt ones first: the resolution of the rest must leave them to the check-back.
+      for (const [key, half] of this.#o.decisions.halves()) this.#startInDoubt(key, half.id, half.at, prepared.get(key) ?? []);
+      await this.#resolve(prepared);
+      for (const [key] of this.#o.decisions.decisions()) if (!prepared.has(key)) this.#o.decisions.forget(key);
+    })().catch(() => {}); // what failed here, the sweep decides later
+  }
+
+  /** Settles once the recovery started at open is done (tests and close wait for it). */
+  get recovered(): Promise<void> {
+    return this.#recovering;
   }
 
   /** Decides each prepared transaction the engine is not running: by its decision, or abort; half ones without one are left to the check-back. */

@@ -133,6 +133,6 @@ export const MUTANTS: readonly Mutant[] = [
     // the check-back: a local transaction that committed loses its messages.
     name: 'in-doubt-resolved-without-asking',
     breaks: 'an in-doubt half transaction takes the check-back\'s answer',
-    edits: [{ file: 'core/transactions.ts', find: '|| (halves.has(key) && this.#o.decisions.decision(key) === undefined)) return;', replace: ') return; // MUTANT: in doubt or not, decided without asking' }],
+    edits: [{ file: 'core/transactions.ts', find: 'if (this.#live.has(key) || this.#inDoubt.has(key) || (halves.has(key) && this.#o.decisions.decision(key) === undefined)) return;', replace: 'if (this.#live.has(key)) return; // MUTANT: in doubt or not, decided without asking' }],
   },
 ];
