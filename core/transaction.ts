@@ -146,9 +146,11 @@ export class Transaction {
 
   #sendIfHalf(parts: PartitionParts): Promise<void> {
     if (!this.half) return Promise.resolve();
-    const sent = this.#send(parts);
-    sent.catch(() => {}); // the commit reports it; an unawaited publish must not crash the process
-    return sent.then(() => undefined);
+    // The commit reports a failure; a publish or ack whose promise nobody awaits must not crash
+    // the process with an unhandled rejection (the caller who awaits it still gets the error).
+    const done = this.#send(parts).then(() => undefined);
+    done.catch(() => {});
+    return done;
   }
 
   #send(parts: PartitionParts): Promise<null> {
