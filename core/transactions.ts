@@ -275,10 +275,13 @@ export class TransactionManager {
 
   #startInDoubt(key: string, id: string, begunAt: number, partitions: Where[]): void {
     if (this.#inDoubt.has(key)) return;
-    const resolving = this.#resolveInDoubt(key, id, begunAt, partitions).finally(() => {
-      this.#inDoubt.delete(key);
-      if (this.#inDoubtIds.get(id) === resolving) this.#inDoubtIds.delete(id);
-    });
+    // Never rejects: a decision that cannot be written is retried inside; closing ends it.
+    const resolving = this.#resolveInDoubt(key, id, begunAt, partitions)
+      .catch(() => {})
+      .finally(() => {
+        this.#inDoubt.delete(key);
+        if (this.#inDoubtIds.get(id) === resolving) this.#inDoubtIds.delete(id);
+      });
     this.#inDoubt.set(key, resolving);
     this.#inDoubtIds.set(id, resolving);
   }
@@ -304,7 +307,8 @@ export class TransactionManager {
       }
     }
     if (this.#closed) return;
-    await this.#o.decisions.decide(key, commit, this.#o.clock.now());
+    const decide = (): Promise<void> => this.#o.decisions.decide(key, commit, this.#o.clock.now());
+    if (!(await this.#retrying(decide))) return; // the log failed, or the engine closed: asked again at the next open
     if (await this.#decideEverywhere(key, partitions, commit)) this.#o.decisions.forget(key);
   }
 
