@@ -4,7 +4,7 @@
 // for partitions that restarted), asks `resolveInDoubt` about half transactions, and aborts
 // abandoned ones after `transactionTimeoutMs`.
 //
-//   commit: prepare parts ──all durable──► DECISION commit (durable: the commit point) ──► txDecide(commit) everywhere
+//   commit: prepare parts ──all durable──► DECISION commit (durable: the commit point, commit() resolves) ──► txDecide(commit) everywhere
 //           any prepare fails ──► txDecide(abort) everywhere, commit() rejects: nothing happened
 import { FerryError, InvalidArgumentError, type Clock, type Random, type TimerHandle } from '../wal/index.ts';
 import type { DecisionLog } from './decision-log.ts';
@@ -158,8 +158,9 @@ export class TransactionManager {
     }
     tx.finish(true);
     this.#forgetLive(tx);
-    const applied = await this.#decideEverywhere(tx.key, tx.participants(), true);
-    if (applied) this.#o.decisions.forget(tx.key);
+    // Committed: the partitions apply it in the background (retried; recovery redoes it after a
+    // crash), so a handler's commit costs two syncs (its parts, the decision), not three.
+    void this.#decideEverywhere(tx.key, tx.participants(), true).then((applied) => applied && this.#o.decisions.forget(tx.key));
   }
 
   /** A failed commit: every part sent is dropped (once it is known to have arrived or not), then the outcome reported. */
