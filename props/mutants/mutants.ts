@@ -135,4 +135,10 @@ export const MUTANTS: readonly Mutant[] = [
     breaks: 'an in-doubt half transaction takes the check-back\'s answer',
     edits: [{ file: 'core/transactions.ts', find: 'if (this.#live.has(key) || this.#inDoubt.has(key) || (halves.has(key) && this.#o.decisions.decision(key) === undefined)) return;', replace: 'if (this.#live.has(key)) return; // MUTANT: in doubt or not, decided without asking' }],
   },
+  {
+    // Issue 13: a partition applies a committed transaction's acks but not its messages.
+    name: 'tx-ack-without-outputs',
+    breaks: 'a committed transaction takes all its effect (its acks with its outputs)',
+    edits: [{ file: 'core/partition-transactions.ts', find: '    if (!tx.dataApplied && count > 0) {', replace: '    if (!tx.dataApplied && count > 0 && false) { // MUTANT: the acks alone' }],
+  },
 ];
