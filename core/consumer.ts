@@ -366,6 +366,8 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
    * closed: resolving acks the message, throwing nacks it with the error. Resolves once every
    * handler it started is done; rejects (after stopping the consumer and letting the other
    * handlers finish) if a delivery cannot be settled for a reason that is not retriable.
+   * With `{ exactlyOnce: true }` the handler's second argument is a transaction: its publishes and
+   * the delivery's ack commit as one (issue 13); without it, the second argument is undefined.
    */
   run(handler: (delivery: Delivery<V>, tx: Transaction) => Promise<void> | void, options: RunOptions = {}): Promise<void> {
     return runHandlers<V>(

@@ -299,7 +299,10 @@ export class Ferry {
         random: this.#random,
         topic: (name) => this.#topic(name),
         onClose: () => this.#consumers.delete(consumer as Consumer),
-        transaction: (headers) => this.transactionFor(headers),
+        transaction: (headers) => {
+          this.#checkOpen();
+          return this.#transactions.begin(headers); // an exactlyOnce handler's: its outputs carry `headers`
+        },
       },
       group,
       options,
@@ -368,12 +371,6 @@ export class Ferry {
     } catch (error) {
       return Promise.reject(error);
     }
-  }
-
-  /** @internal A transaction for an exactlyOnce consumer's handler; its outputs carry `headers`. */
-  transactionFor(headers: Readonly<Record<string, string>>): Transaction {
-    this.#checkOpen();
-    return this.#transactions.begin(headers);
   }
 
   /**

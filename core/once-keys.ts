@@ -37,6 +37,11 @@ export class OnceKeys {
     const claim = claims?.get(key);
     if (claim && (claim.offset !== offset || claim.token !== token) && live(claim.offset, claim.token)) return 'busy';
     if (!claims) this.#claims.set(group, (claims = new Map()));
+    if (!claims.has(key) && claims.size >= this.#maxKeys) {
+      // Bounded like the keys: claims of deliveries no longer leased (nacked, expired) go first.
+      for (const [k, c] of claims) if (!live(c.offset, c.token)) claims.delete(k);
+      if (claims.size >= this.#maxKeys) return 'busy';
+    }
     claims.set(key, { offset, token });
     return 'first';
   }
