@@ -26,10 +26,10 @@ export const MUTANTS: readonly Mutant[] = [
     edits: [
       {
         file: 'core/partition-settlement.ts',
-        find: '      this.#journal.record(RecordType.ACK, { g: group, o: batch.offsets }, () => {',
+        find: '      this.#journal.record(RecordType.ACK, { g: group, o: batch.offsets, ...(batch.keys.length > 0 ? { k: batch.keys } : {}) }, () => {',
         replace: '      Promise.resolve((() => { // MUTANT: no ACK record',
       },
-      { file: 'core/partition-settlement.ts', find: '        for (const offset of batch.offsets) g.settle(offset, now, holdKeys);\n      }).then(', replace: '        for (const offset of batch.offsets) g.settle(offset, now, holdKeys);\n      })()).then(' },
+      { file: 'core/partition-settlement.ts', find: '        if (batch.keys.length > 0) this.#once?.record(group, batch.keys, wall);\n      }).then(', replace: '        if (batch.keys.length > 0) this.#once?.record(group, batch.keys, wall);\n      })()).then(' },
     ],
   },
   {
