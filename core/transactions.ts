@@ -73,6 +73,11 @@ export class TransactionManager {
   #sequence = 0;
   #closed = false;
   #recovering: Promise<void> = Promise.resolve();
+  /**
+   * Something may be left prepared that no live transaction owns: a decision some partition did
+   * not take, a partition recovery could not ask. Only then does the sweep ask every partition.
+   */
+  #unsure = false;
 
   constructor(o: TransactionManagerOptions) {
     this.#o = o;
@@ -190,7 +195,9 @@ export class TransactionManager {
    */
   async #decideEverywhere(key: string, where: readonly Where[], commit: boolean): Promise<boolean> {
     const results = await Promise.all(where.map((w) => this.#retrying(() => this.#o.runtime.call({ op: 'txDecide', topic: w.topic, partition: w.partition, txId: key, commit }))));
-    return results.every((ok) => ok);
+    const all = results.every((ok) => ok);
+    if (!all) this.#unsure = true;
+    return all;
   }
 
   /** Runs `call` until it succeeds (true), fails for a reason that is not retriable, or the engine closes (false). */
@@ -229,7 +236,14 @@ export class TransactionManager {
   /** What every partition holds prepared: key -> partitions. Partitions that cannot answer now are left for the sweep. */
   async #prepared(): Promise<Map<string, Where[]>> {
     const where: Where[] = this.#o.topics().flatMap(([topic, o]) => Array.from({ length: o.partitions }, (_, partition) => ({ topic, partition })));
-    const lists = await Promise.all(where.map((w) => this.#o.runtime.call({ op: 'txList', ...w }).catch(() => [] as string[])));
+    const lists = await Promise.all(
+      where.map((w) =>
+        this.#o.runtime.call({ op: 'txList', ...w }).catch(() => {
+          this.#unsure = true; // asked again by the sweep
+          return [] as string[];
+        }),
+      ),
+    );
     const byKey = new Map<string, Where[]>();
     lists.forEach((keys, i) => {
       for (const key of keys) {
@@ -319,6 +333,8 @@ export class TransactionManager {
     this.#sweepTimer = this.#o.clock.setTimer(this.#o.timeoutMs, () => {
       this.#sweepTimer = undefined;
       if (this.#closed) return;
+      if (!this.#unsure) return this.#armSweep();
+      this.#unsure = false;
       void this.#prepared()
         .then((prepared) => this.#resolve(prepared))
         .catch(() => {})

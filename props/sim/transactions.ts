@@ -182,7 +182,9 @@ export class TxWorkload {
   /** Faults off: runs the inputs still unprocessed through committing transactions until quiet. */
   async drain(ferry: Ferry, tick: () => Promise<void>): Promise<void> {
     for (const h of this.#held.splice(0)) h.release();
-    for (let quiet = 0, round = 0; quiet < 30 && round < 400; round++) {
+    // Quiet for 12 rounds of 500 ms: past the simulator's transactionTimeoutMs, so abandoned half
+    // transactions are aborted and their inputs come back meanwhile.
+    for (let quiet = 0, round = 0; quiet < 12 && round < 400; round++) {
       const d = await this.#poll();
       if (d) {
         quiet = 0;
