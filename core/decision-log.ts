@@ -16,7 +16,7 @@ const SNAPSHOT = 5;
 const SNAPSHOT_KIND: SnapshotKind = { what: 'decision log snapshot', partType: SNAPSHOT_PART, finalType: SNAPSHOT, version: 1 };
 
 /** Bytes the log may grow past its last snapshot (and twice that snapshot) before it is compacted. */
-const COMPACT_AFTER_BYTES = 256 * 1024;
+export const DECISION_COMPACT_AFTER_BYTES = 256 * 1024;
 
 /** How the decision log is opened (besides dir, fs, clock, fsync): small segments, for compaction. */
 export const DECISION_LOG_OPTIONS = { segmentBytes: 64 * 1024, lock: false } as const;
@@ -120,8 +120,8 @@ export class DecisionLog {
 
   /** Snapshots what is still needed once the log has grown past its bound; then deletes what is before it. */
   #compactIfLarge(now: number): void {
-    const bytes = this.#log.segments().reduce((sum, s) => sum + s.sizeBytes, 0);
-    if (this.#compacting || bytes <= COMPACT_AFTER_BYTES + 2 * this.#snapshotBytes) return;
+    const bytes = this.logBytes;
+    if (this.#compacting || bytes <= DECISION_COMPACT_AFTER_BYTES + 2 * this.#snapshotBytes) return;
     const body: Snapshot = { boot: this.#boot, decisions: [...this.#decisions], halves: [...this.#halves] };
     this.#compacting = (async () => {
       try {
@@ -134,6 +134,11 @@ export class DecisionLog {
         this.#compacting = undefined;
       }
     })();
+  }
+
+  /** Bytes the log holds on disk now. */
+  get logBytes(): number {
+    return this.#log.segments().reduce((sum, seg) => sum + seg.sizeBytes, 0);
   }
 
   /** Waits for a compaction under way, then syncs and closes the log. */
