@@ -149,6 +149,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
       group: this.group,
       accepts: () => !this.#closed,
       send: (d, item) => this.#queue(d.topic, d.partition).push(item),
+      settle: (d, item) => this.#queue(d.topic, d.partition).enqueue(item, d),
       done: (d) => this.#leave(d as LeasedDelivery<V>),
       ackTimeoutMs: (topic) => this.#host.topic(topic).ackTimeoutMs,
       now: () => this.#host.clock.monotonicNow(), // lease deadlines are durations: a wall-clock step must not move them

@@ -178,6 +178,17 @@ describe('dedupe in the partition actor', () => {
     expect(log.nextOffset).toBe(3);
   });
 
+  it('measures producer idle time on the monotonic clock: a wall-clock jump does not make an active producer forgettable (issue 9)', async () => {
+    const { clock, log, actor } = await actorOnDisk({ maxProducers: 2 });
+    const first = await actor.publish(message('a', undefined, { id: 1, seq: 0 }));
+    await actor.publish(message('b', undefined, { id: 2, seq: 0 }));
+    clock.jump(PRODUCER_IDLE_MS * 4); // an NTP step, a laptop waking: no time passed for the process
+    // Before the fix producer 1 looked idle for an hour, was forgotten, and its retry stored twice.
+    await expect(actor.publish(message('c', undefined, { id: 3, seq: 0 }))).rejects.toMatchObject({ code: 'PRODUCERS_FULL' });
+    expect(await actor.publish(message('a', undefined, { id: 1, seq: 0 }))).toEqual({ offsets: first.offsets, duplicates: [true] });
+    expect(log.nextOffset).toBe(2);
+  });
+
   it('knows after a restart how long its producers have been idle: a full table of idle ones takes a new producer at once', async () => {
     const { clock, log, actor, open } = await actorOnDisk({ maxProducers: 2 });
     await actor.publish(message('a', undefined, { id: 1, seq: 0 }));

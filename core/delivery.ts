@@ -5,12 +5,13 @@ import { decodeBody, decodeMeta } from './codec.ts';
 import { readDeadLetterInfo, type DeadLetterInfo } from './dead-letter.ts';
 import { ClosedError, StaleDeliveryError, leaseIsGone } from './errors.ts';
 import type { OnceAnswer } from './once-keys.ts';
+import { MAX_ERROR_CHARS, type DeliveredMessage } from './partition-api.ts';
+import type { SettleItem } from './partition-protocol.ts';
+import type { SettleAnswer } from './settle-queue.ts';
 import { OnceKeyBusyError } from './transaction-errors.ts';
 
 /** Longest d.once key. */
 const MAX_ONCE_KEY_CHARS = 1024;
-import { MAX_ERROR_CHARS, type DeliveredMessage } from './partition-api.ts';
-import type { SettleItem } from './partition-protocol.ts';
 
 
 /** Options of `nack`. */
@@ -61,6 +62,8 @@ export interface DeliveryOwner {
   /** False once the consumer is closed for good (its remaining leases handed back). */
   accepts(): boolean;
   send(d: LeasedDelivery, item: SettleItem): Promise<void>;
+  /** Queues the delivery's ack or nack; the delivery hears the answer (no promise per item). */
+  settle(d: LeasedDelivery, item: SettleItem): void;
   /** The delivery left the consumer's window (settled, or its lease is gone). */
   done(d: LeasedDelivery): void;
   ackTimeoutMs(topic: string): number;
@@ -90,7 +93,7 @@ export function errorText(error: unknown): string | undefined {
 }
 
 /** A delivery as handed out: decoded once, settled through prototype methods (no closures per message). */
-export class LeasedDelivery<V = unknown> implements Delivery<V> {
+export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
   readonly value: V;
   readonly key: string | undefined;
   readonly headers: Readonly<Record<string, string>> | undefined;
@@ -109,6 +112,9 @@ export class LeasedDelivery<V = unknown> implements Delivery<V> {
   #settled = false;
   /** Keys d.once claimed: recorded with the ack. */
   #onceKeys: string[] | undefined;
+  /** The pending ack's or nack's promise (one at a time: #settled refuses a second). */
+  #resolve: (() => void) | undefined;
+  #reject: ((error: unknown) => void) | undefined;
   readonly #owner: DeliveryOwner;
 
   /** Decodes the message; throws if it cannot be decoded. */
@@ -206,16 +212,30 @@ export class LeasedDelivery<V = unknown> implements Delivery<V> {
     return undefined;
   }
 
-  /** Follows the partition's answer (no async function per settle: this runs once per message). */
+  /** Queues the ack or nack; applied() or refused() follows the partition's answer (this runs once per message). */
   #settling(item: SettleItem): Promise<void> {
-    return this.#owner.send(this, item).then(
-      () => this.#owner.done(this),
-      (error: unknown) => {
-        // A lost lease is gone for good; anything else (disk full, a timeout) can be retried.
-        if (leaseIsGone(error)) this.#owner.done(this);
-        else this.#settled = false;
-        throw error;
-      },
-    );
+    return new Promise<void>((resolve, reject) => {
+      this.#resolve = resolve;
+      this.#reject = reject;
+      this.#owner.settle(this, item);
+    });
+  }
+
+  /** @internal The partition applied the ack or nack durably. */
+  applied(): void {
+    this.#owner.done(this);
+    const resolve = this.#resolve;
+    this.#resolve = this.#reject = undefined;
+    resolve?.();
+  }
+
+  /** @internal The ack or nack was refused or failed. */
+  refused(error: unknown): void {
+    // A lost lease is gone for good; anything else (disk full, a timeout) can be retried.
+    if (leaseIsGone(error)) this.#owner.done(this);
+    else this.#settled = false;
+    const reject = this.#reject;
+    this.#resolve = this.#reject = undefined;
+    reject?.(error);
   }
 }

@@ -66,7 +66,7 @@ export class PartitionActor {
 
   /** Replays the partition's log and starts the actor. */
   static open(c: PartitionContext): PartitionActor {
-    const producers = new ProducerTable(c.limits.maxProducers, () => c.clock.now());
+    const producers = new ProducerTable(c.limits.maxProducers, () => c.clock.monotonicNow()); // idle times are durations
     const ids = new MessageIdWindow(c.options.dedupWindowMs, c.limits.maxDedupIds);
     const at = readClock(c.clock);
     const prepared = new PreparedTable();

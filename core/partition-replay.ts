@@ -37,7 +37,10 @@ export function replayPartition(log: WriteAheadLog, producers: ProducerTable, id
   const now = at.wall;
   const checkpoint = latestSnapshot<CheckpointRecord>(log, CHECKPOINT_KIND);
   const groups = new Map(Object.entries(checkpoint?.body.groups ?? {}).map(([name, s]) => [name, GroupState.restore(name, s, at)]));
-  if (checkpoint) producers.restore(checkpoint.body.producers, checkpoint.timestamp); // idle times run from the checkpoint's time
+  // Producers' idle times are monotonic: a persisted time becomes one, never later than now (a
+  // wall clock set back since must not keep a full table refusing new producers).
+  const activeAt = (wall: number): number => Math.min(at.mono, monoFromWall(at, wall));
+  if (checkpoint) producers.restore(checkpoint.body.producers, activeAt(checkpoint.timestamp)); // idle times run from the checkpoint's time
   txs.restore(checkpoint?.body.txs);
   once.restore(checkpoint?.body.once);
   // Ids published within the window may sit in segments before the checkpoint.
@@ -47,7 +50,7 @@ export function replayPartition(log: WriteAheadLog, producers: ProducerTable, id
     const beforeCheckpoint = checkpoint !== undefined && b.baseOffset < checkpoint.at;
     if (b.type === RecordType.DATA) {
       if (b.producerEpoch === TX_APPLY_EPOCH && b.baseSequence < 0 && !beforeCheckpoint) txs.applied(b.producerId);
-      if (b.baseSequence >= 0 && !beforeCheckpoint) producers.record(b.producerId, b.producerEpoch, b.baseSequence, b.recordCount, b.baseOffset, b.timestamp);
+      if (b.baseSequence >= 0 && !beforeCheckpoint) producers.record(b.producerId, b.producerEpoch, b.baseSequence, b.recordCount, b.baseOffset, activeAt(b.timestamp));
       if (dedupWindowMs > 0 && b.timestamp + dedupWindowMs > now) {
         messageSlices(b.payload).forEach((record, i) => {
           const meta = decodeMeta(record);
@@ -91,7 +94,7 @@ export function replayPartition(log: WriteAheadLog, producers: ProducerTable, id
       }
       case RecordType.PRODUCER: {
         const r = decodeControl<ProducerRecord>(b.payload);
-        producers.record(r.p, r.e, r.s, r.n, r.o, b.timestamp);
+        producers.record(r.p, r.e, r.s, r.n, r.o, activeAt(b.timestamp));
         break;
       }
       case TxRecordType.TX_PREPARE: {

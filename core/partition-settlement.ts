@@ -53,23 +53,49 @@ export class PartitionSettlement {
    * effect is durable. The order is the consumer's: a release never overtakes an ack given before it.
    */
   settle(group: string, items: readonly SettleItem[]): Promise<(FerryErrorWire | null)[]> {
-    // Synchronous items (start, extend, release) answer at once; only acks and nacks wait for
-    // their records. One promise per waiting item, none for the rest (this runs per message).
+    // Synchronous items (start, extend, release) answer at once. The acks of one command go into
+    // one batch (one ACK record per turn) and wait for it together: one wait per command, not one
+    // promise per ack (this runs per message). Nacks wait for their own records.
     const results: (FerryErrorWire | null)[] = new Array<FerryErrorWire | null>(items.length).fill(null);
-    const waits: Promise<void>[] = [];
+    let waits: Promise<void>[] | undefined;
+    let acked: number[] | undefined;
+    let batch: AckBatch | undefined;
     for (let i = 0; i < items.length; i++) {
+      const item = items[i]!;
       try {
-        const pending = this.#settleOne(group, items[i]!);
-        if (pending) waits.push(pending.then(undefined, (error: unknown) => void (results[i] = wireError(error))));
+        if (item.kind === 'ack') {
+          batch = this.#queueAck(group, item.offset, item.token, item.keys);
+          (acked ??= []).push(i);
+          continue;
+        }
+        const pending = this.#settleOne(group, item);
+        if (pending) (waits ??= []).push(pending.then(undefined, (error: unknown) => void (results[i] = wireError(error))));
       } catch (error) {
         results[i] = wireError(error);
       }
     }
-    return waits.length === 0 ? Promise.resolve(results) : Promise.all(waits).then(() => results);
+    if (batch && acked) {
+      const ackedItems = acked;
+      const written = batch;
+      (waits ??= []).push(
+        new Promise<void>((resolve) =>
+          written.settle.push({
+            resolve,
+            reject: (error: unknown) => {
+              const wire = wireError(error);
+              for (const i of ackedItems) results[i] = wire;
+              resolve();
+            },
+          }),
+        ),
+      );
+    }
+    if (!waits) return Promise.resolve(results);
+    return (waits.length === 1 ? waits[0]! : Promise.all(waits)).then(() => results);
   }
 
-  /** Applies one item; returns a promise only for what waits on a record (ack, nack). */
-  #settleOne(group: string, item: SettleItem): Promise<void> | undefined {
+  /** Applies one item other than an ack; returns a promise only for what waits on a record (a nack). */
+  #settleOne(group: string, item: Exclude<SettleItem, { kind: 'ack' }>): Promise<void> | undefined {
     switch (item.kind) {
       case 'start': {
         const { g, p } = this.#leased(group, item.offset, item.token, 'start');
@@ -77,8 +103,6 @@ export class PartitionSettlement {
         this.#deliveries().arm();
         return undefined;
       }
-      case 'ack':
-        return this.ack(group, item.offset, item.token, item.keys);
       case 'nack':
         return this.nack(group, item.offset, item.token, item.options);
       case 'extend':
@@ -131,19 +155,23 @@ export class PartitionSettlement {
    * could not be written (disk full) rejects and leaves the lease as it was.
    */
   ack(group: string, offset: number, token: string, keys?: readonly string[]): Promise<void> {
+    const batch = this.#queueAck(group, offset, token, keys);
+    return new Promise((resolve, reject) => batch.settle.push({ resolve, reject }));
+  }
+
+  /** Puts an ack (and the d.once keys recorded with it) into this turn's batch of its group (written by flushAcks); returns the batch. */
+  #queueAck(group: string, offset: number, token: string, keys?: readonly string[]): AckBatch {
     const { p } = this.#leased(group, offset, token, 'ack');
     p.acking = true; // a second ack of it this tick is stale, and expiry leaves it alone
-    return new Promise((resolve, reject) => {
-      let batch = this.#acks.get(group);
-      if (!batch) this.#acks.set(group, (batch = { offsets: [], keys: [], settle: [] }));
-      batch.offsets.push(offset);
-      if (keys) batch.keys.push(...keys);
-      batch.settle.push({ resolve, reject });
-      if (!this.#acksScheduled) {
-        this.#acksScheduled = true;
-        this.#s.c.clock.defer(() => this.flushAcks()); // one ACK record for the acks of this turn
-      }
-    });
+    let batch = this.#acks.get(group);
+    if (!batch) this.#acks.set(group, (batch = { offsets: [], keys: [], settle: [] }));
+    batch.offsets.push(offset);
+    if (keys) batch.keys.push(...keys);
+    if (!this.#acksScheduled) {
+      this.#acksScheduled = true;
+      this.#s.c.clock.defer(() => this.flushAcks()); // one ACK record for the acks of this turn
+    }
+    return batch;
   }
 
   /** Writes the ACK records of this turn's acks (also at close: acks given before it are kept). */

@@ -84,6 +84,7 @@ function expand(offsets: BatchOffsets, count: number): number[] {
 export class ProducerTable {
   readonly #producers = new Map<number, ProducerEntry>();
   readonly #maxProducers: number;
+  /** Monotonic time: a wall-clock step must not make an active producer look idle. */
   readonly #now: () => number;
 
   constructor(maxProducers: number, now: () => number) {

@@ -56,6 +56,7 @@ export class RecordCacheBudget {
     entry.seq = this.#seq++;
     this.#order.set(entry.seq, entry);
     this.#bytes += entry.bytes;
+    if (this.#bytes <= this.maxBytes) return; // the common case: no iterator per record
     for (const [oldest, e] of this.#order) {
       if (this.#bytes <= this.maxBytes) break;
       this.#order.delete(oldest);

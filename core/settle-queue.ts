@@ -5,13 +5,14 @@ import { FerryError, type Clock } from '../wal/index.ts';
 import type { SettleItem } from './partition-protocol.ts';
 import type { PartitionRuntime } from './runtime.ts';
 
-interface Waiting {
-  readonly resolve: () => void;
-  readonly reject: (error: unknown) => void;
+/** Who hears how an item ended: a delivery settling itself, or a promise's resolvers. */
+export interface SettleAnswer {
+  applied(): void;
+  refused(error: unknown): void;
 }
 
 /** The answer of an item nobody waits for. */
-const IGNORED: Waiting = { resolve: () => {}, reject: () => {} };
+const IGNORED: SettleAnswer = { applied: () => {}, refused: () => {} };
 
 /** The ordered settle traffic of one consumer on one partition. */
 export class SettleQueue {
@@ -21,7 +22,7 @@ export class SettleQueue {
   readonly #partition: number;
   readonly #group: string;
   #items: SettleItem[] = [];
-  #waiting: Waiting[] = [];
+  #waiting: SettleAnswer[] = [];
 
   constructor(runtime: PartitionRuntime, clock: Clock, topic: string, partition: number, group: string) {
     this.#runtime = runtime;
@@ -33,15 +34,16 @@ export class SettleQueue {
 
   /** Queues `item` for this turn's command, answered by nobody (a handler's `start`: a lost one shows as a stale ack). */
   send(item: SettleItem): void {
-    this.#enqueue(item, IGNORED);
+    this.enqueue(item, IGNORED);
   }
 
   /** Queues `item` for this turn's command; resolves once the partition applied it durably. */
   push(item: SettleItem): Promise<void> {
-    return new Promise<void>((resolve, reject) => this.#enqueue(item, { resolve, reject }));
+    return new Promise<void>((resolve, reject) => this.enqueue(item, { applied: resolve, refused: reject }));
   }
 
-  #enqueue(item: SettleItem, waiting: Waiting): void {
+  /** Queues `item` for this turn's command; `answer` hears how it ended (no promise: the ack path). */
+  enqueue(item: SettleItem, waiting: SettleAnswer): void {
     if (this.#items.length === 0) this.#clock.defer(() => this.#flush());
     this.#items.push(item);
     this.#waiting.push(waiting);
@@ -54,8 +56,14 @@ export class SettleQueue {
     this.#waiting = [];
     if (items.length === 0) return;
     this.#runtime.call({ op: 'settle', topic: this.#topic, partition: this.#partition, group: this.#group, items }).then(
-      (results) => results.forEach((r, i) => (r ? waiting[i]!.reject(FerryError.fromWire(r)) : waiting[i]!.resolve())),
-      (error: unknown) => waiting.forEach((w) => w.reject(error)),
+      (results) => {
+        for (let i = 0; i < results.length; i++) {
+          const r = results[i];
+          if (r) waiting[i]!.refused(FerryError.fromWire(r));
+          else waiting[i]!.applied();
+        }
+      },
+      (error: unknown) => waiting.forEach((w) => w.refused(error)),
     );
   }
 }

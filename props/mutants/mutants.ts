@@ -115,6 +115,25 @@ export const MUTANTS: readonly Mutant[] = [
     ],
   },
   {
+    // The client before issue 9 §2: a release went to the partition at once while the acks given
+    // before it waited for the end of the turn, so a closing consumer's release took back leases
+    // whose acks were on their way, and those acks were refused.
+    name: 'release-overtakes-ack',
+    breaks: 'a release never overtakes an ack given before it',
+    edits: [
+      {
+        file: 'core/settle-queue.ts',
+        find: '  enqueue(item: SettleItem, waiting: SettleAnswer): void {\n',
+        replace:
+          '  enqueue(item: SettleItem, waiting: SettleAnswer): void {\n' +
+          "    if (item.kind === 'release') { // MUTANT: sent at once, ahead of this turn's acks\n" +
+          "      this.#runtime.call({ op: 'settle', topic: this.#topic, partition: this.#partition, group: this.#group, items: [item] }).then(() => waiting.applied(), (e: unknown) => waiting.refused(e));\n" +
+          '      return;\n' +
+          '    }\n',
+      },
+    ],
+  },
+  {
     // Issue 13: a transaction's messages written where consumers see them at prepare, before the
     // decision: an aborted (or never decided) transaction's outputs are delivered, a committed
     // one's twice.

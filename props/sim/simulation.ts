@@ -54,6 +54,8 @@ const ACK_TIMEOUT_MS = 1000;
 const BACKOFF_MS = 50;
 const DELAY_MS = 30;
 const POLL_WAIT_MS = 200;
+/** The deadline a deploy gives its consumer's handlers. */
+const CLOSE_DEADLINE_MS = 250;
 /** Rounds in which nothing comes (500 ms of virtual time each) before the letters count as all read. */
 const LETTERS_QUIET_ROUNDS = 10;
 
@@ -89,6 +91,8 @@ interface Slot {
 
 interface Held {
   readonly group: string;
+  /** The member whose handler holds it. */
+  readonly consumer: Consumer<number>;
   readonly delivery: Delivery<number>;
   /** Deliveries of the message the group had seen when this one arrived. */
   readonly seen: number;
@@ -256,7 +260,7 @@ class Simulation {
     return got;
   }
 
-  #settle(group: string, d: Delivery<number>, outcome: 'ack' | 'nack' | 'extend', seen = this.history.deliveriesSeen(group, d)): void {
+  #settle(group: string, d: Delivery<number>, outcome: 'ack' | 'nack' | 'extend', seen = this.history.deliveriesSeen(group, d), mustKeep = false): void {
     // A settle through a delivery the group has seen redelivered since must fail: its lease is gone.
     const stale = this.history.superseded(group, d, seen);
     const expectFailure = (what: string) => () => {
@@ -275,7 +279,11 @@ class Simulation {
           if (!stale) this.history.ackResolved(group, d);
           this.#event(`acked ${group} v${d.value}`);
         },
-        (e: unknown) => this.#event(`ack failed ${group} v${d.value} ${(e as { code?: string }).code}`),
+        (e: unknown) => {
+          const code = (e as { code?: string }).code;
+          this.#event(`ack failed ${group} v${d.value} ${code}`);
+          if (mustKeep && code === 'STALE_DELIVERY') this.history.violate('a release never overtakes an ack', `${group} ${identityOf(d.topic, d.partition, d.offset)} a${d.attempt}: its ack, given before the closing consumer let go of its leases, was refused: ${(e as Error).message}`);
+        },
       );
     } else {
       this.#counts.nacks!++;
@@ -341,7 +349,7 @@ class Simulation {
         const d = await this.#poll(slot);
         if (!d) return;
         if (op.outcome === 'hold') {
-          this.#held.push({ group: slot.group.name, delivery: d, seen: this.history.deliveriesSeen(slot.group.name, d) });
+          this.#held.push({ group: slot.group.name, consumer: slot.consumer, delivery: d, seen: this.history.deliveriesSeen(slot.group.name, d) });
           this.#event(`hold ${slot.group.name} v${d.value}`);
         } else this.#settle(slot.group.name, d, op.outcome);
         return;
@@ -380,6 +388,8 @@ class Simulation {
         run.slots[op.consumer] = this.#slot(run.ferry, slot.group);
         return this.#event(`consumer ${slot.group.name} died`);
       }
+      case 'consumerCloses':
+        return this.#deploy(run, op.consumer);
       case 'producerRestarts':
         run.producers[0] = run.ferry.producer({ id: 'p1' }); // fences the old one
         return this.#event('producer p1 restarted');
@@ -391,6 +401,39 @@ class Simulation {
         this.#fs.faults.capacityBytes = this.#fs.faults.capacityBytes === Number.POSITIVE_INFINITY ? 0 : Number.POSITIVE_INFINITY;
         return this.#event(`disk ${this.#fs.faults.capacityBytes === 0 ? 'full' : 'has room'}`);
     }
+  }
+
+  /**
+   * A deploy: the member closes with a deadline and a new one takes its place; its slow handlers
+   * finish (ack) just as the deadline passes, after the close's own timer, in the same instant.
+   * Their acks were given before the close let go of its leases, so they must be kept: an ack
+   * refused as stale here means a release overtook it (issue 9 §2). Checked on a calm network
+   * only (a duplicated or reordered reply can answer an ack with its duplicate's refusal).
+   */
+  async #deploy(run: Run, index: number): Promise<void> {
+    const slot = run.slots[index]!;
+    const handlers = this.#held.filter((h) => h.consumer === slot.consumer);
+    this.#held.splice(0, this.#held.length, ...this.#held.filter((h) => h.consumer !== slot.consumer));
+    const calm = this.#network.drop === 0 && this.#network.duplicate === 0 && this.#network.delay === 0;
+    if (!calm) this.history.memberLost(this.#clock.now(), slot.group.name); // a lost release lets leases expire, charged
+    this.#event(`consumer ${slot.group.name} closes (deadline ${CLOSE_DEADLINE_MS} ms, ${handlers.length} held)`);
+    const closing = slot.consumer.close({ timeoutMs: CLOSE_DEADLINE_MS });
+    closing.then(() => this.#event(`consumer ${slot.group.name} closed`), (e: unknown) => this.#event(`close failed ${(e as { code?: string }).code}`));
+    run.slots[index] = this.#slot(run.ferry, slot.group);
+    await flush(10); // the close hands back its buffer and arms its deadline timer
+    for (const h of handlers) {
+      this.#clock.setTimer(CLOSE_DEADLINE_MS, () => {
+        // Its lease must still run (taken within ackTimeoutMs, with a margin for a lease start
+        // the partition rounds) and it must be the latest delivery, or the refusal is deserved.
+        const fresh = this.#clock.monotonicNow() < this.history.takenAt(h.group, h.delivery) + ACK_TIMEOUT_MS - 50 && !this.history.superseded(h.group, h.delivery, h.seen);
+        this.#settle(h.group, h.delivery, 'ack', h.seen, calm && fresh);
+      });
+    }
+    // Time moves to the deadline and stops there while the acks travel: the manual clock fires
+    // timers back to back, so going further would let leases run out before the acks arrive.
+    this.#clock.advance(CLOSE_DEADLINE_MS);
+    this.#event(`advance ${CLOSE_DEADLINE_MS}`);
+    await flush(10);
   }
 
   /** Faults on: runs the workload's operations. */

@@ -23,6 +23,8 @@ export interface Swarm {
   readonly clockJump: number;
   readonly lateTimers: number;
   readonly consumerDeath: number;
+  /** A member closes gracefully (a deploy) as its slow handlers finish at the deadline. */
+  readonly consumerClose: number;
   readonly producerRestart: number;
   readonly redrive: number;
   /** Probability per fdatasync. */
@@ -64,5 +66,6 @@ export function drawSwarm(r: Random): Swarm {
       : { drop: pick([0, 0.01, 0.05]), duplicate: pick([0, 0.02, 0.1]), delay: pick([0.1, 0.5]), maxDelayMs: pick([5, 50, 400]) },
     // Drawn last, so that the draws above (and so every earlier seed's swarm) are unchanged.
     checkpointPartBytes: pick([64, 1024 * 1024]),
+    consumerClose: pick([0, 0.02, 0.05]),
   };
 }

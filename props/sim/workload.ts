@@ -29,6 +29,8 @@ export type Op =
   | { readonly op: 'redrive'; readonly topic: number; readonly limit: number }
   | { readonly op: 'crash'; readonly power: boolean }
   | { readonly op: 'consumerDies'; readonly consumer: number }
+  /** A deploy: the member closes with a deadline, its held deliveries acked just as it passes. */
+  | { readonly op: 'consumerCloses'; readonly consumer: number }
   | { readonly op: 'producerRestarts' }
   | { readonly op: 'diskFull' }
   | TxOp;
@@ -69,6 +71,7 @@ export function workloadArbitrary(swarm: Swarm): fc.Arbitrary<Op[]> {
     { weight: w(swarm.redrive), arbitrary: fc.record({ op: fc.constant('redrive' as const), topic: fc.nat(swarm.topics.length - 1), limit: fc.integer({ min: 1, max: 5 }) }) },
     { weight: w(swarm.crash), arbitrary: fc.record({ op: fc.constant('crash' as const), power: fc.nat(99).map((n) => n < swarm.powerShare * 100) }) },
     { weight: w(swarm.consumerDeath), arbitrary: fc.record({ op: fc.constant('consumerDies' as const), consumer: fc.nat(GROUPS.length - 1) }) },
+    { weight: w(swarm.consumerClose), arbitrary: fc.record({ op: fc.constant('consumerCloses' as const), consumer: fc.nat(GROUPS.length - 1) }) },
     { weight: w(swarm.producerRestart), arbitrary: fc.constant({ op: 'producerRestarts' as const }) },
     { weight: w(swarm.diskFull), arbitrary: fc.constant({ op: 'diskFull' as const }) },
     // Transactions (issue 13, props/sim/transactions.ts).
