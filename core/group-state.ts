@@ -149,10 +149,16 @@ export class GroupState {
     while (out.length < max && this.#readyHead < this.#ready.length) {
       const offset = this.#ready[this.#readyHead++]!;
       const p = this.pending.get(offset);
-      if (p && !p.lease && p.deadSeq === 0 && p.due <= now && this.#isHead(p) && !taken.has(offset)) {
-        taken.add(offset);
-        out.push(p);
+      if (!p || p.lease || p.deadSeq !== 0 || !this.#isHead(p) || taken.has(offset)) continue;
+      if (p.due > now) {
+        // Scheduled as due by a later reading of the clock than this `now` (a lease expiry that
+        // a fetch's expiry pass charged a moment after the fetch read the clock): it must not
+        // leave the ready queue for nowhere, or it is never delivered again.
+        this.#dueHeap.push({ at: p.due, seq: this.#seq++, offset });
+        continue;
       }
+      taken.add(offset);
+      out.push(p);
     }
     if (this.#readyHead > 1024 && this.#readyHead * 2 > this.#ready.length) {
       this.#ready.splice(0, this.#readyHead);

@@ -1,6 +1,7 @@
 // Every TypeScript block of the README, type-checked against the repository's source and run as
 // written (in its own process, in an empty directory), so an example cannot rot (issue 10).
-// `from 'ferry'` is pointed at the repository's index.ts; nothing else in a block is changed.
+// `from 'ferry'` is pointed at the repository's index.ts (and `from 'ferry/testing'` at
+// props/testing/index.ts); nothing else in a block is changed.
 import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join, relative, sep } from 'node:path';
@@ -18,10 +19,13 @@ const BLOCK_TIMEOUT_MS = 30_000;
 const readme = await readFile(join(REPO, 'README.md'), 'utf8');
 const blocks = codeBlocks(readme).filter((b) => TYPESCRIPT.has(b.lang));
 
-/** The block as a module of the repository at `file`: the package name resolves to its entry. */
+/** The block as a module of the repository at `file`: the package's entries resolve to their sources. */
 function asModule(block: CodeBlock, file: string): string {
-  const entry = relative(dirname(file), join(REPO, 'index.ts')).split(sep).join('/');
-  return block.code.replace(/from 'ferry'/g, `from '${entry.startsWith('.') ? entry : `./${entry}`}'`);
+  const to = (source: string): string => {
+    const entry = relative(dirname(file), join(REPO, source)).split(sep).join('/');
+    return entry.startsWith('.') ? entry : `./${entry}`;
+  };
+  return block.code.replace(/from 'ferry'/g, `from '${to('index.ts')}'`).replace(/from 'ferry\/testing'/g, `from '${to('props/testing/index.ts')}'`);
 }
 
 describe('README examples', () => {

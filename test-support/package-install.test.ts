@@ -1,6 +1,7 @@
 // The published package as a user gets it: `npm pack`, installed offline into an app outside the
 // repository, imported with plain `node` (no tsx) on worker threads and without, and type-checked
-// under each moduleResolution a TypeScript user may have (issue 10).
+// under each moduleResolution a TypeScript user may have (issue 10); its `ferry/testing` entry
+// finds a double charge with a replayable seed and passes the fix (issue 16).
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
@@ -54,6 +55,53 @@ if (error instanceof FerryError) console.log(error.code, error.retriable);
 await Ferry.open({ dir: 'data', threads: 'many' });
 `;
 
+/** The double-charge example of docs/TESTING.md, as a user of the installed package writes it. */
+const DOUBLE_CHARGE = `
+import fc from 'fast-check';
+import { expectEffectsExactlyOnce, faultPlans, simulate } from 'ferry/testing';
+const payments = (dedupe) => async function paymentsWorkload(sim) {
+  const db = sim.store('billing');
+  await sim.ferry.createTopic('payments', { partitions: 2, ackTimeoutMs: 1000 });
+  sim.process((ferry) => ferry.consumer('billing', { topics: ['payments'] }).run(async (d) => {
+    await db.transaction((tx) => {
+      if (dedupe && tx.has('charged:' + d.value.id)) return;
+      tx.set('charged:' + d.value.id, 1);
+      tx.effect('charge', d.value.id);
+    });
+  }, { concurrency: 4 }));
+  for (let i = 0; i < 20; i++) await sim.publish('payments', { value: { id: 'pay-' + i }, key: 'acct-' + (i % 4) });
+  await sim.settle();
+  expectEffectsExactlyOnce(sim.history, { effect: 'charge', keys: Array.from({ length: 20 }, (_, i) => 'pay-' + i) });
+};
+let failure;
+for (let seed = 1; seed <= 30 && !failure; seed++) await simulate({ seed }, payments(false)).catch((e) => (failure = e));
+const again = await simulate({ seed: failure.details.seed, faults: failure.details.plan }, payments(false)).catch((e) => e);
+for (let seed = 1; seed <= 10; seed++) await simulate({ seed }, payments(true));
+await fc.assert(fc.asyncProperty(faultPlans(fc), (input) => simulate(input, payments(true)).then(() => {})), { seed: 1, numRuns: 10 });
+const found = await fc.assert(fc.asyncProperty(faultPlans(fc), (input) => simulate(input, payments(false)).then(() => {})), { seed: 1, numRuns: 50, includeErrorInReport: true }).catch((e) => e.message);
+console.log(JSON.stringify({ code: failure.code, doubled: /charge "pay-\\d+" happened \\d+ times/.test(failure.message), replay: failure.message.includes('Replay it exactly:\\n  simulate({ seed: ' + failure.details.seed + ', faults: '), replayedSame: again.message === failure.message, fastCheck: /Counterexample[\\s\\S]*Replay it exactly/.test(found) }));
+`;
+
+const TYPED_TESTING = `
+import fc from 'fast-check';
+import type { Ferry } from 'ferry';
+import { expectHandledAtLeastOnce, faultPlans, simulate, type FaultPlan, type Simulation, type SimulationReport } from 'ferry/testing';
+const workload = async (sim: Simulation): Promise<void> => {
+  const ferry: Ferry = sim.ferry;
+  await ferry.createTopic('t');
+  sim.process((f: Ferry) => f.consumer<{ id: string }>('g', { topics: ['t'] }).run((d) => void d.value.id));
+  await sim.publish('t', { value: { id: 'a' } });
+  await sim.settle();
+  expectHandledAtLeastOnce(sim.history, { group: 'g' });
+};
+const report: SimulationReport = await simulate({ seed: 1, faults: { crash: 0.5, drop: 0.01 } }, workload);
+const plan: FaultPlan = report.plan;
+await fc.assert(fc.asyncProperty(faultPlans(fc, { kinds: ['crash', 'pause'] }), async (input) => void (await simulate(input, workload))));
+console.log(plan.events.length);
+// @ts-expect-error: a fault kind simulate does not know
+await simulate({ seed: 1, faults: { events: [{ atMs: 0, kind: 'meteor' }], network: plan.network, duplicatePublish: 0 } }, workload);
+`;
+
 // The package's own .d.ts files are checked in full once (skipLibCheck: false costs ~10 s, most of
 // it in @types/node); the other modes check resolution and the user's file.
 const RESOLUTIONS = {
@@ -97,9 +145,11 @@ describe('the packed package', () => {
   beforeAll(async () => {
     scratch = await mkdtemp(join(tmpdir(), 'ferry-pack-'));
     packed = await pack(scratch);
-    app = await installedApp(packed.tarball);
+    app = await installedApp(packed.tarball, ['fast-check']);
     await writeFile(join(app.dir, 'smoke.mjs'), SMOKE);
     await writeFile(join(app.dir, 'typed.ts'), TYPED);
+    await writeFile(join(app.dir, 'typed-testing.ts'), TYPED_TESTING);
+    await writeFile(join(app.dir, 'double-charge.mjs'), DOUBLE_CHARGE);
   }, 120_000);
 
   afterAll(async () => {
@@ -110,8 +160,9 @@ describe('the packed package', () => {
   it('holds the built library, its types, README and LICENSE, and no test, bench, demo or helper', () => {
     const outside = packed.files.filter((f) => !f.startsWith('dist/') && !['README.md', 'LICENSE', 'package.json'].includes(f));
     expect(outside).toEqual([]);
-    expect(packed.files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/workers/shard-worker.js']));
-    const unwanted = packed.files.filter((f) => /\.test\.|testing\.|harness|demo|props\/|bench\/|\.map$|\.ts$/.test(f.replace(/\.d\.ts$/, '.d')));
+    expect(packed.files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/workers/shard-worker.js', 'dist/props/testing/index.js', 'dist/props/testing/index.d.ts']));
+    // Of props/, only the `ferry/testing` entry and the simulator parts it imports.
+    const unwanted = packed.files.filter((f) => /\.test\.|test-support|harness|demo|props\/(?!testing\/|sim\/network\.|sim\/disk-faults\.)|bench\/|\.map$|\.ts$/.test(f.replace(/\.d\.ts$/, '.d')));
     expect(unwanted).toEqual([]);
     for (const f of packed.files.filter((f) => f.endsWith('.js'))) expect(packed.files).toContain(f.replace(/\.js$/, '.d.ts'));
   });
@@ -127,6 +178,11 @@ describe('the packed package', () => {
     expect(JSON.parse(stdout)).toEqual({ node: process.version, threads, seen: Array.from({ length: 20 }, (_, n) => n) });
   });
 
+  it('imports ferry/testing with plain node: finds the double charge with a replayable seed, passes the fix, and works in fast-check', async () => {
+    const { stdout } = await plainNode(['double-charge.mjs'], app.dir);
+    expect(JSON.parse(stdout)).toEqual({ code: 'SIMULATION_FAILED', doubled: true, replay: true, replayedSame: true, fastCheck: true });
+  });
+
   it.each(Object.keys(RESOLUTIONS))('type-checks against the installed types under moduleResolution %s', async (name) => {
     const compilerOptions = {
       ...RESOLUTIONS[name as keyof typeof RESOLUTIONS],
@@ -137,13 +193,13 @@ describe('the packed package', () => {
       types: ['node'],
       typeRoots: [join(REPO, 'node_modules', '@types')],
     };
-    await writeFile(join(app.dir, `tsconfig.${name}.json`), JSON.stringify({ compilerOptions, files: ['typed.ts'] }));
+    await writeFile(join(app.dir, `tsconfig.${name}.json`), JSON.stringify({ compilerOptions, files: ['typed.ts', 'typed-testing.ts'] }));
     const tsc = createRequire(join(REPO, 'package.json')).resolve('typescript/bin/tsc');
     const result = await plainNode([tsc, '-p', `tsconfig.${name}.json`, '--listFiles'], app.dir).catch((error: { stdout: string }) => ({ stdout: error.stdout, failed: true }));
     expect(result).not.toHaveProperty('failed');
     // The types came from the installed package through its `exports`, not from the repository,
     // and the files they import resolved too.
-    for (const f of ['index.d.ts', 'core/ferry.d.ts', 'core/producer.d.ts', 'core/consumer.d.ts', 'wal/ferry-error.d.ts']) {
+    for (const f of ['index.d.ts', 'core/ferry.d.ts', 'core/producer.d.ts', 'core/consumer.d.ts', 'wal/ferry-error.d.ts', 'props/testing/index.d.ts', 'props/testing/simulate.d.ts']) {
       expect(result.stdout).toContain(join(app.dir, 'node_modules', 'ferry', 'dist', f));
     }
   });

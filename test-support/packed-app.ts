@@ -49,7 +49,7 @@ interface LockEntry {
  * lockfile: the app installs exactly the versions the repository was tested with, and npm needs no
  * registry metadata for them (their tarballs are in npm's cache since `npm ci`), so it works offline.
  */
-async function dependencyLock(): Promise<Record<string, LockEntry>> {
+async function dependencyLock(also: readonly string[]): Promise<Record<string, LockEntry>> {
   const lock = JSON.parse(await readFile(join(REPO, 'package-lock.json'), 'utf8')) as { packages: Record<string, LockEntry> };
   const root = lock.packages[''];
   const out: Record<string, LockEntry> = {};
@@ -68,15 +68,21 @@ async function dependencyLock(): Promise<Record<string, LockEntry>> {
       if (dir === '') return; // an optional dependency for another platform, never locked here
     }
   };
-  for (const dep of Object.keys(root?.dependencies ?? {})) visit(dep, '');
+  for (const dep of [...Object.keys(root?.dependencies ?? {}), ...also]) visit(dep, '');
   return out;
 }
 
-/** A temporary app in the OS's temp directory with `tarball` installed as its dependency `ferry`. */
-export async function installedApp(tarball: string): Promise<{ dir: string; installLog: string; remove(): Promise<void> }> {
+/**
+ * A temporary app in the OS's temp directory with `tarball` installed as its dependency `ferry`,
+ * and `also` (packages of the repository's lockfile, such as fast-check for `ferry/testing`) as
+ * its own dependencies, at the repository's versions.
+ */
+export async function installedApp(tarball: string, also: readonly string[] = []): Promise<{ dir: string; installLog: string; remove(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'ferry-app-'));
-  await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'ferry-smoke-app', private: true, type: 'module' }, null, 2));
-  const packages = { '': { name: 'ferry-smoke-app' }, ...(await dependencyLock()) };
+  const locked = await dependencyLock(also);
+  const dependencies = Object.fromEntries(also.map((name) => [name, String(locked[`node_modules/${name}`]?.version)]));
+  await writeFile(join(dir, 'package.json'), JSON.stringify({ name: 'ferry-smoke-app', private: true, type: 'module', dependencies }, null, 2));
+  const packages = { '': { name: 'ferry-smoke-app', dependencies }, ...locked };
   await writeFile(join(dir, 'package-lock.json'), JSON.stringify({ name: 'ferry-smoke-app', lockfileVersion: 3, requires: true, packages }, null, 2));
   const installLog = await npm(dir, ['install', '--offline', '--no-audit', '--no-fund', '--foreground-scripts', tarball]);
   return { dir, installLog, remove: () => rm(dir, { recursive: true, force: true }) };

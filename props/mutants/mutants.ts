@@ -134,6 +134,13 @@ export const MUTANTS: readonly Mutant[] = [
     ],
   },
   {
+    // Found by a flaky test on a real clock, not by the simulator until its clock crept: a retry
+    // scheduled by a later clock reading than the fetch's left the ready queue for nowhere.
+    name: 'ready-entry-dropped',
+    breaks: 'a message made ready is delivered (liveness)',
+    edits: [{ file: 'core/group-state.ts', find: '        this.#dueHeap.push({ at: p.due, seq: this.#seq++, offset });\n        continue;', replace: '        continue; // MUTANT: dropped from the ready queue' }],
+  },
+  {
     // Issue 13: a transaction's messages written where consumers see them at prepare, before the
     // decision: an aborted (or never decided) transaction's outputs are delivered, a committed
     // one's twice.

@@ -245,11 +245,6 @@ export class History {
     return (this.#groups.get(group)!.delivered.get(identityOf(d.topic, d.partition, d.offset)) ?? 0) > seenAtDelivery;
   }
 
-  /** When (monotonic) a handler took the latest delivery of `d`'s message: no earlier than this. */
-  takenAt(group: string, d: Delivery<number>): number {
-    return this.#groups.get(group)!.lastSeen.get(identityOf(d.topic, d.partition, d.offset))?.takenAfter ?? Number.NEGATIVE_INFINITY;
-  }
-
   deliveriesSeen(group: string, d: Delivery<number>): number {
     return this.#groups.get(group)!.delivered.get(identityOf(d.topic, d.partition, d.offset)) ?? 0;
   }

@@ -23,6 +23,8 @@ export interface Swarm {
   readonly clockJump: number;
   readonly lateTimers: number;
   readonly consumerDeath: number;
+  /** Time that passes with every clock reading (ms): two readings in one turn differ, as on a real machine. */
+  readonly clockCreep: number;
   /** A member closes gracefully (a deploy) as its slow handlers finish at the deadline. */
   readonly consumerClose: number;
   readonly producerRestart: number;
@@ -67,5 +69,6 @@ export function drawSwarm(r: Random): Swarm {
     // Drawn last, so that the draws above (and so every earlier seed's swarm) are unchanged.
     checkpointPartBytes: pick([64, 1024 * 1024]),
     consumerClose: pick([0, 0.02, 0.05]),
+    clockCreep: pick([0, 0.001, 0.05]),
   };
 }

@@ -63,11 +63,19 @@ export class ManualClock implements Clock {
     this.#mono = monotonicStartMs;
   }
 
+  /**
+   * Time that passes with every reading (0 by default): code that reads the clock twice in one
+   * turn sees two times, as on a real machine, and must not assume they are equal.
+   */
+  creepMs = 0;
+
   now(): number {
-    return this.#now;
+    if (this.creepMs > 0) this.#step(this.creepMs);
+    return Math.floor(this.#now); // wall time comes in whole milliseconds, as Date.now() does
   }
 
   monotonicNow(): number {
+    if (this.creepMs > 0) this.#step(this.creepMs);
     return this.#mono;
   }
 
