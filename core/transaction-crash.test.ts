@@ -45,6 +45,30 @@ async function readAll(ferry: Ferry, group: string, topic: string): Promise<unkn
   return seen;
 }
 
+/** A disk on which writes to files whose path contains `dir` fail with ENOSPC while `full()` says so. */
+function fullFor(fs: FileSystem, dir: string, full: () => boolean): FileSystem {
+  return new Proxy(fs, {
+    get(target, name, receiver) {
+      if (name !== 'open') return Reflect.get(target, name, receiver) as unknown;
+      return (path: string, mode: Parameters<FileSystem['open']>[1]): FileHandle => {
+        const handle = target.open(path, mode);
+        return new Proxy(handle, {
+          get(h, field) {
+            if (field === 'writev' && path.includes(dir)) {
+              return (buffers: readonly Uint8Array[], position: number) => {
+                if (full()) throw Object.assign(new Error('ENOSPC: no space left'), { code: 'ENOSPC' });
+                return h.writev(buffers, position);
+              };
+            }
+            const value = Reflect.get(h, field, h) as unknown;
+            return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(h) : value;
+          },
+        });
+      };
+    },
+  });
+}
+
 type Phase = 'idle' | 'committing' | 'decided';
 
 /** An engine with topics `in` (one message, leased to `work`) and `out`, whose syncs of `dirToHold` hang in `holdIn`. */
@@ -146,5 +170,27 @@ describe('a crash during a commit', () => {
     await flush();
     expect(await readAll(third, 'readers', 'orders')).toEqual([]);
     await third.close();
+  });
+
+  it('keeps a half transaction in doubt, its parts prepared, when neither its commit nor its abort could be recorded', async () => {
+    // Found by the simulator (seed 101 after the merge of main 10196ff): the decision log was full,
+    // the commit failed, and the roll-back dropped the parts without an abort record; after a
+    // crash the check-back answered 'commit' and nothing could be committed.
+    const memory = memoryFerry(11);
+    let full = false;
+    const ferry = await memory.open({ fs: fullFor(memory.fs.processView(), '_transactions', () => full) });
+    await ferry.createTopic('orders');
+    const tx = await ferry.beginTransaction({ id: 'order-77' });
+    await tx.publish('orders', { value: 'order' });
+    full = true;
+    void tx.commit().catch(() => {}); // the decision cannot be written: it waits, in doubt
+    await flush(40);
+    memory.clock.advance(100);
+    await flush(40);
+    memory.fs.crash('process');
+    const reopened = await memory.open({ resolveInDoubt: () => 'commit' });
+    await flush(40);
+    expect(await readAll(reopened, 'readers', 'orders')).toEqual(['order']);
+    await reopened.close();
   });
 });

@@ -172,8 +172,22 @@ export class TransactionManager {
   async #rollBack(tx: Transaction, error: unknown): Promise<void> {
     await tx.settled();
     tx.finish(false, error);
+    await this.#dropEverywhere(tx);
+  }
+
+  /**
+   * Drops an aborted transaction's parts. A half transaction's abort is recorded first: were its
+   * parts dropped and no record left (a full disk, then a crash), the check-back would be asked
+   * after the restart and its 'commit' could not be honoured. A record that cannot be written
+   * (retried while the failure is retriable) leaves it in doubt: the parts stay, the check-back
+   * decides after the next open.
+   */
+  async #dropEverywhere(tx: Transaction): Promise<void> {
+    const recorded = !tx.half || (await this.#retrying(() => this.#o.decisions.decide(tx.key, false, this.#o.clock.now())));
     this.#forgetLive(tx);
+    if (!recorded) return;
     await this.#decideEverywhere(tx.key, tx.participants(), false);
+    if (tx.half) this.#o.decisions.forget(tx.key);
   }
 
   async #abort(tx: Transaction, why: string): Promise<void> {
@@ -182,11 +196,7 @@ export class TransactionManager {
     const error = tx.fenced ? new TransactionFencedError(tx.id) : new TransactionAbortedError(tx.id, why);
     tx.finish(false, error);
     await tx.settled();
-    // A half transaction's abort is recorded: after a crash it must not be in doubt.
-    if (tx.half) await this.#o.decisions.decide(tx.key, false, this.#o.clock.now()).catch(() => {});
-    this.#forgetLive(tx);
-    await this.#decideEverywhere(tx.key, tx.participants(), false);
-    if (tx.half) this.#o.decisions.forget(tx.key);
+    await this.#dropEverywhere(tx);
   }
 
   /**
