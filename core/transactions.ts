@@ -272,10 +272,13 @@ export class TransactionManager {
    */
   recover(): void {
     this.#armSweep();
+    // Read now, before anything else runs: a half transaction begun while recovery waits on the
+    // partitions is this run's own, not in doubt (found by the simulator, seed 104).
+    const inDoubt = this.#o.decisions.halves();
     this.#recovering = (async () => {
       const prepared = await this.#prepared();
       // The in-doubt ones first: the resolution of the rest must leave them to the check-back.
-      for (const [key, half] of this.#o.decisions.halves()) this.#startInDoubt(key, half.id, half.at, prepared.get(key) ?? []);
+      for (const [key, half] of inDoubt) this.#startInDoubt(key, half.id, half.at, prepared.get(key) ?? []);
       await this.#resolve(prepared);
       for (const [key] of this.#o.decisions.decisions()) if (!prepared.has(key)) this.#o.decisions.forget(key);
     })().catch(() => {}); // what failed here, the sweep decides later
@@ -299,7 +302,7 @@ export class TransactionManager {
   }
 
   #startInDoubt(key: string, id: string, begunAt: number, partitions: Where[]): void {
-    if (this.#inDoubt.has(key)) return;
+    if (this.#inDoubt.has(key) || this.#live.has(key)) return;
     // Never rejects: a decision that cannot be written is retried inside; closing ends it.
     const resolving = this.#resolveInDoubt(key, id, begunAt, partitions)
       .catch(() => {})
