@@ -172,7 +172,11 @@ export class TransactionManager {
   async #rollBack(tx: Transaction, error: unknown): Promise<void> {
     await tx.settled();
     tx.finish(false, error);
-    await this.#dropEverywhere(tx);
+    // A half transaction's abort record may have to wait (a full decision log): commit() reports
+    // its failure now, and the record and the drops follow. A plain one's parts are dropped before
+    // commit() rejects, so the deliveries it acked can be nacked at once.
+    if (tx.half) void this.#dropEverywhere(tx);
+    else await this.#dropEverywhere(tx);
   }
 
   /**
