@@ -6,11 +6,19 @@ import { FerryError, InvalidArgumentError } from '../wal/index.ts';
 import type { Delivery, LeasedDelivery } from './delivery.ts';
 import { leaseIsGone } from './errors.ts';
 import { refuseUnknownOptions } from './option-names.ts';
+import { handleExactlyOnce } from './exactly-once.ts';
+import type { Transaction } from './transaction.ts';
 
 /** Options of `consumer.run()`. */
 export interface RunOptions {
   /** Handlers running at once. Default 1. */
   readonly concurrency?: number;
+  /**
+   * Run each handler in a transaction, its second argument (issue 13): what it publishes through
+   * `tx` and the ack of its delivery commit as one when it resolves; when it throws, nothing is
+   * published and the delivery is nacked. Outputs carry their source in headers. Default false.
+   */
+  readonly exactlyOnce?: boolean;
 }
 
 /** What run() needs from its consumer. */
@@ -24,11 +32,16 @@ export interface RunSource<V> {
   now(): number;
   /** A handler's outcome could not be applied: its lease was gone (it ran longer than the lease). */
   lost(error: unknown, delivery: Delivery<V>): void;
+  /** A transaction whose outputs carry `headers` (exactlyOnce); absent where the engine has none. */
+  transaction?(headers: Record<string, string>): Transaction;
 }
 
 /** Runs `handler` over `source` until it ends; see the top of the file. */
-export async function runHandlers<V>(source: RunSource<V>, handler: (delivery: Delivery<V>) => Promise<void> | void, options: RunOptions = {}): Promise<void> {
-  refuseUnknownOptions('run options', options, ['concurrency']);
+export async function runHandlers<V>(source: RunSource<V>, handler: (delivery: Delivery<V>, tx: Transaction) => Promise<void> | void, options: RunOptions = {}): Promise<void> {
+  refuseUnknownOptions('run options', options, ['concurrency', 'exactlyOnce']);
+  const begin = options.exactlyOnce === true ? source.transaction : undefined;
+  if (options.exactlyOnce !== undefined && typeof options.exactlyOnce !== 'boolean') throw new InvalidArgumentError(`run exactlyOnce must be true or false (got ${String(options.exactlyOnce)})`);
+  if (options.exactlyOnce === true && !begin) throw new InvalidArgumentError('run exactlyOnce needs a consumer from ferry.consumer()');
   const concurrency = options.concurrency ?? 1;
   if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 10_000) throw new InvalidArgumentError(`run concurrency must be a whole number from 1 to 10000 (got ${String(concurrency)})`);
   if (typeof handler !== 'function') throw new InvalidArgumentError('run needs a handler function');
@@ -37,10 +50,13 @@ export async function runHandlers<V>(source: RunSource<V>, handler: (delivery: D
     try {
       for (let d = await source.next(); d; d = await source.next()) {
         let outcome: { error: unknown } | undefined;
-        try {
-          await handler(d);
-        } catch (error) {
-          outcome = { error };
+        if (begin) outcome = await handleExactlyOnce(d, handler, begin);
+        else {
+          try {
+            await handler(d, undefined as unknown as Transaction); // no transaction without exactlyOnce
+          } catch (error) {
+            outcome = { error };
+          }
         }
         if ((d as LeasedDelivery<V>).settled) continue; // the handler settled it itself
         await settle(source, d as LeasedDelivery<V>, outcome);

@@ -22,6 +22,7 @@ import type { SettleItem } from './partition-protocol.ts';
 import type { Ordering } from './records.ts';
 import type { PartitionRuntime } from './runtime.ts';
 import { SettleQueue } from './settle-queue.ts';
+import type { Transaction } from './transaction.ts';
 import type { ResolvedTopicOptions } from './topic-options.ts';
 
 export type { Delivery, NackOptions } from './delivery.ts';
@@ -76,6 +77,8 @@ export interface ConsumerHost {
   topic(name: string): ResolvedTopicOptions;
   /** Called once the consumer has closed, so the engine stops tracking it. */
   onClose?(): void;
+  /** A transaction for an exactlyOnce handler (issue 13). */
+  transaction?(headers: Record<string, string>): Transaction;
 }
 
 interface Buffered {
@@ -161,6 +164,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
       done: (d) => this.#leave(d as LeasedDelivery<V>),
       ackTimeoutMs: (topic) => this.#host.topic(topic).ackTimeoutMs,
       now: () => this.#host.clock.monotonicNow(), // lease deadlines are durations: a wall-clock step must not move them
+      once: (d, key) => this.#host.runtime.call({ op: 'once', topic: d.topic, partition: d.partition, group: this.group, key, offset: d.offset, token: d.token }),
     };
     this.#id = `${group}/${host.random.int(2 ** 31).toString(36)}${host.random.int(2 ** 31).toString(36)}`;
   }
@@ -374,8 +378,10 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
    * closed: resolving acks the message, throwing nacks it with the error. Resolves once every
    * handler it started is done; rejects (after stopping the consumer and letting the other
    * handlers finish) if a delivery cannot be settled for a reason that is not retriable.
+   * With `{ exactlyOnce: true }` the handler's second argument is a transaction: its publishes and
+   * the delivery's ack commit as one (issue 13); without it, the second argument is undefined.
    */
-  run(handler: (delivery: Delivery<V>) => Promise<void> | void, options: RunOptions = {}): Promise<void> {
+  run(handler: (delivery: Delivery<V>, tx: Transaction) => Promise<void> | void, options: RunOptions = {}): Promise<void> {
     return runHandlers<V>(
       {
         next: () => this.next(),
@@ -383,6 +389,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
         sleep: (ms) => this.#sleep(ms),
         now: () => this.#host.clock.monotonicNow(),
         lost: (error, d) => void this.#fault(error, d.topic, d.partition, 'settle'),
+        ...(this.#host.transaction ? { transaction: (headers: Record<string, string>) => this.#host.transaction!(headers) } : {}),
       },
       handler,
       options,

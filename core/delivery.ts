@@ -4,9 +4,14 @@ import { InvalidArgumentError } from '../wal/index.ts';
 import { decodeBody, decodeMeta } from './codec.ts';
 import { readDeadLetterInfo, type DeadLetterInfo } from './dead-letter.ts';
 import { ClosedError, StaleDeliveryError, leaseIsGone } from './errors.ts';
+import type { OnceAnswer } from './once-keys.ts';
 import { MAX_ERROR_CHARS, type DeliveredMessage } from './partition-api.ts';
 import type { SettleItem } from './partition-protocol.ts';
 import type { SettleAnswer } from './settle-queue.ts';
+import { OnceKeyBusyError } from './transaction-errors.ts';
+
+/** Longest d.once key. */
+const MAX_ONCE_KEY_CHARS = 1024;
 
 
 /** Options of `nack`. */
@@ -42,6 +47,13 @@ export interface Delivery<V = unknown> {
   nack(options?: NackOptions): Promise<void>;
   /** Extends the lease to end `ms` (default: the topic's `ackTimeoutMs`) from now. */
   extend(ms?: number): Promise<void>;
+  /**
+   * Receiver-side dedupe (issue 13): resolves true if `key` was never recorded for this group on
+   * this partition (then it is recorded by this delivery's ack, in the same record), false if an
+   * earlier ack recorded it: skip the effect. ONCE_KEY_BUSY (retriable) while another delivery in
+   * flight holds the key. An effect made between a crash and the ack can still repeat.
+   */
+  once(key: string): Promise<boolean>;
 }
 
 /** What a delivery needs from its consumer. */
@@ -57,6 +69,8 @@ export interface DeliveryOwner {
   ackTimeoutMs(topic: string): number;
   /** Monotonic time (Clock.monotonicNow): lease deadlines must not move with the wall clock. */
   now(): number;
+  /** Asks the partition about a d.once key (issue 13). */
+  once(d: LeasedDelivery, key: string): Promise<OnceAnswer>;
 }
 
 /** The text a nack stores for `error`: bounded, whatever the caller threw. */
@@ -96,6 +110,8 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
   /** Holds one of the consumer's in-flight slots. */
   holdsSlot = true;
   #settled = false;
+  /** Keys d.once claimed: recorded with the ack. */
+  #onceKeys: string[] | undefined;
   /** The pending ack's or nack's promise (one at a time: #settled refuses a second). */
   #resolve: (() => void) | undefined;
   #reject: ((error: unknown) => void) | undefined;
@@ -128,7 +144,18 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
   ack(): Promise<void> {
     const refused = this.#refuse('ack');
     if (refused) return refused;
-    return this.#settling({ kind: 'ack', offset: this.offset, token: this.token });
+    return this.#settling({ kind: 'ack', offset: this.offset, token: this.token, ...(this.#onceKeys ? { keys: this.#onceKeys } : {}) });
+  }
+
+  once(key: string): Promise<boolean> {
+    if (typeof key !== 'string' || key.length === 0 || key.length > MAX_ONCE_KEY_CHARS) return Promise.reject(new InvalidArgumentError(`once key must be a non-empty string of at most ${MAX_ONCE_KEY_CHARS} characters`));
+    if (this.#settled) return Promise.reject(new StaleDeliveryError(this.topic, this.partition, this.offset, 'already settled, once ignored'));
+    if (this.#onceKeys?.includes(key)) return Promise.resolve(true);
+    return this.#owner.once(this, key).then((answer) => {
+      if (answer === 'busy') throw new OnceKeyBusyError(key);
+      if (answer === 'first') (this.#onceKeys ??= []).push(key);
+      return answer === 'first';
+    });
   }
 
   nack(options: NackOptions = {}): Promise<void> {
@@ -155,6 +182,26 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
     return this.#owner.send(this, { kind: 'extend', offset: this.offset, token: this.token, ...(ms === undefined ? {} : { ms }) }).then(() => {
       this.deadline = Math.max(this.deadline, from + (ms ?? this.#owner.ackTimeoutMs(this.topic)));
     });
+  }
+
+  /**
+   * @internal A transaction takes over this delivery's ack (issue 13): settled from now on (a
+   * second ack or nack is refused). `finish` frees the consumer's slot once the transaction
+   * committed or the lease is gone; after any other failure the delivery may be settled again.
+   */
+  enlist(): { readonly group: string; readonly token: string; readonly keys: readonly string[] | undefined; finish(committed: boolean, error?: unknown): void } {
+    if (this.#settled) throw new StaleDeliveryError(this.topic, this.partition, this.offset, 'already settled, ack ignored');
+    if (!this.#owner.accepts()) throw new ClosedError(`consumer of group ${this.#owner.group}`);
+    this.#settled = true;
+    return {
+      group: this.#owner.group,
+      token: this.token,
+      keys: this.#onceKeys,
+      finish: (committed, error) => {
+        if (committed || leaseIsGone(error)) this.#owner.done(this);
+        else this.#settled = false;
+      },
+    };
   }
 
   /** A rejected promise if this delivery cannot be settled now; otherwise marks it settled. */

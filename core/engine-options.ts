@@ -17,8 +17,8 @@ export const DEFAULT_LIMITS: PartitionLimits = Object.freeze({
   recordCacheBytes: DEFAULT_RECORD_CACHE_BYTES,
 });
 
-const OPEN_OPTIONS = ['dir', 'threads', 'fsync', 'fsyncIntervalMs', 'segmentBytes', 'maxMessageBytes', 'limits', 'repair', 'alerts', 'fs', 'clock', 'random'];
-const LIMIT_NAMES = ['maxUnsettledPerGroup', 'maxWaiters', 'maxDedupIds', 'maxProducers', 'checkpointEveryRecords', 'maxGroups', 'recordCacheBytes', 'checkpointPartBytes'] as const;
+const OPEN_OPTIONS = ['dir', 'threads', 'fsync', 'fsyncIntervalMs', 'segmentBytes', 'maxMessageBytes', 'limits', 'repair', 'alerts', 'fs', 'clock', 'random', 'transactionTimeoutMs', 'resolveInDoubt'];
+const LIMIT_NAMES = ['maxUnsettledPerGroup', 'maxWaiters', 'maxDedupIds', 'maxProducers', 'checkpointEveryRecords', 'maxGroups', 'recordCacheBytes', 'checkpointPartBytes', 'maxOpenTransactions', 'maxTransactionMessages', 'maxTransactionBytes', 'maxOnceKeys', 'onceKeyTtlMs'] as const;
 
 /** The validated shape of what Ferry.open needs besides its seams. */
 export interface EngineSettings {
@@ -30,6 +30,8 @@ export interface EngineSettings {
   readonly limits: PartitionLimits;
   readonly repair: boolean;
   readonly alerts: ResolvedAlertOptions;
+  /** An open half transaction not decided within this long is aborted (issue 13). */
+  readonly transactionTimeoutMs: number;
 }
 
 function wholeIn(name: string, value: unknown, min: number, max: number): number {
@@ -58,6 +60,10 @@ export function resolveEngineOptions(options: Record<string, unknown> & { readon
   const limits: PartitionLimits = Object.freeze({ ...DEFAULT_LIMITS, ...(limitsIn as Partial<PartitionLimits>) });
   for (const name of ['maxUnsettledPerGroup', 'maxWaiters', 'maxDedupIds', 'maxProducers', 'checkpointEveryRecords', 'maxGroups'] as const) wholeIn(`limits.${name}`, limits[name], 1, 1e9);
   checkRecordCacheBytes(limits.recordCacheBytes);
+  for (const name of ['maxOpenTransactions', 'maxTransactionMessages', 'maxOnceKeys', 'onceKeyTtlMs'] as const) if (limits[name] !== undefined) wholeIn(`limits.${name}`, limits[name], 1, 1e9);
+  // A committed transaction's messages on one partition are appended as one batch: they must fit.
+  if (limits.maxTransactionBytes !== undefined) wholeIn('limits.maxTransactionBytes', limits.maxTransactionBytes, 1024, 8 * 1024 * 1024);
+  if (options.resolveInDoubt !== undefined && typeof options.resolveInDoubt !== 'function') throw new InvalidArgumentError('options.resolveInDoubt must be a function (id, info) => \'commit\' | \'abort\' (or a promise of one)');
   if (limits.checkpointPartBytes !== undefined) checkPartBytes(limits.checkpointPartBytes);
   return Object.freeze({
     threads: threads as number | 'auto',
@@ -70,5 +76,6 @@ export function resolveEngineOptions(options: Record<string, unknown> & { readon
     limits,
     repair: checkRepair(options.repair),
     alerts: resolveAlertOptions(options.alerts),
+    transactionTimeoutMs: wholeIn('transactionTimeoutMs', options.transactionTimeoutMs ?? 60_000, 10, 24 * 3600_000),
   });
 }

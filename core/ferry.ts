@@ -29,6 +29,9 @@ import { EngineEvents, type FerryEventMap, type FerryEventName } from './engine-
 import { collectMetrics, type FerryMetrics, type MetricsSource } from './metrics.ts';
 import { metricsText } from './metrics-text.ts';
 import { redrive, type RedriveOptions } from './redrive.ts';
+import { DECISION_LOG_OPTIONS, DecisionLog } from './decision-log.ts';
+import type { Transaction } from './transaction.ts';
+import { TransactionManager, type ResolveInDoubt } from './transactions.ts';
 
 export type { RedriveOptions } from './redrive.ts';
 import { checkName } from './names.ts';
@@ -69,6 +72,18 @@ export interface FerryOptions {
   readonly repair?: boolean;
   /** Thresholds and pace of the alert events (`ferry.on`). */
   readonly alerts?: AlertOptions;
+  /**
+   * An open half transaction (beginTransaction) neither committed nor aborted within this long is
+   * aborted; so is an in-doubt one after a restart when there is no `resolveInDoubt`. Default 60000.
+   */
+  readonly transactionTimeoutMs?: number;
+  /**
+   * The check-back (issue 13): after a crash, asked for every half transaction that was begun and
+   * not decided, with its id; answer 'commit' if your own local transaction committed, else
+   * 'abort'. Asked again with backoff while it throws; until it answers, the transaction's
+   * messages stay invisible and its acked deliveries reserved.
+   */
+  readonly resolveInDoubt?: ResolveInDoubt;
   /** Seams: the simulator and tests pass their own. */
   readonly fs?: FileSystem;
   readonly clock?: Clock;
@@ -80,6 +95,7 @@ interface EngineExtras {
   readonly alerts: ResolvedAlertOptions;
   readonly fs: FileSystem;
   readonly dir: string;
+  readonly transactions: { readonly manager: TransactionManager; readonly log: DecisionLog };
 }
 
 /** Builds the runtime for `threads > 0`; supplied by the composition root (index.ts). */
@@ -95,6 +111,8 @@ export class Ferry {
   readonly #lock: LockHandle;
   readonly #runtime: PartitionRuntime;
   readonly #catalog: Catalog;
+  readonly #transactions: TransactionManager;
+  readonly #decisions: DecisionLog;
   readonly #clock: Clock;
   readonly #random: Random;
   readonly #maxMessageBytes: number;
@@ -115,6 +133,8 @@ export class Ferry {
 
   /** Use `Ferry.open`. */
   protected constructor(runtime: PartitionRuntime, catalog: Catalog, clock: Clock, random: Random, maxMessageBytes: number, lock: LockHandle, extras: EngineExtras) {
+    this.#transactions = extras.transactions.manager;
+    this.#decisions = extras.transactions.log;
     this.#lock = lock;
     this.#runtime = runtime;
     this.#catalog = catalog;
@@ -130,7 +150,7 @@ export class Ferry {
    * runtime for `threads > 0` (the package root passes the worker-thread one; core never imports it).
    */
   static async open(options: FerryOptions, runtimeFactory?: RuntimeFactory): Promise<Ferry> {
-    const { threads, fsync, fsyncIntervalMs, segmentBytes, maxMessageBytes, limits, repair, alerts } = resolveEngineOptions(options as unknown as Record<string, unknown>);
+    const { threads, fsync, fsyncIntervalMs, segmentBytes, maxMessageBytes, limits, repair, alerts, transactionTimeoutMs } = resolveEngineOptions(options as unknown as Record<string, unknown>);
     const fs = options.fs ?? nodeFileSystem;
     const clock = options.clock ?? realClock;
     const random = options.random ?? new SeededRandom((clock.now() ^ (process.pid << 16)) >>> 0);
@@ -168,7 +188,34 @@ export class Ferry {
       const runtime = threaded ? runtimeFactory!({ threads, local }) : new LocalRuntime(local);
       undo.unshift(() => runtime.close());
       for (const [name, topicOptions] of catalog.topics()) await runtime.openTopic(name, topicOptions);
-      return new Ferry(runtime, catalog, clock, random, maxMessageBytes, lock, { alerts, fs, dir: options.dir });
+      // Transactions (issue 13): decisions are read, and what a crash left prepared is decided,
+      // before the engine serves.
+      const decisionLog = await WriteAheadLog.open({ dir: join(options.dir, '_transactions'), fs, clock, fsync: fsync === 'none' ? 'interval' : fsync, ...DECISION_LOG_OPTIONS, repair });
+      undo.unshift(() => decisionLog.close());
+      const decisions = DecisionLog.load(decisionLog);
+      const manager = new TransactionManager({
+        runtime,
+        decisions,
+        clock,
+        random: random.fork('transactions'),
+        maxMessageBytes,
+        limits,
+        timeoutMs: transactionTimeoutMs,
+        ...(options.resolveInDoubt ? { resolveInDoubt: options.resolveInDoubt } : {}),
+        boot: await decisions.boot(clock.now()),
+        topic: (name) => {
+          const o = catalog.topic(name);
+          if (!o) throw new UnknownTopicError(name);
+          return o;
+        },
+        topics: () => catalog.topics(),
+      });
+      undo.unshift(() => manager.close());
+      // Not awaited: a partition that cannot answer now (a restarting worker, a lost request)
+      // must not hold the open up, and nothing needs the outcome first: prepared messages stay
+      // invisible and their acked deliveries reserved on the partitions until decided.
+      manager.recover();
+      return new Ferry(runtime, catalog, clock, random, maxMessageBytes, lock, { alerts, fs, dir: options.dir, transactions: { manager, log: decisions } });
     } catch (error) {
       for (const step of undo) await Promise.resolve().then(step).catch(() => {}); // the open's own error is the one to report
       throw error;
@@ -303,7 +350,17 @@ export class Ferry {
   consumer<V = unknown>(group: string, options: ConsumerOptions): Consumer<V> {
     this.#checkOpen();
     const consumer: Consumer<V> = new Consumer<V>(
-      { runtime: this.#runtime, clock: this.#clock, random: this.#random, topic: (name) => this.#topic(name), onClose: () => this.#consumers.delete(consumer as Consumer) },
+      {
+        runtime: this.#runtime,
+        clock: this.#clock,
+        random: this.#random,
+        topic: (name) => this.#topic(name),
+        onClose: () => this.#consumers.delete(consumer as Consumer),
+        transaction: (headers) => {
+          this.#checkOpen();
+          return this.#transactions.begin(headers); // an exactlyOnce handler's: its outputs carry `headers`
+        },
+      },
       group,
       options,
     );
@@ -445,6 +502,45 @@ export class Ferry {
   }
 
   /**
+   * Runs `fn` in a transaction and commits it when `fn` resolves: every `tx.publish` (any topics
+   * and partitions, on any thread) and `tx.ack` (any deliveries, of any groups) takes effect, or,
+   * if `fn` throws or the commit fails (a typed error: STALE_DELIVERY for an ack whose lease ran
+   * out, TRANSACTION_TOO_LARGE, ...), none does. Resolves with what `fn` returned.
+   */
+  async transaction<T>(fn: (tx: Transaction) => Promise<T> | T): Promise<T> {
+    this.#checkOpen();
+    if (typeof fn !== 'function') throw new InvalidArgumentError('ferry.transaction needs a function (tx) => ...');
+    const tx = this.#transactions.begin();
+    let result: T;
+    try {
+      result = await fn(tx);
+    } catch (error) {
+      if (tx.state === 'open') await tx.abort();
+      throw error;
+    }
+    await tx.commit();
+    return result;
+  }
+
+  /**
+   * Begins a half transaction (RocketMQ's transactional message): what it publishes is prepared
+   * durably at once but invisible until `tx.commit()`; `tx.abort()` drops it. Await each publish
+   * before your own local commit. After a crash, the engine asks `resolveInDoubt(id, info)` (an
+   * option of Ferry.open) whether it committed. A newer begin with the same id fences this one
+   * (TRANSACTION_FENCED); one left undecided for `transactionTimeoutMs` is aborted.
+   */
+  beginTransaction(options: { readonly id: string }): Promise<Transaction> {
+    try {
+      this.#checkOpen();
+      if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('beginTransaction needs { id }');
+      refuseUnknownOptions('beginTransaction options', options, ['id']);
+      return this.#transactions.beginHalf(options.id);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
    * Closes gracefully: consumers stop fetching and hand back what no handler took, handlers holding
    * deliveries get up to `timeoutMs` to settle them (default: each consumer's longest
    * `ackTimeoutMs`), producers flush, then every log is synced and closed and the lock released.
@@ -457,7 +553,9 @@ export class Ferry {
       const consumerOptions = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
       await Promise.allSettled([...this.#consumers].map((c) => c.close(consumerOptions)));
       await Promise.allSettled([...this.#producers].map((p) => p.close()));
+      this.#transactions.close();
       await this.#runtime.close();
+      await this.#decisions.close();
       await this.#catalog.close();
       this.#lock.release();
     })();

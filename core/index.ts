@@ -55,3 +55,6 @@ export { runHandlers } from './consumer-run.ts';
 export type { RunSource } from './consumer-run.ts';
 export { leaseIsGone } from './errors.ts';
 export { errorText } from './delivery.ts';
+export type { Transaction } from './transaction.ts';
+export type { InDoubtInfo, ResolveInDoubt } from './transactions.ts';
+export { OnceKeyBusyError, TooManyTransactionsError, TransactionAbortedError, TransactionFencedError, TransactionFinishedError, TransactionTooLargeError } from './transaction-errors.ts';

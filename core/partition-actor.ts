@@ -26,6 +26,8 @@ import { PartitionPublisher } from './partition-publisher.ts';
 import { replayPartition } from './partition-replay.ts';
 import type { PartitionScope } from './partition-scope.ts';
 import { PartitionSettlement } from './partition-settlement.ts';
+import { PartitionTransactions, PreparedTable } from './partition-transactions.ts';
+import { OnceKeys, type OnceAnswer } from './once-keys.ts';
 import { MessageIdWindow, ProducerTable } from './producer-state.ts';
 import { RecordType, type CheckpointRecord, type GroupRecord, type Ordering } from './records.ts';
 import { positionOffset, type GroupPosition } from './group-position.ts';
@@ -48,19 +50,23 @@ export class PartitionActor {
   readonly #outbox: DeadLetterOutbox;
   readonly #deliveries: PartitionDeliveries;
   readonly #settlement: PartitionSettlement;
+  readonly #txs: PartitionTransactions;
+  readonly #once: OnceKeys;
   #closed = false;
 
-  private constructor(c: PartitionContext, groups: Map<string, GroupState>, producers: ProducerTable, ids: MessageIdWindow, replayed: SnapshotSpan | undefined) {
+  private constructor(c: PartitionContext, groups: Map<string, GroupState>, producers: ProducerTable, ids: MessageIdWindow, replayed: SnapshotSpan | undefined, prepared: PreparedTable, once: OnceKeys) {
     this.#c = c;
+    this.#once = once;
     const where = `${c.topic}[${c.partition}]`;
     const metrics = c.metrics ?? new PartitionMetrics();
     this.#scope = { c, where, groups, checkOpen: () => this.#checkOpen(), metrics };
     this.#records = new RecordCache(c.recordCache ?? new RecordCacheBudget(c.limits.recordCacheBytes ?? DEFAULT_RECORD_CACHE_BYTES));
-    this.#journal = new PartitionJournal(c, where, { groups, producers, records: this.#records, checkOpen: () => this.#checkOpen() }, replayed);
+    this.#journal = new PartitionJournal(c, where, { groups, producers, records: this.#records, checkOpen: () => this.#checkOpen(), txs: prepared, once }, replayed);
     this.#outbox = new DeadLetterOutbox(c, where, this.#records, this.#journal, () => this.#deliveries.serve(), metrics);
-    this.#deliveries = new PartitionDeliveries(this.#scope, this.#records, this.#outbox, (now) => this.#settlement.expire(now));
-    this.#settlement = new PartitionSettlement(this.#scope, this.#journal, this.#outbox, () => this.#deliveries);
+    this.#deliveries = new PartitionDeliveries(this.#scope, this.#records, this.#outbox, (now) => this.#settlement.expire(now), (group, offset) => prepared.reservedBy(group, offset) !== undefined);
+    this.#settlement = new PartitionSettlement(this.#scope, this.#journal, this.#outbox, () => this.#deliveries, once);
     this.#publisher = new PartitionPublisher(c, producers, ids, { appended: (n) => this.#journal.counted(n), stored: () => this.#deliveries.serve() }, metrics);
+    this.#txs = new PartitionTransactions(this.#scope, this.#journal, prepared, ids, this.#settlement, { appended: (n) => this.#journal.counted(n), stored: () => this.#deliveries.serve() }, once);
   }
 
   /** Replays the partition's log and starts the actor. */
@@ -68,8 +74,10 @@ export class PartitionActor {
     const producers = new ProducerTable(c.limits.maxProducers, () => c.clock.monotonicNow()); // idle times are durations
     const ids = new MessageIdWindow(c.options.dedupWindowMs, c.limits.maxDedupIds);
     const at = readClock(c.clock);
-    const { groups, checkpoint } = replayPartition(c.log, producers, ids, c.options.dedupWindowMs, at);
-    const actor = new PartitionActor(c, groups, producers, ids, checkpoint);
+    const prepared = new PreparedTable();
+    const once = new OnceKeys(c.limits.maxOnceKeys, c.limits.onceKeyTtlMs);
+    const { groups, checkpoint } = replayPartition(c.log, producers, ids, c.options.dedupWindowMs, at, prepared, once);
+    const actor = new PartitionActor(c, groups, producers, ids, checkpoint, prepared, once);
     for (const g of groups.values()) {
       g.rescheduleAll(at.mono);
       actor.#outbox.send(g); // letters whose intent survived a crash are sent again, idempotently
@@ -114,6 +122,15 @@ export class PartitionActor {
           return Promise.resolve(messageHistory(this.#scope, command.offset));
         case 'resetGroup':
           return this.resetGroup(command.group, command.to);
+        case 'txPrepare':
+          return this.#txs.prepare(command);
+        case 'txDecide':
+          return this.#txs.decide(command.txId, command.commit);
+        case 'txList':
+          this.#checkOpen();
+          return Promise.resolve(this.#txs.list());
+        case 'once':
+          return Promise.resolve(this.#checkOnce(command.group, command.key, command.offset, command.token));
       }
     } catch (error) {
       return Promise.reject(error);
@@ -174,6 +191,7 @@ export class PartitionActor {
       this.#scope.groups.delete(group);
       this.#scope.metrics.forgetGroup(group);
       this.#settlement.forgetGroup(group);
+      this.#once.forget(group);
       this.#deliveries.answerEmpty((request) => request.group === group);
     });
     return true;
@@ -259,6 +277,19 @@ export class PartitionActor {
   /** Group names and their backlog, for metrics and retention. */
   groupStats(): GroupStats[] {
     return this.#journal.groupStats();
+  }
+
+  /** d.once: whether the key was recorded with an ack of the group; if not, the asking delivery (whose lease must be current) claims it. */
+  #checkOnce(group: string, key: string, offset: number, token: string): OnceAnswer {
+    this.#checkOpen();
+    this.#settlement.checkLease(group, offset, token, 'once');
+    const now = this.#c.clock.monotonicNow();
+    const pending = this.#scope.groups.get(group)!.pending;
+    const live = (o: number, t: string): boolean => {
+      const lease = pending.get(o)?.lease;
+      return lease !== undefined && lease.token === t && lease.deadline > now;
+    };
+    return this.#once.check(group, key, offset, token, this.#c.clock.now(), live);
   }
 
   #checkOpen(): void {

@@ -19,6 +19,16 @@ export interface PartitionLimits {
   /** A CHECKPOINT record is written after this many records, to keep replay state small. */
   readonly checkpointEveryRecords: number;
   readonly maxGroups: number;
+  /** Transactions prepared at once on one partition, and open at once in an engine (issue 13). Default 10,000. */
+  readonly maxOpenTransactions?: number;
+  /** Keys d.once keeps per group and partition (the oldest evicted past it). Default 100,000. */
+  readonly maxOnceKeys?: number;
+  /** How long d.once keeps a key after its ack. Default 7 days. */
+  readonly onceKeyTtlMs?: number;
+  /** Messages in one transaction. Default 10,000. */
+  readonly maxTransactionMessages?: number;
+  /** Encoded bytes of one transaction's messages. Default 8 MiB (one partition batch holds them). */
+  readonly maxTransactionBytes?: number;
   /**
    * Bytes of scanned, not yet delivered records kept in memory by all the partitions of an engine
    * together (core/record-cache.ts); a worker runtime gives each shard an equal share. Default 64 MiB.

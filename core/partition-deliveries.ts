@@ -27,6 +27,8 @@ export class PartitionDeliveries {
   readonly #outbox: DeadLetterOutbox;
   /** Ends the leases that ran out (charging attempts where due): the settlement's policy. */
   readonly #expire: (now: number) => void;
+  /** True for a delivery a prepared transaction acks (issue 13): not handed out while it waits. */
+  readonly #reserved: (group: string, offset: number) => boolean;
   #leaseSeq = 0;
   #waiters: Waiter[] = [];
   #timer: TimerHandle | undefined;
@@ -34,8 +36,9 @@ export class PartitionDeliveries {
   #timerKeepsAlive = false;
   #closed = false;
 
-  constructor(scope: PartitionScope, records: RecordCache, outbox: DeadLetterOutbox, expire: (now: number) => void) {
+  constructor(scope: PartitionScope, records: RecordCache, outbox: DeadLetterOutbox, expire: (now: number) => void, reserved: (group: string, offset: number) => boolean = () => false) {
     this.#s = scope;
+    this.#reserved = reserved;
     this.#records = records;
     this.#outbox = outbox;
     this.#expire = expire;
@@ -63,6 +66,9 @@ export class PartitionDeliveries {
       this.#scan(g, request.max - ready.length, now);
       ready = ready.concat(g.takeReady(now, request.max - ready.length));
     }
+    // Reserved by a prepared transaction (after a restart: no lease): left out until its decision
+    // (an abort schedules it again).
+    if (ready.some((p) => this.#reserved(g.name, p.offset))) ready = ready.filter((p) => !this.#reserved(g.name, p.offset));
     if (ready.length === 0) return [];
     const wallNow = c.clock.now(); // the delivery times recorded with the message
     const found = ready.map((p) => this.#records.take(p.offset, c.log, where));

@@ -7,6 +7,8 @@ import { appendRecord } from './append-record.ts';
 import type { GroupState } from './group-state.ts';
 import type { PartitionContext } from './partition-api.ts';
 import { CHECKPOINT_KIND } from './partition-replay.ts';
+import type { OnceKeys } from './once-keys.ts';
+import type { PreparedTable } from './partition-transactions.ts';
 import type { ProducerTable } from './producer-state.ts';
 import type { RecordCache } from './record-cache.ts';
 import type { CheckpointRecord } from './records.ts';
@@ -31,6 +33,8 @@ export class PartitionJournal {
   readonly #producers: ProducerTable;
   readonly #records: RecordCache;
   readonly #checkOpen: () => void;
+  readonly #txs: PreparedTable | undefined;
+  readonly #once: OnceKeys | undefined;
   #recordsSinceCheckpoint = 0;
   /** The latest durable checkpoint, and whether the log has grown since (else a new one is skipped). */
   #lastCheckpoint: SnapshotSpan | undefined;
@@ -38,13 +42,15 @@ export class PartitionJournal {
   /** A retention run started by the record count (at most one at a time). */
   #retaining: Promise<void> | undefined;
 
-  constructor(c: PartitionContext, where: string, parts: { groups: ReadonlyMap<string, GroupState>; producers: ProducerTable; records: RecordCache; checkOpen: () => void }, checkpoint: SnapshotSpan | undefined) {
+  constructor(c: PartitionContext, where: string, parts: { groups: ReadonlyMap<string, GroupState>; producers: ProducerTable; records: RecordCache; checkOpen: () => void; txs?: PreparedTable; once?: OnceKeys }, checkpoint: SnapshotSpan | undefined) {
     this.#c = c;
     this.#where = where;
     this.#groups = parts.groups;
     this.#producers = parts.producers;
     this.#records = parts.records;
     this.#checkOpen = parts.checkOpen;
+    this.#txs = parts.txs;
+    this.#once = parts.once;
     this.#lastCheckpoint = checkpoint;
   }
 
@@ -124,7 +130,14 @@ export class PartitionJournal {
 
   /** Every group's and producer's state, as a checkpoint records it (due times as wall times as of `at`). */
   state(at = readClock(this.#c.clock)): CheckpointRecord {
-    return { groups: Object.fromEntries([...this.#groups].map(([name, g]) => [name, g.snapshot(at)])), producers: this.#producers.snapshot() };
+    const state: CheckpointRecord = { groups: Object.fromEntries([...this.#groups].map(([name, g]) => [name, g.snapshot(at)])), producers: this.#producers.snapshot() };
+    // Prepared transactions live in the checkpoint: replay must not need the segments retention deletes.
+    const once = this.#once?.snapshot();
+    return {
+      ...state,
+      ...(this.#txs && (this.#txs.nextSeq > 0 || this.#txs.byId.size > 0) ? { txs: this.#txs.snapshot() } : {}),
+      ...(once && Object.keys(once).length > 0 ? { once } : {}),
+    };
   }
 
   /** Group names and their backlog, for metrics and retention. */

@@ -7,6 +7,7 @@ import type { DeliveredMessage, FetchRequest, PublishReply, PublishRequest } fro
 import type { GroupPosition } from './group-position.ts';
 import type { MessageHistory, Position, ReadReply } from './partition-inspect.ts';
 import type { PartitionStats } from './partition-stats.ts';
+import type { OnceAnswer } from './once-keys.ts';
 import type { Ordering } from './records.ts';
 
 /**
@@ -16,7 +17,8 @@ import type { Ordering } from './records.ts';
 export type SettleItem =
   /** The handler took the delivery: its lease restarts now, and from now on an expiry is charged. */
   | { readonly kind: 'start'; readonly offset: number; readonly token: string }
-  | { readonly kind: 'ack'; readonly offset: number; readonly token: string }
+  /** `keys`: recorded with the ack, for d.once (issue 13). */
+  | { readonly kind: 'ack'; readonly offset: number; readonly token: string; readonly keys?: readonly string[] }
   | { readonly kind: 'nack'; readonly offset: number; readonly token: string; readonly options: NackCommandOptions }
   | { readonly kind: 'extend'; readonly offset: number; readonly token: string; readonly ms?: number }
   /**
@@ -49,7 +51,26 @@ export type PartitionCommand =
   /** One message's life, from the log's records and the groups' state. */
   | { readonly op: 'history'; readonly topic: string; readonly partition: number; readonly offset: number }
   /** Starts an existing group again at `to`, durably (one record); its pending messages, leases and retries are dropped. */
-  | { readonly op: 'resetGroup'; readonly topic: string; readonly partition: number; readonly group: string; readonly to: GroupPosition };
+  | { readonly op: 'resetGroup'; readonly topic: string; readonly partition: number; readonly group: string; readonly to: GroupPosition }
+  | TxPrepareCommand
+  /** The decision of a transaction prepared here: apply it (commit) or drop it. Idempotent. */
+  | { readonly op: 'txDecide'; readonly topic: string; readonly partition: number; readonly txId: string; readonly commit: boolean }
+  /** d.once(key): was `key` recorded with an ack of the group? If not, the delivery (its current lease) claims it. */
+  | { readonly op: 'once'; readonly topic: string; readonly partition: number; readonly group: string; readonly key: string; readonly offset: number; readonly token: string }
+  /** The transactions prepared here, waiting for their decision. */
+  | { readonly op: 'txList'; readonly topic: string; readonly partition: number };
+
+/** One part of a transaction on a partition: messages to publish and deliveries to ack, if it commits (issue 13). */
+export interface TxPrepareCommand {
+  readonly op: 'txPrepare';
+  readonly topic: string;
+  readonly partition: number;
+  readonly txId: string;
+  /** Part number within the transaction on this partition (a duplicated request is applied once). */
+  readonly k: number;
+  readonly part?: { readonly payload: Uint8Array; readonly count: number; readonly ids?: readonly (string | null)[] };
+  readonly acks: readonly { readonly group: string; readonly offset: number; readonly token: string; readonly keys?: readonly string[] }[];
+}
 
 /** The reply of each command. */
 export interface PartitionReplies {
@@ -65,6 +86,11 @@ export interface PartitionReplies {
   history: MessageHistory;
   /** null if the group does not exist on the partition; else its floor before and its new cursor. */
   resetGroup: { readonly from: number; readonly to: number } | null;
+  txPrepare: null;
+  /** True if the transaction was prepared here (false: already decided, or never prepared). */
+  txDecide: boolean;
+  txList: string[];
+  once: OnceAnswer;
 }
 
 /** The reply type of a command. */

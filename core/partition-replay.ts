@@ -7,7 +7,9 @@ import { monoDueFromWall, monoFromWall, type ClockReading } from './clock-readin
 import { decodeControl, decodeMeta, messageSlices } from './codec.ts';
 import { GroupState } from './group-state.ts';
 import type { MessageIdWindow, ProducerTable } from './producer-state.ts';
-import { CHECKPOINT_VERSION, RecordType, type AckRecord, type CheckpointRecord, type DeadIntentRecord, type DeadRecord, type GroupRecord, type ProducerRecord, type RetryRecord } from './records.ts';
+import { OnceKeys } from './once-keys.ts';
+import { PreparedTable } from './partition-transactions.ts';
+import { CHECKPOINT_VERSION, TX_APPLY_EPOCH, TxRecordType, type TxDoneRecord, type TxPrepareRecord, RecordType, type AckRecord, type CheckpointRecord, type DeadIntentRecord, type DeadRecord, type GroupRecord, type ProducerRecord, type RetryRecord } from './records.ts';
 import { forEachBatch, latestSnapshot, type SnapshotKind, type SnapshotSpan } from './snapshot-parts.ts';
 
 /** How a partition's checkpoints are written and found. */
@@ -30,7 +32,7 @@ export interface ReplayedPartition {
  * checkpoint. Persisted wall times are judged against `at.wall` and kept in memory as monotonic
  * times (see clock-reading.ts).
  */
-export function replayPartition(log: WriteAheadLog, producers: ProducerTable, ids: MessageIdWindow, dedupWindowMs: number, at: ClockReading): ReplayedPartition {
+export function replayPartition(log: WriteAheadLog, producers: ProducerTable, ids: MessageIdWindow, dedupWindowMs: number, at: ClockReading, txs = new PreparedTable(), once = new OnceKeys()): ReplayedPartition {
   const end = log.nextOffset;
   const now = at.wall;
   const checkpoint = latestSnapshot<CheckpointRecord>(log, CHECKPOINT_KIND);
@@ -39,12 +41,15 @@ export function replayPartition(log: WriteAheadLog, producers: ProducerTable, id
   // wall clock set back since must not keep a full table refusing new producers).
   const activeAt = (wall: number): number => Math.min(at.mono, monoFromWall(at, wall));
   if (checkpoint) producers.restore(checkpoint.body.producers, activeAt(checkpoint.timestamp)); // idle times run from the checkpoint's time
+  txs.restore(checkpoint?.body.txs);
+  once.restore(checkpoint?.body.once);
   // Ids published within the window may sit in segments before the checkpoint.
   const idsFrom = dedupWindowMs > 0 ? (log.segments().find((s) => s.maxTimestamp + dedupWindowMs > now)?.baseOffset ?? end) : end;
   const start = checkpoint === undefined ? log.startOffset : Math.max(log.startOffset, Math.min(checkpoint.at, idsFrom));
   forEachBatch(log, start, end, (b) => {
     const beforeCheckpoint = checkpoint !== undefined && b.baseOffset < checkpoint.at;
     if (b.type === RecordType.DATA) {
+      if (b.producerEpoch === TX_APPLY_EPOCH && b.baseSequence < 0 && !beforeCheckpoint) txs.applied(b.producerId);
       if (b.baseSequence >= 0 && !beforeCheckpoint) producers.record(b.producerId, b.producerEpoch, b.baseSequence, b.recordCount, b.baseOffset, activeAt(b.timestamp));
       if (dedupWindowMs > 0 && b.timestamp + dedupWindowMs > now) {
         messageSlices(b.payload).forEach((record, i) => {
@@ -75,6 +80,7 @@ export function replayPartition(log: WriteAheadLog, producers: ProducerTable, id
         const r = decodeControl<AckRecord>(b.payload);
         const g = groups.get(r.g);
         if (g) for (const o of r.o) g.settle(o, at.mono);
+        if (g && r.k) once.record(r.g, r.k, b.timestamp);
         break;
       }
       case RecordType.RETRY:
@@ -94,6 +100,19 @@ export function replayPartition(log: WriteAheadLog, producers: ProducerTable, id
       case RecordType.PRODUCER: {
         const r = decodeControl<ProducerRecord>(b.payload);
         producers.record(r.p, r.e, r.s, r.n, r.o, activeAt(b.timestamp));
+        break;
+      }
+      case TxRecordType.TX_PREPARE: {
+        txs.add(decodeControl<TxPrepareRecord>(b.payload));
+        break;
+      }
+      case TxRecordType.TX_DONE: {
+        const r = decodeControl<TxDoneRecord>(b.payload);
+        txs.remove(r.t);
+        for (const [group, o, keys] of r.a) {
+          groups.get(group)?.settle(o, at.mono);
+          if (keys) once.record(group, keys, b.timestamp);
+        }
         break;
       }
       // CHECKPOINT and CHECKPOINT_PART: only the latest counts, restored above.

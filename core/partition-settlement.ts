@@ -14,6 +14,7 @@ import type { PartitionDeliveries } from './partition-deliveries.ts';
 import type { PartitionJournal } from './partition-journal.ts';
 import type { NackCommandOptions, SettleItem } from './partition-protocol.ts';
 import { groupOf, type PartitionScope } from './partition-scope.ts';
+import type { OnceKeys } from './once-keys.ts';
 import { RecordType } from './records.ts';
 
 /** An error as the protocol carries it: typed errors keep their code; anything else is INTERNAL. */
@@ -24,6 +25,8 @@ function wireError(error: unknown): FerryErrorWire {
 
 interface AckBatch {
   offsets: number[];
+  /** Keys recorded with these acks (d.once). */
+  keys: string[];
   settle: { resolve: () => void; reject: (error: unknown) => void }[];
 }
 
@@ -33,11 +36,13 @@ export class PartitionSettlement {
   readonly #journal: PartitionJournal;
   readonly #outbox: DeadLetterOutbox;
   readonly #deliveries: () => PartitionDeliveries;
+  readonly #once: OnceKeys | undefined;
   #acks = new Map<string, AckBatch>();
   #acksScheduled = false;
 
-  constructor(scope: PartitionScope, journal: PartitionJournal, outbox: DeadLetterOutbox, deliveries: () => PartitionDeliveries) {
+  constructor(scope: PartitionScope, journal: PartitionJournal, outbox: DeadLetterOutbox, deliveries: () => PartitionDeliveries, once?: OnceKeys) {
     this.#s = scope;
+    this.#once = once;
     this.#journal = journal;
     this.#outbox = outbox;
     this.#deliveries = deliveries;
@@ -59,7 +64,7 @@ export class PartitionSettlement {
       const item = items[i]!;
       try {
         if (item.kind === 'ack') {
-          batch = this.#queueAck(group, item.offset, item.token);
+          batch = this.#queueAck(group, item.offset, item.token, item.keys);
           (acked ??= []).push(i);
           continue;
         }
@@ -124,24 +129,47 @@ export class PartitionSettlement {
     return { g, p };
   }
 
+  /** Throws STALE_DELIVERY unless `token` holds the delivery's current lease (a transaction's prepare, issue 13). */
+  checkLease(group: string, offset: number, token: string, what: string): void {
+    this.#leased(group, offset, token, what);
+  }
+
+  /** A prepared transaction acks the delivery: no second ack, and its lease running out is ignored. */
+  reserve(group: string, offset: number): void {
+    const p = this.#s.groups.get(group)?.pending.get(offset);
+    if (p) p.acking = true;
+  }
+
+  /** The transaction that reserved the delivery aborted: it is free again (at once if its lease ran out). */
+  unreserve(group: string, offset: number): void {
+    const g = this.#s.groups.get(group);
+    const p = g?.pending.get(offset);
+    if (!g || !p) return;
+    p.acking = false;
+    const now = this.#s.c.clock.monotonicNow();
+    if (!p.lease || p.lease.deadline <= now) g.unlease(p, now);
+    this.#deliveries().arm();
+  }
+
   /**
    * Acknowledges a delivery. Every ack of the current tick goes into one ACK record; the messages
    * are settled once it is written, and the promise resolves once it is durable. An ack that
    * could not be written (disk full) rejects and leaves the lease as it was.
    */
-  ack(group: string, offset: number, token: string): Promise<void> {
-    const batch = this.#queueAck(group, offset, token);
+  ack(group: string, offset: number, token: string, keys?: readonly string[]): Promise<void> {
+    const batch = this.#queueAck(group, offset, token, keys);
     return new Promise((resolve, reject) => batch.settle.push({ resolve, reject }));
   }
 
-  /** Puts an ack into this turn's batch of its group (written by flushAcks); returns the batch. */
-  #queueAck(group: string, offset: number, token: string): AckBatch {
+  /** Puts an ack (and the d.once keys recorded with it) into this turn's batch of its group (written by flushAcks); returns the batch. */
+  #queueAck(group: string, offset: number, token: string, keys?: readonly string[]): AckBatch {
     const { p } = this.#leased(group, offset, token, 'ack');
     this.#handled(p);
     p.acking = true; // a second ack of it this tick is stale, and expiry leaves it alone
     let batch = this.#acks.get(group);
-    if (!batch) this.#acks.set(group, (batch = { offsets: [], settle: [] }));
+    if (!batch) this.#acks.set(group, (batch = { offsets: [], keys: [], settle: [] }));
     batch.offsets.push(offset);
+    if (keys) batch.keys.push(...keys);
     if (!this.#acksScheduled) {
       this.#acksScheduled = true;
       this.#s.c.clock.defer(() => this.flushAcks()); // one ACK record for the acks of this turn
@@ -162,8 +190,10 @@ export class PartitionSettlement {
       // An ordered group's next message of a key waits until this ACK is durable (a crash must not
       // bring the acked one back after it); settled at once otherwise.
       const holdKeys = g.ordering !== 'none';
-      this.#journal.record(RecordType.ACK, { g: group, o: batch.offsets }, () => {
+      const wall = c.clock.now();
+      this.#journal.record(RecordType.ACK, { g: group, o: batch.offsets, ...(batch.keys.length > 0 ? { k: batch.keys } : {}) }, () => {
         for (const offset of batch.offsets) g.settle(offset, now, holdKeys);
+        if (batch.keys.length > 0) this.#once?.record(group, batch.keys, wall);
       }).then(
         () => {
           this.#s.metrics.group(group).acked += batch.offsets.length;

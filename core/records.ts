@@ -48,7 +48,8 @@ export interface GroupRecord {
   /** Where the group starts (GROUP with startAt, GROUP_RESET); absent: the log's start. */
   readonly c?: number;
 }
-export interface AckRecord { readonly g: string; readonly o: readonly number[] }
+/** `k`: keys recorded with these acks (d.once, issue 13). */
+export interface AckRecord { readonly g: string; readonly o: readonly number[]; readonly k?: readonly string[] }
 export interface RetryRecord {
   readonly g: string;
   readonly o: number;
@@ -82,4 +83,47 @@ export interface ProducerRecord { readonly p: number; readonly e: number; readon
 export interface CheckpointRecord {
   readonly groups: Record<string, GroupSnapshot>;
   readonly producers: ProducerSnapshot[];
+  /** Prepared transactions and the next transaction sequence (absent in checkpoints written before issue 13). */
+  readonly txs?: { readonly seq: number; readonly prepared: PreparedTxSnapshot[] };
+  /** Keys recorded with acks (d.once), per group: [key, ackedAt] (absent before issue 13). */
+  readonly once?: Record<string, [string, number][]>;
 }
+
+// Transactions (issue 13, docs/TRANSACTIONS.md): a transaction's part on a partition is prepared in
+// control records (never delivered), and applied once its decision is known.
+export const TxRecordType = {
+  /** One prepared part of a transaction: TxPrepareRecord. Invisible to consumers (not DATA). */
+  TX_PREPARE: 12,
+  /** The partition applied (c = 1: its acks, listed again in `a`) or dropped (c = 0) the transaction: { t, c, a }. */
+  TX_DONE: 13,
+} as const;
+
+/**
+ * The producerEpoch header of a DATA batch a committed transaction appended: its producerId header
+ * is then the transaction's sequence on this partition (`s`), and its baseSequence -1 (no producer).
+ * Replay finds the messages already in by it, when a crash separated the batch from its TX_DONE.
+ */
+export const TX_APPLY_EPOCH = 0xffffffff;
+
+export interface TxPrepareRecord {
+  /** Transaction id. */
+  readonly t: string;
+  /** The transaction's sequence on this partition (tags its applied DATA batch). */
+  readonly s: number;
+  /** Part number (a duplicated prepare is applied once). */
+  readonly k: number;
+  /** Encoded messages (frameMessages), their count and ids; absent for an ack-only part. */
+  readonly m?: Uint8Array;
+  readonly n: number;
+  readonly i?: readonly (string | null)[];
+  /** Acks: [group, offset, keys recorded with the ack (d.once)]. */
+  readonly a: readonly TxAck[];
+}
+
+/** A transaction's ack: [group, offset, keys recorded with it (d.once), if any]. */
+export type TxAck = readonly [string, number, (readonly string[])?];
+
+export interface TxDoneRecord { readonly t: string; readonly c: 0 | 1; readonly a: readonly TxAck[] }
+
+/** A prepared transaction in a checkpoint: [id, seq, parts [k, messages|null, n, ids|null][], acks, dataApplied]. */
+export type PreparedTxSnapshot = [string, number, [number, Uint8Array | null, number, (string | null)[] | null][], TxAck[], boolean];

@@ -73,7 +73,10 @@ export function transferables(message: PortMessage): ArrayBuffer[] {
     if (bytes && bytes.byteOffset === 0 && bytes.byteLength === bytes.buffer.byteLength && bytes.buffer instanceof ArrayBuffer) out.add(bytes.buffer);
   };
   if (message.kind === 'requests') {
-    for (const r of message.bodies) if (r.op === 'command' && r.command.op === 'publish') own(r.command.request.payload);
+    for (const r of message.bodies) {
+      if (r.op === 'command' && r.command.op === 'publish') own(r.command.request.payload);
+      else if (r.op === 'command' && r.command.op === 'txPrepare') own(r.command.part?.payload); // a transaction's messages (issue 13)
+    }
   } else if (message.kind === 'upcall') own(message.body.record);
   else if (message.kind === 'replies') {
     for (const reply of message.bodies) {
@@ -112,5 +115,6 @@ export function postBatch<B extends ShardRequest | Reply>(port: MessagePort, kin
 export function requestBytes(call: ShardCall): number {
   if (call.op === 'command' && call.command.op === 'publish') return call.command.request.payload.byteLength + 256;
   if (call.op === 'command' && call.command.op === 'settle') return 64 * call.command.items.length + 256;
+  if (call.op === 'command' && call.command.op === 'txPrepare') return (call.command.part?.payload.byteLength ?? 0) + 64 * call.command.acks.length + 256;
   return 256;
 }

@@ -78,6 +78,11 @@ export class JetStreamDelivery<V = unknown> implements Delivery<V> {
     return this.#settled;
   }
 
+  /** Not on NATS: the keys would need a store of their own beside the stream (see docs/NATS.md). */
+  once(_key: string): Promise<boolean> {
+    return Promise.reject(new UnsupportedFeatureError('nats', 'd.once(key)', 'keep the keys in your own store, in the transaction that makes the effect'));
+  }
+
   ack(): Promise<void> {
     return this.#settle('ack', () => this.#owner.ack(this.msg));
   }

@@ -26,10 +26,10 @@ export const MUTANTS: readonly Mutant[] = [
     edits: [
       {
         file: 'core/partition-settlement.ts',
-        find: '      this.#journal.record(RecordType.ACK, { g: group, o: batch.offsets }, () => {',
+        find: '      this.#journal.record(RecordType.ACK, { g: group, o: batch.offsets, ...(batch.keys.length > 0 ? { k: batch.keys } : {}) }, () => {',
         replace: '      Promise.resolve((() => { // MUTANT: no ACK record',
       },
-      { file: 'core/partition-settlement.ts', find: '        for (const offset of batch.offsets) g.settle(offset, now, holdKeys);\n      }).then(', replace: '        for (const offset of batch.offsets) g.settle(offset, now, holdKeys);\n      })()).then(' },
+      { file: 'core/partition-settlement.ts', find: '        if (batch.keys.length > 0) this.#once?.record(group, batch.keys, wall);\n      }).then(', replace: '        if (batch.keys.length > 0) this.#once?.record(group, batch.keys, wall);\n      })()).then(' },
     ],
   },
   {
@@ -139,5 +139,32 @@ export const MUTANTS: readonly Mutant[] = [
     name: 'ready-entry-dropped',
     breaks: 'a message made ready is delivered (liveness)',
     edits: [{ file: 'core/group-state.ts', find: '        this.#dueHeap.push({ at: p.due, seq: this.#seq++, offset });\n        continue;', replace: '        continue; // MUTANT: dropped from the ready queue' }],
+  },
+  {
+    // Issue 13: a transaction's messages written where consumers see them at prepare, before the
+    // decision: an aborted (or never decided) transaction's outputs are delivered, a committed
+    // one's twice.
+    name: 'tx-outputs-before-decision',
+    breaks: 'an aborted transaction takes no effect (isolation until the decision)',
+    edits: [
+      {
+        file: 'core/partition-transactions.ts',
+        find: '      for (const a of acks) this.#settlement.reserve(a.group, a.offset);\n    });',
+        replace: '      for (const a of acks) this.#settlement.reserve(a.group, a.offset);\n    });\n    if (part) void this.#s.c.log.append({ type: RecordType.DATA, recordCount: part.count, payload: part.payload, timestamp: this.#s.c.clock.now() }); // MUTANT: visible at prepare',
+      },
+    ],
+  },
+  {
+    // Issue 13: recovery decides an in-doubt half transaction by itself (presumed abort), without
+    // the check-back: a local transaction that committed loses its messages.
+    name: 'in-doubt-resolved-without-asking',
+    breaks: 'an in-doubt half transaction takes the check-back\'s answer',
+    edits: [{ file: 'core/transactions.ts', find: 'if (this.#live.has(key) || this.#inDoubt.has(key) || (halves.has(key) && this.#o.decisions.decision(key) === undefined)) return;', replace: 'if (this.#live.has(key)) return; // MUTANT: in doubt or not, decided without asking' }],
+  },
+  {
+    // Issue 13: a partition applies a committed transaction's acks but not its messages.
+    name: 'tx-ack-without-outputs',
+    breaks: 'a committed transaction takes all its effect (its acks with its outputs)',
+    edits: [{ file: 'core/partition-transactions.ts', find: '    if (!tx.dataApplied && count > 0) {', replace: '    if (!tx.dataApplied && count > 0 && false) { // MUTANT: the acks alone' }],
   },
 ];

@@ -22,6 +22,7 @@ import { History, identityOf, type Violation } from './history.ts';
 import { HEALTHY_NETWORK, SimulatedNetwork, type NetworkFaults } from './network.ts';
 import { drawSwarm, type Swarm } from './swarm.ts';
 import { GROUPS, KEYS, NOT_IDEMPOTENT, sampleWorkload, type Op } from './workload.ts';
+import { TxWorkload } from './transactions.ts';
 
 export type { Violation } from './history.ts';
 export type { Swarm } from './swarm.ts';
@@ -125,6 +126,8 @@ class Simulation {
   #nextValue = 0;
   #incarnation = 0;
   #run: Run | undefined;
+  /** The transactional workload and its checks (issue 13). */
+  readonly #tx: TxWorkload;
 
   readonly #stopAtFirstViolation: boolean;
 
@@ -138,6 +141,7 @@ class Simulation {
     this.#clock.creepMs = swarm.clockCreep;
     this.#network = { ...swarm.network };
     this.history = new History(new Map(swarm.topics.map((t) => [t.name, t.maxDeliveries])), (line) => this.#event(line));
+    this.#tx = new TxWorkload((check, detail) => this.history.violate(check, detail), (line) => this.#event(line));
   }
 
   #event(line: string): void {
@@ -147,7 +151,7 @@ class Simulation {
   stats(): Record<string, number> {
     const net = { dropped: 0, duplicated: 0, delayed: 0, timedOut: 0 };
     for (const n of this.#networks) for (const k of Object.keys(net) as (keyof typeof net)[]) net[k] += n.stats[k];
-    return { ...this.#counts, ...net, failedSyncs: this.#fs.stats.failedSyncs };
+    return { ...this.#counts, ...net, failedSyncs: this.#fs.stats.failedSyncs, ...this.#tx.counts };
   }
 
   // --- engine lifecycle ---------------------------------------------------------------------
@@ -163,7 +167,7 @@ class Simulation {
         const ferry = (opened = await this.#driveDisk(
           Ferry.open(
             // threads: 1 only routes through the factory: the partitions run here, behind the simulated network.
-            { dir: '/sim', threads: 1, fs: this.#fs.processView(), clock: this.#clock, random: this.#random.fork(`engine${this.#incarnation}`), fsync: this.#swarm.fsync, segmentBytes: 4096, limits: { checkpointEveryRecords: this.#swarm.checkpointEvery, checkpointPartBytes: this.#swarm.checkpointPartBytes } },
+            { dir: '/sim', threads: 1, fs: this.#fs.processView(), clock: this.#clock, random: this.#random.fork(`engine${this.#incarnation}`), fsync: this.#swarm.fsync, segmentBytes: 4096, limits: { checkpointEveryRecords: this.#swarm.checkpointEvery, checkpointPartBytes: this.#swarm.checkpointPartBytes }, resolveInDoubt: this.#tx.resolveInDoubt, transactionTimeoutMs: 5000 },
             (o) => {
               runtime = new LocalRuntime(o.local);
               const network = new SimulatedNetwork(runtime, this.#clock, this.#networkRandom, this.#network, {
@@ -177,6 +181,7 @@ class Simulation {
         for (const t of this.#swarm.topics) {
           await this.#driveDisk(ferry.createTopic(t.name, { partitions: t.partitions, maxDeliveries: t.maxDeliveries, ackTimeoutMs: ACK_TIMEOUT_MS, backoff: { kind: 'fixed', delayMs: BACKOFF_MS }, dedupWindowMs: 3_600_000 }));
         }
+        await this.#tx.opened(ferry, (p) => this.#driveDisk(p));
         return { ferry, runtime: runtime!, producers: [ferry.producer({ id: 'p1' }), ferry.producer(), ferry.producer({ idempotent: false })], slots: GROUPS.map((g) => this.#slot(ferry, g)) };
       } catch (error) {
         // The disk was still failing (full, or a sync): heal it and try again, after closing an
@@ -217,6 +222,7 @@ class Simulation {
   #crashDisk(kind: 'process' | 'power'): void {
     for (const n of this.#networks) n.sever();
     this.#fs.crash(kind);
+    this.#tx.crashed();
     this.history.memberLost(this.#clock.now());
   }
 
@@ -387,6 +393,10 @@ class Simulation {
       case 'producerRestarts':
         run.producers[0] = run.ferry.producer({ id: 'p1' }); // fences the old one
         return this.#event('producer p1 restarted');
+      case 'txPipeline':
+      case 'txRelease':
+      case 'txHalf':
+        return this.#tx.apply(op, run.ferry);
       case 'diskFull':
         this.#fs.faults.capacityBytes = this.#fs.faults.capacityBytes === Number.POSITIVE_INFINITY ? 0 : Number.POSITIVE_INFINITY;
         return this.#event(`disk ${this.#fs.faults.capacityBytes === 0 ? 'full' : 'has room'}`);
@@ -471,6 +481,13 @@ class Simulation {
       }
     }
     await this.#drain(run, opsSlot);
+    const tick = async (): Promise<void> => {
+      this.#fs.releaseSyncs();
+      this.#clock.advance(500);
+      await flush(2);
+    };
+    await this.#tx.drain(run.ferry, tick);
+    await this.#tx.check(run.ferry, tick);
     this.history.finish();
     await this.#auditCorruption();
   }

@@ -3,6 +3,7 @@
 // interprets each operation against the real engine; faults are operations too.
 import fc from 'fast-check';
 import type { Swarm } from './swarm.ts';
+import type { TxOp } from './transactions.ts';
 
 /** A message of a publish: key index (KEYS), whether it carries an id, and a delay. */
 export interface MessageSpec {
@@ -31,7 +32,8 @@ export type Op =
   /** A deploy: the member closes with a deadline, its held deliveries acked just as it passes. */
   | { readonly op: 'consumerCloses'; readonly consumer: number }
   | { readonly op: 'producerRestarts' }
-  | { readonly op: 'diskFull' };
+  | { readonly op: 'diskFull' }
+  | TxOp;
 
 /** Keys of the workload; index KEYS.length means no key. */
 export const KEYS = ['a', 'b', 'c'] as const;
@@ -72,6 +74,10 @@ export function workloadArbitrary(swarm: Swarm): fc.Arbitrary<Op[]> {
     { weight: w(swarm.consumerClose), arbitrary: fc.record({ op: fc.constant('consumerCloses' as const), consumer: fc.nat(GROUPS.length - 1) }) },
     { weight: w(swarm.producerRestart), arbitrary: fc.constant({ op: 'producerRestarts' as const }) },
     { weight: w(swarm.diskFull), arbitrary: fc.constant({ op: 'diskFull' as const }) },
+    // Transactions (issue 13, props/sim/transactions.ts).
+    { weight: 30, arbitrary: fc.record({ op: fc.constant('txPipeline' as const), outputs: fc.integer({ min: 1, max: 3 }), outcome: fc.constantFrom('commit' as const, 'commit' as const, 'throw' as const, 'hold' as const) }) },
+    { weight: 10, arbitrary: fc.constant({ op: 'txRelease' as const }) },
+    { weight: 15, arbitrary: fc.record({ op: fc.constant('txHalf' as const), outputs: fc.integer({ min: 1, max: 3 }), ack: fc.boolean(), decision: fc.constantFrom('commit' as const, 'abort' as const, 'leave' as const) }) },
   ].filter((x) => x.weight > 0);
   return fc.array(fc.oneof(...weighted), { minLength: 1, maxLength: swarm.steps, size: 'max' });
 }
