@@ -155,7 +155,12 @@ export class Ferry {
     const clock = options.clock ?? realClock;
     const random = options.random ?? new SeededRandom((clock.now() ^ (process.pid << 16)) >>> 0);
     // One lock for the whole data directory, held by this thread; the logs under it open unlocked.
-    fs.mkdirp(options.dir);
+    try {
+      fs.mkdirp(options.dir);
+    } catch (error) {
+      // A file in the way, a path without permission: the user's to fix, not the disk's.
+      throw new InvalidArgumentError(`options.dir ${JSON.stringify(options.dir)} cannot be a data directory (${errorCode(error) ?? String(error)}): give the path of a directory, or of one to create`, { cause: error });
+    }
     let lock: LockHandle;
     try {
       lock = fs.lock(join(options.dir, 'LOCK'));

@@ -1,6 +1,9 @@
 // A data directory whose catalog cannot be read (issue 9): Ferry.open fails with a typed error and
 // leaves nothing behind (no lock, no open log, no worker threads), so a retry in the same process
 // gets the same error, not LOCKED.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { InvalidArgumentError, WriteAheadLog, nodeFileSystem, realClock } from '../wal/index.ts';
 import { Ferry } from '../index.ts';
@@ -61,5 +64,12 @@ describe('open with a corrupt catalog', () => {
       expect(error).toBeInstanceOf(CorruptStateError);
     }
     expect(runtimes.filter((r) => !r.closed)).toEqual([]);
+  });
+
+  it('refuses a dir that is a file with INVALID_ARGUMENT saying what to give (was a raw EEXIST)', async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'ferry-file-')), 'data');
+    writeFileSync(file, 'not a directory');
+    await expect(Ferry.open({ dir: file })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/give the path of a directory/) });
+    rmSync(dirname(file), { recursive: true, force: true });
   });
 });
