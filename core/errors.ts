@@ -138,3 +138,17 @@ export class NotDeadLetterTopicError extends FerryError {
   }
 }
 registerErrorCode(NotDeadLetterTopicError.code, NotDeadLetterTopicError as unknown as typeof FerryError);
+
+/** A new topic's dead-letter topic exists already as an ordinary topic (it would dead-letter its own letters). */
+export class DeadLetterTopicConflictError extends FerryError {
+  static readonly code = 'DEAD_LETTER_TOPIC_CONFLICT';
+  constructor(topic: string, deadLetterTopic: string) {
+    super(
+      DeadLetterTopicConflictError.code,
+      `topic ${JSON.stringify(deadLetterTopic)} already exists as an ordinary topic, so it cannot keep ${JSON.stringify(topic)}'s dead letters (it would retry and move them again); create ${JSON.stringify(topic)} first (its dead-letter topic comes with it), or give it another deadLetter topic`,
+      false,
+      { details: { topic, deadLetterTopic } },
+    );
+  }
+}
+registerErrorCode(DeadLetterTopicConflictError.code, DeadLetterTopicConflictError as unknown as typeof FerryError);

@@ -19,7 +19,7 @@ import {
   type Random,
 } from '../wal/index.ts';
 import { CATALOG_LOG_OPTIONS, Catalog } from './catalog.ts';
-import { ClosedError, GroupInUseError, ProducerFencedError, TopicInUseError, UnknownGroupError, UnknownTopicError } from './errors.ts';
+import { ClosedError, DeadLetterTopicConflictError, GroupInUseError, ProducerFencedError, TopicInUseError, UnknownGroupError, UnknownTopicError } from './errors.ts';
 import { LocalRuntime } from './local-runtime.ts';
 import { resolveEngineOptions } from './engine-options.ts';
 import { inspectMessage, readTopic, resetGroupPosition, type AdminHost, type MessageHistory, type ReadOptions, type ResetGroupOptions, type ResetResult, type StoredMessageView } from './admin.ts';
@@ -248,10 +248,14 @@ export class Ferry {
     checkName('topic', name);
     if (options === undefined && this.#catalog.topic(name)) return;
     const resolved = resolveTopicOptions(name, options ?? {});
-    if (resolved.deadLetter !== false && !this.#catalog.topic(resolved.deadLetter)) {
-      await this.createTopic(resolved.deadLetter, DEAD_LETTER_TOPIC_OPTIONS);
-    }
     const isNew = !this.#catalog.topic(name);
+    if (resolved.deadLetter !== false) {
+      const target = this.#catalog.topic(resolved.deadLetter);
+      if (!target) await this.createTopic(resolved.deadLetter, DEAD_LETTER_TOPIC_OPTIONS);
+      // Created first as an ordinary topic (an ops service that started first): its letters would
+      // be retried 5 times and moved on to a dead-letter topic of its own, which no one expects.
+      else if (isNew && target.deadLetter !== false) throw new DeadLetterTopicConflictError(name, resolved.deadLetter);
+    }
     // Files left by a deleteTopic that a crash interrupted must not come back as the new topic's.
     if (isNew) this.#disk.fs.removeTree(this.#topicDir(name));
     await this.#catalog.addTopic(name, resolved, this.#clock.now());

@@ -34,6 +34,7 @@ export {
   InvalidMessageError,
   InvalidNameError,
   NotDeadLetterTopicError,
+  DeadLetterTopicConflictError,
   ProducerFencedError,
   RequestTimeoutError,
   StaleDeliveryError,

@@ -60,6 +60,19 @@ describe('groups', () => {
 });
 
 describe('dead-letter topics', () => {
+  it('refuses a new topic whose dead-letter topic exists as an ordinary topic (created first, it would retry and move letters again), with what to do', async () => {
+    const setup = memoryFerry(38);
+    const ferry = await setup.open();
+    await ferry.createTopic('orders.dlq'); // an ops service that started first
+    // Before: 'orders' was created, and its letters got 5 deliveries and an orders.dlq.dlq.
+    await expect(ferry.createTopic('orders', { maxDeliveries: 1 })).rejects.toMatchObject({ code: 'DEAD_LETTER_TOPIC_CONFLICT', message: expect.stringMatching(/create "orders" first/) });
+    expect(ferry.topics()).not.toContain('orders');
+    await ferry.createTopic('jobs'); // the usual order: the dead-letter topic comes with it
+    await ferry.createTopic('jobs.dlq'); // and an ops service ensuring it afterwards is fine
+    await ferry.createTopic('jobs'); // as is creating the topic again
+    await ferry.close();
+  });
+
   it('never drop a letter, however often its consumer fails it', async () => {
     const setup = memoryFerry(34);
     const ferry = await setup.open();
