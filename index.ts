@@ -86,6 +86,7 @@ export {
   InvalidMessageError,
   InvalidNameError,
   NotDeadLetterTopicError,
+  DeadLetterTopicConflictError,
   ProducerFencedError,
   RequestTimeoutError,
   DuplicateSequenceError,
