@@ -14,6 +14,7 @@
 import { checkGroupPosition, type GroupPosition } from './group-position.ts';
 import { BoundedFifo, FerryError, InvalidArgumentError, type Clock, type Random, type TimerHandle } from '../wal/index.ts';
 import { runHandlers, type RunOptions } from './consumer-run.ts';
+import { deliveryIterator } from './delivery-iterator.ts';
 import { LeasedDelivery, errorText, type Delivery, type DeliveryOwner } from './delivery.ts';
 import { checkName } from './names.ts';
 import { refuseUnknownOptions } from './option-names.ts';
@@ -360,17 +361,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Delivery<V>> {
-    return {
-      next: async () => {
-        const d = await this.next();
-        return d ? { value: d, done: false } : { value: undefined, done: true };
-      },
-      // Leaving a `for await` loop (break, return, throw) closes the consumer, as streams do.
-      return: async () => {
-        await this.close();
-        return { value: undefined, done: true };
-      },
-    };
+    return deliveryIterator<V>(this); // leaving a `for await` closes the consumer
   }
 
   /**

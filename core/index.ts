@@ -53,6 +53,7 @@ export { refuseUnknownOptions } from './option-names.ts';
 export { resolveTopicOptions, assertSameTopicOptions, DEAD_LETTER_TOPIC_OPTIONS } from './topic-options.ts';
 export { backoffDelayMs } from './backoff.ts';
 export { runHandlers } from './consumer-run.ts';
+export { deliveryIterator } from './delivery-iterator.ts';
 export type { RunSource } from './consumer-run.ts';
 export { leaseIsGone } from './errors.ts';
 export { errorText } from './delivery.ts';

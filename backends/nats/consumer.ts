@@ -13,6 +13,7 @@ import {
   backoffDelayMs,
   refuseUnknownOptions,
   runHandlers,
+  deliveryIterator,
   type CloseOptions,
   type ConsumerFault,
   type ConsumerOptions,
@@ -276,17 +277,7 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
   }
 
   [Symbol.asyncIterator](): AsyncIterator<Delivery<V>> {
-    return {
-      next: async () => {
-        const d = await this.next();
-        return d ? { value: d, done: false } : { value: undefined, done: true };
-      },
-      // Leaving a `for await` loop (break, return, throw) closes the consumer, as streams do.
-      return: async () => {
-        await this.close();
-        return { value: undefined, done: true };
-      },
-    };
+    return deliveryIterator<V>(this); // leaving a `for await` closes the consumer
   }
 
   /**
