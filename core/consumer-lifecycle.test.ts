@@ -11,7 +11,7 @@ import type { Ferry } from './ferry.ts';
 import { LocalRuntime } from './local-runtime.ts';
 import type { PartitionCommand } from './partition-protocol.ts';
 import type { PartitionRuntime } from './runtime.ts';
-import { flush, memoryFerry } from '../test-support/memory-ferry.ts';
+import { flush, memoryFerry, pendingNext } from '../test-support/memory-ferry.ts';
 import { resolveTopicOptions } from './topic-options.ts';
 
 /** Sleeps `ms` on the manual clock (the test advances it). */
@@ -99,6 +99,40 @@ describe('the consumer life cycle', () => {
     expect(rest.map(([v]) => v).sort()).toEqual([0, 1, 2, 3, 4, 5].filter((v) => !started.includes(v)));
     expect(rest.every(([, attempt]) => attempt === 1)).toBe(true);
     await ferry.close({ timeoutMs: 0 });
+  });
+
+  // Before, a run() handler waited for its ack's fsync before it took the next delivery: with
+  // concurrency 1 a consumer did one message per fsync.
+  it('run() hands a handler its next delivery while the last ack still waits for its fsync, and resolves once the acks are durable', async () => {
+    const setup = memoryFerry(23, { fsync: 'interval', fsyncIntervalMs: 50 });
+    const opening = setup.open();
+    await runClock(setup.clock, () => false, 200);
+    const ferry = await opening;
+    const creating = ferry.createTopic('t', { partitions: 1 });
+    await runClock(setup.clock, () => false, 200);
+    await creating;
+    const publishing = ferry.producer().publishMany('t', Array.from({ length: 5 }, (_, i) => ({ value: i })));
+    await runClock(setup.clock, () => false, 200);
+    await publishing;
+    const consumer = ferry.consumer<number>('g', { topics: ['t'] });
+    const seen: number[] = [];
+    const running = consumer.run((d) => void seen.push(d.value));
+    let ran = false;
+    void running.then(() => (ran = true));
+    await flush(40); // the clock stands still: no fsync completes
+    expect(seen).toEqual([0, 1, 2, 3, 4]);
+    const closing = consumer.close({ timeoutMs: 1000 });
+    await flush(10);
+    expect(ran).toBe(false); // the acks are not durable yet
+    await runClock(setup.clock, () => ran, 2000);
+    await closing;
+    await running;
+    const again = ferry.consumer<number>('g', { topics: ['t'], pollWaitMs: 10 });
+    const next = pendingNext(again);
+    await runClock(setup.clock, () => false, 100);
+    expect(next.value).toBeUndefined(); // all five acks were applied: nothing comes back
+    await again.close({ timeoutMs: 0 });
+    await ferry.close();
   });
 
   it('close({ timeoutMs }) returns at its deadline and hands a slow handler\'s message back uncharged', async () => {

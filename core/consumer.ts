@@ -15,7 +15,7 @@ import { checkGroupPosition, type GroupPosition } from './group-position.ts';
 import { BoundedFifo, FerryError, InvalidArgumentError, type Clock, type Random, type TimerHandle } from '../wal/index.ts';
 import { runHandlers, type RunOptions } from './consumer-run.ts';
 import { deliveryIterator } from './delivery-iterator.ts';
-import { LeasedDelivery, errorText, type Delivery, type DeliveryOwner } from './delivery.ts';
+import { LeasedDelivery, errorText, type Delivery, type DeliveryLane, type DeliveryOwner } from './delivery.ts';
 import { checkName } from './names.ts';
 import { refuseUnknownOptions } from './option-names.ts';
 import type { DeliveredMessage } from './partition-api.ts';
@@ -82,11 +82,9 @@ export interface ConsumerHost {
   transaction?(headers: Record<string, string>): Transaction;
 }
 
-interface Buffered {
-  readonly topic: string;
-  readonly partition: number;
-  readonly message: DeliveredMessage;
-  /** When its lease runs out unless a handler takes it (the consumer's monotonic clock). */
+/** What the messages of one fetch share (one object per fetch, not per message). */
+interface Fetched extends DeliveryLane {
+  /** When their leases run out unless a handler takes them (the consumer's monotonic clock). */
   readonly expiresAt: number;
 }
 
@@ -109,13 +107,16 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   readonly #ordering: Ordering;
   readonly #pollWaitMs: number;
   readonly #id: string;
-  /** Fetched, not yet handed out; a ring buffer (no Array#shift on the hot path). */
-  #buffer: BoundedFifo<Buffered>;
+  /** Fetched, not yet handed out; ring buffers (no Array#shift on the hot path), side by side: a message and its fetch. */
+  #buffer: BoundedFifo<DeliveredMessage>;
+  #bufferFetch: BoundedFifo<Fetched>;
+  /** Joined the group and pumping: next() may take from the buffer without waiting for #start. */
+  #running = false;
   /** Slots taken: reserved by fetches, buffered, or held by handlers. */
   #inFlight = 0;
   /** Handed out, not settled, lease not known to be gone. */
   readonly #held = new Set<LeasedDelivery<V>>();
-  #takers: ((b: Buffered | undefined) => void)[] = [];
+  #takers: ((message: DeliveredMessage | undefined, from?: Fetched) => void)[] = [];
   #capacityWaiters: (() => void)[] = [];
   #sleepers = new Set<() => void>();
   readonly #queues = new Map<string, SettleQueue>();
@@ -155,13 +156,12 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     if (options.startAt !== undefined) checkGroupPosition('consumer options.startAt', options.startAt);
     this.#startAt = options.startAt;
     this.#buffer = new BoundedFifo(this.#maxInFlight);
+    this.#bufferFetch = new BoundedFifo(this.#maxInFlight);
     this.#shortestLeaseMs = Math.min(...this.#topics.map((t) => host.topic(t).ackTimeoutMs));
     // What every delivery of this consumer settles through (one object shared by all of them).
     this.#owner = {
       group: this.group,
       accepts: () => !this.#closed,
-      send: (d, item) => this.#queue(d.topic, d.partition).push(item),
-      settle: (d, item) => this.#queue(d.topic, d.partition).enqueue(item, d),
       done: (d) => this.#leave(d as LeasedDelivery<V>),
       ackTimeoutMs: (topic) => this.#host.topic(topic).ackTimeoutMs,
       now: () => this.#host.clock.monotonicNow(), // lease deadlines are durations: a wall-clock step must not move them
@@ -188,6 +188,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
       await Promise.all(this.#partitions.map(([t, p]) => this.#joinGroup(t, p)));
       if (this.#stopped) return;
       for (const [t, p] of this.#partitions) this.#pump(t, p).catch((error: unknown) => this.#fail(error));
+      this.#running = true;
     })();
     return this.#started;
   }
@@ -270,15 +271,21 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
         if (messages.length > 0) this.#queue(topic, partition).push({ kind: 'release', consumerId: this.#id, offsets: messages.map((m) => m.offset) }).catch(() => {});
         break;
       }
-      const expiresAt = this.#host.clock.monotonicNow() + this.#host.topic(topic).ackTimeoutMs;
-      for (const message of messages) this.#offer({ topic, partition, message, expiresAt });
+      if (messages.length === 0) continue;
+      const ackTimeoutMs = this.#host.topic(topic).ackTimeoutMs;
+      const from: Fetched = { topic, partition, queue: this.#queue(topic, partition), ackTimeoutMs, expiresAt: this.#host.clock.monotonicNow() + ackTimeoutMs };
+      for (const message of messages) this.#offer(message, from);
     }
   }
 
-  #offer(b: Buffered): void {
+  #offer(message: DeliveredMessage, from: Fetched): void {
     const taker = this.#takers.shift();
-    if (taker) taker(b);
-    else this.#buffer.push(b); // never full: fetches ask for at most the room left
+    if (taker) taker(message, from);
+    else {
+      // never full: fetches ask for at most the room left
+      this.#buffer.push(message);
+      this.#bufferFetch.push(from);
+    }
   }
 
   #fail(error: unknown): void {
@@ -307,34 +314,54 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   }
 
   /** The next delivery, or undefined once the consumer is closing or closed. */
-  async next(): Promise<Delivery<V> | undefined> {
+  next(): Promise<Delivery<V> | undefined> {
+    const ready = this.takeNow();
+    return ready ? Promise.resolve(ready) : this.#waitNext();
+  }
+
+  /**
+   * A buffered delivery handed out now, or undefined if none is (the iterator's and run()'s
+   * fast path: no promise per message while the buffer holds some).
+   */
+  takeNow(): Delivery<V> | undefined {
+    if (!this.#running || this.#stopped || this.#failure) return undefined;
+    for (let m = this.#buffer.shift(); m; m = this.#buffer.shift()) {
+      const d = this.#handOut(m, this.#bufferFetch.shift()!);
+      if (d) return d;
+    }
+    return undefined;
+  }
+
+  async #waitNext(): Promise<Delivery<V> | undefined> {
     if (this.#stopped) return undefined;
     await this.#start();
     for (;;) {
       if (this.#failure) throw this.#failure;
       if (this.#stopped) return undefined;
-      const b = this.#buffer.shift() ?? (await new Promise<Buffered | undefined>((resolve) => this.#takers.push(resolve)));
-      if (!b) {
+      let message = this.#buffer.shift();
+      let from = message && this.#bufferFetch.shift();
+      if (!message) [message, from] = await new Promise<[DeliveredMessage | undefined, Fetched | undefined]>((resolve) => this.#takers.push((m, f) => resolve([m, f])));
+      if (!message) {
         if (this.#failure && !this.#stopped) throw this.#failure;
         return undefined;
       }
-      const d = this.#handOut(b);
+      const d = this.#handOut(message, from!);
       if (d) return d;
     }
   }
 
   /** Starts a buffered message's lease for a handler; undefined if it cannot be handed out. */
-  #handOut(b: Buffered): LeasedDelivery<V> | undefined {
-    const queue = this.#queue(b.topic, b.partition);
-    const { offset, token } = b.message;
-    if (b.expiresAt <= this.#host.clock.monotonicNow()) {
+  #handOut(message: DeliveredMessage, from: Fetched): LeasedDelivery<V> | undefined {
+    const { queue } = from;
+    const { offset, token } = message;
+    if (from.expiresAt <= this.#host.clock.monotonicNow()) {
       // Its lease ran out in the buffer: the partition hands it back uncharged; fetch it again.
       this.#freeSlots(1);
       return undefined;
     }
     let d: LeasedDelivery<V>;
     try {
-      d = new LeasedDelivery<V>(b.topic, b.partition, b.message, this.#owner);
+      d = new LeasedDelivery<V>(from, message, this.#owner);
     } catch (error) {
       // A value that does not decode would fail every attempt: dead-letter it with the reason.
       this.#freeSlots(1);
@@ -366,8 +393,9 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
 
   /**
    * Runs `handler` on each delivery, `concurrency` (default 1) at a time, until the consumer is
-   * closed: resolving acks the message, throwing nacks it with the error. Resolves once every
-   * handler it started is done; rejects (after stopping the consumer and letting the other
+   * closed: resolving acks the message, throwing nacks it with the error. A handler takes its next
+   * delivery as soon as it returns (the ack is applied meanwhile; a failed one stops the run).
+   * Resolves once every handler it started is done and its outcome applied; rejects (after stopping the consumer and letting the other
    * handlers finish) if a delivery cannot be settled for a reason that is not retriable.
    * With `{ exactlyOnce: true }` the handler's second argument is a transaction: its publishes and
    * the delivery's ack commit as one (issue 13); without it, the second argument is undefined.
@@ -376,6 +404,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     return runHandlers<V>(
       {
         next: () => this.next(),
+        takeNow: () => this.takeNow(),
         stop: () => void this.close(),
         sleep: (ms) => this.#sleep(ms),
         now: () => this.#host.clock.monotonicNow(),
@@ -397,11 +426,12 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   /** Empties the buffer: its messages were never handed to a handler. */
   #takeBuffered(): Map<string, { topic: string; partition: number; offsets: number[] }> {
     const byPartition = new Map<string, { topic: string; partition: number; offsets: number[] }>();
-    for (let b = this.#buffer.shift(); b; b = this.#buffer.shift()) {
+    for (let m = this.#buffer.shift(); m; m = this.#buffer.shift()) {
+      const b = this.#bufferFetch.shift()!;
       const key = `${b.topic}/${b.partition}`;
       let entry = byPartition.get(key);
       if (!entry) byPartition.set(key, (entry = { topic: b.topic, partition: b.partition, offsets: [] }));
-      entry.offsets.push(b.message.offset);
+      entry.offsets.push(m.offset);
       this.#freeSlots(1);
     }
     return byPartition;
@@ -416,6 +446,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     this.#stop();
     this.#closed = true;
     this.#buffer = new BoundedFifo(1);
+    this.#bufferFetch = new BoundedFifo(1);
     // A dead process's pending fetches go with its connection; its leases stay until they expire.
     for (const [topic, p] of this.#partitions) void this.#queue(topic, p).push({ kind: 'release', consumerId: this.#id, leases: false }).catch(() => {});
   }

@@ -7,7 +7,7 @@ import { ClosedError, StaleDeliveryError, leaseIsGone } from './errors.ts';
 import type { OnceAnswer } from './once-keys.ts';
 import { MAX_ERROR_CHARS, type DeliveredMessage } from './partition-api.ts';
 import type { SettleItem } from './partition-protocol.ts';
-import type { SettleAnswer } from './settle-queue.ts';
+import type { SettleAnswer, SettleQueue } from './settle-queue.ts';
 import { OnceKeyBusyError } from './transaction-errors.ts';
 
 /** Longest d.once key. */
@@ -61,9 +61,6 @@ export interface DeliveryOwner {
   readonly group: string;
   /** False once the consumer is closed for good (its remaining leases handed back). */
   accepts(): boolean;
-  send(d: LeasedDelivery, item: SettleItem): Promise<void>;
-  /** Queues the delivery's ack or nack; the delivery hears the answer (no promise per item). */
-  settle(d: LeasedDelivery, item: SettleItem): void;
   /** The delivery left the consumer's window (settled, or its lease is gone). */
   done(d: LeasedDelivery): void;
   ackTimeoutMs(topic: string): number;
@@ -71,6 +68,15 @@ export interface DeliveryOwner {
   now(): number;
   /** Asks the partition about a d.once key (issue 13). */
   once(d: LeasedDelivery, key: string): Promise<OnceAnswer>;
+}
+
+/** Where a delivery came from and settles through: shared by the messages of one fetch. */
+export interface DeliveryLane {
+  readonly topic: string;
+  readonly partition: number;
+  /** The consumer's ordered settle queue on that partition. */
+  readonly queue: SettleQueue;
+  readonly ackTimeoutMs: number;
 }
 
 /** The text a nack stores for `error`: bounded, whatever the caller threw. */
@@ -116,24 +122,26 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
   #resolve: (() => void) | undefined;
   #reject: ((error: unknown) => void) | undefined;
   readonly #owner: DeliveryOwner;
+  readonly #queue: SettleQueue;
 
   /** Decodes the message; throws if it cannot be decoded. */
-  constructor(topic: string, partition: number, message: DeliveredMessage, owner: DeliveryOwner) {
+  constructor(lane: DeliveryLane, message: DeliveredMessage, owner: DeliveryOwner) {
     const meta = decodeMeta(message.record);
     const body = decodeBody(message.record);
     this.value = body.value as V;
     this.key = meta.key;
     this.headers = body.headers;
     this.id = meta.id;
-    this.topic = topic;
-    this.partition = partition;
+    this.topic = lane.topic;
+    this.partition = lane.partition;
     this.offset = message.offset;
     this.attempt = message.attempt;
     this.publishedAt = message.publishedAt;
     this.deadLetter = readDeadLetterInfo(body.headers);
     this.token = message.token;
     this.#owner = owner;
-    this.deadline = owner.now() + owner.ackTimeoutMs(topic);
+    this.#queue = lane.queue;
+    this.deadline = owner.now() + lane.ackTimeoutMs;
   }
 
   /** True once ack or nack was accepted. */
@@ -179,7 +187,7 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
     if (this.#settled) return Promise.reject(new StaleDeliveryError(this.topic, this.partition, this.offset, 'already settled, extend ignored'));
     if (!this.#owner.accepts()) return Promise.reject(new ClosedError(`consumer of group ${this.#owner.group}`));
     const from = this.#owner.now();
-    return this.#owner.send(this, { kind: 'extend', offset: this.offset, token: this.token, ...(ms === undefined ? {} : { ms }) }).then(() => {
+    return this.#queue.push({ kind: 'extend', offset: this.offset, token: this.token, ...(ms === undefined ? {} : { ms }) }).then(() => {
       this.deadline = Math.max(this.deadline, from + (ms ?? this.#owner.ackTimeoutMs(this.topic)));
     });
   }
@@ -217,7 +225,7 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
     return new Promise<void>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
-      this.#owner.settle(this, item);
+      this.#queue.enqueue(item, this);
     });
   }
 
