@@ -114,6 +114,11 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   #running = false;
   /** Slots taken: reserved by fetches, buffered, or held by handlers. */
   #inFlight = 0;
+  /**
+   * Acks and nacks queued, not yet answered (their slots are free again). At maxInFlight, pumps
+   * wait: a disk slower than the handlers holds the consumer back instead of piling acks up.
+   */
+  #settlingCount = 0;
   /** Handed out, not settled, lease not known to be gone. */
   readonly #held = new Set<LeasedDelivery<V>>();
   #takers: ((message: DeliveredMessage | undefined, from?: Fetched) => void)[] = [];
@@ -163,6 +168,8 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
       group: this.group,
       accepts: () => !this.#closed,
       done: (d) => this.#leave(d as LeasedDelivery<V>),
+      settling: (d) => this.#settling(d as LeasedDelivery<V>),
+      unsettling: (d) => this.#unsettling(d as LeasedDelivery<V>),
       ackTimeoutMs: (topic) => this.#host.topic(topic).ackTimeoutMs,
       now: () => this.#host.clock.monotonicNow(), // lease deadlines are durations: a wall-clock step must not move them
       once: (d, key) => this.#host.runtime.call({ op: 'once', topic: d.topic, partition: d.partition, group: this.group, key, offset: d.offset, token: d.token }),
@@ -242,7 +249,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     let failures = 0;
     while (!this.#stopped) {
       const free = this.#maxInFlight - this.#inFlight;
-      if (free <= 0) {
+      if (!this.#mayFetch()) {
         await new Promise<void>((resolve) => this.#capacityWaiters.push(resolve));
         continue;
       }
@@ -296,16 +303,51 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   #freeSlots(n: number): void {
     if (n <= 0) return;
     this.#inFlight -= n;
-    // Pumps wake once a quarter of the window is free (or someone waits with nothing buffered),
-    // so fetches stay large instead of one message per ack.
-    const free = this.#maxInFlight - this.#inFlight;
-    if (free >= Math.max(1, this.#maxInFlight >> 2) || (this.#takers.length > 0 && this.#buffer.size === 0)) {
-      for (const wake of this.#capacityWaiters.splice(0)) wake();
-    }
+    this.#wakePumps();
   }
 
-  /** A held delivery left the window: settled, or its lease is gone. */
+  /**
+   * Pumps wake once a quarter of the window is free (or someone waits with nothing buffered), so
+   * fetches stay large instead of one message per ack; never while the settling acks fill a window.
+   */
+  #wakePumps(): void {
+    if (this.#capacityWaiters.length > 0 && this.#mayFetch()) for (const wake of this.#capacityWaiters.splice(0)) wake();
+  }
+
+  /** Room for a fetch: a quarter of the window free, or any room once the buffer ran dry; never while the settling acks fill a window. */
+  #mayFetch(): boolean {
+    if (this.#settlingCount >= this.#maxInFlight) return false;
+    const free = this.#maxInFlight - this.#inFlight;
+    return free >= Math.max(1, this.#maxInFlight >> 2) || (free > 0 && this.#buffer.size === 0);
+  }
+
+  /** A held delivery's ack or nack is queued: its slot is free now, its answer counted as settling. */
+  #settling(d: LeasedDelivery<V>): void {
+    if (!d.holdsSlot) return;
+    d.settling = true;
+    this.#settlingCount++;
+    this.#leave(d);
+  }
+
+  /** A queued ack or nack failed and may be tried again: the delivery is held again. */
+  #unsettling(d: LeasedDelivery<V>): void {
+    if (!d.settling) return;
+    d.settling = false;
+    this.#settlingCount--;
+    d.holdsSlot = true;
+    this.#held.add(d);
+    this.#inFlight++;
+    this.#armSweep();
+  }
+
+  /** A delivery left the window: settled (answered), or its lease is gone. */
   #leave(d: LeasedDelivery<V>): void {
+    if (d.settling && !d.holdsSlot) {
+      d.settling = false;
+      this.#settlingCount--;
+      this.#wakePumps();
+      return;
+    }
     if (!d.holdsSlot) return;
     d.holdsSlot = false;
     this.#held.delete(d);
@@ -326,6 +368,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   takeNow(): Delivery<V> | undefined {
     if (!this.#running || this.#stopped || this.#failure) return undefined;
     for (let m = this.#buffer.shift(); m; m = this.#buffer.shift()) {
+      if (this.#buffer.size === 0) this.#wakePumps(); // ran dry: any room is worth a fetch now
       const d = this.#handOut(m, this.#bufferFetch.shift()!);
       if (d) return d;
     }
@@ -340,6 +383,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
       if (this.#stopped) return undefined;
       let message = this.#buffer.shift();
       let from = message && this.#bufferFetch.shift();
+      if (this.#buffer.size === 0) this.#wakePumps();
       if (!message) [message, from] = await new Promise<[DeliveredMessage | undefined, Fetched | undefined]>((resolve) => this.#takers.push((m, f) => resolve([m, f])));
       if (!message) {
         if (this.#failure && !this.#stopped) throw this.#failure;

@@ -61,7 +61,11 @@ export interface DeliveryOwner {
   readonly group: string;
   /** False once the consumer is closed for good (its remaining leases handed back). */
   accepts(): boolean;
-  /** The delivery left the consumer's window (settled, or its lease is gone). */
+  /** An ack or nack of the delivery was queued: its slot is free (as a broker's prefetch frees at the ack), its answer still pending. */
+  settling(d: LeasedDelivery): void;
+  /** A queued ack or nack failed for a reason that may pass: the delivery is held again (it may be settled again). */
+  unsettling(d: LeasedDelivery): void;
+  /** The delivery left the consumer for good (settled durably, or its lease is gone). */
   done(d: LeasedDelivery): void;
   ackTimeoutMs(topic: string): number;
   /** Monotonic time (Clock.monotonicNow): lease deadlines must not move with the wall clock. */
@@ -115,6 +119,8 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
   deadline: number;
   /** Holds one of the consumer's in-flight slots. */
   holdsSlot = true;
+  /** Its ack or nack is queued, not yet answered: counted by the consumer as settling. */
+  settling = false;
   #settled = false;
   /** Keys d.once claimed: recorded with the ack. */
   #onceKeys: string[] | undefined;
@@ -226,6 +232,7 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
       this.#resolve = resolve;
       this.#reject = reject;
       this.#queue.enqueue(item, this);
+      this.#owner.settling(this);
     });
   }
 
@@ -241,7 +248,10 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
   refused(error: unknown): void {
     // A lost lease is gone for good; anything else (disk full, a timeout) can be retried.
     if (leaseIsGone(error)) this.#owner.done(this);
-    else this.#settled = false;
+    else {
+      this.#settled = false;
+      this.#owner.unsettling(this);
+    }
     const reject = this.#reject;
     this.#resolve = this.#reject = undefined;
     reject?.(error);

@@ -12,6 +12,7 @@
 // times that are persisted.
 import { monoDueFromWall, wallFromMono, type ClockReading } from './clock-reading.ts';
 import { MinHeap, type HeapEntry } from './min-heap.ts';
+import type { CachedBatch } from './record-cache.ts';
 import type { GroupSnapshot, Ordering, PendingSnapshot } from './records.ts';
 
 /** One unsettled message of the group. */
@@ -35,6 +36,8 @@ export interface Pending {
   deadSeq: number;
   /** Acked this tick, its ACK record not yet written: not to be acked again, nor expired. */
   acking?: boolean;
+  /** The scanned batch holding its record until its first delivery (the partition's record cache). */
+  cached?: CachedBatch;
 }
 
 /** The durable part of a pending message, as replay finds it in RETRY records. */
