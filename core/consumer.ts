@@ -34,6 +34,8 @@ export interface ConsumerOptions {
   readonly topics: readonly string[];
   /**
    * Deliveries held at once: fetched into the buffer or held by handlers, unsettled. Default 64.
+   * An ack or nack frees its slot when it is given, as a broker's prefetch does; at most another
+   * `maxInFlight` acks may wait for the disk before the consumer stops fetching.
    * Buffered messages are never charged an attempt, but one that waits longer than the topic's
    * `ackTimeoutMs` is handed back and fetched again: keep it near what the handlers start within
    * that time (about `concurrency × ackTimeoutMs / handler time`).
