@@ -121,6 +121,9 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
   holdsSlot = true;
   /** Its ack or nack is queued, not yet answered: counted by the consumer as settling. */
   settling = false;
+  /** @internal Where its start item waits in the settle queue (see SettleQueue.start). */
+  startTurn = -1;
+  startIndex = -1;
   #settled = false;
   /** Keys d.once claimed: recorded with the ack. */
   #onceKeys: string[] | undefined;
@@ -193,6 +196,7 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
     if (this.#settled) return Promise.reject(new StaleDeliveryError(this.topic, this.partition, this.offset, 'already settled, extend ignored'));
     if (!this.#owner.accepts()) return Promise.reject(new ClosedError(`consumer of group ${this.#owner.group}`));
     const from = this.#owner.now();
+    this.startTurn = -1; // an ack after this extend must not overtake it
     return this.#queue.push({ kind: 'extend', offset: this.offset, token: this.token, ...(ms === undefined ? {} : { ms }) }).then(() => {
       this.deadline = Math.max(this.deadline, from + (ms ?? this.#owner.ackTimeoutMs(this.topic)));
     });
@@ -231,7 +235,7 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
     return new Promise<void>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
-      this.#queue.enqueue(item, this);
+      this.#queue.settle(this, item);
       this.#owner.settling(this);
     });
   }
