@@ -417,7 +417,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     }
     this.#held.add(d);
     this.#armSweep();
-    queue.start(d, { kind: 'start', offset, token }); // a lost start shows as a stale ack
+    queue.start(d); // its start item, unless its ack or nack comes in this turn
     return d;
   }
 

@@ -161,7 +161,8 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
   ack(): Promise<void> {
     const refused = this.#refuse('ack');
     if (refused) return refused;
-    return this.#settling({ kind: 'ack', offset: this.offset, token: this.token, ...(this.#onceKeys ? { keys: this.#onceKeys } : {}) });
+    const keys = this.#onceKeys;
+    return this.#settling(keys ? { kind: 'ack', offset: this.offset, token: this.token, keys } : { kind: 'ack', offset: this.offset, token: this.token });
   }
 
   once(key: string): Promise<boolean> {

@@ -13,6 +13,8 @@ export interface SettleAnswer {
 
 /** A delivery whose start may be taken over by its ack or nack in the same turn. */
 export interface StartSlot {
+  readonly offset: number;
+  readonly token: string;
   /** The turn its start item was queued in (-1: none that can be replaced). */
   startTurn: number;
   /** Where in that turn's items. */
@@ -29,8 +31,9 @@ export class SettleQueue {
   readonly #topic: string;
   readonly #partition: number;
   readonly #group: string;
-  #items: SettleItem[] = [];
-  #waiting: SettleAnswer[] = [];
+  /** This turn's items; undefined marks a start, made from the delivery in #waiting at the flush (most are replaced by their ack first). */
+  #items: (SettleItem | undefined)[] = [];
+  #waiting: (SettleAnswer | StartSlot)[] = [];
   /** Counts flushes: a start queued in this turn can still be replaced. */
   #turn = 0;
 
@@ -51,10 +54,12 @@ export class SettleQueue {
    * Queues a handler's `start` of `d`. Its ack or nack, if given in this same turn, takes the
    * start's place (see `settle`): a message handled at once costs one item, not two.
    */
-  start(d: StartSlot, item: SettleItem): void {
+  start(d: StartSlot): void {
     d.startTurn = this.#turn;
     d.startIndex = this.#items.length;
-    this.send(item);
+    if (this.#items.length === 0) this.#clock.defer(() => this.#flush());
+    this.#items.push(undefined);
+    this.#waiting.push(d);
   }
 
   /**
@@ -91,15 +96,22 @@ export class SettleQueue {
     this.#waiting = [];
     this.#turn++;
     if (items.length === 0) return;
-    this.#runtime.call({ op: 'settle', topic: this.#topic, partition: this.#partition, group: this.#group, items }).then(
+    for (let i = 0; i < items.length; i++) {
+      if (items[i] !== undefined) continue;
+      const d = waiting[i] as StartSlot;
+      items[i] = { kind: 'start', offset: d.offset, token: d.token };
+      waiting[i] = IGNORED; // a lost start shows as a stale ack
+    }
+    const answers = waiting as SettleAnswer[]; // every start was made into an item above
+    this.#runtime.call({ op: 'settle', topic: this.#topic, partition: this.#partition, group: this.#group, items: items as SettleItem[] }).then(
       (results) => {
         for (let i = 0; i < results.length; i++) {
           const r = results[i];
-          if (r) waiting[i]!.refused(FerryError.fromWire(r));
-          else waiting[i]!.applied();
+          if (r) answers[i]!.refused(FerryError.fromWire(r));
+          else answers[i]!.applied();
         }
       },
-      (error: unknown) => waiting.forEach((w) => w.refused(error)),
+      (error: unknown) => answers.forEach((w) => w.refused(error)),
     );
   }
 }
