@@ -36,7 +36,7 @@ export interface Pending {
   deadSeq: number;
   /** Acked this tick, its ACK record not yet written: not to be acked again, nor expired. */
   acking?: boolean;
-  /** The scanned batch holding its record until its first delivery (the partition's record cache). */
+  /** The scanned batch holding its record until it is settled (the partition's record cache). */
   cached?: CachedBatch;
 }
 
@@ -239,6 +239,7 @@ export class GroupState {
       return;
     }
     this.pending.delete(offset);
+    p.cached?.settledOne();
     const k = this.#orderKey(p);
     if (k === undefined) return;
     if (holdKey) {

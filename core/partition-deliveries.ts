@@ -77,13 +77,12 @@ export class PartitionDeliveries {
     for (let i = 0; i < ready.length; i++) {
       const p = ready[i]!;
       const cached = p.cached;
-      const record = cached && this.#records.take(cached, p.offset);
-      p.cached = undefined;
+      const record = cached?.records?.[p.offset - cached.base]; // kept until settled: a redelivery reads it here too
       if (record) {
         records[i] = record;
         published[i] = cached.publishedAt;
       } else {
-        const found = this.#records.read(p.offset, c.log, where); // a redelivery, or evicted
+        const found = this.#records.read(p.offset, c.log, where); // evicted (or replayed: not scanned here)
         records[i] = found.record;
         published[i] = found.publishedAt;
       }

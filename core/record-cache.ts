@@ -83,7 +83,8 @@ export function recordCacheShare<L extends { readonly recordCacheBytes?: number 
 
 /**
  * The records of one batch a scan read, kept for the messages it started tracking until each is
- * delivered once: a tracked message points at its batch (no map entry or object per record).
+ * settled (a redelivery after a nack or an expiry reads it here, not from the log): a tracked
+ * message points at its batch (no map entry or object per record).
  */
 export class CachedBatch implements Counted {
   readonly base: number;
@@ -92,7 +93,7 @@ export class CachedBatch implements Counted {
   seq = -1;
   /** Undefined once evicted or dropped: its messages are read from the log again. */
   records: Uint8Array[] | undefined;
-  /** Tracked messages not yet taken from it; at 0 its bytes go back to the budget. */
+  /** Tracked messages not yet settled; at 0 its bytes go back to the budget. */
   waiting = 0;
   readonly #cache: RecordCache;
 
@@ -107,6 +108,11 @@ export class CachedBatch implements Counted {
   evict(): void {
     this.records = undefined;
     this.#cache.forget(this);
+  }
+
+  /** One of its messages was settled (acked, dead-lettered, dropped): the last one lets the batch go. */
+  settledOne(): void {
+    if (--this.waiting <= 0 && this.records) this.#cache.drop(this);
   }
 }
 
@@ -140,15 +146,11 @@ export class RecordCache {
     return batch;
   }
 
-  /** The record at `offset` from `batch` (and one fewer waiting there), or undefined if it was evicted. */
-  take(batch: CachedBatch, offset: number): Uint8Array | undefined {
-    const record = batch.records?.[offset - batch.base];
-    if (record && --batch.waiting <= 0) {
-      batch.records = undefined;
-      this.#budget.release(batch.seq);
-      this.#batches.delete(batch);
-    }
-    return record;
+  /** @internal Lets a batch go (its messages are all settled): its bytes go back to the budget. */
+  drop(batch: CachedBatch): void {
+    batch.records = undefined;
+    this.#budget.release(batch.seq);
+    this.#batches.delete(batch);
   }
 
   /** Reads the record at `offset` from the log, reusing the last batch read when it holds it. */
