@@ -7,6 +7,7 @@
 import { hrtime } from 'node:process';
 import { commandLine, parseCli, progress } from './lib/cli.ts';
 import { describeMachine } from './lib/machine.ts';
+import { ferryEntryEnv } from './lib/ferry-entry.ts';
 import type { Profile } from './lib/profile.ts';
 import { runCells } from './lib/run-cells.ts';
 import type { CellParams, CellPlan } from './lib/scenario.ts';
@@ -102,7 +103,9 @@ async function main(): Promise<void> {
     const skipped: Skipped[] = [...fleet.skipped].map(([name, reason]) => ({ scenario: 'peers', cell: `peers: all workloads | ${name}`, system: name, reason }));
     const cellPlans = [...LIMITS.flatMap((s) => s.plan(cli.profile)), ...plans(cli.profile, all)];
     process.stderr.write(`${cellPlans.length} cells x ${cli.profile.reps} repetitions (${cli.profile.name} profile)\n`);
-    const cells = await runCells(cellPlans, { reps: cli.profile.reps, timeoutMs: CELL_TIMEOUT_MS, env: { ...process.env, FERRY_BENCH_DIR: cli.dataDir }, onProgress: progress });
+    const ferry = ferryEntryEnv();
+    process.stderr.write(`Ferry measured: ${ferry.measured}\n`);
+    const cells = await runCells(cellPlans, { reps: cli.profile.reps, timeoutMs: CELL_TIMEOUT_MS, env: { ...process.env, FERRY_BENCH_DIR: cli.dataDir, ...ferry.env }, onProgress: progress });
     const rows = buildRows(cells, skipped, { profile: cli.profile.name, machine });
     const questions = new Map([...LIMITS.map((s): [string, string] => [s.name, s.question]), ['peers', 'W1-W4 on Ferry and its peers, same workloads, one run']]);
     emit(rows, cli, 'Ferry and its peers', questions, commandLine('bench:peers'));

@@ -1,14 +1,15 @@
 // Ferry as a benchmark target: a fresh data directory, one topic, the plain consumer loop a user
 // writes (`for await (const d of consumer)`, ack each). Runs in a benchmark cell's child process.
 import { mkdirSync, rmSync } from 'node:fs';
-import { Ferry, StaleDeliveryError } from '../../index.ts';
+import type { StaleDeliveryError } from '../../index.ts';
+import { loadFerry } from '../lib/ferry-entry.ts';
 import type { Subscription, Target, TargetDelivery, TargetParams } from './target.ts';
 
 const TOPIC = 'bench';
 
 /** A copy whose message another copy already settled: Ferry says STALE_DELIVERY. */
 function staleIsFalse(error: unknown): false {
-  if (error instanceof StaleDeliveryError) return false;
+  if ((error as StaleDeliveryError | undefined)?.code === 'STALE_DELIVERY') return false;
   throw error;
 }
 const GROUP = 'bench';
@@ -28,6 +29,7 @@ export async function openFerry(params: TargetParams): Promise<Target> {
   const fsync = params.fsync ?? 'interval';
   mkdirSync(params.dir, { recursive: true });
   const onNats = params.port !== undefined;
+  const { Ferry } = await loadFerry();
   const ferry = onNats ? await Ferry.open({ backend: { kind: 'nats', servers: [`nats://127.0.0.1:${params.port}`] } }) : await Ferry.open({ dir: params.dir, threads: params.threads ?? 0, fsync });
   await ferry.createTopic(TOPIC, { partitions: params.partitions ?? 4, backoff: { kind: 'fixed', delayMs: 0 } });
   const producer = ferry.producer();
