@@ -50,7 +50,7 @@ export { DuplicateSequenceError, ProducersFullError, SequenceGapError } from './
 export { checkShape as checkMessageShape } from './codec.ts';
 export { checkName } from './names.ts';
 export { refuseUnknownOptions } from './option-names.ts';
-export { resolveTopicOptions, assertSameTopicOptions, DEAD_LETTER_TOPIC_OPTIONS } from './topic-options.ts';
+export { resolveTopicOptions, assertSameTopicOptions, assertDeadLetterTarget, DEAD_LETTER_TOPIC_OPTIONS } from './topic-options.ts';
 export { backoffDelayMs } from './backoff.ts';
 export { runHandlers } from './consumer-run.ts';
 export { deliveryIterator } from './delivery-iterator.ts';

@@ -9,6 +9,7 @@ import type { Delivery, Message, PublishResult, TopicOptions, ConsumerOptions, D
 /** The part of Ferry's API the suite uses: what both `Ferry` and `NatsFerry` provide. */
 export interface FerryApi {
   createTopic(name: string, options?: TopicOptions): Promise<void>;
+  topics(): { name: string }[];
   producer(options?: { readonly idempotent?: boolean }): {
     publish(topic: string, message: Message): Promise<PublishResult>;
     publishMany(topic: string, messages: readonly Message[]): Promise<PublishResult[]>;
@@ -313,6 +314,20 @@ export function describeConformance(name: string, backend: ConformanceBackend, f
       expect(letter!.deadLetter).toMatchObject({ topic, group, attempts: 1 });
       expect(await nextWithin(letters, 500)).toBeUndefined();
       await Promise.all([consumer.close(), letters.close()]);
+    });
+
+    it('refuses a new topic whose dead-letter topic exists already as an ordinary topic (DEAD_LETTER_TOPIC_CONFLICT)', async (ctx) => {
+      const ferry = await ferryFor(ctx);
+      const topic = fresh('orders');
+      await ferry.createTopic(`${topic}.dlq`); // an ops service that started first
+      // Taken as its dead-letter topic, it would retry letters and move them on to a .dlq.dlq.
+      await expect(ferry.createTopic(topic, { maxDeliveries: 1 })).rejects.toMatchObject({ code: 'DEAD_LETTER_TOPIC_CONFLICT', message: expect.stringContaining(`create "${topic}" first`) });
+      expect(ferry.topics().map((t) => t.name)).not.toContain(topic);
+      await expect(ferry.producer().publish(topic, { value: 'x' })).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+      const jobs = fresh('jobs');
+      await ferry.createTopic(jobs); // the usual order: the dead-letter topic comes with it
+      await ferry.createTopic(`${jobs}.dlq`); // an ops service ensuring it afterwards is fine
+      await ferry.createTopic(jobs, {}); // as is creating the topic again
     });
 
     it('stores a repeated message id once within the dedupe window', async (ctx) => {

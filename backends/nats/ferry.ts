@@ -6,6 +6,7 @@ import {
   ClosedError,
   DEAD_LETTER_TOPIC_OPTIONS,
   GroupInUseError,
+  assertDeadLetterTarget,
   checkName,
   refuseUnknownOptions,
   resolveTopicOptions,
@@ -63,15 +64,19 @@ export class NatsFerry {
   /**
    * Creates a topic (a stream) and its dead-letter topic, or ensures it exists: without options an
    * existing topic is taken as it is; with options, the same options are a no-op and different
-   * ones TOPIC_CONFLICT. The options live in the stream, shared by every process.
+   * ones TOPIC_CONFLICT; DEAD_LETTER_TOPIC_CONFLICT if its dead-letter topic exists already as an
+   * ordinary topic (as on the embedded engine). The options live in the stream, shared by every process.
    */
   async createTopic(name: string, options?: TopicOptions): Promise<void> {
     this.#checkOpen();
     checkName('topic', name);
-    if (options === undefined && (await this.#topics.get(name).catch(() => undefined))) return;
+    const existing = await this.#topics.find(name);
+    if (options === undefined && existing) return;
     const resolved = resolveTopicOptions(name, options ?? {});
-    if (resolved.deadLetter !== false && !(await this.#topics.get(resolved.deadLetter).catch(() => undefined))) {
-      await this.createTopic(resolved.deadLetter, DEAD_LETTER_TOPIC_OPTIONS);
+    if (resolved.deadLetter !== false) {
+      const target = await this.#topics.find(resolved.deadLetter);
+      if (!target) await this.createTopic(resolved.deadLetter, DEAD_LETTER_TOPIC_OPTIONS);
+      else assertDeadLetterTarget(name, existing === undefined, resolved.deadLetter, target);
     }
     await this.#topics.ensure(name, resolved);
   }
