@@ -23,8 +23,10 @@ export interface NatsDeliveryOwner {
   /** Moves the message to its dead-letter topic (once), then terminates it in the stream. */
   deadLetter(d: JetStreamDelivery, lastError: string | null): Promise<void>;
   backoffMs(options: ResolvedTopicOptions, attempt: number): number;
-  /** The lease ended here: frees the consumer's slot. */
-  done(d: JetStreamDelivery): void;
+  /** The settle was confirmed (`nacked`: to be redelivered; `dead`: moved to the dead-letter topic): counts it, frees the slot. */
+  settled(d: JetStreamDelivery, outcome: 'acked' | 'nacked' | 'dead'): void;
+  /** The lease ran out before a settle: counts it, frees the slot. */
+  expired(d: JetStreamDelivery): void;
 }
 
 /** A safety margin taken off the lease: the server's AckWait started before the message reached us. */
@@ -49,6 +51,8 @@ export class JetStreamDelivery<V = unknown> implements Delivery<V> {
   deadline: number;
   /** Wall time of this delivery (for dead-letter info). */
   readonly deliveredAt: number;
+  /** Monotonic ms when a handler took it (for the handler histogram). */
+  readonly takenAt: number;
   readonly msg: JsMsg;
   readonly payload: Payload;
   readonly options: ResolvedTopicOptions;
@@ -71,6 +75,7 @@ export class JetStreamDelivery<V = unknown> implements Delivery<V> {
     this.deadLetter = payload.deadLetter;
     this.deadline = deadline;
     this.deliveredAt = Date.now();
+    this.takenAt = owner.now();
     this.#owner = owner;
   }
 
@@ -84,7 +89,7 @@ export class JetStreamDelivery<V = unknown> implements Delivery<V> {
   }
 
   ack(): Promise<void> {
-    return this.#settle('ack', () => this.#owner.ack(this.msg));
+    return this.#settle('ack', 'acked', () => this.#owner.ack(this.msg));
   }
 
   nack(options: NackOptions = {}): Promise<void> {
@@ -93,9 +98,9 @@ export class JetStreamDelivery<V = unknown> implements Delivery<V> {
       return Promise.reject(new InvalidArgumentError(`nack delayMs must be a finite number of ms, 0 or more (got ${String(delayMs)}); the message is still leased to you`));
     }
     const error = errorText(options?.error) ?? null;
-    if (deadLetter === true || this.attempt >= this.options.maxDeliveries) return this.#settle('nack', () => this.#owner.deadLetter(this, error));
+    if (deadLetter === true || this.attempt >= this.options.maxDeliveries) return this.#settle('nack', 'dead', () => this.#owner.deadLetter(this, error));
     const nakDelayMs = delayMs ?? this.#owner.backoffMs(this.options, this.attempt);
-    return this.#settle('nack', () => this.#owner.signal(this.msg, { nakDelayMs }));
+    return this.#settle('nack', 'nacked', () => this.#owner.signal(this.msg, { nakDelayMs }));
   }
 
   async extend(ms?: number): Promise<void> {
@@ -112,11 +117,11 @@ export class JetStreamDelivery<V = unknown> implements Delivery<V> {
   }
 
   /** Refuses a settle that cannot be made now (settled, closed, lease over), else sends it once. */
-  async #settle(what: 'ack' | 'nack', send: () => Promise<void>): Promise<void> {
+  async #settle(what: 'ack' | 'nack', outcome: 'acked' | 'nacked' | 'dead', send: () => Promise<void>): Promise<void> {
     if (this.#settled) throw new StaleDeliveryError(this.topic, this.partition, this.offset, `already settled, ${what} ignored`);
     if (!this.#owner.accepts()) throw new ClosedError(`consumer of group ${this.#owner.group}`);
     if (this.#owner.now() >= this.deadline) {
-      this.#owner.done(this);
+      this.#owner.expired(this);
       throw new StaleDeliveryError(this.topic, this.partition, this.offset, 'its lease expired');
     }
     this.#settled = true;
@@ -126,6 +131,6 @@ export class JetStreamDelivery<V = unknown> implements Delivery<V> {
       this.#settled = false; // a timeout or a lost connection: it may be tried again while the lease lasts
       throw error;
     }
-    this.#owner.done(this);
+    this.#owner.settled(this, outcome);
   }
 }
