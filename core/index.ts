@@ -70,3 +70,4 @@ export { resolveAlertOptions } from './alert-options.ts';
 export type { ResolvedAlertOptions } from './alert-options.ts';
 export { DEST, GROUP, PART, Exposition, groupCounterFamilies, latencyHistograms, publishFamilies, redrivenFamily, renderFamilies, unavailableFamily } from './metrics-text.ts';
 export type { Family, Labels } from './metrics-text.ts';
+export { DEFAULT_ONCE_KEY_TTL_MS } from './once-keys.ts';

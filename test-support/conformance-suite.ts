@@ -343,6 +343,32 @@ export function describeConformance(name: string, backend: ConformanceBackend, f
       await consumer.close();
     });
 
+    it('d.once(key): true for a new key, ONCE_KEY_BUSY while another delivery holds it, false once an ack recorded it', async (ctx) => {
+      const ferry = await ferryFor(ctx);
+      const topic = fresh('once');
+      await ferry.createTopic(topic, { backoff: { kind: 'fixed', delayMs: 20 } });
+      const producer = ferry.producer();
+      await producer.publishMany(topic, [{ value: 'a' }, { value: 'b' }]);
+      const consumer = ferry.consumer<string>(fresh('mailer'), { topics: [topic], maxInFlight: 2 });
+      const a = (await nextWithin(consumer, 10_000))!;
+      const b = (await nextWithin(consumer, 10_000))!;
+      expect(await a.once('email:1')).toBe(true);
+      expect(await a.once('email:1')).toBe(true); // its own claim, asked again
+      await expect(b.once('email:1')).rejects.toMatchObject({ code: 'ONCE_KEY_BUSY' });
+      await a.ack(); // records the key
+      await b.nack();
+      const again = (await nextWithin(consumer, 10_000))!;
+      expect(again).toMatchObject({ value: 'b', attempt: 2 });
+      expect(await again.once('email:1')).toBe(false); // skip the effect
+      await again.ack();
+      await producer.publish(topic, { value: 'c' }); // a later repeat, another message
+      const later = (await nextWithin(consumer, 10_000))!;
+      expect(await later.once('email:1')).toBe(false);
+      expect(await later.once('email:2')).toBe(true);
+      await later.ack();
+      await consumer.close();
+    });
+
     it('stores a repeated message id once within the dedupe window', async (ctx) => {
       const ferry = await ferryFor(ctx);
       const topic = fresh('dedupe');

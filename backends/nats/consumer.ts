@@ -7,6 +7,7 @@
 // Slots (maxInFlight) count what fetches asked for, what is buffered and what handlers hold, so a
 // slow handler slows the pulls instead of filling memory (NATS's own slow-consumer limit is never
 // reached: the server sends only what a pull asked for).
+import { randomUUID } from 'node:crypto';
 import type { JsMsg } from '@nats-io/jetstream';
 import { FerryError, InvalidArgumentError, SeededRandom, BoundedFifo } from '../../wal/index.ts';
 import {
@@ -32,12 +33,14 @@ import { partitionOfSubject } from './mapping.ts';
 import { decodePayload } from './payload.ts';
 import type { NatsTopics } from './topics.ts';
 import type { NatsRecorder } from './metrics-recorder.ts';
+import type { NatsOnceKeys } from './once-keys.ts';
 
 /** What a consumer needs from its Ferry instance. */
 export interface NatsConsumerHost {
   readonly link: NatsLink;
   readonly topics: NatsTopics;
   readonly recorder: NatsRecorder;
+  readonly onceKeys: NatsOnceKeys;
   onClose(): void;
 }
 
@@ -103,6 +106,8 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
     const { link, topics, recorder } = this.#host;
     return {
       group: this.group,
+      id: randomUUID(),
+      onceKeys: this.#host.onceKeys,
       accepts: () => !this.#closed,
       now,
       ack: async (msg) => {

@@ -5,13 +5,17 @@
 // even though the message was redelivered meanwhile. Caller's thread.
 import type { JsMsg } from '@nats-io/jetstream';
 import { InvalidArgumentError } from '../../wal/index.ts';
-import { ClosedError, StaleDeliveryError, errorText, type DeadLetterInfo, type Delivery, type NackOptions, type ResolvedTopicOptions } from '../../core/index.ts';
+import { ClosedError, OnceKeyBusyError, StaleDeliveryError, errorText, type DeadLetterInfo, type Delivery, type NackOptions, type ResolvedTopicOptions } from '../../core/index.ts';
 import { UnsupportedFeatureError } from './errors.ts';
+import type { NatsOnceKeys, OnceAsker, OnceClaim } from './once-keys.ts';
 import type { Payload } from './payload.ts';
 
 /** What a delivery needs from its consumer. */
 export interface NatsDeliveryOwner {
   readonly group: string;
+  /** Unique per consumer instance: with the message's sequence and attempt, it names a d.once claim's owner. */
+  readonly id: string;
+  readonly onceKeys: NatsOnceKeys;
   /** False once the consumer is closed: settles are refused (CLOSED). */
   accepts(): boolean;
   /** Monotonic ms, as deadlines are. */
@@ -28,6 +32,9 @@ export interface NatsDeliveryOwner {
   /** The lease ran out before a settle: counts it, frees the slot. */
   expired(d: JetStreamDelivery): void;
 }
+
+/** Longest d.once key (as on the embedded engine). */
+const MAX_ONCE_KEY_CHARS = 1024;
 
 /** A safety margin taken off the lease: the server's AckWait started before the message reached us. */
 export function leaseMarginMs(ackTimeoutMs: number): number {
@@ -58,6 +65,8 @@ export class JetStreamDelivery<V = unknown> implements Delivery<V> {
   readonly options: ResolvedTopicOptions;
   readonly #owner: NatsDeliveryOwner;
   #settled = false;
+  /** Keys d.once claimed: recorded as done before the +ACK. */
+  #claims: OnceClaim[] | undefined;
 
   constructor(msg: JsMsg, topic: string, partition: number, payload: Payload, options: ResolvedTopicOptions, deadline: number, owner: NatsDeliveryOwner) {
     this.msg = msg;
@@ -83,13 +92,40 @@ export class JetStreamDelivery<V = unknown> implements Delivery<V> {
     return this.#settled;
   }
 
-  /** Not on NATS: the keys would need a store of their own beside the stream (see docs/NATS.md). */
-  once(_key: string): Promise<boolean> {
-    return Promise.reject(new UnsupportedFeatureError('nats', 'd.once(key)', 'keep the keys in your own store, in the transaction that makes the effect'));
+  /** Who asks about d.once keys: this attempt of this message, and until when its lease runs (wall ms). */
+  #asker(): OnceAsker {
+    const leaseUntil = Date.now() + Math.max(0, this.deadline - this.#owner.now());
+    return { group: this.#owner.group, topic: this.topic, partition: this.partition, owner: `${this.#owner.id}.${this.offset}.${this.attempt}`, leaseUntil };
+  }
+
+  /**
+   * Receiver-side dedupe (see backends/nats/once-keys.ts): true if `key` was never recorded for
+   * this group on this partition (this attempt now claims it; its ack records it before the +ACK),
+   * false if an earlier ack recorded it. ONCE_KEY_BUSY while another attempt's live lease claims it.
+   */
+  async once(key: string): Promise<boolean> {
+    if (typeof key !== 'string' || key.length === 0 || key.length > MAX_ONCE_KEY_CHARS) throw new InvalidArgumentError(`once key must be a non-empty string of at most ${MAX_ONCE_KEY_CHARS} characters`);
+    if (this.#settled) throw new StaleDeliveryError(this.topic, this.partition, this.offset, 'already settled, once ignored');
+    if (!this.#owner.accepts()) throw new ClosedError(`consumer of group ${this.#owner.group}`);
+    if (this.#owner.now() >= this.deadline) throw new StaleDeliveryError(this.topic, this.partition, this.offset, 'its lease expired before once');
+    if (this.#claims?.some((c) => c.key === key)) return true;
+    const result = await this.#owner.onceKeys.claim(this.#asker(), key);
+    if (result.answer === 'busy') throw new OnceKeyBusyError(key);
+    if (result.answer === 'first') (this.#claims ??= []).push(result.claim);
+    return result.answer === 'first';
   }
 
   ack(): Promise<void> {
-    return this.#settle('ack', 'acked', () => this.#owner.ack(this.msg));
+    return this.#settle('ack', 'acked', async () => {
+      // The keys first: a crash before the +ACK then redelivers a message whose keys say "done".
+      if (this.#claims) await this.#owner.onceKeys.record(this.#asker(), this.#claims, this.offset);
+      await this.#owner.ack(this.msg);
+    });
+  }
+
+  /** Frees this attempt's d.once claims for the redelivery (best effort). */
+  async #releaseClaims(): Promise<void> {
+    if (this.#claims) await this.#owner.onceKeys.release(this.#asker(), this.#claims);
   }
 
   nack(options: NackOptions = {}): Promise<void> {
@@ -98,9 +134,17 @@ export class JetStreamDelivery<V = unknown> implements Delivery<V> {
       return Promise.reject(new InvalidArgumentError(`nack delayMs must be a finite number of ms, 0 or more (got ${String(delayMs)}); the message is still leased to you`));
     }
     const error = errorText(options?.error) ?? null;
-    if (deadLetter === true || this.attempt >= this.options.maxDeliveries) return this.#settle('nack', 'dead', () => this.#owner.deadLetter(this, error));
+    if (deadLetter === true || this.attempt >= this.options.maxDeliveries) {
+      return this.#settle('nack', 'dead', async () => {
+        await this.#releaseClaims();
+        await this.#owner.deadLetter(this, error);
+      });
+    }
     const nakDelayMs = delayMs ?? this.#owner.backoffMs(this.options, this.attempt);
-    return this.#settle('nack', 'nacked', () => this.#owner.signal(this.msg, { nakDelayMs }));
+    return this.#settle('nack', 'nacked', async () => {
+      await this.#releaseClaims();
+      await this.#owner.signal(this.msg, { nakDelayMs });
+    });
   }
 
   async extend(ms?: number): Promise<void> {
@@ -114,6 +158,7 @@ export class JetStreamDelivery<V = unknown> implements Delivery<V> {
     if (from >= this.deadline) throw new StaleDeliveryError(this.topic, this.partition, this.offset, 'its lease expired before extend');
     await this.#owner.signal(this.msg, 'working');
     this.deadline = Math.max(this.deadline, from + this.options.ackTimeoutMs - leaseMarginMs(this.options.ackTimeoutMs));
+    if (this.#claims) await this.#owner.onceKeys.extend(this.#asker(), this.#claims, this.offset);
   }
 
   /** Refuses a settle that cannot be made now (settled, closed, lease over), else sends it once. */

@@ -27,6 +27,7 @@ import { UnsupportedFeatureError } from './errors.ts';
 import { connectNats, withDeadline, type NatsLink } from './link.ts';
 import { collectNatsMetrics, natsAlertInput, type NatsMetrics } from './metrics.ts';
 import { NatsRecorder } from './metrics-recorder.ts';
+import { NatsOnceKeys } from './once-keys.ts';
 import { natsMetricsText } from './metrics-text.ts';
 import { resolveNatsOptions, type NatsFerryOptions } from './options.ts';
 import { JetStreamProducer } from './producer.ts';
@@ -56,12 +57,14 @@ export class NatsFerry {
   readonly #producers = new Set<JetStreamProducer>();
   readonly #consumers = new Set<JetStreamConsumer>();
   readonly #recorder = new NatsRecorder();
+  readonly #onceKeys: NatsOnceKeys;
   readonly #events: EngineEvents;
   #closing: Promise<void> | undefined;
 
   private constructor(link: NatsLink, topics: NatsTopics, alerts: ReturnType<typeof resolveAlertOptions>) {
     this.#link = link;
     this.#topics = topics;
+    this.#onceKeys = new NatsOnceKeys(link);
     this.#events = new EngineEvents(() => natsAlertInput(link, topics, this.#recorder), realClock, alerts);
   }
 
@@ -139,7 +142,7 @@ export class NatsFerry {
   consumer<V = unknown>(group: string, options: ConsumerOptions): NatsConsumer<V> {
     this.#checkOpen();
     checkName('group', group);
-    const consumer: JetStreamConsumer<V> = new JetStreamConsumer<V>({ link: this.#link, topics: this.#topics, recorder: this.#recorder, onClose: () => this.#consumers.delete(consumer as JetStreamConsumer) }, group, options);
+    const consumer: JetStreamConsumer<V> = new JetStreamConsumer<V>({ link: this.#link, topics: this.#topics, recorder: this.#recorder, onceKeys: this.#onceKeys, onClose: () => this.#consumers.delete(consumer as JetStreamConsumer) }, group, options);
     this.#consumers.add(consumer as JetStreamConsumer);
     consumer.onFault(({ error, topic, partition, during }) =>
       this.#events.emit('consumerFailed', { type: 'consumerFailed', at: Date.now(), group, topic, partition, during, code: error.code, message: error.message }),
