@@ -121,6 +121,7 @@ export class NatsFerry {
     for (const topic of options.topics ?? this.#topics.list().map((t) => t.name)) {
       await this.#topics.get(topic);
       if (await deleteGroupOn(this.#link, topic, group)) deletedFrom.push(topic);
+      await this.#onceKeys.forgetGroup(topic, group);
     }
     return deletedFrom;
   }

@@ -56,6 +56,20 @@ describe('d.once keys on NATS', () => {
     await expect(once.record(slow, [(claimed as { claim: { key: string; seq: number } }).claim], 8)).rejects.toMatchObject({ code: 'STALE_DELIVERY' });
   });
 
+  it('forgets a deleted group\'s keys on a topic, and only those', async (ctx) => {
+    const once = keys(ctx);
+    const at = (group: string, topic: string, owner: string): OnceAsker => ({ ...attempt(owner), group, topic });
+    for (const [group, topic] of [['gone', 't1'], ['gone', 't2'], ['kept', 't1']] as const) {
+      const a = at(group, topic, `c.${group}.${topic}`);
+      const claimed = await once.claim(a, 'k');
+      await once.record(a, [(claimed as { claim: { key: string; seq: number } }).claim], 1);
+    }
+    await once.forgetGroup('t1', 'gone');
+    expect((await once.claim(at('gone', 't1', 'new'), 'k')).answer).toBe('first');
+    expect((await once.claim(at('gone', 't2', 'new'), 'k')).answer).toBe('recorded');
+    expect((await once.claim(at('kept', 't1', 'new'), 'k')).answer).toBe('recorded');
+  });
+
   it('frees a nacked attempt\'s claim at once for the redelivery', async (ctx) => {
     const once = keys(ctx);
     const nacked = attempt('c1.9.1');

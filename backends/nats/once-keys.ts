@@ -49,10 +49,15 @@ export interface OnceClaim {
 
 export type OnceResult = { readonly answer: 'first'; readonly claim: OnceClaim } | { readonly answer: 'recorded' | 'busy' };
 
+/** The subjects of a group's keys on a topic: `<root>.<topic>.<group>` (names' dots written '~', as in mapping.ts). */
+function groupPrefix(topic: string, group: string): string {
+  return `${ONCE_ROOT}.${topic.replaceAll('.', '~')}.${group.replaceAll('.', '~')}`;
+}
+
 export function onceSubject(a: Pick<OnceAsker, 'group' | 'topic' | 'partition'>, key: string): string {
   // Subject tokens cannot hold every character a key may: the key's hash names it, the entry keeps the key.
   const hash = createHash('sha256').update(key).digest('base64url');
-  return `${ONCE_ROOT}.${a.topic.replaceAll('.', '~')}.${a.group.replaceAll('.', '~')}.${a.partition}.${hash}`;
+  return `${groupPrefix(a.topic, a.group)}.${a.partition}.${hash}`;
 }
 
 function isWrongLastSequence(error: unknown): boolean {
@@ -159,6 +164,17 @@ export class NatsOnceKeys {
   /** Before the +ACK: the claims become 'done' (nothing is acked if one was taken over). */
   record(a: OnceAsker, claims: readonly OnceClaim[], offset: number): Promise<void> {
     return this.#advance(a, claims, offset, (k) => ({ k, s: 'done', o: a.owner, u: 0 }));
+  }
+
+  /** Forgets a deleted group's keys on `topic` (as the embedded engine does), so a group of that name made later starts without them. */
+  async forgetGroup(topic: string, group: string): Promise<void> {
+    const { jsm, settings } = this.#link;
+    await retrying(this.#link, `forgetting the d.once keys of group ${group}`, settings.requestTimeoutMs, () =>
+      jsm.streams.purge(ONCE_STREAM, { filter: `${groupPrefix(topic, group)}.>` }).catch((error: unknown) => {
+        if ((error as Error).name === 'StreamNotFoundError') return undefined; // no key was ever asked about
+        throw error;
+      }),
+    );
   }
 
   /** After a nack: the claims are free at once for the redelivery (best effort: otherwise they free themselves when the lease ends). */
