@@ -25,7 +25,7 @@ import { JetStreamConsumer } from './consumer.ts';
 import { deleteGroupOn } from './groups.ts';
 import { UnsupportedFeatureError } from './errors.ts';
 import { connectNats, withDeadline, type NatsLink } from './link.ts';
-import { collectNatsMetrics, natsAlertInput, type NatsMetrics } from './metrics.ts';
+import { collectNatsMetrics, natsAlertInput } from './metrics.ts';
 import { NatsRecorder } from './metrics-recorder.ts';
 import { NatsOnceKeys } from './once-keys.ts';
 import { natsMetricsText } from './metrics-text.ts';
@@ -33,7 +33,7 @@ import { resolveNatsOptions, type NatsFerryOptions } from './options.ts';
 import { JetStreamProducer } from './producer.ts';
 import { redriveNats } from './redrive.ts';
 import { NatsTopics } from './topics.ts';
-import type { NatsConsumer, NatsProducer } from './types.ts';
+import type { NatsConsumer, NatsMetrics, NatsProducer } from './types.ts';
 
 /** Events NATS cannot raise, and why (listening for one is refused: it would never fire). */
 const EVENTS_NATS_CANNOT_RAISE: Partial<Record<FerryEventName, string>> = {

@@ -6,7 +6,7 @@
 // figure for (delayed, log segments, worker restarts, shards, blocked retention, fsync) are not
 // written. Pure: caller's thread.
 import { DEST, GROUP, PART, Exposition, groupCounterFamilies, latencyHistograms, publishFamilies, redrivenFamily, renderFamilies, unavailableFamily, type Labels } from '../../core/index.ts';
-import type { NatsGroupMetrics, NatsMetrics } from './metrics.ts';
+import type { NatsGroupMetrics, NatsMetrics } from './types.ts';
 
 /** One sample per group whose gauge the servers told. */
 function gauge(groups: readonly NatsGroupMetrics[], pick: (g: NatsGroupMetrics) => number | null): (readonly [Labels, number])[] {
