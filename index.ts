@@ -72,6 +72,7 @@ export type {
   ResolveInDoubt,
   RunOptions,
   RuntimeFactory,
+  TopicChanges,
   TopicOptions,
   Transaction,
 } from './core/index.ts';
@@ -97,6 +98,7 @@ export {
   TooManyTransactionsError,
   TopicConflictError,
   TopicInUseError,
+  TopicOptionFixedError,
   TransactionAbortedError,
   TransactionFencedError,
   TransactionFinishedError,

@@ -82,6 +82,17 @@ describe('ferry (the bin)', () => {
     expect(groups.find((g) => g.group === 'billing')!.lag).toBe(4); // the three messages again, and the redriven copy
   });
 
+  it('alter-topic changes options durably and prints them; no option, a bad backoff or an unknown topic is refused', async () => {
+    const altered = await inProcess('alter-topic', dir, 'orders', '--max-deliveries', '3', '--retention-ms', '60000', '--backoff', 'fixed:250', '--json');
+    expect(altered.code).toBe(0);
+    expect(JSON.parse(altered.out)).toMatchObject({ maxDeliveries: 3, retention: { ms: 60000, bytes: 0 }, backoff: { kind: 'fixed', delayMs: 250 } });
+    const topics = JSON.parse((await inProcess('topics', dir, '--json')).out) as { name: string; options: { maxDeliveries: number } }[];
+    expect(topics.find((t) => t.name === 'orders')!.options.maxDeliveries).toBe(3);
+    expect(await inProcess('alter-topic', dir, 'orders')).toMatchObject({ code: 2, err: expect.stringContaining('at least one option') });
+    expect(await inProcess('alter-topic', dir, 'orders', '--backoff', 'linear:5')).toMatchObject({ code: 2, err: expect.stringContaining('fixed:MS') });
+    expect(await inProcess('alter-topic', dir, 'nope', '--max-deliveries', '2')).toMatchObject({ code: 1, err: expect.stringContaining('UNKNOWN_TOPIC') });
+  });
+
   it('refuses a directory open in another process with exit 3, a missing one with exit 1, bad usage with exit 2', async () => {
     const ferry = await Ferry.open({ dir });
     try {

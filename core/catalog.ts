@@ -102,6 +102,17 @@ export class Catalog {
     return true;
   }
 
+  /**
+   * Records an existing topic's new options durably (ferry.alterTopic): a TOPIC record again, which
+   * loading applies over the earlier one. False if there is no such topic.
+   */
+  async alterTopic(name: string, options: ResolvedTopicOptions, now: number): Promise<boolean> {
+    if (!this.#topics.has(name)) return false;
+    await appendRecord(this.#log, { type: TOPIC, recordCount: 1, payload: encodeControl({ name, options }), timestamp: now }, () => this.#topics.set(name, options));
+    this.#compactIfLarge(now);
+    return true;
+  }
+
   /** Records durably that a topic is gone; false if there was none. */
   async removeTopic(name: string, now: number): Promise<boolean> {
     if (!this.#topics.has(name)) return false;

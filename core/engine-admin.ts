@@ -10,12 +10,15 @@ import { DeadLetterTopicConflictError, GroupInUseError, TopicInUseError } from '
 import { checkName } from './names.ts';
 import { refuseUnknownOptions } from './option-names.ts';
 import { redrive, type RedriveOptions } from './redrive.ts';
-import { DEAD_LETTER_TOPIC_OPTIONS, resolveTopicOptions, type TopicOptions } from './topic-options.ts';
+import { resolveTopicChanges, type TopicChanges } from './topic-changes.ts';
+import { DEAD_LETTER_TOPIC_OPTIONS, resolveTopicOptions, type ResolvedTopicOptions, type TopicOptions } from './topic-options.ts';
 
 /** Topic and group administration of one engine. */
 export class EngineAdmin {
   readonly #engine: OpenedEngine;
   readonly #clients: EngineClients;
+  /** The alterTopic under way: they run one at a time, so the partitions end with the options the catalog ends with. */
+  #altering: Promise<unknown> = Promise.resolve();
   /** Letters moved back out of each dead-letter topic by `redrive` (at most one entry per topic), for the metrics. */
   readonly redriven = new Map<string, number>();
 
@@ -46,6 +49,28 @@ export class EngineAdmin {
 
   #topicDir(name: string): string {
     return join(this.#engine.dir, 'topics', name);
+  }
+
+  /** See `Ferry.alterTopic`. */
+  alterTopic(name: string, changes: TopicChanges): Promise<ResolvedTopicOptions> {
+    const run = this.#altering.then(() => this.#alter(name, changes));
+    this.#altering = run.catch(() => {});
+    return run;
+  }
+
+  async #alter(name: string, changes: TopicChanges): Promise<ResolvedTopicOptions> {
+    const { catalog, runtime } = this.#engine;
+    checkName('topic', name);
+    const current = this.#engine.topic(name);
+    const next = resolveTopicChanges(name, current, changes);
+    // Durable first: a crash from here on opens the topic with the new options.
+    if (JSON.stringify(next) !== JSON.stringify(current)) await catalog.alterTopic(name, next, this.#engine.clock.now());
+    // The runtime keeps a topic's options for the partitions it opens again (a restarted worker);
+    // opening is idempotent, so this only replaces what it keeps.
+    await runtime.openTopic(name, next);
+    // Pushed even when nothing changed: a retry after a partition did not answer reaches it.
+    await Promise.all(Array.from({ length: next.partitions }, (_, partition) => runtime.call({ op: 'alterTopic', topic: name, partition, options: next })));
+    return next;
   }
 
   /** See `Ferry.deleteTopic`. */

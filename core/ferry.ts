@@ -23,6 +23,7 @@ import type { FerryMetrics, MetricsSource } from './metrics.ts';
 import { refuseUnknownOptions } from './option-names.ts';
 import type { Producer, ProducerOptions } from './producer.ts';
 import type { RedriveOptions } from './redrive.ts';
+import type { TopicChanges } from './topic-changes.ts';
 import type { ResolvedTopicOptions, TopicOptions } from './topic-options.ts';
 import type { Transaction } from './transaction.ts';
 
@@ -69,6 +70,20 @@ export class Ferry {
   async createTopic(name: string, options?: TopicOptions): Promise<void> {
     this.#checkOpen();
     return this.#admin.createTopic(name, options);
+  }
+
+  /**
+   * Changes options of an existing topic: `maxDeliveries`, `backoff`, `ackTimeoutMs`,
+   * `dedupWindowMs` and `retention` (its given bounds; the other is kept). Durable in the catalog
+   * first (a restart keeps them), then every partition uses them from its next step on: new leases
+   * run the new ackTimeoutMs, the next failed attempt counts against the new maxDeliveries and backs
+   * off by the new backoff, the next retention check applies the new bounds, ids published from now
+   * on are kept for the new window. `partitions` and `deadLetter` cannot change (TOPIC_OPTION_FIXED,
+   * saying why and what to do instead). Resolves with the topic's options now.
+   */
+  async alterTopic(name: string, changes: TopicChanges): Promise<ResolvedTopicOptions> {
+    this.#checkOpen();
+    return this.#admin.alterTopic(name, changes);
   }
 
   /**

@@ -22,6 +22,7 @@ export type { DeadLetterInfo } from './dead-letter.ts';
 export { hash32, partitionOf } from './hash.ts';
 export { recordCacheShare } from './record-cache.ts';
 export type { ResolvedTopicOptions, TopicOptions, Backoff } from './topic-options.ts';
+export type { TopicChanges } from './topic-changes.ts';
 export type { Producer, ProducerOptions, PublishResult } from './producer.ts';
 export type { CloseOptions, Consumer, ConsumerFault, ConsumerOptions, Delivery, NackOptions, RunOptions } from './consumer.ts';
 export type { Message } from './codec.ts';
@@ -40,6 +41,7 @@ export {
   StaleDeliveryError,
   TopicConflictError,
   TopicInUseError,
+  TopicOptionFixedError,
   UnknownGroupError,
   UnknownTopicError,
 } from './errors.ts';
