@@ -54,6 +54,7 @@ export type {
   GroupMetrics,
   GroupPartitionStats,
   HistogramSnapshot,
+  MeterLike,
   MetricsSourceLike,
   PromRegistryLike,
   PartitionMetricsSnapshot,
@@ -76,7 +77,7 @@ export type {
   TopicOptions,
   Transaction,
 } from './core/index.ts';
-export { FERRY_EVENT_NAMES, registerPrometheusMetrics } from './core/index.ts';
+export { FERRY_EVENT_NAMES, registerOpenTelemetryMetrics, registerPrometheusMetrics } from './core/index.ts';
 export {
   CheckpointFailedError,
   ClosedError,

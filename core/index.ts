@@ -7,6 +7,8 @@ export type { GroupPosition, HistoryGroupState, HistoryStep, MessageHistory, Rea
 export type { Description, GroupDescription, GroupMember, TopicDescription } from './describe.ts';
 export { FERRY_EVENT_NAMES } from './engine-events.ts';
 export { registerPrometheusMetrics } from './prom-client-bridge.ts';
+export { registerOpenTelemetryMetrics } from './otel-meter-bridge.ts';
+export type { BatchObservableResultLike, MeterLike } from './otel-meter-bridge.ts';
 export type { MetricsSourceLike, PromRegistryLike } from './prom-client-bridge.ts';
 export type { FerryEventMap, FerryEventName } from './engine-events.ts';
 export type { EngineMetrics, FerryMetrics, GroupMetrics, GroupPartitionStats, HistogramSnapshot, PartitionMetricsSnapshot, TopicMetrics, UnavailablePartition } from './metrics.ts';
