@@ -36,6 +36,8 @@ export type {
   DeadLetterInfo,
   Delivery,
   Description,
+  DirectoryFinding,
+  DirectoryVerification,
   GroupDescription,
   GroupMember,
   GroupPosition,
@@ -76,8 +78,9 @@ export type {
   TopicChanges,
   TopicOptions,
   Transaction,
+  VerifyOptions,
 } from './core/index.ts';
-export { FERRY_EVENT_NAMES, registerOpenTelemetryMetrics, registerPrometheusMetrics } from './core/index.ts';
+export { FERRY_EVENT_NAMES, registerOpenTelemetryMetrics, registerPrometheusMetrics, verifyDataDir } from './core/index.ts';
 export {
   CheckpointFailedError,
   ClosedError,

@@ -9,6 +9,7 @@ import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ferry } from '../index.ts';
 import { COMMANDS } from './commands.ts';
+import { OFFLINE_COMMANDS } from './offline-commands.ts';
 import { runCli } from './main.ts';
 
 const run = promisify(execFile);
@@ -132,7 +133,7 @@ describe('ferry (the bin)', () => {
 
 describe('ferry --help', () => {
   it('every command has a help screen with its arguments and flags (exit 0); no command prints the usage (exit 2)', async () => {
-    for (const [name, command] of Object.entries(COMMANDS)) {
+    for (const [name, command] of Object.entries({ ...COMMANDS, ...OFFLINE_COMMANDS })) {
       const { code, out } = await inProcess(name, '--help');
       expect(code).toBe(0);
       expect(out).toContain(`Usage: ferry ${name} ${command.positionals.map((p) => `<${p}>`).join(' ')}`);

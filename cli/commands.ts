@@ -17,6 +17,14 @@ export interface Command {
   readonly run: (ferry: Ferry, args: Record<string, string>, flags: Record<string, string | boolean | undefined>, io: Output) => Promise<void>;
 }
 
+/** A command that reads the directory's files itself, without opening it (no lock, nothing written); resolves with the exit code. */
+export interface OfflineCommand {
+  readonly summary: string;
+  readonly positionals: readonly string[];
+  readonly flags: Readonly<Record<string, Flag>>;
+  readonly offline: (args: Record<string, string>, flags: Record<string, string | boolean | undefined>, io: Output & { readonly err: (text: string) => void; readonly progress?: (text: string) => void }) => Promise<number>;
+}
+
 const json: Flag = { type: 'boolean', help: 'print JSON instead of a table' };
 
 function print(io: Output, asJson: unknown, value: unknown, text: () => string): void {

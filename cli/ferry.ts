@@ -5,4 +5,6 @@ import { runCli } from './main.ts';
 process.exitCode = await runCli(process.argv.slice(2), {
   out: (text) => process.stdout.write(`${text}\n`),
   err: (text) => process.stderr.write(`${text}\n`),
+  // Redrawn in place on a terminal; a pipe or a file gets none (its output stays the same).
+  ...(process.stderr.isTTY ? { progress: (text: string) => process.stderr.write(`\r${text}\x1b[K`) } : {}),
 });
