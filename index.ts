@@ -63,6 +63,7 @@ export type {
   TopicMetrics,
   UnavailablePartition,
   FerryOptions,
+  FollowOptions,
   InDoubtInfo,
   Message,
   NackOptions,
@@ -80,7 +81,7 @@ export type {
   Transaction,
   VerifyOptions,
 } from './core/index.ts';
-export { FERRY_EVENT_NAMES, registerOpenTelemetryMetrics, registerPrometheusMetrics, verifyDataDir } from './core/index.ts';
+export { FERRY_EVENT_NAMES, registerOpenTelemetryMetrics, registerPrometheusMetrics, followTopic, verifyDataDir } from './core/index.ts';
 export {
   CheckpointFailedError,
   ClosedError,

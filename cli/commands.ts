@@ -17,12 +17,20 @@ export interface Command {
   readonly run: (ferry: Ferry, args: Record<string, string>, flags: Record<string, string | boolean | undefined>, io: Output) => Promise<void>;
 }
 
+/** Where an offline command writes: output, errors, a passing status line, and the wait for a slow reader of the output. */
+export interface OfflineIo extends Output {
+  readonly err: (text: string) => void;
+  readonly progress?: (text: string) => void;
+  /** Resolves once the output has room again (a pipe read slowly); absent: always has room. */
+  readonly drained?: () => Promise<void> | undefined;
+}
+
 /** A command that reads the directory's files itself, without opening it (no lock, nothing written); resolves with the exit code. */
 export interface OfflineCommand {
   readonly summary: string;
   readonly positionals: readonly string[];
   readonly flags: Readonly<Record<string, Flag>>;
-  readonly offline: (args: Record<string, string>, flags: Record<string, string | boolean | undefined>, io: Output & { readonly err: (text: string) => void; readonly progress?: (text: string) => void }) => Promise<number>;
+  readonly offline: (args: Record<string, string>, flags: Record<string, string | boolean | undefined>, io: OfflineIo) => Promise<number>;
 }
 
 const json: Flag = { type: 'boolean', help: 'print JSON instead of a table' };

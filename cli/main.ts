@@ -4,18 +4,14 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ferry, FerryError } from '../index.ts';
 import { UsageError, parse } from './args.ts';
-import { COMMANDS, type Command, type OfflineCommand, type Output } from './commands.ts';
+import { COMMANDS, type Command, type OfflineCommand, type OfflineIo } from './commands.ts';
 import { OFFLINE_COMMANDS } from './offline-commands.ts';
 
 /** Exit codes of the `ferry` bin. */
 export const EXIT = Object.freeze({ ok: 0, failed: 1, usage: 2, locked: 3, corrupt: 4 });
 
-/** Where the command line writes: its output and its errors. */
-export interface CliIo extends Output {
-  readonly err: (text: string) => void;
-  /** A passing status line (a terminal's stderr redraws it in place); absent: none is shown. */
-  readonly progress?: (text: string) => void;
-}
+/** Where the command line writes: its output, its errors, a status line, and the wait for a slow reader. */
+export type CliIo = OfflineIo;
 
 /** Every command, by name: those that open the directory and those that read its files. */
 const ALL: Readonly<Record<string, Command | OfflineCommand>> = { ...COMMANDS, ...OFFLINE_COMMANDS };

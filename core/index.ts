@@ -9,6 +9,8 @@ export { FERRY_EVENT_NAMES } from './engine-events.ts';
 export { registerPrometheusMetrics } from './prom-client-bridge.ts';
 export { registerOpenTelemetryMetrics } from './otel-meter-bridge.ts';
 export { verifyDataDir } from './verify-dir.ts';
+export { followTopic } from './topic-follower.ts';
+export type { FollowOptions } from './topic-follower.ts';
 export type { DirectoryFinding, DirectoryVerification, VerifyOptions } from './verify-dir.ts';
 export type { BatchObservableResultLike, MeterLike } from './otel-meter-bridge.ts';
 export type { MetricsSourceLike, PromRegistryLike } from './prom-client-bridge.ts';

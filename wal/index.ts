@@ -28,3 +28,5 @@ export { nodeFileSystem } from './seams/node-file-system.ts';
 export { BoundedFifo } from './fifo.ts';
 export { verifyLog } from './verify-log.ts';
 export type { BatchVisitor, LogCheck, LogProblem } from './verify-log.ts';
+export { LogFollower } from './log-follower.ts';
+export type { FollowStart } from './log-follower.ts';
