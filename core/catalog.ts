@@ -14,7 +14,7 @@ import type { LogOptions, WriteAheadLog } from '../wal/index.ts';
 
 const TOPIC = 1;
 const PRODUCER_EPOCH = 2;
-/** A topic was deleted: { name }. */
+/** A topic was deleted: { name }. The same number as SNAPSHOT_PART (given before deletions existed): told apart by shape. */
 const TOPIC_DELETED = 3;
 const SNAPSHOT_PART = 3;
 const SNAPSHOT = 4;
@@ -185,7 +185,10 @@ export function readCatalog(log: ReadableLog): CatalogState {
       const t = decodeEntry<TopicEntry>(log, b.baseOffset, b.payload, (e) => typeof e.name === 'string' && typeof e.options === 'object' && e.options !== null);
       topics.set(t.name, t.options);
     } else if (b.type === TOPIC_DELETED) {
-      topics.delete(decodeEntry<{ name: string }>(log, b.baseOffset, b.payload, (e) => typeof e.name === 'string').name);
+      // The type is shared with SNAPSHOT_PART: a part here belongs to a snapshot whose final record
+      // never came (a crash or a full disk during a compaction), and is never used.
+      const e = decodeEntry<{ name?: string; b?: Uint8Array }>(log, b.baseOffset, b.payload, (v) => typeof v.name === 'string' || v.b instanceof Uint8Array);
+      if (typeof e.name === 'string') topics.delete(e.name);
     } else if (b.type === PRODUCER_EPOCH) {
       const e = decodeEntry<EpochEntry>(log, b.baseOffset, b.payload, (v) => typeof v.id === 'string' && Number.isSafeInteger(v.epoch));
       epochs.set(e.id, e.epoch);
