@@ -1,7 +1,7 @@
 // Reading the `ferry` command line: node:util parseArgs (built in, strict: an unknown flag is a
 // usage error), and the few value shapes the commands take (offsets, times, positions).
 import { parseArgs } from 'node:util';
-import type { GroupPosition } from '../index.ts';
+import type { Backoff, GroupPosition } from '../index.ts';
 
 /** A usage error: the message says what was wrong; the command's help follows it. Exit code 2. */
 export class UsageError extends Error {}
@@ -52,4 +52,12 @@ export function groupPosition(text: string): GroupPosition {
   if (text.startsWith('offset:')) return { offset: wholeNumber('--to offset', text.slice('offset:'.length)) };
   if (text.startsWith('time:')) return { time: time('--to time', text.slice('time:'.length)) };
   throw new UsageError(`--to must be earliest, latest, offset:N or time:T (got ${JSON.stringify(text)})`);
+}
+
+/** `--backoff` of alter-topic: fixed:MS or exponential:INITIAL_MS:MAX_MS. */
+export function backoff(text: string): Backoff {
+  const [kind, ...ms] = text.split(':');
+  if (kind === 'fixed' && ms.length === 1) return { kind: 'fixed', delayMs: wholeNumber('--backoff delay', ms[0]!) };
+  if (kind === 'exponential' && ms.length === 2) return { kind: 'exponential', initialMs: wholeNumber('--backoff initial', ms[0]!), maxMs: wholeNumber('--backoff max', ms[1]!) };
+  throw new UsageError(`--backoff must be fixed:MS or exponential:INITIAL_MS:MAX_MS (got ${JSON.stringify(text)})`);
 }

@@ -9,6 +9,7 @@ import parsePrometheusTextFormat from 'parse-prometheus-text-format';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Ferry } from '../index.ts';
 import { COMMANDS } from './commands.ts';
+import { OFFLINE_COMMANDS } from './offline-commands.ts';
 import { runCli } from './main.ts';
 
 const run = promisify(execFile);
@@ -82,6 +83,17 @@ describe('ferry (the bin)', () => {
     expect(groups.find((g) => g.group === 'billing')!.lag).toBe(4); // the three messages again, and the redriven copy
   });
 
+  it('alter-topic changes options durably and prints them; no option, a bad backoff or an unknown topic is refused', async () => {
+    const altered = await inProcess('alter-topic', dir, 'orders', '--max-deliveries', '3', '--retention-ms', '60000', '--backoff', 'fixed:250', '--json');
+    expect(altered.code).toBe(0);
+    expect(JSON.parse(altered.out)).toMatchObject({ maxDeliveries: 3, retention: { ms: 60000, bytes: 0 }, backoff: { kind: 'fixed', delayMs: 250 } });
+    const topics = JSON.parse((await inProcess('topics', dir, '--json')).out) as { name: string; options: { maxDeliveries: number } }[];
+    expect(topics.find((t) => t.name === 'orders')!.options.maxDeliveries).toBe(3);
+    expect(await inProcess('alter-topic', dir, 'orders')).toMatchObject({ code: 2, err: expect.stringContaining('at least one option') });
+    expect(await inProcess('alter-topic', dir, 'orders', '--backoff', 'linear:5')).toMatchObject({ code: 2, err: expect.stringContaining('fixed:MS') });
+    expect(await inProcess('alter-topic', dir, 'nope', '--max-deliveries', '2')).toMatchObject({ code: 1, err: expect.stringContaining('UNKNOWN_TOPIC') });
+  });
+
   it('refuses a directory open in another process with exit 3, a missing one with exit 1, bad usage with exit 2', async () => {
     const ferry = await Ferry.open({ dir });
     try {
@@ -121,7 +133,7 @@ describe('ferry (the bin)', () => {
 
 describe('ferry --help', () => {
   it('every command has a help screen with its arguments and flags (exit 0); no command prints the usage (exit 2)', async () => {
-    for (const [name, command] of Object.entries(COMMANDS)) {
+    for (const [name, command] of Object.entries({ ...COMMANDS, ...OFFLINE_COMMANDS })) {
       const { code, out } = await inProcess(name, '--help');
       expect(code).toBe(0);
       expect(out).toContain(`Usage: ferry ${name} ${command.positionals.map((p) => `<${p}>`).join(' ')}`);

@@ -1,7 +1,7 @@
 // The `ferry` commands: each opens the data directory (in this process, threads: 0), does one
 // thing, and closes it. Output is a table, or JSON with --json (one document, for scripts).
 import { Ferry } from '../index.ts';
-import { UsageError, groupPosition, offsetOrTime, wholeNumber, type Flag } from './args.ts';
+import { UsageError, backoff, groupPosition, offsetOrTime, wholeNumber, type Flag } from './args.ts';
 import { bytes, duration, table } from './table.ts';
 
 /** Where a command writes. */
@@ -15,6 +15,22 @@ export interface Command {
   readonly positionals: readonly string[];
   readonly flags: Readonly<Record<string, Flag>>;
   readonly run: (ferry: Ferry, args: Record<string, string>, flags: Record<string, string | boolean | undefined>, io: Output) => Promise<void>;
+}
+
+/** Where an offline command writes: output, errors, a passing status line, and the wait for a slow reader of the output. */
+export interface OfflineIo extends Output {
+  readonly err: (text: string) => void;
+  readonly progress?: (text: string) => void;
+  /** Resolves once the output has room again (a pipe read slowly); absent: always has room. */
+  readonly drained?: () => Promise<void> | undefined;
+}
+
+/** A command that reads the directory's files itself, without opening it (no lock, nothing written); resolves with the exit code. */
+export interface OfflineCommand {
+  readonly summary: string;
+  readonly positionals: readonly string[];
+  readonly flags: Readonly<Record<string, Flag>>;
+  readonly offline: (args: Record<string, string>, flags: Record<string, string | boolean | undefined>, io: OfflineIo) => Promise<number>;
 }
 
 const json: Flag = { type: 'boolean', help: 'print JSON instead of a table' };
@@ -149,6 +165,33 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
       if (typeof flags.to !== 'string') throw new UsageError('--to is required: earliest, latest, offset:N or time:T');
       const results = await ferry.resetGroup(args.group!, args.topic!, { to: groupPosition(flags.to) });
       io.out(table(['PARTITION', 'FROM', 'TO'], results.map((r) => [r.partition, r.from, r.to])));
+    },
+  },
+  'alter-topic': {
+    summary: 'changes options of a topic: maxDeliveries, backoff, ackTimeoutMs, dedupWindowMs, retention',
+    positionals: ['dir', 'topic'],
+    flags: {
+      'max-deliveries': { type: 'string', help: 'failed attempts before a message is dead-lettered' },
+      backoff: { type: 'string', help: 'fixed:MS or exponential:INITIAL_MS:MAX_MS' },
+      'ack-timeout-ms': { type: 'string', help: 'lease length' },
+      'dedup-window-ms': { type: 'string', help: 'how long a message id is remembered (0: never)' },
+      'retention-ms': { type: 'string', help: 'delete sealed segments older than this (0: no bound)' },
+      'retention-bytes': { type: 'string', help: 'delete the oldest sealed segments past this size (0: no bound)' },
+      json,
+    },
+    async run(ferry, args, flags, io) {
+      const n = (flag: string): number | undefined => (flags[flag] === undefined ? undefined : wholeNumber(`--${flag}`, String(flags[flag])));
+      const retention = { ms: n('retention-ms'), bytes: n('retention-bytes') };
+      const changes = {
+        maxDeliveries: n('max-deliveries'),
+        ackTimeoutMs: n('ack-timeout-ms'),
+        dedupWindowMs: n('dedup-window-ms'),
+        ...(retention.ms !== undefined || retention.bytes !== undefined ? { retention } : {}),
+        ...(typeof flags.backoff === 'string' ? { backoff: backoff(flags.backoff) } : {}),
+      };
+      if (Object.values(changes).every((v) => v === undefined)) throw new UsageError('give at least one option to change (ferry alter-topic --help lists them)');
+      const options = await ferry.alterTopic(args.topic!, changes);
+      print(io, flags.json, options, () => table(['OPTION', 'VALUE'], Object.entries(options).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)])));
     },
   },
   'delete-topic': {

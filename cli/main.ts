@@ -4,18 +4,20 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { Ferry, FerryError } from '../index.ts';
 import { UsageError, parse } from './args.ts';
-import { COMMANDS, type Command, type Output } from './commands.ts';
+import { COMMANDS, type Command, type OfflineCommand, type OfflineIo } from './commands.ts';
+import { OFFLINE_COMMANDS } from './offline-commands.ts';
 
 /** Exit codes of the `ferry` bin. */
 export const EXIT = Object.freeze({ ok: 0, failed: 1, usage: 2, locked: 3, corrupt: 4 });
 
-/** Where the command line writes: its output and its errors. */
-export interface CliIo extends Output {
-  readonly err: (text: string) => void;
-}
+/** Where the command line writes: its output, its errors, a status line, and the wait for a slow reader. */
+export type CliIo = OfflineIo;
+
+/** Every command, by name: those that open the directory and those that read its files. */
+const ALL: Readonly<Record<string, Command | OfflineCommand>> = { ...COMMANDS, ...OFFLINE_COMMANDS };
 
 function usage(): string {
-  const names = Object.keys(COMMANDS);
+  const names = Object.keys(ALL);
   const width = Math.max(...names.map((n) => n.length));
   return [
     'Usage: ferry <command> <dir> [arguments] [flags]',
@@ -23,14 +25,14 @@ function usage(): string {
     'Looks into and administers a Ferry data directory that no other process has open.',
     '',
     'Commands:',
-    ...names.map((n) => `  ${n.padEnd(width)}  ${COMMANDS[n]!.summary}`),
+    ...names.map((n) => `  ${n.padEnd(width)}  ${ALL[n]!.summary}`),
     '',
     "Run 'ferry <command> --help' for a command's arguments and flags.",
     'Exit codes: 0 done, 1 failed, 2 bad usage, 3 directory open in another process, 4 corrupt data.',
   ].join('\n');
 }
 
-function commandHelp(name: string, c: Command): string {
+function commandHelp(name: string, c: Command | OfflineCommand): string {
   const flags = Object.entries(c.flags).map(([flag, f]) => `  --${flag}${f.short ? `, -${f.short}` : ''}${f.type === 'string' ? ' <value>' : ''}  ${f.help}`);
   return [`Usage: ferry ${name} ${c.positionals.map((p) => `<${p}>`).join(' ')}${flags.length > 0 ? ' [flags]' : ''}`, '', c.summary, ...(flags.length > 0 ? ['', 'Flags:', ...flags] : []), '  --help, -h  this help'].join('\n');
 }
@@ -42,7 +44,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     (name === undefined ? io.err : io.out)(usage());
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
-  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  const command = Object.hasOwn(ALL, name) ? ALL[name] : undefined;
   if (!command) {
     io.err(`ferry: unknown command ${JSON.stringify(name)}\n\n${usage()}`);
     return EXIT.usage;
@@ -63,6 +65,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   if (!existsSync(join(dir, '_catalog'))) {
     io.err(`ferry ${name}: ${JSON.stringify(dir)} is not a Ferry data directory (${existsSync(dir) ? 'it has no _catalog' : 'it does not exist'}); give the dir passed to Ferry.open`);
     return EXIT.failed;
+  }
+  if ('offline' in command) {
+    try {
+      return await command.offline(parsed.args, parsed.flags, io);
+    } catch (error) {
+      return report(name, dir, error, io);
+    }
   }
   let ferry: Ferry | undefined;
   try {

@@ -7,14 +7,14 @@
 // Loading starts at the latest snapshot.
 import { appendRecord } from './append-record.ts';
 import { decodeControl, encodeControl } from './codec.ts';
-import { forEachBatch, latestSnapshot, writeSnapshot, type SnapshotKind } from './snapshot-parts.ts';
+import { forEachBatch, latestSnapshot, writeSnapshot, type ReadableLog, type SnapshotKind } from './snapshot-parts.ts';
 import { CorruptStateError } from './state-errors.ts';
 import { assertSameTopicOptions, type ResolvedTopicOptions } from './topic-options.ts';
 import type { LogOptions, WriteAheadLog } from '../wal/index.ts';
 
 const TOPIC = 1;
 const PRODUCER_EPOCH = 2;
-/** A topic was deleted: { name }. */
+/** A topic was deleted: { name }. The same number as SNAPSHOT_PART (given before deletions existed): told apart by shape. */
 const TOPIC_DELETED = 3;
 const SNAPSHOT_PART = 3;
 const SNAPSHOT = 4;
@@ -55,25 +55,10 @@ export class Catalog {
    */
   static load(log: WriteAheadLog, options: { readonly compactAfterBytes?: number } = {}): Catalog {
     const catalog = new Catalog(log, options.compactAfterBytes ?? CATALOG_COMPACT_AFTER_BYTES);
-    const snapshot = latestSnapshot<CatalogSnapshot>(log, SNAPSHOT_KIND);
-    if (snapshot) {
-      const { topics, epochs } = snapshot.body;
-      if (!Array.isArray(topics) || !Array.isArray(epochs)) throw new CorruptStateError('catalog snapshot', log.dir, snapshot.at, 'it lacks its topics or epochs');
-      for (const [name, options] of topics) catalog.#topics.set(name, options);
-      for (const [id, epoch] of epochs) catalog.#epochs.set(id, epoch);
-      catalog.#snapshotBytes = snapshot.bytes;
-    }
-    forEachBatch(log, snapshot?.end ?? log.startOffset, log.nextOffset, (b) => {
-      if (b.type === TOPIC) {
-        const t = decodeEntry<TopicEntry>(log, b.baseOffset, b.payload, (e) => typeof e.name === 'string' && typeof e.options === 'object' && e.options !== null);
-        catalog.#topics.set(t.name, t.options);
-      } else if (b.type === TOPIC_DELETED) {
-        catalog.#topics.delete(decodeEntry<{ name: string }>(log, b.baseOffset, b.payload, (e) => typeof e.name === 'string').name);
-      } else if (b.type === PRODUCER_EPOCH) {
-        const e = decodeEntry<EpochEntry>(log, b.baseOffset, b.payload, (v) => typeof v.id === 'string' && Number.isSafeInteger(v.epoch));
-        catalog.#epochs.set(e.id, e.epoch);
-      }
-    });
+    const state = readCatalog(log);
+    for (const [name, o] of state.topics) catalog.#topics.set(name, o);
+    for (const [id, epoch] of state.epochs) catalog.#epochs.set(id, epoch);
+    catalog.#snapshotBytes = state.snapshotBytes;
     return catalog;
   }
 
@@ -97,6 +82,17 @@ export class Catalog {
       assertSameTopicOptions(name, existing, options);
       return false;
     }
+    await appendRecord(this.#log, { type: TOPIC, recordCount: 1, payload: encodeControl({ name, options }), timestamp: now }, () => this.#topics.set(name, options));
+    this.#compactIfLarge(now);
+    return true;
+  }
+
+  /**
+   * Records an existing topic's new options durably (ferry.alterTopic): a TOPIC record again, which
+   * loading applies over the earlier one. False if there is no such topic.
+   */
+  async alterTopic(name: string, options: ResolvedTopicOptions, now: number): Promise<boolean> {
+    if (!this.#topics.has(name)) return false;
     await appendRecord(this.#log, { type: TOPIC, recordCount: 1, payload: encodeControl({ name, options }), timestamp: now }, () => this.#topics.set(name, options));
     this.#compactIfLarge(now);
     return true;
@@ -162,7 +158,46 @@ export class Catalog {
   }
 }
 
-function decodeEntry<T>(log: WriteAheadLog, offset: number, payload: Uint8Array, valid: (value: Partial<T>) => boolean): T {
+/** What a catalog log holds: its topics and epochs, and the size of the snapshot they start from. */
+export interface CatalogState {
+  readonly topics: ReadonlyMap<string, ResolvedTopicOptions>;
+  readonly epochs: ReadonlyMap<string, number>;
+  readonly snapshotBytes: number;
+}
+
+/**
+ * Reads a catalog log (the latest snapshot, then the records after it) without changing it: for
+ * loading, and for `ferry verify`. Throws CORRUPT_STATE for a record that does not decode as
+ * what its type says.
+ */
+export function readCatalog(log: ReadableLog): CatalogState {
+  const topics = new Map<string, ResolvedTopicOptions>();
+  const epochs = new Map<string, number>();
+  const snapshot = latestSnapshot<CatalogSnapshot>(log, SNAPSHOT_KIND);
+  if (snapshot) {
+    const { topics: t, epochs: e } = snapshot.body;
+    if (!Array.isArray(t) || !Array.isArray(e)) throw new CorruptStateError('catalog snapshot', log.dir, snapshot.at, 'it lacks its topics or epochs');
+    for (const [name, options] of t) topics.set(name, options);
+    for (const [id, epoch] of e) epochs.set(id, epoch);
+  }
+  forEachBatch(log, snapshot?.end ?? log.startOffset, log.nextOffset, (b) => {
+    if (b.type === TOPIC) {
+      const t = decodeEntry<TopicEntry>(log, b.baseOffset, b.payload, (e) => typeof e.name === 'string' && typeof e.options === 'object' && e.options !== null);
+      topics.set(t.name, t.options);
+    } else if (b.type === TOPIC_DELETED) {
+      // The type is shared with SNAPSHOT_PART: a part here belongs to a snapshot whose final record
+      // never came (a crash or a full disk during a compaction), and is never used.
+      const e = decodeEntry<{ name?: string; b?: Uint8Array }>(log, b.baseOffset, b.payload, (v) => typeof v.name === 'string' || v.b instanceof Uint8Array);
+      if (typeof e.name === 'string') topics.delete(e.name);
+    } else if (b.type === PRODUCER_EPOCH) {
+      const e = decodeEntry<EpochEntry>(log, b.baseOffset, b.payload, (v) => typeof v.id === 'string' && Number.isSafeInteger(v.epoch));
+      epochs.set(e.id, e.epoch);
+    }
+  });
+  return { topics, epochs, snapshotBytes: snapshot?.bytes ?? 0 };
+}
+
+function decodeEntry<T>(log: ReadableLog, offset: number, payload: Uint8Array, valid: (value: Partial<T>) => boolean): T {
   let value: unknown;
   try {
     value = decodeControl<unknown>(payload);

@@ -495,6 +495,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     this.#bufferFetch = new BoundedFifo(1);
     // A dead process's pending fetches go with its connection; its leases stay until they expire.
     for (const [topic, p] of this.#partitions) void this.#queue(topic, p).push({ kind: 'release', consumerId: this.#id, leases: false }).catch(() => {});
+    this.#host.onClose?.(); // a dead process's member is gone: its group can be reset or deleted
   }
 
   /**

@@ -22,7 +22,8 @@ export class UnknownTopicError extends FerryError {
 export class TopicConflictError extends FerryError {
   static readonly code = 'TOPIC_CONFLICT';
   constructor(topic: string, field: string) {
-    super(TopicConflictError.code, `topic ${JSON.stringify(topic)} already exists with a different ${field}; use the existing options or another name`, false, { details: { topic, field } });
+    const alter = field === 'partitions' || field === 'deadLetter' ? '' : ', change it with alterTopic';
+    super(TopicConflictError.code, `topic ${JSON.stringify(topic)} already exists with a different ${field}; use the existing options${alter}, or another name`, false, { details: { topic, field } });
   }
 }
 
@@ -152,3 +153,12 @@ export class DeadLetterTopicConflictError extends FerryError {
   }
 }
 registerErrorCode(DeadLetterTopicConflictError.code, DeadLetterTopicConflictError as unknown as typeof FerryError);
+
+/** alterTopic was asked to change an option that cannot change on an existing topic; the message says why and what to do instead. */
+export class TopicOptionFixedError extends FerryError {
+  static readonly code = 'TOPIC_OPTION_FIXED';
+  constructor(topic: string, option: string, why: string) {
+    super(TopicOptionFixedError.code, `option ${option} of topic ${JSON.stringify(topic)} cannot change: ${why}`, false, { details: { topic, option } });
+  }
+}
+registerErrorCode(TopicOptionFixedError.code, TopicOptionFixedError as unknown as typeof FerryError);

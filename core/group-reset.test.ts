@@ -137,3 +137,20 @@ describe('ferry.resetGroup() and consumer startAt', () => {
     await ferry.close({ timeoutMs: 0 });
   });
 });
+
+describe('an abandoned consumer (a crashed process) is no longer a member', () => {
+  it('its group can be reset and deleted, and its topic deleted, without closing it', async () => {
+    const ferry = await memoryFerry(71).open();
+    await ferry.createTopic('t');
+    await ferry.producer().publish('t', { value: 1 });
+    const c = ferry.consumer('g', { topics: ['t'] });
+    await c.next();
+    c.abandon();
+    // Before: the dead member stayed in the engine's members, refused with GROUP_IN_USE until close.
+    expect(await ferry.resetGroup('g', 't', { to: 'earliest' })).toHaveLength(1);
+    expect((await ferry.describe()).groups.find((g) => g.name === 'g')?.members ?? []).toEqual([]);
+    expect(await ferry.deleteGroup('g')).toEqual(['t']);
+    expect(await ferry.deleteTopic('t')).toBe(true);
+    await ferry.close({ timeoutMs: 0 });
+  });
+});

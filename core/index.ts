@@ -7,6 +7,12 @@ export type { GroupPosition, HistoryGroupState, HistoryStep, MessageHistory, Rea
 export type { Description, GroupDescription, GroupMember, TopicDescription } from './describe.ts';
 export { FERRY_EVENT_NAMES } from './engine-events.ts';
 export { registerPrometheusMetrics } from './prom-client-bridge.ts';
+export { registerOpenTelemetryMetrics } from './otel-meter-bridge.ts';
+export { verifyDataDir } from './verify-dir.ts';
+export { followTopic } from './topic-follower.ts';
+export type { FollowOptions } from './topic-follower.ts';
+export type { DirectoryFinding, DirectoryVerification, VerifyOptions } from './verify-dir.ts';
+export type { BatchObservableResultLike, MeterLike } from './otel-meter-bridge.ts';
 export type { MetricsSourceLike, PromRegistryLike } from './prom-client-bridge.ts';
 export type { FerryEventMap, FerryEventName } from './engine-events.ts';
 export type { EngineMetrics, FerryMetrics, GroupMetrics, GroupPartitionStats, HistogramSnapshot, PartitionMetricsSnapshot, TopicMetrics, UnavailablePartition } from './metrics.ts';
@@ -22,6 +28,7 @@ export type { DeadLetterInfo } from './dead-letter.ts';
 export { hash32, partitionOf } from './hash.ts';
 export { recordCacheShare } from './record-cache.ts';
 export type { ResolvedTopicOptions, TopicOptions, Backoff } from './topic-options.ts';
+export type { TopicChanges } from './topic-changes.ts';
 export type { Producer, ProducerOptions, PublishResult } from './producer.ts';
 export type { CloseOptions, Consumer, ConsumerFault, ConsumerOptions, Delivery, NackOptions, RunOptions } from './consumer.ts';
 export type { Message } from './codec.ts';
@@ -40,6 +47,7 @@ export {
   StaleDeliveryError,
   TopicConflictError,
   TopicInUseError,
+  TopicOptionFixedError,
   UnknownGroupError,
   UnknownTopicError,
 } from './errors.ts';
@@ -68,6 +76,7 @@ export { EngineEvents } from './engine-events.ts';
 export type { AlertGroupFigures, AlertInput } from './engine-events.ts';
 export { resolveAlertOptions } from './alert-options.ts';
 export type { ResolvedAlertOptions } from './alert-options.ts';
-export { DEST, GROUP, PART, Exposition, groupCounterFamilies, latencyHistograms, publishFamilies, redrivenFamily, renderFamilies, unavailableFamily } from './metrics-text.ts';
-export type { Family, Labels } from './metrics-text.ts';
+export { instrumentsText } from './metrics-text.ts';
+export { DESTINATION, GROUP, PARTITION, gaugeInstrument, groupCounterInstruments, latencyInstruments, publishInstruments, redrivenInstrument, unavailableInstrument } from './metric-instruments.ts';
+export type { Attributes } from './metric-instruments.ts';
 export { DEFAULT_ONCE_KEY_TTL_MS } from './once-keys.ts';

@@ -36,12 +36,17 @@ import { DEFAULT_RECORD_CACHE_BYTES, RecordCache, RecordCacheBudget } from './re
 import { OverloadedError, type FerryErrorWire } from '../wal/index.ts';
 import type { CheckpointFailedError } from './state-errors.ts';
 import type { SnapshotSpan } from './snapshot-parts.ts';
+import type { ResolvedTopicOptions } from './topic-options.ts';
 
 export type { DeadLetterSink, DeliveredMessage, FetchRequest, PartitionContext, PartitionLimits, PublishReply, PublishRequest } from './partition-api.ts';
 
+/** The actor's own copy of its context: the topic's options change with ferry.alterTopic; its parts read them at each use. */
+type LiveContext = Omit<PartitionContext, 'options'> & { options: ResolvedTopicOptions };
+
 /** One partition's state machine: its log, its groups' delivery state, its producers and dedupe window. */
 export class PartitionActor {
-  readonly #c: PartitionContext;
+  readonly #c: LiveContext;
+  readonly #ids: MessageIdWindow;
   readonly #scope: PartitionScope;
   /** Scanned, not yet delivered records (bounded): a delivery does not re-read its batch. */
   readonly #records: RecordCache;
@@ -54,8 +59,9 @@ export class PartitionActor {
   readonly #once: OnceKeys;
   #closed = false;
 
-  private constructor(c: PartitionContext, groups: Map<string, GroupState>, producers: ProducerTable, ids: MessageIdWindow, replayed: SnapshotSpan | undefined, prepared: PreparedTable, once: OnceKeys) {
+  private constructor(c: LiveContext, groups: Map<string, GroupState>, producers: ProducerTable, ids: MessageIdWindow, replayed: SnapshotSpan | undefined, prepared: PreparedTable, once: OnceKeys) {
     this.#c = c;
+    this.#ids = ids;
     this.#once = once;
     const where = `${c.topic}[${c.partition}]`;
     const metrics = c.metrics ?? new PartitionMetrics();
@@ -77,7 +83,7 @@ export class PartitionActor {
     const prepared = new PreparedTable();
     const once = new OnceKeys(c.limits.maxOnceKeys, c.limits.onceKeyTtlMs);
     const { groups, checkpoint } = replayPartition(c.log, producers, ids, c.options.dedupWindowMs, at, prepared, once);
-    const actor = new PartitionActor(c, groups, producers, ids, checkpoint, prepared, once);
+    const actor = new PartitionActor({ ...c }, groups, producers, ids, checkpoint, prepared, once);
     for (const g of groups.values()) {
       g.rescheduleAll(at.mono);
       actor.#outbox.send(g); // letters whose intent survived a crash are sent again, idempotently
@@ -131,10 +137,26 @@ export class PartitionActor {
           return Promise.resolve(this.#txs.list());
         case 'once':
           return Promise.resolve(this.#checkOnce(command.group, command.key, command.offset, command.token));
+        case 'alterTopic':
+          this.#alter(command.options);
+          return Promise.resolve(null);
       }
     } catch (error) {
       return Promise.reject(error);
     }
+  }
+
+  /**
+   * Takes the topic's new options (ferry.alterTopic, durable in the catalog first). Every part reads
+   * them at its next use: new leases run the new ackTimeoutMs, the next failure counts against the
+   * new maxDeliveries and backs off by the new backoff, the next retention check applies the new
+   * bounds, ids published from now on are kept for the new dedupe window. The partition count and
+   * dead-letter topic never change here (the engine refuses them).
+   */
+  #alter(options: ResolvedTopicOptions): void {
+    this.#checkOpen();
+    this.#c.options = options;
+    this.#ids.windowMs = options.dedupWindowMs;
   }
 
   /** Appends a batch after dedupe; resolves once it is durable, with each message's offset. */

@@ -9,6 +9,7 @@ import type { MessageHistory, Position, ReadReply } from './partition-inspect.ts
 import type { PartitionStats } from './partition-stats.ts';
 import type { OnceAnswer } from './once-keys.ts';
 import type { Ordering } from './records.ts';
+import type { ResolvedTopicOptions } from './topic-options.ts';
 
 /**
  * One step of a consumer's settle queue on a partition. Items of one queue travel in order, so a
@@ -58,7 +59,9 @@ export type PartitionCommand =
   /** d.once(key): was `key` recorded with an ack of the group? If not, the delivery (its current lease) claims it. */
   | { readonly op: 'once'; readonly topic: string; readonly partition: number; readonly group: string; readonly key: string; readonly offset: number; readonly token: string }
   /** The transactions prepared here, waiting for their decision. */
-  | { readonly op: 'txList'; readonly topic: string; readonly partition: number };
+  | { readonly op: 'txList'; readonly topic: string; readonly partition: number }
+  /** The topic's options changed (ferry.alterTopic, already durable in the catalog): use these from now on. */
+  | { readonly op: 'alterTopic'; readonly topic: string; readonly partition: number; readonly options: ResolvedTopicOptions };
 
 /** One part of a transaction on a partition: messages to publish and deliveries to ack, if it commits (issue 13). */
 export interface TxPrepareCommand {
@@ -91,6 +94,7 @@ export interface PartitionReplies {
   txDecide: boolean;
   txList: string[];
   once: OnceAnswer;
+  alterTopic: null;
 }
 
 /** The reply type of a command. */

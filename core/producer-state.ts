@@ -153,7 +153,7 @@ export class ProducerTable {
  */
 export class MessageIdWindow {
   readonly #byId = new Map<string, { offset: number; expiresAt: number }>();
-  readonly #windowMs: number;
+  #windowMs: number;
   readonly #maxIds: number;
 
   constructor(windowMs: number, maxIds: number) {
@@ -163,6 +163,15 @@ export class MessageIdWindow {
 
   get size(): number {
     return this.#byId.size;
+  }
+
+  /**
+   * A new window (ferry.alterTopic) for ids added from now on; ids already kept keep their expiry
+   * (a shorter window may leave them out of expiry order: #expire then drops them later, lookup
+   * still ignores them once expired).
+   */
+  set windowMs(ms: number) {
+    this.#windowMs = ms;
   }
 
   /** The offset of a live earlier message with this id, if any. */

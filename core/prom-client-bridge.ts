@@ -3,6 +3,7 @@
 // (`name`, `type`, `get()`). prom-client is not imported: it stays an optional peer dependency.
 // A scrape calls every family's get() in one turn; they share one snapshot.
 import type { FerryMetrics } from './metrics.ts';
+import { EMPTY_METRICS } from './metric-instruments.ts';
 import { metricFamilies, type Family } from './metrics-text.ts';
 
 /** What this needs of a prom-client `Registry` (typed loosely: prom-client's own types name its metric classes). */
@@ -26,18 +27,6 @@ export interface MetricsSourceLike {
   metrics(): Promise<FerryMetrics>;
 }
 
-/** Families of an empty snapshot: their names and types do not depend on the figures. */
-const EMPTY: FerryMetrics = {
-  at: 0,
-  topics: [],
-  groups: [],
-  unavailable: [],
-  engine: (() => {
-    const h = { boundsSeconds: [], counts: [0], sumSeconds: 0, count: 0 };
-    return { confirm: h, deliver: h, handler: h, fsync: h, recoveryMsMax: 0, recoveryCutBytes: 0, workerRestarts: 0, shardsFailed: 0, retentionBlocked: 0 };
-  })(),
-};
-
 /**
  * Registers every Ferry metric family in `registry` (a prom-client `Registry`); they are filled
  * from `ferry.metrics()` when the registry is scraped. Returns the function that unregisters them.
@@ -49,7 +38,7 @@ export function registerPrometheusMetrics(ferry: MetricsSourceLike, registry: Pr
     scrape ??= ferry.metrics().then(metricFamilies).finally(() => queueMicrotask(() => (scrape = undefined)));
     return scrape;
   };
-  const names = metricFamilies(EMPTY).map((f) => ({ name: f.name, help: f.help, type: f.type }));
+  const names = metricFamilies(EMPTY_METRICS).map((f) => ({ name: f.name, help: f.help, type: f.type }));
   for (const { name, help, type } of names) {
     registry.registerMetric({
       name,

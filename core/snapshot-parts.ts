@@ -37,11 +37,14 @@ const WRITE_BYTES = 4 * 1024 * 1024;
 interface PartRecord { readonly v: number; readonly i: number; readonly n: number; readonly b: Uint8Array }
 interface FinalRecord { readonly v: number; readonly n: number }
 
+/** What reading snapshots and records needs of a log: an open WriteAheadLog, or a read-only view (`ferry verify`). */
+export type ReadableLog = Pick<WriteAheadLog, 'dir' | 'startOffset' | 'nextOffset' | 'segments' | 'read'>;
+
 /** Where a snapshot lies (its first PART at `at`, its FINAL just before `end`) and its encoded size. */
 export interface SnapshotSpan { readonly at: number; readonly end: number; readonly bytes: number }
 
 /** Calls `visit` for each batch in [from, to). */
-export function forEachBatch(log: WriteAheadLog, from: number, to: number, visit: (b: ReadBatch) => void): void {
+export function forEachBatch(log: ReadableLog, from: number, to: number, visit: (b: ReadBatch) => void): void {
   for (let offset = from; offset < to; ) {
     const batches = log.read(offset, { maxBytes: 1024 * 1024, upToOffset: to });
     if (batches.length === 0) break;
@@ -86,7 +89,7 @@ export async function writeSnapshot(log: WriteAheadLog, kind: SnapshotKind, body
 }
 
 /** The latest batch of `type`, looking in the newest segments first. */
-function latestOfType(log: WriteAheadLog, type: number): ReadBatch | undefined {
+function latestOfType(log: ReadableLog, type: number): ReadBatch | undefined {
   const segments = log.segments();
   for (let i = segments.length - 1; i >= 0; i--) {
     let found: ReadBatch | undefined;
@@ -109,7 +112,7 @@ function concat(chunks: readonly Uint8Array[]): Uint8Array {
   return out;
 }
 
-function decodeAt<T>(kind: SnapshotKind, log: WriteAheadLog, offset: number, bytes: Uint8Array): T {
+function decodeAt<T>(kind: SnapshotKind, log: ReadableLog, offset: number, bytes: Uint8Array): T {
   try {
     return decodeControl<T>(bytes);
   } catch (error) {
@@ -122,7 +125,7 @@ function decodeAt<T>(kind: SnapshotKind, log: WriteAheadLog, offset: number, byt
  * there is none. Throws UnknownFormatVersionError for a version this code does not read, and
  * CorruptStateError for parts that are missing or do not belong together.
  */
-export function latestSnapshot<T>(log: WriteAheadLog, kind: SnapshotKind): (SnapshotSpan & { readonly body: T; readonly timestamp: number }) | undefined {
+export function latestSnapshot<T>(log: ReadableLog, kind: SnapshotKind): (SnapshotSpan & { readonly body: T; readonly timestamp: number }) | undefined {
   const final = latestOfType(log, kind.finalType);
   if (!final) return undefined;
   const offset = final.baseOffset;

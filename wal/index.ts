@@ -26,3 +26,7 @@ export type { FileSystem, FileHandle, LockHandle, OpenMode } from './seams/file-
 export { errorCode } from './seams/file-system.ts';
 export { nodeFileSystem } from './seams/node-file-system.ts';
 export { BoundedFifo } from './fifo.ts';
+export { verifyLog } from './verify-log.ts';
+export type { BatchVisitor, LogCheck, LogProblem } from './verify-log.ts';
+export { LogFollower } from './log-follower.ts';
+export type { FollowStart } from './log-follower.ts';

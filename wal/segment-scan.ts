@@ -32,7 +32,7 @@ export interface ScanStart {
 }
 
 /** Checks one batch at `position`; returns its header or why it is bad. */
-function checkBatch(reader: ChunkReader, position: number, expectedOffset: number, previousCrc: number | undefined): BatchHeader | string {
+export function checkBatch(reader: ChunkReader, position: number, expectedOffset: number, previousCrc: number | undefined): BatchHeader | string {
   const head = reader.window(position, HEADER_BYTES);
   if (!head) return 'truncated header';
   const structural = checkHeader(head.bytes, head.at, HEADER_BYTES);

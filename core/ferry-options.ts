@@ -1,0 +1,59 @@
+// The options of `Ferry.open`, and the seam through which the package root hands core the
+// worker-thread runtime (core never imports workers/).
+import type { Clock, FileSystem, FsyncPolicy, Random } from '../wal/index.ts';
+import type { AlertOptions } from './alert-options.ts';
+import type { LocalRuntime } from './local-runtime.ts';
+import type { PartitionLimits } from './partition-actor.ts';
+import type { PartitionRuntime } from './runtime.ts';
+import type { ResolveInDoubt } from './transactions.ts';
+
+/** Options of `Ferry.open`. */
+export interface FerryOptions {
+  /** The data directory (created if missing; locked while open). */
+  readonly dir: string;
+  /**
+   * Worker threads hosting partitions: 0 runs them on the calling thread, 'auto' uses one per
+   * core but one (left to the caller). Default 0.
+   */
+  readonly threads?: number | 'auto';
+  /** Default 'interval' (group commit). 'none' confirms before data is on disk. */
+  readonly fsync?: FsyncPolicy;
+  /**
+   * With `fsync: 'interval'`: 0 (default) syncs back to back (a sync starts as soon as the last one
+   * ended and covers every write made meanwhile); more waits at least this long between syncs, and
+   * confirms wait for the next one. 0 to 60000.
+   */
+  readonly fsyncIntervalMs?: number;
+  /** Segment size of every partition log. Default 64 MiB. */
+  readonly segmentBytes?: number;
+  /** Largest encoded message. Default 1 MiB. */
+  readonly maxMessageBytes?: number;
+  readonly limits?: Partial<PartitionLimits>;
+  /**
+   * Opens logs damaged inside data that was synced (a CORRUPT_SEGMENT error otherwise) by cutting
+   * each at its first bad batch: everything after it in that log is dropped, and reported. Use it
+   * only once you have kept a copy of the directory, or restored what you could from a backup.
+   */
+  readonly repair?: boolean;
+  /** Thresholds and pace of the alert events (`ferry.on`). */
+  readonly alerts?: AlertOptions;
+  /**
+   * An open half transaction (beginTransaction) neither committed nor aborted within this long is
+   * aborted; so is an in-doubt one after a restart when there is no `resolveInDoubt`. Default 60000.
+   */
+  readonly transactionTimeoutMs?: number;
+  /**
+   * The check-back (issue 13): after a crash, asked for every half transaction that was begun and
+   * not decided, with its id; answer 'commit' if your own local transaction committed, else
+   * 'abort'. Asked again with backoff while it throws; until it answers, the transaction's
+   * messages stay invisible and its acked deliveries reserved.
+   */
+  readonly resolveInDoubt?: ResolveInDoubt;
+  /** Seams: the simulator and tests pass their own. */
+  readonly fs?: FileSystem;
+  readonly clock?: Clock;
+  readonly random?: Random;
+}
+
+/** Builds the runtime for `threads > 0`; supplied by the composition root (index.ts). */
+export type RuntimeFactory = (options: { readonly threads: number | 'auto'; readonly local: ConstructorParameters<typeof LocalRuntime>[0] }) => PartitionRuntime;
