@@ -26,4 +26,17 @@ describe('group state', () => {
     expect(g.expire(1_009)).toEqual([]);
     expect(g.expire(1_010)).toEqual([p]);
   });
+
+  // A redelivery waited behind every fresh message scanned before it fell due (seconds behind a
+  // backlog with a 50 ms backoff, in the demo): it goes first now, as a broker requeues at the head.
+  it('hands out a redelivery that fell due before the fresh backlog, and the fresh ones in order after it', () => {
+    const g = new GroupState('g', 'none', 0);
+    const ps = Array.from({ length: 5 }, (_, i) => g.track(i, undefined, Number.NEGATIVE_INFINITY, 0)!);
+    expect(g.takeReady(0, 1)).toEqual([ps[0]]);
+    g.lease(ps[0]!, 'c', 1, '1.1', 0, 1_000, 0);
+    g.fail(ps[0]!, 1, 5, 'nack', 1); // due at 5
+    g.expire(5);
+    expect(g.takeReady(5, 2)).toEqual([ps[0], ps[1]]);
+    expect(g.takeReady(5, 10)).toEqual([ps[2], ps[3], ps[4]]);
+  });
 });

@@ -58,6 +58,30 @@ interface DueEntry extends HeapEntry { readonly offset: number }
  */
 interface LeaseEntry extends HeapEntry { readonly offsets: number[]; readonly leaseSeq: number }
 
+/** A first-in first-out queue of offsets: an array read from a head, cut back once mostly read. */
+class OffsetQueue {
+  #items: number[] = [];
+  #head = 0;
+
+  get size(): number {
+    return this.#items.length - this.#head;
+  }
+
+  push(offset: number): void {
+    this.#items.push(offset);
+  }
+
+  /** The oldest offset (call only when size > 0). */
+  shift(): number {
+    const offset = this.#items[this.#head++]!;
+    if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
+      this.#items.splice(0, this.#head);
+      this.#head = 0;
+    }
+    return offset;
+  }
+}
+
 /** Delivery state of one consumer group on one partition (see the invariant at the top of the file). */
 export class GroupState {
   readonly name: string;
@@ -68,8 +92,13 @@ export class GroupState {
   readonly pending = new Map<number, Pending>();
   readonly aheadSettled = new Set<number>();
   readonly aheadRetry = new Map<number, RetryState>();
-  readonly #ready: number[] = [];
-  #readyHead = 0;
+  /** Messages never delivered, ready now, in the order they became ready. */
+  readonly #ready = new OffsetQueue();
+  /**
+   * Messages delivered before (a retry falling due, a lease handed back), ready now: taken before
+   * the fresh ones, as a broker requeues at the head, so a retry does not wait behind the backlog.
+   */
+  readonly #again = new OffsetQueue();
   readonly #dueHeap = new MinHeap<DueEntry>();
   readonly #leaseHeap = new MinHeap<LeaseEntry>();
   /** The lease heap's newest entry while later leases may still join it (same deadline, next lease number). */
@@ -130,7 +159,7 @@ export class GroupState {
   /** Puts a free message where it will be picked up: the ready queue, or the due heap. */
   #schedule(p: Pending, now: number): void {
     if (p.lease || p.deadSeq > 0 || !this.#isHead(p)) return;
-    if (p.due <= now) this.#ready.push(p.offset);
+    if (p.due <= now) (p.firstDeliveredAt > 0 || p.failures > 0 ? this.#again : this.#ready).push(p.offset);
     else this.#dueHeap.push({ at: p.due, seq: this.#seq++, offset: p.offset });
   }
 
@@ -166,12 +195,18 @@ export class GroupState {
     return expired;
   }
 
-  /** Up to `max` messages deliverable now, in the order they became ready. */
+  /** Up to `max` messages deliverable now: redeliveries first, then fresh ones, each in the order they became ready. */
   takeReady(now: number, max: number): Pending[] {
     const out: Pending[] = [];
     const taken = new Set<number>();
-    while (out.length < max && this.#readyHead < this.#ready.length) {
-      const offset = this.#ready[this.#readyHead++]!;
+    this.#takeFrom(this.#again, out, taken, now, max);
+    this.#takeFrom(this.#ready, out, taken, now, max);
+    return out;
+  }
+
+  #takeFrom(queue: OffsetQueue, out: Pending[], taken: Set<number>, now: number, max: number): void {
+    while (out.length < max && queue.size > 0) {
+      const offset = queue.shift();
       const p = this.pending.get(offset);
       if (!p || p.lease || p.deadSeq !== 0 || !this.#isHead(p) || taken.has(offset)) continue;
       if (p.due > now) {
@@ -184,15 +219,10 @@ export class GroupState {
       taken.add(offset);
       out.push(p);
     }
-    if (this.#readyHead > 1024 && this.#readyHead * 2 > this.#ready.length) {
-      this.#ready.splice(0, this.#readyHead);
-      this.#readyHead = 0;
-    }
-    return out;
   }
 
   get readyCount(): number {
-    return this.#ready.length - this.#readyHead;
+    return this.#ready.size + this.#again.size;
   }
 
   /** Leases `p` to `consumerId` until `now + timeoutMs`; `wallNow` is recorded as its delivery time. */
