@@ -3,9 +3,12 @@
 // nothing happened; after the decision and before the partitions applied it, everything did; an
 // in-doubt half transaction is resolved by asking resolveInDoubt.
 import { describe, expect, it } from 'vitest';
-import type { FileHandle, FileSystem } from '../wal/index.ts';
-import type { Ferry } from './ferry.ts';
-import { flush, memoryFerry } from '../test-support/memory-ferry.ts';
+import { FerryError, SeededRandom, type FileHandle, type FileSystem } from '../wal/index.ts';
+import { Ferry, type FerryOptions } from './ferry.ts';
+import { LocalRuntime } from './local-runtime.ts';
+import type { PartitionCommand } from './partition-protocol.ts';
+import type { PartitionRuntime } from './runtime.ts';
+import { flush, memoryFerry, type MemoryFerrySetup } from '../test-support/memory-ferry.ts';
 
 /**
  * A disk whose syncs of files whose path contains `dir` never finish while `hold()` says so (their
@@ -69,6 +72,39 @@ function fullFor(fs: FileSystem, dir: string, full: () => boolean): FileSystem {
   });
 }
 
+/**
+ * Reopens the engine with a runtime whose first `txList` to `topic/partition` fails as a lost
+ * request would (retriable): recovery's listing of what is prepared misses that partition.
+ */
+function openMissingOneListing(memory: MemoryFerrySetup, where: string, overrides: Partial<FerryOptions>): Promise<Ferry> {
+  let missed = false;
+  return Ferry.open({ dir: '/ferry', fs: memory.fs.processView(), clock: memory.clock, random: new SeededRandom(77), threads: 1, ...overrides }, ({ local }) => {
+    const inner: PartitionRuntime = new LocalRuntime(local);
+    return new Proxy(inner, {
+      get(target, name) {
+        const value = Reflect.get(target, name, target) as unknown;
+        if (name !== 'call') return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        return (command: PartitionCommand) => {
+          if (command.op === 'txList' && `${command.topic}/${command.partition}` === where && !missed) {
+            missed = true;
+            return Promise.reject(new FerryError('REQUEST_LOST', `txList to ${where}: no reply`, true));
+          }
+          return target.call(command);
+        };
+      },
+    });
+  });
+}
+
+/** Opens an engine with topic `orders`, publishes `value` there in half transaction `id`, then crashes (`kind`). */
+async function halfThenCrash(memory: MemoryFerrySetup, id: string, value: string, kind: 'power' | 'process', options: Partial<FerryOptions> = {}): Promise<void> {
+  const ferry = await memory.open(options);
+  await ferry.createTopic('orders');
+  const tx = await ferry.beginTransaction({ id });
+  await tx.publish('orders', { value });
+  memory.fs.crash(kind);
+}
+
 type Phase = 'idle' | 'committing' | 'decided';
 
 /** An engine with topics `in` (one message, leased to `work`) and `out`, whose syncs of `dirToHold` hang in `holdIn`. */
@@ -127,11 +163,7 @@ describe('a crash during a commit', () => {
 
   it('asks resolveInDoubt about a half transaction a crash left undecided, retrying while it throws', async () => {
     const memory = memoryFerry(8);
-    const ferry = await memory.open();
-    await ferry.createTopic('orders');
-    const tx = await ferry.beginTransaction({ id: 'order-42' });
-    await tx.publish('orders', { value: 'order' });
-    memory.fs.crash('power');
+    await halfThenCrash(memory, 'order-42', 'order', 'power');
     const asked: string[] = [];
     let answer: 'commit' | undefined;
     const reopened = await memory.open({
@@ -154,11 +186,7 @@ describe('a crash during a commit', () => {
 
   it('aborts an in-doubt half transaction once its timeout passed, when there is no resolveInDoubt', async () => {
     const memory = memoryFerry(9);
-    const ferry = await memory.open({ transactionTimeoutMs: 1000 });
-    await ferry.createTopic('orders');
-    const tx = await ferry.beginTransaction({ id: 'order-43' });
-    await tx.publish('orders', { value: 'order' });
-    memory.fs.crash('power');
+    await halfThenCrash(memory, 'order-43', 'order', 'power', { transactionTimeoutMs: 1000 });
     const reopened = await memory.open({ transactionTimeoutMs: 1000 });
     memory.clock.advance(1500);
     await flush(40);
@@ -199,11 +227,7 @@ describe('a crash during a commit', () => {
     // partitions, took one begun meanwhile by this run for one in doubt, 'committed' it with no
     // partitions, and its timeout then aborted it.
     const memory = memoryFerry(12);
-    const ferry = await memory.open();
-    await ferry.createTopic('orders');
-    const old = await ferry.beginTransaction({ id: 'order-1' });
-    await old.publish('orders', { value: 'old' });
-    memory.fs.crash('process');
+    await halfThenCrash(memory, 'order-1', 'old', 'process');
     const asked: string[] = [];
     const reopened = await memory.open({ resolveInDoubt: (id) => (asked.push(id), 'abort') });
     const fresh = await reopened.beginTransaction({ id: 'order-2' }); // while recovery waits on the partitions
@@ -214,5 +238,55 @@ describe('a crash during a commit', () => {
     expect(await readAll(reopened, 'readers', 'orders')).toEqual(['fresh']);
     await reopened.close();
   });
-});
 
+  it('keeps a decision until every partition took it, when recovery could not list one of them', async () => {
+    // Found by the simulator (fresh seed 197485826): a committed transaction's decision was applied
+    // on the partitions recovery's listing showed and then forgotten; the one that had not answered
+    // still held the input's ack prepared, and the sweep presumed it aborted, so the input was
+    // processed again though its outputs were stored.
+    const memory = memoryFerry(13);
+    const phase = { now: 'idle' as Phase };
+    const fs = holdingSyncs(memory.fs.processView(), '/topics/', () => phase.now === 'decided', (path) => {
+      if (phase.now === 'committing' && path.includes('_transactions')) phase.now = 'decided';
+    });
+    const ferry = await memory.open({ fs });
+    await ferry.createTopic('in');
+    await ferry.createTopic('out', { partitions: 2 });
+    await ferry.producer().publish('in', { value: 'input' });
+    const d = (await ferry.consumer('work', { topics: ['in'], pollWaitMs: 10 }).next())!;
+    phase.now = 'committing';
+    void ferry
+      .transaction((tx) => {
+        tx.publish('out', { value: 'o1', key: 'a' });
+        tx.publish('out', { value: 'o2', key: 'b' });
+        tx.ack(d);
+      })
+      .catch(() => {});
+    await flush(60);
+    expect(phase.now).toBe('decided'); // the decision is durable, no partition's apply is
+    memory.fs.crash('power');
+    const reopened = await openMissingOneListing(memory, 'in/0', { transactionTimeoutMs: 1000 });
+    await flush(40);
+    memory.clock.advance(1500); // the sweep asks every partition again
+    await flush(40);
+    expect((await readAll(reopened, 'readers', 'out')).sort()).toEqual(['o1', 'o2']);
+    expect(await readAll(reopened, 'work', 'in')).toEqual([]); // acked with its outputs
+    await reopened.close();
+  });
+
+  it('applies the check-back\'s commit on a partition recovery could not list', async () => {
+    // Found by the simulator (fresh seed 197477614): the check-back's 'commit' was sent to the
+    // partitions the listing showed (none), the decision forgotten, and the sweep then found the
+    // output prepared with no decision and aborted it.
+    const memory = memoryFerry(14);
+    await halfThenCrash(memory, 'order-9', 'order', 'power');
+    const asked: string[] = [];
+    const reopened = await openMissingOneListing(memory, 'orders/0', { transactionTimeoutMs: 1000, resolveInDoubt: (id) => (asked.push(id), 'commit') });
+    await flush(40);
+    expect(asked).toEqual(['order-9']);
+    memory.clock.advance(1500); // the sweep asks every partition again
+    await flush(40);
+    expect(await readAll(reopened, 'readers', 'orders')).toEqual(['order']);
+    await reopened.close();
+  });
+});
