@@ -198,6 +198,9 @@ export class Ferry {
       const decisionLog = await WriteAheadLog.open({ dir: join(options.dir, '_transactions'), fs, clock, fsync: fsync === 'none' ? 'interval' : fsync, ...DECISION_LOG_OPTIONS, repair });
       undo.unshift(() => decisionLog.close());
       const decisions = DecisionLog.load(decisionLog);
+      // The engine's events exist once it does; the check-back's first try comes after recovery's
+      // listing, by which time it does.
+      let opened: Ferry | undefined;
       const manager = new TransactionManager({
         runtime,
         decisions,
@@ -207,6 +210,9 @@ export class Ferry {
         limits,
         timeoutMs: transactionTimeoutMs,
         ...(options.resolveInDoubt ? { resolveInDoubt: options.resolveInDoubt } : {}),
+        checkBackFailed: (event) => {
+          if (opened) opened.#events.emit('checkBackFailed', event);
+        },
         boot: await decisions.boot(clock.now()),
         topic: (name) => {
           const o = catalog.topic(name);
@@ -220,7 +226,7 @@ export class Ferry {
       // must not hold the open up, and nothing needs the outcome first: prepared messages stay
       // invisible and their acked deliveries reserved on the partitions until decided.
       manager.recover();
-      return new Ferry(runtime, catalog, clock, random, maxMessageBytes, lock, { alerts, fs, dir: options.dir, transactions: { manager, log: decisions } });
+      return (opened = new Ferry(runtime, catalog, clock, random, maxMessageBytes, lock, { alerts, fs, dir: options.dir, transactions: { manager, log: decisions } }));
     } catch (error) {
       for (const step of undo) await Promise.resolve().then(step).catch(() => {}); // the open's own error is the one to report
       throw error;

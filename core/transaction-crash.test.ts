@@ -8,7 +8,7 @@ import { Ferry, type FerryOptions } from './ferry.ts';
 import { LocalRuntime } from './local-runtime.ts';
 import type { PartitionCommand } from './partition-protocol.ts';
 import type { PartitionRuntime } from './runtime.ts';
-import { flush, memoryFerry, type MemoryFerrySetup } from '../test-support/memory-ferry.ts';
+import { flush, halfThenCrash, memoryFerry, type MemoryFerrySetup } from '../test-support/memory-ferry.ts';
 
 /**
  * A disk whose syncs of files whose path contains `dir` never finish while `hold()` says so (their
@@ -94,15 +94,6 @@ function openMissingOneListing(memory: MemoryFerrySetup, where: string, override
       },
     });
   });
-}
-
-/** Opens an engine with topic `orders`, publishes `value` there in half transaction `id`, then crashes (`kind`). */
-async function halfThenCrash(memory: MemoryFerrySetup, id: string, value: string, kind: 'power' | 'process', options: Partial<FerryOptions> = {}): Promise<void> {
-  const ferry = await memory.open(options);
-  await ferry.createTopic('orders');
-  const tx = await ferry.beginTransaction({ id });
-  await tx.publish('orders', { value });
-  memory.fs.crash(kind);
 }
 
 type Phase = 'idle' | 'committing' | 'decided';

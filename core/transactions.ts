@@ -8,6 +8,7 @@
 //           any prepare fails ──► txDecide(abort) everywhere, commit() rejects: nothing happened
 import { FerryError, InvalidArgumentError, type Clock, type Random, type TimerHandle } from '../wal/index.ts';
 import type { DecisionLog } from './decision-log.ts';
+import type { FerryEventMap } from './engine-events.ts';
 import { ClosedError } from './errors.ts';
 import { checkName } from './names.ts';
 import type { PartitionLimits } from './partition-api.ts';
@@ -37,6 +38,8 @@ export const DEFAULT_TRANSACTION_TIMEOUT_MS = 60_000;
 
 /** Longest wait between tries of a decision a partition did not take (it restarts, say). */
 const MAX_RETRY_MS = 5_000;
+/** Longest wait between tries of a `resolveInDoubt` that fails. */
+const MAX_CHECK_BACK_RETRY_MS = 30_000;
 
 export interface TransactionManagerOptions {
   readonly runtime: PartitionRuntime;
@@ -47,6 +50,8 @@ export interface TransactionManagerOptions {
   readonly limits: PartitionLimits;
   readonly timeoutMs: number;
   readonly resolveInDoubt?: ResolveInDoubt;
+  /** Told of each failed try of `resolveInDoubt` (the engine's `checkBackFailed` alert event). */
+  readonly checkBackFailed?: (event: FerryEventMap['checkBackFailed']) => void;
   readonly boot: number;
   topic(name: string): ResolvedTopicOptions;
   topics(): [string, ResolvedTopicOptions][];
@@ -357,9 +362,11 @@ export class TransactionManager {
           if (answer !== 'commit' && answer !== 'abort') throw new InvalidArgumentError(`resolveInDoubt must answer 'commit' or 'abort' (got ${String(answer)})`);
           commit = answer === 'commit';
           break;
-        } catch {
+        } catch (error) {
           // Asked again after a backoff: until it answers, the messages stay invisible.
-          await this.#sleep(Math.min(30_000, 100 * 2 ** tries));
+          const retryInMs = Math.min(MAX_CHECK_BACK_RETRY_MS, 100 * 2 ** tries);
+          this.#checkBackFailed(id, begunAt, tries + 1, retryInMs, error);
+          await this.#sleep(retryInMs);
         }
       }
     }
@@ -368,6 +375,13 @@ export class TransactionManager {
     if (!(await this.#retrying(decide))) return; // the log failed, or the engine closed: asked again at the next open
     if (!listing.complete) this.#unsure = true; // the sweep sends the recorded decision where the listing did not look
     if ((await this.#decideEverywhere(key, partitions, commit)) && listing.complete) this.#o.decisions.forget(key);
+  }
+
+  /** Raises the alert of a failed check-back; a listener's failure is not the engine's. */
+  #checkBackFailed(transactionId: string, begunAt: number, tries: number, retryInMs: number, error: unknown): void {
+    const code = error instanceof FerryError ? error.code : typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : 'RESOLVE_IN_DOUBT_FAILED';
+    const message = error instanceof Error ? error.message : String(error);
+    this.#o.checkBackFailed?.({ type: 'checkBackFailed', at: this.#o.clock.now(), transactionId, begunAt, tries, retryInMs, code, message });
   }
 
   /** Every transactionTimeoutMs: decides what partitions hold prepared that no live transaction owns (a restarted worker's, a lost decision's). */
