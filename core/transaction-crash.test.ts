@@ -10,27 +10,32 @@ import type { PartitionCommand } from './partition-protocol.ts';
 import type { PartitionRuntime } from './runtime.ts';
 import { flush, halfThenCrash, memoryFerry, type MemoryFerrySetup } from '../test-support/memory-ferry.ts';
 
-/**
- * A disk whose syncs of files whose path contains `dir` never finish while `hold()` says so (their
- * writes stay unsynced until a crash keeps, tears or drops them); `synced(path)` is told of every
- * other sync that completed.
- */
-function holdingSyncs(fs: FileSystem, dir: string, hold: () => boolean, synced: (path: string) => void = () => {}): FileSystem {
+/** `fs` whose file handles of paths containing `dir` have `field` replaced by `replace(handle, path)`. */
+function overrideHandles(fs: FileSystem, dir: string, field: keyof FileHandle, replace: (h: FileHandle, path: string) => unknown): FileSystem {
   return new Proxy(fs, {
     get(target, name, receiver) {
       if (name !== 'open') return Reflect.get(target, name, receiver) as unknown;
       return (path: string, mode: Parameters<FileSystem['open']>[1]): FileHandle => {
         const handle = target.open(path, mode);
         return new Proxy(handle, {
-          get(h, field) {
-            if (field === 'sync') return () => (path.includes(dir) && hold() ? new Promise<void>(() => {}) : h.sync().then(() => synced(path)));
-            const value = Reflect.get(h, field, h) as unknown;
+          get(h, f) {
+            if (f === field && path.includes(dir)) return replace(h, path);
+            const value = Reflect.get(h, f, h) as unknown;
             return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(h) : value;
           },
         });
       };
     },
   });
+}
+
+/**
+ * A disk whose syncs of files whose path contains `dir` never finish while `hold()` says so (their
+ * writes stay unsynced until a crash keeps, tears or drops them); `synced(path)` is told of every
+ * other sync that completed.
+ */
+function holdingSyncs(fs: FileSystem, dir: string, hold: () => boolean, synced: (path: string) => void = () => {}): FileSystem {
+  return overrideHandles(fs, '', 'sync', (h, path) => () => (path.includes(dir) && hold() ? new Promise<void>(() => {}) : h.sync().then(() => synced(path))));
 }
 
 async function readAll(ferry: Ferry, group: string, topic: string): Promise<unknown[]> {
@@ -50,25 +55,9 @@ async function readAll(ferry: Ferry, group: string, topic: string): Promise<unkn
 
 /** A disk on which writes to files whose path contains `dir` fail with ENOSPC while `full()` says so. */
 function fullFor(fs: FileSystem, dir: string, full: () => boolean): FileSystem {
-  return new Proxy(fs, {
-    get(target, name, receiver) {
-      if (name !== 'open') return Reflect.get(target, name, receiver) as unknown;
-      return (path: string, mode: Parameters<FileSystem['open']>[1]): FileHandle => {
-        const handle = target.open(path, mode);
-        return new Proxy(handle, {
-          get(h, field) {
-            if (field === 'writev' && path.includes(dir)) {
-              return (buffers: readonly Uint8Array[], position: number) => {
-                if (full()) throw Object.assign(new Error('ENOSPC: no space left'), { code: 'ENOSPC' });
-                return h.writev(buffers, position);
-              };
-            }
-            const value = Reflect.get(h, field, h) as unknown;
-            return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(h) : value;
-          },
-        });
-      };
-    },
+  return overrideHandles(fs, dir, 'writev', (h) => (buffers: readonly Uint8Array[], position: number) => {
+    if (full()) throw Object.assign(new Error('ENOSPC: no space left'), { code: 'ENOSPC' });
+    return h.writev(buffers, position);
   });
 }
 
@@ -279,5 +268,39 @@ describe('a crash during a commit', () => {
     await flush(40);
     expect(await readAll(reopened, 'readers', 'orders')).toEqual(['order']);
     await reopened.close();
+  });
+
+  it('acts on no decision whose record failed its sync, until the next open decides by what the disk kept', async () => {
+    // The decision log's sync failed: the commit record is written but maybe not on disk, and
+    // commit() rejects. The sweep (armed here by a listing that missed a partition) must not apply
+    // that decision: a crash could then lose the record, and recovery would presume the rest of
+    // the transaction aborted.
+    const memory = memoryFerry(15);
+    let failing = false;
+    const fs = overrideHandles(memory.fs.processView(), '_transactions', 'sync', (h) => () => (failing ? Promise.reject(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' })) : h.sync()));
+    const ferry = await memory.open({ fs });
+    await ferry.createTopic('in');
+    await ferry.createTopic('out', { partitions: 2 });
+    await ferry.createTopic('other');
+    await ferry.close();
+    const reopened = await openMissingOneListing(memory, 'other/0', { fs, transactionTimeoutMs: 1000 });
+    await reopened.producer().publish('in', { value: 'input' });
+    const d = (await reopened.consumer('work', { topics: ['in'], pollWaitMs: 10 }).next())!;
+    failing = true;
+    const committed = reopened.transaction((tx) => {
+      tx.publish('out', { value: 'o1', key: 'a' });
+      tx.publish('out', { value: 'o2', key: 'b' });
+      tx.ack(d);
+    });
+    await expect(committed).rejects.toMatchObject({ code: expect.any(String) });
+    memory.clock.advance(1500); // the sweep runs
+    await flush(40);
+    expect(await readAll(reopened, 'readers', 'out')).toEqual([]);
+    memory.fs.crash('power');
+    const third = await memory.open();
+    await flush(40);
+    const outcome = { outputs: (await readAll(third, 'readers2', 'out')).sort(), inputs: await readAll(third, 'work', 'in') };
+    expect([ALL, NONE]).toContainEqual(outcome);
+    await third.close();
   });
 });

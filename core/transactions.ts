@@ -322,6 +322,9 @@ export class TransactionManager {
     await Promise.all(
       [...listing.byKey].map(async ([key, where]) => {
         if (this.#live.has(key) || this.#inDoubt.has(key) || (halves.has(key) && this.#o.decisions.decision(key) === undefined)) return;
+        // Its record failed its sync: the disk may have kept it or not, and the next open decides
+        // by what it kept; sending it now could make the transaction half applied after a crash.
+        if (this.#o.decisions.uncertain(key)) return;
         const commit = this.#o.decisions.decision(key) === true;
         if ((await this.#decideEverywhere(key, where, commit)) && listing.complete) this.#o.decisions.forget(key);
       }),
