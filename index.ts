@@ -106,7 +106,7 @@ export {
   UnknownTopicError,
 } from './core/index.ts';
 export { NatsFerry, BackendRequestError, BackendUnavailableError, UnsupportedFeatureError } from './backends/nats/index.ts';
-export type { NatsBackendOptions, NatsConsumer, NatsDelivery, NatsFerryOptions, NatsProducer } from './backends/nats/index.ts';
+export type { NatsBackendOptions, NatsConsumer, NatsDelivery, NatsFerryOptions, NatsGroupMetrics, NatsMetrics, NatsProducer, NatsTopicMetrics } from './backends/nats/index.ts';
 export { ShardCrashedError, ShardFailedError, workerRuntimeFactory } from './workers/index.ts';
 export type { RestartPolicy, WorkerRuntimeExtras } from './workers/index.ts';
 export {

@@ -14,7 +14,7 @@ describe('npm run bench on tiny sizes', () => {
   it('measures the limits and a scenario, checks it, and writes rows and a report', () => {
     const out = join(dir, 'rows.jsonl');
     const html = join(dir, 'report.html');
-    const stdout = execFileSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--tiny', 'consume', `--out=${out}`, `--html=${html}`, `--dir=${dir}`, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000 });
+    const stdout = execFileSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--tiny', 'consume', `--out=${out}`, `--html=${html}`, `--dir=${dir}`, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], timeout: 120_000, env: { ...process.env, FERRY_BENCH_FROM_SOURCE: '1' } });
     const rows = fromJsonLines(readFileSync(out, 'utf8'));
     expect(fromJsonLines(stdout).length).toBe(rows.length); // --json: the same rows on stdout
     expect(rows.filter((r) => r.status !== 'ok')).toEqual([]);

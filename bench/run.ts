@@ -6,6 +6,7 @@
 import { hrtime } from 'node:process';
 import { commandLine, parseCli, progress } from './lib/cli.ts';
 import { describeMachine } from './lib/machine.ts';
+import { ferryEntryEnv } from './lib/ferry-entry.ts';
 import { runCells } from './lib/run-cells.ts';
 import { emit } from './report/output.ts';
 import { buildRows } from './report/rows.ts';
@@ -22,8 +23,9 @@ async function main(): Promise<void> {
   const plans = [...LIMITS, ...chosen].flatMap((s) => s.plan(cli.profile));
   const machine = describeMachine(cli.dataDir);
   const started = hrtime.bigint();
-  process.stderr.write(`${plans.length} cells x ${cli.profile.reps} repetitions (${cli.profile.name} profile), data in ${cli.dataDir}\n`);
-  const cells = await runCells(plans, { reps: cli.profile.reps, timeoutMs: CELL_TIMEOUT_MS, env: { ...process.env, FERRY_BENCH_DIR: cli.dataDir }, onProgress: progress });
+  const ferry = ferryEntryEnv();
+  process.stderr.write(`${plans.length} cells x ${cli.profile.reps} repetitions (${cli.profile.name} profile), data in ${cli.dataDir}; Ferry measured: ${ferry.measured}\n`);
+  const cells = await runCells(plans, { reps: cli.profile.reps, timeoutMs: CELL_TIMEOUT_MS, env: { ...process.env, FERRY_BENCH_DIR: cli.dataDir, ...ferry.env }, onProgress: progress });
   const rows = buildRows(cells, [], { profile: cli.profile.name, machine });
   const questions = new Map([...LIMITS, ...SCENARIOS].map((s) => [s.name, s.question]));
   emit(rows, cli, 'Ferry benchmarks', questions, commandLine('bench'));

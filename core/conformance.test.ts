@@ -1,7 +1,7 @@
 // The conformance suite (test-support/conformance-suite.ts) on the embedded engine: in-thread
 // partitions on a temp directory with the real clock; a restart closes and reopens the directory.
 import { afterAll } from 'vitest';
-import { describeConformance, type FerryApi } from '../test-support/conformance-suite.ts';
+import { CONFORMANCE_ALERTS, describeConformance, type FerryApi } from '../test-support/conformance-suite.ts';
 import { realFerry } from '../test-support/real-ferry.ts';
 import type { Ferry } from '../index.ts';
 
@@ -11,10 +11,10 @@ let current: Promise<Ferry> | undefined;
 describeConformance(
   'embedded',
   {
-    open: () => (current ??= disk.open()),
+    open: () => (current ??= disk.open({ alerts: CONFORMANCE_ALERTS })),
     restart: async (ferry) => {
       await ferry.close();
-      current = disk.open();
+      current = disk.open({ alerts: CONFORMANCE_ALERTS });
       return current;
     },
     cleanup: async () => {
@@ -22,7 +22,7 @@ describeConformance(
       disk.cleanup();
     },
   } satisfies { open(): Promise<FerryApi>; restart(f: FerryApi): Promise<FerryApi>; cleanup(): Promise<void> },
-  { delays: true, acksSurviveCrash: true },
+  { delays: true, acksSurviveCrash: true, storageEvents: true },
 );
 
 afterAll(async () => {

@@ -11,7 +11,7 @@ import type { Ferry } from './ferry.ts';
 import { LocalRuntime } from './local-runtime.ts';
 import type { PartitionCommand } from './partition-protocol.ts';
 import type { PartitionRuntime } from './runtime.ts';
-import { flush, memoryFerry } from '../test-support/memory-ferry.ts';
+import { flush, memoryFerry, pendingNext } from '../test-support/memory-ferry.ts';
 import { resolveTopicOptions } from './topic-options.ts';
 
 /** Sleeps `ms` on the manual clock (the test advances it). */
@@ -34,6 +34,19 @@ async function letters(ferry: Ferry, topic: string, expected: number, clock: Man
   await ops.close({ timeoutMs: 0 });
   await reading;
   return out;
+}
+
+/** An engine whose fsyncs complete only as the manual clock moves (every 50 ms), with `count` messages 0.. on topic `t` (1 partition). */
+async function slowDiskWith(seed: number, count: number): Promise<{ setup: ReturnType<typeof memoryFerry>; ferry: Ferry }> {
+  const setup = memoryFerry(seed, { fsync: 'interval', fsyncIntervalMs: 50 });
+  const settled = async <T>(pending: Promise<T>): Promise<T> => {
+    await runClock(setup.clock, () => false, 200);
+    return pending;
+  };
+  const ferry = await settled(setup.open());
+  await settled(ferry.createTopic('t', { partitions: 1 }));
+  await settled(ferry.producer().publishMany('t', Array.from({ length: count }, (_, i) => ({ value: i }))));
+  return { setup, ferry };
 }
 
 describe('the consumer life cycle', () => {
@@ -99,6 +112,57 @@ describe('the consumer life cycle', () => {
     expect(rest.map(([v]) => v).sort()).toEqual([0, 1, 2, 3, 4, 5].filter((v) => !started.includes(v)));
     expect(rest.every(([, attempt]) => attempt === 1)).toBe(true);
     await ferry.close({ timeoutMs: 0 });
+  });
+
+  // Before, a run() handler waited for its ack's fsync before it took the next delivery: with
+  // concurrency 1 a consumer did one message per fsync.
+  it('run() hands a handler its next delivery while the last ack still waits for its fsync, and resolves once the acks are durable', async () => {
+    const { setup, ferry } = await slowDiskWith(23, 5);
+    const consumer = ferry.consumer<number>('g', { topics: ['t'] });
+    const seen: number[] = [];
+    const running = consumer.run((d) => void seen.push(d.value));
+    let ran = false;
+    void running.then(() => (ran = true));
+    await flush(40); // the clock stands still: no fsync completes
+    expect(seen).toEqual([0, 1, 2, 3, 4]);
+    const closing = consumer.close({ timeoutMs: 1000 });
+    await flush(10);
+    expect(ran).toBe(false); // the acks are not durable yet
+    await runClock(setup.clock, () => ran, 2000);
+    await closing;
+    await running;
+    const again = ferry.consumer<number>('g', { topics: ['t'], pollWaitMs: 10 });
+    const next = pendingNext(again);
+    await runClock(setup.clock, () => false, 100);
+    expect(next.value).toBeUndefined(); // all five acks were applied: nothing comes back
+    await again.close({ timeoutMs: 0 });
+    await ferry.close();
+  });
+
+  // As a broker's prefetch: an ack frees its slot when it is given, not when its fsync completes
+  // (the slot waited for the disk before, so a window of 1,000 drained at 1,000 per fsync); acks
+  // still waiting for the disk are bounded by another window, so a slow disk holds the consumer back.
+  it('frees a slot when an ack is given, and stops fetching once a window of acks waits for the disk', async () => {
+    const { setup, ferry } = await slowDiskWith(29, 40);
+    const consumer = ferry.consumer<number>('g', { topics: ['t'], maxInFlight: 4 });
+    const seen: number[] = [];
+    const acks: Promise<void>[] = [];
+    const loop = (async () => {
+      for await (const d of consumer) {
+        seen.push(d.value);
+        acks.push(d.ack());
+      }
+    })();
+    await flush(40); // the clock stands still: no ack is durable
+    expect(seen.length).toBeGreaterThan(4); // acked slots were reused
+    expect(seen.length).toBeLessThanOrEqual(8); // at most a window of acks waits for the disk
+    await runClock(setup.clock, () => seen.length === 40, 5000);
+    expect(seen).toEqual([...Array(40).keys()]);
+    await consumer.close({ timeoutMs: 0 });
+    await runClock(setup.clock, () => false, 100);
+    await Promise.all(acks);
+    await loop;
+    await ferry.close();
   });
 
   it('close({ timeoutMs }) returns at its deadline and hands a slow handler\'s message back uncharged', async () => {

@@ -24,6 +24,8 @@ export interface RunOptions {
 /** What run() needs from its consumer. */
 export interface RunSource<V> {
   next(): Promise<Delivery<V> | undefined>;
+  /** A delivery ready now, without waiting (undefined: ask next()). */
+  takeNow?(): Delivery<V> | undefined;
   /** Stops the consumer (a fatal failure: the other handlers finish, nothing new starts). */
   stop(): void;
   /** Waits `ms` on the consumer's clock, or less if it closes. */
@@ -46,9 +48,24 @@ export async function runHandlers<V>(source: RunSource<V>, handler: (delivery: D
   if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 10_000) throw new InvalidArgumentError(`run concurrency must be a whole number from 1 to 10000 (got ${String(concurrency)})`);
   if (typeof handler !== 'function') throw new InvalidArgumentError('run needs a handler function');
   let fatal: { error: unknown } | undefined;
+  // Outcomes being applied. A worker does not wait for its ack to be durable before it takes the
+  // next delivery (that would hold each handler to one message per fsync); every one of them
+  // holds a consumer slot until applied, so there are at most maxInFlight.
+  const settling = new Set<Promise<void>>();
+  const applyOutcome = (d: LeasedDelivery<V>, outcome: { error: unknown } | undefined): void => {
+    const done: Promise<void> = settle(source, d, outcome).then(
+      () => void settling.delete(done),
+      (error: unknown) => {
+        settling.delete(done);
+        fatal ??= { error };
+        source.stop();
+      },
+    );
+    settling.add(done);
+  };
   const worker = async (): Promise<void> => {
     try {
-      for (let d = await source.next(); d; d = await source.next()) {
+      for (let d = source.takeNow?.() ?? (await source.next()); d; d = source.takeNow?.() ?? (await source.next())) {
         let outcome: { error: unknown } | undefined;
         if (begin) outcome = await handleExactlyOnce(d, handler, begin);
         else {
@@ -59,7 +76,7 @@ export async function runHandlers<V>(source: RunSource<V>, handler: (delivery: D
           }
         }
         if ((d as LeasedDelivery<V>).settled) continue; // the handler settled it itself
-        await settle(source, d as LeasedDelivery<V>, outcome);
+        applyOutcome(d as LeasedDelivery<V>, outcome);
       }
     } catch (error) {
       fatal ??= { error };
@@ -67,6 +84,7 @@ export async function runHandlers<V>(source: RunSource<V>, handler: (delivery: D
     }
   };
   await Promise.all(Array.from({ length: concurrency }, worker));
+  while (settling.size > 0) await Promise.all(settling);
   if (fatal) throw fatal.error;
 }
 

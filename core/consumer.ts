@@ -15,7 +15,7 @@ import { checkGroupPosition, type GroupPosition } from './group-position.ts';
 import { BoundedFifo, FerryError, InvalidArgumentError, type Clock, type Random, type TimerHandle } from '../wal/index.ts';
 import { runHandlers, type RunOptions } from './consumer-run.ts';
 import { deliveryIterator } from './delivery-iterator.ts';
-import { LeasedDelivery, errorText, type Delivery, type DeliveryOwner } from './delivery.ts';
+import { LeasedDelivery, errorText, type Delivery, type DeliveryLane, type DeliveryOwner } from './delivery.ts';
 import { checkName } from './names.ts';
 import { refuseUnknownOptions } from './option-names.ts';
 import type { DeliveredMessage } from './partition-api.ts';
@@ -34,6 +34,8 @@ export interface ConsumerOptions {
   readonly topics: readonly string[];
   /**
    * Deliveries held at once: fetched into the buffer or held by handlers, unsettled. Default 64.
+   * An ack or nack frees its slot when it is given, as a broker's prefetch does; at most another
+   * `maxInFlight` acks may wait for the disk before the consumer stops fetching.
    * Buffered messages are never charged an attempt, but one that waits longer than the topic's
    * `ackTimeoutMs` is handed back and fetched again: keep it near what the handlers start within
    * that time (about `concurrency × ackTimeoutMs / handler time`).
@@ -82,11 +84,9 @@ export interface ConsumerHost {
   transaction?(headers: Record<string, string>): Transaction;
 }
 
-interface Buffered {
-  readonly topic: string;
-  readonly partition: number;
-  readonly message: DeliveredMessage;
-  /** When its lease runs out unless a handler takes it (the consumer's monotonic clock). */
+/** What the messages of one fetch share (one object per fetch, not per message). */
+interface Fetched extends DeliveryLane {
+  /** When their leases run out unless a handler takes them (the consumer's monotonic clock). */
   readonly expiresAt: number;
 }
 
@@ -109,13 +109,21 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   readonly #ordering: Ordering;
   readonly #pollWaitMs: number;
   readonly #id: string;
-  /** Fetched, not yet handed out; a ring buffer (no Array#shift on the hot path). */
-  #buffer: BoundedFifo<Buffered>;
+  /** Fetched, not yet handed out; ring buffers (no Array#shift on the hot path), side by side: a message and its fetch. */
+  #buffer: BoundedFifo<DeliveredMessage>;
+  #bufferFetch: BoundedFifo<Fetched>;
+  /** Joined the group and pumping: next() may take from the buffer without waiting for #start. */
+  #running = false;
   /** Slots taken: reserved by fetches, buffered, or held by handlers. */
   #inFlight = 0;
+  /**
+   * Acks and nacks queued, not yet answered (their slots are free again). At maxInFlight, pumps
+   * wait: a disk slower than the handlers holds the consumer back instead of piling acks up.
+   */
+  #settlingCount = 0;
   /** Handed out, not settled, lease not known to be gone. */
   readonly #held = new Set<LeasedDelivery<V>>();
-  #takers: ((b: Buffered | undefined) => void)[] = [];
+  #takers: ((message: DeliveredMessage | undefined, from?: Fetched) => void)[] = [];
   #capacityWaiters: (() => void)[] = [];
   #sleepers = new Set<() => void>();
   readonly #queues = new Map<string, SettleQueue>();
@@ -155,14 +163,15 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     if (options.startAt !== undefined) checkGroupPosition('consumer options.startAt', options.startAt);
     this.#startAt = options.startAt;
     this.#buffer = new BoundedFifo(this.#maxInFlight);
+    this.#bufferFetch = new BoundedFifo(this.#maxInFlight);
     this.#shortestLeaseMs = Math.min(...this.#topics.map((t) => host.topic(t).ackTimeoutMs));
     // What every delivery of this consumer settles through (one object shared by all of them).
     this.#owner = {
       group: this.group,
       accepts: () => !this.#closed,
-      send: (d, item) => this.#queue(d.topic, d.partition).push(item),
-      settle: (d, item) => this.#queue(d.topic, d.partition).enqueue(item, d),
       done: (d) => this.#leave(d as LeasedDelivery<V>),
+      settling: (d) => this.#settling(d as LeasedDelivery<V>),
+      unsettling: (d) => this.#unsettling(d as LeasedDelivery<V>),
       ackTimeoutMs: (topic) => this.#host.topic(topic).ackTimeoutMs,
       now: () => this.#host.clock.monotonicNow(), // lease deadlines are durations: a wall-clock step must not move them
       once: (d, key) => this.#host.runtime.call({ op: 'once', topic: d.topic, partition: d.partition, group: this.group, key, offset: d.offset, token: d.token }),
@@ -188,6 +197,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
       await Promise.all(this.#partitions.map(([t, p]) => this.#joinGroup(t, p)));
       if (this.#stopped) return;
       for (const [t, p] of this.#partitions) this.#pump(t, p).catch((error: unknown) => this.#fail(error));
+      this.#running = true;
     })();
     return this.#started;
   }
@@ -241,7 +251,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     let failures = 0;
     while (!this.#stopped) {
       const free = this.#maxInFlight - this.#inFlight;
-      if (free <= 0) {
+      if (!this.#mayFetch()) {
         await new Promise<void>((resolve) => this.#capacityWaiters.push(resolve));
         continue;
       }
@@ -270,15 +280,21 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
         if (messages.length > 0) this.#queue(topic, partition).push({ kind: 'release', consumerId: this.#id, offsets: messages.map((m) => m.offset) }).catch(() => {});
         break;
       }
-      const expiresAt = this.#host.clock.monotonicNow() + this.#host.topic(topic).ackTimeoutMs;
-      for (const message of messages) this.#offer({ topic, partition, message, expiresAt });
+      if (messages.length === 0) continue;
+      const ackTimeoutMs = this.#host.topic(topic).ackTimeoutMs;
+      const from: Fetched = { topic, partition, queue: this.#queue(topic, partition), ackTimeoutMs, expiresAt: this.#host.clock.monotonicNow() + ackTimeoutMs };
+      for (const message of messages) this.#offer(message, from);
     }
   }
 
-  #offer(b: Buffered): void {
+  #offer(message: DeliveredMessage, from: Fetched): void {
     const taker = this.#takers.shift();
-    if (taker) taker(b);
-    else this.#buffer.push(b); // never full: fetches ask for at most the room left
+    if (taker) taker(message, from);
+    else {
+      // never full: fetches ask for at most the room left
+      this.#buffer.push(message);
+      this.#bufferFetch.push(from);
+    }
   }
 
   #fail(error: unknown): void {
@@ -289,16 +305,51 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   #freeSlots(n: number): void {
     if (n <= 0) return;
     this.#inFlight -= n;
-    // Pumps wake once a quarter of the window is free (or someone waits with nothing buffered),
-    // so fetches stay large instead of one message per ack.
-    const free = this.#maxInFlight - this.#inFlight;
-    if (free >= Math.max(1, this.#maxInFlight >> 2) || (this.#takers.length > 0 && this.#buffer.size === 0)) {
-      for (const wake of this.#capacityWaiters.splice(0)) wake();
-    }
+    this.#wakePumps();
   }
 
-  /** A held delivery left the window: settled, or its lease is gone. */
+  /**
+   * Pumps wake once a quarter of the window is free (or someone waits with nothing buffered), so
+   * fetches stay large instead of one message per ack; never while the settling acks fill a window.
+   */
+  #wakePumps(): void {
+    if (this.#capacityWaiters.length > 0 && this.#mayFetch()) for (const wake of this.#capacityWaiters.splice(0)) wake();
+  }
+
+  /** Room for a fetch: a quarter of the window free, or any room once the buffer ran dry; never while the settling acks fill a window. */
+  #mayFetch(): boolean {
+    if (this.#settlingCount >= this.#maxInFlight) return false;
+    const free = this.#maxInFlight - this.#inFlight;
+    return free >= Math.max(1, this.#maxInFlight >> 2) || (free > 0 && this.#buffer.size === 0);
+  }
+
+  /** A held delivery's ack or nack is queued: its slot is free now, its answer counted as settling. */
+  #settling(d: LeasedDelivery<V>): void {
+    if (!d.holdsSlot) return;
+    d.settling = true;
+    this.#settlingCount++;
+    this.#leave(d);
+  }
+
+  /** A queued ack or nack failed and may be tried again: the delivery is held again. */
+  #unsettling(d: LeasedDelivery<V>): void {
+    if (!d.settling) return;
+    d.settling = false;
+    this.#settlingCount--;
+    d.holdsSlot = true;
+    this.#held.add(d);
+    this.#inFlight++;
+    this.#armSweep();
+  }
+
+  /** A delivery left the window: settled (answered), or its lease is gone. */
   #leave(d: LeasedDelivery<V>): void {
+    if (d.settling && !d.holdsSlot) {
+      d.settling = false;
+      this.#settlingCount--;
+      this.#wakePumps();
+      return;
+    }
     if (!d.holdsSlot) return;
     d.holdsSlot = false;
     this.#held.delete(d);
@@ -307,34 +358,56 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   }
 
   /** The next delivery, or undefined once the consumer is closing or closed. */
-  async next(): Promise<Delivery<V> | undefined> {
+  next(): Promise<Delivery<V> | undefined> {
+    const ready = this.takeNow();
+    return ready ? Promise.resolve(ready) : this.#waitNext();
+  }
+
+  /**
+   * A buffered delivery handed out now, or undefined if none is (the iterator's and run()'s
+   * fast path: no promise per message while the buffer holds some).
+   */
+  takeNow(): Delivery<V> | undefined {
+    if (!this.#running || this.#stopped || this.#failure) return undefined;
+    for (let m = this.#buffer.shift(); m; m = this.#buffer.shift()) {
+      if (this.#buffer.size === 0) this.#wakePumps(); // ran dry: any room is worth a fetch now
+      const d = this.#handOut(m, this.#bufferFetch.shift()!);
+      if (d) return d;
+    }
+    return undefined;
+  }
+
+  async #waitNext(): Promise<Delivery<V> | undefined> {
     if (this.#stopped) return undefined;
     await this.#start();
     for (;;) {
       if (this.#failure) throw this.#failure;
       if (this.#stopped) return undefined;
-      const b = this.#buffer.shift() ?? (await new Promise<Buffered | undefined>((resolve) => this.#takers.push(resolve)));
-      if (!b) {
+      let message = this.#buffer.shift();
+      let from = message && this.#bufferFetch.shift();
+      if (this.#buffer.size === 0) this.#wakePumps();
+      if (!message) [message, from] = await new Promise<[DeliveredMessage | undefined, Fetched | undefined]>((resolve) => this.#takers.push((m, f) => resolve([m, f])));
+      if (!message) {
         if (this.#failure && !this.#stopped) throw this.#failure;
         return undefined;
       }
-      const d = this.#handOut(b);
+      const d = this.#handOut(message, from!);
       if (d) return d;
     }
   }
 
   /** Starts a buffered message's lease for a handler; undefined if it cannot be handed out. */
-  #handOut(b: Buffered): LeasedDelivery<V> | undefined {
-    const queue = this.#queue(b.topic, b.partition);
-    const { offset, token } = b.message;
-    if (b.expiresAt <= this.#host.clock.monotonicNow()) {
+  #handOut(message: DeliveredMessage, from: Fetched): LeasedDelivery<V> | undefined {
+    const { queue } = from;
+    const { offset, token } = message;
+    if (from.expiresAt <= this.#host.clock.monotonicNow()) {
       // Its lease ran out in the buffer: the partition hands it back uncharged; fetch it again.
       this.#freeSlots(1);
       return undefined;
     }
     let d: LeasedDelivery<V>;
     try {
-      d = new LeasedDelivery<V>(b.topic, b.partition, b.message, this.#owner);
+      d = new LeasedDelivery<V>(from, message, this.#owner);
     } catch (error) {
       // A value that does not decode would fail every attempt: dead-letter it with the reason.
       this.#freeSlots(1);
@@ -344,7 +417,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     }
     this.#held.add(d);
     this.#armSweep();
-    queue.send({ kind: 'start', offset, token }); // a lost start shows as a stale ack
+    queue.start(d); // its start item, unless its ack or nack comes in this turn
     return d;
   }
 
@@ -366,8 +439,9 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
 
   /**
    * Runs `handler` on each delivery, `concurrency` (default 1) at a time, until the consumer is
-   * closed: resolving acks the message, throwing nacks it with the error. Resolves once every
-   * handler it started is done; rejects (after stopping the consumer and letting the other
+   * closed: resolving acks the message, throwing nacks it with the error. A handler takes its next
+   * delivery as soon as it returns (the ack is applied meanwhile; a failed one stops the run).
+   * Resolves once every handler it started is done and its outcome applied; rejects (after stopping the consumer and letting the other
    * handlers finish) if a delivery cannot be settled for a reason that is not retriable.
    * With `{ exactlyOnce: true }` the handler's second argument is a transaction: its publishes and
    * the delivery's ack commit as one (issue 13); without it, the second argument is undefined.
@@ -376,6 +450,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     return runHandlers<V>(
       {
         next: () => this.next(),
+        takeNow: () => this.takeNow(),
         stop: () => void this.close(),
         sleep: (ms) => this.#sleep(ms),
         now: () => this.#host.clock.monotonicNow(),
@@ -397,11 +472,12 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   /** Empties the buffer: its messages were never handed to a handler. */
   #takeBuffered(): Map<string, { topic: string; partition: number; offsets: number[] }> {
     const byPartition = new Map<string, { topic: string; partition: number; offsets: number[] }>();
-    for (let b = this.#buffer.shift(); b; b = this.#buffer.shift()) {
+    for (let m = this.#buffer.shift(); m; m = this.#buffer.shift()) {
+      const b = this.#bufferFetch.shift()!;
       const key = `${b.topic}/${b.partition}`;
       let entry = byPartition.get(key);
       if (!entry) byPartition.set(key, (entry = { topic: b.topic, partition: b.partition, offsets: [] }));
-      entry.offsets.push(b.message.offset);
+      entry.offsets.push(m.offset);
       this.#freeSlots(1);
     }
     return byPartition;
@@ -416,6 +492,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     this.#stop();
     this.#closed = true;
     this.#buffer = new BoundedFifo(1);
+    this.#bufferFetch = new BoundedFifo(1);
     // A dead process's pending fetches go with its connection; its leases stay until they expire.
     for (const [topic, p] of this.#partitions) void this.#queue(topic, p).push({ kind: 'release', consumerId: this.#id, leases: false }).catch(() => {});
   }

@@ -7,7 +7,7 @@ import { ClosedError, StaleDeliveryError, leaseIsGone } from './errors.ts';
 import type { OnceAnswer } from './once-keys.ts';
 import { MAX_ERROR_CHARS, type DeliveredMessage } from './partition-api.ts';
 import type { SettleItem } from './partition-protocol.ts';
-import type { SettleAnswer } from './settle-queue.ts';
+import type { SettleAnswer, SettleQueue } from './settle-queue.ts';
 import { OnceKeyBusyError } from './transaction-errors.ts';
 
 /** Longest d.once key. */
@@ -61,16 +61,26 @@ export interface DeliveryOwner {
   readonly group: string;
   /** False once the consumer is closed for good (its remaining leases handed back). */
   accepts(): boolean;
-  send(d: LeasedDelivery, item: SettleItem): Promise<void>;
-  /** Queues the delivery's ack or nack; the delivery hears the answer (no promise per item). */
-  settle(d: LeasedDelivery, item: SettleItem): void;
-  /** The delivery left the consumer's window (settled, or its lease is gone). */
+  /** An ack or nack of the delivery was queued: its slot is free (as a broker's prefetch frees at the ack), its answer still pending. */
+  settling(d: LeasedDelivery): void;
+  /** A queued ack or nack failed for a reason that may pass: the delivery is held again (it may be settled again). */
+  unsettling(d: LeasedDelivery): void;
+  /** The delivery left the consumer for good (settled durably, or its lease is gone). */
   done(d: LeasedDelivery): void;
   ackTimeoutMs(topic: string): number;
   /** Monotonic time (Clock.monotonicNow): lease deadlines must not move with the wall clock. */
   now(): number;
   /** Asks the partition about a d.once key (issue 13). */
   once(d: LeasedDelivery, key: string): Promise<OnceAnswer>;
+}
+
+/** Where a delivery came from and settles through: shared by the messages of one fetch. */
+export interface DeliveryLane {
+  readonly topic: string;
+  readonly partition: number;
+  /** The consumer's ordered settle queue on that partition. */
+  readonly queue: SettleQueue;
+  readonly ackTimeoutMs: number;
 }
 
 /** The text a nack stores for `error`: bounded, whatever the caller threw. */
@@ -109,6 +119,11 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
   deadline: number;
   /** Holds one of the consumer's in-flight slots. */
   holdsSlot = true;
+  /** Its ack or nack is queued, not yet answered: counted by the consumer as settling. */
+  settling = false;
+  /** @internal Where its start item waits in the settle queue (see SettleQueue.start). */
+  startTurn = -1;
+  startIndex = -1;
   #settled = false;
   /** Keys d.once claimed: recorded with the ack. */
   #onceKeys: string[] | undefined;
@@ -116,24 +131,26 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
   #resolve: (() => void) | undefined;
   #reject: ((error: unknown) => void) | undefined;
   readonly #owner: DeliveryOwner;
+  readonly #queue: SettleQueue;
 
   /** Decodes the message; throws if it cannot be decoded. */
-  constructor(topic: string, partition: number, message: DeliveredMessage, owner: DeliveryOwner) {
+  constructor(lane: DeliveryLane, message: DeliveredMessage, owner: DeliveryOwner) {
     const meta = decodeMeta(message.record);
     const body = decodeBody(message.record);
     this.value = body.value as V;
     this.key = meta.key;
     this.headers = body.headers;
     this.id = meta.id;
-    this.topic = topic;
-    this.partition = partition;
+    this.topic = lane.topic;
+    this.partition = lane.partition;
     this.offset = message.offset;
     this.attempt = message.attempt;
     this.publishedAt = message.publishedAt;
     this.deadLetter = readDeadLetterInfo(body.headers);
     this.token = message.token;
     this.#owner = owner;
-    this.deadline = owner.now() + owner.ackTimeoutMs(topic);
+    this.#queue = lane.queue;
+    this.deadline = owner.now() + lane.ackTimeoutMs;
   }
 
   /** True once ack or nack was accepted. */
@@ -144,7 +161,8 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
   ack(): Promise<void> {
     const refused = this.#refuse('ack');
     if (refused) return refused;
-    return this.#settling({ kind: 'ack', offset: this.offset, token: this.token, ...(this.#onceKeys ? { keys: this.#onceKeys } : {}) });
+    const keys = this.#onceKeys;
+    return this.#settling(keys ? { kind: 'ack', offset: this.offset, token: this.token, keys } : { kind: 'ack', offset: this.offset, token: this.token });
   }
 
   once(key: string): Promise<boolean> {
@@ -179,7 +197,8 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
     if (this.#settled) return Promise.reject(new StaleDeliveryError(this.topic, this.partition, this.offset, 'already settled, extend ignored'));
     if (!this.#owner.accepts()) return Promise.reject(new ClosedError(`consumer of group ${this.#owner.group}`));
     const from = this.#owner.now();
-    return this.#owner.send(this, { kind: 'extend', offset: this.offset, token: this.token, ...(ms === undefined ? {} : { ms }) }).then(() => {
+    this.startTurn = -1; // an ack after this extend must not overtake it
+    return this.#queue.push({ kind: 'extend', offset: this.offset, token: this.token, ...(ms === undefined ? {} : { ms }) }).then(() => {
       this.deadline = Math.max(this.deadline, from + (ms ?? this.#owner.ackTimeoutMs(this.topic)));
     });
   }
@@ -217,7 +236,8 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
     return new Promise<void>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
-      this.#owner.settle(this, item);
+      this.#queue.settle(this, item);
+      this.#owner.settling(this);
     });
   }
 
@@ -233,7 +253,10 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
   refused(error: unknown): void {
     // A lost lease is gone for good; anything else (disk full, a timeout) can be retried.
     if (leaseIsGone(error)) this.#owner.done(this);
-    else this.#settled = false;
+    else {
+      this.#settled = false;
+      this.#owner.unsettling(this);
+    }
     const reject = this.#reject;
     this.#resolve = this.#reject = undefined;
     reject?.(error);

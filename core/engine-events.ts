@@ -7,7 +7,7 @@
 import type { Clock, TimerHandle } from '../wal/index.ts';
 import { InvalidArgumentError, OverloadedError } from '../wal/index.ts';
 import type { ResolvedAlertOptions } from './alert-options.ts';
-import type { Collected, GroupMetrics } from './metrics.ts';
+import type { Collected, GroupMetrics, UnavailablePartition } from './metrics.ts';
 import type { PartitionEvent } from './partition-metrics.ts';
 
 type Of<T extends PartitionEvent['type']> = Extract<PartitionEvent, { readonly type: T }>;
@@ -64,6 +64,25 @@ export const FERRY_EVENT_NAMES: readonly FerryEventName[] = Object.freeze([
 /** Listeners one event name may have; one more is OVERLOADED (a listener added per request is a leak). */
 export const MAX_LISTENERS_PER_EVENT = 100;
 
+/** The figures a group's derived alerts read (lag, redeliveries, settles). */
+export type AlertGroupFigures = Pick<GroupMetrics, 'group' | 'topic' | 'redeliveredAfterNack' | 'redeliveredAfterLeaseExpiry' | 'acked' | 'deadLettered' | 'lag' | 'lagAgeMs'>;
+
+/**
+ * What one poll reads: a backend's raised events and the figures the derived alerts come from.
+ * The embedded engine's `Collected` is one; another backend (NATS) gives what it has: partitions
+ * without checkpoints, no shards.
+ */
+export interface AlertInput {
+  readonly metrics: {
+    readonly topics: readonly { readonly topic: string; readonly partitions: readonly { readonly partition: number; readonly checkpointError: string | null }[] }[];
+    readonly groups: readonly AlertGroupFigures[];
+    readonly unavailable: readonly UnavailablePartition[];
+  };
+  readonly events: readonly PartitionEvent[];
+  readonly eventsDropped: number;
+  readonly shards: Collected['shards'];
+}
+
 /** What the engine remembers of a group on a topic between polls. */
 interface GroupMemory {
   redelivered: number;
@@ -76,7 +95,7 @@ interface GroupMemory {
 /** Listeners, the poll, and what the last poll saw. */
 export class EngineEvents {
   readonly #listeners = new Map<FerryEventName, Set<(event: never) => void>>();
-  readonly #collect: () => Promise<Collected>;
+  readonly #collect: () => Promise<AlertInput>;
   readonly #clock: Clock;
   readonly #o: ResolvedAlertOptions;
   #timer: TimerHandle | undefined;
@@ -90,7 +109,7 @@ export class EngineEvents {
   #syncFailed = new Set<string>();
   #lastPollAt: number | undefined;
 
-  constructor(collect: () => Promise<Collected>, clock: Clock, options: ResolvedAlertOptions) {
+  constructor(collect: () => Promise<AlertInput>, clock: Clock, options: ResolvedAlertOptions) {
     this.#collect = collect;
     this.#clock = clock;
     this.#o = options;
@@ -158,7 +177,7 @@ export class EngineEvents {
 
   async #pollOnce(): Promise<void> {
     if (this.#closed) return;
-    let collected: Collected;
+    let collected: AlertInput;
     try {
       collected = await this.#collect();
     } catch {
@@ -190,7 +209,7 @@ export class EngineEvents {
     this.#shards = shards.map((s) => ({ ...s }));
   }
 
-  #partitionEvents(collected: Collected, at: number): void {
+  #partitionEvents(collected: AlertInput, at: number): void {
     const blocked = new Set<string>();
     for (const t of collected.metrics.topics) {
       for (const p of t.partitions) {
@@ -209,7 +228,7 @@ export class EngineEvents {
     }
   }
 
-  #groupEvents(g: GroupMetrics, at: number, seconds: number): GroupMemory {
+  #groupEvents(g: AlertGroupFigures, at: number, seconds: number): GroupMemory {
     const o = this.#o;
     const mono = this.#clock.monotonicNow();
     const redelivered = g.redeliveredAfterNack + g.redeliveredAfterLeaseExpiry;

@@ -19,7 +19,7 @@ import {
   type Random,
 } from '../wal/index.ts';
 import { CATALOG_LOG_OPTIONS, Catalog } from './catalog.ts';
-import { ClosedError, DeadLetterTopicConflictError, GroupInUseError, ProducerFencedError, TopicInUseError, UnknownGroupError, UnknownTopicError } from './errors.ts';
+import { ClosedError, GroupInUseError, ProducerFencedError, TopicInUseError, UnknownGroupError, UnknownTopicError } from './errors.ts';
 import { LocalRuntime } from './local-runtime.ts';
 import { resolveEngineOptions } from './engine-options.ts';
 import { inspectMessage, readTopic, resetGroupPosition, type AdminHost, type MessageHistory, type ReadOptions, type ResetGroupOptions, type ResetResult, type StoredMessageView } from './admin.ts';
@@ -40,7 +40,7 @@ import type { PartitionLimits } from './partition-actor.ts';
 import { Consumer, type ConsumerOptions } from './consumer.ts';
 import { Producer, type ProducerOptions } from './producer.ts';
 import type { PartitionRuntime } from './runtime.ts';
-import { DEAD_LETTER_TOPIC_OPTIONS, resolveTopicOptions, type ResolvedTopicOptions, type TopicOptions } from './topic-options.ts';
+import { DEAD_LETTER_TOPIC_OPTIONS, assertDeadLetterTarget, resolveTopicOptions, type ResolvedTopicOptions, type TopicOptions } from './topic-options.ts';
 
 /** Options of `Ferry.open`. */
 export interface FerryOptions {
@@ -258,9 +258,7 @@ export class Ferry {
     if (resolved.deadLetter !== false) {
       const target = this.#catalog.topic(resolved.deadLetter);
       if (!target) await this.createTopic(resolved.deadLetter, DEAD_LETTER_TOPIC_OPTIONS);
-      // Created first as an ordinary topic (an ops service that started first): its letters would
-      // be retried 5 times and moved on to a dead-letter topic of its own, which no one expects.
-      else if (isNew && target.deadLetter !== false) throw new DeadLetterTopicConflictError(name, resolved.deadLetter);
+      else assertDeadLetterTarget(name, isNew, resolved.deadLetter, target);
     }
     // Files left by a deleteTopic that a crash interrupted must not come back as the new topic's.
     if (isNew) this.#disk.fs.removeTree(this.#topicDir(name));

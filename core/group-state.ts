@@ -12,6 +12,7 @@
 // times that are persisted.
 import { monoDueFromWall, wallFromMono, type ClockReading } from './clock-reading.ts';
 import { MinHeap, type HeapEntry } from './min-heap.ts';
+import type { CachedBatch } from './record-cache.ts';
 import type { GroupSnapshot, Ordering, PendingSnapshot } from './records.ts';
 
 /** One unsettled message of the group. */
@@ -35,6 +36,8 @@ export interface Pending {
   deadSeq: number;
   /** Acked this tick, its ACK record not yet written: not to be acked again, nor expired. */
   acking?: boolean;
+  /** The scanned batch holding its record until it is settled (the partition's record cache). */
+  cached?: CachedBatch;
 }
 
 /** The durable part of a pending message, as replay finds it in RETRY records. */
@@ -49,7 +52,11 @@ export interface RetryState {
 }
 
 interface DueEntry extends HeapEntry { readonly offset: number }
-interface LeaseEntry extends HeapEntry { readonly offset: number; readonly leaseSeq: number }
+/**
+ * Leases that run out at `at`: offsets[i] holds lease number leaseSeq + i. One entry for the
+ * leases of a fetch (one deadline, consecutive lease numbers), not one per message.
+ */
+interface LeaseEntry extends HeapEntry { readonly offsets: number[]; readonly leaseSeq: number }
 
 /** Delivery state of one consumer group on one partition (see the invariant at the top of the file). */
 export class GroupState {
@@ -65,6 +72,8 @@ export class GroupState {
   #readyHead = 0;
   readonly #dueHeap = new MinHeap<DueEntry>();
   readonly #leaseHeap = new MinHeap<LeaseEntry>();
+  /** The lease heap's newest entry while later leases may still join it (same deadline, next lease number). */
+  #openLeaseEntry: LeaseEntry | undefined;
   /** Unsettled offsets per ordering key, ascending; only the first may be in flight. */
   readonly #keyQueues = new Map<string, number[]>();
   /** Settled offsets still heading their key's queue until their record is durable (see settle). */
@@ -133,20 +142,26 @@ export class GroupState {
       if (p && p.due === e.at) this.#schedule(p, now);
     }
     const expired: Pending[] = [];
+    let seen: Set<Pending> | undefined;
     for (let e = this.#leaseHeap.peek(); e && e.at <= now; e = this.#leaseHeap.peek()) {
       this.#leaseHeap.pop();
-      const p = this.pending.get(e.offset);
-      if (!p?.lease || p.lease.seq !== e.leaseSeq) continue; // an older lease's entry
-      if (p.lease.deadline > e.at) {
-        // Started after this entry was made: its deadline moved without an entry (start); make one.
-        if (p.lease.heapAt < p.lease.deadline) {
-          p.lease.heapAt = p.lease.deadline;
-          this.#leaseHeap.push({ at: p.lease.deadline, seq: this.#seq++, offset: p.offset, leaseSeq: p.lease.seq });
+      if (e === this.#openLeaseEntry) this.#openLeaseEntry = undefined;
+      for (let i = 0; i < e.offsets.length; i++) {
+        const p = this.pending.get(e.offsets[i]!);
+        if (!p?.lease || p.lease.seq !== e.leaseSeq + i) continue; // an older lease's entry
+        if (p.lease.deadline > e.at) {
+          // Started after this entry was made: its deadline moved without an entry (start); make one.
+          if (p.lease.heapAt < p.lease.deadline) {
+            p.lease.heapAt = p.lease.deadline;
+            this.#leaseHeap.push({ at: p.lease.deadline, seq: this.#seq++, offsets: [p.offset], leaseSeq: p.lease.seq });
+          }
+          continue;
         }
-        continue;
+        // An extend that lands on the same deadline leaves two equal entries: one expiry each lease.
+        if (p.lease.deadline !== e.at || seen?.has(p)) continue;
+        (seen ??= new Set()).add(p);
+        expired.push(p);
       }
-      // An extend that lands on the same deadline leaves two equal entries: one expiry each lease.
-      if (p.lease.deadline === e.at && !expired.includes(p)) expired.push(p);
     }
     return expired;
   }
@@ -185,8 +200,13 @@ export class GroupState {
     p.lease = { seq: leaseSeq, token, consumerId, deadline: now + timeoutMs, started: false, heapAt: now + timeoutMs };
     if (p.firstDeliveredAt === 0) p.firstDeliveredAt = wallNow;
     p.lastDeliveredAt = wallNow;
-    this.#leaseHeap.push({ at: p.lease.deadline, seq: this.#seq++, offset: p.offset, leaseSeq });
-    this.#compactHeaps();
+    const open = this.#openLeaseEntry;
+    if (open && open.at === p.lease.deadline && open.leaseSeq + open.offsets.length === leaseSeq) open.offsets.push(p.offset);
+    else {
+      this.#openLeaseEntry = { at: p.lease.deadline, seq: this.#seq++, offsets: [p.offset], leaseSeq };
+      this.#leaseHeap.push(this.#openLeaseEntry);
+      this.#compactHeaps();
+    }
   }
 
   /** The handler took `p`: its lease runs `ms` from now, and an expiry now charges an attempt. */
@@ -202,7 +222,7 @@ export class GroupState {
     if (!p.lease) return;
     p.lease.deadline = now + ms;
     p.lease.heapAt = p.lease.deadline;
-    this.#leaseHeap.push({ at: p.lease.deadline, seq: this.#seq++, offset: p.offset, leaseSeq: p.lease.seq });
+    this.#leaseHeap.push({ at: p.lease.deadline, seq: this.#seq++, offsets: [p.offset], leaseSeq: p.lease.seq });
     this.#compactHeaps();
   }
 
@@ -219,6 +239,7 @@ export class GroupState {
       return;
     }
     this.pending.delete(offset);
+    p.cached?.settledOne();
     const k = this.#orderKey(p);
     if (k === undefined) return;
     if (holdKey) {
@@ -334,10 +355,13 @@ export class GroupState {
   #compactHeaps(): void {
     const limit = 4 * this.pending.size + 1024;
     if (this.#leaseHeap.size > limit) {
-      this.#leaseHeap.compact((e) => {
-        const lease = this.pending.get(e.offset)?.lease;
-        return lease?.seq === e.leaseSeq && (lease.deadline === e.at || lease.heapAt === e.at); // an extended lease's older entries go
-      });
+      this.#openLeaseEntry = undefined;
+      this.#leaseHeap.compact((e) =>
+        e.offsets.some((offset, i) => {
+          const lease = this.pending.get(offset)?.lease;
+          return lease?.seq === e.leaseSeq + i && (lease.deadline === e.at || lease.heapAt === e.at); // an extended lease's older entries go
+        }),
+      );
     }
     if (this.#dueHeap.size > limit) this.#dueHeap.compact((e) => this.pending.get(e.offset)?.due === e.at);
   }

@@ -50,7 +50,7 @@ export { DuplicateSequenceError, ProducersFullError, SequenceGapError } from './
 export { checkShape as checkMessageShape } from './codec.ts';
 export { checkName } from './names.ts';
 export { refuseUnknownOptions } from './option-names.ts';
-export { resolveTopicOptions, assertSameTopicOptions, DEAD_LETTER_TOPIC_OPTIONS } from './topic-options.ts';
+export { resolveTopicOptions, assertSameTopicOptions, assertDeadLetterTarget, DEAD_LETTER_TOPIC_OPTIONS } from './topic-options.ts';
 export { backoffDelayMs } from './backoff.ts';
 export { runHandlers } from './consumer-run.ts';
 export { deliveryIterator } from './delivery-iterator.ts';
@@ -60,3 +60,14 @@ export { errorText } from './delivery.ts';
 export type { Transaction } from './transaction.ts';
 export type { InDoubtInfo, ResolveInDoubt } from './transactions.ts';
 export { OnceKeyBusyError, TooManyTransactionsError, TransactionAbortedError, TransactionFencedError, TransactionFinishedError, TransactionTooLargeError } from './transaction-errors.ts';
+// For other backends' metrics and events: the same histograms, counters, event poll and families.
+export { DurationHistogram, emptyHistogram } from './metrics-histogram.ts';
+export { MAX_PARTITION_EVENTS, zeroCounters } from './partition-metrics.ts';
+export type { GroupCounters, PartitionEvent } from './partition-metrics.ts';
+export { EngineEvents } from './engine-events.ts';
+export type { AlertGroupFigures, AlertInput } from './engine-events.ts';
+export { resolveAlertOptions } from './alert-options.ts';
+export type { ResolvedAlertOptions } from './alert-options.ts';
+export { DEST, GROUP, PART, Exposition, groupCounterFamilies, latencyHistograms, publishFamilies, redrivenFamily, renderFamilies, unavailableFamily } from './metrics-text.ts';
+export type { Family, Labels } from './metrics-text.ts';
+export { DEFAULT_ONCE_KEY_TTL_MS } from './once-keys.ts';

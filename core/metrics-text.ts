@@ -5,9 +5,11 @@
 // Pure: runs on the caller's thread over a snapshot that is already plain data.
 import type { HistogramSnapshot } from './metrics-histogram.ts';
 import type { FerryMetrics } from './metrics.ts';
+import type { GroupCounters } from './partition-metrics.ts';
 
 type Kind = 'counter' | 'gauge' | 'histogram';
-type Labels = Readonly<Record<string, string | number>>;
+/** Sample labels by OpenTelemetry attribute name. */
+export type Labels = Readonly<Record<string, string | number>>;
 
 const UNIT_WORDS: Readonly<Record<string, string>> = { s: 'seconds', ms: 'milliseconds', By: 'bytes', '1': 'ratio' };
 
@@ -64,8 +66,8 @@ function num(value: number): string {
   return Number.isNaN(value) ? 'NaN' : String(value);
 }
 
-/** Collects families in order. */
-class Exposition {
+/** Collects families in order (a backend with other figures builds its own list with it: backends/nats). */
+export class Exposition {
   readonly families: Family[] = [];
 
   family(otelName: string, unit: string, kind: Kind, help: string, samples: readonly (readonly [Labels, number])[]): void {
@@ -97,22 +99,24 @@ export function renderFamilies(families: readonly Family[]): string {
   return `${lines.join('\n')}\n`;
 }
 
-const DEST = 'messaging.destination.name';
-const PART = 'messaging.destination.partition.id';
-const GROUP = 'messaging.consumer.group.name';
+/** The OpenTelemetry attributes Ferry labels samples with. */
+export const DEST = 'messaging.destination.name';
+export const PART = 'messaging.destination.partition.id';
+export const GROUP = 'messaging.consumer.group.name';
 
 /** Renders a snapshot as Prometheus text (`Content-Type: text/plain; version=0.0.4`). */
 export function metricsText(m: FerryMetrics): string {
   return renderFamilies(metricFamilies(m));
 }
 
-/** The snapshot as metric families with Prometheus names (the same every time, whatever the figures). */
-export function metricFamilies(m: FerryMetrics): Family[] {
-  const out = new Exposition();
-  const partitions = m.topics.flatMap((t) => t.partitions.map((p) => ({ labels: { [DEST]: t.topic, [PART]: String(p.partition) }, p })));
-  const groupParts = m.groups.flatMap((g) => g.partitions.map((p) => ({ labels: { [DEST]: g.topic, [PART]: String(p.partition), [GROUP]: g.group }, p })));
+/** Per-partition publish counters as the families of every backend: `partitions` labelled by topic and partition. */
+export function publishFamilies(out: Exposition, partitions: readonly { readonly labels: Labels; readonly p: { readonly published: number; readonly duplicates: number } }[]): void {
   out.family('messaging.client.sent.messages', '{message}', 'counter', 'Messages published and stored, per partition (since the partition opened).', partitions.map(({ labels, p }) => [labels, p.published]));
   out.family('ferry.messages.duplicates', '{message}', 'counter', 'Published messages dropped as duplicates (a retried batch, a repeated message id).', partitions.map(({ labels, p }) => [labels, p.duplicates]));
+}
+
+/** A group's counters on one partition as the families of every backend (labelled by topic, partition, group). */
+export function groupCounterFamilies(out: Exposition, groupParts: readonly { readonly labels: Labels; readonly p: Readonly<GroupCounters> }[]): void {
   out.family('messaging.client.consumed.messages', '{message}', 'counter', 'Messages delivered to a consumer group (leases handed out, redeliveries included).', groupParts.map(({ labels, p }) => [labels, p.delivered]));
   out.family('ferry.messages.acked', '{message}', 'counter', 'Messages acknowledged by a group.', groupParts.map(({ labels, p }) => [labels, p.acked]));
   out.family('ferry.messages.nacked', '{message}', 'counter', 'Messages nacked by a group.', groupParts.map(({ labels, p }) => [labels, p.nacked]));
@@ -128,7 +132,28 @@ export function metricFamilies(m: FerryMetrics): Family[] {
   );
   out.family('ferry.leases.expired', '{lease}', 'counter', 'Leases that ran out while a handler held the message.', groupParts.map(({ labels, p }) => [labels, p.leasesExpired]));
   out.family('ferry.messages.dead_lettered', '{message}', 'counter', 'Messages a group moved to the dead-letter topic.', groupParts.map(({ labels, p }) => [labels, p.deadLettered]));
-  out.family('ferry.messages.redriven', '{message}', 'counter', 'Dead letters moved back out of a dead-letter topic by redrive.', m.topics.filter((t) => t.redriven > 0).map((t) => [{ [DEST]: t.topic }, t.redriven]));
+}
+
+/** The redrive counter, per dead-letter topic that had any. */
+export function redrivenFamily(out: Exposition, topics: readonly { readonly topic: string; readonly redriven: number }[]): void {
+  out.family('ferry.messages.redriven', '{message}', 'counter', 'Dead letters moved back out of a dead-letter topic by redrive.', topics.filter((t) => t.redriven > 0).map((t) => [{ [DEST]: t.topic }, t.redriven]));
+}
+
+/** The latency histograms every backend measures: confirm, handler, publish to first delivery. */
+export function latencyHistograms(out: Exposition, h: { readonly confirm: HistogramSnapshot; readonly handler: HistogramSnapshot; readonly deliver: HistogramSnapshot }): void {
+  out.histogram('messaging.client.operation.duration', 'Publish received by the partition until durable (confirm).', { 'messaging.operation.name': 'send' }, h.confirm);
+  out.histogram('messaging.process.duration', 'Handler took the message until its ack or nack.', { 'messaging.operation.name': 'process' }, h.handler);
+  out.histogram('ferry.publish_to_deliver.duration', 'Publish until the first delivery of a message to a group.', {}, h.deliver);
+}
+
+/** The snapshot as metric families with Prometheus names (the same every time, whatever the figures). */
+export function metricFamilies(m: FerryMetrics): Family[] {
+  const out = new Exposition();
+  const partitions = m.topics.flatMap((t) => t.partitions.map((p) => ({ labels: { [DEST]: t.topic, [PART]: String(p.partition) }, p })));
+  const groupParts = m.groups.flatMap((g) => g.partitions.map((p) => ({ labels: { [DEST]: g.topic, [PART]: String(p.partition), [GROUP]: g.group }, p })));
+  publishFamilies(out, partitions);
+  groupCounterFamilies(out, groupParts);
+  redrivenFamily(out, m.topics);
   out.family('ferry.messages.in_flight', '{message}', 'gauge', 'Messages leased to a consumer of the group now.', groupParts.map(({ labels, p }) => [labels, p.inFlight]));
   out.family('ferry.messages.delayed', '{message}', 'gauge', 'Messages of the group waiting for a retry backoff or a publish delay.', groupParts.map(({ labels, p }) => [labels, p.delayed]));
   out.family('ferry.consumer.lag', '{message}', 'gauge', 'Messages the group has not settled (in flight, delayed, ready and not yet read).', groupParts.map(({ labels, p }) => [labels, p.backlog]));
@@ -138,10 +163,13 @@ export function metricFamilies(m: FerryMetrics): Family[] {
   out.family('ferry.worker.restarts', '{restart}', 'counter', 'Worker thread restarts since the engine opened.', [[{}, m.engine.workerRestarts]]);
   out.family('ferry.shards.failed', '{shard}', 'gauge', 'Shards stopped for good (restart budget spent).', [[{}, m.engine.shardsFailed]]);
   out.family('ferry.retention.blocked', '{partition}', 'gauge', 'Partitions whose last checkpoint failed, so retention deletes nothing there.', [[{}, m.engine.retentionBlocked]]);
-  out.family('ferry.partitions.unavailable', '{partition}', 'gauge', 'Partitions that did not answer this scrape.', [[{}, m.unavailable.length]]);
-  out.histogram('messaging.client.operation.duration', 'Publish received by the partition until durable (confirm).', { 'messaging.operation.name': 'send' }, m.engine.confirm);
-  out.histogram('messaging.process.duration', 'Handler took the message until its ack or nack.', { 'messaging.operation.name': 'process' }, m.engine.handler);
-  out.histogram('ferry.publish_to_deliver.duration', 'Publish until the first delivery of a message to a group.', {}, m.engine.deliver);
+  unavailableFamily(out, m.unavailable.length);
+  latencyHistograms(out, m.engine);
   out.histogram('ferry.fsync.duration', 'One sync of a partition log.', {}, m.engine.fsync);
   return out.families;
+}
+
+/** How many partitions did not answer the scrape. */
+export function unavailableFamily(out: Exposition, count: number): void {
+  out.family('ferry.partitions.unavailable', '{partition}', 'gauge', 'Partitions that did not answer this scrape.', [[{}, count]]);
 }

@@ -24,8 +24,10 @@ export class MinHeap<T extends HeapEntry> {
     let i = items.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!this.#less(items[i]!, items[parent]!)) break;
-      [items[i], items[parent]] = [items[parent]!, items[i]!];
+      const child = items[i]!;
+      if (!this.#less(child, items[parent]!)) break;
+      items[i] = items[parent]!;
+      items[parent] = child;
       i = parent;
     }
   }
@@ -44,7 +46,9 @@ export class MinHeap<T extends HeapEntry> {
         if (l < items.length && this.#less(items[l]!, items[m]!)) m = l;
         if (r < items.length && this.#less(items[r]!, items[m]!)) m = r;
         if (m === i) break;
-        [items[i], items[m]] = [items[m]!, items[i]!];
+        const moved = items[i]!;
+        items[i] = items[m]!;
+        items[m] = moved;
         i = m;
       }
     }

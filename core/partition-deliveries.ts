@@ -10,7 +10,7 @@ import type { DeadLetterOutbox } from './dead-letter-outbox.ts';
 import type { GroupState } from './group-state.ts';
 import type { DeliveredMessage, FetchRequest } from './partition-api.ts';
 import { groupOf, type PartitionScope } from './partition-scope.ts';
-import type { RecordCache } from './record-cache.ts';
+import type { CachedBatch, RecordCache } from './record-cache.ts';
 import { RecordType } from './records.ts';
 
 interface Waiter {
@@ -71,17 +71,32 @@ export class PartitionDeliveries {
     if (ready.some((p) => this.#reserved(g.name, p.offset))) ready = ready.filter((p) => !this.#reserved(g.name, p.offset));
     if (ready.length === 0) return [];
     const wallNow = c.clock.now(); // the delivery times recorded with the message
-    const found = ready.map((p) => this.#records.take(p.offset, c.log, where));
+    const records: Uint8Array[] = new Array<Uint8Array>(ready.length);
+    const published: number[] = new Array<number>(ready.length);
+    let bytes = 0;
+    for (let i = 0; i < ready.length; i++) {
+      const p = ready[i]!;
+      const cached = p.cached;
+      const record = cached?.records?.[p.offset - cached.base]; // kept until settled: a redelivery reads it here too
+      if (record) {
+        records[i] = record;
+        published[i] = cached.publishedAt;
+      } else {
+        const found = this.#records.read(p.offset, c.log, where); // evicted (or replayed: not scanned here)
+        records[i] = found.record;
+        published[i] = found.publishedAt;
+      }
+      bytes += records[i]!.length;
+    }
     // One copy for the whole fetch: the records are views into read chunks that a held delivery
     // would otherwise pin, and one buffer per fetch spares an allocation per message.
-    let bytes = 0;
-    for (const f of found) bytes += f.record.length;
     const copy = new Uint8Array(bytes);
     const out: DeliveredMessage[] = new Array<DeliveredMessage>(ready.length);
     let at = 0;
     for (let i = 0; i < ready.length; i++) {
       const p = ready[i]!;
-      const { record, publishedAt } = found[i]!;
+      const record = records[i]!;
+      const publishedAt = published[i]!;
       copy.set(record, at);
       if (p.firstDeliveredAt === 0) this.#s.metrics.deliver.record(wallNow - publishedAt);
       const leaseSeq = ++this.#leaseSeq;
@@ -113,6 +128,7 @@ export class PartitionDeliveries {
           continue;
         }
         const records = messageSlices(b.payload);
+        let kept: CachedBatch | undefined;
         for (let i = 0; i < records.length; i++) {
           const offset = b.baseOffset + i;
           if (offset < g.cursor) continue;
@@ -125,9 +141,14 @@ export class PartitionDeliveries {
           const p = g.track(offset, meta.key, monoDueFromWall(at, meta.deliverAt, b.timestamp), now); // never later than the delay asked
           g.cursor = offset + 1;
           if (!p) continue;
-          this.#records.put(offset, { record: records[i]!, publishedAt: b.timestamp });
-          if (p.deadSeq > 0) this.#outbox.send(g); // its DEAD_INTENT was replayed ahead of the cursor
-          else if (p.due <= now) fresh++;
+          if (p.deadSeq > 0) {
+            this.#outbox.send(g); // its DEAD_INTENT was replayed ahead of the cursor
+            continue;
+          }
+          kept ??= this.#records.keep(b.baseOffset, records, b.timestamp, b.payload.length);
+          kept.waiting++;
+          p.cached = kept;
+          if (p.due <= now) fresh++;
         }
       }
     }

@@ -33,7 +33,8 @@ const DISK_FULL_EVENT_EVERY_MS = 1000;
 /** Events a partition keeps until the engine takes them; past it newer ones are dropped and counted. */
 export const MAX_PARTITION_EVENTS = 1024;
 
-function zeroCounters(): GroupCounters {
+/** A group's counters, all zero. */
+export function zeroCounters(): GroupCounters {
   return { delivered: 0, acked: 0, nacked: 0, redeliveredAfterNack: 0, redeliveredAfterLeaseExpiry: 0, leasesExpired: 0, deadLettered: 0 };
 }
 

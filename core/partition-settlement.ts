@@ -98,7 +98,8 @@ export class PartitionSettlement {
   #settleOne(group: string, item: Exclude<SettleItem, { kind: 'ack' }>): Promise<void> | undefined {
     switch (item.kind) {
       case 'start': {
-        const { g, p } = this.#leased(group, item.offset, item.token, 'start');
+        const p = this.#leased(group, item.offset, item.token, 'start');
+        const g = groupOf(this.#s, group);
         const now = this.#s.c.clock.monotonicNow();
         g.start(p, now, this.#s.c.options.ackTimeoutMs);
         p.lease!.startedAt = now; // for the handler duration, measured at its ack or nack
@@ -116,7 +117,7 @@ export class PartitionSettlement {
     }
   }
 
-  #leased(group: string, offset: number, token: string, what: string): { g: GroupState; p: Pending } {
+  #leased(group: string, offset: number, token: string, what: string): Pending {
     const { c } = this.#s;
     this.#s.checkOpen();
     const g = groupOf(this.#s, group);
@@ -126,7 +127,7 @@ export class PartitionSettlement {
       throw new StaleDeliveryError(c.topic, c.partition, offset, p.lease ? 'its lease ran out and it was leased again' : 'its lease expired');
     }
     if (p.lease.deadline <= c.clock.monotonicNow()) throw new StaleDeliveryError(c.topic, c.partition, offset, 'its lease expired');
-    return { g, p };
+    return p;
   }
 
   /** Throws STALE_DELIVERY unless `token` holds the delivery's current lease (a transaction's prepare, issue 13). */
@@ -163,7 +164,7 @@ export class PartitionSettlement {
 
   /** Puts an ack (and the d.once keys recorded with it) into this turn's batch of its group (written by flushAcks); returns the batch. */
   #queueAck(group: string, offset: number, token: string, keys?: readonly string[]): AckBatch {
-    const { p } = this.#leased(group, offset, token, 'ack');
+    const p = this.#leased(group, offset, token, 'ack');
     this.#handled(p);
     p.acking = true; // a second ack of it this tick is stale, and expiry leaves it alone
     let batch = this.#acks.get(group);
@@ -229,7 +230,8 @@ export class PartitionSettlement {
     if (delayMs !== undefined && (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0)) {
       return Promise.reject(new InvalidArgumentError(`nack delayMs must be a finite, non-negative number (got ${String(delayMs)})`));
     }
-    const { g, p } = this.#leased(group, offset, token, 'nack');
+    const p = this.#leased(group, offset, token, 'nack');
+    const g = groupOf(this.#s, group);
     this.#handled(p);
     this.#s.metrics.group(group).nacked++;
     return this.#failAttempt(g, p, error ?? null, delayMs, options.deadLetter === true);
@@ -237,7 +239,8 @@ export class PartitionSettlement {
 
   /** Extends a lease by `ms` (default: the topic's ackTimeoutMs) from now. */
   extend(group: string, offset: number, token: string, ms?: number): void {
-    const { g, p } = this.#leased(group, offset, token, 'extend');
+    const p = this.#leased(group, offset, token, 'extend');
+    const g = groupOf(this.#s, group);
     g.extend(p, this.#s.c.clock.monotonicNow(), ms ?? this.#s.c.options.ackTimeoutMs);
     this.#deliveries().arm();
   }
@@ -262,10 +265,13 @@ export class PartitionSettlement {
     this.#deliveries().serve();
   }
 
-  /** Records how long the handler held `p`, if it was taken (a start item came). */
+  /**
+   * Records how long the handler held `p`: from its start item, or 0 when the ack or nack came in
+   * the start's own turn and took its place (the consumer then sends no start).
+   */
   #handled(p: Pending): void {
     const startedAt = p.lease?.startedAt;
-    if (startedAt !== undefined) this.#s.metrics.handler.record(this.#s.c.clock.monotonicNow() - startedAt);
+    this.#s.metrics.handler.record(startedAt === undefined ? 0 : this.#s.c.clock.monotonicNow() - startedAt);
   }
 
   async #failAttempt(g: GroupState, p: Pending, error: string | null, delayMs: number | undefined, deadNow = false, expired = false): Promise<void> {

@@ -54,6 +54,7 @@ export class PreparedTable {
 
   /** The prepared transaction holding this delivery, if any. */
   reservedBy(group: string, offset: number): string | undefined {
+    if (this.#reserved.size === 0) return undefined; // asked for every message delivered: no key string then
     return this.#reserved.get(ackKey(group, offset));
   }
 

@@ -123,6 +123,8 @@ export class Producer {
   readonly #maxBufferBytes: number;
   readonly #laneHost: LaneHost;
   readonly #lanes = new Map<string, Lane>();
+  /** The same lanes by topic, then partition: no key string per message. */
+  readonly #lanesByTopic = new Map<string, Lane[]>();
   #epoch: number | undefined;
   /** Why the last try for an epoch failed (a full disk, say); the next messages try again. */
   #epochError: unknown;
@@ -326,9 +328,13 @@ export class Producer {
     // the same id must always meet the same window); without either, messages are spread.
     const partition =
       message.key !== undefined ? partitionOf(message.key, options.partitions) : message.id !== undefined ? partitionOf(`id:${message.id}`, options.partitions) : this.#roundRobin++ % options.partitions;
-    const laneKey = `${topic}\0${partition}`;
-    let lane = this.#lanes.get(laneKey);
-    if (!lane) this.#lanes.set(laneKey, (lane = new Lane(topic, partition, this.#laneHost)));
+    let lanes = this.#lanesByTopic.get(topic);
+    if (!lanes) this.#lanesByTopic.set(topic, (lanes = []));
+    let lane = lanes[partition];
+    if (!lane) {
+      lane = lanes[partition] = new Lane(topic, partition, this.#laneHost);
+      this.#lanes.set(`${topic}\0${partition}`, lane);
+    }
     lane.push({ record, id: message.id ?? null, completion, index });
   }
 

@@ -1,8 +1,10 @@
 // Records a partition actor has read but not yet handed out: a fetch scans a whole batch but
 // delivers only what it was asked for, and the rest must not cost a re-read (and a re-checksum)
-// of the whole batch each. Misses fall back to the log, keeping the last batch read. Every
-// partition of a runtime (one thread) draws on one RecordCacheBudget, so the memory held is
-// bounded for the runtime, not per partition: the oldest record of any partition goes first.
+// of the whole batch each. A scanned batch is kept whole, and each message tracked from it points
+// at it until its first delivery (no map entry per record). Misses fall back to the log, keeping
+// the last batch read. Every partition of a runtime (one thread) draws on one RecordCacheBudget,
+// so the memory held is bounded for the runtime, not per partition: the oldest batch of any
+// partition goes first.
 import { InvalidArgumentError, type WriteAheadLog } from '../wal/index.ts';
 import { messageSlices } from './codec.ts';
 import { RecordType } from './records.ts';
@@ -20,18 +22,14 @@ export function checkRecordCacheBytes(bytes: unknown): void {
   if (!Number.isSafeInteger(bytes) || (bytes as number) < 0) throw new InvalidArgumentError(`limits.recordCacheBytes must be a whole number of bytes, 0 or more (got ${String(bytes)})`);
 }
 
-/** What the budget keeps of each cached entry (the entry itself: one object per cached record). */
+/** What the budget keeps of each cached entry (the entry itself: one object per cached batch). */
 interface Counted {
-  readonly cache: RecordCache;
-  /** The record's offset, or LAST_BATCH. */
-  readonly key: number;
   readonly bytes: number;
   /** Its ticket in the budget. */
   seq: number;
+  /** The budget dropped it (over budget): it must let go of its bytes. */
+  evict(): void;
 }
-
-/** Key of a cache's last batch read in the budget (record offsets are never negative). */
-const LAST_BATCH = -1;
 
 /** The byte budget shared by the record caches of every partition of one runtime (one thread). */
 export class RecordCacheBudget {
@@ -56,12 +54,12 @@ export class RecordCacheBudget {
     entry.seq = this.#seq++;
     this.#order.set(entry.seq, entry);
     this.#bytes += entry.bytes;
-    if (this.#bytes <= this.maxBytes) return; // the common case: no iterator per record
+    if (this.#bytes <= this.maxBytes) return; // the common case: no iterator per entry
     for (const [oldest, e] of this.#order) {
       if (this.#bytes <= this.maxBytes) break;
       this.#order.delete(oldest);
       this.#bytes -= e.bytes;
-      e.cache.evicted(e.key);
+      e.evict();
     }
   }
 
@@ -83,6 +81,41 @@ export function recordCacheShare<L extends { readonly recordCacheBytes?: number 
   return { ...limits, recordCacheBytes: Math.floor(total / Math.max(1, runtimes)) };
 }
 
+/**
+ * The records of one batch a scan read, kept for the messages it started tracking until each is
+ * settled (a redelivery after a nack or an expiry reads it here, not from the log): a tracked
+ * message points at its batch (no map entry or object per record).
+ */
+export class CachedBatch implements Counted {
+  readonly base: number;
+  readonly publishedAt: number;
+  readonly bytes: number;
+  seq = -1;
+  /** Undefined once evicted or dropped: its messages are read from the log again. */
+  records: Uint8Array[] | undefined;
+  /** Tracked messages not yet settled; at 0 its bytes go back to the budget. */
+  waiting = 0;
+  readonly #cache: RecordCache;
+
+  constructor(cache: RecordCache, base: number, records: Uint8Array[], publishedAt: number, bytes: number) {
+    this.#cache = cache;
+    this.base = base;
+    this.records = records;
+    this.publishedAt = publishedAt;
+    this.bytes = bytes;
+  }
+
+  evict(): void {
+    this.records = undefined;
+    this.#cache.forget(this);
+  }
+
+  /** One of its messages was settled (acked, dead-lettered, dropped): the last one lets the batch go. */
+  settledOne(): void {
+    if (--this.waiting <= 0 && this.records) this.#cache.drop(this);
+  }
+}
+
 interface LastBatch extends Counted {
   readonly base: number;
   readonly end: number;
@@ -90,37 +123,34 @@ interface LastBatch extends Counted {
   readonly publishedAt: number;
 }
 
-// Invariant: whatever leaves #entries or #lastBatch gives its ticket back to the budget, so the
-// budget never evicts a key whose entry has since been replaced.
+// Invariant: whatever leaves #batches or #lastBatch gives its ticket back to the budget, so the
+// budget never evicts an entry twice.
 
 /** One partition's cache of scanned records, drawing on its runtime's budget. */
 export class RecordCache {
   readonly #budget: RecordCacheBudget;
-  readonly #entries = new Map<number, CachedRecord & Counted>();
+  /** Batches kept for tracked messages, not yet evicted or emptied. */
+  readonly #batches = new Set<CachedBatch>();
   #lastBatch: LastBatch | undefined;
 
   constructor(budget: RecordCacheBudget) {
     this.#budget = budget;
   }
 
-  /** Keeps a record just scanned; the runtime's oldest go first once over the budget. */
-  put(offset: number, entry: CachedRecord): void {
-    if (this.#entries.has(offset)) return;
-    // Stored before it is counted: counting may evict it at once (a record larger than the budget).
-    const stored = { record: entry.record, publishedAt: entry.publishedAt, cache: this, key: offset, bytes: entry.record.length, seq: -1 };
-    this.#entries.set(offset, stored);
-    this.#budget.admit(stored);
+  /** Keeps the records of a batch just scanned (count its messages with `waiting`); the runtime's oldest go first once over the budget. */
+  keep(base: number, records: Uint8Array[], publishedAt: number, bytes: number): CachedBatch {
+    const batch = new CachedBatch(this, base, records, publishedAt, bytes);
+    // Stored before it is counted: counting may evict it at once (a batch larger than the budget).
+    this.#batches.add(batch);
+    this.#budget.admit(batch);
+    return batch;
   }
 
-  /** The record at `offset`: from the cache (and out of it), else read from `log`. */
-  take(offset: number, log: WriteAheadLog, where: string): CachedRecord {
-    const hit = this.#entries.get(offset);
-    if (hit) {
-      this.#entries.delete(offset);
-      this.#budget.release(hit.seq);
-      return hit;
-    }
-    return this.read(offset, log, where);
+  /** @internal Lets a batch go (its messages are all settled): its bytes go back to the budget. */
+  drop(batch: CachedBatch): void {
+    batch.records = undefined;
+    this.#budget.release(batch.seq);
+    this.#batches.delete(batch);
   }
 
   /** Reads the record at `offset` from the log, reusing the last batch read when it holds it. */
@@ -131,7 +161,8 @@ export class RecordCache {
       if (!b || b.type !== RecordType.DATA) throw new Error(`${where} has no message at offset ${offset}`);
       this.#dropLastBatch();
       const records = messageSlices(b.payload);
-      batch = { base: b.baseOffset, end: b.baseOffset + b.recordCount, records, publishedAt: b.timestamp, cache: this, key: LAST_BATCH, bytes: b.payload.length, seq: -1 };
+      const last: LastBatch = { base: b.baseOffset, end: b.baseOffset + b.recordCount, records, publishedAt: b.timestamp, bytes: b.payload.length, seq: -1, evict: () => void (this.#lastBatch === last && (this.#lastBatch = undefined)) };
+      batch = last;
       this.#lastBatch = batch;
       this.#budget.admit(batch);
     }
@@ -140,10 +171,9 @@ export class RecordCache {
     return { record, publishedAt: batch.publishedAt };
   }
 
-  /** @internal The budget evicted the entry under `key`. */
-  evicted(key: number): void {
-    if (key === LAST_BATCH) this.#lastBatch = undefined;
-    else this.#entries.delete(key);
+  /** @internal The budget evicted `batch`. */
+  forget(batch: CachedBatch): void {
+    this.#batches.delete(batch);
   }
 
   #dropLastBatch(): void {
@@ -151,12 +181,13 @@ export class RecordCache {
     this.#lastBatch = undefined;
   }
 
-  /** Forgets everything below `offset` (deleted by retention). */
+  /** Forgets every batch that starts below `offset` (deleted by retention). */
   dropBelow(offset: number): void {
-    for (const [o, e] of this.#entries) {
-      if (o >= offset) continue;
-      this.#entries.delete(o);
-      this.#budget.release(e.seq);
+    for (const batch of this.#batches) {
+      if (batch.base >= offset) continue;
+      batch.records = undefined;
+      this.#batches.delete(batch);
+      this.#budget.release(batch.seq);
     }
     if (this.#lastBatch && this.#lastBatch.base < offset) this.#dropLastBatch();
   }

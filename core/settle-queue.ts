@@ -11,6 +11,16 @@ export interface SettleAnswer {
   refused(error: unknown): void;
 }
 
+/** A delivery whose start may be taken over by its ack or nack in the same turn. */
+export interface StartSlot {
+  readonly offset: number;
+  readonly token: string;
+  /** The turn its start item was queued in (-1: none that can be replaced). */
+  startTurn: number;
+  /** Where in that turn's items. */
+  startIndex: number;
+}
+
 /** The answer of an item nobody waits for. */
 const IGNORED: SettleAnswer = { applied: () => {}, refused: () => {} };
 
@@ -21,8 +31,11 @@ export class SettleQueue {
   readonly #topic: string;
   readonly #partition: number;
   readonly #group: string;
-  #items: SettleItem[] = [];
-  #waiting: SettleAnswer[] = [];
+  /** This turn's items; undefined marks a start, made from the delivery in #waiting at the flush (most are replaced by their ack first). */
+  #items: (SettleItem | undefined)[] = [];
+  #waiting: (SettleAnswer | StartSlot)[] = [];
+  /** Counts flushes: a start queued in this turn can still be replaced. */
+  #turn = 0;
 
   constructor(runtime: PartitionRuntime, clock: Clock, topic: string, partition: number, group: string) {
     this.#runtime = runtime;
@@ -35,6 +48,33 @@ export class SettleQueue {
   /** Queues `item` for this turn's command, answered by nobody (a handler's `start`: a lost one shows as a stale ack). */
   send(item: SettleItem): void {
     this.enqueue(item, IGNORED);
+  }
+
+  /**
+   * Queues a handler's `start` of `d`. Its ack or nack, if given in this same turn, takes the
+   * start's place (see `settle`): a message handled at once costs one item, not two.
+   */
+  start(d: StartSlot): void {
+    d.startTurn = this.#turn;
+    d.startIndex = this.#items.length;
+    if (this.#items.length === 0) this.#clock.defer(() => this.#flush());
+    this.#items.push(undefined);
+    this.#waiting.push(d);
+  }
+
+  /**
+   * Queues `d`'s ack or nack, answered to `d`. When `d`'s start is still queued in this turn, the
+   * ack replaces it: applied where the start stood (nothing of `d` lies between them), and the
+   * partition acks a lease it never saw start.
+   */
+  settle(d: StartSlot & SettleAnswer, item: SettleItem): void {
+    if (d.startTurn === this.#turn) {
+      d.startTurn = -1;
+      this.#items[d.startIndex] = item;
+      this.#waiting[d.startIndex] = d;
+      return;
+    }
+    this.enqueue(item, d);
   }
 
   /** Queues `item` for this turn's command; resolves once the partition applied it durably. */
@@ -54,16 +94,24 @@ export class SettleQueue {
     const waiting = this.#waiting;
     this.#items = [];
     this.#waiting = [];
+    this.#turn++;
     if (items.length === 0) return;
-    this.#runtime.call({ op: 'settle', topic: this.#topic, partition: this.#partition, group: this.#group, items }).then(
+    for (let i = 0; i < items.length; i++) {
+      if (items[i] !== undefined) continue;
+      const d = waiting[i] as StartSlot;
+      items[i] = { kind: 'start', offset: d.offset, token: d.token };
+      waiting[i] = IGNORED; // a lost start shows as a stale ack
+    }
+    const answers = waiting as SettleAnswer[]; // every start was made into an item above
+    this.#runtime.call({ op: 'settle', topic: this.#topic, partition: this.#partition, group: this.#group, items: items as SettleItem[] }).then(
       (results) => {
         for (let i = 0; i < results.length; i++) {
           const r = results[i];
-          if (r) waiting[i]!.refused(FerryError.fromWire(r));
-          else waiting[i]!.applied();
+          if (r) answers[i]!.refused(FerryError.fromWire(r));
+          else answers[i]!.applied();
         }
       },
-      (error: unknown) => waiting.forEach((w) => w.refused(error)),
+      (error: unknown) => answers.forEach((w) => w.refused(error)),
     );
   }
 }

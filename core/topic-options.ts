@@ -1,7 +1,7 @@
 // Topic options: validated once, defaults filled, frozen; compared field by field so that
 // createTopic is idempotent for the same options and a typed error for different ones.
 import { InvalidArgumentError } from '../wal/index.ts';
-import { TopicConflictError } from './errors.ts';
+import { DeadLetterTopicConflictError, TopicConflictError } from './errors.ts';
 import { checkName } from './names.ts';
 import { refuseUnknownOptions } from './option-names.ts';
 
@@ -121,4 +121,14 @@ export function assertSameTopicOptions(name: string, existing: ResolvedTopicOpti
   for (const field of Object.keys(existing) as (keyof ResolvedTopicOptions)[]) {
     if (JSON.stringify(existing[field]) !== JSON.stringify(wanted[field])) throw new TopicConflictError(name, field);
   }
+}
+
+/**
+ * Refuses (DEAD_LETTER_TOPIC_CONFLICT) a topic being created whose dead-letter topic exists already
+ * as an ordinary topic: created first (by an ops service that started first), its letters would be
+ * retried and moved on to a dead-letter topic of its own, which no one expects. Shared by every
+ * backend's createTopic, so they refuse the same cases.
+ */
+export function assertDeadLetterTarget(name: string, isNew: boolean, deadLetterTopic: string, target: ResolvedTopicOptions): void {
+  if (isNew && target.deadLetter !== false) throw new DeadLetterTopicConflictError(name, deadLetterTopic);
 }

@@ -4,11 +4,14 @@
 // test then checks that the backend refuses it with a typed error, never that it is skipped.
 // Real time throughout (short leases); every topic name is fresh, so tests share one backend.
 import { describe, expect, it, type TestContext } from 'vitest';
-import type { Delivery, Message, PublishResult, TopicOptions, ConsumerOptions, DeadLetterInfo } from '../index.ts';
+import type { Delivery, Message, PublishResult, TopicOptions, ConsumerOptions, DeadLetterInfo, FerryEventMap, FerryEventName } from '../index.ts';
+import { fresh, nextWithin, sleep, takeAll } from './conformance-helpers.ts';
+import { describeMetricsConformance } from './conformance-metrics.ts';
 
 /** The part of Ferry's API the suite uses: what both `Ferry` and `NatsFerry` provide. */
 export interface FerryApi {
   createTopic(name: string, options?: TopicOptions): Promise<void>;
+  topics(): { name: string }[];
   producer(options?: { readonly idempotent?: boolean }): {
     publish(topic: string, message: Message): Promise<PublishResult>;
     publishMany(topic: string, messages: readonly Message[]): Promise<PublishResult[]>;
@@ -17,7 +20,35 @@ export interface FerryApi {
   consumer<V = unknown>(group: string, options: ConsumerOptions): ConsumerApi<V>;
   redrive(deadLetterTopic: string, options?: { readonly to?: string; readonly limit?: number }): Promise<number>;
   close(options?: { readonly timeoutMs?: number }): Promise<void>;
+  metrics(): Promise<MetricsApi>;
+  metricsText(): Promise<string>;
+  on<K extends FerryEventName>(name: K, listener: (event: FerryEventMap[K]) => void): () => void;
+  pollEvents(): Promise<void>;
 }
+
+/** The figures of a snapshot every backend gives (a gauge a backend could not read is null). */
+export interface MetricsApi {
+  readonly topics: readonly { readonly topic: string; readonly published: number; readonly duplicates: number; readonly redriven: number }[];
+  readonly groups: readonly {
+    readonly group: string;
+    readonly topic: string;
+    readonly delivered: number;
+    readonly acked: number;
+    readonly nacked: number;
+    readonly redeliveredAfterNack: number;
+    readonly redeliveredAfterLeaseExpiry: number;
+    readonly leasesExpired: number;
+    readonly deadLettered: number;
+    readonly inFlight: number | null;
+    readonly lag: number | null;
+    readonly lagAgeMs: number | null;
+  }[];
+  readonly engine: { readonly confirm: { readonly count: number }; readonly handler: { readonly count: number } };
+  readonly unavailable: readonly unknown[];
+}
+
+/** The alert thresholds every backend of the suite opens with (the lag alert test relies on them). */
+export const CONFORMANCE_ALERTS = Object.freeze({ lagMessages: 5 });
 
 export interface ConsumerApi<V> extends AsyncIterable<Delivery<V>> {
   next(): Promise<Delivery<V> | undefined>;
@@ -48,45 +79,13 @@ export interface ConformanceFeatures {
    * may be lost and those messages delivered again (at-least-once still holds).
    */
   readonly acksSurviveCrash: boolean;
+  /**
+   * The events of the engine's own storage and threads (diskFull, tornTailCut, fsyncFailed,
+   * retentionBlocked, shardRestarted, shardFailed). NATS keeps its own store: listening is refused.
+   */
+  readonly storageEvents: boolean;
 }
 
-let counter = 0;
-const fresh = (what: string): string => `${what}-${process.pid}-${++counter}`;
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A next() that outlived its wait: the delivery it brings belongs to the consumer's next wait. */
-const pendingNext = new WeakMap<object, Promise<Delivery<never> | undefined>>();
-
-/** The next delivery within `ms`, or undefined. */
-async function nextWithin<V>(consumer: ConsumerApi<V>, ms: number): Promise<Delivery<V> | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const none = new Promise<'none'>((resolve) => (timer = setTimeout(() => resolve('none'), ms)));
-  const next = (pendingNext.get(consumer) as Promise<Delivery<V> | undefined> | undefined) ?? consumer.next();
-  try {
-    const got = await Promise.race([next, none]);
-    if (got !== 'none') {
-      pendingNext.delete(consumer);
-      return got;
-    }
-    pendingNext.set(consumer, next as Promise<Delivery<never> | undefined>);
-    return undefined;
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
-/** Takes `count` deliveries, acking each; fails if they do not come within `ms`. */
-async function takeAll<V>(consumer: ConsumerApi<V>, count: number, ms = 15_000): Promise<Delivery<V>[]> {
-  const out: Delivery<V>[] = [];
-  const until = Date.now() + ms;
-  while (out.length < count) {
-    const d = await nextWithin(consumer, Math.max(1, until - Date.now()));
-    if (!d) throw new Error(`got ${out.length} of ${count} deliveries within ${ms} ms`);
-    await d.ack();
-    out.push(d);
-  }
-  return out;
-}
 
 /** Defines the suite for one backend: `describeConformance('NATS', backend, { delays: false })`. */
 export function describeConformance(name: string, backend: ConformanceBackend, features: ConformanceFeatures): void {
@@ -315,6 +314,61 @@ export function describeConformance(name: string, backend: ConformanceBackend, f
       await Promise.all([consumer.close(), letters.close()]);
     });
 
+    it('refuses a new topic whose dead-letter topic exists already as an ordinary topic (DEAD_LETTER_TOPIC_CONFLICT)', async (ctx) => {
+      const ferry = await ferryFor(ctx);
+      const topic = fresh('orders');
+      await ferry.createTopic(`${topic}.dlq`); // an ops service that started first
+      // Taken as its dead-letter topic, it would retry letters and move them on to a .dlq.dlq.
+      await expect(ferry.createTopic(topic, { maxDeliveries: 1 })).rejects.toMatchObject({ code: 'DEAD_LETTER_TOPIC_CONFLICT', message: expect.stringContaining(`create "${topic}" first`) });
+      expect(ferry.topics().map((t) => t.name)).not.toContain(topic);
+      await expect(ferry.producer().publish(topic, { value: 'x' })).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+      const jobs = fresh('jobs');
+      await ferry.createTopic(jobs); // the usual order: the dead-letter topic comes with it
+      await ferry.createTopic(`${jobs}.dlq`); // an ops service ensuring it afterwards is fine
+      await ferry.createTopic(jobs, {}); // as is creating the topic again
+    });
+
+    it('goes on with the next message of a key once the one before it was dead-lettered (ordering: key)', async (ctx) => {
+      const ferry = await ferryFor(ctx);
+      const topic = fresh('order-dlq');
+      await ferry.createTopic(topic, { maxDeliveries: 1 }); // ackTimeoutMs stays 30 s: nothing may wait for a lease
+      await ferry.producer().publishMany(topic, [{ value: 'poison', key: 'k' }, { value: 'next', key: 'k' }]);
+      const consumer = ferry.consumer(fresh('g'), { topics: [topic], ordering: 'key' });
+      const poison = await nextWithin(consumer, 10_000);
+      expect(poison?.value).toBe('poison');
+      await poison!.nack({ error: 'bad' }); // its only attempt: dead-lettered, settled for the group
+      const next = await nextWithin(consumer, 5000);
+      expect(next?.value).toBe('next');
+      await next!.ack();
+      await consumer.close();
+    });
+
+    it('d.once(key): true for a new key, ONCE_KEY_BUSY while another delivery holds it, false once an ack recorded it', async (ctx) => {
+      const ferry = await ferryFor(ctx);
+      const topic = fresh('once');
+      await ferry.createTopic(topic, { backoff: { kind: 'fixed', delayMs: 20 } });
+      const producer = ferry.producer();
+      await producer.publishMany(topic, [{ value: 'a' }, { value: 'b' }]);
+      const consumer = ferry.consumer<string>(fresh('mailer'), { topics: [topic], maxInFlight: 2 });
+      const a = (await nextWithin(consumer, 10_000))!;
+      const b = (await nextWithin(consumer, 10_000))!;
+      expect(await a.once('email:1')).toBe(true);
+      expect(await a.once('email:1')).toBe(true); // its own claim, asked again
+      await expect(b.once('email:1')).rejects.toMatchObject({ code: 'ONCE_KEY_BUSY' });
+      await a.ack(); // records the key
+      await b.nack();
+      const again = (await nextWithin(consumer, 10_000))!;
+      expect(again).toMatchObject({ value: 'b', attempt: 2 });
+      expect(await again.once('email:1')).toBe(false); // skip the effect
+      await again.ack();
+      await producer.publish(topic, { value: 'c' }); // a later repeat, another message
+      const later = (await nextWithin(consumer, 10_000))!;
+      expect(await later.once('email:1')).toBe(false);
+      expect(await later.once('email:2')).toBe(true);
+      await later.ack();
+      await consumer.close();
+    });
+
     it('stores a repeated message id once within the dedupe window', async (ctx) => {
       const ferry = await ferryFor(ctx);
       const topic = fresh('dedupe');
@@ -407,5 +461,7 @@ export function describeConformance(name: string, backend: ConformanceBackend, f
       // A confirmed ack is never undone, where the backend keeps acks through a crash.
       if (features.acksSurviveCrash) expect(again).toEqual([]);
     });
+
+    describeMetricsConformance(ferryFor, features);
   });
 }

@@ -4,7 +4,7 @@
 // nats-server binary every test reports itself skipped, with the reason.
 import { afterAll } from 'vitest';
 import { Ferry } from '../../index.ts';
-import { describeConformance, type FerryApi } from '../../test-support/conformance-suite.ts';
+import { CONFORMANCE_ALERTS, describeConformance, type FerryApi } from '../../test-support/conformance-suite.ts';
 import { startNats, type NatsSetup } from '../../test-support/nats-server.ts';
 
 let server: Promise<NatsSetup | { skip: string }> | undefined;
@@ -14,7 +14,7 @@ async function open(): Promise<FerryApi | { skip: string }> {
   server ??= startNats(1);
   const s = await server;
   if ('skip' in s) return s;
-  ferry ??= Ferry.open({ backend: { kind: 'nats', servers: s.servers } });
+  ferry ??= Ferry.open({ backend: { kind: 'nats', servers: s.servers }, alerts: CONFORMANCE_ALERTS });
   return ferry;
 }
 
@@ -37,7 +37,7 @@ describeConformance(
     },
     cleanup,
   },
-  { delays: false, acksSurviveCrash: false },
+  { delays: false, acksSurviveCrash: false, storageEvents: false },
 );
 
 afterAll(cleanup);

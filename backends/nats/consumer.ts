@@ -7,6 +7,7 @@
 // Slots (maxInFlight) count what fetches asked for, what is buffered and what handlers hold, so a
 // slow handler slows the pulls instead of filling memory (NATS's own slow-consumer limit is never
 // reached: the server sends only what a pull asked for).
+import { randomUUID } from 'node:crypto';
 import type { JsMsg } from '@nats-io/jetstream';
 import { FerryError, InvalidArgumentError, SeededRandom, BoundedFifo } from '../../wal/index.ts';
 import {
@@ -31,11 +32,15 @@ import { withDeadline, type NatsLink } from './link.ts';
 import { partitionOfSubject } from './mapping.ts';
 import { decodePayload } from './payload.ts';
 import type { NatsTopics } from './topics.ts';
+import type { NatsRecorder } from './metrics-recorder.ts';
+import type { NatsOnceKeys } from './once-keys.ts';
 
 /** What a consumer needs from its Ferry instance. */
 export interface NatsConsumerHost {
   readonly link: NatsLink;
   readonly topics: NatsTopics;
+  readonly recorder: NatsRecorder;
+  readonly onceKeys: NatsOnceKeys;
   onClose(): void;
 }
 
@@ -98,9 +103,11 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
   }
 
   #makeOwner(): NatsDeliveryOwner {
-    const { link, topics } = this.#host;
+    const { link, topics, recorder } = this.#host;
     return {
       group: this.group,
+      id: randomUUID(),
+      onceKeys: this.#host.onceKeys,
       accepts: () => !this.#closed,
       now,
       ack: async (msg) => {
@@ -117,9 +124,18 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
         else msg.nak(Math.round(what.nakDelayMs));
         await withDeadline(link.nc.flush(), link.settings.requestTimeoutMs, () => new BackendUnavailableError(what === 'working' ? 'extend' : 'nack', link.settings.servers, link.settings.requestTimeoutMs));
       },
-      deadLetter: (d, lastError) => deadLetter(link, topics, this.group, d, Math.min(d.attempt, d.options.maxDeliveries), lastError),
+      deadLetter: async (d, lastError) => {
+        const attempts = Math.min(d.attempt, d.options.maxDeliveries);
+        if (attempts >= d.options.maxDeliveries) recorder.maxDeliveriesReached(this.group, d, attempts, lastError);
+        await deadLetter(link, topics, this.group, d, attempts, lastError);
+        recorder.deadLettered(this.group, d, attempts, lastError);
+      },
       backoffMs: (options, attempt) => backoffDelayMs(options.backoff, attempt, this.#random),
-      done: (d) => this.#leave(d as JetStreamDelivery<V>),
+      settled: (d, outcome) => {
+        recorder.settled(this.group, d, outcome, now());
+        this.#leave(d as JetStreamDelivery<V>);
+      },
+      expired: (d) => this.#expire(d as JetStreamDelivery<V>),
     };
   }
 
@@ -166,7 +182,7 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
     // Expired leases free their slots (as the embedded consumer's sweep does).
     this.#sweep = setInterval(() => {
       const t = now();
-      for (const d of this.#held) if (d.deadline <= t) this.#leave(d);
+      for (const d of this.#held) if (d.deadline <= t) this.#expire(d);
     }, Math.max(10, Math.min(1000, Math.floor(shortestAckMs / 10))));
     this.#sweep.unref();
   }
@@ -219,6 +235,12 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
     for (const wake of this.#slotWaiters.splice(0)) wake();
   }
 
+  /** A lease that ran out while a handler held it (not one being settled): counted once, and its slot freed. */
+  #expire(d: JetStreamDelivery<V>): void {
+    if (this.#held.has(d) && !d.settled) this.#host.recorder.expired(this.group, d);
+    this.#leave(d);
+  }
+
   #leave(d: JetStreamDelivery<V>): void {
     if (!this.#held.delete(d)) return;
     this.#release(1);
@@ -261,18 +283,19 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
       a.msg.working();
       deadline = t + options.ackTimeoutMs - margin;
     }
-    const d = new JetStreamDelivery<V>(a.msg, a.topic, partition, payload, options, deadline, this.#owner);
-    this.#held.add(d);
     if (payload.onlyGroup !== undefined && payload.onlyGroup !== this.group) {
-      // A redriven copy meant for another group: settled here, unseen.
-      void d.ack().catch(() => {});
+      // A redriven copy meant for another group: settled here, unseen (and not counted).
+      void this.#owner.ack(a.msg).catch(() => {}).finally(() => this.#release(1));
       return undefined;
     }
+    const d = new JetStreamDelivery<V>(a.msg, a.topic, partition, payload, options, deadline, this.#owner);
+    this.#held.add(d);
     if (d.attempt > options.maxDeliveries) {
       // Its last lease expired (or a crash came between the letter and TERM): dead-letter it now.
       void this.#owner.deadLetter(d, 'its lease expired on the last attempt (no ack or nack within ackTimeoutMs)').then(() => this.#leave(d), () => this.#leave(d));
       return undefined;
     }
+    this.#host.recorder.delivered(this.group, d);
     return d;
   }
 

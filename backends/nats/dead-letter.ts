@@ -38,6 +38,9 @@ export async function deadLetter(link: NatsLink, topics: NatsTopics, group: stri
       link.js.publish(subjectOf(target, partition), payload, { msgID: letterId(d.topic, d.offset, group), timeout: link.settings.requestTimeoutMs }),
     );
   }
-  d.msg.term(`ferry: dead-lettered after ${attempts} attempts`);
+  // A bare +TERM: nats-server 2.9 takes only that exact token and ignores "+TERM <reason>" (2.10's
+  // form) without a word, so the message stayed pending, came back after every AckWait and held
+  // the group's ack floor (and lag) for ever.
+  d.msg.term();
   await link.nc.flush();
 }

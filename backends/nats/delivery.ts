@@ -5,13 +5,17 @@
 // even though the message was redelivered meanwhile. Caller's thread.
 import type { JsMsg } from '@nats-io/jetstream';
 import { InvalidArgumentError } from '../../wal/index.ts';
-import { ClosedError, StaleDeliveryError, errorText, type DeadLetterInfo, type Delivery, type NackOptions, type ResolvedTopicOptions } from '../../core/index.ts';
+import { ClosedError, OnceKeyBusyError, StaleDeliveryError, errorText, type DeadLetterInfo, type Delivery, type NackOptions, type ResolvedTopicOptions } from '../../core/index.ts';
 import { UnsupportedFeatureError } from './errors.ts';
+import type { NatsOnceKeys, OnceAsker, OnceClaim } from './once-keys.ts';
 import type { Payload } from './payload.ts';
 
 /** What a delivery needs from its consumer. */
 export interface NatsDeliveryOwner {
   readonly group: string;
+  /** Unique per consumer instance: with the message's sequence and attempt, it names a d.once claim's owner. */
+  readonly id: string;
+  readonly onceKeys: NatsOnceKeys;
   /** False once the consumer is closed: settles are refused (CLOSED). */
   accepts(): boolean;
   /** Monotonic ms, as deadlines are. */
@@ -23,9 +27,14 @@ export interface NatsDeliveryOwner {
   /** Moves the message to its dead-letter topic (once), then terminates it in the stream. */
   deadLetter(d: JetStreamDelivery, lastError: string | null): Promise<void>;
   backoffMs(options: ResolvedTopicOptions, attempt: number): number;
-  /** The lease ended here: frees the consumer's slot. */
-  done(d: JetStreamDelivery): void;
+  /** The settle was confirmed (`nacked`: to be redelivered; `dead`: moved to the dead-letter topic): counts it, frees the slot. */
+  settled(d: JetStreamDelivery, outcome: 'acked' | 'nacked' | 'dead'): void;
+  /** The lease ran out before a settle: counts it, frees the slot. */
+  expired(d: JetStreamDelivery): void;
 }
+
+/** Longest d.once key (as on the embedded engine). */
+const MAX_ONCE_KEY_CHARS = 1024;
 
 /** A safety margin taken off the lease: the server's AckWait started before the message reached us. */
 export function leaseMarginMs(ackTimeoutMs: number): number {
@@ -49,11 +58,15 @@ export class JetStreamDelivery<V = unknown> implements Delivery<V> {
   deadline: number;
   /** Wall time of this delivery (for dead-letter info). */
   readonly deliveredAt: number;
+  /** Monotonic ms when a handler took it (for the handler histogram). */
+  readonly takenAt: number;
   readonly msg: JsMsg;
   readonly payload: Payload;
   readonly options: ResolvedTopicOptions;
   readonly #owner: NatsDeliveryOwner;
   #settled = false;
+  /** Keys d.once claimed: recorded as done before the +ACK. */
+  #claims: OnceClaim[] | undefined;
 
   constructor(msg: JsMsg, topic: string, partition: number, payload: Payload, options: ResolvedTopicOptions, deadline: number, owner: NatsDeliveryOwner) {
     this.msg = msg;
@@ -71,6 +84,7 @@ export class JetStreamDelivery<V = unknown> implements Delivery<V> {
     this.deadLetter = payload.deadLetter;
     this.deadline = deadline;
     this.deliveredAt = Date.now();
+    this.takenAt = owner.now();
     this.#owner = owner;
   }
 
@@ -78,13 +92,40 @@ export class JetStreamDelivery<V = unknown> implements Delivery<V> {
     return this.#settled;
   }
 
-  /** Not on NATS: the keys would need a store of their own beside the stream (see docs/NATS.md). */
-  once(_key: string): Promise<boolean> {
-    return Promise.reject(new UnsupportedFeatureError('nats', 'd.once(key)', 'keep the keys in your own store, in the transaction that makes the effect'));
+  /** Who asks about d.once keys: this attempt of this message, and until when its lease runs (wall ms). */
+  #asker(): OnceAsker {
+    const leaseUntil = Date.now() + Math.max(0, this.deadline - this.#owner.now());
+    return { group: this.#owner.group, topic: this.topic, partition: this.partition, owner: `${this.#owner.id}.${this.offset}.${this.attempt}`, leaseUntil };
+  }
+
+  /**
+   * Receiver-side dedupe (see backends/nats/once-keys.ts): true if `key` was never recorded for
+   * this group on this partition (this attempt now claims it; its ack records it before the +ACK),
+   * false if an earlier ack recorded it. ONCE_KEY_BUSY while another attempt's live lease claims it.
+   */
+  async once(key: string): Promise<boolean> {
+    if (typeof key !== 'string' || key.length === 0 || key.length > MAX_ONCE_KEY_CHARS) throw new InvalidArgumentError(`once key must be a non-empty string of at most ${MAX_ONCE_KEY_CHARS} characters`);
+    if (this.#settled) throw new StaleDeliveryError(this.topic, this.partition, this.offset, 'already settled, once ignored');
+    if (!this.#owner.accepts()) throw new ClosedError(`consumer of group ${this.#owner.group}`);
+    if (this.#owner.now() >= this.deadline) throw new StaleDeliveryError(this.topic, this.partition, this.offset, 'its lease expired before once');
+    if (this.#claims?.some((c) => c.key === key)) return true;
+    const result = await this.#owner.onceKeys.claim(this.#asker(), key);
+    if (result.answer === 'busy') throw new OnceKeyBusyError(key);
+    if (result.answer === 'first') (this.#claims ??= []).push(result.claim);
+    return result.answer === 'first';
   }
 
   ack(): Promise<void> {
-    return this.#settle('ack', () => this.#owner.ack(this.msg));
+    return this.#settle('ack', 'acked', async () => {
+      // The keys first: a crash before the +ACK then redelivers a message whose keys say "done".
+      if (this.#claims) await this.#owner.onceKeys.record(this.#asker(), this.#claims, this.offset);
+      await this.#owner.ack(this.msg);
+    });
+  }
+
+  /** Frees this attempt's d.once claims for the redelivery (best effort). */
+  async #releaseClaims(): Promise<void> {
+    if (this.#claims) await this.#owner.onceKeys.release(this.#asker(), this.#claims);
   }
 
   nack(options: NackOptions = {}): Promise<void> {
@@ -93,9 +134,17 @@ export class JetStreamDelivery<V = unknown> implements Delivery<V> {
       return Promise.reject(new InvalidArgumentError(`nack delayMs must be a finite number of ms, 0 or more (got ${String(delayMs)}); the message is still leased to you`));
     }
     const error = errorText(options?.error) ?? null;
-    if (deadLetter === true || this.attempt >= this.options.maxDeliveries) return this.#settle('nack', () => this.#owner.deadLetter(this, error));
+    if (deadLetter === true || this.attempt >= this.options.maxDeliveries) {
+      return this.#settle('nack', 'dead', async () => {
+        await this.#releaseClaims();
+        await this.#owner.deadLetter(this, error);
+      });
+    }
     const nakDelayMs = delayMs ?? this.#owner.backoffMs(this.options, this.attempt);
-    return this.#settle('nack', () => this.#owner.signal(this.msg, { nakDelayMs }));
+    return this.#settle('nack', 'nacked', async () => {
+      await this.#releaseClaims();
+      await this.#owner.signal(this.msg, { nakDelayMs });
+    });
   }
 
   async extend(ms?: number): Promise<void> {
@@ -109,14 +158,15 @@ export class JetStreamDelivery<V = unknown> implements Delivery<V> {
     if (from >= this.deadline) throw new StaleDeliveryError(this.topic, this.partition, this.offset, 'its lease expired before extend');
     await this.#owner.signal(this.msg, 'working');
     this.deadline = Math.max(this.deadline, from + this.options.ackTimeoutMs - leaseMarginMs(this.options.ackTimeoutMs));
+    if (this.#claims) await this.#owner.onceKeys.extend(this.#asker(), this.#claims, this.offset);
   }
 
   /** Refuses a settle that cannot be made now (settled, closed, lease over), else sends it once. */
-  async #settle(what: 'ack' | 'nack', send: () => Promise<void>): Promise<void> {
+  async #settle(what: 'ack' | 'nack', outcome: 'acked' | 'nacked' | 'dead', send: () => Promise<void>): Promise<void> {
     if (this.#settled) throw new StaleDeliveryError(this.topic, this.partition, this.offset, `already settled, ${what} ignored`);
     if (!this.#owner.accepts()) throw new ClosedError(`consumer of group ${this.#owner.group}`);
     if (this.#owner.now() >= this.deadline) {
-      this.#owner.done(this);
+      this.#owner.expired(this);
       throw new StaleDeliveryError(this.topic, this.partition, this.offset, 'its lease expired');
     }
     this.#settled = true;
@@ -126,6 +176,6 @@ export class JetStreamDelivery<V = unknown> implements Delivery<V> {
       this.#settled = false; // a timeout or a lost connection: it may be tried again while the lease lasts
       throw error;
     }
-    this.#owner.done(this);
+    this.#owner.settled(this, outcome);
   }
 }

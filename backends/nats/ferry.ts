@@ -2,10 +2,16 @@
 // redrive) over one NATS connection. JetStream owns the partitions, leases and replication;
 // Ferry keeps its own rules on top (typed errors, stale-lease fencing, dead-lettering once).
 // See docs/NATS.md for the mapping and what differs. Caller's thread.
+import { realClock } from '../../wal/index.ts';
 import {
   ClosedError,
+  EngineEvents,
+  resolveAlertOptions,
+  type FerryEventMap,
+  type FerryEventName,
   DEAD_LETTER_TOPIC_OPTIONS,
   GroupInUseError,
+  assertDeadLetterTarget,
   checkName,
   refuseUnknownOptions,
   resolveTopicOptions,
@@ -17,12 +23,27 @@ import {
 } from '../../core/index.ts';
 import { JetStreamConsumer } from './consumer.ts';
 import { deleteGroupOn } from './groups.ts';
+import { UnsupportedFeatureError } from './errors.ts';
 import { connectNats, withDeadline, type NatsLink } from './link.ts';
+import { collectNatsMetrics, natsAlertInput } from './metrics.ts';
+import { NatsRecorder } from './metrics-recorder.ts';
+import { NatsOnceKeys } from './once-keys.ts';
+import { natsMetricsText } from './metrics-text.ts';
 import { resolveNatsOptions, type NatsFerryOptions } from './options.ts';
 import { JetStreamProducer } from './producer.ts';
 import { redriveNats } from './redrive.ts';
 import { NatsTopics } from './topics.ts';
-import type { NatsConsumer, NatsProducer } from './types.ts';
+import type { NatsConsumer, NatsMetrics, NatsProducer } from './types.ts';
+
+/** Events NATS cannot raise, and why (listening for one is refused: it would never fire). */
+const EVENTS_NATS_CANNOT_RAISE: Partial<Record<FerryEventName, string>> = {
+  tornTailCut: 'the servers recover their own stores (see their logs)',
+  diskFull: 'a publish the servers refuse for want of room fails with BACKEND_REQUEST_FAILED',
+  fsyncFailed: 'the servers sync their own stores (see their logs)',
+  retentionBlocked: "retention is the stream's own (max_age, max_bytes)",
+  shardRestarted: 'there are no worker threads on NATS',
+  shardFailed: 'there are no worker threads on NATS',
+};
 
 /**
  * Ferry's API on NATS JetStream, opened with `Ferry.open({ backend: { kind: 'nats', servers } })`.
@@ -35,21 +56,27 @@ export class NatsFerry {
   readonly #topics: NatsTopics;
   readonly #producers = new Set<JetStreamProducer>();
   readonly #consumers = new Set<JetStreamConsumer>();
+  readonly #recorder = new NatsRecorder();
+  readonly #onceKeys: NatsOnceKeys;
+  readonly #events: EngineEvents;
   #closing: Promise<void> | undefined;
 
-  private constructor(link: NatsLink, topics: NatsTopics) {
+  private constructor(link: NatsLink, topics: NatsTopics, alerts: ReturnType<typeof resolveAlertOptions>) {
     this.#link = link;
     this.#topics = topics;
+    this.#onceKeys = new NatsOnceKeys(link);
+    this.#events = new EngineEvents(() => natsAlertInput(link, topics, this.#recorder), realClock, alerts);
   }
 
   /** Connects (BACKEND_UNAVAILABLE after `connectTimeoutMs`) and reads the topics on the servers. */
   static async open(options: NatsFerryOptions): Promise<NatsFerry> {
     const settings = resolveNatsOptions(options as unknown as Record<string, unknown>);
+    const alerts = resolveAlertOptions(options.alerts);
     const link = await connectNats(settings);
     try {
       const topics = new NatsTopics(link);
       await topics.load();
-      return new NatsFerry(link, topics);
+      return new NatsFerry(link, topics, alerts);
     } catch (error) {
       await link.nc.close().catch(() => {});
       throw error;
@@ -63,15 +90,19 @@ export class NatsFerry {
   /**
    * Creates a topic (a stream) and its dead-letter topic, or ensures it exists: without options an
    * existing topic is taken as it is; with options, the same options are a no-op and different
-   * ones TOPIC_CONFLICT. The options live in the stream, shared by every process.
+   * ones TOPIC_CONFLICT; DEAD_LETTER_TOPIC_CONFLICT if its dead-letter topic exists already as an
+   * ordinary topic (as on the embedded engine). The options live in the stream, shared by every process.
    */
   async createTopic(name: string, options?: TopicOptions): Promise<void> {
     this.#checkOpen();
     checkName('topic', name);
-    if (options === undefined && (await this.#topics.get(name).catch(() => undefined))) return;
+    const existing = await this.#topics.find(name);
+    if (options === undefined && existing) return;
     const resolved = resolveTopicOptions(name, options ?? {});
-    if (resolved.deadLetter !== false && !(await this.#topics.get(resolved.deadLetter).catch(() => undefined))) {
-      await this.createTopic(resolved.deadLetter, DEAD_LETTER_TOPIC_OPTIONS);
+    if (resolved.deadLetter !== false) {
+      const target = await this.#topics.find(resolved.deadLetter);
+      if (!target) await this.createTopic(resolved.deadLetter, DEAD_LETTER_TOPIC_OPTIONS);
+      else assertDeadLetterTarget(name, existing === undefined, resolved.deadLetter, target);
     }
     await this.#topics.ensure(name, resolved);
   }
@@ -90,6 +121,7 @@ export class NatsFerry {
     for (const topic of options.topics ?? this.#topics.list().map((t) => t.name)) {
       await this.#topics.get(topic);
       if (await deleteGroupOn(this.#link, topic, group)) deletedFrom.push(topic);
+      await this.#onceKeys.forgetGroup(topic, group);
     }
     return deletedFrom;
   }
@@ -102,7 +134,7 @@ export class NatsFerry {
   /** A producer. Named producers (`id`, fencing) are refused: NATS has no epoch to fence with. */
   producer(options: ProducerOptions = {}): NatsProducer {
     this.#checkOpen();
-    const producer: JetStreamProducer = new JetStreamProducer({ link: this.#link, topic: (name) => this.#topics.get(name), onClose: () => this.#producers.delete(producer) }, options);
+    const producer: JetStreamProducer = new JetStreamProducer({ link: this.#link, recorder: this.#recorder, topic: (name) => this.#topics.get(name), onClose: () => this.#producers.delete(producer) }, options);
     this.#producers.add(producer);
     return producer;
   }
@@ -111,15 +143,56 @@ export class NatsFerry {
   consumer<V = unknown>(group: string, options: ConsumerOptions): NatsConsumer<V> {
     this.#checkOpen();
     checkName('group', group);
-    const consumer: JetStreamConsumer<V> = new JetStreamConsumer<V>({ link: this.#link, topics: this.#topics, onClose: () => this.#consumers.delete(consumer as JetStreamConsumer) }, group, options);
+    const consumer: JetStreamConsumer<V> = new JetStreamConsumer<V>({ link: this.#link, topics: this.#topics, recorder: this.#recorder, onceKeys: this.#onceKeys, onClose: () => this.#consumers.delete(consumer as JetStreamConsumer) }, group, options);
     this.#consumers.add(consumer as JetStreamConsumer);
+    consumer.onFault(({ error, topic, partition, during }) =>
+      this.#events.emit('consumerFailed', { type: 'consumerFailed', at: Date.now(), group, topic, partition, during, code: error.code, message: error.message }),
+    );
     return consumer;
   }
 
   /** Moves dead letters back, each once (see backends/nats/redrive.ts). Resolves with the number moved. */
-  redrive(deadLetterTopic: string, options: RedriveOptions = {}): Promise<number> {
+  async redrive(deadLetterTopic: string, options: RedriveOptions = {}): Promise<number> {
     this.#checkOpen();
-    return redriveNats(this.#link, this.#topics, deadLetterTopic, options);
+    const moved = await redriveNats(this.#link, this.#topics, deadLetterTopic, options);
+    this.#recorder.redriven(deadLetterTopic, moved);
+    return moved;
+  }
+
+  /**
+   * A snapshot: this instance's counts (publishes, and per group deliveries, acks, nacks,
+   * redeliveries, expired leases, dead letters, latency histograms), and from the servers, for
+   * every process, each topic's stream and each group's in flight, unread, lag and lag age.
+   * A topic whose servers do not answer is in `unavailable`, its gauges null. See docs/NATS.md.
+   */
+  metrics(): Promise<NatsMetrics> {
+    this.#checkOpen();
+    return collectNatsMetrics(this.#link, this.#topics, this.#recorder);
+  }
+
+  /** The snapshot as Prometheus text: the embedded engine's families where the figures mean the same (see backends/nats/metrics-text.ts). */
+  async metricsText(): Promise<string> {
+    return natsMetricsText(await this.metrics());
+  }
+
+  /**
+   * Listens to an alert event, as on the embedded engine: those this instance raises
+   * (deadLettered, maxDeliveriesReached, leaseExpired, consumerFailed, eventsDropped) and those
+   * derived from the figures every `alerts.pollMs` (lagHigh, lagRecovered, consumerStalled,
+   * redeliveryStorm). Events of the servers' own storage are refused with UNSUPPORTED.
+   * Returns the function that stops listening.
+   */
+  on<K extends FerryEventName>(name: K, listener: (event: FerryEventMap[K]) => void): () => void {
+    this.#checkOpen();
+    const why = EVENTS_NATS_CANNOT_RAISE[name];
+    if (why !== undefined) throw new UnsupportedFeatureError('nats', `the ${name} event`, `it never fires here: ${why}`);
+    return this.#events.on(name, listener);
+  }
+
+  /** Collects and delivers pending events now, without waiting for the next poll. */
+  pollEvents(): Promise<void> {
+    this.#checkOpen();
+    return this.#events.poll();
   }
 
   /**
@@ -129,6 +202,7 @@ export class NatsFerry {
   close(options: { readonly timeoutMs?: number } = {}): Promise<void> {
     refuseUnknownOptions('close options', options, ['timeoutMs']);
     this.#closing ??= (async () => {
+      this.#events.close();
       const consumerOptions = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
       const consumers = [...this.#consumers];
       await Promise.allSettled(consumers.map((c) => c.close(consumerOptions)));

@@ -54,8 +54,17 @@ export function groupDescription(group: string, ordering: Ordering): string {
 }
 
 export function orderingOfDescription(description: string | undefined): Ordering | undefined {
+  return parseGroupDescription(description)?.ordering;
+}
+
+/** The group a consumer's description names, if Ferry made it. */
+export function groupOfDescription(description: string | undefined): string | undefined {
+  return parseGroupDescription(description)?.ferryGroup;
+}
+
+function parseGroupDescription(description: string | undefined): { ferryGroup?: string; ordering?: Ordering } | undefined {
   try {
-    return (JSON.parse(description ?? '') as { ordering?: Ordering }).ordering;
+    return JSON.parse(description ?? '') as { ferryGroup?: string; ordering?: Ordering };
   } catch {
     return undefined;
   }

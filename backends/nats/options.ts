@@ -1,7 +1,7 @@
 // Options of Ferry.open({ backend: { kind: 'nats', ... } }): validated once, defaults filled,
 // frozen. Unknown names are refused, as everywhere in Ferry.
 import { InvalidArgumentError } from '../../wal/index.ts';
-import { refuseUnknownOptions } from '../../core/index.ts';
+import { refuseUnknownOptions, type AlertOptions } from '../../core/index.ts';
 
 /** `backend` of Ferry.open for NATS JetStream. */
 export interface NatsBackendOptions {
@@ -21,9 +21,11 @@ export interface NatsBackendOptions {
   readonly token?: string;
 }
 
-/** Ferry.open's options for the NATS backend: only `backend` (the data lives in the servers). */
+/** Ferry.open's options for the NATS backend: `backend` (the data lives in the servers) and `alerts`. */
 export interface NatsFerryOptions {
   readonly backend: NatsBackendOptions;
+  /** Thresholds and pace of the alert events (`ferry.on`), as on the embedded engine. */
+  readonly alerts?: AlertOptions;
 }
 
 export interface NatsSettings {
@@ -52,7 +54,7 @@ function text(name: string, value: unknown): string | undefined {
 
 /** Validates Ferry.open's options for NATS. */
 export function resolveNatsOptions(options: Record<string, unknown>): NatsSettings {
-  refuseUnknownOptions('Ferry.open options with a NATS backend', options, ['backend']);
+  refuseUnknownOptions('Ferry.open options with a NATS backend', options, ['backend', 'alerts']);
   const b = options.backend as Record<string, unknown> | undefined;
   if (typeof b !== 'object' || b === null || b.kind !== 'nats') throw new InvalidArgumentError("options.backend must be { kind: 'nats', servers }");
   refuseUnknownOptions('options.backend', b, NAMES);

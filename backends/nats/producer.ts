@@ -18,12 +18,14 @@ import {
 import { UnsupportedFeatureError } from './errors.ts';
 import { retrying, type NatsLink } from './link.ts';
 import { GENERATED_ID_PREFIX, subjectOf } from './mapping.ts';
+import type { NatsRecorder } from './metrics-recorder.ts';
 import { encodePayload } from './payload.ts';
 import type { NatsProducer } from './types.ts';
 
 /** What a producer needs from its Ferry instance. */
 export interface NatsProducerHost {
   readonly link: NatsLink;
+  readonly recorder: NatsRecorder;
   topic(name: string): Promise<ResolvedTopicOptions>;
   onClose(): void;
 }
@@ -106,9 +108,11 @@ export class JetStreamProducer implements NatsProducer {
     try {
       const { link } = this.#host;
       const subject = subjectOf(topic, partition);
+      const sentAt = performance.now();
       const ack = await retrying(link, `publishing to ${topic}`, this.#deliveryTimeoutMs, () =>
         link.js.publish(subject, payload, { timeout: Math.min(link.settings.requestTimeoutMs, this.#deliveryTimeoutMs), ...(msgID === undefined ? {} : { msgID }) }),
       );
+      this.#host.recorder.published(topic, partition, ack.duplicate, performance.now() - sentAt);
       return { topic, partition, offset: ack.seq, duplicate: ack.duplicate };
     } finally {
       this.#bufferedBytes -= payload.length;

@@ -50,7 +50,7 @@ async function moveLetters(link: NatsLink, topics: NatsTopics, stream: string, r
       const info = payload.deadLetter;
       const target = to ?? info?.topic;
       if (target === undefined) {
-        letter.term('ferry: not a dead letter');
+        letter.term(); // bare: nats-server 2.9 ignores a +TERM with a reason (see dead-letter.ts)
         continue;
       }
       const targetOptions = await topics.get(target);

@@ -38,10 +38,15 @@ export class NatsTopics {
 
   /** The options of topic `name`, asking the servers on a miss; UNKNOWN_TOPIC if it has no stream. */
   async get(name: string): Promise<ResolvedTopicOptions> {
-    checkName('topic', name);
-    const known = this.#known.get(name) ?? (await this.#fetch(name));
+    const known = await this.find(name);
     if (!known) throw new UnknownTopicError(name);
     return known;
+  }
+
+  /** As get(), but undefined if it has no stream (a server that does not answer is still an error). */
+  async find(name: string): Promise<ResolvedTopicOptions | undefined> {
+    checkName('topic', name);
+    return this.#known.get(name) ?? (await this.#fetch(name));
   }
 
   async #fetch(name: string): Promise<ResolvedTopicOptions | undefined> {

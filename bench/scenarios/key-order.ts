@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { hrtime } from 'node:process';
-import { Ferry } from '../../index.ts';
+import { loadFerry } from '../lib/ferry-entry.ts';
 import type { CellOutput } from '../lib/cell-output.ts';
 import type { Scenario } from '../lib/scenario.ts';
 import { decodeKey } from '../limits/keys.ts';
@@ -22,6 +22,7 @@ async function run(params: KeyOrderParams, dir: string): Promise<CellOutput> {
   const { n, keys, threads } = params;
   const { payloadBytes, batch, prefetch } = ISSUE_11_SHAPE;
   mkdirSync(join(dir, 'data'), { recursive: true });
+  const { Ferry } = await loadFerry();
   const ferry = await Ferry.open({ dir: join(dir, 'data'), threads });
   try {
     await ferry.createTopic('bench', { partitions: PARTITIONS });

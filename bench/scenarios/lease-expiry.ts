@@ -4,7 +4,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { hrtime } from 'node:process';
-import { Ferry } from '../../index.ts';
+import { loadFerry } from '../lib/ferry-entry.ts';
 import type { CellOutput } from '../lib/cell-output.ts';
 import { pipelined } from '../lib/pipelined.ts';
 import type { Scenario } from '../lib/scenario.ts';
@@ -27,6 +27,7 @@ interface LeaseParams {
 async function run(p: LeaseParams, dir: string): Promise<CellOutput> {
   const { payloadBytes, batch, prefetch } = ISSUE_11_SHAPE;
   mkdirSync(join(dir, 'data'), { recursive: true });
+  const { Ferry } = await loadFerry();
   const ferry = await Ferry.open({ dir: join(dir, 'data'), threads: p.threads });
   try {
     await ferry.createTopic('bench', { partitions: PARTITIONS, ackTimeoutMs: ACK_TIMEOUT_MS });

@@ -3,7 +3,7 @@
 // (issue 11: under 300 MB and flat for 10 million messages; the full profile uses fewer, stated).
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { Ferry } from '../../index.ts';
+import { loadFerry } from '../lib/ferry-entry.ts';
 import type { CellOutput } from '../lib/cell-output.ts';
 import { pipelined } from '../lib/pipelined.ts';
 import type { Scenario } from '../lib/scenario.ts';
@@ -24,6 +24,7 @@ async function run(p: MemoryParams, dir: string): Promise<CellOutput> {
   mkdirSync(join(dir, 'data'), { recursive: true });
   const samples: number[] = [];
   const sampler = setInterval(() => samples.push(process.memoryUsage.rss()), SAMPLE_MS);
+  const { Ferry } = await loadFerry();
   const ferry = await Ferry.open({ dir: join(dir, 'data'), threads: p.threads });
   try {
     await ferry.createTopic('bench', { partitions: PARTITIONS });

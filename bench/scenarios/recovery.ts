@@ -3,7 +3,7 @@
 import { mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { hrtime } from 'node:process';
-import { Ferry } from '../../index.ts';
+import { loadFerry } from '../lib/ferry-entry.ts';
 import type { CellOutput } from '../lib/cell-output.ts';
 import type { Scenario } from '../lib/scenario.ts';
 import { pipelined } from '../lib/pipelined.ts';
@@ -39,6 +39,7 @@ async function run(params: RecoveryParams, dir: string): Promise<CellOutput> {
   // Without a checkpoint: none is due before the whole log is written (the limit's upper bound).
   const limits = params.checkpoint ? {} : { checkpointEveryRecords: 1e9 };
   const messages = Math.ceil(params.bytes / PAYLOAD_BYTES);
+  const { Ferry } = await loadFerry();
   const writer = await Ferry.open({ dir: data, limits });
   await writer.createTopic('bench', { partitions: PARTITIONS });
   const producer = writer.producer();

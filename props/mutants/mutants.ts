@@ -167,4 +167,11 @@ export const MUTANTS: readonly Mutant[] = [
     breaks: 'a committed transaction takes all its effect (its acks with its outputs)',
     edits: [{ file: 'core/partition-transactions.ts', find: '    if (!tx.dataApplied && count > 0) {', replace: '    if (!tx.dataApplied && count > 0 && false) { // MUTANT: the acks alone' }],
   },
+  {
+    // Issue 11: the leases of one fetch share one heap entry; expiry reads only its first lease:
+    // a message a handler dropped after the first of its fetch never comes back.
+    name: 'lease-batch-first-only',
+    breaks: 'every message is delivered until acked (a lease that ran out is redelivered)',
+    edits: [{ file: 'core/group-state.ts', find: '      for (let i = 0; i < e.offsets.length; i++) {', replace: '      for (let i = 0; i < Math.min(1, e.offsets.length); i++) { // MUTANT: first lease only' }],
+  },
 ];
