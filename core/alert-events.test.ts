@@ -2,7 +2,7 @@
 // the manual clock (events are collected by a poll that the clock drives); the shard events run
 // on a worker thread.
 import { describe, expect, it } from 'vitest';
-import { flush, memoryFerry, pendingNext } from '../test-support/memory-ferry.ts';
+import { flush, halfThenCrash, memoryFerry, pendingNext } from '../test-support/memory-ferry.ts';
 import { realFerry } from '../test-support/real-ferry.ts';
 import type { FerryEventMap, FerryEventName } from './engine-events.ts';
 import type { Ferry } from './ferry.ts';
@@ -232,6 +232,36 @@ describe('alert events', () => {
     expect(() => ferry.on('lagHigh', () => {})).toThrow(expect.objectContaining({ code: 'OVERLOADED' }));
     offs[0]!();
     expect(() => ferry.on('lagHigh', () => {})).not.toThrow();
+    await ferry.close({ timeoutMs: 0 });
+  });
+});
+
+describe('the checkBackFailed alert (issue 13)', () => {
+  it('is raised at each failed try of resolveInDoubt, with the transaction, the error and the next try, and no more once it answers', async () => {
+    const setup = memoryFerry(31);
+    await halfThenCrash(setup, 'order-5', { card: '4111' }, 'power');
+    let answer: 'commit' | undefined;
+    const ferry = await setup.open({
+      resolveInDoubt: () => {
+        if (!answer) throw Object.assign(new Error('database unreachable'), { code: 'ECONNREFUSED' });
+        return answer;
+      },
+    });
+    const heard = hear(ferry, 'checkBackFailed');
+    await flush();
+    setup.clock.advance(100); // the second try, after its backoff
+    await flush();
+    expect(heard.length).toBeGreaterThan(0);
+    const last = heard.at(-1)!;
+    expect(last).toMatchObject({ type: 'checkBackFailed', transactionId: 'order-5', code: 'ECONNREFUSED', message: 'database unreachable', tries: 2, retryInMs: 200 });
+    expect(JSON.stringify(heard)).not.toContain('4111');
+    answer = 'commit';
+    const before = heard.length;
+    setup.clock.advance(200);
+    await flush();
+    setup.clock.advance(60_000);
+    await flush();
+    expect(heard).toHaveLength(before); // answered: no more alerts
     await ferry.close({ timeoutMs: 0 });
   });
 });

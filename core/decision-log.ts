@@ -41,6 +41,11 @@ export class DecisionLog {
   readonly #decisions = new Map<string, boolean>();
   /** Half transactions (by transaction key) begun and not decided. */
   readonly #halves = new Map<string, HalfEntry>();
+  /**
+   * Decisions written whose sync failed. The log has failed for good (it is reopened with the
+   * engine), so this holds at most the decisions in flight at that moment.
+   */
+  readonly #uncertain = new Set<string>();
   #snapshotBytes = 0;
   #compacting: Promise<void> | undefined;
 
@@ -84,17 +89,32 @@ export class DecisionLog {
     return this.#append(HALF, { t: key, id, at: now }, now, () => this.#halves.set(key, { id, at: now }));
   }
 
-  /** Records the decision; once durable, the transaction committed (or aborted) whatever crashes. */
+  /**
+   * Records the decision; once durable, the transaction committed (or aborted) whatever crashes.
+   * Written but not made durable (the log failed its sync): uncertain until the next open, which
+   * decides by what the disk kept.
+   */
   decide(key: string, commit: boolean, now: number): Promise<void> {
-    return this.#append(DECISION, { t: key, c: commit }, now, () => {
+    let written = false;
+    const durable = this.#append(DECISION, { t: key, c: commit }, now, () => {
+      written = true;
       this.#decisions.set(key, commit);
       this.#halves.delete(key);
+    });
+    return durable.catch((error: unknown) => {
+      if (written) this.#uncertain.add(key);
+      throw error;
     });
   }
 
   /** The decision, if one was recorded and not yet forgotten. */
   decision(key: string): boolean | undefined {
     return this.#decisions.get(key);
+  }
+
+  /** The decision was written but its sync failed: nothing may act on it before the next open. */
+  uncertain(key: string): boolean {
+    return this.#uncertain.has(key);
   }
 
   /** Every partition applied the decision: it is no longer needed (left out of the next snapshot). */

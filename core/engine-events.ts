@@ -42,6 +42,12 @@ export interface FerryEventMap {
   readonly fsyncFailed: { readonly type: 'fsyncFailed'; readonly at: number; readonly topic: string; readonly partition: number; readonly code: string; readonly message: string };
   /** A partition's checkpoint failed: retention deletes nothing there until one succeeds. */
   readonly retentionBlocked: { readonly type: 'retentionBlocked'; readonly at: number; readonly topic: string; readonly partition: number; readonly reason: string };
+  /**
+   * `resolveInDoubt` failed (threw, or answered neither 'commit' nor 'abort') for a half transaction
+   * a crash left in doubt: it is asked again after `retryInMs`, and until it answers the
+   * transaction's messages stay invisible and the deliveries it acked stay reserved. Once per try.
+   */
+  readonly checkBackFailed: { readonly type: 'checkBackFailed'; readonly at: number; readonly transactionId: string; readonly begunAt: number; readonly tries: number; readonly retryInMs: number; readonly code: string; readonly message: string };
   /** Partitions dropped events because nobody collected them in time (their buffers are bounded). */
   readonly eventsDropped: { readonly type: 'eventsDropped'; readonly at: number; readonly dropped: number };
 }
@@ -52,7 +58,7 @@ export type FerryEventName = keyof FerryEventMap;
 /** Every event name, for validation and docs. */
 export const FERRY_EVENT_NAMES: readonly FerryEventName[] = Object.freeze([
   'deadLettered', 'maxDeliveriesReached', 'leaseExpired', 'tornTailCut', 'diskFull', 'redeliveryStorm', 'lagHigh', 'lagRecovered',
-  'consumerStalled', 'consumerFailed', 'shardRestarted', 'shardFailed', 'fsyncFailed', 'retentionBlocked', 'eventsDropped',
+  'consumerStalled', 'consumerFailed', 'shardRestarted', 'shardFailed', 'fsyncFailed', 'retentionBlocked', 'checkBackFailed', 'eventsDropped',
 ] as const);
 
 /** Listeners one event name may have; one more is OVERLOADED (a listener added per request is a leak). */

@@ -12,6 +12,7 @@ import type { FerryOptions, RuntimeFactory } from './ferry-options.ts';
 import { LocalRuntime } from './local-runtime.ts';
 import type { PartitionRuntime } from './runtime.ts';
 import type { ResolvedTopicOptions } from './topic-options.ts';
+import type { FerryEventMap } from './engine-events.ts';
 import { TransactionManager } from './transactions.ts';
 
 /** What an open engine is made of; the parts of the Ferry facade share it. */
@@ -28,6 +29,11 @@ export interface OpenedEngine {
   readonly dir: string;
   readonly transactions: TransactionManager;
   readonly decisions: DecisionLog;
+  /**
+   * Where failed check-back tries go (the engine's `checkBackFailed` event): set by the engine once
+   * its events exist; the check-back's first try comes after recovery's listing, by which time they do.
+   */
+  readonly checkBack: { failed?: (event: FerryEventMap['checkBackFailed']) => void };
   /** A topic's options; UNKNOWN_TOPIC if there is none. */
   topic(name: string): ResolvedTopicOptions;
 }
@@ -64,6 +70,7 @@ export async function openEngine(options: FerryOptions, runtimeFactory?: Runtime
     const decisionLog = await WriteAheadLog.open({ dir: join(options.dir, '_transactions'), fs, clock, fsync: fsync === 'none' ? 'interval' : fsync, ...DECISION_LOG_OPTIONS, repair });
     undo.unshift(() => decisionLog.close());
     const decisions = DecisionLog.load(decisionLog);
+    const checkBack: OpenedEngine['checkBack'] = {};
     const transactions = new TransactionManager({
       runtime,
       decisions,
@@ -73,6 +80,7 @@ export async function openEngine(options: FerryOptions, runtimeFactory?: Runtime
       limits,
       timeoutMs: transactionTimeoutMs,
       ...(options.resolveInDoubt ? { resolveInDoubt: options.resolveInDoubt } : {}),
+      checkBackFailed: (event) => checkBack.failed?.(event),
       boot: await decisions.boot(clock.now()),
       topic,
       topics: () => catalog.topics(),
@@ -82,7 +90,7 @@ export async function openEngine(options: FerryOptions, runtimeFactory?: Runtime
     // must not hold the open up, and nothing needs the outcome first: prepared messages stay
     // invisible and their acked deliveries reserved on the partitions until decided.
     transactions.recover();
-    return { lock, runtime, catalog, clock, random, maxMessageBytes, alerts, fs, dir: options.dir, transactions, decisions, topic };
+    return { lock, runtime, catalog, clock, random, maxMessageBytes, alerts, fs, dir: options.dir, transactions, decisions, checkBack, topic };
   } catch (error) {
     for (const step of undo) await Promise.resolve().then(step).catch(() => {}); // the open's own error is the one to report
     throw error;

@@ -45,6 +45,7 @@ export class Ferry {
   protected constructor(engine: OpenedEngine) {
     this.#engine = engine;
     this.#observer = new EngineObserver(engine, () => this.metricsSource(), () => this.#clients.members());
+    engine.checkBack.failed = (event) => this.#observer.events.emit('checkBackFailed', event);
     this.#clients = new EngineClients(engine, this.#observer.events, () => this.#checkOpen());
     this.#admin = new EngineAdmin(engine, this.#clients);
   }

@@ -201,6 +201,12 @@ export class PartitionTransactions {
     if (!tx) {
       // An abort that overtook its prepare: the prepare, when it comes, is refused.
       if (!this.#finished.has(txId)) this.#remember(txId, commit);
+      // Decided here already, maybe not durably yet (the table forgets it once the record is
+      // written): answered only once everything written is durable, else the engine forgets its
+      // decision while a power loss can still undo the apply here (fresh seed 197481806: the retry
+      // of a commit whose reply was lost was answered at once, the apply was lost with the power,
+      // and the sweep then presumed the transaction aborted on this partition).
+      await this.#s.c.log.sync();
       return false;
     }
     if (commit) await this.#apply(tx);

@@ -3,9 +3,31 @@
 // nothing happened; after the decision and before the partitions applied it, everything did; an
 // in-doubt half transaction is resolved by asking resolveInDoubt.
 import { describe, expect, it } from 'vitest';
-import type { FileHandle, FileSystem } from '../wal/index.ts';
-import type { Ferry } from './ferry.ts';
-import { flush, memoryFerry } from '../test-support/memory-ferry.ts';
+import { FerryError, SeededRandom, type FileHandle, type FileSystem } from '../wal/index.ts';
+import { Ferry, type FerryOptions } from './ferry.ts';
+import { LocalRuntime } from './local-runtime.ts';
+import type { PartitionCommand } from './partition-protocol.ts';
+import type { PartitionRuntime } from './runtime.ts';
+import { flush, halfThenCrash, memoryFerry, type MemoryFerrySetup } from '../test-support/memory-ferry.ts';
+
+/** `fs` whose file handles of paths containing `dir` have `field` replaced by `replace(handle, path)`. */
+function overrideHandles(fs: FileSystem, dir: string, field: keyof FileHandle, replace: (h: FileHandle, path: string) => unknown): FileSystem {
+  return new Proxy(fs, {
+    get(target, name, receiver) {
+      if (name !== 'open') return Reflect.get(target, name, receiver) as unknown;
+      return (path: string, mode: Parameters<FileSystem['open']>[1]): FileHandle => {
+        const handle = target.open(path, mode);
+        return new Proxy(handle, {
+          get(h, f) {
+            if (f === field && path.includes(dir)) return replace(h, path);
+            const value = Reflect.get(h, f, h) as unknown;
+            return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(h) : value;
+          },
+        });
+      };
+    },
+  });
+}
 
 /**
  * A disk whose syncs of files whose path contains `dir` never finish while `hold()` says so (their
@@ -13,21 +35,7 @@ import { flush, memoryFerry } from '../test-support/memory-ferry.ts';
  * other sync that completed.
  */
 function holdingSyncs(fs: FileSystem, dir: string, hold: () => boolean, synced: (path: string) => void = () => {}): FileSystem {
-  return new Proxy(fs, {
-    get(target, name, receiver) {
-      if (name !== 'open') return Reflect.get(target, name, receiver) as unknown;
-      return (path: string, mode: Parameters<FileSystem['open']>[1]): FileHandle => {
-        const handle = target.open(path, mode);
-        return new Proxy(handle, {
-          get(h, field) {
-            if (field === 'sync') return () => (path.includes(dir) && hold() ? new Promise<void>(() => {}) : h.sync().then(() => synced(path)));
-            const value = Reflect.get(h, field, h) as unknown;
-            return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(h) : value;
-          },
-        });
-      };
-    },
-  });
+  return overrideHandles(fs, '', 'sync', (h, path) => () => (path.includes(dir) && hold() ? new Promise<void>(() => {}) : h.sync().then(() => synced(path))));
 }
 
 async function readAll(ferry: Ferry, group: string, topic: string): Promise<unknown[]> {
@@ -47,25 +55,33 @@ async function readAll(ferry: Ferry, group: string, topic: string): Promise<unkn
 
 /** A disk on which writes to files whose path contains `dir` fail with ENOSPC while `full()` says so. */
 function fullFor(fs: FileSystem, dir: string, full: () => boolean): FileSystem {
-  return new Proxy(fs, {
-    get(target, name, receiver) {
-      if (name !== 'open') return Reflect.get(target, name, receiver) as unknown;
-      return (path: string, mode: Parameters<FileSystem['open']>[1]): FileHandle => {
-        const handle = target.open(path, mode);
-        return new Proxy(handle, {
-          get(h, field) {
-            if (field === 'writev' && path.includes(dir)) {
-              return (buffers: readonly Uint8Array[], position: number) => {
-                if (full()) throw Object.assign(new Error('ENOSPC: no space left'), { code: 'ENOSPC' });
-                return h.writev(buffers, position);
-              };
-            }
-            const value = Reflect.get(h, field, h) as unknown;
-            return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(h) : value;
-          },
-        });
-      };
-    },
+  return overrideHandles(fs, dir, 'writev', (h) => (buffers: readonly Uint8Array[], position: number) => {
+    if (full()) throw Object.assign(new Error('ENOSPC: no space left'), { code: 'ENOSPC' });
+    return h.writev(buffers, position);
+  });
+}
+
+/**
+ * Reopens the engine with a runtime whose first `txList` to `topic/partition` fails as a lost
+ * request would (retriable): recovery's listing of what is prepared misses that partition.
+ */
+function openMissingOneListing(memory: MemoryFerrySetup, where: string, overrides: Partial<FerryOptions>): Promise<Ferry> {
+  let missed = false;
+  return Ferry.open({ dir: '/ferry', fs: memory.fs.processView(), clock: memory.clock, random: new SeededRandom(77), threads: 1, ...overrides }, ({ local }) => {
+    const inner: PartitionRuntime = new LocalRuntime(local);
+    return new Proxy(inner, {
+      get(target, name) {
+        const value = Reflect.get(target, name, target) as unknown;
+        if (name !== 'call') return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        return (command: PartitionCommand) => {
+          if (command.op === 'txList' && `${command.topic}/${command.partition}` === where && !missed) {
+            missed = true;
+            return Promise.reject(new FerryError('REQUEST_LOST', `txList to ${where}: no reply`, true));
+          }
+          return target.call(command);
+        };
+      },
+    });
   });
 }
 
@@ -127,11 +143,7 @@ describe('a crash during a commit', () => {
 
   it('asks resolveInDoubt about a half transaction a crash left undecided, retrying while it throws', async () => {
     const memory = memoryFerry(8);
-    const ferry = await memory.open();
-    await ferry.createTopic('orders');
-    const tx = await ferry.beginTransaction({ id: 'order-42' });
-    await tx.publish('orders', { value: 'order' });
-    memory.fs.crash('power');
+    await halfThenCrash(memory, 'order-42', 'order', 'power');
     const asked: string[] = [];
     let answer: 'commit' | undefined;
     const reopened = await memory.open({
@@ -154,11 +166,7 @@ describe('a crash during a commit', () => {
 
   it('aborts an in-doubt half transaction once its timeout passed, when there is no resolveInDoubt', async () => {
     const memory = memoryFerry(9);
-    const ferry = await memory.open({ transactionTimeoutMs: 1000 });
-    await ferry.createTopic('orders');
-    const tx = await ferry.beginTransaction({ id: 'order-43' });
-    await tx.publish('orders', { value: 'order' });
-    memory.fs.crash('power');
+    await halfThenCrash(memory, 'order-43', 'order', 'power', { transactionTimeoutMs: 1000 });
     const reopened = await memory.open({ transactionTimeoutMs: 1000 });
     memory.clock.advance(1500);
     await flush(40);
@@ -199,11 +207,7 @@ describe('a crash during a commit', () => {
     // partitions, took one begun meanwhile by this run for one in doubt, 'committed' it with no
     // partitions, and its timeout then aborted it.
     const memory = memoryFerry(12);
-    const ferry = await memory.open();
-    await ferry.createTopic('orders');
-    const old = await ferry.beginTransaction({ id: 'order-1' });
-    await old.publish('orders', { value: 'old' });
-    memory.fs.crash('process');
+    await halfThenCrash(memory, 'order-1', 'old', 'process');
     const asked: string[] = [];
     const reopened = await memory.open({ resolveInDoubt: (id) => (asked.push(id), 'abort') });
     const fresh = await reopened.beginTransaction({ id: 'order-2' }); // while recovery waits on the partitions
@@ -214,5 +218,89 @@ describe('a crash during a commit', () => {
     expect(await readAll(reopened, 'readers', 'orders')).toEqual(['fresh']);
     await reopened.close();
   });
-});
 
+  it('keeps a decision until every partition took it, when recovery could not list one of them', async () => {
+    // Found by the simulator (fresh seed 197485826): a committed transaction's decision was applied
+    // on the partitions recovery's listing showed and then forgotten; the one that had not answered
+    // still held the input's ack prepared, and the sweep presumed it aborted, so the input was
+    // processed again though its outputs were stored.
+    const memory = memoryFerry(13);
+    const phase = { now: 'idle' as Phase };
+    const fs = holdingSyncs(memory.fs.processView(), '/topics/', () => phase.now === 'decided', (path) => {
+      if (phase.now === 'committing' && path.includes('_transactions')) phase.now = 'decided';
+    });
+    const ferry = await memory.open({ fs });
+    await ferry.createTopic('in');
+    await ferry.createTopic('out', { partitions: 2 });
+    await ferry.producer().publish('in', { value: 'input' });
+    const d = (await ferry.consumer('work', { topics: ['in'], pollWaitMs: 10 }).next())!;
+    phase.now = 'committing';
+    void ferry
+      .transaction((tx) => {
+        tx.publish('out', { value: 'o1', key: 'a' });
+        tx.publish('out', { value: 'o2', key: 'b' });
+        tx.ack(d);
+      })
+      .catch(() => {});
+    await flush(60);
+    expect(phase.now).toBe('decided'); // the decision is durable, no partition's apply is
+    memory.fs.crash('power');
+    const reopened = await openMissingOneListing(memory, 'in/0', { transactionTimeoutMs: 1000 });
+    await flush(40);
+    memory.clock.advance(1500); // the sweep asks every partition again
+    await flush(40);
+    expect((await readAll(reopened, 'readers', 'out')).sort()).toEqual(['o1', 'o2']);
+    expect(await readAll(reopened, 'work', 'in')).toEqual([]); // acked with its outputs
+    await reopened.close();
+  });
+
+  it('applies the check-back\'s commit on a partition recovery could not list', async () => {
+    // Found by the simulator (fresh seed 197477614): the check-back's 'commit' was sent to the
+    // partitions the listing showed (none), the decision forgotten, and the sweep then found the
+    // output prepared with no decision and aborted it.
+    const memory = memoryFerry(14);
+    await halfThenCrash(memory, 'order-9', 'order', 'power');
+    const asked: string[] = [];
+    const reopened = await openMissingOneListing(memory, 'orders/0', { transactionTimeoutMs: 1000, resolveInDoubt: (id) => (asked.push(id), 'commit') });
+    await flush(40);
+    expect(asked).toEqual(['order-9']);
+    memory.clock.advance(1500); // the sweep asks every partition again
+    await flush(40);
+    expect(await readAll(reopened, 'readers', 'orders')).toEqual(['order']);
+    await reopened.close();
+  });
+
+  it('acts on no decision whose record failed its sync, until the next open decides by what the disk kept', async () => {
+    // The decision log's sync failed: the commit record is written but maybe not on disk, and
+    // commit() rejects. The sweep (armed here by a listing that missed a partition) must not apply
+    // that decision: a crash could then lose the record, and recovery would presume the rest of
+    // the transaction aborted.
+    const memory = memoryFerry(15);
+    let failing = false;
+    const fs = overrideHandles(memory.fs.processView(), '_transactions', 'sync', (h) => () => (failing ? Promise.reject(Object.assign(new Error('EIO: i/o error, fsync'), { code: 'EIO' })) : h.sync()));
+    const ferry = await memory.open({ fs });
+    await ferry.createTopic('in');
+    await ferry.createTopic('out', { partitions: 2 });
+    await ferry.createTopic('other');
+    await ferry.close();
+    const reopened = await openMissingOneListing(memory, 'other/0', { fs, transactionTimeoutMs: 1000 });
+    await reopened.producer().publish('in', { value: 'input' });
+    const d = (await reopened.consumer('work', { topics: ['in'], pollWaitMs: 10 }).next())!;
+    failing = true;
+    const committed = reopened.transaction((tx) => {
+      tx.publish('out', { value: 'o1', key: 'a' });
+      tx.publish('out', { value: 'o2', key: 'b' });
+      tx.ack(d);
+    });
+    await expect(committed).rejects.toMatchObject({ code: expect.any(String) });
+    memory.clock.advance(1500); // the sweep runs
+    await flush(40);
+    expect(await readAll(reopened, 'readers', 'out')).toEqual([]);
+    memory.fs.crash('power');
+    const third = await memory.open();
+    await flush(40);
+    const outcome = { outputs: (await readAll(third, 'readers2', 'out')).sort(), inputs: await readAll(third, 'work', 'in') };
+    expect([ALL, NONE]).toContainEqual(outcome);
+    await third.close();
+  });
+});

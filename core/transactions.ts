@@ -8,6 +8,7 @@
 //           any prepare fails ──► txDecide(abort) everywhere, commit() rejects: nothing happened
 import { FerryError, InvalidArgumentError, type Clock, type Random, type TimerHandle } from '../wal/index.ts';
 import type { DecisionLog } from './decision-log.ts';
+import type { FerryEventMap } from './engine-events.ts';
 import { ClosedError } from './errors.ts';
 import { checkName } from './names.ts';
 import type { PartitionLimits } from './partition-api.ts';
@@ -37,6 +38,8 @@ export const DEFAULT_TRANSACTION_TIMEOUT_MS = 60_000;
 
 /** Longest wait between tries of a decision a partition did not take (it restarts, say). */
 const MAX_RETRY_MS = 5_000;
+/** Longest wait between tries of a `resolveInDoubt` that fails. */
+const MAX_CHECK_BACK_RETRY_MS = 30_000;
 
 export interface TransactionManagerOptions {
   readonly runtime: PartitionRuntime;
@@ -47,12 +50,20 @@ export interface TransactionManagerOptions {
   readonly limits: PartitionLimits;
   readonly timeoutMs: number;
   readonly resolveInDoubt?: ResolveInDoubt;
+  /** Told of each failed try of `resolveInDoubt` (the engine's `checkBackFailed` alert event). */
+  readonly checkBackFailed?: (event: FerryEventMap['checkBackFailed']) => void;
   readonly boot: number;
   topic(name: string): ResolvedTopicOptions;
   topics(): [string, ResolvedTopicOptions][];
 }
 
 type Where = { topic: string; partition: number };
+
+/** What the partitions hold prepared (key -> partitions), and whether every partition was asked. */
+interface Listing {
+  readonly byKey: Map<string, Where[]>;
+  readonly complete: boolean;
+}
 
 /** Transactions of one engine. */
 export class TransactionManager {
@@ -247,12 +258,19 @@ export class TransactionManager {
     this.#timers.add(timer);
   }
 
-  /** What every partition holds prepared: key -> partitions. Partitions that cannot answer now are left for the sweep. */
-  async #prepared(): Promise<Map<string, Where[]>> {
+  /**
+   * What every partition holds prepared: key -> partitions, and whether every partition answered.
+   * Partitions that cannot answer now are left for the sweep; an incomplete listing proves nothing
+   * about a transaction it does not show (it may sit prepared on a partition that did not answer),
+   * so no decision is forgotten on its word.
+   */
+  async #prepared(): Promise<Listing> {
     const where: Where[] = this.#o.topics().flatMap(([topic, o]) => Array.from({ length: o.partitions }, (_, partition) => ({ topic, partition })));
+    let complete = true;
     const lists = await Promise.all(
       where.map((w) =>
         this.#o.runtime.call({ op: 'txList', ...w }).catch(() => {
+          complete = false;
           this.#unsure = true; // asked again by the sweep
           return [] as string[];
         }),
@@ -266,7 +284,7 @@ export class TransactionManager {
         else byKey.set(key, [where[i]!]);
       }
     });
-    return byKey;
+    return { byKey, complete };
   }
 
   /**
@@ -277,14 +295,19 @@ export class TransactionManager {
   recover(): void {
     this.#armSweep();
     // Read now, before anything else runs: a half transaction begun while recovery waits on the
-    // partitions is this run's own, not in doubt (found by the simulator, seed 104).
+    // partitions is this run's own, not in doubt (found by the simulator, seed 104); and so is a
+    // decision this run records meanwhile, which must not be forgotten below before it is applied.
     const inDoubt = this.#o.decisions.halves();
+    const decidedBefore = this.#o.decisions.decisions();
     this.#recovering = (async () => {
-      const prepared = await this.#prepared();
+      const listing = await this.#prepared();
       // The in-doubt ones first: the resolution of the rest must leave them to the check-back.
-      for (const [key, half] of inDoubt) this.#startInDoubt(key, half.id, half.at, prepared.get(key) ?? []);
-      await this.#resolve(prepared);
-      for (const [key] of this.#o.decisions.decisions()) if (!prepared.has(key)) this.#o.decisions.forget(key);
+      for (const [key, half] of inDoubt) this.#startInDoubt(key, half.id, half.at, listing);
+      await this.#resolve(listing);
+      // Decided by an earlier run and prepared nowhere: applied everywhere. Only a complete listing
+      // shows that (fresh seed 197485826: one partition did not answer, the decision was forgotten,
+      // and the sweep then presumed its prepared part there aborted).
+      if (listing.complete) for (const [key] of decidedBefore) if (!listing.byKey.has(key)) this.#o.decisions.forget(key);
     })().catch(() => {}); // what failed here, the sweep decides later
   }
 
@@ -294,21 +317,24 @@ export class TransactionManager {
   }
 
   /** Decides each prepared transaction the engine is not running: by its decision, or abort; half ones without one are left to the check-back. */
-  async #resolve(prepared: Map<string, Where[]>): Promise<void> {
+  async #resolve(listing: Listing): Promise<void> {
     const halves = new Map(this.#o.decisions.halves());
     await Promise.all(
-      [...prepared].map(async ([key, where]) => {
+      [...listing.byKey].map(async ([key, where]) => {
         if (this.#live.has(key) || this.#inDoubt.has(key) || (halves.has(key) && this.#o.decisions.decision(key) === undefined)) return;
+        // Its record failed its sync: the disk may have kept it or not, and the next open decides
+        // by what it kept; sending it now could make the transaction half applied after a crash.
+        if (this.#o.decisions.uncertain(key)) return;
         const commit = this.#o.decisions.decision(key) === true;
-        if (await this.#decideEverywhere(key, where, commit)) this.#o.decisions.forget(key);
+        if ((await this.#decideEverywhere(key, where, commit)) && listing.complete) this.#o.decisions.forget(key);
       }),
     );
   }
 
-  #startInDoubt(key: string, id: string, begunAt: number, partitions: Where[]): void {
+  #startInDoubt(key: string, id: string, begunAt: number, listing: Listing): void {
     if (this.#inDoubt.has(key) || this.#live.has(key)) return;
     // Never rejects: a decision that cannot be written is retried inside; closing ends it.
-    const resolving = this.#resolveInDoubt(key, id, begunAt, partitions)
+    const resolving = this.#resolveInDoubt(key, id, begunAt, listing)
       .catch(() => {})
       .finally(() => {
         this.#inDoubt.delete(key);
@@ -318,8 +344,15 @@ export class TransactionManager {
     this.#inDoubtIds.set(id, resolving);
   }
 
-  /** The check-back: asks `resolveInDoubt` (retrying with backoff while it fails); without one, aborts once the transaction is older than its timeout. */
-  async #resolveInDoubt(key: string, id: string, begunAt: number, partitions: Where[]): Promise<void> {
+  /**
+   * The check-back: asks `resolveInDoubt` (retrying with backoff while it fails); without one,
+   * aborts once the transaction is older than its timeout. The decision is recorded, then sent to
+   * the partitions the listing found it on; it is forgotten only if the listing was complete (else
+   * the sweep finds the rest and applies the recorded decision: fresh seed 197477614, where a
+   * 'commit' sent to no partition was forgotten and the sweep then aborted the prepared output).
+   */
+  async #resolveInDoubt(key: string, id: string, begunAt: number, listing: Listing): Promise<void> {
+    const partitions = listing.byKey.get(key) ?? [];
     const ask = this.#o.resolveInDoubt;
     let commit = false;
     if (!ask) {
@@ -332,16 +365,26 @@ export class TransactionManager {
           if (answer !== 'commit' && answer !== 'abort') throw new InvalidArgumentError(`resolveInDoubt must answer 'commit' or 'abort' (got ${String(answer)})`);
           commit = answer === 'commit';
           break;
-        } catch {
+        } catch (error) {
           // Asked again after a backoff: until it answers, the messages stay invisible.
-          await this.#sleep(Math.min(30_000, 100 * 2 ** tries));
+          const retryInMs = Math.min(MAX_CHECK_BACK_RETRY_MS, 100 * 2 ** tries);
+          this.#checkBackFailed(id, begunAt, tries + 1, retryInMs, error);
+          await this.#sleep(retryInMs);
         }
       }
     }
     if (this.#closed) return;
     const decide = (): Promise<void> => this.#o.decisions.decide(key, commit, this.#o.clock.now());
     if (!(await this.#retrying(decide))) return; // the log failed, or the engine closed: asked again at the next open
-    if (await this.#decideEverywhere(key, partitions, commit)) this.#o.decisions.forget(key);
+    if (!listing.complete) this.#unsure = true; // the sweep sends the recorded decision where the listing did not look
+    if ((await this.#decideEverywhere(key, partitions, commit)) && listing.complete) this.#o.decisions.forget(key);
+  }
+
+  /** Raises the alert of a failed check-back; a listener's failure is not the engine's. */
+  #checkBackFailed(transactionId: string, begunAt: number, tries: number, retryInMs: number, error: unknown): void {
+    const code = error instanceof FerryError ? error.code : typeof (error as { code?: unknown })?.code === 'string' ? (error as { code: string }).code : 'RESOLVE_IN_DOUBT_FAILED';
+    const message = error instanceof Error ? error.message : String(error);
+    this.#o.checkBackFailed?.({ type: 'checkBackFailed', at: this.#o.clock.now(), transactionId, begunAt, tries, retryInMs, code, message });
   }
 
   /** Every transactionTimeoutMs: decides what partitions hold prepared that no live transaction owns (a restarted worker's, a lost decision's). */
@@ -353,7 +396,7 @@ export class TransactionManager {
       if (!this.#unsure) return this.#armSweep();
       this.#unsure = false;
       void this.#prepared()
-        .then((prepared) => this.#resolve(prepared))
+        .then((listing) => this.#resolve(listing))
         .catch(() => {})
         .finally(() => this.#armSweep());
     });

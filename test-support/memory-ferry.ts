@@ -21,6 +21,18 @@ export function memoryFerry(seed = 1, defaults: Partial<FerryOptions> = {}): Mem
   };
 }
 
+/**
+ * Opens an engine with topic `orders`, publishes `value` there in half transaction `id`, then
+ * crashes (`kind`): the next open finds the transaction in doubt.
+ */
+export async function halfThenCrash(memory: MemoryFerrySetup, id: string, value: unknown, kind: 'power' | 'process', options: Partial<FerryOptions> = {}): Promise<void> {
+  const ferry = await memory.open(options);
+  await ferry.createTopic('orders');
+  const tx = await ferry.beginTransaction({ id });
+  await tx.publish('orders', { value });
+  memory.fs.crash(kind);
+}
+
 /** Lets promise callbacks and microtasks run (several rounds, for chains of awaits). */
 export async function flush(rounds = 20): Promise<void> {
   for (let i = 0; i < rounds; i++) await new Promise<void>((resolve) => setImmediate(resolve));
