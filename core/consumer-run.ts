@@ -2,7 +2,7 @@
 // the handler's outcome (resolve = ack, throw = nack). A settle that fails for a retriable reason
 // is tried again while the lease lasts; a fatal failure stops the consumer, lets the other
 // handlers finish, then rejects. Runs on the caller's thread.
-import { FerryError, InvalidArgumentError } from '../wal/index.ts';
+import { FerryError, InvalidArgumentError, showValue } from '../wal/index.ts';
 import type { Delivery, LeasedDelivery } from './delivery.ts';
 import { leaseIsGone } from './errors.ts';
 import { refuseUnknownOptions } from './option-names.ts';
@@ -40,10 +40,10 @@ export interface RunSource<V> {
 export async function runHandlers<V>(source: RunSource<V>, handler: (delivery: Delivery<V>, tx: Transaction) => Promise<void> | void, options: RunOptions = {}): Promise<void> {
   refuseUnknownOptions('run options', options, ['concurrency', 'exactlyOnce']);
   const begin = options.exactlyOnce === true ? source.transaction : undefined;
-  if (options.exactlyOnce !== undefined && typeof options.exactlyOnce !== 'boolean') throw new InvalidArgumentError(`run exactlyOnce must be true or false (got ${String(options.exactlyOnce)})`);
+  if (options.exactlyOnce !== undefined && typeof options.exactlyOnce !== 'boolean') throw new InvalidArgumentError(`run exactlyOnce must be true or false (got ${showValue(options.exactlyOnce)})`);
   if (options.exactlyOnce === true && !begin) throw new InvalidArgumentError('run exactlyOnce needs a consumer from ferry.consumer()');
   const concurrency = options.concurrency ?? 1;
-  if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 10_000) throw new InvalidArgumentError(`run concurrency must be a whole number from 1 to 10000 (got ${String(concurrency)})`);
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 10_000) throw new InvalidArgumentError(`run concurrency must be a whole number from 1 to 10000 (got ${showValue(concurrency)})`);
   if (typeof handler !== 'function') throw new InvalidArgumentError('run needs a handler function');
   let fatal: { error: unknown } | undefined;
   const worker = async (): Promise<void> => {

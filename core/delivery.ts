@@ -1,6 +1,6 @@
 // One leased message as a consumer hands it out, and how it settles: through its consumer's
 // ordered settle queue on its partition. Runs on the caller's thread.
-import { InvalidArgumentError } from '../wal/index.ts';
+import { InvalidArgumentError, showValue } from '../wal/index.ts';
 import { decodeBody, decodeMeta } from './codec.ts';
 import { readDeadLetterInfo, type DeadLetterInfo } from './dead-letter.ts';
 import { ClosedError, StaleDeliveryError, leaseIsGone } from './errors.ts';
@@ -161,7 +161,7 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
   nack(options: NackOptions = {}): Promise<void> {
     const { delayMs, deadLetter } = options ?? {};
     if (delayMs !== undefined && (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0)) {
-      return Promise.reject(new InvalidArgumentError(`nack delayMs must be a finite number of ms, 0 or more (got ${String(delayMs)}); the message is still leased to you`));
+      return Promise.reject(new InvalidArgumentError(`nack delayMs must be a finite number of ms, 0 or more (got ${showValue(delayMs)}); the message is still leased to you`));
     }
     const refused = this.#refuse('nack');
     if (refused) return refused;
@@ -175,7 +175,7 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
   }
 
   extend(ms?: number): Promise<void> {
-    if (ms !== undefined && (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0)) return Promise.reject(new InvalidArgumentError(`extend ms must be a positive number (got ${String(ms)})`));
+    if (ms !== undefined && (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0)) return Promise.reject(new InvalidArgumentError(`extend ms must be a positive number (got ${showValue(ms)})`));
     if (this.#settled) return Promise.reject(new StaleDeliveryError(this.topic, this.partition, this.offset, 'already settled, extend ignored'));
     if (!this.#owner.accepts()) return Promise.reject(new ClosedError(`consumer of group ${this.#owner.group}`));
     const from = this.#owner.now();

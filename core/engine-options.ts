@@ -1,6 +1,6 @@
 // Options of Ferry.open, validated once (typed errors naming the option and what it accepts),
 // defaults filled, frozen. Unknown names are refused: a typo must not be ignored silently.
-import { InvalidArgumentError, type FsyncPolicy } from '../wal/index.ts';
+import { InvalidArgumentError, type FsyncPolicy, showValue } from '../wal/index.ts';
 import { resolveAlertOptions, type ResolvedAlertOptions } from './alert-options.ts';
 import { refuseUnknownOptions } from './option-names.ts';
 import type { PartitionLimits } from './partition-api.ts';
@@ -36,13 +36,13 @@ export interface EngineSettings {
 
 function wholeIn(name: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new InvalidArgumentError(`options.${name} must be a whole number from ${min} to ${max} (got ${String(value)})`);
+    throw new InvalidArgumentError(`options.${name} must be a whole number from ${min} to ${max} (got ${showValue(value)})`);
   }
   return value;
 }
 
 function checkRepair(repair: unknown): boolean {
-  if (repair !== undefined && typeof repair !== 'boolean') throw new InvalidArgumentError(`options.repair must be true or false (got ${String(repair)})`);
+  if (repair !== undefined && typeof repair !== 'boolean') throw new InvalidArgumentError(`options.repair must be true or false (got ${showValue(repair)})`);
   return repair === true;
 }
 
@@ -53,7 +53,7 @@ export function resolveEngineOptions(options: Record<string, unknown> & { readon
   const threads = options.threads ?? 0;
   if (threads !== 'auto') wholeIn('threads', threads, 0, 256);
   const fsync = options.fsync ?? 'interval';
-  if (fsync !== 'always' && fsync !== 'interval' && fsync !== 'none') throw new InvalidArgumentError(`options.fsync must be 'always', 'interval' or 'none' (got ${String(fsync)})`);
+  if (fsync !== 'always' && fsync !== 'interval' && fsync !== 'none') throw new InvalidArgumentError(`options.fsync must be 'always', 'interval' or 'none' (got ${showValue(fsync)})`);
   const limitsIn = options.limits ?? {};
   if (typeof limitsIn !== 'object' || limitsIn === null) throw new InvalidArgumentError('options.limits must be an object');
   refuseUnknownOptions('options.limits', limitsIn, LIMIT_NAMES);

@@ -1,12 +1,12 @@
 // Typed errors of the engine (topics, producers, consumers). Each has a stable code and a
 // message that says what to do; all extend FerryError so they cross threads the same way.
-import { FerryError, registerErrorCode, type FerryErrorOptions } from '../wal/index.ts';
+import { FerryError, registerErrorCode, showValue, type FerryErrorOptions } from '../wal/index.ts';
 
 /** A topic or group name that could not be used (it would be a path, is empty or too long). */
 export class InvalidNameError extends FerryError {
   static readonly code = 'INVALID_NAME';
   constructor(kind: string, name: unknown, why: string) {
-    super(InvalidNameError.code, `invalid ${kind} name ${JSON.stringify(name)}: ${why}. Use letters, digits, '.', '_' or '-'`, false, { details: { kind, name: String(name) } });
+    super(InvalidNameError.code, `invalid ${kind} name ${showValue(name)}: ${why}. Use letters, digits, '.', '_' or '-'`, false, { details: { kind, name: String(name) } });
   }
 }
 

@@ -3,7 +3,7 @@
 // of the whole batch each. Misses fall back to the log, keeping the last batch read. Every
 // partition of a runtime (one thread) draws on one RecordCacheBudget, so the memory held is
 // bounded for the runtime, not per partition: the oldest record of any partition goes first.
-import { InvalidArgumentError, type WriteAheadLog } from '../wal/index.ts';
+import { InvalidArgumentError, type WriteAheadLog, showValue } from '../wal/index.ts';
 import { messageSlices } from './codec.ts';
 import { RecordType } from './records.ts';
 
@@ -17,7 +17,7 @@ export interface CachedRecord {
 
 /** Throws INVALID_ARGUMENT unless `bytes` is a valid `limits.recordCacheBytes` (0 turns caching off). */
 export function checkRecordCacheBytes(bytes: unknown): void {
-  if (!Number.isSafeInteger(bytes) || (bytes as number) < 0) throw new InvalidArgumentError(`limits.recordCacheBytes must be a whole number of bytes, 0 or more (got ${String(bytes)})`);
+  if (!Number.isSafeInteger(bytes) || (bytes as number) < 0) throw new InvalidArgumentError(`limits.recordCacheBytes must be a whole number of bytes, 0 or more (got ${showValue(bytes)})`);
 }
 
 /** What the budget keeps of each cached entry (the entry itself: one object per cached record). */

@@ -1,6 +1,6 @@
 // Topic options: validated once, defaults filled, frozen; compared field by field so that
 // createTopic is idempotent for the same options and a typed error for different ones.
-import { InvalidArgumentError } from '../wal/index.ts';
+import { InvalidArgumentError, showValue } from '../wal/index.ts';
 import { TopicConflictError } from './errors.ts';
 import { checkName } from './names.ts';
 import { refuseUnknownOptions } from './option-names.ts';
@@ -56,7 +56,7 @@ export interface ResolvedTopicOptions {
 function intIn(name: string, value: unknown, fallback: number, min: number, max: number): number {
   const v = value ?? fallback;
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
-    throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max} (got ${String(value)})`);
+    throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max} (got ${showValue(value)})`);
   }
   return v;
 }
@@ -70,13 +70,13 @@ function resolveBackoff(backoff: Backoff | undefined): ResolvedBackoff {
     const delayMs = intIn('backoff.delayMs', b.delayMs, 0, 0, 7 * 86_400_000);
     return { kind: 'fixed', delayMs, initialMs: delayMs, maxMs: delayMs, multiplier: 1, jitter: 0 };
   }
-  if (b.kind !== 'exponential') throw new InvalidArgumentError(`backoff.kind must be 'fixed' or 'exponential' (got ${String((b as { kind?: unknown }).kind)})`);
+  if (b.kind !== 'exponential') throw new InvalidArgumentError(`backoff.kind must be 'fixed' or 'exponential' (got ${showValue((b as { kind?: unknown }).kind)})`);
   const initialMs = intIn('backoff.initialMs', b.initialMs, 100, 0, 7 * 86_400_000);
   const maxMs = intIn('backoff.maxMs', b.maxMs, 30_000, initialMs, 7 * 86_400_000);
   const multiplier = b.multiplier ?? 2;
   const jitter = b.jitter ?? 0;
-  if (!Number.isFinite(multiplier) || multiplier < 1 || multiplier > 100) throw new InvalidArgumentError(`backoff.multiplier must be from 1 to 100 (got ${multiplier})`);
-  if (!Number.isFinite(jitter) || jitter < 0 || jitter > 1) throw new InvalidArgumentError(`backoff.jitter must be from 0 to 1 (got ${jitter})`);
+  if (!Number.isFinite(multiplier) || multiplier < 1 || multiplier > 100) throw new InvalidArgumentError(`backoff.multiplier must be from 1 to 100 (got ${showValue(multiplier)})`);
+  if (!Number.isFinite(jitter) || jitter < 0 || jitter > 1) throw new InvalidArgumentError(`backoff.jitter must be from 0 to 1 (got ${showValue(jitter)})`);
   return { kind: 'exponential', delayMs: initialMs, initialMs, maxMs, multiplier, jitter };
 }
 

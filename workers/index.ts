@@ -1,7 +1,7 @@
 // The threaded runtime's surface for the composition root (index.ts).
 import { availableParallelism } from 'node:os';
 import type { RuntimeFactory } from '../core/index.ts';
-import { InvalidArgumentError, nodeFileSystem, realClock } from '../wal/index.ts';
+import { InvalidArgumentError, nodeFileSystem, realClock, showValue } from '../wal/index.ts';
 import { recordCacheShare } from '../core/index.ts';
 import type { RestartPolicy } from './shard.ts';
 import { WorkerRuntime, checkWorkerHeapMb, type WorkerRuntimeOptions } from './worker-runtime.ts';
@@ -55,13 +55,13 @@ function workerOptions({ threads, local }: Parameters<RuntimeFactory>[0]): Worke
 function checkRestartPolicy(p: RestartPolicy): void {
   const wholeAtLeast = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min;
   if (!wholeAtLeast(p.maxRestarts, 0) || !wholeAtLeast(p.windowMs, 1) || !wholeAtLeast(p.backoffMs, 0)) {
-    throw new InvalidArgumentError(`restart needs whole numbers: maxRestarts >= 0, windowMs >= 1, backoffMs >= 0 (got ${JSON.stringify(p)})`);
+    throw new InvalidArgumentError(`restart needs whole numbers: maxRestarts >= 0, windowMs >= 1, backoffMs >= 0 (got ${showValue(p)})`);
   }
 }
 
 function checkHeartbeat(h: { readonly intervalMs: number; readonly hungAfterMs: number }): void {
   const wholeAtLeast = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min;
   if (!wholeAtLeast(h.intervalMs, 10) || !wholeAtLeast(h.hungAfterMs, 2 * h.intervalMs)) {
-    throw new InvalidArgumentError(`heartbeat needs whole numbers: intervalMs >= 10, hungAfterMs >= 2 x intervalMs (got ${JSON.stringify(h)})`);
+    throw new InvalidArgumentError(`heartbeat needs whole numbers: intervalMs >= 10, hungAfterMs >= 2 x intervalMs (got ${showValue(h)})`);
   }
 }

@@ -8,7 +8,7 @@
 // slow handler slows the pulls instead of filling memory (NATS's own slow-consumer limit is never
 // reached: the server sends only what a pull asked for).
 import type { JsMsg } from '@nats-io/jetstream';
-import { FerryError, InvalidArgumentError, SeededRandom, BoundedFifo } from '../../wal/index.ts';
+import { FerryError, InvalidArgumentError, SeededRandom, BoundedFifo, showValue } from '../../wal/index.ts';
 import {
   backoffDelayMs,
   refuseUnknownOptions,
@@ -81,11 +81,11 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
     refuseUnknownOptions('consumer options', options, ['topics', 'maxInFlight', 'ordering', 'pollWaitMs']);
     if (!Array.isArray(options?.topics) || options.topics.length === 0) throw new InvalidArgumentError('consumer options.topics must list at least one topic');
     const maxInFlight = options.maxInFlight ?? 64;
-    if (!Number.isSafeInteger(maxInFlight) || maxInFlight < 1 || maxInFlight > 100_000) throw new InvalidArgumentError(`consumer maxInFlight must be a whole number from 1 to 100000 (got ${String(maxInFlight)})`);
+    if (!Number.isSafeInteger(maxInFlight) || maxInFlight < 1 || maxInFlight > 100_000) throw new InvalidArgumentError(`consumer maxInFlight must be a whole number from 1 to 100000 (got ${showValue(maxInFlight)})`);
     const ordering = options.ordering ?? 'none';
-    if (ordering !== 'none' && ordering !== 'key' && ordering !== 'partition') throw new InvalidArgumentError(`consumer ordering must be 'none', 'key' or 'partition' (got ${String(ordering)})`);
+    if (ordering !== 'none' && ordering !== 'key' && ordering !== 'partition') throw new InvalidArgumentError(`consumer ordering must be 'none', 'key' or 'partition' (got ${showValue(ordering)})`);
     const pollWaitMs = options.pollWaitMs ?? 1000;
-    if (!Number.isSafeInteger(pollWaitMs) || pollWaitMs < 1 || pollWaitMs > 300_000) throw new InvalidArgumentError(`consumer pollWaitMs must be a whole number from 1 to 300000 (got ${String(pollWaitMs)})`);
+    if (!Number.isSafeInteger(pollWaitMs) || pollWaitMs < 1 || pollWaitMs > 300_000) throw new InvalidArgumentError(`consumer pollWaitMs must be a whole number from 1 to 300000 (got ${showValue(pollWaitMs)})`);
     this.group = group;
     this.#host = host;
     this.#topicNames = [...new Set(options.topics)];
@@ -356,7 +356,7 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
   close(options: CloseOptions = {}): Promise<void> {
     refuseUnknownOptions('close options', options, ['timeoutMs']);
     const timeoutMs = options.timeoutMs ?? Math.max(...this.#topicNames.map((t) => this.#host.topics.cached(t)?.ackTimeoutMs ?? 30_000));
-    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) throw new InvalidArgumentError(`close timeoutMs must be a finite number of ms, 0 or more (got ${String(timeoutMs)})`);
+    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) throw new InvalidArgumentError(`close timeoutMs must be a finite number of ms, 0 or more (got ${showValue(timeoutMs)})`);
     this.#closing ??= (async () => {
       this.#stop();
       // What no handler took goes back (NAK) once the pulls in flight ended, not now: a NAKed

@@ -1,6 +1,6 @@
 // Options of Ferry.open({ backend: { kind: 'nats', ... } }): validated once, defaults filled,
 // frozen. Unknown names are refused, as everywhere in Ferry.
-import { InvalidArgumentError } from '../../wal/index.ts';
+import { InvalidArgumentError, showValue } from '../../wal/index.ts';
 import { refuseUnknownOptions } from '../../core/index.ts';
 
 /** `backend` of Ferry.open for NATS JetStream. */
@@ -41,7 +41,7 @@ const NAMES = ['kind', 'servers', 'replicas', 'connectTimeoutMs', 'requestTimeou
 
 function ms(name: string, value: unknown, fallback: number): number {
   const v = value ?? fallback;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > 600_000) throw new InvalidArgumentError(`backend.${name} must be a whole number of ms from 1 to 600000 (got ${String(value)})`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > 600_000) throw new InvalidArgumentError(`backend.${name} must be a whole number of ms from 1 to 600000 (got ${showValue(value)})`);
   return v;
 }
 
@@ -61,7 +61,7 @@ export function resolveNatsOptions(options: Record<string, unknown>): NatsSettin
     throw new InvalidArgumentError("backend.servers must name at least one server, e.g. ['nats://127.0.0.1:4222']");
   }
   const replicas = b.replicas ?? 1;
-  if (replicas !== 1 && replicas !== 3) throw new InvalidArgumentError(`backend.replicas must be 1 or 3 (got ${String(replicas)})`);
+  if (replicas !== 1 && replicas !== 3) throw new InvalidArgumentError(`backend.replicas must be 1 or 3 (got ${showValue(replicas)})`);
   return Object.freeze({
     servers: Object.freeze([...(servers as string[])]),
     replicas,

@@ -4,7 +4,7 @@
 // data, and simulate's error carries the replay call. The caller passes its own fast-check, so
 // the package does not depend on it (an optional peer dependency, for the types).
 import type * as FastCheck from 'fast-check';
-import { InvalidArgumentError } from '../../wal/index.ts';
+import { InvalidArgumentError, showValue } from '../../wal/index.ts';
 import { DEFAULT_HORIZON_MS, FAULT_KINDS, type FaultEvent, type FaultKind, type FaultPlan } from './plan.ts';
 
 /** The parts of fast-check `faultPlans` uses: pass `fc` (`import fc from 'fast-check'`). */
@@ -52,8 +52,8 @@ export function faultPlans(fc: FastCheckLike, options: FaultPlanOptions = {}): F
   if (!Array.isArray(kinds) || kinds.length === 0 || kinds.some((k) => !FAULT_KINDS.includes(k))) throw new InvalidArgumentError(`faultPlans options.kinds must list some of ${FAULT_KINDS.join(', ')}`);
   const horizonMs = options.horizonMs ?? DEFAULT_HORIZON_MS;
   const maxEvents = options.maxEvents ?? 8;
-  if (!Number.isSafeInteger(horizonMs) || horizonMs < 1) throw new InvalidArgumentError(`faultPlans options.horizonMs must be a whole number of ms from 1 (got ${String(horizonMs)})`);
-  if (!Number.isSafeInteger(maxEvents) || maxEvents < 0 || maxEvents > 1000) throw new InvalidArgumentError(`faultPlans options.maxEvents must be a whole number from 0 to 1000 (got ${String(maxEvents)})`);
+  if (!Number.isSafeInteger(horizonMs) || horizonMs < 1) throw new InvalidArgumentError(`faultPlans options.horizonMs must be a whole number of ms from 1 (got ${showValue(horizonMs)})`);
+  if (!Number.isSafeInteger(maxEvents) || maxEvents < 0 || maxEvents > 1000) throw new InvalidArgumentError(`faultPlans options.maxEvents must be a whole number from 0 to 1000 (got ${showValue(maxEvents)})`);
   const event = fc.record({ atMs: fc.integer({ min: 0, max: horizonMs }), kind: fc.constantFrom(...kinds), size: fc.integer({ min: 0, max: 999 }) }).map(({ atMs, kind, size }): FaultEvent => {
     const ms = eventMs(kind, size);
     return ms === undefined ? { atMs, kind } : { atMs, kind, ms };

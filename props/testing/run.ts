@@ -8,7 +8,7 @@ import type { Message } from '../../core/codec.ts';
 import { Ferry } from '../../core/ferry.ts';
 import { LocalRuntime } from '../../core/local-runtime.ts';
 import type { Producer, PublishResult } from '../../core/producer.ts';
-import { FerryError, InvalidArgumentError, ManualClock, SeededRandom, type Random } from '../../wal/index.ts';
+import { FerryError, InvalidArgumentError, ManualClock, SeededRandom, type Random, showValue } from '../../wal/index.ts';
 import { MemoryFileSystem } from '../../wal/fault-disk.ts';
 import { driveDisk, eventLoopTurns, healDisk } from '../sim/disk-faults.ts';
 import { SimulatedNetwork, type NetworkFaults } from '../sim/network.ts';
@@ -173,7 +173,7 @@ export class SimulatedRun {
   }
 
   crash(kind: 'process' | 'power'): Promise<void> {
-    if (kind !== 'process' && kind !== 'power') return Promise.reject(new InvalidArgumentError(`crash() takes 'process' or 'power' (got ${String(kind)})`));
+    if (kind !== 'process' && kind !== 'power') return Promise.reject(new InvalidArgumentError(`crash() takes 'process' or 'power' (got ${showValue(kind)})`));
     return this.#serial(() => this.#crash(kind));
   }
 
@@ -321,7 +321,7 @@ export class SimulatedRun {
   // --- the workload's tools -----------------------------------------------------------------
 
   sleep(ms: number): Promise<void> {
-    if (!Number.isFinite(ms) || ms < 0) return Promise.reject(new InvalidArgumentError(`sleep(ms) takes a number of ms from 0 (got ${String(ms)})`));
+    if (!Number.isFinite(ms) || ms < 0) return Promise.reject(new InvalidArgumentError(`sleep(ms) takes a number of ms from 0 (got ${showValue(ms)})`));
     const caller = current();
     if (!caller.alive) return never();
     return new Promise<void>((resolve) => this.clock.setTimer(ms, () => caller.alive && resolve()));

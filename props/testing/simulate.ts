@@ -9,7 +9,7 @@
 //                      ▲                                    │
 //                      └─── workload (world) ◄── handlers (process, dies on crash) ◄──┘
 import type { Ferry } from '../../core/ferry.ts';
-import { InvalidArgumentError } from '../../wal/index.ts';
+import { InvalidArgumentError, showValue } from '../../wal/index.ts';
 import { SimulationFailedError } from './errors.ts';
 import { DEFAULT_HORIZON_MS, replayCall, resolvePlan } from './plan.ts';
 import { contexts, SimulatedRun, WORLD } from './run.ts';
@@ -48,10 +48,10 @@ function currentFerry(run: SimulatedRun): Ferry {
 export async function simulate(options: SimulateOptions, workload: (sim: Simulation) => Promise<void> | void): Promise<SimulationReport> {
   if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('simulate takes options ({ seed, faults? }) first');
   const { seed } = options;
-  if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffffffff) throw new InvalidArgumentError(`simulate options.seed must be a whole number from 0 to 4294967295 (got ${String(seed)})`);
+  if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffffffff) throw new InvalidArgumentError(`simulate options.seed must be a whole number from 0 to 4294967295 (got ${showValue(seed)})`);
   if (typeof workload !== 'function') throw new InvalidArgumentError('simulate takes the workload, async (sim) => { … }, second');
   const horizonMs = options.horizonMs ?? DEFAULT_HORIZON_MS;
-  if (!Number.isFinite(horizonMs) || horizonMs < 0) throw new InvalidArgumentError(`simulate options.horizonMs must be a number of ms from 0 (got ${String(horizonMs)})`);
+  if (!Number.isFinite(horizonMs) || horizonMs < 0) throw new InvalidArgumentError(`simulate options.horizonMs must be a number of ms from 0 (got ${showValue(horizonMs)})`);
   const plan = resolvePlan(seed, options.faults ?? 'random', horizonMs);
   const replay = replayCall(seed, plan, workload.name);
   const run = new SimulatedRun(options, plan);
