@@ -82,6 +82,7 @@ export {
   CorruptStateError,
   DedupWindowFullError,
   GroupConflictError,
+  AlreadyRunningError,
   GroupInUseError,
   InvalidMessageError,
   InvalidNameError,

@@ -375,6 +375,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   run(handler: (delivery: Delivery<V>, tx: Transaction) => Promise<void> | void, options: RunOptions = {}): Promise<void> {
     return runHandlers<V>(
       {
+        consumer: this,
         next: () => this.next(),
         stop: () => void this.close(),
         sleep: (ms) => this.#sleep(ms),

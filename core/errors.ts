@@ -130,6 +130,19 @@ export class UnknownGroupError extends FerryError {
 }
 registerErrorCode(UnknownGroupError.code, UnknownGroupError as unknown as typeof FerryError);
 
+/**
+ * `run()` on a consumer whose earlier `run()` has not resolved: one consumer runs one handler
+ * loop (as BullMQ's `Worker.run()` refuses a second start). More handlers at once is
+ * `run(handler, { concurrency })`; another loop is another consumer of the group.
+ */
+export class AlreadyRunningError extends FerryError {
+  static readonly code = 'ALREADY_RUNNING';
+  constructor(group: string) {
+    super(AlreadyRunningError.code, `this consumer of group ${JSON.stringify(group)} is already running a handler (an earlier run() has not resolved); pass { concurrency: n } to that run() for n handlers at once, or open another consumer of the group`, false, { details: { group } });
+  }
+}
+registerErrorCode(AlreadyRunningError.code, AlreadyRunningError as unknown as typeof FerryError);
+
 /** redrive of a topic that is no topic's dead-letter topic. */
 export class NotDeadLetterTopicError extends FerryError {
   static readonly code = 'NOT_A_DEAD_LETTER_TOPIC';

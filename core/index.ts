@@ -30,6 +30,7 @@ export {
   ClosedError,
   DedupWindowFullError,
   GroupConflictError,
+  AlreadyRunningError,
   GroupInUseError,
   InvalidMessageError,
   InvalidNameError,

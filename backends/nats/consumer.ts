@@ -287,6 +287,7 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
   run(handler: (delivery: Delivery<V>) => Promise<void> | void, options: RunOptions = {}): Promise<void> {
     return runHandlers<V>(
       {
+        consumer: this,
         next: () => this.next(),
         stop: () => void this.close(),
         sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
