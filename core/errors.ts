@@ -124,11 +124,17 @@ registerErrorCode(GroupInUseError.code, GroupInUseError as unknown as typeof Fer
 /** A settle or fetch for a group the partition does not know (never joined, or deleted). */
 export class UnknownGroupError extends FerryError {
   static readonly code = 'UNKNOWN_GROUP';
-  constructor(group: string, where: string) {
-    super(UnknownGroupError.code, `consumer group ${JSON.stringify(group)} is not registered on ${where} (never joined, or deleted); open a consumer of the group to join it`, false, { details: { group, where } });
+  constructor(group: string, where: string, whatToDo = 'open a consumer of the group to join it') {
+    super(UnknownGroupError.code, `consumer group ${JSON.stringify(group)} is not registered on ${where} (never joined, or deleted); ${whatToDo}`, false, { details: { group, where } });
   }
 }
 registerErrorCode(UnknownGroupError.code, UnknownGroupError as unknown as typeof FerryError);
+
+/** deleteGroup of a group on none of the topics asked (every topic by default): nothing to delete. */
+export function unknownGroupToDelete(group: string, topics: readonly string[] | undefined): UnknownGroupError {
+  const where = topics === undefined ? 'any topic' : topics.length === 1 ? `topic ${JSON.stringify(topics[0])}` : `any of the topics ${topics.map((t) => JSON.stringify(t)).join(', ')}`;
+  return new UnknownGroupError(group, where, 'there is nothing to delete (check the name: ferry.describe() lists the groups)');
+}
 
 /**
  * `run()` on a consumer whose earlier `run()` has not resolved: one consumer runs one handler

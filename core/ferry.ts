@@ -19,7 +19,7 @@ import {
   type Random,
 } from '../wal/index.ts';
 import { CATALOG_LOG_OPTIONS, Catalog } from './catalog.ts';
-import { ClosedError, DeadLetterTopicConflictError, GroupInUseError, ProducerFencedError, TopicInUseError, UnknownGroupError, UnknownTopicError } from './errors.ts';
+import { ClosedError, DeadLetterTopicConflictError, GroupInUseError, ProducerFencedError, TopicInUseError, UnknownGroupError, UnknownTopicError, unknownGroupToDelete } from './errors.ts';
 import { LocalRuntime } from './local-runtime.ts';
 import { resolveEngineOptions } from './engine-options.ts';
 import { inspectMessage, readTopic, resetGroupPosition, type AdminHost, type MessageHistory, type ReadOptions, type ResetGroupOptions, type ResetResult, type StoredMessageView } from './admin.ts';
@@ -295,7 +295,8 @@ export class Ferry {
    * Deletes consumer group `group` from `topics` (default: every topic), so it no longer holds
    * back retention: its acks, pending retries and leases are gone, and a consumer that joins it
    * later starts again from the beginning of the log. Refused (GROUP_IN_USE) while a consumer of
-   * the group is open in this engine. Resolves with the topics it was deleted from.
+   * the group is open in this engine; UNKNOWN_GROUP when the group is on none of the topics
+   * (nothing was deleted). Resolves with the topics it was deleted from.
    */
   async deleteGroup(group: string, options: { readonly topics?: readonly string[] } = {}): Promise<string[]> {
     this.#checkOpen();
@@ -309,6 +310,7 @@ export class Ferry {
       const existed = await Promise.all(Array.from({ length: partitions }, (_, partition) => this.#runtime.call({ op: 'deleteGroup', topic, partition, group })));
       if (existed.some(Boolean)) deletedFrom.push(topic);
     }
+    if (deletedFrom.length === 0) throw unknownGroupToDelete(group, options.topics);
     return deletedFrom;
   }
 

@@ -56,7 +56,7 @@ export { backoffDelayMs } from './backoff.ts';
 export { runHandlers } from './consumer-run.ts';
 export { deliveryIterator } from './delivery-iterator.ts';
 export type { RunSource } from './consumer-run.ts';
-export { leaseIsGone } from './errors.ts';
+export { leaseIsGone, unknownGroupToDelete } from './errors.ts';
 export { errorText } from './delivery.ts';
 export type { Transaction } from './transaction.ts';
 export type { InDoubtInfo, ResolveInDoubt } from './transactions.ts';

@@ -9,6 +9,7 @@ import {
   checkName,
   refuseUnknownOptions,
   resolveTopicOptions,
+  unknownGroupToDelete,
   type ConsumerOptions,
   type ProducerOptions,
   type RedriveOptions,
@@ -79,7 +80,8 @@ export class NatsFerry {
   /**
    * Deletes consumer group `group` (its durable consumers) from `topics` (default: every topic
    * this instance knows). GROUP_IN_USE while a consumer of the group is open here (consumers in
-   * other processes lose their pulls and report faults). Resolves with the topics it was on.
+   * other processes lose their pulls and report faults); UNKNOWN_GROUP when it is on none of the
+   * topics. Resolves with the topics it was on.
    */
   async deleteGroup(group: string, options: { readonly topics?: readonly string[] } = {}): Promise<string[]> {
     this.#checkOpen();
@@ -91,6 +93,7 @@ export class NatsFerry {
       await this.#topics.get(topic);
       if (await deleteGroupOn(this.#link, topic, group)) deletedFrom.push(topic);
     }
+    if (deletedFrom.length === 0) throw unknownGroupToDelete(group, options.topics);
     return deletedFrom;
   }
 
