@@ -143,8 +143,11 @@ describe('the packed package', () => {
   let packed: Packed;
   let app: Awaited<ReturnType<typeof installedApp>>;
 
+  let manifestBeforePack: string;
+
   beforeAll(async () => {
     scratch = await mkdtemp(join(tmpdir(), 'ferry-pack-'));
+    manifestBeforePack = await readFile(join(REPO, 'package.json'), 'utf8');
     packed = await pack(scratch);
     app = await installedApp(packed.tarball, ['fast-check']);
     await writeFile(join(app.dir, 'smoke.mjs'), SMOKE);
@@ -173,6 +176,14 @@ describe('the packed package', () => {
   it('installs from the tarball without building (no compiler in the app, no prepare run)', async () => {
     expect(app.installLog).not.toMatch(/prepare|tsc/);
     await expect(readdir(join(app.dir, 'node_modules', 'ferry', 'dist', 'workers'))).resolves.toContain('shard-worker.js');
+  });
+
+  it('ships a package.json with no scripts, so nothing runs or is flagged at install (new-user trial: npm warned of its prepare), and leaves the repository\'s own as it was', async () => {
+    const installed = JSON.parse(await readFile(join(app.dir, 'node_modules', 'ferry', 'package.json'), 'utf8')) as { scripts?: unknown; exports?: unknown };
+    expect(installed.scripts).toBeUndefined();
+    expect(installed.exports).toEqual(JSON.parse(manifestBeforePack).exports); // the rest as written
+    expect(await readFile(join(REPO, 'package.json'), 'utf8')).toBe(manifestBeforePack);
+    await expect(readdir(join(REPO, '.ci'))).resolves.not.toContain('package.json.packing');
   });
 
   it.each([0, 2])('runs with plain node, threads: %i', async (threads) => {
