@@ -1,34 +1,15 @@
-// fast-check integration: an arbitrary of simulation inputs ({ seed, faults: an explicit plan }),
+// fast-check integration (the `ferry/testing/fast-check` entry, apart so that `ferry/testing`'s
+// types need no fast-check): an arbitrary of simulation inputs ({ seed, faults: an explicit plan }),
 // for `fc.assert(fc.asyncProperty(faultPlans(fc), (input) => simulate(input, workload)))`. A
 // failing input shrinks (fewer, earlier faults; calmer network; smaller seed) and prints as plain
 // data, and simulate's error carries the replay call. The caller passes its own fast-check, so
 // the package does not depend on it (an optional peer dependency, for the types).
 import type * as FastCheck from 'fast-check';
 import { InvalidArgumentError, showValue } from '../../wal/index.ts';
-import { DEFAULT_HORIZON_MS, FAULT_KINDS, type FaultEvent, type FaultKind, type FaultPlan } from './plan.ts';
+import { DEFAULT_HORIZON_MS, FAULT_KINDS, type FaultEvent, type FaultKind, type FaultPlanOptions, type SimulationInput } from './plan.ts';
 
 /** The parts of fast-check `faultPlans` uses: pass `fc` (`import fc from 'fast-check'`). */
 export type FastCheckLike = Pick<typeof FastCheck, 'record' | 'integer' | 'array' | 'constantFrom' | 'constant'>;
-
-/** What `simulate` takes, drawn: a seed and an explicit fault plan. */
-export interface SimulationInput {
-  readonly seed: number;
-  readonly faults: FaultPlan;
-}
-
-/** Options of `faultPlans`. */
-export interface FaultPlanOptions {
-  /** Kinds of faults to schedule. Default all. */
-  readonly kinds?: readonly FaultKind[];
-  /** Faults fall within this much virtual time. Default 30000 ms. */
-  readonly horizonMs?: number;
-  /** Most faults in a plan. Default 8. */
-  readonly maxEvents?: number;
-  /** Lost and duplicated network messages. Default true. */
-  readonly network?: boolean;
-  /** Duplicate publishes by `sim.publish`. Default true. */
-  readonly duplicatePublish?: boolean;
-}
 
 /** Scales a drawn size (0..999) to the length or size of an event of `kind`. */
 function eventMs(kind: FaultKind, size: number): number | undefined {

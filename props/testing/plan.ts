@@ -72,6 +72,26 @@ export type FaultsOption = 'none' | 'random' | FaultRates | FaultPlan;
 /** Messages take a little virtual time by default, so faults land while work is in flight. */
 const CALM_NETWORK: NetworkPlan = Object.freeze({ drop: 0, duplicate: 0, delay: 0.5, maxDelayMs: 20 });
 
+/** What `simulate` takes, drawn: a seed and an explicit fault plan. */
+export interface SimulationInput {
+  readonly seed: number;
+  readonly faults: FaultPlan;
+}
+
+/** Options of `faultPlans`. */
+export interface FaultPlanOptions {
+  /** Kinds of faults to schedule. Default all. */
+  readonly kinds?: readonly FaultKind[];
+  /** Faults fall within this much virtual time. Default 30000 ms. */
+  readonly horizonMs?: number;
+  /** Most faults in a plan. Default 8. */
+  readonly maxEvents?: number;
+  /** Lost and duplicated network messages. Default true. */
+  readonly network?: boolean;
+  /** Duplicate publishes by `sim.publish`. Default true. */
+  readonly duplicatePublish?: boolean;
+}
+
 /** Faults are drawn over this much virtual time unless told otherwise. */
 export const DEFAULT_HORIZON_MS = 30_000;
 
