@@ -30,7 +30,7 @@ function positive(name: string, value: unknown, fallback: number): number {
 
 /** Validates `Ferry.open`'s `alerts` option, with typed errors; fills defaults. */
 export function resolveAlertOptions(alerts: unknown = {}): ResolvedAlertOptions {
-  if (typeof alerts !== 'object' || alerts === null) throw new InvalidArgumentError('options.alerts must be an object');
+  if (typeof alerts !== 'object' || alerts === null) throw new InvalidArgumentError(`options.alerts must be an object (got ${showValue(alerts)})`);
   refuseUnknownOptions('options.alerts', alerts as Record<string, unknown>, ALERT_OPTIONS);
   const a = alerts as AlertOptions;
   const pollMs = positive('pollMs', a.pollMs, 1000);

@@ -49,7 +49,7 @@ export async function runHandlers<V>(source: RunSource<V>, handler: (delivery: D
   if (options.exactlyOnce === true && !begin) throw new InvalidArgumentError('run exactlyOnce needs a consumer from ferry.consumer()');
   const concurrency = options.concurrency ?? 1;
   if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 10_000) throw new InvalidArgumentError(`run concurrency must be a whole number from 1 to 10000 (got ${showValue(concurrency)})`);
-  if (typeof handler !== 'function') throw new InvalidArgumentError('run needs a handler function');
+  if (typeof handler !== 'function') throw new InvalidArgumentError(`run needs a handler function (got ${showValue(handler)})`);
   if (running.has(source.consumer)) throw new AlreadyRunningError(source.consumer.group);
   running.add(source.consumer);
   try {

@@ -16,7 +16,7 @@ import { BoundedFifo, FerryError, InvalidArgumentError, type Clock, type Random,
 import { runHandlers, type RunOptions } from './consumer-run.ts';
 import { deliveryIterator } from './delivery-iterator.ts';
 import { LeasedDelivery, errorText, type Delivery, type DeliveryOwner } from './delivery.ts';
-import { checkName } from './names.ts';
+import { checkName, checkTopicNames } from './names.ts';
 import { refuseUnknownOptions } from './option-names.ts';
 import type { DeliveredMessage } from './partition-api.ts';
 import type { SettleItem } from './partition-protocol.ts';
@@ -137,8 +137,9 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   constructor(host: ConsumerHost, group: string, options: ConsumerOptions) {
     this.group = checkName('group', group);
     this.#host = host;
-    if (!options || typeof options !== 'object' || !Array.isArray(options.topics) || options.topics.length === 0) throw new InvalidArgumentError('consumer options.topics must list at least one topic');
+    if (options === undefined) throw new InvalidArgumentError("ferry.consumer(group, options) needs options: { topics: ['a topic', ...] }");
     refuseUnknownOptions('consumer options', options, CONSUMER_OPTIONS);
+    checkTopicNames('consumer options.topics', options.topics);
     for (const t of options.topics) host.topic(t); // UNKNOWN_TOPIC now, not later
     this.#topics = [...new Set(options.topics)];
     const partitions: [string, number][] = [];
@@ -147,7 +148,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     this.#maxInFlight = options.maxInFlight ?? 64;
     if (!Number.isSafeInteger(this.#maxInFlight) || this.#maxInFlight < 1 || this.#maxInFlight > 1_000_000) throw new InvalidArgumentError(`consumer options.maxInFlight must be a whole number from 1 to 1000000 (got ${showValue(options.maxInFlight)})`);
     this.#ordering = options.ordering ?? 'none';
-    if (!['none', 'key', 'partition'].includes(this.#ordering)) throw new InvalidArgumentError("consumer options.ordering must be 'none', 'key' or 'partition'");
+    if (!['none', 'key', 'partition'].includes(this.#ordering)) throw new InvalidArgumentError(`consumer options.ordering must be 'none', 'key' or 'partition' (got ${showValue(options.ordering)})`);
     this.#pollWaitMs = options.pollWaitMs ?? 1000;
     if (typeof this.#pollWaitMs !== 'number' || !Number.isFinite(this.#pollWaitMs) || this.#pollWaitMs < 1 || this.#pollWaitMs > 300_000) {
       throw new InvalidArgumentError(`consumer options.pollWaitMs must be a number of ms from 1 to 300000 (got ${showValue(options.pollWaitMs)})`);

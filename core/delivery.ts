@@ -9,6 +9,7 @@ import { MAX_ERROR_CHARS, type DeliveredMessage } from './partition-api.ts';
 import type { SettleItem } from './partition-protocol.ts';
 import type { SettleAnswer } from './settle-queue.ts';
 import { OnceKeyBusyError } from './transaction-errors.ts';
+import { nackOptionsError } from './nack-options.ts';
 
 /** Longest d.once key. */
 const MAX_ONCE_KEY_CHARS = 1024;
@@ -148,7 +149,7 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
   }
 
   once(key: string): Promise<boolean> {
-    if (typeof key !== 'string' || key.length === 0 || key.length > MAX_ONCE_KEY_CHARS) return Promise.reject(new InvalidArgumentError(`once key must be a non-empty string of at most ${MAX_ONCE_KEY_CHARS} characters`));
+    if (typeof key !== 'string' || key.length === 0 || key.length > MAX_ONCE_KEY_CHARS) return Promise.reject(new InvalidArgumentError(`once key must be a non-empty string of at most ${MAX_ONCE_KEY_CHARS} characters (got ${showValue(key)})`));
     if (this.#settled) return Promise.reject(new StaleDeliveryError(this.topic, this.partition, this.offset, 'already settled, once ignored'));
     if (this.#onceKeys?.includes(key)) return Promise.resolve(true);
     return this.#owner.once(this, key).then((answer) => {
@@ -159,10 +160,9 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
   }
 
   nack(options: NackOptions = {}): Promise<void> {
+    const refusal = nackOptionsError(options);
+    if (refusal) return Promise.reject(refusal);
     const { delayMs, deadLetter } = options ?? {};
-    if (delayMs !== undefined && (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0)) {
-      return Promise.reject(new InvalidArgumentError(`nack delayMs must be a finite number of ms, 0 or more (got ${showValue(delayMs)}); the message is still leased to you`));
-    }
     const refused = this.#refuse('nack');
     if (refused) return refused;
     const error = errorText(options?.error);

@@ -12,6 +12,7 @@ import {
   WriteAheadLog,
   nodeFileSystem,
   realClock,
+  showValue,
   type Clock,
   type FileSystem,
   type FsyncPolicy,
@@ -34,7 +35,7 @@ import type { Transaction } from './transaction.ts';
 import { TransactionManager, type ResolveInDoubt } from './transactions.ts';
 
 export type { RedriveOptions } from './redrive.ts';
-import { checkName } from './names.ts';
+import { checkName, checkTopicNames } from './names.ts';
 import { refuseUnknownOptions } from './option-names.ts';
 import type { PartitionLimits } from './partition-actor.ts';
 import { Consumer, type ConsumerOptions } from './consumer.ts';
@@ -303,7 +304,7 @@ export class Ferry {
     checkName('group', group);
     refuseUnknownOptions('deleteGroup options', options, ['topics']);
     if ([...this.#consumers].some((c) => c.group === group)) throw new GroupInUseError(group);
-    const topics = options.topics ?? this.#catalog.topics().map(([name]) => name);
+    const topics = options.topics === undefined ? this.#catalog.topics().map(([name]) => name) : checkTopicNames('deleteGroup options.topics', options.topics);
     const deletedFrom: string[] = [];
     for (const topic of topics) {
       const { partitions } = this.#topic(topic);
@@ -520,7 +521,7 @@ export class Ferry {
    */
   async transaction<T>(fn: (tx: Transaction) => Promise<T> | T): Promise<T> {
     this.#checkOpen();
-    if (typeof fn !== 'function') throw new InvalidArgumentError('ferry.transaction needs a function (tx) => ...');
+    if (typeof fn !== 'function') throw new InvalidArgumentError(`ferry.transaction needs a function (tx) => ... (got ${showValue(fn)})`);
     const tx = this.#transactions.begin();
     let result: T;
     try {
@@ -543,7 +544,7 @@ export class Ferry {
   beginTransaction(options: { readonly id: string }): Promise<Transaction> {
     try {
       this.#checkOpen();
-      if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('beginTransaction needs { id }');
+      if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(`beginTransaction needs { id } (got ${showValue(options)})`);
       refuseUnknownOptions('beginTransaction options', options, ['id']);
       return this.#transactions.beginHalf(options.id);
     } catch (error) {

@@ -1,6 +1,6 @@
 // Topic and group names become directory names, so they must never be paths. Each refusal names
 // the one rule the name breaks, checked from the most basic (a string) to the most specific.
-import { showValue } from '../wal/index.ts';
+import { InvalidArgumentError, showValue } from '../wal/index.ts';
 import { InvalidNameError } from './errors.ts';
 
 const MAX_NAME_BYTES = 200;
@@ -18,4 +18,12 @@ export function checkName(kind: 'topic' | 'group' | 'producer' | 'transaction', 
   if (name.includes('..')) throw new InvalidNameError(kind, name, "it contains '..'");
   if (!ALLOWED.test(name)) throw new InvalidNameError(kind, name, `it contains ${showValue(NOT_ALLOWED.exec(name)![0])}, a character other than letters, digits, '.', '_' or '-'`);
   return name;
+}
+
+/** Throws unless `topics` is a non-empty array of valid topic names (`what` names the option). */
+export function checkTopicNames(what: string, topics: unknown): readonly string[] {
+  if (!Array.isArray(topics)) throw new InvalidArgumentError(`${what} must be an array of topic names, e.g. ['orders'] (got ${showValue(topics)})`);
+  if (topics.length === 0) throw new InvalidArgumentError(`${what} must list at least one topic (got [])`);
+  for (const topic of topics) checkName('topic', topic);
+  return topics as readonly string[];
 }

@@ -194,7 +194,7 @@ export class Producer {
 
   /** Publishes several messages to one topic; resolves with their results in order. */
   publishMany(topic: string, messages: readonly Message[]): Promise<PublishResult[]> {
-    if (!Array.isArray(messages)) return Promise.reject(new InvalidArgumentError('publishMany takes an array of messages'));
+    if (!Array.isArray(messages)) return Promise.reject(new InvalidArgumentError(`publishMany takes an array of messages (got ${showValue(messages)})`));
     let options: ResolvedTopicOptions;
     let records: Uint8Array[];
     try {

@@ -8,6 +8,7 @@ import { decodeBody, decodeMeta, encodeMessage, frameMessages } from './codec.ts
 import { originalHeaders, originalId, readDeadLetterInfo } from './dead-letter.ts';
 import { NotDeadLetterTopicError } from './errors.ts';
 import { partitionOf } from './hash.ts';
+import { checkName } from './names.ts';
 import { refuseUnknownOptions } from './option-names.ts';
 import type { DeliveredMessage } from './partition-api.ts';
 import type { PartitionRuntime } from './runtime.ts';
@@ -45,7 +46,7 @@ export async function redrive(host: RedriveHost, deadLetterTopic: string, option
   refuseUnknownOptions('redrive options', options, ['to', 'limit']);
   const { partitions } = host.topic(deadLetterTopic);
   if (host.deadLetterOf(deadLetterTopic).length === 0) throw new NotDeadLetterTopicError(deadLetterTopic);
-  if (options.to !== undefined) host.topic(options.to);
+  if (options.to !== undefined) host.topic(checkName('topic', options.to));
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
   if (limit !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(limit) || limit < 0)) throw new InvalidArgumentError(`redrive limit must be a whole number, 0 or more (got ${showValue(options.limit)})`);
   const consumerId = `${REDRIVE_GROUP}/${host.random.int(2 ** 31).toString(36)}`;

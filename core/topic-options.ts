@@ -101,11 +101,12 @@ export const DEAD_LETTER_TOPIC_OPTIONS: TopicOptions = Object.freeze({
 
 /** Validates and completes the options of topic `name`. */
 export function resolveTopicOptions(name: string, options: TopicOptions = {}): ResolvedTopicOptions {
-  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('topic options must be an object');
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(`topic options must be an object (got ${showValue(options)})`);
   refuseUnknownOptions(`topic ${name} options`, options, TOPIC_OPTIONS);
   if (options.retention !== undefined) refuseUnknownOptions('retention', options.retention, ['ms', 'bytes']);
   const deadLetter = options.deadLetter === undefined ? `${name}.dlq` : options.deadLetter;
   if (deadLetter !== false) {
+    if (typeof deadLetter !== 'string') throw new InvalidArgumentError(`deadLetter must be a topic name, or false for none (got ${showValue(deadLetter)})`);
     checkName('topic', deadLetter);
     if (deadLetter === name) throw new InvalidArgumentError(`topic ${name} cannot be its own dead-letter topic`);
   }

@@ -20,6 +20,10 @@ describe('showValue', () => {
     expect(showValue(value)).toBe(shown);
   });
 
+  it('shows an Error by its name and first line of message, not its stack', () => {
+    expect(showValue(new TypeError('boom\nmore'))).toBe('[TypeError: boom]');
+  });
+
   it('shows a string and the number it spells differently', () => {
     expect(showValue('42')).not.toBe(showValue(42));
   });

@@ -11,6 +11,7 @@ import type { JsMsg } from '@nats-io/jetstream';
 import { FerryError, InvalidArgumentError, SeededRandom, BoundedFifo, showValue } from '../../wal/index.ts';
 import {
   backoffDelayMs,
+  checkTopicNames,
   refuseUnknownOptions,
   runHandlers,
   deliveryIterator,
@@ -78,8 +79,9 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
   #sweep: NodeJS.Timeout | undefined;
 
   constructor(host: NatsConsumerHost, group: string, options: ConsumerOptions) {
+    if (options === undefined) throw new InvalidArgumentError("ferry.consumer(group, options) needs options: { topics: ['a topic', ...] }");
     refuseUnknownOptions('consumer options', options, ['topics', 'maxInFlight', 'ordering', 'pollWaitMs']);
-    if (!Array.isArray(options?.topics) || options.topics.length === 0) throw new InvalidArgumentError('consumer options.topics must list at least one topic');
+    checkTopicNames('consumer options.topics', options.topics);
     const maxInFlight = options.maxInFlight ?? 64;
     if (!Number.isSafeInteger(maxInFlight) || maxInFlight < 1 || maxInFlight > 100_000) throw new InvalidArgumentError(`consumer maxInFlight must be a whole number from 1 to 100000 (got ${showValue(maxInFlight)})`);
     const ordering = options.ordering ?? 'none';

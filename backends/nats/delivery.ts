@@ -5,7 +5,7 @@
 // even though the message was redelivered meanwhile. Caller's thread.
 import type { JsMsg } from '@nats-io/jetstream';
 import { InvalidArgumentError, showValue } from '../../wal/index.ts';
-import { ClosedError, StaleDeliveryError, errorText, type DeadLetterInfo, type Delivery, type NackOptions, type ResolvedTopicOptions } from '../../core/index.ts';
+import { ClosedError, StaleDeliveryError, errorText, nackOptionsError, type DeadLetterInfo, type Delivery, type NackOptions, type ResolvedTopicOptions } from '../../core/index.ts';
 import { UnsupportedFeatureError } from './errors.ts';
 import type { Payload } from './payload.ts';
 
@@ -88,10 +88,9 @@ export class JetStreamDelivery<V = unknown> implements Delivery<V> {
   }
 
   nack(options: NackOptions = {}): Promise<void> {
+    const refusal = nackOptionsError(options);
+    if (refusal) return Promise.reject(refusal);
     const { delayMs, deadLetter } = options ?? {};
-    if (delayMs !== undefined && (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0)) {
-      return Promise.reject(new InvalidArgumentError(`nack delayMs must be a finite number of ms, 0 or more (got ${showValue(delayMs)}); the message is still leased to you`));
-    }
     const error = errorText(options?.error) ?? null;
     if (deadLetter === true || this.attempt >= this.options.maxDeliveries) return this.#settle('nack', () => this.#owner.deadLetter(this, error));
     const nakDelayMs = delayMs ?? this.#owner.backoffMs(this.options, this.attempt);

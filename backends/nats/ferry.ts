@@ -7,6 +7,7 @@ import {
   DEAD_LETTER_TOPIC_OPTIONS,
   GroupInUseError,
   checkName,
+  checkTopicNames,
   refuseUnknownOptions,
   resolveTopicOptions,
   unknownGroupToDelete,
@@ -89,7 +90,7 @@ export class NatsFerry {
     refuseUnknownOptions('deleteGroup options', options, ['topics']);
     if ([...this.#consumers].some((c) => c.group === group)) throw new GroupInUseError(group);
     const deletedFrom: string[] = [];
-    for (const topic of options.topics ?? this.#topics.list().map((t) => t.name)) {
+    for (const topic of options.topics === undefined ? this.#topics.list().map((t) => t.name) : checkTopicNames('deleteGroup options.topics', options.topics)) {
       await this.#topics.get(topic);
       if (await deleteGroupOn(this.#link, topic, group)) deletedFrom.push(topic);
     }

@@ -46,7 +46,7 @@ function ms(name: string, value: unknown, fallback: number): number {
 }
 
 function text(name: string, value: unknown): string | undefined {
-  if (value !== undefined && typeof value !== 'string') throw new InvalidArgumentError(`backend.${name} must be a string`);
+  if (value !== undefined && typeof value !== 'string') throw new InvalidArgumentError(`backend.${name} must be a string (got ${showValue(value)})`);
   return value;
 }
 
@@ -54,11 +54,11 @@ function text(name: string, value: unknown): string | undefined {
 export function resolveNatsOptions(options: Record<string, unknown>): NatsSettings {
   refuseUnknownOptions('Ferry.open options with a NATS backend', options, ['backend']);
   const b = options.backend as Record<string, unknown> | undefined;
-  if (typeof b !== 'object' || b === null || b.kind !== 'nats') throw new InvalidArgumentError("options.backend must be { kind: 'nats', servers }");
+  if (typeof b !== 'object' || b === null || b.kind !== 'nats') throw new InvalidArgumentError(`options.backend must be { kind: 'nats', servers } (got ${showValue(b)})`);
   refuseUnknownOptions('options.backend', b, NAMES);
   const servers = typeof b.servers === 'string' ? [b.servers] : b.servers;
   if (!Array.isArray(servers) || servers.length === 0 || !servers.every((s) => typeof s === 'string' && s !== '')) {
-    throw new InvalidArgumentError("backend.servers must name at least one server, e.g. ['nats://127.0.0.1:4222']");
+    throw new InvalidArgumentError(`backend.servers must name at least one server, e.g. ['nats://127.0.0.1:4222'] (got ${showValue(b.servers)})`);
   }
   const replicas = b.replicas ?? 1;
   if (replicas !== 1 && replicas !== 3) throw new InvalidArgumentError(`backend.replicas must be 1 or 3 (got ${showValue(replicas)})`);

@@ -79,7 +79,7 @@ export class JetStreamProducer implements NatsProducer {
    */
   async publishMany(topic: string, messages: readonly Message[]): Promise<PublishResult[]> {
     if (this.#closing) throw new ClosedError('this producer');
-    if (!Array.isArray(messages)) throw new InvalidArgumentError('publishMany needs an array of messages');
+    if (!Array.isArray(messages)) throw new InvalidArgumentError(`publishMany takes an array of messages (got ${showValue(messages)})`);
     const options = await this.#host.topic(topic);
     const encoded = messages.map((m) => this.#encode(m));
     const work = Promise.all(encoded.map((payload, i) => this.#send(topic, options, messages[i]!, payload)));
