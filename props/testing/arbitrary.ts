@@ -6,6 +6,7 @@
 // the package does not depend on it (an optional peer dependency, for the types).
 import type * as FastCheck from 'fast-check';
 import { InvalidArgumentError, showValue } from '../../wal/index.ts';
+import { refuseUnknownOptions } from '../../core/option-names.ts';
 import { DEFAULT_HORIZON_MS, FAULT_KINDS, type FaultEvent, type FaultKind, type FaultPlanOptions, type SimulationInput } from './plan.ts';
 
 /** The parts of fast-check `faultPlans` uses: pass `fc` (`import fc from 'fast-check'`). */
@@ -29,8 +30,9 @@ function eventMs(kind: FaultKind, size: number): number | undefined {
 
 /** An arbitrary of `{ seed, faults }` for `simulate`; see the module comment. */
 export function faultPlans(fc: FastCheckLike, options: FaultPlanOptions = {}): FastCheck.Arbitrary<SimulationInput> {
+  refuseUnknownOptions('faultPlans options', options, ['kinds', 'horizonMs', 'maxEvents', 'network', 'duplicatePublish']);
   const kinds = options.kinds ?? FAULT_KINDS;
-  if (!Array.isArray(kinds) || kinds.length === 0 || kinds.some((k) => !FAULT_KINDS.includes(k))) throw new InvalidArgumentError(`faultPlans options.kinds must list some of ${FAULT_KINDS.join(', ')}`);
+  if (!Array.isArray(kinds) || kinds.length === 0 || kinds.some((k) => !FAULT_KINDS.includes(k))) throw new InvalidArgumentError(`faultPlans options.kinds must list some of ${FAULT_KINDS.join(', ')} (got ${showValue(kinds)})`);
   const horizonMs = options.horizonMs ?? DEFAULT_HORIZON_MS;
   const maxEvents = options.maxEvents ?? 8;
   if (!Number.isSafeInteger(horizonMs) || horizonMs < 1) throw new InvalidArgumentError(`faultPlans options.horizonMs must be a whole number of ms from 1 (got ${showValue(horizonMs)})`);

@@ -150,7 +150,7 @@ function checkRate(name: string, value: unknown, max: number): number {
 }
 
 function checkPlan(plan: FaultPlan): FaultPlan {
-  if (!Array.isArray(plan.events)) throw new InvalidArgumentError('faults.events must be an array of { atMs, kind, ms? }');
+  if (!Array.isArray(plan.events)) throw new InvalidArgumentError(`faults.events must be an array of { atMs, kind, ms? } (got ${showValue(plan.events)})`);
   const events = plan.events.map((e, i) => {
     if (!FAULT_KINDS.includes(e?.kind)) throw new InvalidArgumentError(`faults.events[${i}].kind must be one of ${FAULT_KINDS.join(', ')} (got ${showValue(e?.kind)})`);
     if (!Number.isSafeInteger(e.atMs) || e.atMs < 0) throw new InvalidArgumentError(`faults.events[${i}].atMs must be a whole number of virtual ms from 0 (got ${showValue(e.atMs)})`);
