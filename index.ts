@@ -88,6 +88,7 @@ export {
   CorruptStateError,
   DedupWindowFullError,
   GroupConflictError,
+  AlreadyRunningError,
   GroupInUseError,
   InvalidMessageError,
   InvalidNameError,

@@ -112,6 +112,12 @@ describe('ferry (the bin)', () => {
     expect((await ferryBin('topics', dir, '--bogus')).code).toBe(2);
   });
 
+  it('refuses to delete a group that is on no topic (or not on --topic) with exit 1 and UNKNOWN_GROUP', async () => {
+    const nobody = await inProcess('delete-group', dir, 'nobody');
+    expect(nobody).toMatchObject({ code: 1, out: '', err: expect.stringContaining('ferry delete-group: UNKNOWN_GROUP: consumer group "nobody" is not registered on any topic') });
+    expect(await inProcess('delete-group', dir, 'ops-temp', '--topic', 'orders')).toMatchObject({ code: 1, err: expect.stringContaining('on topic "orders"') });
+  });
+
   it('reports a corrupt segment with exit 4 and what to do', async () => {
     const broken = mkdtempSync(join(tmpdir(), 'ferry-cli-corrupt-'));
     try {

@@ -208,7 +208,7 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     flags: { topic: { type: 'string', help: 'only this topic' } },
     async run(ferry, args, flags, io) {
       const from = await ferry.deleteGroup(args.group!, typeof flags.topic === 'string' ? { topics: [flags.topic] } : {});
-      io.out(from.length === 0 ? `group ${args.group} was not on any topic` : `deleted group ${args.group} from ${from.join(', ')}`);
+      io.out(`deleted group ${args.group} from ${from.join(', ')}`); // a group on no topic is refused (UNKNOWN_GROUP)
     },
   },
 };

@@ -2,7 +2,7 @@
 // consumer group (dead-letter topics included), one message's history, resetting a group's
 // position, and describing topics and groups. Each is partition commands of the one protocol,
 // sent together, each with its deadline.
-import { InvalidArgumentError } from '../wal/index.ts';
+import { InvalidArgumentError, showValue } from '../wal/index.ts';
 import { decodeBody, decodeMeta } from './codec.ts';
 import { readDeadLetterInfo, type DeadLetterInfo } from './dead-letter.ts';
 import { UnknownGroupError } from './errors.ts';
@@ -47,7 +47,7 @@ export interface StoredMessageView<V = unknown> {
 
 function checkPartition(topic: string, options: ResolvedTopicOptions, partition: unknown): number {
   if (!Number.isSafeInteger(partition) || (partition as number) < 0 || (partition as number) >= options.partitions) {
-    throw new InvalidArgumentError(`partition must be a whole number from 0 to ${options.partitions - 1} for topic ${JSON.stringify(topic)} (got ${String(partition)})`);
+    throw new InvalidArgumentError(`partition must be a whole number from 0 to ${options.partitions - 1} for topic ${JSON.stringify(topic)} (got ${showValue(partition)})`);
   }
   return partition as number;
 }
@@ -57,7 +57,7 @@ export async function readTopic<V>(host: AdminHost, topic: string, options: Read
   refuseUnknownOptions('read options', options, ['partition', 'from', 'limit']);
   const resolved = host.topic(topic);
   const limit = options.limit ?? 100;
-  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_READ_MESSAGES) throw new InvalidArgumentError(`read options.limit must be a whole number from 1 to ${MAX_READ_MESSAGES} (got ${String(options.limit)})`);
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_READ_MESSAGES) throw new InvalidArgumentError(`read options.limit must be a whole number from 1 to ${MAX_READ_MESSAGES} (got ${showValue(options.limit)})`);
   const from = options.from ?? 0;
   if (typeof from === 'number' && options.partition === undefined && from !== 0) throw new InvalidArgumentError('read options.from as an offset needs options.partition (offsets are per partition); use { time } across partitions');
   const partitions = options.partition === undefined ? Array.from({ length: resolved.partitions }, (_, p) => p) : [checkPartition(topic, resolved, options.partition)];
@@ -77,7 +77,7 @@ export async function readTopic<V>(host: AdminHost, topic: string, options: Read
 export function inspectMessage(host: AdminHost, topic: string, partition: number, offset: number): Promise<MessageHistory> {
   const resolved = host.topic(topic);
   checkPartition(topic, resolved, partition);
-  if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError(`offset must be a whole number from 0 (got ${String(offset)})`);
+  if (!Number.isSafeInteger(offset) || offset < 0) throw new InvalidArgumentError(`offset must be a whole number from 0 (got ${showValue(offset)})`);
   return host.runtime.call({ op: 'history', topic, partition, offset });
 }
 

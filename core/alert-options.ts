@@ -1,7 +1,7 @@
 // Options of the engine's alert events (Ferry.open({ alerts })), validated once, defaults filled,
 // frozen: how often partitions are polled for events, and the thresholds of the alerts the engine
 // derives from the figures (lag, redelivery rate, stalled groups).
-import { InvalidArgumentError } from '../wal/index.ts';
+import { InvalidArgumentError, showValue } from '../wal/index.ts';
 import { refuseUnknownOptions } from './option-names.ts';
 
 /** Thresholds and pace of the alert events (`ferry.on`). Every threshold is off unless set, but `stalledAfterMs`. */
@@ -24,17 +24,17 @@ const ALERT_OPTIONS = ['pollMs', 'lagMessages', 'lagAgeMs', 'redeliveriesPerSeco
 
 function positive(name: string, value: unknown, fallback: number): number {
   if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !(value > 0) || Number.isNaN(value)) throw new InvalidArgumentError(`options.alerts.${name} must be a positive number (got ${String(value)})`);
+  if (typeof value !== 'number' || !(value > 0) || Number.isNaN(value)) throw new InvalidArgumentError(`options.alerts.${name} must be a positive number (got ${showValue(value)})`);
   return value;
 }
 
 /** Validates `Ferry.open`'s `alerts` option, with typed errors; fills defaults. */
 export function resolveAlertOptions(alerts: unknown = {}): ResolvedAlertOptions {
-  if (typeof alerts !== 'object' || alerts === null) throw new InvalidArgumentError('options.alerts must be an object');
+  if (typeof alerts !== 'object' || alerts === null) throw new InvalidArgumentError(`options.alerts must be an object (got ${showValue(alerts)})`);
   refuseUnknownOptions('options.alerts', alerts as Record<string, unknown>, ALERT_OPTIONS);
   const a = alerts as AlertOptions;
   const pollMs = positive('pollMs', a.pollMs, 1000);
-  if (pollMs < 10 || pollMs > 3_600_000) throw new InvalidArgumentError(`options.alerts.pollMs must be from 10 to 3600000 (got ${pollMs})`);
+  if (pollMs < 10 || pollMs > 3_600_000) throw new InvalidArgumentError(`options.alerts.pollMs must be from 10 to 3600000 (got ${showValue(pollMs)})`);
   return Object.freeze({
     pollMs,
     lagMessages: positive('lagMessages', a.lagMessages, Number.POSITIVE_INFINITY),

@@ -39,6 +39,23 @@ describe('topic options', () => {
     expect(() => resolveTopicOptions('t', { backoff: { kind: 'exponential', initialMs: 10, maxMs: 5 } })).toThrow(/backoff.maxMs/);
   });
 
+  it("blames the backoff's kind, not the fields of another kind, when the kind is wrong or missing (new-user trial: { kind: 'linear' } blamed delayMs)", () => {
+    const backoff = (b: unknown) => () => resolveTopicOptions('t', { backoff: b as never });
+    expect(backoff({ kind: 'linear' })).toThrow("backoff.kind must be 'fixed' or 'exponential' (got 'linear')");
+    expect(backoff({ kind: 'linear', delayMs: 100 })).toThrow("backoff.kind must be 'fixed' or 'exponential' (got 'linear')");
+    expect(backoff({ delayMs: 100 })).toThrow("backoff needs a kind: { kind: 'fixed', delayMs } or { kind: 'exponential'");
+    expect(backoff('fixed')).toThrow("backoff must be an object: { kind: 'fixed', delayMs } or");
+    // The kind is right: then a field of the other kind is the mistake, named with the kind.
+    expect(backoff({ kind: 'exponential', delayMs: 100 })).toThrow(`backoff { kind: 'exponential' }: unknown option "delayMs"; the known ones are kind, initialMs, maxMs, multiplier, jitter`);
+    expect(backoff({ kind: 'fixed' })).toThrow("backoff { kind: 'fixed' } needs delayMs");
+    expect(backoff({ kind: 'exponential', multiplier: '2' })).toThrow("backoff.multiplier must be a number from 1 to 100 (got '2')");
+  });
+
+  it('an exponential backoff starting above 30 s caps at its start unless told otherwise, instead of blaming a maxMs it was not given', () => {
+    expect(resolveTopicOptions('t', { backoff: { kind: 'exponential', initialMs: 60_000 } as never }).backoff).toMatchObject({ initialMs: 60_000, maxMs: 60_000 });
+    expect(resolveTopicOptions('t', { backoff: { kind: 'exponential', initialMs: 500 } as never }).backoff).toMatchObject({ initialMs: 500, maxMs: 30_000 });
+  });
+
   it('compares field by field for idempotent createTopic', () => {
     const a = resolveTopicOptions('t', { partitions: 3 });
     expect(() => assertSameTopicOptions('t', a, resolveTopicOptions('t', { partitions: 3 }))).not.toThrow();

@@ -38,7 +38,7 @@ describe('message codec', () => {
     expect(() => encodeMessage({ value: 'x'.repeat(2000) }, 0, 1000)).toThrow(/exceeds maxMessageBytes \(1000\)/);
     expect(() => encodeMessage({ value: 1, key: 5 as never }, 0, 1000)).toThrow(/key must be a string/);
     expect(() => encodeMessage({ value: 1, id: '' }, 0, 1000)).toThrow(/id must be a non-empty string/);
-    expect(() => encodeMessage({ value: 1, headers: { a: 1 as never } }, 0, 1000)).toThrow(/header "a"/);
+    expect(() => encodeMessage({ value: 1, headers: { a: 1 as never } }, 0, 1000)).toThrow(/message.headers\["a"\] must be a string \(got 1\)/);
     expect(() => encodeMessage(null as never, 0, 1000)).toThrow(InvalidMessageError);
   });
 });

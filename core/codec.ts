@@ -5,6 +5,7 @@
 //   batch payload:  repeated [u32 recordBytes][record]
 //   record:         [u16 metaBytes][msgpack [key|null, id|null, deliverAt]][msgpack [value, headers|null]]
 import { Packr } from 'msgpackr';
+import { showValue } from '../wal/index.ts';
 import { InvalidMessageError } from './errors.ts';
 
 /** A message as a producer gives it. */
@@ -59,16 +60,17 @@ const PLAIN_META = Uint8Array.of(0x93, 0xc0, 0xc0, 0x00);
 
 /** Throws INVALID_MESSAGE unless `message` is { value, key?, headers?, id?, delayMs? } with valid fields. */
 export function checkShape(message: Message): void {
-  if (message === null || typeof message !== 'object' || !('value' in message)) throw new InvalidMessageError('a message must be an object like { value, key?, headers?, id?, delayMs? }');
+  if (message === null || typeof message !== 'object') throw new InvalidMessageError(`a message must be an object like { value, key?, headers?, id?, delayMs? } (got ${showValue(message)})`);
   // A typo (`delay` for `delayMs`) must not lose what it meant. for-in: no array per message.
   for (const name in message) {
     if (name !== 'value' && name !== 'key' && name !== 'headers' && name !== 'id' && name !== 'delayMs') throw new InvalidMessageError(`unknown message field ${JSON.stringify(name)}; a message is { value, key?, headers?, id?, delayMs? }`);
   }
-  if (message.key !== undefined && (typeof message.key !== 'string' || message.key.length > MAX_KEY_OR_ID_CHARS)) throw new InvalidMessageError(`message.key must be a string of at most ${MAX_KEY_OR_ID_CHARS} characters`);
-  if (message.id !== undefined && (typeof message.id !== 'string' || message.id.length === 0 || message.id.length > MAX_KEY_OR_ID_CHARS)) throw new InvalidMessageError(`message.id must be a non-empty string of at most ${MAX_KEY_OR_ID_CHARS} characters`);
+  if (!('value' in message)) throw new InvalidMessageError('message.value is missing: a message is { value, key?, headers?, id?, delayMs? }');
+  if (message.key !== undefined && (typeof message.key !== 'string' || message.key.length > MAX_KEY_OR_ID_CHARS)) throw new InvalidMessageError(`message.key must be a string of at most ${MAX_KEY_OR_ID_CHARS} characters (got ${showValue(message.key)})`);
+  if (message.id !== undefined && (typeof message.id !== 'string' || message.id.length === 0 || message.id.length > MAX_KEY_OR_ID_CHARS)) throw new InvalidMessageError(`message.id must be a non-empty string of at most ${MAX_KEY_OR_ID_CHARS} characters (got ${showValue(message.id)})`);
   if (message.headers !== undefined) {
-    if (typeof message.headers !== 'object' || message.headers === null) throw new InvalidMessageError('message.headers must be an object of strings');
-    for (const [k, v] of Object.entries(message.headers)) if (typeof v !== 'string') throw new InvalidMessageError(`header ${JSON.stringify(k)} must be a string`);
+    if (typeof message.headers !== 'object' || message.headers === null) throw new InvalidMessageError(`message.headers must be an object of strings (got ${showValue(message.headers)})`);
+    for (const [k, v] of Object.entries(message.headers)) if (typeof v !== 'string') throw new InvalidMessageError(`message.headers[${JSON.stringify(k)}] must be a string (got ${showValue(v)})`);
   }
 }
 

@@ -7,6 +7,7 @@ import { FerryError, ManualClock, SeededRandom } from '../wal/index.ts';
 import { MemoryFileSystem } from '../wal/fault-disk.ts';
 import { frameMessages } from './codec.ts';
 import { Consumer } from './consumer.ts';
+import { AlreadyRunningError } from './errors.ts';
 import type { Ferry } from './ferry.ts';
 import { LocalRuntime } from './local-runtime.ts';
 import type { PartitionCommand } from './partition-protocol.ts';
@@ -163,6 +164,28 @@ describe('the consumer life cycle', () => {
     await Promise.all(acks);
     await loop;
     await ferry.close();
+  });
+
+  it('refuses a second run() on a consumer whose first run() has not resolved (ALREADY_RUNNING), and the first goes on (new-user trial: run() twice was accepted)', async () => {
+    const setup = memoryFerry(23);
+    const ferry = await setup.open();
+    await ferry.createTopic('t');
+    const c = ferry.consumer<number>('g', { topics: ['t'] });
+    const handled: number[] = [];
+    const first = c.run((d) => void handled.push(d.value));
+    await expect(c.run(() => {})).rejects.toMatchObject({ code: 'ALREADY_RUNNING', name: 'AlreadyRunningError', message: expect.stringContaining('{ concurrency: n }') });
+    await expect(c.run(() => {}, { concurrency: 4 })).rejects.toBeInstanceOf(AlreadyRunningError);
+    await ferry.producer().publishMany('t', [{ value: 1 }, { value: 2 }]);
+    await runClock(setup.clock, () => handled.length === 2, 500);
+    expect(handled).toEqual([1, 2]);
+    await c.close();
+    await first;
+    // Another consumer of the group runs a loop of its own.
+    const other = ferry.consumer<number>('g', { topics: ['t'] });
+    const second = other.run(() => {});
+    await other.close();
+    await second;
+    await ferry.close({ timeoutMs: 0 });
   });
 
   it('close({ timeoutMs }) returns at its deadline and hands a slow handler\'s message back uncharged', async () => {

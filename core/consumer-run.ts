@@ -2,9 +2,9 @@
 // the handler's outcome (resolve = ack, throw = nack). A settle that fails for a retriable reason
 // is tried again while the lease lasts; a fatal failure stops the consumer, lets the other
 // handlers finish, then rejects. Runs on the caller's thread.
-import { FerryError, InvalidArgumentError } from '../wal/index.ts';
+import { FerryError, InvalidArgumentError, showValue } from '../wal/index.ts';
 import type { Delivery, LeasedDelivery } from './delivery.ts';
-import { leaseIsGone } from './errors.ts';
+import { AlreadyRunningError, leaseIsGone } from './errors.ts';
 import { refuseUnknownOptions } from './option-names.ts';
 import { handleExactlyOnce } from './exactly-once.ts';
 import type { Transaction } from './transaction.ts';
@@ -23,6 +23,8 @@ export interface RunOptions {
 
 /** What run() needs from its consumer. */
 export interface RunSource<V> {
+  /** The consumer itself: one run() at a time on it. */
+  readonly consumer: { readonly group: string };
   next(): Promise<Delivery<V> | undefined>;
   /** A delivery ready now, without waiting (undefined: ask next()). */
   takeNow?(): Delivery<V> | undefined;
@@ -38,15 +40,28 @@ export interface RunSource<V> {
   transaction?(headers: Record<string, string>): Transaction;
 }
 
+/** Consumers with a run() not yet resolved: a second one would share the consumer's slots unseen. */
+const running = new WeakSet<object>();
+
 /** Runs `handler` over `source` until it ends; see the top of the file. */
 export async function runHandlers<V>(source: RunSource<V>, handler: (delivery: Delivery<V>, tx: Transaction) => Promise<void> | void, options: RunOptions = {}): Promise<void> {
   refuseUnknownOptions('run options', options, ['concurrency', 'exactlyOnce']);
   const begin = options.exactlyOnce === true ? source.transaction : undefined;
-  if (options.exactlyOnce !== undefined && typeof options.exactlyOnce !== 'boolean') throw new InvalidArgumentError(`run exactlyOnce must be true or false (got ${String(options.exactlyOnce)})`);
+  if (options.exactlyOnce !== undefined && typeof options.exactlyOnce !== 'boolean') throw new InvalidArgumentError(`run exactlyOnce must be true or false (got ${showValue(options.exactlyOnce)})`);
   if (options.exactlyOnce === true && !begin) throw new InvalidArgumentError('run exactlyOnce needs a consumer from ferry.consumer()');
   const concurrency = options.concurrency ?? 1;
-  if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 10_000) throw new InvalidArgumentError(`run concurrency must be a whole number from 1 to 10000 (got ${String(concurrency)})`);
-  if (typeof handler !== 'function') throw new InvalidArgumentError('run needs a handler function');
+  if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 10_000) throw new InvalidArgumentError(`run concurrency must be a whole number from 1 to 10000 (got ${showValue(concurrency)})`);
+  if (typeof handler !== 'function') throw new InvalidArgumentError(`run needs a handler function (got ${showValue(handler)})`);
+  if (running.has(source.consumer)) throw new AlreadyRunningError(source.consumer.group);
+  running.add(source.consumer);
+  try {
+    await runWorkers(source, handler, concurrency, begin);
+  } finally {
+    running.delete(source.consumer);
+  }
+}
+
+async function runWorkers<V>(source: RunSource<V>, handler: (delivery: Delivery<V>, tx: Transaction) => Promise<void> | void, concurrency: number, begin: RunSource<V>['transaction']): Promise<void> {
   let fatal: { error: unknown } | undefined;
   // Outcomes being applied. A worker does not wait for its ack to be durable before it takes the
   // next delivery (that would hold each handler to one message per fsync); every one of them

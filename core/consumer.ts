@@ -12,11 +12,11 @@
 // lease that runs out before it was started goes back uncharged, and the buffer drops it; so a
 // message waiting in the buffer never ages toward an attempt.
 import { checkGroupPosition, type GroupPosition } from './group-position.ts';
-import { BoundedFifo, FerryError, InvalidArgumentError, type Clock, type Random, type TimerHandle } from '../wal/index.ts';
+import { BoundedFifo, FerryError, InvalidArgumentError, type Clock, type Random, type TimerHandle, showValue } from '../wal/index.ts';
 import { runHandlers, type RunOptions } from './consumer-run.ts';
 import { deliveryIterator } from './delivery-iterator.ts';
 import { LeasedDelivery, errorText, type Delivery, type DeliveryLane, type DeliveryOwner } from './delivery.ts';
-import { checkName } from './names.ts';
+import { checkName, checkTopicNames } from './names.ts';
 import { refuseUnknownOptions } from './option-names.ts';
 import type { DeliveredMessage } from './partition-api.ts';
 import type { SettleItem } from './partition-protocol.ts';
@@ -145,20 +145,21 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   constructor(host: ConsumerHost, group: string, options: ConsumerOptions) {
     this.group = checkName('group', group);
     this.#host = host;
-    if (!options || typeof options !== 'object' || !Array.isArray(options.topics) || options.topics.length === 0) throw new InvalidArgumentError('consumer options.topics must list at least one topic');
+    if (options === undefined) throw new InvalidArgumentError("ferry.consumer(group, options) needs options: { topics: ['a topic', ...] }");
     refuseUnknownOptions('consumer options', options, CONSUMER_OPTIONS);
+    checkTopicNames('consumer options.topics', options.topics);
     for (const t of options.topics) host.topic(t); // UNKNOWN_TOPIC now, not later
     this.#topics = [...new Set(options.topics)];
     const partitions: [string, number][] = [];
     for (const topic of this.#topics) for (let p = 0; p < host.topic(topic).partitions; p++) partitions.push([topic, p]);
     this.#partitions = partitions;
     this.#maxInFlight = options.maxInFlight ?? 64;
-    if (!Number.isSafeInteger(this.#maxInFlight) || this.#maxInFlight < 1 || this.#maxInFlight > 1_000_000) throw new InvalidArgumentError(`consumer options.maxInFlight must be a whole number from 1 to 1000000 (got ${String(options.maxInFlight)})`);
+    if (!Number.isSafeInteger(this.#maxInFlight) || this.#maxInFlight < 1 || this.#maxInFlight > 1_000_000) throw new InvalidArgumentError(`consumer options.maxInFlight must be a whole number from 1 to 1000000 (got ${showValue(options.maxInFlight)})`);
     this.#ordering = options.ordering ?? 'none';
-    if (!['none', 'key', 'partition'].includes(this.#ordering)) throw new InvalidArgumentError("consumer options.ordering must be 'none', 'key' or 'partition'");
+    if (!['none', 'key', 'partition'].includes(this.#ordering)) throw new InvalidArgumentError(`consumer options.ordering must be 'none', 'key' or 'partition' (got ${showValue(options.ordering)})`);
     this.#pollWaitMs = options.pollWaitMs ?? 1000;
     if (typeof this.#pollWaitMs !== 'number' || !Number.isFinite(this.#pollWaitMs) || this.#pollWaitMs < 1 || this.#pollWaitMs > 300_000) {
-      throw new InvalidArgumentError(`consumer options.pollWaitMs must be a number of ms from 1 to 300000 (got ${String(options.pollWaitMs)})`);
+      throw new InvalidArgumentError(`consumer options.pollWaitMs must be a number of ms from 1 to 300000 (got ${showValue(options.pollWaitMs)})`);
     }
     if (options.startAt !== undefined) checkGroupPosition('consumer options.startAt', options.startAt);
     this.#startAt = options.startAt;
@@ -449,6 +450,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   run(handler: (delivery: Delivery<V>, tx: Transaction) => Promise<void> | void, options: RunOptions = {}): Promise<void> {
     return runHandlers<V>(
       {
+        consumer: this,
         next: () => this.next(),
         takeNow: () => this.takeNow(),
         stop: () => void this.close(),
@@ -507,7 +509,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   close(options: CloseOptions = {}): Promise<void> {
     refuseUnknownOptions('close options', options, ['timeoutMs']);
     const timeoutMs = options.timeoutMs ?? Math.max(...this.#topics.map((t) => this.#host.topic(t).ackTimeoutMs));
-    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) throw new InvalidArgumentError(`close timeoutMs must be a finite number of ms, 0 or more (got ${String(timeoutMs)})`);
+    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) throw new InvalidArgumentError(`close timeoutMs must be a finite number of ms, 0 or more (got ${showValue(timeoutMs)})`);
     this.#closing ??= (async () => {
       this.#stop();
       // What no handler took goes back now (and parked fetches are answered).

@@ -1,6 +1,6 @@
 // One leased message as a consumer hands it out, and how it settles: through its consumer's
 // ordered settle queue on its partition. Runs on the caller's thread.
-import { InvalidArgumentError } from '../wal/index.ts';
+import { InvalidArgumentError, showValue } from '../wal/index.ts';
 import { decodeBody, decodeMeta } from './codec.ts';
 import { readDeadLetterInfo, type DeadLetterInfo } from './dead-letter.ts';
 import { ClosedError, StaleDeliveryError, leaseIsGone } from './errors.ts';
@@ -9,6 +9,7 @@ import { MAX_ERROR_CHARS, type DeliveredMessage } from './partition-api.ts';
 import type { SettleItem } from './partition-protocol.ts';
 import type { SettleAnswer, SettleQueue } from './settle-queue.ts';
 import { OnceKeyBusyError } from './transaction-errors.ts';
+import { nackOptionsError } from './nack-options.ts';
 
 /** Longest d.once key. */
 const MAX_ONCE_KEY_CHARS = 1024;
@@ -166,7 +167,7 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
   }
 
   once(key: string): Promise<boolean> {
-    if (typeof key !== 'string' || key.length === 0 || key.length > MAX_ONCE_KEY_CHARS) return Promise.reject(new InvalidArgumentError(`once key must be a non-empty string of at most ${MAX_ONCE_KEY_CHARS} characters`));
+    if (typeof key !== 'string' || key.length === 0 || key.length > MAX_ONCE_KEY_CHARS) return Promise.reject(new InvalidArgumentError(`once key must be a non-empty string of at most ${MAX_ONCE_KEY_CHARS} characters (got ${showValue(key)})`));
     if (this.#settled) return Promise.reject(new StaleDeliveryError(this.topic, this.partition, this.offset, 'already settled, once ignored'));
     if (this.#onceKeys?.includes(key)) return Promise.resolve(true);
     return this.#owner.once(this, key).then((answer) => {
@@ -177,10 +178,9 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
   }
 
   nack(options: NackOptions = {}): Promise<void> {
+    const refusal = nackOptionsError(options);
+    if (refusal) return Promise.reject(refusal);
     const { delayMs, deadLetter } = options ?? {};
-    if (delayMs !== undefined && (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0)) {
-      return Promise.reject(new InvalidArgumentError(`nack delayMs must be a finite number of ms, 0 or more (got ${String(delayMs)}); the message is still leased to you`));
-    }
     const refused = this.#refuse('nack');
     if (refused) return refused;
     const error = errorText(options?.error);
@@ -193,7 +193,7 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
   }
 
   extend(ms?: number): Promise<void> {
-    if (ms !== undefined && (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0)) return Promise.reject(new InvalidArgumentError(`extend ms must be a positive number (got ${String(ms)})`));
+    if (ms !== undefined && (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0)) return Promise.reject(new InvalidArgumentError(`extend ms must be a positive number (got ${showValue(ms)})`));
     if (this.#settled) return Promise.reject(new StaleDeliveryError(this.topic, this.partition, this.offset, 'already settled, extend ignored'));
     if (!this.#owner.accepts()) return Promise.reject(new ClosedError(`consumer of group ${this.#owner.group}`));
     const from = this.#owner.now();

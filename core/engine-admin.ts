@@ -6,8 +6,8 @@ import { InvalidArgumentError } from '../wal/index.ts';
 import { resetGroupPosition, type ResetGroupOptions, type ResetResult } from './admin.ts';
 import type { EngineClients } from './engine-clients.ts';
 import type { OpenedEngine } from './engine-open.ts';
-import { GroupInUseError, TopicInUseError } from './errors.ts';
-import { checkName } from './names.ts';
+import { GroupInUseError, TopicInUseError, unknownGroupToDelete } from './errors.ts';
+import { checkName, checkTopicNames } from './names.ts';
 import { refuseUnknownOptions } from './option-names.ts';
 import { redrive, type RedriveOptions } from './redrive.ts';
 import { resolveTopicChanges, type TopicChanges } from './topic-changes.ts';
@@ -94,13 +94,14 @@ export class EngineAdmin {
     checkName('group', group);
     refuseUnknownOptions('deleteGroup options', options, ['topics']);
     if (this.#clients.hasMember(group)) throw new GroupInUseError(group);
-    const topics = options.topics ?? this.#engine.catalog.topics().map(([name]) => name);
+    const topics = options.topics === undefined ? this.#engine.catalog.topics().map(([name]) => name) : checkTopicNames('deleteGroup options.topics', options.topics);
     const deletedFrom: string[] = [];
     for (const topic of topics) {
       const { partitions } = this.#engine.topic(topic);
       const existed = await Promise.all(Array.from({ length: partitions }, (_, partition) => this.#engine.runtime.call({ op: 'deleteGroup', topic, partition, group })));
       if (existed.some(Boolean)) deletedFrom.push(topic);
     }
+    if (deletedFrom.length === 0) throw unknownGroupToDelete(group, options.topics);
     return deletedFrom;
   }
 

@@ -5,7 +5,7 @@
 // blocked retention, failed syncs. Events carry names, partitions, offsets, counts and errors,
 // never message bodies. A listener that throws is ignored: it never breaks the engine.
 import type { Clock, TimerHandle } from '../wal/index.ts';
-import { InvalidArgumentError, OverloadedError } from '../wal/index.ts';
+import { InvalidArgumentError, OverloadedError, showValue } from '../wal/index.ts';
 import type { ResolvedAlertOptions } from './alert-options.ts';
 import type { Collected, GroupMetrics, UnavailablePartition } from './metrics.ts';
 import type { PartitionEvent } from './partition-metrics.ts';
@@ -118,7 +118,7 @@ export class EngineEvents {
   /** Adds a listener; returns the function that removes it. The poll runs while any listener is registered. */
   on<K extends FerryEventName>(name: K, listener: (event: FerryEventMap[K]) => void): () => void {
     if (!FERRY_EVENT_NAMES.includes(name)) throw new InvalidArgumentError(`unknown event ${JSON.stringify(name)}; the events are ${FERRY_EVENT_NAMES.join(', ')}`);
-    if (typeof listener !== 'function') throw new InvalidArgumentError(`the listener of ${name} must be a function`);
+    if (typeof listener !== 'function') throw new InvalidArgumentError(`the listener of ${name} must be a function (got ${showValue(listener)})`);
     let set = this.#listeners.get(name);
     if (!set) this.#listeners.set(name, (set = new Set()));
     if (set.size >= MAX_LISTENERS_PER_EVENT) throw new OverloadedError(MAX_LISTENERS_PER_EVENT, `event ${name} already has ${MAX_LISTENERS_PER_EVENT} listeners (remove unused ones with the function on() returned)`);

@@ -1,6 +1,6 @@
 // Options of Ferry.open, validated once (typed errors naming the option and what it accepts),
 // defaults filled, frozen. Unknown names are refused: a typo must not be ignored silently.
-import { InvalidArgumentError, type FsyncPolicy } from '../wal/index.ts';
+import { InvalidArgumentError, type FsyncPolicy, showValue } from '../wal/index.ts';
 import { resolveAlertOptions, type ResolvedAlertOptions } from './alert-options.ts';
 import { refuseUnknownOptions } from './option-names.ts';
 import type { PartitionLimits } from './partition-api.ts';
@@ -36,26 +36,26 @@ export interface EngineSettings {
 
 function wholeIn(name: string, value: unknown, min: number, max: number): number {
   if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max) {
-    throw new InvalidArgumentError(`options.${name} must be a whole number from ${min} to ${max} (got ${String(value)})`);
+    throw new InvalidArgumentError(`options.${name} must be a whole number from ${min} to ${max} (got ${showValue(value)})`);
   }
   return value;
 }
 
 function checkRepair(repair: unknown): boolean {
-  if (repair !== undefined && typeof repair !== 'boolean') throw new InvalidArgumentError(`options.repair must be true or false (got ${String(repair)})`);
+  if (repair !== undefined && typeof repair !== 'boolean') throw new InvalidArgumentError(`options.repair must be true or false (got ${showValue(repair)})`);
   return repair === true;
 }
 
 /** Validates Ferry.open's options (all but the seams), with typed errors; fills defaults. */
 export function resolveEngineOptions(options: Record<string, unknown> & { readonly dir?: unknown }): EngineSettings {
-  if (typeof options !== 'object' || options === null || typeof options.dir !== 'string' || options.dir === '') throw new InvalidArgumentError('Ferry.open needs { dir }: the data directory');
+  if (typeof options !== 'object' || options === null || typeof options.dir !== 'string' || options.dir === '') throw new InvalidArgumentError(`Ferry.open needs { dir }: the data directory, a path (got ${showValue(typeof options === 'object' && options !== null ? options.dir : options)})`);
   refuseUnknownOptions('Ferry.open options', options, OPEN_OPTIONS);
   const threads = options.threads ?? 0;
   if (threads !== 'auto') wholeIn('threads', threads, 0, 256);
   const fsync = options.fsync ?? 'interval';
-  if (fsync !== 'always' && fsync !== 'interval' && fsync !== 'none') throw new InvalidArgumentError(`options.fsync must be 'always', 'interval' or 'none' (got ${String(fsync)})`);
+  if (fsync !== 'always' && fsync !== 'interval' && fsync !== 'none') throw new InvalidArgumentError(`options.fsync must be 'always', 'interval' or 'none' (got ${showValue(fsync)})`);
   const limitsIn = options.limits ?? {};
-  if (typeof limitsIn !== 'object' || limitsIn === null) throw new InvalidArgumentError('options.limits must be an object');
+  if (typeof limitsIn !== 'object' || limitsIn === null) throw new InvalidArgumentError(`options.limits must be an object (got ${showValue(limitsIn)})`);
   refuseUnknownOptions('options.limits', limitsIn, LIMIT_NAMES);
   const limits: PartitionLimits = Object.freeze({ ...DEFAULT_LIMITS, ...(limitsIn as Partial<PartitionLimits>) });
   for (const name of ['maxUnsettledPerGroup', 'maxWaiters', 'maxDedupIds', 'maxProducers', 'checkpointEveryRecords', 'maxGroups'] as const) wholeIn(`limits.${name}`, limits[name], 1, 1e9);
@@ -63,7 +63,7 @@ export function resolveEngineOptions(options: Record<string, unknown> & { readon
   for (const name of ['maxOpenTransactions', 'maxTransactionMessages', 'maxOnceKeys', 'onceKeyTtlMs'] as const) if (limits[name] !== undefined) wholeIn(`limits.${name}`, limits[name], 1, 1e9);
   // A committed transaction's messages on one partition are appended as one batch: they must fit.
   if (limits.maxTransactionBytes !== undefined) wholeIn('limits.maxTransactionBytes', limits.maxTransactionBytes, 1024, 8 * 1024 * 1024);
-  if (options.resolveInDoubt !== undefined && typeof options.resolveInDoubt !== 'function') throw new InvalidArgumentError('options.resolveInDoubt must be a function (id, info) => \'commit\' | \'abort\' (or a promise of one)');
+  if (options.resolveInDoubt !== undefined && typeof options.resolveInDoubt !== 'function') throw new InvalidArgumentError(`options.resolveInDoubt must be a function (id, info) => 'commit' | 'abort' (or a promise of one) (got ${showValue(options.resolveInDoubt)})`);
   if (limits.checkpointPartBytes !== undefined) checkPartBytes(limits.checkpointPartBytes);
   return Object.freeze({
     threads: threads as number | 'auto',

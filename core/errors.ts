@@ -1,12 +1,12 @@
 // Typed errors of the engine (topics, producers, consumers). Each has a stable code and a
 // message that says what to do; all extend FerryError so they cross threads the same way.
-import { FerryError, registerErrorCode, type FerryErrorOptions } from '../wal/index.ts';
+import { FerryError, registerErrorCode, showValue, type FerryErrorOptions } from '../wal/index.ts';
 
 /** A topic or group name that could not be used (it would be a path, is empty or too long). */
 export class InvalidNameError extends FerryError {
   static readonly code = 'INVALID_NAME';
   constructor(kind: string, name: unknown, why: string) {
-    super(InvalidNameError.code, `invalid ${kind} name ${JSON.stringify(name)}: ${why}. Use letters, digits, '.', '_' or '-'`, false, { details: { kind, name: String(name) } });
+    super(InvalidNameError.code, `invalid ${kind} name ${showValue(name)}: ${why}. Use letters, digits, '.', '_' or '-'`, false, { details: { kind, name: String(name) } });
   }
 }
 
@@ -125,11 +125,30 @@ registerErrorCode(GroupInUseError.code, GroupInUseError as unknown as typeof Fer
 /** A settle or fetch for a group the partition does not know (never joined, or deleted). */
 export class UnknownGroupError extends FerryError {
   static readonly code = 'UNKNOWN_GROUP';
-  constructor(group: string, where: string) {
-    super(UnknownGroupError.code, `consumer group ${JSON.stringify(group)} is not registered on ${where} (never joined, or deleted); open a consumer of the group to join it`, false, { details: { group, where } });
+  constructor(group: string, where: string, whatToDo = 'open a consumer of the group to join it') {
+    super(UnknownGroupError.code, `consumer group ${JSON.stringify(group)} is not registered on ${where} (never joined, or deleted); ${whatToDo}`, false, { details: { group, where } });
   }
 }
 registerErrorCode(UnknownGroupError.code, UnknownGroupError as unknown as typeof FerryError);
+
+/** deleteGroup of a group on none of the topics asked (every topic by default): nothing to delete. */
+export function unknownGroupToDelete(group: string, topics: readonly string[] | undefined): UnknownGroupError {
+  const where = topics === undefined ? 'any topic' : topics.length === 1 ? `topic ${JSON.stringify(topics[0])}` : `any of the topics ${topics.map((t) => JSON.stringify(t)).join(', ')}`;
+  return new UnknownGroupError(group, where, 'there is nothing to delete (check the name: ferry.describe() lists the groups)');
+}
+
+/**
+ * `run()` on a consumer whose earlier `run()` has not resolved: one consumer runs one handler
+ * loop (as BullMQ's `Worker.run()` refuses a second start). More handlers at once is
+ * `run(handler, { concurrency })`; another loop is another consumer of the group.
+ */
+export class AlreadyRunningError extends FerryError {
+  static readonly code = 'ALREADY_RUNNING';
+  constructor(group: string) {
+    super(AlreadyRunningError.code, `this consumer of group ${JSON.stringify(group)} is already running a handler (an earlier run() has not resolved); pass { concurrency: n } to that run() for n handlers at once, or open another consumer of the group`, false, { details: { group } });
+  }
+}
+registerErrorCode(AlreadyRunningError.code, AlreadyRunningError as unknown as typeof FerryError);
 
 /** redrive of a topic that is no topic's dead-letter topic. */
 export class NotDeadLetterTopicError extends FerryError {

@@ -104,7 +104,8 @@ export class Ferry {
    * Deletes consumer group `group` from `topics` (default: every topic), so it no longer holds
    * back retention: its acks, pending retries and leases are gone, and a consumer that joins it
    * later starts again from the beginning of the log. Refused (GROUP_IN_USE) while a consumer of
-   * the group is open in this engine. Resolves with the topics it was deleted from.
+   * the group is open in this engine; UNKNOWN_GROUP when the group is on none of the topics
+   * (nothing was deleted). Resolves with the topics it was deleted from.
    */
   async deleteGroup(group: string, options: { readonly topics?: readonly string[] } = {}): Promise<string[]> {
     this.#checkOpen();

@@ -1,7 +1,7 @@
 // Where a consumer group starts (a new group's `startAt`) or starts again (`resetGroup`'s `to`):
 // the beginning of the log, its end, an offset or a time. Validated on the caller's thread, resolved
 // to an offset on the partition's.
-import { InvalidArgumentError } from '../wal/index.ts';
+import { InvalidArgumentError, showValue } from '../wal/index.ts';
 import { resolvePosition } from './partition-inspect.ts';
 import type { PartitionScope } from './partition-scope.ts';
 
@@ -21,7 +21,7 @@ export function checkGroupPosition(what: string, position: unknown): asserts pos
     if (keys.length === 1 && keys[0] === 'offset' && Number.isSafeInteger(p.offset) && (p.offset as number) >= 0) return;
     if (keys.length === 1 && keys[0] === 'time' && typeof p.time === 'number' && Number.isFinite(p.time)) return;
   }
-  throw new InvalidArgumentError(`${what} must be 'earliest', 'latest', { offset: n } (a whole number from 0) or { time: ms } (got ${JSON.stringify(position)})`);
+  throw new InvalidArgumentError(`${what} must be 'earliest', 'latest', { offset: n } (a whole number from 0) or { time: ms } (got ${showValue(position)})`);
 }
 
 /** The offset a position means on a partition now. */

@@ -37,6 +37,7 @@ export {
   ClosedError,
   DedupWindowFullError,
   GroupConflictError,
+  AlreadyRunningError,
   GroupInUseError,
   InvalidMessageError,
   InvalidNameError,
@@ -56,15 +57,16 @@ export { DuplicateSequenceError, ProducersFullError, SequenceGapError } from './
 // For other backends (backends/nats): the same validation, partitioning, backoff and run loop as
 // the embedded engine, so a message, an option or a handler behaves alike on every backend.
 export { checkShape as checkMessageShape } from './codec.ts';
-export { checkName } from './names.ts';
+export { checkName, checkTopicNames } from './names.ts';
 export { refuseUnknownOptions } from './option-names.ts';
 export { resolveTopicOptions, assertSameTopicOptions, assertDeadLetterTarget, DEAD_LETTER_TOPIC_OPTIONS } from './topic-options.ts';
 export { backoffDelayMs } from './backoff.ts';
 export { runHandlers } from './consumer-run.ts';
 export { deliveryIterator } from './delivery-iterator.ts';
 export type { RunSource } from './consumer-run.ts';
-export { leaseIsGone } from './errors.ts';
+export { leaseIsGone, unknownGroupToDelete } from './errors.ts';
 export { errorText } from './delivery.ts';
+export { nackOptionsError } from './nack-options.ts';
 export type { Transaction } from './transaction.ts';
 export type { InDoubtInfo, ResolveInDoubt } from './transactions.ts';
 export { OnceKeyBusyError, TooManyTransactionsError, TransactionAbortedError, TransactionFencedError, TransactionFinishedError, TransactionTooLargeError } from './transaction-errors.ts';

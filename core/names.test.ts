@@ -8,15 +8,19 @@ describe('names', () => {
   });
 
   it.each([
-    ['', 'non-empty'],
+    ['', 'it is empty'],
     ['a/b', 'path separator'],
     ['a\\b', 'path separator'],
-    ['..', "'..'"],
+    ['..', "it is the parent directory's name"],
+    ['.', "it is the current directory's name"], // new-user trial: reported as "contains '..'"
     ['a..b', "'..'"],
     ['a\0b', 'NUL'],
-    ['x'.repeat(201), 'longer than 200'],
-    ['spaces here', 'character other than'],
-    [42, 'non-empty string'],
+    ['x'.repeat(201), 'it is 201 bytes long, more than 200'],
+    ['é'.repeat(101), 'it is 202 bytes long, more than 200'],
+    ['spaces here', "it contains ' ', a character other than"],
+    ['a*b', "it contains '*', a character other than"],
+    [42, 'it must be a string, not number'],
+    [null, 'it must be a string, not null'],
   ])('rejects %j (%s)', (name, why) => {
     expect(() => checkName('topic', name)).toThrow(InvalidNameError);
     expect(() => checkName('topic', name)).toThrow(why);

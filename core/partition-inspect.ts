@@ -2,7 +2,7 @@
 // messages from an offset or a time, finding the offset of a time, and one message's history as
 // the log recorded it (published, each failed attempt with its error, the dead-letter move, the
 // ack, a group reset) with what the partition knows of it now. Every scan is bounded.
-import { InvalidArgumentError } from '../wal/index.ts';
+import { InvalidArgumentError, showValue } from '../wal/index.ts';
 import { decodeControl, decodeMeta, messageSlices } from './codec.ts';
 import type { PartitionScope } from './partition-scope.ts';
 import { RecordType, type AckRecord, type DeadIntentRecord, type RetryRecord } from './records.ts';
@@ -88,11 +88,11 @@ export function offsetAtTime(scope: PartitionScope, time: number): number {
 export function resolvePosition(scope: PartitionScope, from: Position): number {
   const log = scope.c.log;
   if (typeof from === 'number') {
-    if (!Number.isSafeInteger(from) || from < 0) throw new InvalidArgumentError(`an offset must be a whole number from 0 (got ${String(from)})`);
+    if (!Number.isSafeInteger(from) || from < 0) throw new InvalidArgumentError(`an offset must be a whole number from 0 (got ${showValue(from)})`);
     return Math.min(Math.max(from, log.startOffset), log.committedEnd);
   }
   if (typeof from !== 'object' || from === null || typeof from.time !== 'number' || !Number.isFinite(from.time)) {
-    throw new InvalidArgumentError(`a position is an offset or { time } in ms since the epoch (got ${JSON.stringify(from)})`);
+    throw new InvalidArgumentError(`a position is an offset or { time } in ms since the epoch (got ${showValue(from)})`);
   }
   return offsetAtTime(scope, from.time);
 }
@@ -100,7 +100,7 @@ export function resolvePosition(scope: PartitionScope, from: Position): number {
 /** Up to `limit` stored messages from `from` (committed ones only). */
 export function readMessages(scope: PartitionScope, from: Position, limit: number): ReadReply {
   const log = scope.c.log;
-  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_READ_MESSAGES) throw new InvalidArgumentError(`limit must be a whole number from 1 to ${MAX_READ_MESSAGES} (got ${String(limit)})`);
+  if (!Number.isSafeInteger(limit) || limit < 1 || limit > MAX_READ_MESSAGES) throw new InvalidArgumentError(`limit must be a whole number from 1 to ${MAX_READ_MESSAGES} (got ${showValue(limit)})`);
   let at = resolvePosition(scope, from);
   const messages: StoredMessage[] = [];
   while (messages.length < limit && at < log.committedEnd) {

@@ -3,7 +3,7 @@
 // record; failed attempts recorded as RETRY, or past maxDeliveries as DEAD_INTENT for the outbox;
 // and the expiry policy: a lease no handler took goes back uncharged, one a handler held is a
 // failed attempt.
-import { FerryError, InvalidArgumentError, type FerryErrorWire } from '../wal/index.ts';
+import { FerryError, InvalidArgumentError, type FerryErrorWire, showValue } from '../wal/index.ts';
 import { backoffDelayMs } from './backoff.ts';
 import { readClock, wallFromMono } from './clock-reading.ts';
 import type { DeadLetterOutbox } from './dead-letter-outbox.ts';
@@ -228,7 +228,7 @@ export class PartitionSettlement {
       return Promise.reject(new InvalidArgumentError(`nack error must be a string of at most ${MAX_ERROR_CHARS} characters (it travels with the message and its dead letter)`));
     }
     if (delayMs !== undefined && (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0)) {
-      return Promise.reject(new InvalidArgumentError(`nack delayMs must be a finite, non-negative number (got ${String(delayMs)})`));
+      return Promise.reject(new InvalidArgumentError(`nack delayMs must be a finite, non-negative number (got ${showValue(delayMs)})`));
     }
     const p = this.#leased(group, offset, token, 'nack');
     const g = groupOf(this.#s, group);

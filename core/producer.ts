@@ -5,7 +5,7 @@
 //   publish ─► encode ─► lane[partition] ─(up to maxInFlightBatches)─► runtime.publish
 //                 │ buffer full? wait                  │ failure: rewind, resend in order with
 //                 ▼                                    ▼ the same sequences, after a backoff
-import { InvalidArgumentError, type Clock, type Random } from '../wal/index.ts';
+import { InvalidArgumentError, type Clock, type Random, showValue } from '../wal/index.ts';
 import { RecordSlab, encodeMessage, type Message } from './codec.ts';
 import { ClosedError, ProducerFencedError } from './errors.ts';
 import { partitionOf, producerNumber } from './hash.ts';
@@ -29,7 +29,7 @@ export const MAX_DELIVERY_TIMEOUT_MS = 5 * 60_000;
 /** Throws INVALID_ARGUMENT unless `value` is unset or a whole number within [min, max]. */
 function wholeOrUnset(name: string, value: unknown, min: number, max: number): void {
   if (value !== undefined && (typeof value !== 'number' || !Number.isSafeInteger(value) || value < min || value > max)) {
-    throw new InvalidArgumentError(`producer options.${name} must be a whole number from ${min} to ${max} (got ${String(value)})`);
+    throw new InvalidArgumentError(`producer options.${name} must be a whole number from ${min} to ${max} (got ${showValue(value)})`);
   }
 }
 
@@ -148,7 +148,7 @@ export class Producer {
     this.#host = host;
     refuseUnknownOptions('producer options', options, ['id', 'idempotent', 'maxBufferBytes', 'maxBatchMessages', 'deliveryTimeoutMs', 'maxInFlightBatches']);
     if (options.id !== undefined) checkName('producer', options.id);
-    if (options.idempotent !== undefined && typeof options.idempotent !== 'boolean') throw new InvalidArgumentError(`producer options.idempotent must be true or false (got ${String(options.idempotent)})`);
+    if (options.idempotent !== undefined && typeof options.idempotent !== 'boolean') throw new InvalidArgumentError(`producer options.idempotent must be true or false (got ${showValue(options.idempotent)})`);
     wholeOrUnset('maxBufferBytes', options.maxBufferBytes, 1024, 2 ** 32);
     wholeOrUnset('maxBatchMessages', options.maxBatchMessages, 1, 1_000_000);
     this.#idempotent = options.idempotent ?? true;
@@ -158,11 +158,11 @@ export class Producer {
     this.#maxBufferBytes = options.maxBufferBytes ?? 32 * 1024 * 1024;
     const maxInFlight = options.maxInFlightBatches ?? 4;
     if (!Number.isInteger(maxInFlight) || maxInFlight < 1 || maxInFlight > MAX_IN_FLIGHT_BATCHES) {
-      throw new InvalidArgumentError(`producer options.maxInFlightBatches must be an integer from 1 to ${MAX_IN_FLIGHT_BATCHES} (got ${String(maxInFlight)})`);
+      throw new InvalidArgumentError(`producer options.maxInFlightBatches must be an integer from 1 to ${MAX_IN_FLIGHT_BATCHES} (got ${showValue(maxInFlight)})`);
     }
     const deliveryTimeoutMs = options.deliveryTimeoutMs ?? 30_000;
     if (typeof deliveryTimeoutMs !== 'number' || !Number.isFinite(deliveryTimeoutMs) || deliveryTimeoutMs <= 0 || deliveryTimeoutMs > MAX_DELIVERY_TIMEOUT_MS) {
-      throw new InvalidArgumentError(`producer options.deliveryTimeoutMs must be a number of milliseconds above 0 and at most ${MAX_DELIVERY_TIMEOUT_MS} (got ${String(deliveryTimeoutMs)})`);
+      throw new InvalidArgumentError(`producer options.deliveryTimeoutMs must be a number of milliseconds above 0 and at most ${MAX_DELIVERY_TIMEOUT_MS} (got ${showValue(deliveryTimeoutMs)})`);
     }
     this.#askEpoch(options.id !== undefined ? () => host.bumpEpoch(options.id!) : () => Promise.resolve(0));
     this.#laneHost = {
@@ -196,7 +196,7 @@ export class Producer {
 
   /** Publishes several messages to one topic; resolves with their results in order. */
   publishMany(topic: string, messages: readonly Message[]): Promise<PublishResult[]> {
-    if (!Array.isArray(messages)) return Promise.reject(new InvalidArgumentError('publishMany takes an array of messages'));
+    if (!Array.isArray(messages)) return Promise.reject(new InvalidArgumentError(`publishMany takes an array of messages (got ${showValue(messages)})`));
     let options: ResolvedTopicOptions;
     let records: Uint8Array[];
     try {
@@ -223,7 +223,7 @@ export class Producer {
   #encode(message: Message): Uint8Array {
     const delayMs = message?.delayMs ?? 0;
     if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0) {
-      throw new InvalidArgumentError(`delayMs must be a finite, non-negative number of milliseconds (got ${String(delayMs)})`);
+      throw new InvalidArgumentError(`delayMs must be a finite, non-negative number of milliseconds (got ${showValue(delayMs)})`);
     }
     return encodeMessage(message, delayMs > 0 ? this.#host.clock.now() + delayMs : 0, this.#host.maxMessageBytes, this.#slab.allocate);
   }

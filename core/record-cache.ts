@@ -1,11 +1,11 @@
 // Records a partition actor has read but not yet handed out: a fetch scans a whole batch but
 // delivers only what it was asked for, and the rest must not cost a re-read (and a re-checksum)
 // of the whole batch each. A scanned batch is kept whole, and each message tracked from it points
-// at it until its first delivery (no map entry per record). Misses fall back to the log, keeping
+// at it until it is settled (no map entry per record). Misses fall back to the log, keeping
 // the last batch read. Every partition of a runtime (one thread) draws on one RecordCacheBudget,
 // so the memory held is bounded for the runtime, not per partition: the oldest batch of any
 // partition goes first.
-import { InvalidArgumentError, type WriteAheadLog } from '../wal/index.ts';
+import { InvalidArgumentError, type WriteAheadLog, showValue } from '../wal/index.ts';
 import { messageSlices } from './codec.ts';
 import { RecordType } from './records.ts';
 
@@ -19,7 +19,7 @@ export interface CachedRecord {
 
 /** Throws INVALID_ARGUMENT unless `bytes` is a valid `limits.recordCacheBytes` (0 turns caching off). */
 export function checkRecordCacheBytes(bytes: unknown): void {
-  if (!Number.isSafeInteger(bytes) || (bytes as number) < 0) throw new InvalidArgumentError(`limits.recordCacheBytes must be a whole number of bytes, 0 or more (got ${String(bytes)})`);
+  if (!Number.isSafeInteger(bytes) || (bytes as number) < 0) throw new InvalidArgumentError(`limits.recordCacheBytes must be a whole number of bytes, 0 or more (got ${showValue(bytes)})`);
 }
 
 /** What the budget keeps of each cached entry (the entry itself: one object per cached batch). */

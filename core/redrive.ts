@@ -3,11 +3,12 @@
 // its value, key, headers and original id; or, with `to`, to another topic for all its groups.
 // Exactly once within the target's dedupe window: the copy is known to the window by a key made
 // from the letter's place, and the letter is acked only once the copy is durable. Caller's thread.
-import { FerryError, InvalidArgumentError, type Random } from '../wal/index.ts';
+import { FerryError, InvalidArgumentError, type Random, showValue } from '../wal/index.ts';
 import { decodeBody, decodeMeta, encodeMessage, frameMessages } from './codec.ts';
 import { originalHeaders, originalId, readDeadLetterInfo } from './dead-letter.ts';
 import { NotDeadLetterTopicError } from './errors.ts';
 import { partitionOf } from './hash.ts';
+import { checkName } from './names.ts';
 import { refuseUnknownOptions } from './option-names.ts';
 import type { DeliveredMessage } from './partition-api.ts';
 import type { PartitionRuntime } from './runtime.ts';
@@ -45,9 +46,9 @@ export async function redrive(host: RedriveHost, deadLetterTopic: string, option
   refuseUnknownOptions('redrive options', options, ['to', 'limit']);
   const { partitions } = host.topic(deadLetterTopic);
   if (host.deadLetterOf(deadLetterTopic).length === 0) throw new NotDeadLetterTopicError(deadLetterTopic);
-  if (options.to !== undefined) host.topic(options.to);
+  if (options.to !== undefined) host.topic(checkName('topic', options.to));
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
-  if (limit !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(limit) || limit < 0)) throw new InvalidArgumentError(`redrive limit must be a whole number, 0 or more (got ${String(options.limit)})`);
+  if (limit !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(limit) || limit < 0)) throw new InvalidArgumentError(`redrive limit must be a whole number, 0 or more (got ${showValue(options.limit)})`);
   const consumerId = `${REDRIVE_GROUP}/${host.random.int(2 ** 31).toString(36)}`;
   const settle = async (partition: number, item: { kind: 'ack'; offset: number; token: string } | { kind: 'release'; consumerId: string }) => {
     const [refused] = await host.runtime.call({ op: 'settle', topic: deadLetterTopic, partition, group: REDRIVE_GROUP, items: [item] });

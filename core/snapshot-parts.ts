@@ -5,7 +5,7 @@
 //   PART{v,i:0,n} PART{v,i:1,n} … PART{v,i:n-1,n} FINAL{v,n}    appended in one turn: nothing
 //   comes between them. Replay uses the latest FINAL and the n records just before it; parts a
 //   crash left without their FINAL are never used, so a snapshot is used whole or not at all.
-import { InvalidArgumentError, type AppendInput, type ReadBatch, type WriteAheadLog } from '../wal/index.ts';
+import { InvalidArgumentError, type AppendInput, type ReadBatch, type WriteAheadLog, showValue } from '../wal/index.ts';
 import { decodeControl, encodeControl } from './codec.ts';
 import { CorruptStateError, UnknownFormatVersionError } from './state-errors.ts';
 
@@ -27,7 +27,7 @@ export const SNAPSHOT_PART_BYTES = 1024 * 1024;
 /** Throws INVALID_ARGUMENT unless `bytes` is a usable part size: 64 B to 8 MiB (half the smallest engine batch limit). */
 export function checkPartBytes(bytes: unknown): void {
   if (!Number.isSafeInteger(bytes) || (bytes as number) < 64 || (bytes as number) > 8 * 1024 * 1024) {
-    throw new InvalidArgumentError(`limits.checkpointPartBytes must be a whole number of bytes from 64 to 8 MiB (got ${String(bytes)})`);
+    throw new InvalidArgumentError(`limits.checkpointPartBytes must be a whole number of bytes from 64 to 8 MiB (got ${showValue(bytes)})`);
   }
 }
 

@@ -1,6 +1,6 @@
 // Topic options: validated once, defaults filled, frozen; compared field by field so that
 // createTopic is idempotent for the same options and a typed error for different ones.
-import { InvalidArgumentError } from '../wal/index.ts';
+import { InvalidArgumentError, showValue } from '../wal/index.ts';
 import { DeadLetterTopicConflictError, TopicConflictError } from './errors.ts';
 import { checkName } from './names.ts';
 import { refuseUnknownOptions } from './option-names.ts';
@@ -56,27 +56,32 @@ export interface ResolvedTopicOptions {
 function intIn(name: string, value: unknown, fallback: number, min: number, max: number): number {
   const v = value ?? fallback;
   if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < min || v > max) {
-    throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max} (got ${String(value)})`);
+    throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max} (got ${showValue(value)})`);
   }
   return v;
 }
 
+const BACKOFF_SHAPES = "{ kind: 'fixed', delayMs } or { kind: 'exponential', initialMs?, maxMs?, multiplier?, jitter? }";
+
 function resolveBackoff(backoff: Backoff | undefined): ResolvedBackoff {
   const b = backoff ?? { kind: 'exponential', initialMs: 100, maxMs: 30_000, multiplier: 2, jitter: 0.2 };
-  if (typeof b !== 'object' || b === null) throw new InvalidArgumentError('backoff must be an object: { kind: \'fixed\', delayMs } or { kind: \'exponential\', initialMs, maxMs, multiplier?, jitter? }');
-  refuseUnknownOptions('backoff', b, b.kind === 'fixed' ? ['kind', 'delayMs'] : ['kind', 'initialMs', 'maxMs', 'multiplier', 'jitter']);
+  if (typeof b !== 'object' || b === null) throw new InvalidArgumentError(`backoff must be an object: ${BACKOFF_SHAPES} (got ${showValue(b)})`);
+  // The kind first: it decides which fields are known, so a wrong kind is blamed, not its fields.
+  const kind: unknown = b.kind;
+  if (kind === undefined) throw new InvalidArgumentError(`backoff needs a kind: ${BACKOFF_SHAPES} (got ${showValue(b)})`);
+  if (kind !== 'fixed' && kind !== 'exponential') throw new InvalidArgumentError(`backoff.kind must be 'fixed' or 'exponential' (got ${showValue(kind)}): ${BACKOFF_SHAPES}`);
+  refuseUnknownOptions(`backoff { kind: '${kind}' }`, b, kind === 'fixed' ? ['kind', 'delayMs'] : ['kind', 'initialMs', 'maxMs', 'multiplier', 'jitter']);
   if (b.kind === 'fixed') {
     if (b.delayMs === undefined) throw new InvalidArgumentError("backoff { kind: 'fixed' } needs delayMs (ms between attempts; 0 retries at once)");
     const delayMs = intIn('backoff.delayMs', b.delayMs, 0, 0, 7 * 86_400_000);
     return { kind: 'fixed', delayMs, initialMs: delayMs, maxMs: delayMs, multiplier: 1, jitter: 0 };
   }
-  if (b.kind !== 'exponential') throw new InvalidArgumentError(`backoff.kind must be 'fixed' or 'exponential' (got ${String((b as { kind?: unknown }).kind)})`);
   const initialMs = intIn('backoff.initialMs', b.initialMs, 100, 0, 7 * 86_400_000);
-  const maxMs = intIn('backoff.maxMs', b.maxMs, 30_000, initialMs, 7 * 86_400_000);
+  const maxMs = intIn('backoff.maxMs', b.maxMs, Math.max(30_000, initialMs), initialMs, 7 * 86_400_000);
   const multiplier = b.multiplier ?? 2;
   const jitter = b.jitter ?? 0;
-  if (!Number.isFinite(multiplier) || multiplier < 1 || multiplier > 100) throw new InvalidArgumentError(`backoff.multiplier must be from 1 to 100 (got ${multiplier})`);
-  if (!Number.isFinite(jitter) || jitter < 0 || jitter > 1) throw new InvalidArgumentError(`backoff.jitter must be from 0 to 1 (got ${jitter})`);
+  if (typeof multiplier !== 'number' || !Number.isFinite(multiplier) || multiplier < 1 || multiplier > 100) throw new InvalidArgumentError(`backoff.multiplier must be a number from 1 to 100 (got ${showValue(multiplier)})`);
+  if (typeof jitter !== 'number' || !Number.isFinite(jitter) || jitter < 0 || jitter > 1) throw new InvalidArgumentError(`backoff.jitter must be a number from 0 to 1 (got ${showValue(jitter)})`);
   return { kind: 'exponential', delayMs: initialMs, initialMs, maxMs, multiplier, jitter };
 }
 
@@ -96,11 +101,12 @@ export const DEAD_LETTER_TOPIC_OPTIONS: TopicOptions = Object.freeze({
 
 /** Validates and completes the options of topic `name`. */
 export function resolveTopicOptions(name: string, options: TopicOptions = {}): ResolvedTopicOptions {
-  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('topic options must be an object');
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(`topic options must be an object (got ${showValue(options)})`);
   refuseUnknownOptions(`topic ${name} options`, options, TOPIC_OPTIONS);
   if (options.retention !== undefined) refuseUnknownOptions('retention', options.retention, ['ms', 'bytes']);
   const deadLetter = options.deadLetter === undefined ? `${name}.dlq` : options.deadLetter;
   if (deadLetter !== false) {
+    if (typeof deadLetter !== 'string') throw new InvalidArgumentError(`deadLetter must be a topic name, or false for none (got ${showValue(deadLetter)})`);
     checkName('topic', deadLetter);
     if (deadLetter === name) throw new InvalidArgumentError(`topic ${name} cannot be its own dead-letter topic`);
   }

@@ -49,7 +49,9 @@ describe('groups', () => {
     await expect(ferry.deleteGroup('g')).rejects.toMatchObject({ code: 'GROUP_IN_USE' });
     await consumer.close({ timeoutMs: 0 });
     expect(await ferry.deleteGroup('g')).toEqual(['t']);
-    expect(await ferry.deleteGroup('g')).toEqual([]); // already gone
+    // Already gone, or never there: refused, as resetGroup refuses it (new-user trial: resolved [] in silence).
+    await expect(ferry.deleteGroup('g')).rejects.toMatchObject({ code: 'UNKNOWN_GROUP', message: expect.stringContaining('consumer group "g" is not registered on any topic') });
+    await expect(ferry.deleteGroup('nobody', { topics: ['t'] })).rejects.toMatchObject({ code: 'UNKNOWN_GROUP', message: expect.stringContaining('on topic "t"') });
     await ferry.close();
     ferry = await setup.open();
     const again = ferry.consumer<number>('g', { topics: ['t'] });

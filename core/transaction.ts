@@ -1,7 +1,7 @@
 // A transaction as the user holds it (issue 13): publishes and acks gathered per partition, sent to
 // the partitions as prepared parts (at commit, or at once for a half transaction), then committed
 // or aborted by the engine's transaction manager (transactions.ts). Runs on the engine's thread.
-import { InvalidArgumentError, type Clock, type Random } from '../wal/index.ts';
+import { InvalidArgumentError, type Clock, type Random, showValue } from '../wal/index.ts';
 import { encodeMessage, frameMessages, type Message } from './codec.ts';
 import { LeasedDelivery, type Delivery } from './delivery.ts';
 import { partitionOf } from './hash.ts';
@@ -86,7 +86,7 @@ export class Transaction {
     this.#checkOpen();
     const options = this.#host.topic(topic);
     const delayMs = message?.delayMs ?? 0;
-    if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0) throw new InvalidArgumentError(`delayMs must be a finite, non-negative number of milliseconds (got ${String(delayMs)})`);
+    if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0) throw new InvalidArgumentError(`delayMs must be a finite, non-negative number of milliseconds (got ${showValue(delayMs)})`);
     const withHeaders = this.#headers ? { ...message, headers: { ...message.headers, ...this.#headers } } : message;
     const record = encodeMessage(withHeaders, delayMs > 0 ? this.#host.clock.now() + delayMs : 0, this.#host.maxMessageBytes);
     if (this.#messages + 1 > this.#host.maxMessages) throw new TransactionTooLargeError('messages', this.#host.maxMessages);

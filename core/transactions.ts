@@ -6,7 +6,7 @@
 //
 //   commit: prepare parts ──all durable──► DECISION commit (durable: the commit point, commit() resolves) ──► txDecide(commit) everywhere
 //           any prepare fails ──► txDecide(abort) everywhere, commit() rejects: nothing happened
-import { FerryError, InvalidArgumentError, type Clock, type Random, type TimerHandle } from '../wal/index.ts';
+import { FerryError, InvalidArgumentError, type Clock, type Random, type TimerHandle, showValue } from '../wal/index.ts';
 import type { DecisionLog } from './decision-log.ts';
 import type { FerryEventMap } from './engine-events.ts';
 import { ClosedError } from './errors.ts';
@@ -362,7 +362,7 @@ export class TransactionManager {
       for (let tries = 0; !this.#closed; tries++) {
         try {
           const answer = await ask(id, { begunAt, partitions });
-          if (answer !== 'commit' && answer !== 'abort') throw new InvalidArgumentError(`resolveInDoubt must answer 'commit' or 'abort' (got ${String(answer)})`);
+          if (answer !== 'commit' && answer !== 'abort') throw new InvalidArgumentError(`resolveInDoubt must answer 'commit' or 'abort' (got ${showValue(answer)})`);
           commit = answer === 'commit';
           break;
         } catch (error) {

@@ -1,7 +1,8 @@
 // The published package as a user gets it: `npm pack`, installed offline into an app outside the
 // repository, imported with plain `node` (no tsx) on worker threads and without, and type-checked
 // under each moduleResolution a TypeScript user may have (issue 10); its `ferry/testing` entry
-// finds a double charge with a replayable seed and passes the fix (issue 16).
+// finds a double charge with a replayable seed and passes the fix (issue 16), and type-checks in a
+// project without fast-check (`faultPlans` is in `ferry/testing/fast-check`).
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { readFileSync } from 'node:fs';
@@ -59,7 +60,8 @@ await Ferry.open({ dir: 'data', threads: 'many' });
 /** The double-charge example of docs/TESTING.md, as a user of the installed package writes it. */
 const DOUBLE_CHARGE = `
 import fc from 'fast-check';
-import { expectEffectsExactlyOnce, faultPlans, simulate } from 'ferry/testing';
+import { expectEffectsExactlyOnce, simulate } from 'ferry/testing';
+import { faultPlans } from 'ferry/testing/fast-check';
 const payments = (dedupe) => async function paymentsWorkload(sim) {
   const db = sim.store('billing');
   await sim.ferry.createTopic('payments', { partitions: 2, ackTimeoutMs: 1000 });
@@ -86,7 +88,8 @@ console.log(JSON.stringify({ code: failure.code, doubled: /charge "pay-\\d+" hap
 const TYPED_TESTING = `
 import fc from 'fast-check';
 import type { Ferry } from 'ferry';
-import { expectHandledAtLeastOnce, faultPlans, simulate, type FaultPlan, type Simulation, type SimulationReport } from 'ferry/testing';
+import { expectHandledAtLeastOnce, simulate, type FaultPlan, type Simulation, type SimulationReport } from 'ferry/testing';
+import { faultPlans, type SimulationInput } from 'ferry/testing/fast-check';
 const workload = async (sim: Simulation): Promise<void> => {
   const ferry: Ferry = sim.ferry;
   await ferry.createTopic('t');
@@ -97,10 +100,29 @@ const workload = async (sim: Simulation): Promise<void> => {
 };
 const report: SimulationReport = await simulate({ seed: 1, faults: { crash: 0.5, drop: 0.01 } }, workload);
 const plan: FaultPlan = report.plan;
-await fc.assert(fc.asyncProperty(faultPlans(fc, { kinds: ['crash', 'pause'] }), async (input) => void (await simulate(input, workload))));
+await fc.assert(fc.asyncProperty(faultPlans(fc, { kinds: ['crash', 'pause'] }), async (input: SimulationInput) => void (await simulate(input, workload))));
 console.log(plan.events.length);
 // @ts-expect-error: a fault kind simulate does not know
 await simulate({ seed: 1, faults: { events: [{ atMs: 0, kind: 'meteor' }], network: plan.network, duplicatePublish: 0 } }, workload);
+`;
+
+/** A user of \`ferry/testing\` alone, in a project without fast-check (its types must not need it). */
+const TYPED_TESTING_ALONE = `
+import { expectEffectsExactlyOnce, simulate, type FaultPlanOptions, type Simulation, type SimulationInput, type SimulationReport } from 'ferry/testing';
+const workload = async (sim: Simulation): Promise<void> => {
+  const db = sim.store<number>('db');
+  await sim.ferry.createTopic('t');
+  sim.process((f) => f.consumer<{ id: string }>('g', { topics: ['t'] }).run(async (d) => {
+    await db.transaction((tx) => tx.effect('seen', d.value.id));
+  }));
+  await sim.publish('t', { value: { id: 'a' } });
+  await sim.settle();
+  expectEffectsExactlyOnce(sim.history, { effect: 'seen', keys: ['a'] });
+};
+const input: SimulationInput = { seed: 1, faults: { events: [], network: { drop: 0, duplicate: 0, delay: 0, maxDelayMs: 0 }, duplicatePublish: 0 } };
+const options: FaultPlanOptions = { kinds: ['crash'] };
+const report: SimulationReport = await simulate(input, workload);
+console.log(JSON.stringify({ events: report.plan.events.length, kinds: options.kinds }));
 `;
 
 // The package's own .d.ts files are checked in full once (skipLibCheck: false costs ~10 s, most of
@@ -143,8 +165,11 @@ describe('the packed package', () => {
   let packed: Packed;
   let app: Awaited<ReturnType<typeof installedApp>>;
 
+  let manifestBeforePack: string;
+
   beforeAll(async () => {
     scratch = await mkdtemp(join(tmpdir(), 'ferry-pack-'));
+    manifestBeforePack = await readFile(join(REPO, 'package.json'), 'utf8');
     packed = await pack(scratch);
     app = await installedApp(packed.tarball, ['fast-check']);
     await writeFile(join(app.dir, 'smoke.mjs'), SMOKE);
@@ -163,7 +188,7 @@ describe('the packed package', () => {
     expect(outside).toEqual([]);
     // Every docs/ link of the README resolves inside the package (a new user found them missing).
     for (const [, link] of readFileSync(join(REPO, 'README.md'), 'utf8').matchAll(/\]\((docs\/[^)#]+)/g)) expect(packed.files).toContain(link);
-    expect(packed.files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/workers/shard-worker.js', 'dist/props/testing/index.js', 'dist/props/testing/index.d.ts']));
+    expect(packed.files).toEqual(expect.arrayContaining(['LICENSE', 'README.md', 'dist/index.js', 'dist/index.d.ts', 'dist/workers/shard-worker.js', 'dist/props/testing/index.js', 'dist/props/testing/index.d.ts', 'dist/props/testing/fast-check.js', 'dist/props/testing/fast-check.d.ts']));
     // Of props/, only the `ferry/testing` entry and the simulator parts it imports.
     const unwanted = packed.files.filter((f) => /\.test\.|test-support|harness|demo|props\/(?!testing\/|sim\/network\.|sim\/disk-faults\.)|bench\/|\.map$|\.ts$/.test(f.replace(/\.d\.ts$/, '.d')));
     expect(unwanted).toEqual([]);
@@ -173,6 +198,14 @@ describe('the packed package', () => {
   it('installs from the tarball without building (no compiler in the app, no prepare run)', async () => {
     expect(app.installLog).not.toMatch(/prepare|tsc/);
     await expect(readdir(join(app.dir, 'node_modules', 'ferry', 'dist', 'workers'))).resolves.toContain('shard-worker.js');
+  });
+
+  it('ships a package.json with no scripts, so nothing runs or is flagged at install (new-user trial: npm warned of its prepare), and leaves the repository\'s own as it was', async () => {
+    const installed = JSON.parse(await readFile(join(app.dir, 'node_modules', 'ferry', 'package.json'), 'utf8')) as { scripts?: unknown; exports?: unknown };
+    expect(installed.scripts).toBeUndefined();
+    expect(installed.exports).toEqual(JSON.parse(manifestBeforePack).exports); // the rest as written
+    expect(await readFile(join(REPO, 'package.json'), 'utf8')).toBe(manifestBeforePack);
+    await expect(readdir(join(REPO, '.ci'))).resolves.not.toContain('package.json.packing');
   });
 
   it.each([0, 2])('runs with plain node, threads: %i', async (threads) => {
@@ -202,10 +235,31 @@ describe('the packed package', () => {
     expect(result).not.toHaveProperty('failed');
     // The types came from the installed package through its `exports`, not from the repository,
     // and the files they import resolved too.
-    for (const f of ['index.d.ts', 'core/ferry.d.ts', 'core/producer.d.ts', 'core/consumer.d.ts', 'wal/ferry-error.d.ts', 'props/testing/index.d.ts', 'props/testing/simulate.d.ts']) {
+    for (const f of ['index.d.ts', 'core/ferry.d.ts', 'core/producer.d.ts', 'core/consumer.d.ts', 'wal/ferry-error.d.ts', 'props/testing/index.d.ts', 'props/testing/simulate.d.ts', 'props/testing/fast-check.d.ts']) {
       expect(result.stdout).toContain(join(app.dir, 'node_modules', 'ferry', 'dist', f));
     }
   });
+
+  it('type-checks and runs a user of ferry/testing in a project without fast-check, skipLibCheck off (new-user trial: its .d.ts imported fast-check)', async () => {
+    const bare = await installedApp(packed.tarball);
+    try {
+      await expect(readdir(join(bare.dir, 'node_modules'))).resolves.not.toContain('fast-check');
+      await writeFile(join(bare.dir, 'testing-alone.ts'), TYPED_TESTING_ALONE);
+      const compilerOptions = { module: 'nodenext', moduleResolution: 'nodenext', skipLibCheck: false, target: 'es2022', lib: ['es2022'], strict: true, noEmit: true, types: ['node'], typeRoots: [join(REPO, 'node_modules', '@types')] };
+      await writeFile(join(bare.dir, 'tsconfig.json'), JSON.stringify({ compilerOptions, files: ['testing-alone.ts'] }));
+      const tsc = createRequire(join(REPO, 'package.json')).resolve('typescript/bin/tsc');
+      const result = await plainNode([tsc, '-p', 'tsconfig.json', '--listFiles'], bare.dir).catch((error: { stdout: string }) => ({ stdout: error.stdout, failed: true }));
+      expect(result.stdout).not.toMatch(/error TS/);
+      expect(result).not.toHaveProperty('failed');
+      expect(result.stdout).toContain(join(bare.dir, 'node_modules', 'ferry', 'dist', 'props', 'testing', 'index.d.ts'));
+      // And it runs: ferry/testing imports nothing of fast-check at run time either.
+      await writeFile(join(bare.dir, 'testing-alone.mjs'), ts.transpileModule(TYPED_TESTING_ALONE, { compilerOptions: { module: ts.ModuleKind.ESNext, target: ts.ScriptTarget.ES2022 } }).outputText);
+      const { stdout } = await plainNode(['testing-alone.mjs'], bare.dir);
+      expect(JSON.parse(stdout)).toEqual({ events: 0, kinds: ['crash'] });
+    } finally {
+      await bare.remove();
+    }
+  }, 120_000);
 
   it('states in package.json sideEffects exactly the modules that act when imported', async () => {
     const manifest = JSON.parse(await readFile(join(REPO, 'package.json'), 'utf8')) as { sideEffects: string[] | boolean };

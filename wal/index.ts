@@ -6,6 +6,7 @@ export type { FsyncPolicy, LogOptions } from './options.ts';
 export type { RecoveryReport, TruncationReport } from './recovery.ts';
 export { FerryError, registerErrorCode } from './ferry-error.ts';
 export type { FerryErrorWire, FerryErrorOptions } from './ferry-error.ts';
+export { showValue } from './show-value.ts';
 export {
   CorruptSegmentError,
   DiskFullError,

@@ -20,6 +20,7 @@ import { Segment, type ReadBatch } from './segment.ts';
 import { LOCK_FILE, indexPath, segmentPath } from './segment-files.ts';
 import { SparseIndex } from './sparse-index.ts';
 import type { AppendInput } from './frame-batches.ts';
+import { showValue } from './show-value.ts';
 
 export type { AppendInput } from './frame-batches.ts';
 
@@ -51,15 +52,15 @@ export interface SegmentInfo {
 
 function checkAppend(input: AppendInput, maxBatchBytes: number): void {
   const { recordCount, payload, timestamp } = input;
-  if (!Number.isInteger(recordCount) || recordCount < 1 || recordCount > 0x7fffffff) throw new InvalidArgumentError(`recordCount must be an integer from 1 to 2^31-1 (got ${recordCount})`);
+  if (!Number.isInteger(recordCount) || recordCount < 1 || recordCount > 0x7fffffff) throw new InvalidArgumentError(`recordCount must be an integer from 1 to 2^31-1 (got ${showValue(recordCount)})`);
   if (!(payload instanceof Uint8Array)) throw new InvalidArgumentError('payload must be a Uint8Array (already encoded bytes)');
   if (payload.length + HEADER_BYTES > maxBatchBytes) throw new InvalidArgumentError(`batch of ${payload.length + HEADER_BYTES} bytes exceeds maxBatchBytes (${maxBatchBytes}); split it`);
-  if (!Number.isSafeInteger(timestamp) || timestamp < 0) throw new InvalidArgumentError(`timestamp must be a non-negative integer of milliseconds (got ${timestamp})`);
+  if (!Number.isSafeInteger(timestamp) || timestamp < 0) throw new InvalidArgumentError(`timestamp must be a non-negative integer of milliseconds (got ${showValue(timestamp)})`);
   const { type = 0, producerId = 0, producerEpoch = 0, baseSequence = -1 } = input;
-  if (!Number.isInteger(type) || type < 0 || type > 255) throw new InvalidArgumentError(`type must be an integer from 0 to 255 (got ${type})`);
-  if (!Number.isSafeInteger(producerId) || producerId < 0) throw new InvalidArgumentError(`producerId must be a non-negative safe integer (got ${producerId})`);
-  if (!Number.isInteger(producerEpoch) || producerEpoch < 0 || producerEpoch > 0xffffffff) throw new InvalidArgumentError(`producerEpoch must fit in 32 bits (got ${producerEpoch})`);
-  if (!Number.isInteger(baseSequence) || baseSequence < -1 || baseSequence > 0x7fffffff) throw new InvalidArgumentError(`baseSequence must be -1 or a 31-bit integer (got ${baseSequence})`);
+  if (!Number.isInteger(type) || type < 0 || type > 255) throw new InvalidArgumentError(`type must be an integer from 0 to 255 (got ${showValue(type)})`);
+  if (!Number.isSafeInteger(producerId) || producerId < 0) throw new InvalidArgumentError(`producerId must be a non-negative safe integer (got ${showValue(producerId)})`);
+  if (!Number.isInteger(producerEpoch) || producerEpoch < 0 || producerEpoch > 0xffffffff) throw new InvalidArgumentError(`producerEpoch must fit in 32 bits (got ${showValue(producerEpoch)})`);
+  if (!Number.isInteger(baseSequence) || baseSequence < -1 || baseSequence > 0x7fffffff) throw new InvalidArgumentError(`baseSequence must be -1 or a 31-bit integer (got ${showValue(baseSequence)})`);
 }
 
 /**
@@ -354,7 +355,7 @@ export class WriteAheadLog {
     if (this.#closing) throw new LogClosedError(this.#o.dir);
     const upTo = Math.min(options.upToOffset ?? this.committedEnd, this.nextOffset);
     const maxBytes = options.maxBytes ?? 1024 * 1024;
-    if (Number.isNaN(upTo) || !(maxBytes > 0)) throw new InvalidArgumentError(`read needs a positive maxBytes and a numeric upToOffset (got ${options.maxBytes}, ${options.upToOffset})`);
+    if (Number.isNaN(upTo) || !(maxBytes > 0)) throw new InvalidArgumentError(`read needs a positive maxBytes and a numeric upToOffset (got maxBytes ${showValue(options.maxBytes)}, upToOffset ${showValue(options.upToOffset)})`);
     if (!Number.isSafeInteger(fromOffset) || fromOffset < this.startOffset || fromOffset > this.nextOffset) {
       throw new OffsetOutOfRangeError(fromOffset, this.startOffset, this.nextOffset);
     }

@@ -2,6 +2,7 @@
 import { InvalidArgumentError } from './errors.ts';
 import type { Clock } from './seams/clock.ts';
 import type { FileSystem } from './seams/file-system.ts';
+import { showValue } from './show-value.ts';
 
 /**
  * When an append is confirmed:
@@ -51,7 +52,7 @@ export type ResolvedLogOptions = Required<LogOptions>;
 function positiveInt(name: string, value: number | undefined, fallback: number, max: number): number {
   const v = value ?? fallback;
   if (!Number.isSafeInteger(v) || v <= 0 || v > max) {
-    throw new InvalidArgumentError(`options.${name} must be an integer between 1 and ${max} (got ${String(value)})`);
+    throw new InvalidArgumentError(`options.${name} must be an integer between 1 and ${max} (got ${showValue(value)})`);
   }
   return v;
 }
@@ -64,11 +65,11 @@ export function resolveLogOptions(options: LogOptions): ResolvedLogOptions {
   if (!options.fs || !options.clock) throw new InvalidArgumentError('options.fs and options.clock are required (use nodeFileSystem and realClock)');
   const fsync = options.fsync ?? 'interval';
   if (fsync !== 'always' && fsync !== 'interval' && fsync !== 'none') {
-    throw new InvalidArgumentError(`options.fsync must be 'always', 'interval' or 'none' (got ${String(fsync)})`);
+    throw new InvalidArgumentError(`options.fsync must be 'always', 'interval' or 'none' (got ${showValue(fsync)})`);
   }
   const fsyncIntervalMs = options.fsyncIntervalMs ?? 0;
   if (!Number.isFinite(fsyncIntervalMs) || fsyncIntervalMs < 0 || fsyncIntervalMs > 60_000) {
-    throw new InvalidArgumentError(`options.fsyncIntervalMs must be between 0 and 60000 (got ${String(fsyncIntervalMs)})`);
+    throw new InvalidArgumentError(`options.fsyncIntervalMs must be between 0 and 60000 (got ${showValue(fsyncIntervalMs)})`);
   }
   const initialOffset = options.initialOffset ?? 0;
   if (!Number.isSafeInteger(initialOffset) || initialOffset < 0) throw new InvalidArgumentError('options.initialOffset must be a non-negative integer');

@@ -1,8 +1,8 @@
 // The threaded runtime's surface for the composition root (index.ts).
 import { availableParallelism } from 'node:os';
 import type { RuntimeFactory } from '../core/index.ts';
-import { InvalidArgumentError, nodeFileSystem, realClock } from '../wal/index.ts';
-import { recordCacheShare } from '../core/index.ts';
+import { InvalidArgumentError, nodeFileSystem, realClock, showValue } from '../wal/index.ts';
+import { recordCacheShare, refuseUnknownOptions } from '../core/index.ts';
 import type { RestartPolicy } from './shard.ts';
 import { WorkerRuntime, checkWorkerHeapMb, type WorkerRuntimeOptions } from './worker-runtime.ts';
 
@@ -22,10 +22,12 @@ export type WorkerRuntimeExtras = Partial<Pick<WorkerRuntimeOptions, 'restart' |
  * @example Ferry.open({ dir, threads: 2 }, workerRuntimeFactory({ maxWorkerHeapMb: 256 }))
  */
 export function workerRuntimeFactory(extra: WorkerRuntimeExtras = {}): RuntimeFactory {
-  // Checked here, before Ferry.open has taken the data directory.
+  // Checked here, before Ferry.open has taken the data directory. Unknown names are refused: the
+  // extras are spread over the runtime's options, so a stray one would also override them.
+  refuseUnknownOptions('workerRuntimeFactory options', extra, ['restart', 'maxWorkerHeapMb', 'heartbeat']);
   checkWorkerHeapMb(extra.maxWorkerHeapMb);
-  if (extra.restart) checkRestartPolicy(extra.restart);
-  if (extra.heartbeat) checkHeartbeat(extra.heartbeat);
+  if (extra.restart !== undefined) checkRestartPolicy(extra.restart);
+  if (extra.heartbeat !== undefined) checkHeartbeat(extra.heartbeat);
   return (options) => new WorkerRuntime({ ...workerOptions(options), ...extra });
 }
 
@@ -52,16 +54,20 @@ function workerOptions({ threads, local }: Parameters<RuntimeFactory>[0]): Worke
   };
 }
 
+/** Throws naming `name` unless `value` is a whole number from `min` (`minText` says why that one). */
+function wholeAtLeast(name: string, value: unknown, min: number, minText = String(min)): void {
+  if (!Number.isSafeInteger(value) || (value as number) < min) throw new InvalidArgumentError(`${name} must be a whole number from ${minText} (got ${showValue(value)})`);
+}
+
 function checkRestartPolicy(p: RestartPolicy): void {
-  const wholeAtLeast = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min;
-  if (!wholeAtLeast(p.maxRestarts, 0) || !wholeAtLeast(p.windowMs, 1) || !wholeAtLeast(p.backoffMs, 0)) {
-    throw new InvalidArgumentError(`restart needs whole numbers: maxRestarts >= 0, windowMs >= 1, backoffMs >= 0 (got ${JSON.stringify(p)})`);
-  }
+  refuseUnknownOptions('restart', p, ['maxRestarts', 'windowMs', 'backoffMs']);
+  wholeAtLeast('restart.maxRestarts', p.maxRestarts, 0);
+  wholeAtLeast('restart.windowMs', p.windowMs, 1);
+  wholeAtLeast('restart.backoffMs', p.backoffMs, 0);
 }
 
 function checkHeartbeat(h: { readonly intervalMs: number; readonly hungAfterMs: number }): void {
-  const wholeAtLeast = (v: unknown, min: number) => Number.isSafeInteger(v) && (v as number) >= min;
-  if (!wholeAtLeast(h.intervalMs, 10) || !wholeAtLeast(h.hungAfterMs, 2 * h.intervalMs)) {
-    throw new InvalidArgumentError(`heartbeat needs whole numbers: intervalMs >= 10, hungAfterMs >= 2 x intervalMs (got ${JSON.stringify(h)})`);
-  }
+  refuseUnknownOptions('heartbeat', h, ['intervalMs', 'hungAfterMs']);
+  wholeAtLeast('heartbeat.intervalMs', h.intervalMs, 10);
+  wholeAtLeast('heartbeat.hungAfterMs', h.hungAfterMs, 2 * h.intervalMs, `2 × intervalMs (${2 * h.intervalMs})`);
 }

@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
-import { FerryError, InvalidArgumentError, OverloadedError, registerErrorCode } from '../wal/index.ts';
+import { FerryError, InvalidArgumentError, OverloadedError, registerErrorCode, showValue } from '../wal/index.ts';
 import { RequestTimeoutError } from '../core/index.ts';
 import { FAULT_DRILLS, postBatch, requestBytes, type DeadLetterUpcall, type FaultDrill, type PortMessage, type Reply, type ShardCall, type ShardConfig, type ShardRequest } from './protocol.ts';
 
@@ -323,7 +323,7 @@ export class Shard {
    * requests in flight; a shard that is not running (failed, or closed) is left as it is.
    */
   async kill(how: ShardDeath = 'terminate', exitCode?: number): Promise<void> {
-    if (how !== 'terminate' && !FAULT_DRILLS.includes(how)) throw new InvalidArgumentError(`how must be 'terminate' or one of ${FAULT_DRILLS.join(', ')} (got ${String(how)})`);
+    if (how !== 'terminate' && !FAULT_DRILLS.includes(how)) throw new InvalidArgumentError(`how must be 'terminate' or one of ${FAULT_DRILLS.join(', ')} (got ${showValue(how)})`);
     // Without a heap limit the worker would grow to V8's default limit (gigabytes) before dying.
     if (how === 'oom' && !this.#heapLimited) throw new InvalidArgumentError("the 'oom' drill needs a worker heap limit: set maxWorkerHeapMb on the worker runtime");
     await this.#ready.catch(() => {});

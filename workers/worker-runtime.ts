@@ -2,7 +2,7 @@
 // hosting its partitions' actors. Requests and replies cross as plain data over MessagePorts,
 // message bytes are transferred, not copied; dead letters are routed here between shards.
 import { UnknownTopicError, commandTimeoutMs, deadLetterPublish, describeCommand, hash32, type PartitionCommand, type PartitionLimits, type PartitionRuntime, type ReplyOf, type ResolvedTopicOptions } from '../core/index.ts';
-import { InvalidArgumentError, type FsyncPolicy } from '../wal/index.ts';
+import { InvalidArgumentError, type FsyncPolicy, showValue } from '../wal/index.ts';
 import type { DeadLetterUpcall, ShardCall } from './protocol.ts';
 import { Shard, type HeartbeatPolicy, type RestartPolicy, type ShardDeath, type ShardHealth } from './shard.ts';
 
@@ -37,7 +37,7 @@ export const MIN_WORKER_HEAP_MB = 16;
 /** Throws a typed error unless `heapMb` is unset or a valid worker heap cap. */
 export function checkWorkerHeapMb(heapMb: number | undefined): void {
   if (heapMb !== undefined && (!Number.isSafeInteger(heapMb) || heapMb < MIN_WORKER_HEAP_MB)) {
-    throw new InvalidArgumentError(`options.maxWorkerHeapMb must be a whole number of MB, at least ${MIN_WORKER_HEAP_MB} (got ${String(heapMb)})`);
+    throw new InvalidArgumentError(`options.maxWorkerHeapMb must be a whole number of MB, at least ${MIN_WORKER_HEAP_MB} (got ${showValue(heapMb)})`);
   }
 }
 
@@ -132,7 +132,7 @@ export class WorkerRuntime implements PartitionRuntime {
 
   #shardAt(index: number): Shard {
     const shard = Number.isSafeInteger(index) ? this.#shards[index] : undefined;
-    if (!shard) throw new InvalidArgumentError(`shard index must be a whole number from 0 to ${this.#shards.length - 1} (got ${String(index)})`);
+    if (!shard) throw new InvalidArgumentError(`shard index must be a whole number from 0 to ${this.#shards.length - 1} (got ${showValue(index)})`);
     return shard;
   }
 

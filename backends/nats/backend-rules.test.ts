@@ -102,6 +102,7 @@ describe('the NATS backend', () => {
     await ordered.close();
     await unordered.close();
     expect(await a.deleteGroup('ordered-group', { topics: ['shared'] })).toEqual(['shared']);
+    await expect(a.deleteGroup('ordered-group', { topics: ['shared'] })).rejects.toMatchObject({ code: 'UNKNOWN_GROUP' }); // gone: nothing to delete
     // Deleted: a new member starts again from the beginning.
     const again = b.consumer('ordered-group', { topics: ['shared'] });
     expect((await again.next())?.value).toBe(1);

@@ -9,9 +9,10 @@
 // reached: the server sends only what a pull asked for).
 import { randomUUID } from 'node:crypto';
 import type { JsMsg } from '@nats-io/jetstream';
-import { FerryError, InvalidArgumentError, SeededRandom, BoundedFifo } from '../../wal/index.ts';
+import { FerryError, InvalidArgumentError, SeededRandom, BoundedFifo, showValue } from '../../wal/index.ts';
 import {
   backoffDelayMs,
+  checkTopicNames,
   refuseUnknownOptions,
   runHandlers,
   deliveryIterator,
@@ -83,14 +84,15 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
   #sweep: NodeJS.Timeout | undefined;
 
   constructor(host: NatsConsumerHost, group: string, options: ConsumerOptions) {
+    if (options === undefined) throw new InvalidArgumentError("ferry.consumer(group, options) needs options: { topics: ['a topic', ...] }");
     refuseUnknownOptions('consumer options', options, ['topics', 'maxInFlight', 'ordering', 'pollWaitMs']);
-    if (!Array.isArray(options?.topics) || options.topics.length === 0) throw new InvalidArgumentError('consumer options.topics must list at least one topic');
+    checkTopicNames('consumer options.topics', options.topics);
     const maxInFlight = options.maxInFlight ?? 64;
-    if (!Number.isSafeInteger(maxInFlight) || maxInFlight < 1 || maxInFlight > 100_000) throw new InvalidArgumentError(`consumer maxInFlight must be a whole number from 1 to 100000 (got ${String(maxInFlight)})`);
+    if (!Number.isSafeInteger(maxInFlight) || maxInFlight < 1 || maxInFlight > 100_000) throw new InvalidArgumentError(`consumer maxInFlight must be a whole number from 1 to 100000 (got ${showValue(maxInFlight)})`);
     const ordering = options.ordering ?? 'none';
-    if (ordering !== 'none' && ordering !== 'key' && ordering !== 'partition') throw new InvalidArgumentError(`consumer ordering must be 'none', 'key' or 'partition' (got ${String(ordering)})`);
+    if (ordering !== 'none' && ordering !== 'key' && ordering !== 'partition') throw new InvalidArgumentError(`consumer ordering must be 'none', 'key' or 'partition' (got ${showValue(ordering)})`);
     const pollWaitMs = options.pollWaitMs ?? 1000;
-    if (!Number.isSafeInteger(pollWaitMs) || pollWaitMs < 1 || pollWaitMs > 300_000) throw new InvalidArgumentError(`consumer pollWaitMs must be a whole number from 1 to 300000 (got ${String(pollWaitMs)})`);
+    if (!Number.isSafeInteger(pollWaitMs) || pollWaitMs < 1 || pollWaitMs > 300_000) throw new InvalidArgumentError(`consumer pollWaitMs must be a whole number from 1 to 300000 (got ${showValue(pollWaitMs)})`);
     this.group = group;
     this.#host = host;
     this.#topicNames = [...new Set(options.topics)];
@@ -310,6 +312,7 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
   run(handler: (delivery: Delivery<V>) => Promise<void> | void, options: RunOptions = {}): Promise<void> {
     return runHandlers<V>(
       {
+        consumer: this,
         next: () => this.next(),
         stop: () => void this.close(),
         sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
@@ -379,7 +382,7 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
   close(options: CloseOptions = {}): Promise<void> {
     refuseUnknownOptions('close options', options, ['timeoutMs']);
     const timeoutMs = options.timeoutMs ?? Math.max(...this.#topicNames.map((t) => this.#host.topics.cached(t)?.ackTimeoutMs ?? 30_000));
-    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) throw new InvalidArgumentError(`close timeoutMs must be a finite number of ms, 0 or more (got ${String(timeoutMs)})`);
+    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) throw new InvalidArgumentError(`close timeoutMs must be a finite number of ms, 0 or more (got ${showValue(timeoutMs)})`);
     this.#closing ??= (async () => {
       this.#stop();
       // What no handler took goes back (NAK) once the pulls in flight ended, not now: a NAKed

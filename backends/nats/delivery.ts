@@ -4,8 +4,8 @@
 // a settle after the deadline is refused (STALE_DELIVERY), since JetStream itself would accept it
 // even though the message was redelivered meanwhile. Caller's thread.
 import type { JsMsg } from '@nats-io/jetstream';
-import { InvalidArgumentError } from '../../wal/index.ts';
-import { ClosedError, OnceKeyBusyError, StaleDeliveryError, errorText, type DeadLetterInfo, type Delivery, type NackOptions, type ResolvedTopicOptions } from '../../core/index.ts';
+import { InvalidArgumentError, showValue } from '../../wal/index.ts';
+import { ClosedError, OnceKeyBusyError, StaleDeliveryError, errorText, nackOptionsError, type DeadLetterInfo, type Delivery, type NackOptions, type ResolvedTopicOptions } from '../../core/index.ts';
 import { UnsupportedFeatureError } from './errors.ts';
 import type { NatsOnceKeys, OnceAsker, OnceClaim } from './once-keys.ts';
 import type { Payload } from './payload.ts';
@@ -129,10 +129,9 @@ export class JetStreamDelivery<V = unknown> implements Delivery<V> {
   }
 
   nack(options: NackOptions = {}): Promise<void> {
+    const refusal = nackOptionsError(options);
+    if (refusal) return Promise.reject(refusal);
     const { delayMs, deadLetter } = options ?? {};
-    if (delayMs !== undefined && (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0)) {
-      return Promise.reject(new InvalidArgumentError(`nack delayMs must be a finite number of ms, 0 or more (got ${String(delayMs)}); the message is still leased to you`));
-    }
     const error = errorText(options?.error) ?? null;
     if (deadLetter === true || this.attempt >= this.options.maxDeliveries) {
       return this.#settle('nack', 'dead', async () => {
@@ -148,7 +147,7 @@ export class JetStreamDelivery<V = unknown> implements Delivery<V> {
   }
 
   async extend(ms?: number): Promise<void> {
-    if (ms !== undefined && (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0)) throw new InvalidArgumentError(`extend ms must be a positive number (got ${String(ms)})`);
+    if (ms !== undefined && (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0)) throw new InvalidArgumentError(`extend ms must be a positive number (got ${showValue(ms)})`);
     if (ms !== undefined && ms > this.options.ackTimeoutMs) {
       throw new UnsupportedFeatureError('nats', `extend(${ms}) beyond the topic's ackTimeoutMs (${this.options.ackTimeoutMs})`, 'JetStream restarts the full AckWait on each extend: call extend() again before it ends');
     }

@@ -13,8 +13,10 @@ import {
   GroupInUseError,
   assertDeadLetterTarget,
   checkName,
+  checkTopicNames,
   refuseUnknownOptions,
   resolveTopicOptions,
+  unknownGroupToDelete,
   type ConsumerOptions,
   type ProducerOptions,
   type RedriveOptions,
@@ -110,7 +112,8 @@ export class NatsFerry {
   /**
    * Deletes consumer group `group` (its durable consumers) from `topics` (default: every topic
    * this instance knows). GROUP_IN_USE while a consumer of the group is open here (consumers in
-   * other processes lose their pulls and report faults). Resolves with the topics it was on.
+   * other processes lose their pulls and report faults); UNKNOWN_GROUP when it is on none of the
+   * topics. Resolves with the topics it was on.
    */
   async deleteGroup(group: string, options: { readonly topics?: readonly string[] } = {}): Promise<string[]> {
     this.#checkOpen();
@@ -118,11 +121,12 @@ export class NatsFerry {
     refuseUnknownOptions('deleteGroup options', options, ['topics']);
     if ([...this.#consumers].some((c) => c.group === group)) throw new GroupInUseError(group);
     const deletedFrom: string[] = [];
-    for (const topic of options.topics ?? this.#topics.list().map((t) => t.name)) {
+    for (const topic of options.topics === undefined ? this.#topics.list().map((t) => t.name) : checkTopicNames('deleteGroup options.topics', options.topics)) {
       await this.#topics.get(topic);
       if (await deleteGroupOn(this.#link, topic, group)) deletedFrom.push(topic);
       await this.#onceKeys.forgetGroup(topic, group);
     }
+    if (deletedFrom.length === 0) throw unknownGroupToDelete(group, options.topics);
     return deletedFrom;
   }
 

@@ -1,6 +1,6 @@
 // Options of Ferry.open({ backend: { kind: 'nats', ... } }): validated once, defaults filled,
 // frozen. Unknown names are refused, as everywhere in Ferry.
-import { InvalidArgumentError } from '../../wal/index.ts';
+import { InvalidArgumentError, showValue } from '../../wal/index.ts';
 import { refuseUnknownOptions, type AlertOptions } from '../../core/index.ts';
 
 /** `backend` of Ferry.open for NATS JetStream. */
@@ -43,12 +43,12 @@ const NAMES = ['kind', 'servers', 'replicas', 'connectTimeoutMs', 'requestTimeou
 
 function ms(name: string, value: unknown, fallback: number): number {
   const v = value ?? fallback;
-  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > 600_000) throw new InvalidArgumentError(`backend.${name} must be a whole number of ms from 1 to 600000 (got ${String(value)})`);
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 1 || v > 600_000) throw new InvalidArgumentError(`backend.${name} must be a whole number of ms from 1 to 600000 (got ${showValue(value)})`);
   return v;
 }
 
 function text(name: string, value: unknown): string | undefined {
-  if (value !== undefined && typeof value !== 'string') throw new InvalidArgumentError(`backend.${name} must be a string`);
+  if (value !== undefined && typeof value !== 'string') throw new InvalidArgumentError(`backend.${name} must be a string (got ${showValue(value)})`);
   return value;
 }
 
@@ -56,14 +56,14 @@ function text(name: string, value: unknown): string | undefined {
 export function resolveNatsOptions(options: Record<string, unknown>): NatsSettings {
   refuseUnknownOptions('Ferry.open options with a NATS backend', options, ['backend', 'alerts']);
   const b = options.backend as Record<string, unknown> | undefined;
-  if (typeof b !== 'object' || b === null || b.kind !== 'nats') throw new InvalidArgumentError("options.backend must be { kind: 'nats', servers }");
+  if (typeof b !== 'object' || b === null || b.kind !== 'nats') throw new InvalidArgumentError(`options.backend must be { kind: 'nats', servers } (got ${showValue(b)})`);
   refuseUnknownOptions('options.backend', b, NAMES);
   const servers = typeof b.servers === 'string' ? [b.servers] : b.servers;
   if (!Array.isArray(servers) || servers.length === 0 || !servers.every((s) => typeof s === 'string' && s !== '')) {
-    throw new InvalidArgumentError("backend.servers must name at least one server, e.g. ['nats://127.0.0.1:4222']");
+    throw new InvalidArgumentError(`backend.servers must name at least one server, e.g. ['nats://127.0.0.1:4222'] (got ${showValue(b.servers)})`);
   }
   const replicas = b.replicas ?? 1;
-  if (replicas !== 1 && replicas !== 3) throw new InvalidArgumentError(`backend.replicas must be 1 or 3 (got ${String(replicas)})`);
+  if (replicas !== 1 && replicas !== 3) throw new InvalidArgumentError(`backend.replicas must be 1 or 3 (got ${showValue(replicas)})`);
   return Object.freeze({
     servers: Object.freeze([...(servers as string[])]),
     replicas,

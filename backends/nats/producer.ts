@@ -3,7 +3,7 @@
 // generated per message when idempotent), so a publish retried after a timeout, a lost connection
 // or a leader election is stored once (within the stream's duplicate window). Caller's thread.
 import { randomUUID } from 'node:crypto';
-import { InvalidArgumentError } from '../../wal/index.ts';
+import { InvalidArgumentError, showValue } from '../../wal/index.ts';
 import {
   ClosedError,
   InvalidMessageError,
@@ -57,13 +57,13 @@ export class JetStreamProducer implements NatsProducer {
     for (const name of ['maxBatchMessages', 'maxInFlightBatches'] as const) {
       if (options[name] !== undefined) throw new UnsupportedFeatureError('nats', `producer options.${name}`, 'leave it out: each message is its own pipelined publish on NATS');
     }
-    if (options.idempotent !== undefined && typeof options.idempotent !== 'boolean') throw new InvalidArgumentError(`producer options.idempotent must be true or false (got ${String(options.idempotent)})`);
+    if (options.idempotent !== undefined && typeof options.idempotent !== 'boolean') throw new InvalidArgumentError(`producer options.idempotent must be true or false (got ${showValue(options.idempotent)})`);
     const timeout = options.deliveryTimeoutMs ?? 30_000;
     if (typeof timeout !== 'number' || !Number.isFinite(timeout) || timeout <= 0 || timeout > MAX_DELIVERY_TIMEOUT_MS) {
-      throw new InvalidArgumentError(`producer options.deliveryTimeoutMs must be a number of milliseconds above 0 and at most ${MAX_DELIVERY_TIMEOUT_MS} (got ${String(timeout)})`);
+      throw new InvalidArgumentError(`producer options.deliveryTimeoutMs must be a number of milliseconds above 0 and at most ${MAX_DELIVERY_TIMEOUT_MS} (got ${showValue(timeout)})`);
     }
     const buffer = options.maxBufferBytes ?? 32 * 1024 * 1024;
-    if (!Number.isSafeInteger(buffer) || buffer < 1024 || buffer > 2 ** 32) throw new InvalidArgumentError(`producer options.maxBufferBytes must be a whole number from 1024 to ${2 ** 32} (got ${String(buffer)})`);
+    if (!Number.isSafeInteger(buffer) || buffer < 1024 || buffer > 2 ** 32) throw new InvalidArgumentError(`producer options.maxBufferBytes must be a whole number from 1024 to ${2 ** 32} (got ${showValue(buffer)})`);
     this.#host = host;
     this.#idempotent = options.idempotent ?? true;
     this.#deliveryTimeoutMs = timeout;
@@ -81,7 +81,7 @@ export class JetStreamProducer implements NatsProducer {
    */
   async publishMany(topic: string, messages: readonly Message[]): Promise<PublishResult[]> {
     if (this.#closing) throw new ClosedError('this producer');
-    if (!Array.isArray(messages)) throw new InvalidArgumentError('publishMany needs an array of messages');
+    if (!Array.isArray(messages)) throw new InvalidArgumentError(`publishMany takes an array of messages (got ${showValue(messages)})`);
     const options = await this.#host.topic(topic);
     const encoded = messages.map((m) => this.#encode(m));
     const work = Promise.all(encoded.map((payload, i) => this.#send(topic, options, messages[i]!, payload)));

@@ -4,7 +4,7 @@
 // groups; the letter is acked only after the copy's PubAck. The copy's message id is made of the
 // letter's stream and sequence, so a redrive repeated after a crash stores it once (within the
 // target's duplicate window).
-import { InvalidArgumentError } from '../../wal/index.ts';
+import { InvalidArgumentError, showValue } from '../../wal/index.ts';
 import { NotDeadLetterTopicError, UnknownTopicError, partitionOf, refuseUnknownOptions, type RedriveOptions } from '../../core/index.ts';
 import type { Consumer as JsConsumer } from '@nats-io/jetstream';
 import { asFerryError, retrying, type NatsLink } from './link.ts';
@@ -17,7 +17,7 @@ const BATCH = 256;
 export async function redriveNats(link: NatsLink, topics: NatsTopics, deadLetterTopic: string, options: RedriveOptions = {}): Promise<number> {
   refuseUnknownOptions('redrive options', options, ['to', 'limit']);
   const limit = options.limit ?? Number.MAX_SAFE_INTEGER;
-  if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidArgumentError(`redrive limit must be a whole number above 0 (got ${String(options.limit)})`);
+  if (!Number.isSafeInteger(limit) || limit < 1) throw new InvalidArgumentError(`redrive limit must be a whole number above 0 (got ${showValue(options.limit)})`);
   await topics.get(deadLetterTopic);
   if (topics.deadLetterOf(deadLetterTopic).length === 0) throw new NotDeadLetterTopicError(deadLetterTopic);
   const to = options.to;

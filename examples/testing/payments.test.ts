@@ -3,7 +3,8 @@
 // that dedupes by payment id passes the same seed and many more. A planted bug the tool must catch.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { faultPlans, simulate, SimulationFailedError, type FaultPlan } from '../../props/testing/index.ts';
+import { faultPlans } from '../../props/testing/fast-check.ts';
+import { simulate, SimulationFailedError, type FaultPlan } from '../../props/testing/index.ts';
 import { chargeNaively, chargeOnce, payments } from './payments.ts';
 
 async function firstFailure(seeds: number, workload: Parameters<typeof simulate>[1]): Promise<SimulationFailedError | undefined> {

@@ -1,34 +1,16 @@
-// fast-check integration: an arbitrary of simulation inputs ({ seed, faults: an explicit plan }),
+// fast-check integration (the `ferry/testing/fast-check` entry, apart so that `ferry/testing`'s
+// types need no fast-check): an arbitrary of simulation inputs ({ seed, faults: an explicit plan }),
 // for `fc.assert(fc.asyncProperty(faultPlans(fc), (input) => simulate(input, workload)))`. A
 // failing input shrinks (fewer, earlier faults; calmer network; smaller seed) and prints as plain
 // data, and simulate's error carries the replay call. The caller passes its own fast-check, so
 // the package does not depend on it (an optional peer dependency, for the types).
 import type * as FastCheck from 'fast-check';
-import { InvalidArgumentError } from '../../wal/index.ts';
-import { DEFAULT_HORIZON_MS, FAULT_KINDS, type FaultEvent, type FaultKind, type FaultPlan } from './plan.ts';
+import { InvalidArgumentError, showValue } from '../../wal/index.ts';
+import { refuseUnknownOptions } from '../../core/option-names.ts';
+import { DEFAULT_HORIZON_MS, FAULT_KINDS, type FaultEvent, type FaultKind, type FaultPlanOptions, type SimulationInput } from './plan.ts';
 
 /** The parts of fast-check `faultPlans` uses: pass `fc` (`import fc from 'fast-check'`). */
 export type FastCheckLike = Pick<typeof FastCheck, 'record' | 'integer' | 'array' | 'constantFrom' | 'constant'>;
-
-/** What `simulate` takes, drawn: a seed and an explicit fault plan. */
-export interface SimulationInput {
-  readonly seed: number;
-  readonly faults: FaultPlan;
-}
-
-/** Options of `faultPlans`. */
-export interface FaultPlanOptions {
-  /** Kinds of faults to schedule. Default all. */
-  readonly kinds?: readonly FaultKind[];
-  /** Faults fall within this much virtual time. Default 30000 ms. */
-  readonly horizonMs?: number;
-  /** Most faults in a plan. Default 8. */
-  readonly maxEvents?: number;
-  /** Lost and duplicated network messages. Default true. */
-  readonly network?: boolean;
-  /** Duplicate publishes by `sim.publish`. Default true. */
-  readonly duplicatePublish?: boolean;
-}
 
 /** Scales a drawn size (0..999) to the length or size of an event of `kind`. */
 function eventMs(kind: FaultKind, size: number): number | undefined {
@@ -48,12 +30,13 @@ function eventMs(kind: FaultKind, size: number): number | undefined {
 
 /** An arbitrary of `{ seed, faults }` for `simulate`; see the module comment. */
 export function faultPlans(fc: FastCheckLike, options: FaultPlanOptions = {}): FastCheck.Arbitrary<SimulationInput> {
+  refuseUnknownOptions('faultPlans options', options, ['kinds', 'horizonMs', 'maxEvents', 'network', 'duplicatePublish']);
   const kinds = options.kinds ?? FAULT_KINDS;
-  if (!Array.isArray(kinds) || kinds.length === 0 || kinds.some((k) => !FAULT_KINDS.includes(k))) throw new InvalidArgumentError(`faultPlans options.kinds must list some of ${FAULT_KINDS.join(', ')}`);
+  if (!Array.isArray(kinds) || kinds.length === 0 || kinds.some((k) => !FAULT_KINDS.includes(k))) throw new InvalidArgumentError(`faultPlans options.kinds must list some of ${FAULT_KINDS.join(', ')} (got ${showValue(kinds)})`);
   const horizonMs = options.horizonMs ?? DEFAULT_HORIZON_MS;
   const maxEvents = options.maxEvents ?? 8;
-  if (!Number.isSafeInteger(horizonMs) || horizonMs < 1) throw new InvalidArgumentError(`faultPlans options.horizonMs must be a whole number of ms from 1 (got ${String(horizonMs)})`);
-  if (!Number.isSafeInteger(maxEvents) || maxEvents < 0 || maxEvents > 1000) throw new InvalidArgumentError(`faultPlans options.maxEvents must be a whole number from 0 to 1000 (got ${String(maxEvents)})`);
+  if (!Number.isSafeInteger(horizonMs) || horizonMs < 1) throw new InvalidArgumentError(`faultPlans options.horizonMs must be a whole number of ms from 1 (got ${showValue(horizonMs)})`);
+  if (!Number.isSafeInteger(maxEvents) || maxEvents < 0 || maxEvents > 1000) throw new InvalidArgumentError(`faultPlans options.maxEvents must be a whole number from 0 to 1000 (got ${showValue(maxEvents)})`);
   const event = fc.record({ atMs: fc.integer({ min: 0, max: horizonMs }), kind: fc.constantFrom(...kinds), size: fc.integer({ min: 0, max: 999 }) }).map(({ atMs, kind, size }): FaultEvent => {
     const ms = eventMs(kind, size);
     return ms === undefined ? { atMs, kind } : { atMs, kind, ms };

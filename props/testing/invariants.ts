@@ -1,7 +1,8 @@
 // Checks of a user's invariants over a simulation's history (history.ts): each throws an
 // INVARIANT_VIOLATED error listing what broke it, so inside `simulate` the failure comes back with
 // the seed and the replay call. Call them after `sim.settle()`. Pure functions.
-import { InvalidArgumentError } from '../../wal/index.ts';
+import { InvalidArgumentError, showValue } from '../../wal/index.ts';
+import { refuseUnknownOptions } from '../../core/option-names.ts';
 import { InvariantViolatedError } from './errors.ts';
 import { messageId, type SimulationHistory } from './history.ts';
 
@@ -12,7 +13,8 @@ export interface GroupCheck {
 }
 
 function topicsOf(history: SimulationHistory, check: GroupCheck): ReadonlySet<string> {
-  if (typeof check?.group !== 'string') throw new InvalidArgumentError('the check needs { group }');
+  if (typeof check?.group !== 'string') throw new InvalidArgumentError(`the check needs { group, topics? } (got ${showValue(check)})`);
+  refuseUnknownOptions('the check', check, ['group', 'topics']);
   if (check.topics) return new Set(check.topics);
   const joined = history.groups.get(check.group);
   if (!joined) throw new InvalidArgumentError(`group ${JSON.stringify(check.group)} never joined a topic in this run (known: ${[...history.groups.keys()].join(', ') || 'none'})`);
@@ -44,7 +46,8 @@ export function expectHandledAtLeastOnce(history: SimulationHistory, check: Grou
  * and, with `keys`, exactly once for each of them.
  */
 export function expectEffectsExactlyOnce(history: SimulationHistory, check: { readonly effect: string; readonly keys?: Iterable<string> }): void {
-  if (typeof check?.effect !== 'string') throw new InvalidArgumentError('expectEffectsExactlyOnce needs { effect }');
+  if (typeof check?.effect !== 'string') throw new InvalidArgumentError(`expectEffectsExactlyOnce needs { effect, keys? } (got ${showValue(check)})`);
+  refuseUnknownOptions('expectEffectsExactlyOnce check', check, ['effect', 'keys']);
   const seen = new Map<string, { atMs: number; incarnation: number }[]>();
   for (const e of history.effects) {
     if (e.name !== check.effect) continue;
@@ -92,6 +95,7 @@ export function expectKeyOrder(history: SimulationHistory, check: GroupCheck): v
  * handler slower than `ackTimeoutMs`, not extending its lease) is a bug in the handler's timing.
  */
 export function expectNoDeadLetterWithoutFailure(history: SimulationHistory, check: { readonly group?: string } = {}): void {
+  refuseUnknownOptions('expectNoDeadLetterWithoutFailure check', check, ['group']);
   const failed = new Set(history.nacks.map((n) => `${n.group} ${messageId(n.topic, n.partition, n.offset)}`));
   const violations = history.deadLetters
     .filter((d) => (check.group === undefined || d.group === check.group) && !failed.has(`${d.group} ${messageId(d.topic, d.partition, d.offset)}`))

@@ -3,7 +3,7 @@
 // loss, pauses that outlive leases, clock jumps, failed fsyncs, a full disk) and per-message rates
 // for the simulated network and for duplicate publishes. Rates given by the user, or picked by the
 // seed, are turned into such a list up front.
-import { InvalidArgumentError, SeededRandom, type Random } from '../../wal/index.ts';
+import { InvalidArgumentError, SeededRandom, type Random, showValue } from '../../wal/index.ts';
 
 /** The faults a plan can schedule. */
 export type FaultKind = 'crash' | 'powerLoss' | 'pause' | 'clockJump' | 'fsyncFailure' | 'diskFull';
@@ -72,6 +72,26 @@ export type FaultsOption = 'none' | 'random' | FaultRates | FaultPlan;
 /** Messages take a little virtual time by default, so faults land while work is in flight. */
 const CALM_NETWORK: NetworkPlan = Object.freeze({ drop: 0, duplicate: 0, delay: 0.5, maxDelayMs: 20 });
 
+/** What `simulate` takes, drawn: a seed and an explicit fault plan. */
+export interface SimulationInput {
+  readonly seed: number;
+  readonly faults: FaultPlan;
+}
+
+/** Options of `faultPlans`. */
+export interface FaultPlanOptions {
+  /** Kinds of faults to schedule. Default all. */
+  readonly kinds?: readonly FaultKind[];
+  /** Faults fall within this much virtual time. Default 30000 ms. */
+  readonly horizonMs?: number;
+  /** Most faults in a plan. Default 8. */
+  readonly maxEvents?: number;
+  /** Lost and duplicated network messages. Default true. */
+  readonly network?: boolean;
+  /** Duplicate publishes by `sim.publish`. Default true. */
+  readonly duplicatePublish?: boolean;
+}
+
 /** Faults are drawn over this much virtual time unless told otherwise. */
 export const DEFAULT_HORIZON_MS = 30_000;
 
@@ -125,16 +145,16 @@ export function drawEvents(rates: FaultRates, horizonMs: number, random: Random)
 
 function checkRate(name: string, value: unknown, max: number): number {
   if (value === undefined) return 0;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > max) throw new InvalidArgumentError(`faults.${name} must be a number from 0 to ${max} (got ${String(value)})`);
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0 || value > max) throw new InvalidArgumentError(`faults.${name} must be a number from 0 to ${max} (got ${showValue(value)})`);
   return value;
 }
 
 function checkPlan(plan: FaultPlan): FaultPlan {
-  if (!Array.isArray(plan.events)) throw new InvalidArgumentError('faults.events must be an array of { atMs, kind, ms? }');
+  if (!Array.isArray(plan.events)) throw new InvalidArgumentError(`faults.events must be an array of { atMs, kind, ms? } (got ${showValue(plan.events)})`);
   const events = plan.events.map((e, i) => {
-    if (!FAULT_KINDS.includes(e?.kind)) throw new InvalidArgumentError(`faults.events[${i}].kind must be one of ${FAULT_KINDS.join(', ')} (got ${String(e?.kind)})`);
-    if (!Number.isSafeInteger(e.atMs) || e.atMs < 0) throw new InvalidArgumentError(`faults.events[${i}].atMs must be a whole number of virtual ms from 0 (got ${String(e.atMs)})`);
-    if (e.ms !== undefined && !Number.isFinite(e.ms)) throw new InvalidArgumentError(`faults.events[${i}].ms must be a number (got ${String(e.ms)})`);
+    if (!FAULT_KINDS.includes(e?.kind)) throw new InvalidArgumentError(`faults.events[${i}].kind must be one of ${FAULT_KINDS.join(', ')} (got ${showValue(e?.kind)})`);
+    if (!Number.isSafeInteger(e.atMs) || e.atMs < 0) throw new InvalidArgumentError(`faults.events[${i}].atMs must be a whole number of virtual ms from 0 (got ${showValue(e.atMs)})`);
+    if (e.ms !== undefined && !Number.isFinite(e.ms)) throw new InvalidArgumentError(`faults.events[${i}].ms must be a number (got ${showValue(e.ms)})`);
     return Object.freeze({ ...e });
   });
   const n = plan.network ?? CALM_NETWORK;
@@ -152,7 +172,7 @@ export function resolvePlan(seed: number, faults: FaultsOption, horizonMs: numbe
   else if (typeof faults === 'object' && faults !== null) {
     for (const name of Object.keys(faults)) if (!RATE_NAMES.includes(name as keyof FaultRates)) throw new InvalidArgumentError(`unknown fault rate ${JSON.stringify(name)}; known: ${RATE_NAMES.join(', ')}`);
     rates = Object.fromEntries(RATE_NAMES.map((name) => [name, checkRate(name, faults[name], name in CALM_NETWORK || name === 'duplicatePublish' ? 1 : 1000)]));
-  } else throw new InvalidArgumentError(`faults must be 'none', 'random', rates ({ crash: 0.2, drop: 0.01, … }) or a plan ({ events, network, duplicatePublish }) (got ${String(faults)})`);
+  } else throw new InvalidArgumentError(`faults must be 'none', 'random', rates ({ crash: 0.2, drop: 0.01, … }) or a plan ({ events, network, duplicatePublish }) (got ${showValue(faults)})`);
   return checkPlan({
     events: drawEvents(rates, horizonMs, random),
     network: { ...CALM_NETWORK, drop: rates.drop ?? 0, duplicate: rates.duplicate ?? 0 },

@@ -8,10 +8,11 @@ import type { Message } from '../../core/codec.ts';
 import { Ferry } from '../../core/ferry.ts';
 import { LocalRuntime } from '../../core/local-runtime.ts';
 import type { Producer, PublishResult } from '../../core/producer.ts';
-import { FerryError, InvalidArgumentError, ManualClock, SeededRandom, type Random } from '../../wal/index.ts';
+import { FerryError, InvalidArgumentError, ManualClock, SeededRandom, type Random, showValue } from '../../wal/index.ts';
 import { MemoryFileSystem } from '../../wal/fault-disk.ts';
 import { driveDisk, eventLoopTurns, healDisk } from '../sim/disk-faults.ts';
 import { SimulatedNetwork, type NetworkFaults } from '../sim/network.ts';
+import { refuseUnknownOptions } from '../../core/option-names.ts';
 import { AUDIT_GROUP, ClientLink } from './client-link.ts';
 import { SimulatedCrashError, SimulationStuckError } from './errors.ts';
 import { HistoryRecorder } from './history.ts';
@@ -162,18 +163,18 @@ export class SimulatedRun {
   }
 
   process(start: (ferry: Ferry) => unknown, now: boolean): void {
-    if (typeof start !== 'function') throw new InvalidArgumentError('process() and onRestart() take a function (ferry) => …');
+    if (typeof start !== 'function') throw new InvalidArgumentError(`process() and onRestart() take a function (ferry) => … (got ${showValue(start)})`);
     this.#starts.push(start);
     if (now) this.startIn(start);
   }
 
   onCrash(fn: () => void): void {
-    if (typeof fn !== 'function') throw new InvalidArgumentError('onCrash() takes a function');
+    if (typeof fn !== 'function') throw new InvalidArgumentError(`onCrash() takes a function (got ${showValue(fn)})`);
     this.#onCrash.push(fn);
   }
 
   crash(kind: 'process' | 'power'): Promise<void> {
-    if (kind !== 'process' && kind !== 'power') return Promise.reject(new InvalidArgumentError(`crash() takes 'process' or 'power' (got ${String(kind)})`));
+    if (kind !== 'process' && kind !== 'power') return Promise.reject(new InvalidArgumentError(`crash() takes 'process' or 'power' (got ${showValue(kind)})`));
     return this.#serial(() => this.#crash(kind));
   }
 
@@ -321,14 +322,14 @@ export class SimulatedRun {
   // --- the workload's tools -----------------------------------------------------------------
 
   sleep(ms: number): Promise<void> {
-    if (!Number.isFinite(ms) || ms < 0) return Promise.reject(new InvalidArgumentError(`sleep(ms) takes a number of ms from 0 (got ${String(ms)})`));
+    if (!Number.isFinite(ms) || ms < 0) return Promise.reject(new InvalidArgumentError(`sleep(ms) takes a number of ms from 0 (got ${showValue(ms)})`));
     const caller = current();
     if (!caller.alive) return never();
     return new Promise<void>((resolve) => this.clock.setTimer(ms, () => caller.alive && resolve()));
   }
 
   effect(name: string, key: string, data: unknown): void {
-    if (typeof name !== 'string' || typeof key !== 'string') throw new InvalidArgumentError('effect(name, key, data?) takes two strings first');
+    if (typeof name !== 'string' || typeof key !== 'string') throw new InvalidArgumentError(`effect(name, key, data?) takes two strings first (got ${showValue(name)}, ${showValue(key)})`);
     const caller = current();
     if (caller.alive) this.history.effect(name, key, data, caller.n);
   }
@@ -371,6 +372,11 @@ export class SimulatedRun {
   }
 
   async settle(options: SettleOptions = {}): Promise<void> {
+    refuseUnknownOptions('settle options', options, ['quietMs', 'timeoutMs']);
+    for (const name of ['quietMs', 'timeoutMs'] as const) {
+      const v = options[name];
+      if (v !== undefined && (typeof v !== 'number' || !Number.isFinite(v) || v < 0)) throw new InvalidArgumentError(`settle options.${name} must be a number of virtual ms from 0 (got ${showValue(v)})`);
+    }
     const quietMs = options.quietMs ?? 3000;
     // A retry or lease the engine logged in wall time is due that much later after a restart when
     // the wall clock has stepped back since (seed 13 of examples/testing/payments.ts: 66 minutes).

@@ -9,7 +9,8 @@
 //                      ▲                                    │
 //                      └─── workload (world) ◄── handlers (process, dies on crash) ◄──┘
 import type { Ferry } from '../../core/ferry.ts';
-import { InvalidArgumentError } from '../../wal/index.ts';
+import { InvalidArgumentError, showValue } from '../../wal/index.ts';
+import { refuseUnknownOptions } from '../../core/option-names.ts';
 import { SimulationFailedError } from './errors.ts';
 import { DEFAULT_HORIZON_MS, replayCall, resolvePlan } from './plan.ts';
 import { contexts, SimulatedRun, WORLD } from './run.ts';
@@ -46,12 +47,15 @@ function currentFerry(run: SimulatedRun): Ferry {
  * an invariant helper) or got stuck.
  */
 export async function simulate(options: SimulateOptions, workload: (sim: Simulation) => Promise<void> | void): Promise<SimulationReport> {
-  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError('simulate takes options ({ seed, faults? }) first');
+  if (typeof options !== 'object' || options === null) throw new InvalidArgumentError(`simulate takes options ({ seed, faults? }) first (got ${showValue(options)})`);
+  refuseUnknownOptions('simulate options', options, ['seed', 'faults', 'horizonMs', 'maxVirtualMs', 'engine']);
   const { seed } = options;
-  if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffffffff) throw new InvalidArgumentError(`simulate options.seed must be a whole number from 0 to 4294967295 (got ${String(seed)})`);
-  if (typeof workload !== 'function') throw new InvalidArgumentError('simulate takes the workload, async (sim) => { … }, second');
+  if (!Number.isSafeInteger(seed) || seed < 0 || seed > 0xffffffff) throw new InvalidArgumentError(`simulate options.seed must be a whole number from 0 to 4294967295 (got ${showValue(seed)})`);
+  if (typeof workload !== 'function') throw new InvalidArgumentError(`simulate takes the workload, async (sim) => { … }, second (got ${showValue(workload)})`);
   const horizonMs = options.horizonMs ?? DEFAULT_HORIZON_MS;
-  if (!Number.isFinite(horizonMs) || horizonMs < 0) throw new InvalidArgumentError(`simulate options.horizonMs must be a number of ms from 0 (got ${String(horizonMs)})`);
+  if (!Number.isFinite(horizonMs) || horizonMs < 0) throw new InvalidArgumentError(`simulate options.horizonMs must be a number of ms from 0 (got ${showValue(horizonMs)})`);
+  const { maxVirtualMs } = options;
+  if (maxVirtualMs !== undefined && (typeof maxVirtualMs !== 'number' || !(maxVirtualMs > 0) || !Number.isFinite(maxVirtualMs))) throw new InvalidArgumentError(`simulate options.maxVirtualMs must be a number of ms above 0 (got ${showValue(maxVirtualMs)})`);
   const plan = resolvePlan(seed, options.faults ?? 'random', horizonMs);
   const replay = replayCall(seed, plan, workload.name);
   const run = new SimulatedRun(options, plan);
