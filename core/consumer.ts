@@ -424,17 +424,23 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     return d;
   }
 
-  /** Frees the slots of held deliveries whose lease ran out, so a forgotten message cannot wedge the consumer. */
-  #armSweep(): void {
+  /**
+   * Frees the slots of held deliveries whose lease ran out, so a forgotten message cannot wedge the
+   * consumer. The sweep runs when the earliest lease runs out (not on a fixed beat: a slot freed
+   * late is a redelivery late), at most every 10 ms, and at least once per shortest lease (a
+   * delivery handed out after it was armed runs out no earlier than that).
+   */
+  #armSweep(delayMs = Math.max(10, this.#shortestLeaseMs / 4)): void {
     if (this.#sweep || this.#held.size === 0) return;
-    const everyMs = Math.max(10, this.#shortestLeaseMs / 4);
-    this.#sweep = this.#host.clock.setTimer(everyMs, () => {
+    this.#sweep = this.#host.clock.setTimer(delayMs, () => {
       this.#sweep = undefined;
       const now = this.#host.clock.monotonicNow();
+      let earliest = Number.POSITIVE_INFINITY;
       this.#held.forEach((d) => {
         if (d.deadline <= now) this.#leave(d);
+        else earliest = Math.min(earliest, d.deadline);
       });
-      this.#armSweep();
+      this.#armSweep(Math.max(10, Math.min(earliest - now, this.#shortestLeaseMs)));
     });
   }
 
