@@ -244,20 +244,10 @@ export function messageStarts(payload: Uint8Array): number[] {
 
 /** The meta of record i of a batch payload located by `messageStarts` (no view for the common plain meta). */
 export function decodeMetaAt(payload: Uint8Array, starts: readonly number[], i: number): MessageMeta {
-  const start = starts[i]! + 4;
-  if (isPlainMetaAt(payload, start)) return PLAIN;
-  return decodeMeta(payload.subarray(start, starts[i + 1]));
-}
-
-function metaLength(record: Uint8Array): number {
-  return record[0]! | (record[1]! << 8);
+  return decodeMetaIn(payload, starts[i]! + 4, starts[i + 1]!);
 }
 
 const PLAIN: MessageMeta = Object.freeze({ key: undefined, id: undefined, deliverAt: 0 });
-
-function isPlainMeta(record: Uint8Array): boolean {
-  return isPlainMetaAt(record, 0);
-}
 
 function isPlainMetaAt(b: Uint8Array, at: number): boolean {
   return b[at] === PLAIN_META.length && b[at + 1] === 0 && b[at + 2] === 0x93 && b[at + 3] === 0xc0 && b[at + 4] === 0xc0 && b[at + 5] === 0x00;
@@ -265,16 +255,21 @@ function isPlainMetaAt(b: Uint8Array, at: number): boolean {
 
 /** Decodes only the meta part of a record (the partition actor does, for every message it scans). */
 export function decodeMeta(record: Uint8Array): MessageMeta {
-  if (isPlainMeta(record)) return PLAIN;
-  const [key, id, deliverAt, onlyGroup, dedupeKey] = packr.unpack(record.subarray(2, 2 + metaLength(record))) as [string | null, string | null, number, (string | null)?, (string | null)?];
+  return decodeMetaIn(record, 0, record.length);
+}
+
+/** The meta of the record at bytes [start, end) of `bytes` (no view for the common plain meta). */
+export function decodeMetaIn(bytes: Uint8Array, start: number, end: number): MessageMeta {
+  if (isPlainMetaAt(bytes, start)) return PLAIN;
+  const metaEnd = Math.min(end, start + 2 + (bytes[start]! | (bytes[start + 1]! << 8)));
+  const [key, id, deliverAt, onlyGroup, dedupeKey] = packr.unpack(bytes.subarray(start + 2, metaEnd)) as [string | null, string | null, number, (string | null)?, (string | null)?];
   const meta: MessageMeta = { key: key ?? undefined, id: id ?? undefined, deliverAt };
   if (onlyGroup == null && dedupeKey == null) return meta;
   return { ...meta, ...(onlyGroup == null ? {} : { onlyGroup }), ...(dedupeKey == null ? {} : { dedupeKey }) };
 }
 
-/** A body that is msgpack [bin, nil] (bytes, no headers): the bytes as a view, or undefined. */
-function plainBytesBody(record: Uint8Array, start: number): Buffer | undefined {
-  const end = record.length;
+/** A body at bytes [start, end) that is msgpack [bin, nil] (bytes, no headers): the bytes as a view, or undefined. */
+function plainBytesBody(record: Uint8Array, start: number, end: number): Buffer | undefined {
   if (end - start < 4 || record[start] !== 0x92 || record[end - 1] !== 0xc0) return undefined;
   const kind = record[start + 1];
   let length: number;
@@ -295,10 +290,15 @@ function plainBytesBody(record: Uint8Array, start: number): Buffer | undefined {
 
 /** Decodes the value and headers of a record. A bytes value is a view into `record`. */
 export function decodeBody(record: Uint8Array): MessageBody {
-  const start = 2 + metaLength(record);
-  const bytes = plainBytesBody(record, start);
-  if (bytes) return { value: bytes, headers: undefined };
-  const [value, headers] = packr.unpack(record.subarray(start)) as [unknown, Record<string, string> | null];
+  return decodeBodyIn(record, 0, record.length);
+}
+
+/** The value and headers of the record at bytes [start, end) of `bytes`. A bytes value is a view into `bytes`. */
+export function decodeBodyIn(bytes: Uint8Array, start: number, end: number): MessageBody {
+  const bodyStart = start + 2 + (bytes[start]! | (bytes[start + 1]! << 8));
+  const plain = plainBytesBody(bytes, bodyStart, end);
+  if (plain) return { value: plain, headers: undefined };
+  const [value, headers] = packr.unpack(bytes.subarray(bodyStart, end)) as [unknown, Record<string, string> | null];
   return { value, headers: headers ?? undefined };
 }
 

@@ -1,7 +1,7 @@
 // One leased message as a consumer hands it out, and how it settles: through its consumer's
 // ordered settle queue on its partition. Runs on the caller's thread.
 import { InvalidArgumentError, showValue } from '../wal/index.ts';
-import { decodeBody, decodeMeta } from './codec.ts';
+import { decodeBodyIn, decodeMetaIn } from './codec.ts';
 import { readDeadLetterInfo, type DeadLetterInfo } from './dead-letter.ts';
 import { ClosedError, StaleDeliveryError, leaseIsGone } from './errors.ts';
 import type { OnceAnswer } from './once-keys.ts';
@@ -142,8 +142,8 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
 
   /** Decodes the message; throws if it cannot be decoded. `now`: the owner's monotonic time, read by the caller. */
   constructor(lane: DeliveryLane, message: DeliveredMessage, owner: DeliveryOwner, now: number) {
-    const meta = decodeMeta(message.record);
-    const body = decodeBody(message.record);
+    const meta = decodeMetaIn(message.bytes, message.start, message.end);
+    const body = decodeBodyIn(message.bytes, message.start, message.end);
     this.value = body.value as V;
     this.key = meta.key;
     this.headers = body.headers;

@@ -115,7 +115,18 @@ export interface DeliveredMessage {
   readonly token: string;
   /** 1 on the first delivery. */
   readonly attempt: number;
-  readonly record: Uint8Array;
+  /**
+   * The record is bytes [start, end) of `bytes`, a buffer the messages of one fetch share (a view
+   * per message would be an allocation per message: see recordOf).
+   */
+  readonly bytes: Uint8Array;
+  readonly start: number;
+  readonly end: number;
   readonly publishedAt: number;
   readonly firstDeliveredAt: number;
+}
+
+/** The record of a delivered message, as a view of its own. */
+export function recordOf(m: DeliveredMessage): Uint8Array {
+  return m.bytes.subarray(m.start, m.end);
 }

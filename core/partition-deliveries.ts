@@ -77,6 +77,7 @@ export class PartitionDeliveries {
     const ends: number[] = new Array<number>(ready.length);
     const published: number[] = new Array<number>(ready.length);
     let bytes = 0;
+    const continues = (i: number): boolean => i > 0 && sources[i] === sources[i - 1] && starts[i] === ends[i - 1]! + 4;
     for (let i = 0; i < ready.length; i++) {
       const p = ready[i]!;
       const cached = p.cached;
@@ -94,25 +95,36 @@ export class PartitionDeliveries {
         ends[i] = found.end;
         published[i] = found.publishedAt;
       }
-      bytes += ends[i]! - starts[i]!;
+      // The next record of the same batch follows its length prefix: copied with the run it continues.
+      bytes += continues(i) ? ends[i]! - ends[i - 1]! : ends[i]! - starts[i]!;
     }
     // One copy for the whole fetch: the records are views into read chunks that a held delivery
-    // would otherwise pin, and one buffer per fetch spares an allocation per message.
+    // would otherwise pin, and one buffer per fetch spares an allocation per message. Records that
+    // lie one after the other in a batch are copied as one run (one view and one copy per run).
     const copy = new Uint8Array(bytes);
     const out: DeliveredMessage[] = new Array<DeliveredMessage>(ready.length);
     let at = 0;
+    let runFrom = 0; // the run being gathered: records runFrom..i-1, copied to copy[runAt..]
+    let runAt = 0;
+    const copyRun = (to: number): void => void (to > runFrom && copy.set(sources[runFrom]!.subarray(starts[runFrom], ends[to - 1]), runAt));
     for (let i = 0; i < ready.length; i++) {
       const p = ready[i]!;
+      if (continues(i)) at += starts[i]! - ends[i - 1]!; // over the length prefix, copied with the run
+      else {
+        copyRun(i);
+        runFrom = i;
+        runAt = at;
+      }
       const length = ends[i]! - starts[i]!;
       const publishedAt = published[i]!;
-      copy.set(sources[i]!.subarray(starts[i], ends[i]), at);
       if (p.firstDeliveredAt === 0) this.#s.metrics.deliver.record(wallNow - publishedAt);
       const leaseSeq = ++this.#leaseSeq;
       const token = `${c.incarnation}.${leaseSeq}`; // built once, compared on every settle
       g.lease(p, request.consumerId, leaseSeq, token, now, c.options.ackTimeoutMs, wallNow);
-      out[i] = { offset: p.offset, token, attempt: p.failures + 1, record: copy.subarray(at, at + length), publishedAt, firstDeliveredAt: p.firstDeliveredAt };
+      out[i] = { offset: p.offset, token, attempt: p.failures + 1, bytes: copy, start: at, end: at + length, publishedAt, firstDeliveredAt: p.firstDeliveredAt };
       at += length;
     }
+    copyRun(ready.length);
     if (out.length > 0) {
       this.#s.metrics.group(g.name).delivered += out.length;
       this.arm();

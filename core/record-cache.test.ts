@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { ManualClock, SeededRandom } from '../wal/index.ts';
 import { MemoryFileSystem } from '../wal/fault-disk.ts';
 import { decodeBody, encodeMessage, frameMessages } from './codec.ts';
+import { recordOf } from './partition-api.ts';
 import { LocalRuntime } from './local-runtime.ts';
 import { RecordCacheBudget, recordCacheShare } from './record-cache.ts';
 import { resolveTopicOptions } from './topic-options.ts';
@@ -47,7 +48,7 @@ describe('record cache budget', () => {
     for (let p = 0; p < PARTITIONS; p++) {
       const rest = await rt.call({ op: 'fetch', topic: 't', partition: p, request: { group: 'g', consumerId: 'c', max: 1000, waitMs: 0 } });
       expect(rest.map((m) => m.offset)).toEqual(Array.from({ length: 999 }, (_, i) => i + 2)); // the GROUP record is at 0
-      expect(rest.map((m) => decodeBody(m.record).value)).toEqual(values(p).slice(1));
+      expect(rest.map((m) => decodeBody(recordOf(m)).value)).toEqual(values(p).slice(1));
       expect(rt.recordCacheBytes).toBeLessThanOrEqual(BUDGET);
     }
     await rt.close();
@@ -73,12 +74,33 @@ describe('record cache budget', () => {
     const got = await rt.call({ op: 'fetch', topic: 't', partition: 0, request: { group: 'g', consumerId: 'c', max: 1, waitMs: 0 } });
     expect(rt.recordCacheBytes).toBe(0);
     const more = await rt.call({ op: 'fetch', topic: 't', partition: 0, request: { group: 'g', consumerId: 'c', max: 1, waitMs: 0 } });
-    expect([...got, ...more].map((m) => decodeBody(m.record).value)).toEqual(['a', 'b']);
+    expect([...got, ...more].map((m) => decodeBody(recordOf(m)).value)).toEqual(['a', 'b']);
     await rt.close();
   });
 
   it('gives each worker shard (a runtime of its own) an equal share of the engine budget', () => {
     expect(recordCacheShare({ recordCacheBytes: 64 * 1024 * 1024 }, 4).recordCacheBytes).toBe(16 * 1024 * 1024);
     expect(recordCacheShare({}, 2).recordCacheBytes).toBe(32 * 1024 * 1024);
+  });
+});
+
+describe('a fetch of redeliveries and fresh messages together', () => {
+  it('copies records that lie one after the other as one run, and each one whole (values of any size, out of order)', async () => {
+    const rt = runtime();
+    await rt.openTopic('t', resolveTopicOptions('t', { backoff: { kind: 'fixed', delayMs: 0 } }));
+    await rt.call({ op: 'ensureGroup', topic: 't', partition: 0, group: 'g', ordering: 'none' });
+    const sized = Array.from({ length: 12 }, (_, i) => `v${i}:`.padEnd(1 + ((i * 37) % 300), String.fromCharCode(97 + i)));
+    for (const b of [0, 6]) await rt.call({ op: 'publish', topic: 't', partition: 0, request: { payload: frameMessages(sized.slice(b, b + 6).map((value) => encodeMessage({ value }, 0, 1 << 16))), count: 6 } });
+    const fetch = (max: number) => rt.call({ op: 'fetch', topic: 't', partition: 0, request: { group: 'g', consumerId: 'c', max, waitMs: 0 } });
+    const first = await fetch(5);
+    // Nack the 4th and the 2nd (in that order): they come back first, then the rest of both batches.
+    for (const m of [first[3]!, first[1]!]) {
+      expect(await rt.call({ op: 'settle', topic: 't', partition: 0, group: 'g', items: [{ kind: 'nack', offset: m.offset, token: m.token, options: { delayMs: 0 } }] })).toEqual([null]);
+    }
+    const second = await fetch(20);
+    const valueOf = (m: (typeof second)[number]) => decodeBody(recordOf(m)).value;
+    expect(second.map(valueOf)).toEqual([...[first[3]!, first[1]!].map(valueOf), ...sized.slice(5)]);
+    expect(second.map((m) => m.attempt)).toEqual([2, 2, ...sized.slice(5).map(() => 1)]);
+    await rt.close();
   });
 });

@@ -4,7 +4,7 @@
 // Exactly once within the target's dedupe window: the copy is known to the window by a key made
 // from the letter's place, and the letter is acked only once the copy is durable. Caller's thread.
 import { FerryError, InvalidArgumentError, type Random, showValue } from '../wal/index.ts';
-import { decodeBody, decodeMeta, encodeMessage, frameMessages } from './codec.ts';
+import { decodeBodyIn, decodeMetaIn, encodeMessage, frameMessages } from './codec.ts';
 import { originalHeaders, originalId, readDeadLetterInfo } from './dead-letter.ts';
 import { NotDeadLetterTopicError } from './errors.ts';
 import { partitionOf } from './hash.ts';
@@ -79,13 +79,13 @@ export async function redrive(host: RedriveHost, deadLetterTopic: string, option
 
 /** Publishes the copy of one letter; false if it has nowhere to go. Resolves once the copy is durable. */
 async function moveOne(host: RedriveHost, deadLetterTopic: string, p: number, m: DeliveredMessage, to: string | undefined): Promise<boolean> {
-  let body: ReturnType<typeof decodeBody>;
+  let body: ReturnType<typeof decodeBodyIn>;
   try {
-    body = decodeBody(m.record);
+    body = decodeBodyIn(m.bytes, m.start, m.end);
   } catch {
     return false; // an undecodable letter stays for whoever investigates it
   }
-  const meta = decodeMeta(m.record);
+  const meta = decodeMetaIn(m.bytes, m.start, m.end);
   const info = readDeadLetterInfo(body.headers);
   const target = to ?? info?.topic;
   if (target === undefined || !host.exists(target)) return false;

@@ -2,7 +2,12 @@ import { describe, expect, it } from 'vitest';
 import type { DeliveredMessage, PartitionCommand } from '../core/index.ts';
 import { packCommand, packReplyValue, replyValueTransfer, unpackCommand, unpackReplyValue } from './wire-columns.ts';
 
-const delivered = (offset: number, bytes: number[]): DeliveredMessage => ({ offset, token: `7.${offset}`, attempt: 1 + (offset % 3), record: Uint8Array.from(bytes), publishedAt: 1_700_000_000_000 + offset, firstDeliveredAt: offset % 2 === 0 ? 0 : 1_700_000_000_500 });
+const delivered = (offset: number, bytes: number[]): DeliveredMessage => {
+  const shared = Uint8Array.from([0xee, ...bytes, 0xee]); // a fetch's buffer: the record within it
+  return { offset, token: `7.${offset}`, attempt: 1 + (offset % 3), bytes: shared, start: 1, end: 1 + bytes.length, publishedAt: 1_700_000_000_000 + offset, firstDeliveredAt: offset % 2 === 0 ? 0 : 1_700_000_000_500 };
+};
+/** A delivery as plain data to compare: its record's bytes, not where they lie. */
+const plain = ({ bytes, start, end, ...rest }: DeliveredMessage) => ({ ...rest, record: [...bytes.subarray(start, end)] });
 
 /** Through a real structured clone, as the port does. */
 const overThePort = <T>(value: T, transfer: ArrayBuffer[] = []): T => structuredClone(value, { transfer });
@@ -14,12 +19,12 @@ describe('a fetch reply as columns', () => {
     const moved = replyValueTransfer(packed);
     expect(moved).toBeInstanceOf(ArrayBuffer);
     const arrived = unpackReplyValue(overThePort(packed, [moved!])) as DeliveredMessage[];
-    expect(arrived.map((m) => ({ ...m, record: [...m.record] }))).toEqual(messages.map((m) => ({ ...m, record: [...m.record] })));
+    expect(arrived.map(plain)).toEqual(messages.map(plain));
     expect(moved!.byteLength).toBe(0); // detached: moved, not copied
   });
 
   it('leaves every other reply as it is (empty fetches, settle results, other shapes)', () => {
-    const others: unknown[] = [[], [null, { code: 'STALE_DELIVERY' }], { offset: 1 }, 42, null, [{ offset: 1, token: 't', record: new Uint8Array(1), extra: true, a: 1, b: 2 }]];
+    const others: unknown[] = [[], [null, { code: 'STALE_DELIVERY' }], { offset: 1 }, 42, null, [{ offset: 1, token: 't', bytes: new Uint8Array(1), start: 0, extra: true, a: 1, b: 2 }]];
     for (const value of others) {
       expect(packReplyValue(value)).toBe(value);
       expect(unpackReplyValue(value)).toBe(value);

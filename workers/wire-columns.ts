@@ -26,15 +26,15 @@ export interface SettleColumns {
   readonly tokens: readonly string[];
 }
 
-/** offset, token, attempt, record, publishedAt, firstDeliveredAt. */
-const DELIVERED_FIELDS = 6;
+/** offset, token, attempt, bytes, start, end, publishedAt, firstDeliveredAt. */
+const DELIVERED_FIELDS = 8;
 
 function isDeliveries(value: unknown): value is readonly DeliveredMessage[] {
   if (!Array.isArray(value) || value.length === 0) return false;
   const first: unknown = value[0];
   // Exactly a DeliveredMessage's fields: a reply of another shape with these two is never packed (it would lose fields).
   if (typeof first !== 'object' || first === null || Object.keys(first).length !== DELIVERED_FIELDS) return false;
-  return 'offset' in first && 'token' in first && 'attempt' in first && 'record' in first && 'publishedAt' in first && 'firstDeliveredAt' in first;
+  return 'offset' in first && 'token' in first && 'attempt' in first && 'bytes' in first && 'start' in first && 'end' in first && 'publishedAt' in first && 'firstDeliveredAt' in first;
 }
 
 /** A fetch reply's deliveries as columns (any other value as it is). */
@@ -42,7 +42,7 @@ export function packReplyValue(value: unknown): unknown {
   if (!isDeliveries(value)) return value;
   const n = value.length;
   let total = 0;
-  for (const m of value) total += m.record.byteLength;
+  for (const m of value) total += m.end - m.start;
   const offsets = new Float64Array(n);
   const attempts = new Uint32Array(n);
   const publishedAt = new Float64Array(n);
@@ -58,8 +58,8 @@ export function packReplyValue(value: unknown): unknown {
     publishedAt[i] = m.publishedAt;
     firstDeliveredAt[i] = m.firstDeliveredAt;
     tokens[i] = m.token;
-    bytes.set(m.record, at);
-    at += m.record.byteLength;
+    bytes.set(m.bytes.subarray(m.start, m.end), at);
+    at += m.end - m.start;
     ends[i] = at;
   }
   return { columns: 'deliveries', offsets, attempts, publishedAt, firstDeliveredAt, ends, tokens, bytes } satisfies DeliveryColumns;
@@ -73,7 +73,7 @@ export function unpackReplyValue(value: unknown): unknown {
   let start = 0;
   for (let i = 0; i < out.length; i++) {
     const end = c.ends[i]!;
-    out[i] = { offset: c.offsets[i]!, token: c.tokens[i]!, attempt: c.attempts[i]!, record: c.bytes.subarray(start, end), publishedAt: c.publishedAt[i]!, firstDeliveredAt: c.firstDeliveredAt[i]! };
+    out[i] = { offset: c.offsets[i]!, token: c.tokens[i]!, attempt: c.attempts[i]!, bytes: c.bytes, start, end, publishedAt: c.publishedAt[i]!, firstDeliveredAt: c.firstDeliveredAt[i]! };
     start = end;
   }
   return out;

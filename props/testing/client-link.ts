@@ -4,6 +4,7 @@
 // retry them on the restarted engine); everything else it was waiting for never comes, as nothing
 // comes back to a dead process. Sits between the engine's clients and the simulated network.
 import { decodeMeta, messageSlices } from '../../core/codec.ts';
+import { recordOf } from '../../core/partition-api.ts';
 import type { PartitionCommand, ReplyOf } from '../../core/partition-protocol.ts';
 import type { PartitionRuntime } from '../../core/runtime.ts';
 import { SimulatedCrashError } from './errors.ts';
@@ -83,7 +84,7 @@ export class ClientLink implements PartitionRuntime {
         this.#history.confirmed(command.topic, command.partition, offset, meta.key, meta.id);
       });
     } else if (command.op === 'fetch' && command.request.group !== AUDIT_GROUP) {
-      for (const m of reply as ReplyOf<typeof command>) this.#history.delivered(command.request.group, command.topic, command.partition, m.offset, decodeMeta(m.record).key, m.attempt, this.#incarnation);
+      for (const m of reply as ReplyOf<typeof command>) this.#history.delivered(command.request.group, command.topic, command.partition, m.offset, decodeMeta(recordOf(m)).key, m.attempt, this.#incarnation);
     }
   }
 }
