@@ -103,6 +103,15 @@ export function errorText(error: unknown): string | undefined {
   return text.length > MAX_ERROR_CHARS ? `${text.slice(0, MAX_ERROR_CHARS - 1)}…` : text;
 }
 
+// The resolvers of the promise `new Promise(captureResolvers)` just made: one executor for every
+// ack's promise instead of a closure (and its context) per message; read at once after the call.
+let capturedResolve: (() => void) | undefined;
+let capturedReject: ((error: unknown) => void) | undefined;
+function captureResolvers(resolve: () => void, reject: (error: unknown) => void): void {
+  capturedResolve = resolve;
+  capturedReject = reject;
+}
+
 /** A delivery as handed out: decoded once, settled through prototype methods (no closures per message). */
 export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
   readonly value: V;
@@ -239,12 +248,17 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
 
   /** Queues the ack or nack; applied() or refused() follows the partition's answer (this runs once per message). */
   #settling(item: SettleItem): Promise<void> {
-    return new Promise<void>((resolve, reject) => {
-      this.#resolve = resolve;
-      this.#reject = reject;
+    const settled = new Promise<void>(captureResolvers);
+    const reject = capturedReject!;
+    this.#resolve = capturedResolve;
+    this.#reject = reject;
+    try {
       this.#queue.settle(this, item);
       this.#owner.settling(this);
-    });
+    } catch (error) {
+      reject(error); // as a throw inside an executor would
+    }
+    return settled;
   }
 
   /** @internal The partition applied the ack or nack durably. */
