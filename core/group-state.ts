@@ -16,8 +16,26 @@ import { OffsetMap } from './offset-map.ts';
 import type { CachedBatch } from './record-cache.ts';
 import type { GroupSnapshot, Ordering, PendingSnapshot } from './records.ts';
 
-/** One unsettled message of the group. */
-export interface Pending {
+/**
+ * A message's current lease. `started` once the consumer's handler took the message: only then
+ * does an expiry charge an attempt (a message waiting in a consumer's buffer never ages toward one).
+ */
+export interface PendingLease {
+  readonly seq: number;
+  readonly token: string;
+  readonly consumerId: string;
+  deadline: number;
+  started: boolean;
+  /** Latest deadline with a lease-heap entry (a later deadline gets one when that entry pops). */
+  heapAt: number;
+  startedAt: number | undefined;
+}
+
+/**
+ * One unsettled message of the group. Its lease's fields live on it (`lease` is the message
+ * itself while leased): a lease is made per delivery, and an object per lease was garbage per message.
+ */
+export class Pending implements PendingLease {
   readonly offset: number;
   readonly key: string | undefined;
   /** Failed attempts so far (durable). */
@@ -28,19 +46,55 @@ export interface Pending {
   firstDeliveredAt: number;
   lastDeliveredAt: number;
   lastError: string | null;
-  /**
-   * The current lease. `started` once the consumer's handler took the message: only then does an
-   * expiry charge an attempt (a message waiting in a consumer's buffer never ages toward one).
-   */
-  lease: { readonly seq: number; readonly token: string; readonly consumerId: string; deadline: number; started: boolean; /** Latest deadline with a lease-heap entry (a later deadline gets one when that entry pops). */ heapAt: number; startedAt?: number } | undefined;
   /** Dead-letter sequence number once dead-lettering began (0 = not dying). */
   deadSeq: number;
   /** Acked this tick, its ACK record not yet written: not to be acked again, nor expired. */
-  acking?: boolean;
+  acking = false;
   /** The scanned batch holding its record until it is settled (the partition's record cache). */
-  cached?: CachedBatch;
+  cached: CachedBatch | undefined = undefined;
   /** The takeReady call that last took it (spares a Set per fetch to skip an offset queued twice). */
-  takenBy?: number;
+  takenBy = 0;
+  // The lease, meaningful while `leased` (see PendingLease).
+  seq = 0;
+  token = '';
+  consumerId = '';
+  deadline = 0;
+  started = false;
+  heapAt = 0;
+  startedAt: number | undefined = undefined;
+  #leased = false;
+
+  constructor(offset: number, key: string | undefined, retry: Partial<RetryState> | undefined, due: number) {
+    this.offset = offset;
+    this.key = key;
+    this.failures = retry?.failures ?? 0;
+    this.due = due;
+    this.firstDeliveredAt = retry?.firstDeliveredAt ?? 0;
+    this.lastDeliveredAt = retry?.lastDeliveredAt ?? 0;
+    this.lastError = retry?.lastError ?? null;
+    this.deadSeq = retry?.deadSeq ?? 0;
+  }
+
+  /** The current lease, or undefined when none. */
+  get lease(): PendingLease | undefined {
+    return this.#leased ? this : undefined;
+  }
+
+  /** Leases it until `deadline` (monotonic); not started yet. */
+  setLease(seq: number, token: string, consumerId: string, deadline: number): void {
+    this.seq = seq;
+    this.token = token;
+    this.consumerId = consumerId;
+    this.deadline = deadline;
+    this.started = false;
+    this.heapAt = deadline;
+    this.startedAt = undefined;
+    this.#leased = true;
+  }
+
+  clearLease(): void {
+    this.#leased = false;
+  }
 }
 
 /** The durable part of a pending message, as replay finds it in RETRY records. */
@@ -139,21 +193,7 @@ export class GroupState {
     if (this.aheadSettled.delete(offset)) return undefined;
     const retry = this.aheadRetry.get(offset);
     this.aheadRetry.delete(offset);
-    const p: Pending = {
-      offset,
-      key,
-      failures: retry?.failures ?? 0,
-      due: Math.max(retry?.due ?? Number.NEGATIVE_INFINITY, deliverAt),
-      firstDeliveredAt: retry?.firstDeliveredAt ?? 0,
-      lastDeliveredAt: retry?.lastDeliveredAt ?? 0,
-      lastError: retry?.lastError ?? null,
-      lease: undefined,
-      deadSeq: retry?.deadSeq ?? 0,
-      // Every field from the start: one object shape for all (fields added later change it).
-      acking: false,
-      cached: undefined,
-      takenBy: 0,
-    };
+    const p = new Pending(offset, key, retry, Math.max(retry?.due ?? Number.NEGATIVE_INFINITY, deliverAt));
     this.pending.set(offset, p);
     const k = this.#orderKey(p);
     if (k !== undefined) {
@@ -236,13 +276,13 @@ export class GroupState {
 
   /** Leases `p` to `consumerId` until `now + timeoutMs`; `wallNow` is recorded as its delivery time. */
   lease(p: Pending, consumerId: string, leaseSeq: number, token: string, now: number, timeoutMs: number, wallNow: number): void {
-    p.lease = { seq: leaseSeq, token, consumerId, deadline: now + timeoutMs, started: false, heapAt: now + timeoutMs };
+    p.setLease(leaseSeq, token, consumerId, now + timeoutMs);
     if (p.firstDeliveredAt === 0) p.firstDeliveredAt = wallNow;
     p.lastDeliveredAt = wallNow;
     const open = this.#openLeaseEntry;
-    if (open && open.at === p.lease.deadline && open.leaseSeq + open.offsets.length === leaseSeq) open.offsets.push(p.offset);
+    if (open && open.at === p.deadline && open.leaseSeq + open.offsets.length === leaseSeq) open.offsets.push(p.offset);
     else {
-      this.#openLeaseEntry = { at: p.lease.deadline, seq: this.#seq++, offsets: [p.offset], leaseSeq };
+      this.#openLeaseEntry = { at: p.deadline, seq: this.#seq++, offsets: [p.offset], leaseSeq };
       this.#leaseHeap.push(this.#openLeaseEntry);
       this.#compactHeaps();
     }
@@ -310,7 +350,7 @@ export class GroupState {
 
   /** Records a failed attempt: the lease ends and the message waits until `due`. */
   fail(p: Pending, failures: number, due: number, error: string | null, now: number): void {
-    p.lease = undefined;
+    p.clearLease();
     p.failures = failures;
     p.due = due;
     p.lastError = error;
@@ -319,7 +359,7 @@ export class GroupState {
 
   /** Ends a lease without charging an attempt (the consumer closed). */
   unlease(p: Pending, now: number): void {
-    p.lease = undefined;
+    p.clearLease();
     this.#schedule(p, now);
   }
 
@@ -352,7 +392,7 @@ export class GroupState {
   dying(): Pending[] {
     const out = [...this.pending.values()].filter((p) => p.deadSeq > 0);
     for (const [offset, r] of this.aheadRetry) {
-      if (r.deadSeq > 0) out.push({ offset, key: undefined, failures: r.failures, due: r.due, firstDeliveredAt: r.firstDeliveredAt, lastDeliveredAt: r.lastDeliveredAt, lastError: r.lastError, lease: undefined, deadSeq: r.deadSeq });
+      if (r.deadSeq > 0) out.push(new Pending(offset, undefined, r, r.due));
     }
     return out;
   }

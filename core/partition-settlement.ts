@@ -284,7 +284,8 @@ export class PartitionSettlement {
     if (deadNow || failures >= c.options.maxDeliveries) {
       const k = g.deadSeq + 1;
       await this.#journal.record(RecordType.DEAD_INTENT, { g: g.name, o: p.offset, f: failures, due: wallFromMono(at, p.due), ...history, e: error, k }, () => {
-        Object.assign(p, { lease: undefined, failures, lastError: error, deadSeq: k });
+        p.clearLease();
+        Object.assign(p, { failures, lastError: error, deadSeq: k });
         g.deadSeq = k;
       });
       if (failures >= c.options.maxDeliveries) metrics.event({ type: 'maxDeliveriesReached', at: at.wall, topic: c.topic, partition: c.partition, group: g.name, offset: p.offset, attempts: failures, lastError: error });
