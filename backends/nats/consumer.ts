@@ -28,7 +28,7 @@ import { deadLetter } from './dead-letter.ts';
 import { leaseMarginMs, JetStreamDelivery, type NatsDeliveryOwner } from './delivery.ts';
 import type { NatsConsumer } from './types.ts';
 import { BackendUnavailableError } from './errors.ts';
-import { joinGroup, type GroupMember } from './groups.ts';
+import { alignGroups, joinGroup, type GroupMember } from './groups.ts';
 import { withDeadline, type NatsLink } from './link.ts';
 import { partitionOfSubject } from './mapping.ts';
 import { decodePayload } from './payload.ts';
@@ -82,6 +82,7 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
   #handedBack: Promise<void> | undefined;
   #drained: (() => void) | undefined;
   #sweep: NodeJS.Timeout | undefined;
+  #unwatch: (() => void) | undefined;
 
   constructor(host: NatsConsumerHost, group: string, options: ConsumerOptions) {
     if (options === undefined) throw new InvalidArgumentError("ferry.consumer(group, options) needs options: { topics: ['a topic', ...] }");
@@ -112,6 +113,7 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
       onceKeys: this.#host.onceKeys,
       accepts: () => !this.#closed,
       now,
+      optionsOf: (topic) => topics.cached(topic),
       ack: async (msg) => {
         try {
           await msg.ackAck({ timeout: link.settings.requestTimeoutMs });
@@ -163,13 +165,16 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
   /** Joins the group on every topic; a transient failure (no leader yet, a lost connection) is reported and retried. */
   async #join(): Promise<void> {
     const members: GroupMember[] = [];
-    let shortestAckMs = Infinity;
+    const { link, topics } = this.#host;
     for (const topic of this.#topicNames) {
       for (let failures = 0; ; failures++) {
         try {
-          const options = await this.#host.topics.get(topic);
-          shortestAckMs = Math.min(shortestAckMs, options.ackTimeoutMs);
-          members.push(...(await joinGroup(this.#host.link, topic, options, this.group, this.#ordering)));
+          // Read from the servers, not the cache: a group's new consumers get the AckWait of now.
+          const options = await topics.current(topic);
+          members.push(...(await joinGroup(link, topic, options, this.group, this.#ordering)));
+          // An alterTopic between that read and the join did not see a consumer made just now.
+          const after = await topics.current(topic);
+          if (after.ackTimeoutMs !== options.ackTimeoutMs) await alignGroups(link, topic, after);
           break;
         } catch (error) {
           if (!(error instanceof FerryError && error.retriable) || this.#stopped) throw error;
@@ -181,12 +186,32 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
     if (this.#stopped) return;
     const share = this.#ordering === 'none' ? Math.max(1, Math.ceil(this.#maxInFlight / members.length)) : 1;
     this.#pumps = Promise.all(members.map((member) => this.#pump(member, share))).then(() => {});
-    // Expired leases free their slots (as the embedded consumer's sweep does).
+    this.#unwatch = topics.onChange((topic, before, after) => this.#optionsChanged(topic, before, after));
+    this.#startSweep();
+  }
+
+  /** Expired leases free their slots (as the embedded consumer's sweep does), checked ten times per shortest lease. */
+  #startSweep(): void {
+    clearInterval(this.#sweep);
+    const shortestAckMs = Math.min(...this.#topicNames.map((t) => this.#host.topics.cached(t)?.ackTimeoutMs ?? 30_000));
     this.#sweep = setInterval(() => {
       const t = now();
       for (const d of this.#held) if (d.deadline <= t) this.#expire(d);
     }, Math.max(10, Math.min(1000, Math.floor(shortestAckMs / 10))));
     this.#sweep.unref();
+  }
+
+  /**
+   * A topic's options changed (alterTopic, here or in another process). JetStream measures every
+   * pending message against the new AckWait, so a shorter one shortens the leases held here by as
+   * much: a settle after the server's redelivery must stay refused.
+   */
+  #optionsChanged(topic: string, before: ResolvedTopicOptions, after: ResolvedTopicOptions): void {
+    if (!this.#topicNames.includes(topic) || this.#closed || after.ackTimeoutMs === before.ackTimeoutMs) return;
+    const lease = (o: ResolvedTopicOptions): number => o.ackTimeoutMs - leaseMarginMs(o.ackTimeoutMs);
+    const cut = lease(before) - lease(after);
+    if (cut > 0) for (const d of this.#held) if (d.topic === topic) d.deadline -= cut;
+    this.#startSweep();
   }
 
   async #pump(member: GroupMember, share: number): Promise<void> {
@@ -348,6 +373,7 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
     this.#closed = true;
     while (this.#buffer.shift());
     clearInterval(this.#sweep);
+    this.#unwatch?.();
     this.#host.onClose();
   }
 
@@ -399,6 +425,7 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
       }
       this.#closed = true;
       clearInterval(this.#sweep);
+      this.#unwatch?.();
       for (const d of [...this.#held]) {
         d.msg.nak();
         this.#leave(d);

@@ -103,7 +103,10 @@ export class JetStreamProducer implements NatsProducer {
 
   async #send(topic: string, options: ResolvedTopicOptions, message: Message, payload: Uint8Array): Promise<PublishResult> {
     const partition = message.key !== undefined ? partitionOf(message.key, options.partitions) : message.id !== undefined ? partitionOf(`id:${message.id}`, options.partitions) : this.#roundRobin++ % options.partitions;
-    const msgID = message.id ?? (this.#idempotent ? this.#idPrefix + this.#idSeq++ : undefined);
+    // A topic without a dedupe window (dedupWindowMs 0) stores a repeated id again: the user's id
+    // then travels in the payload only, and retries are deduplicated by a generated one.
+    const userId = options.dedupWindowMs > 0 ? message.id : undefined;
+    const msgID = userId ?? (this.#idempotent ? this.#idPrefix + this.#idSeq++ : undefined);
     await this.#room(payload.length);
     try {
       const { link } = this.#host;
