@@ -114,15 +114,7 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
       accepts: () => !this.#closed,
       now,
       optionsOf: (topic) => topics.cached(topic),
-      ack: async (msg) => {
-        try {
-          await msg.ackAck({ timeout: link.settings.requestTimeoutMs });
-        } catch (cause) {
-          // The client marks a message acked on the first try; a retry must send again.
-          (msg as unknown as { didAck: boolean }).didAck = false;
-          throw new BackendUnavailableError('ack', link.settings.servers, link.settings.requestTimeoutMs, { cause });
-        }
-      },
+      ack: (msg) => link.acks.confirm(msg),
       signal: async (msg, what) => {
         if (what === 'working') msg.working();
         else msg.nak(Math.round(what.nakDelayMs));
@@ -185,7 +177,11 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
     }
     if (this.#stopped) return;
     const share = this.#ordering === 'none' ? Math.max(1, Math.ceil(this.#maxInFlight / members.length)) : 1;
-    this.#pumps = Promise.all(members.map((member) => this.#pump(member, share))).then(() => {});
+    // Two pulls per consumer, each for half its share: while one delivers, the other waits on the
+    // server, so messages keep coming instead of stopping for a round trip after every batch.
+    const pulls = share >= 2 ? 2 : 1;
+    const chunk = Math.ceil(share / pulls);
+    this.#pumps = Promise.all(members.flatMap((member) => Array.from({ length: pulls }, () => this.#pump(member, chunk)))).then(() => {});
     this.#unwatch = topics.onChange((topic, before, after) => this.#optionsChanged(topic, before, after));
     this.#startSweep();
   }
@@ -214,9 +210,9 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
     this.#startSweep();
   }
 
-  async #pump(member: GroupMember, share: number): Promise<void> {
+  async #pump(member: GroupMember, chunk: number): Promise<void> {
     for (let failures = 0; !this.#stopped; ) {
-      const want = await this.#reserve(share);
+      const want = await this.#reserve(chunk);
       if (want === 0) return;
       let got = 0;
       try {
@@ -247,9 +243,14 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
     }
   }
 
-  /** Waits for at least one free slot and takes up to `most`; 0 once stopped. */
+  /**
+   * Waits until half of `most` slots are free (a pull for a handful would cost a round trip for
+   * each handful) and takes up to `most`; 0 once stopped. Half always comes: the other pull holds
+   * at most its own `most`, and held deliveries end (settled or expired).
+   */
   async #reserve(most: number): Promise<number> {
-    while (!this.#stopped && this.#inFlight >= this.#maxInFlight) await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
+    const least = Math.ceil(most / 2);
+    while (!this.#stopped && this.#maxInFlight - this.#inFlight < least) await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
     if (this.#stopped) return 0;
     const n = Math.min(most, this.#maxInFlight - this.#inFlight);
     this.#inFlight += n;
