@@ -247,7 +247,7 @@ export class NatsFerry {
       // Drain sends what is buffered; with the servers gone it could wait for ever: bounded.
       const { nc, settings } = this.#link;
       if (!nc.isClosed()) await withDeadline(nc.drain(), settings.requestTimeoutMs, () => new Error('drain timed out')).catch(() => nc.close());
-      this.#link.acks.close();
+      this.#link.requests.close();
     })();
     return this.#closing;
   }

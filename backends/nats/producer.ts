@@ -20,6 +20,7 @@ import { retrying, type NatsLink } from './link.ts';
 import { GENERATED_ID_PREFIX, subjectOf } from './mapping.ts';
 import type { NatsRecorder } from './metrics-recorder.ts';
 import { encodePayload } from './payload.ts';
+import { streamPublish } from './stream-publish.ts';
 import type { NatsProducer } from './types.ts';
 
 /** What a producer needs from its Ferry instance. */
@@ -112,9 +113,8 @@ export class JetStreamProducer implements NatsProducer {
       const { link } = this.#host;
       const subject = subjectOf(topic, partition);
       const sentAt = performance.now();
-      const ack = await retrying(link, `publishing to ${topic}`, this.#deliveryTimeoutMs, () =>
-        link.js.publish(subject, payload, { timeout: Math.min(link.settings.requestTimeoutMs, this.#deliveryTimeoutMs), ...(msgID === undefined ? {} : { msgID }) }),
-      );
+      const timeoutMs = Math.min(link.settings.requestTimeoutMs, this.#deliveryTimeoutMs);
+      const ack = await retrying(link, `publishing to ${topic}`, this.#deliveryTimeoutMs, () => streamPublish(link, subject, payload, timeoutMs, msgID));
       this.#host.recorder.published(topic, partition, ack.duplicate, performance.now() - sentAt);
       return { topic, partition, offset: ack.seq, duplicate: ack.duplicate };
     } finally {
