@@ -11,6 +11,8 @@ import type { JsMsg } from '@nats-io/jetstream';
 import type { InboxRequests } from './inbox-requests.ts';
 
 const ACK = new TextEncoder().encode('+ACK');
+/** Acks sent together at most: enough to share a socket write, few enough not to wait long. */
+const SEND_BATCH = 64;
 
 /** The subject a message is acked on (the client keeps it as the message's reply subject, outside JsMsg's declared type). */
 function ackSubject(msg: JsMsg): string {
@@ -41,14 +43,19 @@ export class AckConfirms {
   confirm(msg: JsMsg): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       this.#queued.push({ msg, resolve, reject });
+      // A handler loop that takes a whole buffer in one turn would hold every ack until its end:
+      // a full batch goes out at once.
+      if (this.#queued.length >= SEND_BATCH) return this.#send();
       if (this.#scheduled) return;
       this.#scheduled = true;
-      setImmediate(() => this.#send());
+      setImmediate(() => {
+        this.#scheduled = false;
+        this.#send();
+      });
     });
   }
 
   #send(): void {
-    this.#scheduled = false;
     const queued = this.#queued;
     this.#queued = [];
     for (const { msg, resolve, reject } of queued) {
