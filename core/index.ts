@@ -28,6 +28,7 @@ export type { DeadLetterInfo } from './dead-letter.ts';
 export { hash32, partitionOf } from './hash.ts';
 export { recordCacheShare } from './record-cache.ts';
 export type { ResolvedTopicOptions, TopicOptions, Backoff } from './topic-options.ts';
+export { resolveTopicChanges } from './topic-changes.ts';
 export type { TopicChanges } from './topic-changes.ts';
 export type { Producer, ProducerOptions, PublishResult } from './producer.ts';
 export type { CloseOptions, Consumer, ConsumerFault, ConsumerOptions, Delivery, NackOptions, RunOptions } from './consumer.ts';

@@ -4,14 +4,16 @@
 // test then checks that the backend refuses it with a typed error, never that it is skipped.
 // Real time throughout (short leases); every topic name is fresh, so tests share one backend.
 import { describe, expect, it, type TestContext } from 'vitest';
-import type { Delivery, Message, PublishResult, TopicOptions, ConsumerOptions, DeadLetterInfo, FerryEventMap, FerryEventName } from '../index.ts';
+import type { Delivery, Message, PublishResult, TopicOptions, ConsumerOptions, DeadLetterInfo, FerryEventMap, FerryEventName, TopicChanges } from '../index.ts';
+import type { ResolvedTopicOptions } from '../core/index.ts';
 import { fresh, nextWithin, sleep, takeAll } from './conformance-helpers.ts';
 import { describeMetricsConformance } from './conformance-metrics.ts';
 
 /** The part of Ferry's API the suite uses: what both `Ferry` and `NatsFerry` provide. */
 export interface FerryApi {
   createTopic(name: string, options?: TopicOptions): Promise<void>;
-  topics(): { name: string }[];
+  alterTopic(name: string, changes: TopicChanges): Promise<ResolvedTopicOptions>;
+  topics(): { name: string; options: ResolvedTopicOptions }[];
   producer(options?: { readonly idempotent?: boolean }): {
     publish(topic: string, message: Message): Promise<PublishResult>;
     publishMany(topic: string, messages: readonly Message[]): Promise<PublishResult[]>;
@@ -410,6 +412,70 @@ export function describeConformance(name: string, backend: ConformanceBackend, f
       await Promise.all(runs);
       expect(total).toBe(24);
       for (const [key, values] of acked) expect(values, `key ${key}`).toEqual([...values].sort((x, y) => x - y));
+    });
+
+    it('alterTopic: a raised maxDeliveries and a shorter ackTimeoutMs apply at once and after a restart', async (ctx) => {
+      let ferry = await ferryFor(ctx);
+      const topic = fresh('alter');
+      await ferry.createTopic(topic, { maxDeliveries: 2, backoff: { kind: 'fixed', delayMs: 20 } }); // ackTimeoutMs: 30 s
+      await ferry.producer().publish(topic, { value: 'flaky' });
+      const group = fresh('g');
+      const consumer = ferry.consumer(group, { topics: [topic] });
+      const first = await nextWithin(consumer, 10_000);
+      expect(first?.attempt).toBe(1);
+      await first!.nack({ error: 'first' });
+      const changed = await ferry.alterTopic(topic, { maxDeliveries: 3, ackTimeoutMs: 500 });
+      expect(changed).toMatchObject({ maxDeliveries: 3, ackTimeoutMs: 500, partitions: 1, deadLetter: `${topic}.dlq` });
+      const second = await nextWithin(consumer, 10_000);
+      expect(second?.attempt).toBe(2);
+      await second!.nack({ error: 'second' }); // its last attempt under the old maxDeliveries of 2
+      const third = await nextWithin(consumer, 10_000);
+      expect(third?.attempt).toBe(3);
+      // Never settled: its lease of 500 ms (not 30 s) runs out on the last attempt, and it is dead-lettered.
+      expect(await nextWithin(consumer, 1500)).toBeUndefined();
+      const letters = ferry.consumer(fresh('ops'), { topics: [`${topic}.dlq`] });
+      const [letter] = await takeAll(letters, 1, 10_000);
+      expect(letter!.deadLetter).toMatchObject({ topic, group, attempts: 3 });
+      await expect(third!.ack()).rejects.toMatchObject({ code: 'STALE_DELIVERY' });
+      await Promise.all([consumer.close({ timeoutMs: 0 }), letters.close()]);
+
+      ferry = await backend.restart(ferry);
+      expect(ferry.topics().find((t) => t.name === topic)?.options).toMatchObject({ maxDeliveries: 3, ackTimeoutMs: 500 });
+      await ferry.producer().publish(topic, { value: 'after' });
+      const later = ferry.consumer(group, { topics: [topic] });
+      const held = await nextWithin(later, 10_000); // never settled: back after 500 ms (under 30 s, not within the wait)
+      const again = await nextWithin(later, 10_000);
+      expect(again).toMatchObject({ value: 'after', attempt: 2, offset: held!.offset });
+      await again!.ack();
+      await later.close();
+    });
+
+    it('alterTopic: dedupWindowMs 0 stores a repeated id again; partitions cannot change; bad changes change nothing', async (ctx) => {
+      const ferry = await ferryFor(ctx);
+      const topic = fresh('alter-dedupe');
+      await ferry.createTopic(topic, { partitions: 2 });
+      const producer = ferry.producer();
+      await producer.publish(topic, { value: 1, id: 'a' });
+      expect(await producer.publish(topic, { value: 2, id: 'a' })).toMatchObject({ duplicate: true });
+      expect((await ferry.alterTopic(topic, { dedupWindowMs: 0 })).dedupWindowMs).toBe(0);
+      await producer.publish(topic, { value: 3, id: 'b' });
+      await sleep(50);
+      expect(await producer.publish(topic, { value: 4, id: 'b' })).toMatchObject({ duplicate: false });
+      const consumer = ferry.consumer<number>(fresh('g'), { topics: [topic] });
+      const got = await takeAll(consumer, 3);
+      expect(await nextWithin(consumer, 300)).toBeUndefined();
+      await consumer.close();
+      expect(got.map((d) => d.value).sort()).toEqual([1, 3, 4]);
+
+      const before = ferry.topics().find((t) => t.name === topic)?.options;
+      await expect(ferry.alterTopic(topic, { partitions: 3 } as never)).rejects.toMatchObject({ code: 'TOPIC_OPTION_FIXED', message: expect.stringContaining('partitions') });
+      await expect(ferry.alterTopic(topic, { deadLetter: 'elsewhere' } as never)).rejects.toMatchObject({ code: 'TOPIC_OPTION_FIXED' });
+      await expect(ferry.alterTopic(topic, { maxDeliveries: 0 })).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(ferry.alterTopic(topic, { maxDelivery: 4 } as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(ferry.alterTopic(fresh('nope'), { maxDeliveries: 4 })).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
+      expect(ferry.topics().find((t) => t.name === topic)?.options).toEqual(before);
+      const same = await ferry.alterTopic(topic, { partitions: 2, retention: { ms: 60_000 } } as never); // the stored count again is no change
+      expect(same).toMatchObject({ partitions: 2, retention: { ms: 60_000, bytes: 0 }, dedupWindowMs: 0 });
     });
 
     it('loses nothing when a consumer closes mid-stream', async (ctx) => {

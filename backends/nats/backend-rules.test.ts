@@ -2,31 +2,15 @@
 // NATS cannot give are UNSUPPORTED (never silently weaker); topic options and group orderings live
 // in the servers, so another instance sees them; a slow consumer holds at most maxInFlight; a server
 // lost mid-run is reconnected to, and nothing confirmed is lost.
-import { afterAll, beforeAll, describe, expect, it, type TestContext } from 'vitest';
-import { Ferry, type NatsFerry } from '../../index.ts';
-import { startNats, type NatsSetup } from '../../test-support/nats-server.ts';
+import { describe, expect, it } from 'vitest';
+import { Ferry } from '../../index.ts';
+import { natsFixture } from '../../test-support/nats-fixture.ts';
 import { letterId } from './dead-letter.ts';
 import { subjectOf } from './mapping.ts';
 import { encodePayload } from './payload.ts';
 
-let setup: NatsSetup | { skip: string };
-const opened: NatsFerry[] = [];
-
-beforeAll(async () => {
-  setup = await startNats(1);
-}, 30_000);
-
-afterAll(async () => {
-  await Promise.allSettled(opened.map((f) => f.close({ timeoutMs: 0 })));
-  if (!('skip' in setup)) await setup.cleanup();
-});
-
-async function open(ctx: TestContext): Promise<NatsFerry> {
-  if ('skip' in setup) ctx.skip(setup.skip);
-  const ferry = await Ferry.open({ backend: { kind: 'nats', servers: (setup as NatsSetup).servers } });
-  opened.push(ferry);
-  return ferry;
-}
+const nats = natsFixture();
+const open = nats.open;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -50,9 +34,7 @@ describe('the NATS backend', () => {
   });
 
   it('reports a request the servers refuse as BACKEND_REQUEST_FAILED, with their reason', async (ctx) => {
-    if ('skip' in setup) ctx.skip(setup.skip);
-    const ferry = await Ferry.open({ backend: { kind: 'nats', servers: (setup as NatsSetup).servers, replicas: 3 } });
-    opened.push(ferry);
+    const ferry = await open(ctx, { replicas: 3 });
     // One server cannot hold three replicas.
     const error = await ferry.createTopic('three-copies').catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'BACKEND_REQUEST_FAILED', retriable: false });
@@ -68,7 +50,7 @@ describe('the NATS backend', () => {
     // What a process that crashed between the letter's PubAck and the TERM left behind.
     const { connect } = await import('@nats-io/transport-node');
     const { jetstream } = await import('@nats-io/jetstream');
-    const nc = await connect({ servers: (setup as NatsSetup).servers });
+    const nc = await connect({ servers: nats.server(ctx).servers });
     try {
       const ack = await jetstream(nc).publish(subjectOf('crashy.dlq', 0), encodePayload({ value: 'poison', headers: undefined, key: undefined, id: undefined, deadLetter: undefined, onlyGroup: undefined }), { msgID: letterId('crashy', d!.offset, 'crashy-group') });
       expect(ack.duplicate).toBe(false);
@@ -118,7 +100,7 @@ describe('the NATS backend', () => {
     await sleep(1500);
     const { jetstreamManager } = await import('@nats-io/jetstream');
     const { connect } = await import('@nats-io/transport-node');
-    const nc = await connect({ servers: (setup as NatsSetup).servers });
+    const nc = await connect({ servers: nats.server(ctx).servers });
     try {
       const info = await (await jetstreamManager(nc)).consumers.info('ferry_slow', 'slow-group');
       expect(info.num_ack_pending).toBeLessThanOrEqual(5);
@@ -145,7 +127,7 @@ describe('the NATS backend', () => {
       }
     })();
     await sleep(200);
-    const node = (setup as NatsSetup).nodes[0]!;
+    const node = nats.server(ctx).nodes[0]!;
     await node.stop('SIGKILL');
     await sleep(500);
     await node.restart();
@@ -159,13 +141,12 @@ describe('the NATS backend', () => {
   });
 
   it('closes within its deadlines while the server is down, and refuses work after', async (ctx) => {
-    if ('skip' in setup) ctx.skip(setup.skip);
-    const ferry = await Ferry.open({ backend: { kind: 'nats', servers: (setup as NatsSetup).servers, requestTimeoutMs: 1000 } });
+    const ferry = await Ferry.open({ backend: { kind: 'nats', servers: nats.server(ctx).servers, requestTimeoutMs: 1000 } }); // closed by the test itself
     await ferry.createTopic('down', { ackTimeoutMs: 1000 });
     const consumer = ferry.consumer('down-group', { topics: ['down'] });
     void consumer.next();
     await sleep(200);
-    const node = (setup as NatsSetup).nodes[0]!;
+    const node = nats.server(ctx).nodes[0]!;
     await node.stop('SIGKILL');
     try {
       const started = Date.now();

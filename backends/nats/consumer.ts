@@ -28,7 +28,7 @@ import { deadLetter } from './dead-letter.ts';
 import { leaseMarginMs, JetStreamDelivery, type NatsDeliveryOwner } from './delivery.ts';
 import type { NatsConsumer } from './types.ts';
 import { BackendUnavailableError } from './errors.ts';
-import { joinGroup, type GroupMember } from './groups.ts';
+import { alignGroups, joinGroup, type GroupMember } from './groups.ts';
 import { withDeadline, type NatsLink } from './link.ts';
 import { partitionOfSubject } from './mapping.ts';
 import { decodePayload } from './payload.ts';
@@ -82,6 +82,7 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
   #handedBack: Promise<void> | undefined;
   #drained: (() => void) | undefined;
   #sweep: NodeJS.Timeout | undefined;
+  #unwatch: (() => void) | undefined;
 
   constructor(host: NatsConsumerHost, group: string, options: ConsumerOptions) {
     if (options === undefined) throw new InvalidArgumentError("ferry.consumer(group, options) needs options: { topics: ['a topic', ...] }");
@@ -112,15 +113,8 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
       onceKeys: this.#host.onceKeys,
       accepts: () => !this.#closed,
       now,
-      ack: async (msg) => {
-        try {
-          await msg.ackAck({ timeout: link.settings.requestTimeoutMs });
-        } catch (cause) {
-          // The client marks a message acked on the first try; a retry must send again.
-          (msg as unknown as { didAck: boolean }).didAck = false;
-          throw new BackendUnavailableError('ack', link.settings.servers, link.settings.requestTimeoutMs, { cause });
-        }
-      },
+      optionsOf: (topic) => topics.cached(topic),
+      ack: (msg) => link.acks.confirm(msg),
       signal: async (msg, what) => {
         if (what === 'working') msg.working();
         else msg.nak(Math.round(what.nakDelayMs));
@@ -163,13 +157,16 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
   /** Joins the group on every topic; a transient failure (no leader yet, a lost connection) is reported and retried. */
   async #join(): Promise<void> {
     const members: GroupMember[] = [];
-    let shortestAckMs = Infinity;
+    const { link, topics } = this.#host;
     for (const topic of this.#topicNames) {
       for (let failures = 0; ; failures++) {
         try {
-          const options = await this.#host.topics.get(topic);
-          shortestAckMs = Math.min(shortestAckMs, options.ackTimeoutMs);
-          members.push(...(await joinGroup(this.#host.link, topic, options, this.group, this.#ordering)));
+          // Read from the servers, not the cache: a group's new consumers get the AckWait of now.
+          const options = await topics.current(topic);
+          members.push(...(await joinGroup(link, topic, options, this.group, this.#ordering)));
+          // An alterTopic between that read and the join did not see a consumer made just now.
+          const after = await topics.current(topic);
+          if (after.ackTimeoutMs !== options.ackTimeoutMs) await alignGroups(link, topic, after);
           break;
         } catch (error) {
           if (!(error instanceof FerryError && error.retriable) || this.#stopped) throw error;
@@ -180,8 +177,19 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
     }
     if (this.#stopped) return;
     const share = this.#ordering === 'none' ? Math.max(1, Math.ceil(this.#maxInFlight / members.length)) : 1;
-    this.#pumps = Promise.all(members.map((member) => this.#pump(member, share))).then(() => {});
-    // Expired leases free their slots (as the embedded consumer's sweep does).
+    // Two pulls per consumer, each for half its share: while one delivers, the other waits on the
+    // server, so messages keep coming instead of stopping for a round trip after every batch.
+    const pulls = share >= 2 ? 2 : 1;
+    const chunk = Math.ceil(share / pulls);
+    this.#pumps = Promise.all(members.flatMap((member) => Array.from({ length: pulls }, () => this.#pump(member, chunk)))).then(() => {});
+    this.#unwatch = topics.onChange((topic, before, after) => this.#optionsChanged(topic, before, after));
+    this.#startSweep();
+  }
+
+  /** Expired leases free their slots (as the embedded consumer's sweep does), checked ten times per shortest lease. */
+  #startSweep(): void {
+    clearInterval(this.#sweep);
+    const shortestAckMs = Math.min(...this.#topicNames.map((t) => this.#host.topics.cached(t)?.ackTimeoutMs ?? 30_000));
     this.#sweep = setInterval(() => {
       const t = now();
       for (const d of this.#held) if (d.deadline <= t) this.#expire(d);
@@ -189,9 +197,22 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
     this.#sweep.unref();
   }
 
-  async #pump(member: GroupMember, share: number): Promise<void> {
+  /**
+   * A topic's options changed (alterTopic, here or in another process). JetStream measures every
+   * pending message against the new AckWait, so a shorter one shortens the leases held here by as
+   * much: a settle after the server's redelivery must stay refused.
+   */
+  #optionsChanged(topic: string, before: ResolvedTopicOptions, after: ResolvedTopicOptions): void {
+    if (!this.#topicNames.includes(topic) || this.#closed || after.ackTimeoutMs === before.ackTimeoutMs) return;
+    const lease = (o: ResolvedTopicOptions): number => o.ackTimeoutMs - leaseMarginMs(o.ackTimeoutMs);
+    const cut = lease(before) - lease(after);
+    if (cut > 0) for (const d of this.#held) if (d.topic === topic) d.deadline -= cut;
+    this.#startSweep();
+  }
+
+  async #pump(member: GroupMember, chunk: number): Promise<void> {
     for (let failures = 0; !this.#stopped; ) {
-      const want = await this.#reserve(share);
+      const want = await this.#reserve(chunk);
       if (want === 0) return;
       let got = 0;
       try {
@@ -222,9 +243,14 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
     }
   }
 
-  /** Waits for at least one free slot and takes up to `most`; 0 once stopped. */
+  /**
+   * Waits until half of `most` slots are free (a pull for a handful would cost a round trip for
+   * each handful) and takes up to `most`; 0 once stopped. Half always comes: the other pull holds
+   * at most its own `most`, and held deliveries end (settled or expired).
+   */
   async #reserve(most: number): Promise<number> {
-    while (!this.#stopped && this.#inFlight >= this.#maxInFlight) await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
+    const least = Math.ceil(most / 2);
+    while (!this.#stopped && this.#maxInFlight - this.#inFlight < least) await new Promise<void>((resolve) => this.#slotWaiters.push(resolve));
     if (this.#stopped) return 0;
     const n = Math.min(most, this.#maxInFlight - this.#inFlight);
     this.#inFlight += n;
@@ -348,6 +374,7 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
     this.#closed = true;
     while (this.#buffer.shift());
     clearInterval(this.#sweep);
+    this.#unwatch?.();
     this.#host.onClose();
   }
 
@@ -399,6 +426,7 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
       }
       this.#closed = true;
       clearInterval(this.#sweep);
+      this.#unwatch?.();
       for (const d of [...this.#held]) {
         d.msg.nak();
         this.#leave(d);

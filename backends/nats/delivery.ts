@@ -20,6 +20,8 @@ export interface NatsDeliveryOwner {
   accepts(): boolean;
   /** Monotonic ms, as deadlines are. */
   now(): number;
+  /** The topic's options now (alterTopic changes them while deliveries are held). */
+  optionsOf(topic: string): ResolvedTopicOptions | undefined;
   /** Sends +ACK and waits for the server's confirm. */
   ack(msg: JsMsg): Promise<void>;
   /** Sends NAK with a delay, or +WPI, and waits until the server has read it. */
@@ -62,7 +64,8 @@ export class JetStreamDelivery<V = unknown> implements Delivery<V> {
   readonly takenAt: number;
   readonly msg: JsMsg;
   readonly payload: Payload;
-  readonly options: ResolvedTopicOptions;
+  /** The topic's options when the message arrived: stand-ins if the topic is no longer known. */
+  readonly #options: ResolvedTopicOptions;
   readonly #owner: NatsDeliveryOwner;
   #settled = false;
   /** Keys d.once claimed: recorded as done before the +ACK. */
@@ -71,7 +74,7 @@ export class JetStreamDelivery<V = unknown> implements Delivery<V> {
   constructor(msg: JsMsg, topic: string, partition: number, payload: Payload, options: ResolvedTopicOptions, deadline: number, owner: NatsDeliveryOwner) {
     this.msg = msg;
     this.payload = payload;
-    this.options = options;
+    this.#options = options;
     this.value = payload.value as V;
     this.key = payload.key;
     this.headers = payload.headers;
@@ -86,6 +89,11 @@ export class JetStreamDelivery<V = unknown> implements Delivery<V> {
     this.deliveredAt = Date.now();
     this.takenAt = owner.now();
     this.#owner = owner;
+  }
+
+  /** The topic's options now: a settle reads maxDeliveries, backoff and ackTimeoutMs at each use, as on the embedded engine. */
+  get options(): ResolvedTopicOptions {
+    return this.#owner.optionsOf(this.topic) ?? this.#options;
   }
 
   get settled(): boolean {

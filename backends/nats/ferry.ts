@@ -21,10 +21,11 @@ import {
   type ProducerOptions,
   type RedriveOptions,
   type ResolvedTopicOptions,
+  type TopicChanges,
   type TopicOptions,
 } from '../../core/index.ts';
 import { JetStreamConsumer } from './consumer.ts';
-import { deleteGroupOn } from './groups.ts';
+import { alignGroups, deleteGroupOn } from './groups.ts';
 import { UnsupportedFeatureError } from './errors.ts';
 import { connectNats, withDeadline, type NatsLink } from './link.ts';
 import { collectNatsMetrics, natsAlertInput } from './metrics.ts';
@@ -34,6 +35,7 @@ import { natsMetricsText } from './metrics-text.ts';
 import { resolveNatsOptions, type NatsFerryOptions } from './options.ts';
 import { JetStreamProducer } from './producer.ts';
 import { redriveNats } from './redrive.ts';
+import { checkStreamOptions } from './stream-config.ts';
 import { NatsTopics } from './topics.ts';
 import type { NatsConsumer, NatsMetrics, NatsProducer } from './types.ts';
 
@@ -62,6 +64,8 @@ export class NatsFerry {
   readonly #onceKeys: NatsOnceKeys;
   readonly #events: EngineEvents;
   #closing: Promise<void> | undefined;
+  /** The alterTopic under way: they run one at a time, so the groups end with the options the stream ends with. */
+  #altering: Promise<unknown> = Promise.resolve();
 
   private constructor(link: NatsLink, topics: NatsTopics, alerts: ReturnType<typeof resolveAlertOptions>) {
     this.#link = link;
@@ -78,6 +82,7 @@ export class NatsFerry {
     try {
       const topics = new NatsTopics(link);
       await topics.load();
+      topics.watch();
       return new NatsFerry(link, topics, alerts);
     } catch (error) {
       await link.nc.close().catch(() => {});
@@ -101,12 +106,38 @@ export class NatsFerry {
     const existing = await this.#topics.find(name);
     if (options === undefined && existing) return;
     const resolved = resolveTopicOptions(name, options ?? {});
+    checkStreamOptions(name, resolved); // before its dead-letter topic is made
     if (resolved.deadLetter !== false) {
       const target = await this.#topics.find(resolved.deadLetter);
       if (!target) await this.createTopic(resolved.deadLetter, DEAD_LETTER_TOPIC_OPTIONS);
       else assertDeadLetterTarget(name, existing === undefined, resolved.deadLetter, target);
     }
     await this.#topics.ensure(name, resolved);
+  }
+
+  /**
+   * Changes options of an existing topic, for every process: maxDeliveries, backoff, ackTimeoutMs,
+   * dedupWindowMs and retention (`{ retention: { ms } }` keeps the stored bytes bound), merged over
+   * the options the servers have now. The stream is updated first (its description holds the
+   * options every process reads, and its max_age, max_bytes and duplicate_window follow them), then
+   * the AckWait of every group's durable consumers. Other processes see the change when the
+   * servers announce the stream's update (within milliseconds), or at their next reconnect.
+   * `partitions` and `deadLetter` cannot change (TOPIC_OPTION_FIXED, saying why); a retention.ms
+   * or dedupWindowMs from 1 to 99 is refused (UNSUPPORTED: JetStream's floor is 100 ms). A
+   * shorter ackTimeoutMs applies at once to messages already delivered too (JetStream measures
+   * every pending message against the current AckWait): the leases held here are shortened to
+   * match. Resolves with the topic's options now.
+   */
+  alterTopic(name: string, changes: TopicChanges): Promise<ResolvedTopicOptions> {
+    this.#checkOpen();
+    const run = this.#altering.then(async () => {
+      const next = await this.#topics.alter(name, changes);
+      // Sent even when nothing changed: a retry after a failure here reaches the groups it missed.
+      await alignGroups(this.#link, name, next);
+      return next;
+    });
+    this.#altering = run.catch(() => {});
+    return run;
   }
 
   /**
@@ -216,6 +247,7 @@ export class NatsFerry {
       // Drain sends what is buffered; with the servers gone it could wait for ever: bounded.
       const { nc, settings } = this.#link;
       if (!nc.isClosed()) await withDeadline(nc.drain(), settings.requestTimeoutMs, () => new Error('drain timed out')).catch(() => nc.close());
+      this.#link.requests.close();
     })();
     return this.#closing;
   }

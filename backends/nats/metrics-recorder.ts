@@ -22,7 +22,8 @@ export class NatsRecorder {
   /** A handler took the message → its ack or nack was confirmed. */
   readonly handler = new DurationHistogram();
   readonly #topics = new Map<string, Map<number, PublishCounters>>();
-  readonly #groups = new Map<string, { group: string; topic: string; partitions: Map<number, GroupCounters> }>();
+  /** group -> topic -> counters (maps, not a joined key: looked up twice per message). */
+  readonly #groups = new Map<string, Map<string, { group: string; topic: string; partitions: Map<number, GroupCounters> }>>();
   readonly #redriven = new Map<string, number>();
   #events: PartitionEvent[] = [];
   #eventsDropped = 0;
@@ -40,9 +41,10 @@ export class NatsRecorder {
 
   /** The counters of `group` on one partition of `topic` (created at its first count). */
   group(group: string, topic: string, partition: number): GroupCounters {
-    const key = `${group}\u0000${topic}`;
-    let g = this.#groups.get(key);
-    if (!g) this.#groups.set(key, (g = { group, topic, partitions: new Map() }));
+    let topics = this.#groups.get(group);
+    if (!topics) this.#groups.set(group, (topics = new Map()));
+    let g = topics.get(topic);
+    if (!g) topics.set(topic, (g = { group, topic, partitions: new Map() }));
     let c = g.partitions.get(partition);
     if (!c) g.partitions.set(partition, (c = zeroCounters()));
     return c;
@@ -111,7 +113,7 @@ export class NatsRecorder {
 
   /** Every group this instance counted for, with its counters per partition (sorted). */
   groups(): { group: string; topic: string; partitions: (GroupCounters & { partition: number })[] }[] {
-    return [...this.#groups.values()].map(({ group, topic, partitions }) => ({
+    return [...this.#groups.values()].flatMap((topics) => [...topics.values()]).map(({ group, topic, partitions }) => ({
       group,
       topic,
       partitions: [...partitions].map(([partition, c]) => ({ ...c, partition })).sort((a, b) => a.partition - b.partition),

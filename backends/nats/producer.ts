@@ -20,6 +20,7 @@ import { retrying, type NatsLink } from './link.ts';
 import { GENERATED_ID_PREFIX, subjectOf } from './mapping.ts';
 import type { NatsRecorder } from './metrics-recorder.ts';
 import { encodePayload } from './payload.ts';
+import { streamPublish } from './stream-publish.ts';
 import type { NatsProducer } from './types.ts';
 
 /** What a producer needs from its Ferry instance. */
@@ -103,15 +104,17 @@ export class JetStreamProducer implements NatsProducer {
 
   async #send(topic: string, options: ResolvedTopicOptions, message: Message, payload: Uint8Array): Promise<PublishResult> {
     const partition = message.key !== undefined ? partitionOf(message.key, options.partitions) : message.id !== undefined ? partitionOf(`id:${message.id}`, options.partitions) : this.#roundRobin++ % options.partitions;
-    const msgID = message.id ?? (this.#idempotent ? this.#idPrefix + this.#idSeq++ : undefined);
+    // A topic without a dedupe window (dedupWindowMs 0) stores a repeated id again: the user's id
+    // then travels in the payload only, and retries are deduplicated by a generated one.
+    const userId = options.dedupWindowMs > 0 ? message.id : undefined;
+    const msgID = userId ?? (this.#idempotent ? this.#idPrefix + this.#idSeq++ : undefined);
     await this.#room(payload.length);
     try {
       const { link } = this.#host;
       const subject = subjectOf(topic, partition);
       const sentAt = performance.now();
-      const ack = await retrying(link, `publishing to ${topic}`, this.#deliveryTimeoutMs, () =>
-        link.js.publish(subject, payload, { timeout: Math.min(link.settings.requestTimeoutMs, this.#deliveryTimeoutMs), ...(msgID === undefined ? {} : { msgID }) }),
-      );
+      const timeoutMs = Math.min(link.settings.requestTimeoutMs, this.#deliveryTimeoutMs);
+      const ack = await retrying(link, `publishing to ${topic}`, this.#deliveryTimeoutMs, () => streamPublish(link, subject, payload, timeoutMs, msgID));
       this.#host.recorder.published(topic, partition, ack.duplicate, performance.now() - sentAt);
       return { topic, partition, offset: ack.seq, duplicate: ack.duplicate };
     } finally {

@@ -1,15 +1,26 @@
 // Topics on NATS: each is a stream whose description keeps the topic's Ferry options, so every
 // process that opens the same servers reads the same options. A cache per Ferry instance answers
-// the hot path (publish, deliveries) without a request; a miss asks the server once.
-import { TopicConflictError, UnknownTopicError, assertSameTopicOptions, checkName, type ResolvedTopicOptions } from '../../core/index.ts';
+// the hot path (publish, deliveries) without a request; a miss asks the server once. The cache
+// follows alterTopic from any process: the servers announce every stream update (an advisory),
+// and a reconnect (which may have missed some) reads every known topic again.
+import { TopicConflictError, UnknownTopicError, assertSameTopicOptions, checkName, resolveTopicChanges, type ResolvedTopicOptions, type TopicChanges } from '../../core/index.ts';
 import { retrying, type NatsLink } from './link.ts';
 import { optionsOfDescription, streamName, streamSubjects, topicDescription, topicOfStream } from './mapping.ts';
+import { checkStreamOptions, streamLimits } from './stream-config.ts';
 
-const NS_PER_MS = 1_000_000;
+/** The subject prefix of JetStream's stream-updated advisories (the stream's name follows). */
+const STREAM_UPDATED = '$JS.EVENT.ADVISORY.STREAM.UPDATED.';
+
+/** Told when a known topic's options changed (this process's alterTopic, or another's, seen through the servers). */
+export type TopicChangeListener = (topic: string, before: ResolvedTopicOptions, after: ResolvedTopicOptions) => void;
 
 export class NatsTopics {
   readonly #link: NatsLink;
   readonly #known = new Map<string, ResolvedTopicOptions>();
+  readonly #listeners = new Set<TopicChangeListener>();
+  /** Re-reads under way, and those asked for again meanwhile (each at most one entry per known topic). */
+  readonly #refreshing = new Set<string>();
+  readonly #refreshAgain = new Set<string>();
 
   constructor(link: NatsLink) {
     this.#link = link;
@@ -57,19 +68,87 @@ export class NatsTopics {
     }));
     const options = info ? optionsOfDescription(info.config.description) : undefined;
     if (info && !options) throw new TopicConflictError(name, 'owner (a stream of that name exists but was not made by Ferry)');
-    if (options) this.#known.set(name, options);
+    if (options) this.#set(name, options);
     return options;
+  }
+
+  #set(name: string, options: ResolvedTopicOptions): void {
+    const before = this.#known.get(name);
+    this.#known.set(name, options);
+    if (before !== undefined && JSON.stringify(before) !== JSON.stringify(options)) for (const listener of this.#listeners) listener(name, before, options);
+  }
+
+  /** Listens to changes of known topics' options. Returns the function that stops listening. */
+  onChange(listener: TopicChangeListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** The options of topic `name` as the servers have them now (UNKNOWN_TOPIC if it has no stream); the cache follows. */
+  async current(name: string): Promise<ResolvedTopicOptions> {
+    checkName('topic', name);
+    const options = await this.#fetch(name);
+    if (!options) throw new UnknownTopicError(name);
+    return options;
+  }
+
+  /**
+   * Keeps the cache current: re-reads a known topic when the servers announce an update of its
+   * stream, and every known topic after a reconnect. Ends with the connection. Best effort: a
+   * re-read that fails leaves the cached options (the next announcement or reconnect tries again).
+   */
+  watch(): void {
+    const { nc } = this.#link;
+    nc.subscribe(`${STREAM_UPDATED}*`, {
+      callback: (error, msg) => {
+        if (error) return; // no permission for advisories: reconnects still re-read
+        const topic = topicOfStream(msg.subject.slice(STREAM_UPDATED.length));
+        if (topic !== undefined && this.#known.has(topic)) this.#refreshSoon(topic);
+      },
+    });
+    void (async () => {
+      for await (const status of nc.status()) if (status.type === 'reconnect') for (const topic of this.#known.keys()) this.#refreshSoon(topic);
+    })().catch(() => {});
+  }
+
+  /** One re-read of `topic` at a time; one more if asked for during it. */
+  #refreshSoon(topic: string): void {
+    if (this.#refreshing.has(topic)) {
+      this.#refreshAgain.add(topic);
+      return;
+    }
+    this.#refreshing.add(topic);
+    void this.#fetch(topic)
+      .catch(() => undefined)
+      .finally(() => {
+        this.#refreshing.delete(topic);
+        if (this.#refreshAgain.delete(topic) && !this.#link.nc.isClosed()) this.#refreshSoon(topic);
+      });
+  }
+
+  /**
+   * Merges `changes` over the options the servers have now (see core's resolveTopicChanges: the
+   * same refusals as on the embedded engine) and writes them into the stream: its description
+   * (what every process reads) and its limits, in one update. Resolves with the new options.
+   * The groups' AckWait follows separately (groups.ts alignGroups).
+   */
+  async alter(name: string, changes: TopicChanges): Promise<ResolvedTopicOptions> {
+    const current = await this.current(name);
+    const next = resolveTopicChanges(name, current, changes);
+    checkStreamOptions(name, next);
+    if (JSON.stringify(next) === JSON.stringify(current)) return current;
+    const { jsm, settings } = this.#link;
+    await retrying(this.#link, `altering topic ${name}`, settings.requestTimeoutMs, () => jsm.streams.update(streamName(name), { description: topicDescription(next), ...streamLimits(next) }));
+    this.#set(name, next);
+    return next;
   }
 
   /** Creates the stream of `name` with `options`, or checks that the existing one has the same (TOPIC_CONFLICT otherwise). */
   async ensure(name: string, options: ResolvedTopicOptions): Promise<void> {
     const existing = await this.#fetch(name);
     if (existing) return assertSameTopicOptions(name, existing, options);
+    checkStreamOptions(name, options);
     const { jsm, lib, settings } = this.#link;
-    const maxAgeMs = options.retention.ms;
-    // JetStream keeps ids for duplicate_window (0 would mean its default of 2 minutes: 1 ms is
-    // Ferry's "no dedupe"), and refuses a window longer than max_age.
-    const windowMs = Math.max(1, maxAgeMs > 0 ? Math.min(options.dedupWindowMs, maxAgeMs) : options.dedupWindowMs);
     try {
       await retrying(this.#link, `creating topic ${name}`, settings.requestTimeoutMs, () =>
         jsm.streams.add({
@@ -80,9 +159,7 @@ export class NatsTopics {
           retention: lib.RetentionPolicy.Limits,
           discard: lib.DiscardPolicy.Old,
           num_replicas: settings.replicas,
-          duplicate_window: windowMs * NS_PER_MS,
-          max_age: maxAgeMs * NS_PER_MS,
-          max_bytes: options.retention.bytes > 0 ? options.retention.bytes : -1,
+          ...streamLimits(options),
         }),
       );
     } catch (error) {

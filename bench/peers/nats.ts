@@ -9,8 +9,9 @@ const STREAM = 'BENCH';
 const SUBJECT = 'bench';
 const CONSUMER = 'bench';
 
-export async function openNats(params: TargetParams): Promise<Target> {
-  const nc = await connect({ servers: `127.0.0.1:${params.port!}` });
+/** `noAsyncTraces`: the client option Ferry's NATS backend sets (bench/nats-cpu.ts compares raw with and without it). */
+export async function openNats(params: TargetParams, options: { readonly noAsyncTraces?: boolean } = {}): Promise<Target> {
+  const nc = await connect({ servers: `127.0.0.1:${params.port!}`, ...options });
   const jsm = await jetstreamManager(nc);
   await jsm.streams.delete(STREAM).catch(() => {});
   await jsm.streams.add({ name: STREAM, subjects: [SUBJECT], storage: StorageType.File });
