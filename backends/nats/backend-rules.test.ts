@@ -31,6 +31,11 @@ describe('the NATS backend', () => {
     await d!.ack();
     await expect(d!.ack()).rejects.toMatchObject({ code: 'STALE_DELIVERY' });
     await consumer.close();
+    // The embedded engine's admin, browsing and transactions: typed refusals, not a TypeError from JavaScript.
+    const untyped = ferry as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+    for (const method of ['deleteTopic', 'read', 'inspect', 'resetGroup', 'describe', 'describeTopic', 'describeGroup', 'transaction', 'beginTransaction']) {
+      await expect(untyped[method]!.call(ferry, 'unsupported', 0, 0), method).rejects.toMatchObject({ code: 'UNSUPPORTED', message: expect.stringContaining('nats backend') });
+    }
   });
 
   it('reports a request the servers refuse as BACKEND_REQUEST_FAILED, with their reason', async (ctx) => {

@@ -230,6 +230,54 @@ export class NatsFerry {
     return this.#events.poll();
   }
 
+  // What the embedded engine offers and JetStream cannot (or this backend does not yet): refused
+  // with UNSUPPORTED, saying what to use instead, so a JavaScript caller gets a typed error, not a TypeError.
+
+  /** Refused on NATS (UNSUPPORTED): delete the stream `<topic>` with the nats CLI (`nats stream rm`). */
+  deleteTopic(name: string): Promise<boolean> {
+    return Promise.reject(new UnsupportedFeatureError('nats', `deleteTopic(${JSON.stringify(name)})`, "delete its stream with the nats CLI (nats stream rm), after closing every consumer of it"));
+  }
+
+  /** Refused on NATS (UNSUPPORTED): browse the stream with `nats stream get` or a consumer of a new group. */
+  read(topic: string): Promise<never> {
+    return Promise.reject(new UnsupportedFeatureError('nats', `read(${JSON.stringify(topic)})`, 'browse the stream with the nats CLI (nats stream get / nats stream view), or consume it with a new group'));
+  }
+
+  /** Refused on NATS (UNSUPPORTED): JetStream keeps no per-message history of deliveries. */
+  inspect(topic: string): Promise<never> {
+    return Promise.reject(new UnsupportedFeatureError('nats', `inspect(${JSON.stringify(topic)}, …)`, 'JetStream keeps no history of deliveries per message: use the deadLettered and leaseExpired events, or the dead letter\'s headers'));
+  }
+
+  /** Refused on NATS (UNSUPPORTED): move the group's durable consumers with the nats CLI. */
+  resetGroup(group: string): Promise<never> {
+    return Promise.reject(new UnsupportedFeatureError('nats', `resetGroup(${JSON.stringify(group)}, …)`, 'delete the group (deleteGroup) and start it again with consumer(group, { startAt })'));
+  }
+
+  /** Refused on NATS (UNSUPPORTED): use metrics() (streams and groups, from the servers). */
+  describe(): Promise<never> {
+    return Promise.reject(new UnsupportedFeatureError('nats', 'describe()', 'use metrics() (every topic and group, from the servers) and topics()'));
+  }
+
+  /** Refused on NATS (UNSUPPORTED): use topics() and metrics(). */
+  describeTopic(name: string): Promise<never> {
+    return Promise.reject(new UnsupportedFeatureError('nats', `describeTopic(${JSON.stringify(name)})`, 'use topics() for its options and metrics() for its stream'));
+  }
+
+  /** Refused on NATS (UNSUPPORTED): use metrics(). */
+  describeGroup(name: string): Promise<never> {
+    return Promise.reject(new UnsupportedFeatureError('nats', `describeGroup(${JSON.stringify(name)})`, "use metrics() for the group's in flight, unread, lag and lag age"));
+  }
+
+  /** Refused on NATS (UNSUPPORTED): transactions need the embedded engine's one log. */
+  transaction(): Promise<never> {
+    return Promise.reject(new UnsupportedFeatureError('nats', 'transaction()', 'use the embedded engine for transactions, or publish with message ids and ack after (at-least-once, deduplicated)'));
+  }
+
+  /** Refused on NATS (UNSUPPORTED): transactional messages need the embedded engine's one log. */
+  beginTransaction(): Promise<never> {
+    return Promise.reject(new UnsupportedFeatureError('nats', 'beginTransaction()', 'use the embedded engine for transactional messages'));
+  }
+
   /**
    * Closes gracefully: consumers hand back what no handler took and wait up to `timeoutMs` for
    * handlers to settle, producers wait for their confirms, then the connection drains. Idempotent.
