@@ -92,9 +92,12 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
       json,
     },
     async run(ferry, args, flags, io) {
+      const from = flags.from === undefined ? undefined : offsetOrTime(String(flags.from));
+      // Said in the command line's words, not read()'s options (trial of the packed package).
+      if (typeof from === 'number' && flags.partition === undefined) throw new UsageError(`--from ${from} is an offset, and offsets are per partition: add --partition, or give a time (ISO 8601)`);
       const messages = await ferry.read(args.topic!, {
         ...(flags.partition !== undefined && { partition: wholeNumber('--partition', String(flags.partition)) }),
-        ...(flags.from !== undefined && { from: offsetOrTime(String(flags.from)) }),
+        ...(from !== undefined && { from }),
         limit: flags.limit === undefined ? 20 : wholeNumber('--limit', String(flags.limit)),
       });
       print(io, flags.json, messages, () =>

@@ -1,6 +1,7 @@
 // The `ferry` command line's entry: picks the command, checks the data directory, opens it,
 // runs the command, and maps failures to exit codes and messages that say what to do.
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Ferry, FerryError } from '../index.ts';
 import { UsageError, parse } from './args.ts';
@@ -27,9 +28,14 @@ function usage(): string {
     'Commands:',
     ...names.map((n) => `  ${n.padEnd(width)}  ${ALL[n]!.summary}`),
     '',
-    "Run 'ferry <command> --help' for a command's arguments and flags.",
+    "Run 'ferry <command> --help' for a command's arguments and flags; 'ferry --version' for the version.",
     'Exit codes: 0 done, 1 failed, 2 bad usage, 3 directory open in another process, 4 corrupt data.',
   ].join('\n');
+}
+
+/** The installed package's version (its own package.json, reached by the package's name). */
+function version(): string {
+  return (createRequire(import.meta.url)('ferry/package.json') as { version: string }).version;
 }
 
 function commandHelp(name: string, c: Command | OfflineCommand): string {
@@ -40,6 +46,10 @@ function commandHelp(name: string, c: Command | OfflineCommand): string {
 /** Runs the command line `argv` (without node and the script); resolves with the exit code. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V' || name === 'version') {
+    io.out(version());
+    return EXIT.ok;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     (name === undefined ? io.err : io.out)(usage());
     return name === undefined ? EXIT.usage : EXIT.ok;

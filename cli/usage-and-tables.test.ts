@@ -1,7 +1,11 @@
 // What the command line prints for an unknown flag and for a cell of several lines (trial of the
 // packed package: `alter-topic --partitions 4` was told to put the flag after `--` as a
 // positional; a dead letter's error stack broke the rows of `ferry peek`).
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { Ferry } from '../index.ts';
 import { runCli } from './main.ts';
 import { table } from './table.ts';
 
@@ -20,5 +24,28 @@ describe('command line usage and tables', () => {
   it('keeps each row on one line: a cell of several lines shows its first, marked', () => {
     const out = table(['OFFSET', 'DEAD LETTER OF'], [[0, 'orders[0]@3 billing: Error: card declined\n    at charge (/app/billing.ts:10:11)\r\n    at run'], [1, '-']]);
     expect(out.split('\n')).toEqual(['OFFSET  DEAD LETTER OF', '     0  orders[0]@3 billing: Error: card declined …', '     1  -']);
+  });
+
+  it('prints the version for --version, -V and version, exit 0 (trial of the packed package: an unknown command)', async () => {
+    const { version } = JSON.parse(readFileSync(resolve(import.meta.dirname, '../package.json'), 'utf8')) as { version: string };
+    for (const flag of ['--version', '-V', 'version']) {
+      let out = '';
+      expect(await runCli([flag], { out: (t) => (out += t), err: (t) => (out += t) })).toBe(0);
+      expect(out).toBe(version);
+    }
+  });
+
+  it('peek --from an offset without --partition is bad usage in the flags\' words, exit 2 (not read()\'s options, exit 1)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-usage-'));
+    try {
+      const ferry = await Ferry.open({ dir });
+      await ferry.createTopic('orders', { partitions: 2 });
+      await ferry.close();
+      let err = '';
+      expect(await runCli(['peek', dir, 'orders', '--from', '5'], { out: () => {}, err: (t) => (err += t) })).toBe(2);
+      expect(err).toBe('ferry peek: --from 5 is an offset, and offsets are per partition: add --partition, or give a time (ISO 8601)');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
