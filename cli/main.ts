@@ -95,6 +95,9 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
 }
 
+/** The command that lists the names an unknown one should have been (the engine's message names the API's way). */
+const LISTED_BY: Readonly<Record<string, string>> = { UNKNOWN_GROUP: 'ferry groups', UNKNOWN_TOPIC: 'ferry topics' };
+
 function report(name: string, dir: string, error: unknown, io: CliIo): number {
   if (error instanceof UsageError) {
     io.err(`ferry ${name}: ${error.message}`);
@@ -102,10 +105,11 @@ function report(name: string, dir: string, error: unknown, io: CliIo): number {
   }
   if (error instanceof FerryError) {
     if (error.code === 'LOCKED') {
-      io.err(`ferry ${name}: ${dir} is open in another process (${error.message}); stop that process first, or ask it (its Ferry instance has the same methods)`);
+      const holder = (error.details as { holder?: unknown } | undefined)?.holder;
+      io.err(`ferry ${name}: ${dir} is open in another process${typeof holder === 'string' ? ` (${holder})` : ''}; stop it first, or ask it (its Ferry instance has the same methods). 'ferry tail' and 'ferry verify' read the files while it runs`);
       return EXIT.locked;
     }
-    io.err(`ferry ${name}: ${error.code}: ${error.message}`);
+    io.err(`ferry ${name}: ${error.code}: ${error.message}${LISTED_BY[error.code] ? `. From the command line: ${LISTED_BY[error.code]} ${dir}` : ''}`);
     return error.code === 'CORRUPT_SEGMENT' || error.code === 'CORRUPT_STATE' ? EXIT.corrupt : EXIT.failed;
   }
   io.err(`ferry ${name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

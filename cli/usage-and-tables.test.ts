@@ -48,4 +48,25 @@ describe('command line usage and tables', () => {
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('points at the offline commands when the directory is open elsewhere, and at the listing command for an unknown name (trial of the packed package)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'ferry-usage-'));
+    const ferry = await Ferry.open({ dir });
+    try {
+      await ferry.createTopic('orders');
+      let err = '';
+      expect(await runCli(['topics', dir], { out: () => {}, err: (t) => (err += t) })).toBe(3);
+      expect(err).toMatch(/^ferry topics: .* is open in another process \(.*\d+\)+; stop it first, or ask it \(its Ferry instance has the same methods\)\. 'ferry tail' and 'ferry verify' read the files while it runs$/);
+      await ferry.close();
+      err = '';
+      expect(await runCli(['delete-group', dir, 'nobody'], { out: () => {}, err: (t) => (err += t) })).toBe(1);
+      expect(err).toMatch(new RegExp(`UNKNOWN_GROUP: .*\\. From the command line: ferry groups ${dir}$`));
+      err = '';
+      expect(await runCli(['peek', dir, 'order'], { out: () => {}, err: (t) => (err += t) })).toBe(1);
+      expect(err).toMatch(new RegExp(`UNKNOWN_TOPIC: .*\\. From the command line: ferry topics ${dir}$`));
+    } finally {
+      await ferry.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
