@@ -85,7 +85,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
   let ferry: Ferry | undefined;
   try {
-    ferry = await Ferry.open({ dir });
+    ferry = await Ferry.open({ dir, ...command.openWith?.(parsed.flags) });
     await command.run(ferry, parsed.args, parsed.flags, io);
     return EXIT.ok;
   } catch (error) {
@@ -95,8 +95,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
 }
 
-/** The command that lists the names an unknown one should have been (the engine's message names the API's way). */
-const LISTED_BY: Readonly<Record<string, string>> = { UNKNOWN_GROUP: 'ferry groups', UNKNOWN_TOPIC: 'ferry topics' };
+/** The command line's way to what the engine's message says in the API's words (ferry.describe(), { repair: true }). */
+const CLI_HINT: Readonly<Record<string, (dir: string) => string>> = {
+  UNKNOWN_GROUP: (dir) => `ferry groups ${dir} lists the groups`,
+  UNKNOWN_TOPIC: (dir) => `ferry topics ${dir} lists the topics`,
+  CORRUPT_SEGMENT: (dir) => `ferry verify ${dir} lists the damage, ferry repair ${dir} --yes cuts it (keep a copy first)`,
+};
 
 function report(name: string, dir: string, error: unknown, io: CliIo): number {
   if (error instanceof UsageError) {
@@ -109,7 +113,7 @@ function report(name: string, dir: string, error: unknown, io: CliIo): number {
       io.err(`ferry ${name}: ${dir} is open in another process${typeof holder === 'string' ? ` (${holder})` : ''}; stop it first, or ask it (its Ferry instance has the same methods). 'ferry tail' and 'ferry verify' read the files while it runs`);
       return EXIT.locked;
     }
-    io.err(`ferry ${name}: ${error.code}: ${error.message}${LISTED_BY[error.code] ? `. From the command line: ${LISTED_BY[error.code]} ${dir}` : ''}`);
+    io.err(`ferry ${name}: ${error.code}: ${error.message}${CLI_HINT[error.code] ? `. From the command line: ${CLI_HINT[error.code]!(dir)}` : ''}`);
     return error.code === 'CORRUPT_SEGMENT' || error.code === 'CORRUPT_STATE' ? EXIT.corrupt : EXIT.failed;
   }
   io.err(`ferry ${name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

@@ -60,10 +60,10 @@ describe('command line usage and tables', () => {
       await ferry.close();
       err = '';
       expect(await runCli(['delete-group', dir, 'nobody'], { out: () => {}, err: (t) => (err += t) })).toBe(1);
-      expect(err).toMatch(new RegExp(`UNKNOWN_GROUP: .*\\. From the command line: ferry groups ${dir}$`));
+      expect(err).toMatch(new RegExp(`UNKNOWN_GROUP: .*\\. From the command line: ferry groups ${dir} lists the groups$`));
       err = '';
       expect(await runCli(['peek', dir, 'order'], { out: () => {}, err: (t) => (err += t) })).toBe(1);
-      expect(err).toMatch(new RegExp(`UNKNOWN_TOPIC: .*\\. From the command line: ferry topics ${dir}$`));
+      expect(err).toMatch(new RegExp(`UNKNOWN_TOPIC: .*\\. From the command line: ferry topics ${dir} lists the topics$`));
     } finally {
       await ferry.close();
       rmSync(dir, { recursive: true, force: true });
