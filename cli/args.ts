@@ -19,12 +19,25 @@ export function parse(argv: readonly string[], positionals: readonly string[], f
   try {
     parsed = parseArgs({ args: [...argv], allowPositionals: true, strict: true, options: Object.fromEntries(Object.entries(flags).map(([name, f]) => [name, { type: f.type, ...(f.short ? { short: f.short } : {}) }])) });
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    throw new UsageError(usageMessage(error, flags));
   }
   if (parsed.positionals.length < positionals.length) throw new UsageError(`missing ${positionals.slice(parsed.positionals.length).map((p) => `<${p}>`).join(' ')}`);
   if (parsed.positionals.length > positionals.length) throw new UsageError(`unexpected argument ${JSON.stringify(parsed.positionals[positionals.length])}`);
   const args = Object.fromEntries(positionals.map((name, i) => [name, parsed.positionals[i]!]));
   return { args, flags: parsed.values as Record<string, string | boolean | undefined> };
+}
+
+/**
+ * parseArgs's own words for an unknown flag tell a user to put it after `--` as a positional
+ * (trial of the packed package: `alter-topic --partitions 4`); say instead that the command has
+ * no such flag and which it has.
+ */
+function usageMessage(error: unknown, flags: Readonly<Record<string, Flag>>): string {
+  const message = error instanceof Error ? error.message : String(error);
+  const unknown = (error as { code?: unknown }).code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' ? /'([^']+)'/.exec(message)?.[1] : undefined;
+  if (unknown === undefined) return message;
+  const known = Object.keys(flags).map((f) => `--${f}`);
+  return `unknown flag ${unknown}; ${known.length > 0 ? `this command takes ${known.join(', ')} and --help` : 'this command takes no flags but --help'}`;
 }
 
 /** A whole number from 0 (an offset, a partition, a limit). */

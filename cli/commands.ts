@@ -15,6 +15,8 @@ export interface Command {
   readonly positionals: readonly string[];
   readonly flags: Readonly<Record<string, Flag>>;
   readonly run: (ferry: Ferry, args: Record<string, string>, flags: Record<string, string | boolean | undefined>, io: Output) => Promise<void>;
+  /** Options of `Ferry.open` beyond `dir`, from the flags (may throw UsageError first). Default none. */
+  readonly openWith?: (flags: Record<string, string | boolean | undefined>) => { readonly repair: boolean };
 }
 
 /** Where an offline command writes: output, errors, a passing status line, and the wait for a slow reader of the output. */
@@ -92,9 +94,12 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
       json,
     },
     async run(ferry, args, flags, io) {
+      const from = flags.from === undefined ? undefined : offsetOrTime(String(flags.from));
+      // Said in the command line's words, not read()'s options (trial of the packed package).
+      if (typeof from === 'number' && flags.partition === undefined) throw new UsageError(`--from ${from} is an offset, and offsets are per partition: add --partition, or give a time (ISO 8601)`);
       const messages = await ferry.read(args.topic!, {
         ...(flags.partition !== undefined && { partition: wholeNumber('--partition', String(flags.partition)) }),
-        ...(flags.from !== undefined && { from: offsetOrTime(String(flags.from)) }),
+        ...(from !== undefined && { from }),
         limit: flags.limit === undefined ? 20 : wholeNumber('--limit', String(flags.limit)),
       });
       print(io, flags.json, messages, () =>
@@ -192,6 +197,23 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
       if (Object.values(changes).every((v) => v === undefined)) throw new UsageError('give at least one option to change (ferry alter-topic --help lists them)');
       const options = await ferry.alterTopic(args.topic!, changes);
       print(io, flags.json, options, () => table(['OPTION', 'VALUE'], Object.entries(options).map(([k, v]) => [k, typeof v === 'object' ? JSON.stringify(v) : String(v)])));
+    },
+  },
+  repair: {
+    summary: 'opens a directory that verify calls corrupt with { repair: true }: each damaged log is cut at its first bad batch, dropping what follows (--yes)',
+    positionals: ['dir'],
+    flags: { yes: { type: 'boolean', help: 'do it: run verify and keep a copy of the directory first, what follows the damage is lost' }, json },
+    // The engine's CORRUPT_SEGMENT says "open with { repair: true }": from a shell, this is how
+    // (trial of the packed package: the command line had no way to).
+    openWith(flags) {
+      if (flags.yes !== true) throw new UsageError("repair drops every batch after the first bad one in each damaged log; run 'ferry verify <dir>' to see which, keep a copy of the directory, then run it again with --yes");
+      return { repair: true };
+    },
+    async run(ferry, _args, flags, io) {
+      const cut = (await ferry.metrics()).topics.flatMap((t) => t.partitions.filter((p) => p.recoveryCutBytes > 0).map((p) => ({ topic: t.topic, partition: p.partition, cutBytes: p.recoveryCutBytes, nextOffset: p.nextOffset })));
+      if (flags.json) io.out(JSON.stringify(cut, null, 2));
+      else if (cut.length === 0) io.out('nothing was cut: no log needed repair');
+      else io.out(table(['TOPIC', 'PARTITION', 'CUT', 'NEXT OFFSET'], cut.map((c) => [c.topic, c.partition, bytes(c.cutBytes), c.nextOffset])));
     },
   },
   'delete-topic': {

@@ -3,6 +3,15 @@
 import { once } from 'node:events';
 import { runCli } from './main.ts';
 
+// A reader that went away (`ferry tail <dir> <topic> | head`) ends the command quietly, as it
+// ends `cat`: without this an unhandled EPIPE printed a stack (trial of the packed package), and
+// `tail --follow` would wait for a 'drain' that never comes. Nothing is lost: the commands that
+// print read, and those that change a directory print after the change is durable.
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code !== 'EPIPE') throw error;
+  process.exit(0);
+});
+
 process.exitCode = await runCli(process.argv.slice(2), {
   out: (text) => process.stdout.write(`${text}\n`),
   err: (text) => process.stderr.write(`${text}\n`),

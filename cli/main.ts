@@ -1,6 +1,7 @@
 // The `ferry` command line's entry: picks the command, checks the data directory, opens it,
 // runs the command, and maps failures to exit codes and messages that say what to do.
 import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { Ferry, FerryError } from '../index.ts';
 import { UsageError, parse } from './args.ts';
@@ -27,9 +28,14 @@ function usage(): string {
     'Commands:',
     ...names.map((n) => `  ${n.padEnd(width)}  ${ALL[n]!.summary}`),
     '',
-    "Run 'ferry <command> --help' for a command's arguments and flags.",
+    "Run 'ferry <command> --help' for a command's arguments and flags; 'ferry --version' for the version.",
     'Exit codes: 0 done, 1 failed, 2 bad usage, 3 directory open in another process, 4 corrupt data.',
   ].join('\n');
+}
+
+/** The installed package's version (its own package.json, reached by the package's name). */
+function version(): string {
+  return (createRequire(import.meta.url)('ferry/package.json') as { version: string }).version;
 }
 
 function commandHelp(name: string, c: Command | OfflineCommand): string {
@@ -40,6 +46,10 @@ function commandHelp(name: string, c: Command | OfflineCommand): string {
 /** Runs the command line `argv` (without node and the script); resolves with the exit code. */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === '--version' || name === '-V' || name === 'version') {
+    io.out(version());
+    return EXIT.ok;
+  }
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     (name === undefined ? io.err : io.out)(usage());
     return name === undefined ? EXIT.usage : EXIT.ok;
@@ -75,7 +85,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
   let ferry: Ferry | undefined;
   try {
-    ferry = await Ferry.open({ dir });
+    ferry = await Ferry.open({ dir, ...command.openWith?.(parsed.flags) });
     await command.run(ferry, parsed.args, parsed.flags, io);
     return EXIT.ok;
   } catch (error) {
@@ -85,6 +95,13 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
 }
 
+/** The command line's way to what the engine's message says in the API's words (ferry.describe(), { repair: true }). */
+const CLI_HINT: Readonly<Record<string, (dir: string) => string>> = {
+  UNKNOWN_GROUP: (dir) => `ferry groups ${dir} lists the groups`,
+  UNKNOWN_TOPIC: (dir) => `ferry topics ${dir} lists the topics`,
+  CORRUPT_SEGMENT: (dir) => `ferry verify ${dir} lists the damage, ferry repair ${dir} --yes cuts it (keep a copy first)`,
+};
+
 function report(name: string, dir: string, error: unknown, io: CliIo): number {
   if (error instanceof UsageError) {
     io.err(`ferry ${name}: ${error.message}`);
@@ -92,10 +109,11 @@ function report(name: string, dir: string, error: unknown, io: CliIo): number {
   }
   if (error instanceof FerryError) {
     if (error.code === 'LOCKED') {
-      io.err(`ferry ${name}: ${dir} is open in another process (${error.message}); stop that process first, or ask it (its Ferry instance has the same methods)`);
+      const holder = (error.details as { holder?: unknown } | undefined)?.holder;
+      io.err(`ferry ${name}: ${dir} is open in another process${typeof holder === 'string' ? ` (${holder})` : ''}; stop it first, or ask it (its Ferry instance has the same methods). 'ferry tail' and 'ferry verify' read the files while it runs`);
       return EXIT.locked;
     }
-    io.err(`ferry ${name}: ${error.code}: ${error.message}`);
+    io.err(`ferry ${name}: ${error.code}: ${error.message}${CLI_HINT[error.code] ? `. From the command line: ${CLI_HINT[error.code]!(dir)}` : ''}`);
     return error.code === 'CORRUPT_SEGMENT' || error.code === 'CORRUPT_STATE' ? EXIT.corrupt : EXIT.failed;
   }
   io.err(`ferry ${name}: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);

@@ -61,7 +61,7 @@ export const OFFLINE_COMMANDS: Readonly<Record<string, OfflineCommand>> = {
           io.out(table(['KIND', 'WHERE', 'BYTE', 'OFFSET', 'WHAT'], report.findings.map((f) => [f.kind, f.where, f.position ?? '-', f.offset ?? '-', f.reason])));
         }
         io.out('');
-        io.out(report.ok ? `ok: no corruption in ${report.logs.length} logs${report.findings.some((f) => f.kind === 'torn-tail') ? ' (torn tails are cut by the next open: only unconfirmed writes)' : ''}` : "CORRUPT: see above; keep a copy of the directory, then restore from a backup or open it with { repair: true } (Ferry.open)");
+        io.out(report.ok ? `ok: no corruption in ${report.logs.length} logs${report.findings.some((f) => f.kind === 'torn-tail') ? ' (torn tails are cut by the next open: only unconfirmed writes)' : ''}` : `CORRUPT: see above; keep a copy of the directory, then restore from a backup, or cut each damaged log at its first bad batch: ferry repair ${args.dir!} --yes (Ferry.open with { repair: true } in code)`);
       }
       return report.ok ? 0 : CORRUPT;
     },

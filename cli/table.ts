@@ -3,11 +3,21 @@
 
 /** A table: a header row and rows of cells (numbers are right-aligned). */
 export function table(header: readonly string[], rows: readonly (readonly (string | number)[])[]): string {
-  const cells = [header, ...rows.map((r) => r.map(String))];
+  const cells = [header, ...rows.map((r) => r.map(oneLine))];
   const widths = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length)));
   const numeric = header.map((_, i) => rows.length > 0 && rows.every((r) => typeof r[i] === 'number'));
   const line = (r: readonly string[]): string => r.map((c, i) => (numeric[i] ? c.padStart(widths[i]!) : c.padEnd(widths[i]!))).join('  ').trimEnd();
   return [line(header), ...cells.slice(1).map(line)].join('\n');
+}
+
+/**
+ * A cell on one line: its first line, marked when more follows. A dead letter's last error carries
+ * its stack; printed whole it broke the rows of `ferry peek` (trial of the packed package).
+ */
+function oneLine(cell: string | number): string {
+  const text = String(cell);
+  const end = text.search(/[\r\n]/);
+  return end === -1 ? text : `${text.slice(0, end).trimEnd()} …`;
 }
 
 /** Bytes as B, KiB, MiB or GiB with one decimal. */

@@ -9,6 +9,7 @@ import { InvalidArgumentError, OverloadedError, showValue } from '../wal/index.t
 import type { ResolvedAlertOptions } from './alert-options.ts';
 import type { Collected, GroupMetrics, UnavailablePartition } from './metrics.ts';
 import type { PartitionEvent } from './partition-metrics.ts';
+import { REDRIVE_GROUP } from './redrive.ts';
 
 type Of<T extends PartitionEvent['type']> = Extract<PartitionEvent, { readonly type: T }>;
 
@@ -196,7 +197,13 @@ export class EngineEvents {
     const seconds = this.#lastPollAt === undefined ? 0 : (this.#clock.monotonicNow() - this.#lastPollAt) / 1000;
     this.#lastPollAt = this.#clock.monotonicNow();
     const seen = new Map<string, GroupMemory>();
-    for (const g of collected.metrics.groups) seen.set(`${g.group}\u0000${g.topic}`, this.#groupEvents(g, now, seconds));
+    for (const g of collected.metrics.groups) {
+      // The redrive's own group holds every letter not redriven yet, and no one consumes as it:
+      // its lag is the dead-letter topic's backlog, not a consumer falling behind (trial of the
+      // packed package: a partial redrive raised lagHigh and consumerStalled for it).
+      if (g.group === REDRIVE_GROUP) continue;
+      seen.set(`${g.group}\u0000${g.topic}`, this.#groupEvents(g, now, seconds));
+    }
     this.#groups = seen; // deleted groups are forgotten
   }
 

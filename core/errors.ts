@@ -113,11 +113,12 @@ export class RequestTimeoutError extends FerryError {
 }
 registerErrorCode(RequestTimeoutError.code, RequestTimeoutError as unknown as typeof FerryError);
 
-/** deleteGroup of a group that still has an open consumer in this engine. */
+/** deleteGroup or resetGroup of a group that still has an open consumer in this engine. */
 export class GroupInUseError extends FerryError {
   static readonly code = 'GROUP_IN_USE';
   constructor(group: string) {
-    super(GroupInUseError.code, `consumer group ${JSON.stringify(group)} has an open consumer; close it (consumer.close()) before deleting the group`, false, { details: { group } });
+    // Worded for both callers: a reset used to be told "before deleting the group".
+    super(GroupInUseError.code, `consumer group ${JSON.stringify(group)} has an open consumer in this engine; close it (consumer.close()) first: a group is reset or deleted only while none of its consumers is open`, false, { details: { group } });
   }
 }
 registerErrorCode(GroupInUseError.code, GroupInUseError as unknown as typeof FerryError);

@@ -20,7 +20,7 @@ import type { FerryEventMap, FerryEventName } from './engine-events.ts';
 import { ClosedError } from './errors.ts';
 import type { FerryOptions, RuntimeFactory } from './ferry-options.ts';
 import type { FerryMetrics, MetricsSource } from './metrics.ts';
-import { refuseUnknownOptions } from './option-names.ts';
+import { checkCloseOptions } from './close-options.ts';
 import type { Producer, ProducerOptions } from './producer.ts';
 import type { RedriveOptions } from './redrive.ts';
 import type { TopicChanges } from './topic-changes.ts';
@@ -273,7 +273,13 @@ export class Ferry {
    * Idempotent.
    */
   close(options: { readonly timeoutMs?: number } = {}): Promise<void> {
-    refuseUnknownOptions('close options', options, ['timeoutMs']);
+    // Checked before anything closes: a refused close leaves the engine open (and its lock held)
+    // for a corrected call, instead of a memoized rejection that no later close() gets past.
+    try {
+      checkCloseOptions(options);
+    } catch (error) {
+      return Promise.reject(error);
+    }
     this.#closing ??= (async () => {
       this.#observer.events.close();
       await this.#clients.close(options.timeoutMs);

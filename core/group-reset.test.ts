@@ -24,7 +24,9 @@ describe.each(engineVariants)('ferry.resetGroup() ($name)', (variant) => {
     await ferry.producer().publishMany('t', [1, 2, 3, 4].map((value) => ({ value })));
     let c = ferry.consumer('g', { topics: ['t'] });
     expect(await takeAll(c, 4)).toEqual([1, 2, 3, 4]);
-    await expect(ferry.resetGroup('g', 't', { to: 'earliest' })).rejects.toMatchObject({ code: 'GROUP_IN_USE' });
+    // The message fits a reset (trial of the packed package: it said "before deleting the group").
+    await expect(ferry.resetGroup('g', 't', { to: 'earliest' })).rejects.toMatchObject({ code: 'GROUP_IN_USE', message: expect.not.stringContaining('deleting') });
+    await expect(ferry.resetGroup('g', 't', { to: 'earliest' })).rejects.toThrow('close it (consumer.close()) first: a group is reset or deleted only while none of its consumers is open');
     await c.close();
     expect(await ferry.resetGroup('g', 't', { to: 'earliest' })).toEqual([{ partition: 0, from: expect.any(Number), to: 0 }]);
     c = ferry.consumer('g', { topics: ['t'] });

@@ -1,5 +1,5 @@
 import parsePrometheusTextFormat from 'parse-prometheus-text-format';
-import { Registry, register as globalRegistry } from 'prom-client';
+import { Gauge, Registry, register as globalRegistry } from 'prom-client';
 import { describe, expect, it } from 'vitest';
 import { metricsFixture } from '../test-support/metrics-fixture.ts';
 import { registerPrometheusMetrics } from './prom-client-bridge.ts';
@@ -26,5 +26,19 @@ describe('registerPrometheusMetrics (prom-client)', () => {
     unregister();
     expect(registry.getMetricsAsArray()).toEqual([]);
     await fixture.close();
+  });
+
+  it('scrapes no Ferry samples once the engine is closed, so the rest of the registry still answers; refuses what is not a registry (trial of the packed package)', async () => {
+    const fixture = await metricsFixture(62);
+    const registry = new Registry();
+    registry.registerMetric(new Gauge({ name: 'app_up', help: 'the service is up', registers: [] }));
+    registerPrometheusMetrics(fixture.ferry, registry);
+    expect(await registry.metrics()).toContain('messaging_client_sent_messages_total{');
+    await fixture.close();
+    const text = await registry.metrics();
+    expect(text).toContain('app_up 0');
+    expect(text).toContain('# TYPE messaging_client_sent_messages_total counter');
+    expect(text).not.toContain('messaging_client_sent_messages_total{');
+    expect(() => registerPrometheusMetrics(fixture.ferry, {} as never)).toThrow("registerPrometheusMetrics(ferry, registry) needs a prom-client Registry: new Registry() from 'prom-client' (got {})");
   });
 });

@@ -2,6 +2,7 @@
 // scrape time: one object per metric family, in the shape prom-client's Registry asks of a metric
 // (`name`, `type`, `get()`). prom-client is not imported: it stays an optional peer dependency.
 // A scrape calls every family's get() in one turn; they share one snapshot.
+import { FerryError, InvalidArgumentError, showValue } from '../wal/index.ts';
 import type { FerryMetrics } from './metrics.ts';
 import { EMPTY_METRICS } from './metric-instruments.ts';
 import { metricFamilies, type Family } from './metrics-text.ts';
@@ -32,10 +33,22 @@ export interface MetricsSourceLike {
  * from `ferry.metrics()` when the registry is scraped. Returns the function that unregisters them.
  */
 export function registerPrometheusMetrics(ferry: MetricsSourceLike, registry: PromRegistryLike): () => void {
+  if (typeof registry?.registerMetric !== 'function' || typeof registry.removeSingleMetric !== 'function') {
+    throw new InvalidArgumentError(`registerPrometheusMetrics(ferry, registry) needs a prom-client Registry: new Registry() from 'prom-client' (got ${showValue(registry)})`);
+  }
   let scrape: Promise<Family[]> | undefined;
   const families = (): Promise<Family[]> => {
     // The families of one scrape are asked for in the same turn: one snapshot serves them all.
-    scrape ??= ferry.metrics().then(metricFamilies).finally(() => queueMicrotask(() => (scrape = undefined)));
+    // A closed engine has no Ferry samples, as the OpenTelemetry bridge observes none: a service's
+    // /metrics keeps answering while it shuts down (trial of the packed package: the whole scrape
+    // rejected with CLOSED, the service's own metrics with it).
+    scrape ??= ferry
+      .metrics()
+      .then(metricFamilies, (error: unknown) => {
+        if (error instanceof FerryError && error.code === 'CLOSED') return metricFamilies(EMPTY_METRICS).map((f) => ({ ...f, samples: [] }));
+        throw error;
+      })
+      .finally(() => queueMicrotask(() => (scrape = undefined)));
     return scrape;
   };
   const names = metricFamilies(EMPTY_METRICS).map((f) => ({ name: f.name, help: f.help, type: f.type }));

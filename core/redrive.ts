@@ -39,7 +39,7 @@ export interface RedriveHost {
 export const REDRIVEN_FROM_HEADER = 'ferry-redriven-from';
 
 /** The internal group through which redrives read a dead-letter topic. */
-const REDRIVE_GROUP = 'ferry.redrive';
+export const REDRIVE_GROUP = 'ferry.redrive';
 
 /** Moves dead letters back (see the top of the file); resolves with how many were moved. */
 export async function redrive(host: RedriveHost, deadLetterTopic: string, options: RedriveOptions = {}): Promise<number> {

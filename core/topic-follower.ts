@@ -4,7 +4,7 @@
 // Memory stays bounded: each poll takes at most `maxBytes` per partition, and the next poll waits
 // until the caller has taken every message of this one.
 import { join } from 'node:path';
-import { InvalidArgumentError, LogFollower, nodeFileSystem, realClock, type Clock, type FileSystem, type FollowStart } from '../wal/index.ts';
+import { CorruptSegmentError, InvalidArgumentError, LogFollower, nodeFileSystem, realClock, verifyLog, type Clock, type FileSystem, type FollowStart } from '../wal/index.ts';
 import type { StoredMessageView } from './admin.ts';
 import { decodeBody, decodeMeta, messageSlices } from './codec.ts';
 import { readDeadLetterInfo } from './dead-letter.ts';
@@ -22,7 +22,10 @@ export interface FollowOptions {
   readonly pollMs?: number;
   /** Stops the iteration (as leaving the loop does). */
   readonly signal?: AbortSignal;
-  /** Ends the iteration once everything written is read, instead of waiting for more. */
+  /**
+   * Ends the iteration once everything written is read, instead of waiting for more; then damage
+   * inside a log (valid data after a bad batch) throws CORRUPT_SEGMENT with the file and byte.
+   */
   readonly stopAtEnd?: boolean;
   /** Seams: tests pass their own. */
   readonly fs?: FileSystem;
@@ -70,8 +73,24 @@ export async function* followTopic<V = unknown>(dir: string, topic: string, opti
       }
     }
     if (found > 0) continue;
-    if (options.stopAtEnd) return;
+    if (options.stopAtEnd) return refuseDamage(fs, topicDir, partitions);
     await sleep(clock, pollMs, options.signal);
+  }
+}
+
+/**
+ * A follower stops at a batch it cannot read, as it must while that batch is still being
+ * written; at the end of a `stopAtEnd` read that looks like the end of the topic. Each log is
+ * checked (as `ferry verify` does) so damage with data after it is an error naming the file and
+ * byte, not a silent end (trial of the packed package: `ferry tail` of a corrupt directory ended
+ * at the damage with exit 0). A torn tail, a crash's unconfirmed last write, is not damage.
+ */
+function refuseDamage(fs: FileSystem, topicDir: string, partitions: readonly number[]): void {
+  for (const partition of partitions) {
+    const dir = join(topicDir, String(partition));
+    if (!fs.exists(dir)) continue;
+    const damage = verifyLog(fs, dir).problems.find((p) => p.kind === 'corrupt');
+    if (damage) throw new CorruptSegmentError(join(dir, damage.file), damage.position, `${damage.reason}; what was read ends before offset ${damage.offset}`, { found: 'read' });
   }
 }
 

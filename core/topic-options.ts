@@ -70,7 +70,29 @@ function resolveBackoff(backoff: Backoff | undefined): ResolvedBackoff {
   const kind: unknown = b.kind;
   if (kind === undefined) throw new InvalidArgumentError(`backoff needs a kind: ${BACKOFF_SHAPES} (got ${showValue(b)})`);
   if (kind !== 'fixed' && kind !== 'exponential') throw new InvalidArgumentError(`backoff.kind must be 'fixed' or 'exponential' (got ${showValue(kind)}): ${BACKOFF_SHAPES}`);
-  refuseUnknownOptions(`backoff { kind: '${kind}' }`, b, kind === 'fixed' ? ['kind', 'delayMs'] : ['kind', 'initialMs', 'maxMs', 'multiplier', 'jitter']);
+  const whole = RESOLVED_FIELDS.every((f) => Object.hasOwn(b, f));
+  refuseUnknownOptions(`backoff { kind: '${kind}' }`, b, whole ? RESOLVED_FIELDS : kind === 'fixed' ? ['kind', 'delayMs'] : ['kind', 'initialMs', 'maxMs', 'multiplier', 'jitter']);
+  const resolved = resolveBackoffOfKind(b);
+  if (whole) checkResolvedBackoff(b as unknown as ResolvedBackoff, resolved);
+  return resolved;
+}
+
+/**
+ * Every field of a resolved backoff, as `topics()` and `describe()` show it. A backoff given with
+ * all of them (an "ensure" with the options read back, an `alterTopic` of them) is taken when the
+ * fields its kind does not use say what its own fields imply; a backoff mixing a few fields of
+ * both kinds is still refused as unknown fields.
+ */
+const RESOLVED_FIELDS = ['kind', 'delayMs', 'initialMs', 'maxMs', 'multiplier', 'jitter'] as const;
+
+function checkResolvedBackoff(given: ResolvedBackoff, resolved: ResolvedBackoff): void {
+  const field = RESOLVED_FIELDS.find((f) => given[f] !== resolved[f]);
+  if (field === undefined) return;
+  const own = resolved.kind === 'fixed' ? 'delayMs' : 'initialMs, maxMs, multiplier, jitter';
+  throw new InvalidArgumentError(`backoff { kind: '${resolved.kind}' } uses ${own}; its ${field} ${showValue(given[field])} disagrees with them (they imply ${showValue(resolved[field])}): give only ${own}`);
+}
+
+function resolveBackoffOfKind(b: Backoff): ResolvedBackoff {
   if (b.kind === 'fixed') {
     if (b.delayMs === undefined) throw new InvalidArgumentError("backoff { kind: 'fixed' } needs delayMs (ms between attempts; 0 retries at once)");
     const delayMs = intIn('backoff.delayMs', b.delayMs, 0, 0, 7 * 86_400_000);
