@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { driveSyncs, memoryLogSetup, payloadOf, settle } from '../test-support/memory-log.ts';
+import { realClock } from './index.ts';
 
 function track<T>(promise: Promise<T>): { done: boolean; promise: Promise<T> } {
   const state = { done: false, promise };
@@ -14,6 +15,18 @@ async function manualLog(fsync: 'always' | 'interval' | 'none', extra = {}) {
 }
 
 describe('fsync policies', () => {
+  it("none: a loop of awaited appends lets timers, signals and I/O run (the second new-user trial: it froze the event loop)", async () => {
+    const setup = memoryLogSetup(2, {}, { fsync: 'none' });
+    const log = await setup.open({ clock: realClock }); // a real turn of the event loop between confirms
+    let fired = false;
+    setTimeout(() => (fired = true), 0);
+    let appends = 0;
+    while (!fired && appends < 20_000) await log.append({ recordCount: 1, payload: payloadOf(appends++), timestamp: 0 });
+    expect(fired).toBe(true);
+    expect(appends).toBeLessThan(20_000);
+    await log.close();
+  });
+
   it('always: each append waits for a sync of its own, and only that confirms it', async () => {
     const { setup, log } = await manualLog('always');
     const a = track(log.append({ recordCount: 1, payload: payloadOf(0), timestamp: 0 }));
