@@ -3,12 +3,9 @@
 // nothing happened; after the decision and before the partitions applied it, everything did; an
 // in-doubt half transaction is resolved by asking resolveInDoubt.
 import { describe, expect, it } from 'vitest';
-import { FerryError, SeededRandom, type FileHandle, type FileSystem } from '../wal/index.ts';
+import { FerryError, type FileHandle, type FileSystem } from '../wal/index.ts';
 import { Ferry, type FerryOptions } from './ferry.ts';
-import { LocalRuntime } from './local-runtime.ts';
-import type { PartitionCommand } from './partition-protocol.ts';
-import type { PartitionRuntime } from './runtime.ts';
-import { flush, halfThenCrash, memoryFerry, type MemoryFerrySetup } from '../test-support/memory-ferry.ts';
+import { flush, halfThenCrash, memoryFerry, openIntercepting, type MemoryFerrySetup } from '../test-support/memory-ferry.ts';
 
 /** `fs` whose file handles of paths containing `dir` have `field` replaced by `replace(handle, path)`. */
 function overrideHandles(fs: FileSystem, dir: string, field: keyof FileHandle, replace: (h: FileHandle, path: string) => unknown): FileSystem {
@@ -67,22 +64,15 @@ function fullFor(fs: FileSystem, dir: string, full: () => boolean): FileSystem {
  */
 function openMissingOneListing(memory: MemoryFerrySetup, where: string, overrides: Partial<FerryOptions>): Promise<Ferry> {
   let missed = false;
-  return Ferry.open({ dir: '/ferry', fs: memory.fs.processView(), clock: memory.clock, random: new SeededRandom(77), threads: 1, ...overrides }, ({ local }) => {
-    const inner: PartitionRuntime = new LocalRuntime(local);
-    return new Proxy(inner, {
-      get(target, name) {
-        const value = Reflect.get(target, name, target) as unknown;
-        if (name !== 'call') return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-        return (command: PartitionCommand) => {
-          if (command.op === 'txList' && `${command.topic}/${command.partition}` === where && !missed) {
-            missed = true;
-            return Promise.reject(new FerryError('REQUEST_LOST', `txList to ${where}: no reply`, true));
-          }
-          return target.call(command);
-        };
-      },
-    });
-  });
+  return openIntercepting(
+    memory,
+    (command) => {
+      if (command.op !== 'txList' || `${command.topic}/${command.partition}` !== where || missed) return undefined;
+      missed = true;
+      return Promise.reject(new FerryError('REQUEST_LOST', `txList to ${where}: no reply`, true));
+    },
+    overrides,
+  );
 }
 
 type Phase = 'idle' | 'committing' | 'decided';

@@ -21,6 +21,10 @@ export interface TransactionHost {
   prepare(command: TxPrepareCommand): Promise<null>;
   commit(tx: Transaction): Promise<void>;
   abort(tx: Transaction, why: string): Promise<void>;
+  /** A plain (buffered) transaction, counted among the open ones: merges others (transaction-merge.ts). */
+  begin(): Transaction;
+  /** `tx` is finished, or in the hands of another: no longer counted among the open ones. */
+  forget(tx: Transaction): void;
   /** A half transaction's part failed: abort it, and settle once the abort was recorded (or could not be, on a first try). */
   doom(tx: Transaction, error: unknown): Promise<void>;
 }
@@ -193,6 +197,40 @@ export class Transaction {
     this.#state = 'committing';
     for (const parts of this.#parts.values()) if (parts.records.length > 0 || parts.acks.length > 0) this.#send(parts);
     return Promise.all(this.#sending);
+  }
+
+  /**
+   * @internal Copies what `member` gathered (a buffered transaction: nothing of it sent) into this
+   * one, and moves `member` to `committing`: it is committed by this transaction's commit, and
+   * finished by whoever merged it (`finish`, or `reopen` once this one is known aborted). False,
+   * and nothing done, if the sum would pass the limits of one transaction.
+   */
+  absorb(member: Transaction): boolean {
+    member.#checkOpen();
+    this.#checkOpen();
+    if (member.half || this.half) throw new InvalidArgumentError('a half transaction cannot be merged');
+    if (this.#messages + member.#messages > this.#host.maxMessages || this.#bytes + member.#bytes > this.#host.maxBytes) return false;
+    this.#messages += member.#messages;
+    this.#bytes += member.#bytes;
+    for (const from of member.#parts.values()) {
+      const into = this.#partsOf(from.topic, from.partition);
+      into.records.push(...from.records);
+      into.ids.push(...from.ids);
+      into.anyId ||= from.anyId;
+      into.acks.push(...from.acks);
+    }
+    member.#state = 'committing';
+    return true;
+  }
+
+  /** @internal Its manager's side (merging goes through it). */
+  get host(): TransactionHost {
+    return this.#host;
+  }
+
+  /** @internal A member whose merged transaction aborted (nothing of it happened): open again, to commit on its own. */
+  reopen(): void {
+    if (this.#state === 'committing' && this.#sending.length === 0) this.#state = 'open';
   }
 
   /** @internal Waits for every part sent (whatever its outcome). */

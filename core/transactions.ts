@@ -104,6 +104,8 @@ export class TransactionManager {
       commit: (tx) => this.#commit(tx),
       abort: (tx, why) => this.#abort(tx, why),
       doom: (tx) => this.#doom(tx),
+      begin: () => this.begin(),
+      forget: (tx) => this.#forgetLive(tx),
     };
   }
 
