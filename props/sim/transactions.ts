@@ -127,7 +127,12 @@ export class TxWorkload {
   /** The process died: what was open is the recovery's to decide. */
   crashed(): void {
     this.#lives++;
-    for (const a of this.#attempts) if (a.status === 'open') a.crashed = true;
+    for (const a of this.#attempts) {
+      // A run() handler's transaction reports its outcome only through its state: one decided
+      // before the crash is decided (a committed one's decision was durable), not in doubt.
+      if (a.status === 'open' && !a.half && (a.tx?.state === 'committed' || a.tx?.state === 'aborted')) a.status = a.tx.state;
+      if (a.status === 'open') a.crashed = true;
+    }
     this.#held.length = 0;
     this.#consumer = undefined;
   }
