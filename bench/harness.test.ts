@@ -175,6 +175,12 @@ describe('command line', () => {
     expect(parseCli([], 'bench').profile.name).toBe('full');
   });
 
+  it('sizes the memory scenario as asked (issue 11: 10 million messages) and refuses a bad size', () => {
+    expect(parseCli(['memory', '--memory-messages=10000000'], 'bench').profile.memoryMessages).toBe(10_000_000);
+    expect(parseCli(['--quick'], 'bench').profile.memoryMessages).toBe(50_000);
+    expect(() => parseCli(['--memory-messages=0'], 'bench')).toThrow(/--memory-messages/);
+  });
+
   it('names the command that reproduces a run, without its output paths', () => {
     expect(commandLine('bench', ['--quick', 'publish', '--out=x.jsonl', '--json', '--compare=old.jsonl'])).toBe('npm run bench -- --quick publish');
     expect(commandLine('bench:peers', [])).toBe('npm run bench:peers');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeBody, decodeMeta, encodeMessage, frameMessages, messageSlices } from './codec.ts';
+import { decodeBody, decodeMeta, decodeMetaAt, encodeMessage, frameMessages, messageSlices, messageStarts } from './codec.ts';
 import { InvalidMessageError } from './errors.ts';
 
 describe('message codec', () => {
@@ -18,6 +18,22 @@ describe('message codec', () => {
     expect(decodeBody(records[0]!)).toEqual({ value: { order: 1, items: ['a', 'b'] }, headers: { trace: 't' } });
     expect(Buffer.from(decodeBody(records[1]!).value as Uint8Array)).toEqual(Buffer.from([0, 1, 2, 255]));
     expect(decodeBody(records[2]!)).toEqual({ value: 'plain', headers: undefined });
+  });
+
+  it('locates the records of a batch without views, agreeing with the slices and their metas', () => {
+    const messages = [{ value: 'plain' }, { value: 1, key: 'k', id: 'i' }, { value: Buffer.alloc(300, 1) }, { value: 'late' }];
+    const payload = frameMessages(messages.map((m, i) => encodeMessage(m, i === 3 ? 99 : 0, 1 << 20)));
+    const starts = messageStarts(payload);
+    const slices = messageSlices(payload);
+    expect(starts).toHaveLength(messages.length + 1);
+    expect(starts.at(-1)).toBe(payload.length);
+    slices.forEach((record, i) => {
+      expect(Buffer.from(payload.subarray(starts[i]! + 4, starts[i + 1]))).toEqual(Buffer.from(record));
+      expect(decodeMetaAt(payload, starts, i)).toEqual(decodeMeta(record));
+    });
+    expect(decodeMetaAt(payload, starts, 1)).toEqual({ key: 'k', id: 'i', deliverAt: 0 });
+    expect(decodeMetaAt(payload, starts, 3)).toEqual({ key: undefined, id: undefined, deliverAt: 99 });
+    expect(messageStarts(new Uint8Array(0))).toEqual([0]);
   });
 
   it('gives each encoded message its own buffer (not the encoder arena)', () => {

@@ -221,14 +221,32 @@ export function frameMessages(records: readonly Uint8Array[]): Uint8Array {
 
 /** The records of a batch payload, in order (views into it, no copy). */
 export function messageSlices(payload: Uint8Array): Uint8Array[] {
-  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-  const slices: Uint8Array[] = [];
-  for (let at = 0; at < payload.length; ) {
-    const length = view.getUint32(at, true);
-    slices.push(payload.subarray(at + 4, at + 4 + length));
-    at += 4 + length;
-  }
+  const starts = messageStarts(payload);
+  const slices: Uint8Array[] = new Array<Uint8Array>(starts.length - 1);
+  for (let i = 0; i < slices.length; i++) slices[i] = payload.subarray(starts[i]! + 4, starts[i + 1]);
   return slices;
+}
+
+/**
+ * Where the records of a batch payload lie, without a view per record: record i spans
+ * [starts[i] + 4, starts[i + 1]) (each is preceded by its 4-byte length); one entry more than records.
+ */
+export function messageStarts(payload: Uint8Array): number[] {
+  const starts: number[] = [];
+  let at = 0;
+  while (at < payload.length) {
+    starts.push(at);
+    at += 4 + ((payload[at]! | (payload[at + 1]! << 8) | (payload[at + 2]! << 16)) + payload[at + 3]! * 0x1000000);
+  }
+  starts.push(at);
+  return starts;
+}
+
+/** The meta of record i of a batch payload located by `messageStarts` (no view for the common plain meta). */
+export function decodeMetaAt(payload: Uint8Array, starts: readonly number[], i: number): MessageMeta {
+  const start = starts[i]! + 4;
+  if (isPlainMetaAt(payload, start)) return PLAIN;
+  return decodeMeta(payload.subarray(start, starts[i + 1]));
 }
 
 function metaLength(record: Uint8Array): number {
@@ -238,7 +256,11 @@ function metaLength(record: Uint8Array): number {
 const PLAIN: MessageMeta = Object.freeze({ key: undefined, id: undefined, deliverAt: 0 });
 
 function isPlainMeta(record: Uint8Array): boolean {
-  return record[0] === PLAIN_META.length && record[1] === 0 && record[2] === 0x93 && record[3] === 0xc0 && record[4] === 0xc0 && record[5] === 0x00;
+  return isPlainMetaAt(record, 0);
+}
+
+function isPlainMetaAt(b: Uint8Array, at: number): boolean {
+  return b[at] === PLAIN_META.length && b[at + 1] === 0 && b[at + 2] === 0x93 && b[at + 3] === 0xc0 && b[at + 4] === 0xc0 && b[at + 5] === 0x00;
 }
 
 /** Decodes only the meta part of a record (the partition actor does, for every message it scans). */

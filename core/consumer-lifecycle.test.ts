@@ -285,6 +285,37 @@ describe('the consumer life cycle', () => {
   });
 });
 
+describe('forgotten deliveries holding every slot', () => {
+  it('come back when their lease runs out, not a sweep beat later (issue 11: 1.20 s for a 1 s lease)', async () => {
+    const setup = memoryFerry(27);
+    const ferry = await setup.open();
+    await ferry.createTopic('t', { ackTimeoutMs: 1000, maxDeliveries: 100 });
+    await ferry.producer().publishMany('t', Array.from({ length: 12 }, (_, i) => ({ value: i })));
+    const consumer = ferry.consumer<number>('g', { topics: ['t'], maxInFlight: 4 });
+    const firstSeen = new Map<number, number>();
+    const back: number[] = [];
+    const reading = consumer.run(async (d) => {
+      if (d.value < 4) {
+        await sleep(setup.clock, 130); // the first four are slow, so the others are handed out off the sweep's beat
+        return d.ack();
+      }
+      if (d.attempt === 1) {
+        firstSeen.set(d.value, setup.clock.monotonicNow()); // dropped: holds its slot until its lease runs out
+        await new Promise<void>(() => {});
+      }
+      back.push(setup.clock.monotonicNow() - firstSeen.get(d.value)!);
+      await d.ack();
+    }, { concurrency: 100 });
+    await runClock(setup.clock, () => back.length === 8, 10_000, 5);
+    expect(back).toHaveLength(8);
+    expect(Math.min(...back)).toBeGreaterThanOrEqual(1000);
+    expect(Math.max(...back)).toBeLessThanOrEqual(1040);
+    await consumer.close({ timeoutMs: 0 });
+    void reading.catch(() => {});
+    await ferry.close({ timeoutMs: 0 });
+  });
+});
+
 describe('a consumer does not give up on its own', () => {
   it('survives a long burst of retriable fetch failures, reports each, and delivers once they stop', async () => {
     const clock = new ManualClock(0);

@@ -16,6 +16,7 @@ import { BoundedFifo, FerryError, InvalidArgumentError, type Clock, type Random,
 import { runHandlers, type RunOptions } from './consumer-run.ts';
 import { deliveryIterator } from './delivery-iterator.ts';
 import { LeasedDelivery, errorText, type Delivery, type DeliveryLane, type DeliveryOwner } from './delivery.ts';
+import { HeldList } from './held-list.ts';
 import { checkName, checkTopicNames } from './names.ts';
 import { refuseUnknownOptions } from './option-names.ts';
 import type { DeliveredMessage } from './partition-api.ts';
@@ -122,7 +123,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
    */
   #settlingCount = 0;
   /** Handed out, not settled, lease not known to be gone. */
-  readonly #held = new Set<LeasedDelivery<V>>();
+  readonly #held = new HeldList<LeasedDelivery<V>>();
   #takers: ((message: DeliveredMessage | undefined, from?: Fetched) => void)[] = [];
   #capacityWaiters: (() => void)[] = [];
   #sleepers = new Set<() => void>();
@@ -401,14 +402,15 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   #handOut(message: DeliveredMessage, from: Fetched): LeasedDelivery<V> | undefined {
     const { queue } = from;
     const { offset, token } = message;
-    if (from.expiresAt <= this.#host.clock.monotonicNow()) {
+    const now = this.#host.clock.monotonicNow();
+    if (from.expiresAt <= now) {
       // Its lease ran out in the buffer: the partition hands it back uncharged; fetch it again.
       this.#freeSlots(1);
       return undefined;
     }
     let d: LeasedDelivery<V>;
     try {
-      d = new LeasedDelivery<V>(from, message, this.#owner);
+      d = new LeasedDelivery<V>(from, message, this.#owner, now);
     } catch (error) {
       // A value that does not decode would fail every attempt: dead-letter it with the reason.
       this.#freeSlots(1);
@@ -422,15 +424,23 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     return d;
   }
 
-  /** Frees the slots of held deliveries whose lease ran out, so a forgotten message cannot wedge the consumer. */
-  #armSweep(): void {
+  /**
+   * Frees the slots of held deliveries whose lease ran out, so a forgotten message cannot wedge the
+   * consumer. The sweep runs when the earliest lease runs out (not on a fixed beat: a slot freed
+   * late is a redelivery late), at most every 10 ms, and at least once per shortest lease (a
+   * delivery handed out after it was armed runs out no earlier than that).
+   */
+  #armSweep(delayMs = Math.max(10, this.#shortestLeaseMs / 4)): void {
     if (this.#sweep || this.#held.size === 0) return;
-    const everyMs = Math.max(10, this.#shortestLeaseMs / 4);
-    this.#sweep = this.#host.clock.setTimer(everyMs, () => {
+    this.#sweep = this.#host.clock.setTimer(delayMs, () => {
       this.#sweep = undefined;
       const now = this.#host.clock.monotonicNow();
-      for (const d of this.#held) if (d.deadline <= now) this.#leave(d);
-      this.#armSweep();
+      let earliest = Number.POSITIVE_INFINITY;
+      this.#held.forEach((d) => {
+        if (d.deadline <= now) this.#leave(d);
+        else earliest = Math.min(earliest, d.deadline);
+      });
+      this.#armSweep(Math.max(10, Math.min(earliest - now, this.#shortestLeaseMs)));
     });
   }
 
@@ -537,7 +547,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
         // The rest goes back uncharged; a late ack of it will be refused.
         await Promise.allSettled(this.#partitions.map(([topic, p]) => this.#queue(topic, p).push({ kind: 'release', consumerId: this.#id })));
       }
-      for (const d of [...this.#held]) this.#leave(d);
+      for (const d of this.#held.toArray()) this.#leave(d);
     })().finally(() => this.#host.onClose?.());
     return this.#closing;
   }

@@ -45,7 +45,8 @@ export class DeadLetterOutbox {
       // message's letter, which the dead-letter topic would answer as a duplicate and never store.
       if (this.#c.log.committedEnd < this.#c.log.nextOffset) await this.#c.log.sync();
       if (deadLetter !== false && this.#c.deadLetters) {
-        const { record } = this.#records.read(next.offset, this.#c.log, this.#where);
+        const found = this.#records.read(next.offset, this.#c.log, this.#where);
+        const record = found.payload.subarray(found.start, found.end);
         const info: DeadLetterInfo = { topic: this.#c.topic, partition: this.#c.partition, offset: next.offset, group: g.name, attempts: next.failures, firstDeliveredAt: next.firstDeliveredAt, lastDeliveredAt: next.lastDeliveredAt, lastError: next.lastError };
         await this.#c.deadLetters({ deadLetterTopic: deadLetter, producerKey: `dlq/${this.#c.topic}/${this.#c.partition}/${g.name}`, sequence: next.deadSeq - 1, record: deadLetterRecord(record, info, this.#c.maxMessageBytes), info });
       }

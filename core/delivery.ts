@@ -122,6 +122,12 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
   holdsSlot = true;
   /** Its ack or nack is queued, not yet answered: counted by the consumer as settling. */
   settling = false;
+  /** @internal Its place in its consumer's list of held deliveries (see HeldList). */
+  heldPrev: LeasedDelivery<V> | undefined = undefined;
+  /** @internal */
+  heldNext: LeasedDelivery<V> | undefined = undefined;
+  /** @internal */
+  isHeld = false;
   /** @internal Where its start item waits in the settle queue (see SettleQueue.start). */
   startTurn = -1;
   startIndex = -1;
@@ -134,8 +140,8 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
   readonly #owner: DeliveryOwner;
   readonly #queue: SettleQueue;
 
-  /** Decodes the message; throws if it cannot be decoded. */
-  constructor(lane: DeliveryLane, message: DeliveredMessage, owner: DeliveryOwner) {
+  /** Decodes the message; throws if it cannot be decoded. `now`: the owner's monotonic time, read by the caller. */
+  constructor(lane: DeliveryLane, message: DeliveredMessage, owner: DeliveryOwner, now: number) {
     const meta = decodeMeta(message.record);
     const body = decodeBody(message.record);
     this.value = body.value as V;
@@ -151,7 +157,7 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
     this.token = message.token;
     this.#owner = owner;
     this.#queue = lane.queue;
-    this.deadline = owner.now() + lane.ackTimeoutMs;
+    this.deadline = now + lane.ackTimeoutMs;
   }
 
   /** True once ack or nack was accepted. */

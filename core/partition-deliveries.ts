@@ -5,7 +5,7 @@
 import type { TimerHandle } from '../wal/index.ts';
 import { OverloadedError } from '../wal/index.ts';
 import { monoDueFromWall } from './clock-reading.ts';
-import { decodeMeta, messageSlices } from './codec.ts';
+import { decodeMetaAt, messageStarts } from './codec.ts';
 import type { DeadLetterOutbox } from './dead-letter-outbox.ts';
 import type { GroupState } from './group-state.ts';
 import type { DeliveredMessage, FetchRequest } from './partition-api.ts';
@@ -71,22 +71,30 @@ export class PartitionDeliveries {
     if (ready.some((p) => this.#reserved(g.name, p.offset))) ready = ready.filter((p) => !this.#reserved(g.name, p.offset));
     if (ready.length === 0) return [];
     const wallNow = c.clock.now(); // the delivery times recorded with the message
-    const records: Uint8Array[] = new Array<Uint8Array>(ready.length);
+    // Where each record lies (a batch payload and a range of it): no view per record until the copy.
+    const sources: Uint8Array[] = new Array<Uint8Array>(ready.length);
+    const starts: number[] = new Array<number>(ready.length);
+    const ends: number[] = new Array<number>(ready.length);
     const published: number[] = new Array<number>(ready.length);
     let bytes = 0;
     for (let i = 0; i < ready.length; i++) {
       const p = ready[i]!;
       const cached = p.cached;
-      const record = cached?.records?.[p.offset - cached.base]; // kept until settled: a redelivery reads it here too
-      if (record) {
-        records[i] = record;
+      const payload = cached?.payload; // kept until settled: a redelivery reads it here too
+      if (payload) {
+        const at = p.offset - cached.base;
+        sources[i] = payload;
+        starts[i] = cached.starts[at]! + 4;
+        ends[i] = cached.starts[at + 1]!;
         published[i] = cached.publishedAt;
       } else {
         const found = this.#records.read(p.offset, c.log, where); // evicted (or replayed: not scanned here)
-        records[i] = found.record;
+        sources[i] = found.payload;
+        starts[i] = found.start;
+        ends[i] = found.end;
         published[i] = found.publishedAt;
       }
-      bytes += records[i]!.length;
+      bytes += ends[i]! - starts[i]!;
     }
     // One copy for the whole fetch: the records are views into read chunks that a held delivery
     // would otherwise pin, and one buffer per fetch spares an allocation per message.
@@ -95,15 +103,15 @@ export class PartitionDeliveries {
     let at = 0;
     for (let i = 0; i < ready.length; i++) {
       const p = ready[i]!;
-      const record = records[i]!;
+      const length = ends[i]! - starts[i]!;
       const publishedAt = published[i]!;
-      copy.set(record, at);
+      copy.set(sources[i]!.subarray(starts[i], ends[i]), at);
       if (p.firstDeliveredAt === 0) this.#s.metrics.deliver.record(wallNow - publishedAt);
       const leaseSeq = ++this.#leaseSeq;
       const token = `${c.incarnation}.${leaseSeq}`; // built once, compared on every settle
       g.lease(p, request.consumerId, leaseSeq, token, now, c.options.ackTimeoutMs, wallNow);
-      out[i] = { offset: p.offset, token, attempt: p.failures + 1, record: copy.subarray(at, at + record.length), publishedAt, firstDeliveredAt: p.firstDeliveredAt };
-      at += record.length;
+      out[i] = { offset: p.offset, token, attempt: p.failures + 1, record: copy.subarray(at, at + length), publishedAt, firstDeliveredAt: p.firstDeliveredAt };
+      at += length;
     }
     if (out.length > 0) {
       this.#s.metrics.group(g.name).delivered += out.length;
@@ -127,13 +135,13 @@ export class PartitionDeliveries {
           g.cursor = Math.max(g.cursor, b.baseOffset + b.recordCount);
           continue;
         }
-        const records = messageSlices(b.payload);
+        const starts = messageStarts(b.payload);
         let kept: CachedBatch | undefined;
-        for (let i = 0; i < records.length; i++) {
+        for (let i = 0; i + 1 < starts.length; i++) {
           const offset = b.baseOffset + i;
           if (offset < g.cursor) continue;
           if (g.pending.size >= limit) return;
-          const meta = decodeMeta(records[i]!);
+          const meta = decodeMetaAt(b.payload, starts, i);
           if (meta.onlyGroup !== undefined && meta.onlyGroup !== g.name) {
             g.cursor = offset + 1; // another group's redriven letter: settled for this one
             continue;
@@ -145,7 +153,7 @@ export class PartitionDeliveries {
             this.#outbox.send(g); // its DEAD_INTENT was replayed ahead of the cursor
             continue;
           }
-          kept ??= this.#records.keep(b.baseOffset, records, b.timestamp, b.payload.length);
+          kept ??= this.#records.keep(b.baseOffset, b.payload, starts, b.timestamp);
           kept.waiting++;
           p.cached = kept;
           if (p.due <= now) fresh++;

@@ -60,11 +60,12 @@ export class PartitionSettlement {
     let waits: Promise<void>[] | undefined;
     let acked: number[] | undefined;
     let batch: AckBatch | undefined;
+    const now = this.#s.c.clock.monotonicNow(); // one reading for the command's acks (this runs per message)
     for (let i = 0; i < items.length; i++) {
       const item = items[i]!;
       try {
         if (item.kind === 'ack') {
-          batch = this.#queueAck(group, item.offset, item.token, item.keys);
+          batch = this.#queueAck(group, item.offset, item.token, item.keys, now);
           (acked ??= []).push(i);
           continue;
         }
@@ -117,7 +118,8 @@ export class PartitionSettlement {
     }
   }
 
-  #leased(group: string, offset: number, token: string, what: string): Pending {
+  /** The pending message `token` holds the lease of; `now` when the caller read the clock already (one reading per command). */
+  #leased(group: string, offset: number, token: string, what: string, now?: number): Pending {
     const { c } = this.#s;
     this.#s.checkOpen();
     const g = groupOf(this.#s, group);
@@ -126,7 +128,7 @@ export class PartitionSettlement {
     if (!p.lease || p.lease.token !== token) {
       throw new StaleDeliveryError(c.topic, c.partition, offset, p.lease ? 'its lease ran out and it was leased again' : 'its lease expired');
     }
-    if (p.lease.deadline <= c.clock.monotonicNow()) throw new StaleDeliveryError(c.topic, c.partition, offset, 'its lease expired');
+    if (p.lease.deadline <= (now ?? c.clock.monotonicNow())) throw new StaleDeliveryError(c.topic, c.partition, offset, 'its lease expired');
     return p;
   }
 
@@ -163,8 +165,8 @@ export class PartitionSettlement {
   }
 
   /** Puts an ack (and the d.once keys recorded with it) into this turn's batch of its group (written by flushAcks); returns the batch. */
-  #queueAck(group: string, offset: number, token: string, keys?: readonly string[]): AckBatch {
-    const p = this.#leased(group, offset, token, 'ack');
+  #queueAck(group: string, offset: number, token: string, keys?: readonly string[], now?: number): AckBatch {
+    const p = this.#leased(group, offset, token, 'ack', now);
     this.#handled(p);
     p.acking = true; // a second ack of it this tick is stale, and expiry leaves it alone
     let batch = this.#acks.get(group);

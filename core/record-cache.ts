@@ -6,14 +6,17 @@
 // so the memory held is bounded for the runtime, not per partition: the oldest batch of any
 // partition goes first.
 import { InvalidArgumentError, type WriteAheadLog, showValue } from '../wal/index.ts';
-import { messageSlices } from './codec.ts';
+import { messageStarts } from './codec.ts';
 import { RecordType } from './records.ts';
 
 /** The record cache budget of a whole engine when `limits.recordCacheBytes` is not given. */
 export const DEFAULT_RECORD_CACHE_BYTES = 64 * 1024 * 1024;
 
+/** Where a record lies: bytes [start, end) of a batch payload. */
 export interface CachedRecord {
-  readonly record: Uint8Array;
+  readonly payload: Uint8Array;
+  readonly start: number;
+  readonly end: number;
   readonly publishedAt: number;
 }
 
@@ -91,35 +94,39 @@ export class CachedBatch implements Counted {
   readonly publishedAt: number;
   readonly bytes: number;
   seq = -1;
-  /** Undefined once evicted or dropped: its messages are read from the log again. */
-  records: Uint8Array[] | undefined;
+  /** The batch's payload; undefined once evicted or dropped: its messages are read from the log again. */
+  payload: Uint8Array | undefined;
+  /** Where its records lie in the payload (see messageStarts). */
+  readonly starts: readonly number[];
   /** Tracked messages not yet settled; at 0 its bytes go back to the budget. */
   waiting = 0;
   readonly #cache: RecordCache;
 
-  constructor(cache: RecordCache, base: number, records: Uint8Array[], publishedAt: number, bytes: number) {
+  constructor(cache: RecordCache, base: number, payload: Uint8Array, starts: readonly number[], publishedAt: number) {
     this.#cache = cache;
     this.base = base;
-    this.records = records;
+    this.payload = payload;
+    this.starts = starts;
     this.publishedAt = publishedAt;
-    this.bytes = bytes;
+    this.bytes = payload.length;
   }
 
   evict(): void {
-    this.records = undefined;
+    this.payload = undefined;
     this.#cache.forget(this);
   }
 
   /** One of its messages was settled (acked, dead-lettered, dropped): the last one lets the batch go. */
   settledOne(): void {
-    if (--this.waiting <= 0 && this.records) this.#cache.drop(this);
+    if (--this.waiting <= 0 && this.payload) this.#cache.drop(this);
   }
 }
 
 interface LastBatch extends Counted {
   readonly base: number;
   readonly end: number;
-  readonly records: Uint8Array[];
+  readonly payload: Uint8Array;
+  readonly starts: readonly number[];
   readonly publishedAt: number;
 }
 
@@ -138,8 +145,8 @@ export class RecordCache {
   }
 
   /** Keeps the records of a batch just scanned (count its messages with `waiting`); the runtime's oldest go first once over the budget. */
-  keep(base: number, records: Uint8Array[], publishedAt: number, bytes: number): CachedBatch {
-    const batch = new CachedBatch(this, base, records, publishedAt, bytes);
+  keep(base: number, payload: Uint8Array, starts: readonly number[], publishedAt: number): CachedBatch {
+    const batch = new CachedBatch(this, base, payload, starts, publishedAt);
     // Stored before it is counted: counting may evict it at once (a batch larger than the budget).
     this.#batches.add(batch);
     this.#budget.admit(batch);
@@ -148,7 +155,7 @@ export class RecordCache {
 
   /** @internal Lets a batch go (its messages are all settled): its bytes go back to the budget. */
   drop(batch: CachedBatch): void {
-    batch.records = undefined;
+    batch.payload = undefined;
     this.#budget.release(batch.seq);
     this.#batches.delete(batch);
   }
@@ -160,15 +167,14 @@ export class RecordCache {
       const [b] = log.read(offset, { maxBytes: 1 });
       if (!b || b.type !== RecordType.DATA) throw new Error(`${where} has no message at offset ${offset}`);
       this.#dropLastBatch();
-      const records = messageSlices(b.payload);
-      const last: LastBatch = { base: b.baseOffset, end: b.baseOffset + b.recordCount, records, publishedAt: b.timestamp, bytes: b.payload.length, seq: -1, evict: () => void (this.#lastBatch === last && (this.#lastBatch = undefined)) };
+      const last: LastBatch = { base: b.baseOffset, end: b.baseOffset + b.recordCount, payload: b.payload, starts: messageStarts(b.payload), publishedAt: b.timestamp, bytes: b.payload.length, seq: -1, evict: () => void (this.#lastBatch === last && (this.#lastBatch = undefined)) };
       batch = last;
       this.#lastBatch = batch;
       this.#budget.admit(batch);
     }
-    const record = batch.records[offset - batch.base];
-    if (!record) throw new Error(`${where} has no message at offset ${offset}`);
-    return { record, publishedAt: batch.publishedAt };
+    const i = offset - batch.base;
+    if (i + 1 >= batch.starts.length) throw new Error(`${where} has no message at offset ${offset}`);
+    return { payload: batch.payload, start: batch.starts[i]! + 4, end: batch.starts[i + 1]!, publishedAt: batch.publishedAt };
   }
 
   /** @internal The budget evicted `batch`. */
@@ -185,7 +191,7 @@ export class RecordCache {
   dropBelow(offset: number): void {
     for (const batch of this.#batches) {
       if (batch.base >= offset) continue;
-      batch.records = undefined;
+      batch.payload = undefined;
       this.#batches.delete(batch);
       this.#budget.release(batch.seq);
     }

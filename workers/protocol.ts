@@ -5,7 +5,8 @@
 // thread boundary stays a file boundary.
 import type { MessagePort } from 'node:worker_threads';
 import type { FerryErrorWire } from '../wal/index.ts';
-import type { DeliveredMessage, PartitionCommand, PartitionLimits, ResolvedTopicOptions } from '../core/index.ts';
+import type { PartitionCommand, PartitionLimits, ResolvedTopicOptions } from '../core/index.ts';
+import { packCommand, packReplyValue, replyValueTransfer } from './wire-columns.ts';
 
 /** Requests the engine sends to a shard. */
 export type ShardRequest =
@@ -80,9 +81,8 @@ export function transferables(message: PortMessage): ArrayBuffer[] {
   } else if (message.kind === 'upcall') own(message.body.record);
   else if (message.kind === 'replies') {
     for (const reply of message.bodies) {
-      if (!reply.ok || !Array.isArray(reply.value)) continue;
-      // A fetch's deliveries (other array replies, such as settle's, carry no bytes).
-      for (const m of reply.value as (DeliveredMessage | null)[]) if (m !== null && typeof m === 'object' && 'record' in m) own(m.record);
+      const moved = reply.ok ? replyValueTransfer(reply.value) : undefined; // a fetch's bytes (see wire-columns)
+      if (moved) out.add(moved);
     }
   }
   return [...out];
@@ -93,7 +93,8 @@ export function transferables(message: PortMessage): ArrayBuffer[] {
  * posts them one by one, so it does not hold up the others, and hands each that still cannot go
  * to `refused`.
  */
-export function postBatch<B extends ShardRequest | Reply>(port: MessagePort, kind: B extends Reply ? 'replies' : 'requests', bodies: readonly B[], refused: (body: B, error: unknown) => void): void {
+export function postBatch<B extends ShardRequest | Reply>(port: MessagePort, kind: B extends Reply ? 'replies' : 'requests', given: readonly B[], refused: (body: B, error: unknown) => void): void {
+  const bodies = given.map((b) => packBody(b));
   const message = { kind, bodies } as PortMessage;
   try {
     port.postMessage(message, transferables(message));
@@ -109,6 +110,12 @@ export function postBatch<B extends ShardRequest | Reply>(port: MessagePort, kin
       refused(body, error);
     }
   }
+}
+
+/** A request or reply with its per-message parts as columns (see wire-columns; the receiver unpacks them). */
+function packBody<B extends ShardRequest | Reply>(body: B): B {
+  if ('op' in body) return body.op === 'command' ? ({ ...body, command: packCommand(body.command) } as B) : body;
+  return body.ok ? ({ ...body, value: packReplyValue(body.value) } as B) : body;
 }
 
 /** Rough bytes a request holds while it waits for a restarting shard (its payload, or a small constant). */

@@ -6,6 +6,7 @@ import type { MessagePort } from 'node:worker_threads';
 import { LocalRuntime } from '../core/local-runtime.ts';
 import { FerryError, SeededRandom, nodeFileSystem, realClock, type FerryErrorWire } from '../wal/index.ts';
 import { runFaultDrill } from './fault-drill.ts';
+import { unpackCommand } from './wire-columns.ts';
 import { postBatch, transferables, type DeadLetterUpcall, type PortMessage, type Reply, type ShardConfig, type ShardRequest } from './protocol.ts';
 
 function toWire(error: unknown): FerryErrorWire {
@@ -67,7 +68,7 @@ export default function attach({ port, config }: { port: MessagePort; config: Sh
         return runtime.closePartitions(r.topic, r.partitions).then(() => null);
       case 'command':
         // The main thread keeps each command's deadline; here the actor just answers.
-        return runtime.handle(r.command);
+        return runtime.handle(unpackCommand(r.command)); // a settle's items may come as columns (wire-columns)
       case 'ping':
         return Promise.resolve(null);
       case 'drill':

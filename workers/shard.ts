@@ -11,6 +11,7 @@ import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { Piscina } from 'piscina';
 import { FerryError, InvalidArgumentError, OverloadedError, registerErrorCode, showValue } from '../wal/index.ts';
 import { RequestTimeoutError } from '../core/index.ts';
+import { unpackReplyValue } from './wire-columns.ts';
 import { FAULT_DRILLS, postBatch, requestBytes, type DeadLetterUpcall, type FaultDrill, type PortMessage, type Reply, type ShardCall, type ShardConfig, type ShardRequest } from './protocol.ts';
 
 /** The shard's worker died with this request in flight; it may or may not have been applied. */
@@ -219,7 +220,7 @@ export class Shard {
         const waiter = this.#inFlight.get(body.id);
         this.#inFlight.delete(body.id);
         if (!waiter) continue; // timed out meanwhile
-        if (body.ok) waiter.resolve(body.value);
+        if (body.ok) waiter.resolve(unpackReplyValue(body.value));
         else waiter.reject(FerryError.fromWire(body.error));
       }
     } else if (message.kind === 'upcall') {

@@ -25,10 +25,11 @@ export interface CliOptions {
   readonly dataDir: string;
 }
 
-const KNOWN = new Set(['quick', 'tiny', 'json', 'out', 'html', 'markdown', 'compare', 'reps', 'dir', 'help']);
+const KNOWN = new Set(['quick', 'tiny', 'json', 'out', 'html', 'markdown', 'compare', 'reps', 'dir', 'memory-messages', 'help']);
 
 export const USAGE = `options: --quick (about a minute) | --reps=N | --json (JSON lines on stdout) | --out=rows.jsonl
-         --html=report.html | --markdown=table.md | --compare=old.jsonl | --dir=<data dir> | [names...]`;
+         --html=report.html | --markdown=table.md | --compare=old.jsonl | --dir=<data dir>
+         --memory-messages=N (the memory scenario's size; issue 11 asks for 10000000) | [names...]`;
 
 /** Parses `--flag[=value]` arguments and scenario names; throws on an unknown flag. */
 export function parseCli(argv: readonly string[], resultsName: string): CliOptions {
@@ -44,10 +45,12 @@ export function parseCli(argv: readonly string[], resultsName: string): CliOptio
   const base = flags.has('tiny') ? PROFILES.tiny : flags.has('quick') ? PROFILES.quick : PROFILES.full;
   const reps = flags.has('reps') ? Number(flags.get('reps')) : base.reps;
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be a whole number of at least 1, got ${flags.get('reps')}`);
+  const memoryMessages = flags.has('memory-messages') ? Number(flags.get('memory-messages')) : base.memoryMessages;
+  if (!Number.isSafeInteger(memoryMessages) || memoryMessages < 1) throw new Error(`--memory-messages must be a whole number of at least 1, got ${flags.get('memory-messages')}`);
   const dataDir = flags.get('dir') ?? process.env['FERRY_BENCH_DIR'] ?? tmpdir();
   mkdirSync(dataDir, { recursive: true });
   return {
-    profile: { ...base, reps },
+    profile: { ...base, reps, memoryMessages },
     names,
     json: flags.has('json'),
     outPath: flags.get('out') ?? join(RESULTS_DIR, `${resultsName}.jsonl`),

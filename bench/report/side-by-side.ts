@@ -4,7 +4,7 @@
 import type { Row } from './rows.ts';
 
 /** The figures compared across systems (the others stay in the per-cell tables). */
-export const COMPARED = ['msg/s', 'confirm p50', 'confirm p99', 'deliver p50', 'deliver p99', 'deliver p99.9', 'redelivery p50', 'redelivery p99'];
+export const COMPARED = ['msg/s', 'confirm p50', 'confirm p99', 'deliver p50', 'deliver p99', 'deliver p99.9', 'pacer lag p50', 'redelivery p50', 'redelivery p99'];
 
 export interface SideBySide {
   readonly systems: readonly string[];
