@@ -6,7 +6,7 @@ import { FerryError, InvalidArgumentError, showValue } from '../wal/index.ts';
 import type { Delivery, LeasedDelivery } from './delivery.ts';
 import { AlreadyRunningError, leaseIsGone } from './errors.ts';
 import { refuseUnknownOptions } from './option-names.ts';
-import { handleExactlyOnce } from './exactly-once.ts';
+import { exactlyOnceHandling } from './exactly-once.ts';
 import type { Transaction } from './transaction.ts';
 
 /** Options of `consumer.run()`. */
@@ -67,6 +67,7 @@ async function runWorkers<V>(source: RunSource<V>, handler: (delivery: Delivery<
   // next delivery (that would hold each handler to one message per fsync); every one of them
   // holds a consumer slot until applied, so there are at most maxInFlight.
   const settling = new Set<Promise<void>>();
+  const exactlyOnce = begin && exactlyOnceHandling(begin); // the run's transactions, their commits merged
   const applyOutcome = (d: LeasedDelivery<V>, outcome: { error: unknown } | undefined): void => {
     const done: Promise<void> = settle(source, d, outcome).then(
       () => void settling.delete(done),
@@ -82,7 +83,7 @@ async function runWorkers<V>(source: RunSource<V>, handler: (delivery: Delivery<
     try {
       for (let d = source.takeNow?.() ?? (await source.next()); d; d = source.takeNow?.() ?? (await source.next())) {
         let outcome: { error: unknown } | undefined;
-        if (begin) outcome = await handleExactlyOnce(d, handler, begin);
+        if (exactlyOnce) outcome = await exactlyOnce(d, handler);
         else {
           try {
             await handler(d, undefined as unknown as Transaction); // no transaction without exactlyOnce

@@ -3,12 +3,10 @@
 // nothing happened; after the decision and before the partitions applied it, everything did; an
 // in-doubt half transaction is resolved by asking resolveInDoubt.
 import { describe, expect, it } from 'vitest';
-import { FerryError, SeededRandom, type FileHandle, type FileSystem } from '../wal/index.ts';
+import { FerryError, type FileHandle, type FileSystem } from '../wal/index.ts';
 import { Ferry, type FerryOptions } from './ferry.ts';
-import { LocalRuntime } from './local-runtime.ts';
-import type { PartitionCommand } from './partition-protocol.ts';
-import type { PartitionRuntime } from './runtime.ts';
-import { flush, halfThenCrash, memoryFerry, type MemoryFerrySetup } from '../test-support/memory-ferry.ts';
+import type { Transaction } from './transaction.ts';
+import { flush, halfThenCrash, memoryFerry, openIntercepting, type MemoryFerrySetup } from '../test-support/memory-ferry.ts';
 
 /** `fs` whose file handles of paths containing `dir` have `field` replaced by `replace(handle, path)`. */
 function overrideHandles(fs: FileSystem, dir: string, field: keyof FileHandle, replace: (h: FileHandle, path: string) => unknown): FileSystem {
@@ -67,64 +65,79 @@ function fullFor(fs: FileSystem, dir: string, full: () => boolean): FileSystem {
  */
 function openMissingOneListing(memory: MemoryFerrySetup, where: string, overrides: Partial<FerryOptions>): Promise<Ferry> {
   let missed = false;
-  return Ferry.open({ dir: '/ferry', fs: memory.fs.processView(), clock: memory.clock, random: new SeededRandom(77), threads: 1, ...overrides }, ({ local }) => {
-    const inner: PartitionRuntime = new LocalRuntime(local);
-    return new Proxy(inner, {
-      get(target, name) {
-        const value = Reflect.get(target, name, target) as unknown;
-        if (name !== 'call') return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
-        return (command: PartitionCommand) => {
-          if (command.op === 'txList' && `${command.topic}/${command.partition}` === where && !missed) {
-            missed = true;
-            return Promise.reject(new FerryError('REQUEST_LOST', `txList to ${where}: no reply`, true));
-          }
-          return target.call(command);
-        };
-      },
-    });
-  });
+  return openIntercepting(
+    memory,
+    (command) => {
+      if (command.op !== 'txList' || `${command.topic}/${command.partition}` !== where || missed) return undefined;
+      missed = true;
+      return Promise.reject(new FerryError('REQUEST_LOST', `txList to ${where}: no reply`, true));
+    },
+    overrides,
+  );
 }
 
 type Phase = 'idle' | 'committing' | 'decided';
 
-/** An engine with topics `in` (one message, leased to `work`) and `out`, whose syncs of `dirToHold` hang in `holdIn`. */
-async function pipeline(seed: number, dirToHold: string, holdIn: Phase) {
+/**
+ * An engine with topics `in` and `out`, whose syncs of `dirToHold` hang in `holdIn`, committing
+ * one way: `transaction`, one ferry.transaction that acks the one input leased to `work` and
+ * publishes o1, o2; `merged`, an exactlyOnce run() whose two handlers (inputs i1, i2, each
+ * publishing its a and b outputs) are ready together, so their commits merge into one.
+ */
+async function pipeline(seed: number, dirToHold: string, holdIn: Phase, how: 'transaction' | 'merged' = 'transaction') {
   const memory = memoryFerry(seed);
   const phase = { now: 'idle' as Phase };
   const fs = holdingSyncs(memory.fs.processView(), dirToHold, () => phase.now === holdIn, (path) => {
     // The decision's sync completed: from now on the partitions' applies stay unsynced.
     if (phase.now === 'committing' && path.includes('_transactions')) phase.now = 'decided';
   });
-  const ferry = await memory.open({ fs });
+  const prepared = new Set<string>(); // the transactions prepared (the merged handlers': one)
+  const ferry = await openIntercepting(memory, (command) => void (command.op === 'txPrepare' && prepared.add(command.txId)), { fs });
   await ferry.createTopic('in');
   await ferry.createTopic('out', { partitions: 2 });
-  await ferry.producer().publish('in', { value: 'input' });
-  const consumer = ferry.consumer('work', { topics: ['in'], pollWaitMs: 10 });
-  const d = (await consumer.next())!;
-  phase.now = 'committing';
-  let settled = false;
-  void ferry
-    .transaction((tx) => {
-      tx.publish('out', { value: 'o1', key: 'a' });
-      tx.publish('out', { value: 'o2', key: 'b' });
-      tx.ack(d);
-    })
-    .finally(() => (settled = true))
-    .catch(() => {});
+  await ferry.producer().publishMany('in', how === 'transaction' ? [{ value: 'input' }] : [{ value: 'i1' }, { value: 'i2' }]);
+  const consumer = ferry.consumer<string>('work', { topics: ['in'], pollWaitMs: 10 });
+  let settled: () => boolean;
+  if (how === 'transaction') {
+    const d = (await consumer.next())!;
+    phase.now = 'committing';
+    let done = false;
+    void ferry
+      .transaction((tx) => {
+        tx.publish('out', { value: 'o1', key: 'a' });
+        tx.publish('out', { value: 'o2', key: 'b' });
+        tx.ack(d);
+      })
+      .finally(() => (done = true))
+      .catch(() => {});
+    settled = () => done;
+  } else {
+    phase.now = 'committing';
+    const txs: Transaction[] = [];
+    void consumer.run((d, tx) => {
+      txs.push(tx);
+      void tx.publish('out', { value: `${d.value}a`, key: 'a' });
+      void tx.publish('out', { value: `${d.value}b`, key: 'b' });
+    }, { exactlyOnce: true, concurrency: 2 }).catch(() => {});
+    settled = () => txs.length === 2 && txs.every((tx) => tx.state === 'committed');
+  }
   await flush(60);
   // Held at the step under test: before the decision is durable the commit waits; after it, the
   // commit has resolved (committed) though the partitions have not made their apply durable.
-  expect(settled).toBe(holdIn === 'decided');
+  expect(settled()).toBe(holdIn === 'decided');
+  expect(prepared.size).toBe(1);
   memory.fs.crash('power');
   const reopened = await memory.open();
   const outputs = (await readAll(reopened, 'readers', 'out')).sort();
-  const inputs = await readAll(reopened, 'work', 'in');
+  const inputs = (await readAll(reopened, 'work', 'in')).sort();
   await reopened.close();
   return { outputs, inputs };
 }
 
 const ALL = { outputs: ['o1', 'o2'], inputs: [] };
 const NONE = { outputs: [], inputs: ['input'] };
+const ALL_MERGED = { outputs: ['i1a', 'i1b', 'i2a', 'i2b'], inputs: [] };
+const NONE_MERGED = { outputs: [], inputs: ['i1', 'i2'] };
 
 describe('a crash during a commit', () => {
   it('after prepare, before the decision is durable: all or nothing, and nothing unless the decision reached the disk', async () => {
@@ -139,6 +152,18 @@ describe('a crash during a commit', () => {
 
   it('after the decision, before the partitions applied it: everything happened', async () => {
     for (let seed = 1; seed <= 4; seed++) expect(await pipeline(seed, '/topics/', 'decided')).toEqual(ALL);
+  });
+
+  it('of exactlyOnce handlers merged into one transaction: all of them or none, before the decision; all of them after it', async () => {
+    const outcomes = [];
+    for (let seed = 1; seed <= 6; seed++) {
+      const outcome = await pipeline(seed, '_transactions', 'committing', 'merged');
+      expect([ALL_MERGED, NONE_MERGED]).toContainEqual(outcome);
+      outcomes.push(outcome);
+    }
+    expect(outcomes).toContainEqual(NONE_MERGED);
+    // Both handlers' commits are durable with one decision: none waits on a partition's sync after it.
+    for (let seed = 1; seed <= 3; seed++) expect(await pipeline(seed, '/topics/', 'decided', 'merged')).toEqual(ALL_MERGED);
   });
 
   it('asks resolveInDoubt about a half transaction a crash left undecided, retrying while it throws', async () => {

@@ -19,7 +19,7 @@ describe('an unawaited transactional publish that fails', () => {
       await flush(20);
       await new Promise((resolve) => setTimeout(resolve, 20));
       expect(unhandled).toEqual([]);
-      await expect(tx.commit()).rejects.toMatchObject({ code: 'DISK_FULL' });
+      await expect(tx.commit()).rejects.toMatchObject({ code: 'TRANSACTION_ABORTED', cause: { code: 'DISK_FULL' } });
     } finally {
       process.off('unhandledRejection', listener);
       memory.fs.faults.capacityBytes = Number.POSITIVE_INFINITY;

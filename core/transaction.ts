@@ -1,13 +1,13 @@
 // A transaction as the user holds it (issue 13): publishes and acks gathered per partition, sent to
 // the partitions as prepared parts (at commit, or at once for a half transaction), then committed
 // or aborted by the engine's transaction manager (transactions.ts). Runs on the engine's thread.
-import { InvalidArgumentError, type Clock, type Random, showValue } from '../wal/index.ts';
+import { FerryError, InvalidArgumentError, type Clock, type Random, showValue } from '../wal/index.ts';
 import { encodeMessage, frameMessages, type Message } from './codec.ts';
 import { LeasedDelivery, type Delivery } from './delivery.ts';
 import { partitionOf } from './hash.ts';
 import type { TxPrepareCommand } from './partition-protocol.ts';
 import type { ResolvedTopicOptions } from './topic-options.ts';
-import { TransactionFencedError, TransactionFinishedError, TransactionTooLargeError } from './transaction-errors.ts';
+import { TransactionAbortedError, TransactionFencedError, TransactionFinishedError, TransactionTooLargeError } from './transaction-errors.ts';
 
 /** What a transaction needs from its manager. */
 export interface TransactionHost {
@@ -21,6 +21,12 @@ export interface TransactionHost {
   prepare(command: TxPrepareCommand): Promise<null>;
   commit(tx: Transaction): Promise<void>;
   abort(tx: Transaction, why: string): Promise<void>;
+  /** A plain (buffered) transaction, counted among the open ones: merges others (transaction-merge.ts). */
+  begin(): Transaction;
+  /** `tx` is finished, or in the hands of another: no longer counted among the open ones. */
+  forget(tx: Transaction): void;
+  /** A half transaction's part failed: abort it, and settle once the abort was recorded (or could not be, on a first try). */
+  doom(tx: Transaction, error: unknown): Promise<void>;
 }
 
 /** Where a transaction has sent parts, and what it gathers for each partition until it sends them. */
@@ -59,6 +65,10 @@ export class Transaction {
   readonly #headers: Readonly<Record<string, string>> | undefined;
   #state: State = 'open';
   #fenced = false;
+  /** A half transaction whose part failed: settles once its abort is recorded (or the first try failed). */
+  #doom: Promise<void> | undefined;
+  /** Why a doomed transaction was aborted (its commit, publishes and acks reject with it). */
+  #failure: TransactionAbortedError | undefined;
   #messages = 0;
   #bytes = 0;
 
@@ -128,6 +138,7 @@ export class Transaction {
 
   #checkOpen(): void {
     if (this.#fenced) throw new TransactionFencedError(this.id);
+    if (this.#failure) throw this.#failure;
     if (this.#state !== 'open') throw new TransactionFinishedError(this.id, this.#state);
   }
 
@@ -146,9 +157,17 @@ export class Transaction {
 
   #sendIfHalf(parts: PartitionParts): Promise<void> {
     if (!this.half) return Promise.resolve();
+    // A failed part dooms the transaction, and its rejection waits for the abort record: an
+    // application told of the failure may crash next, and the check-back must not be asked then.
     // The commit reports a failure; a publish or ack whose promise nobody awaits must not crash
     // the process with an unhandled rejection (the caller who awaits it still gets the error).
-    const done = this.#send(parts).then(() => undefined);
+    const done = this.#send(parts).then(
+      () => undefined,
+      async (error: unknown) => {
+        await this.doomedBy(error);
+        throw error;
+      },
+    );
     done.catch(() => {});
     return done;
   }
@@ -180,6 +199,40 @@ export class Transaction {
     return Promise.all(this.#sending);
   }
 
+  /**
+   * @internal Copies what `member` gathered (a buffered transaction: nothing of it sent) into this
+   * one, and moves `member` to `committing`: it is committed by this transaction's commit, and
+   * finished by whoever merged it (`finish`, or `reopen` once this one is known aborted). False,
+   * and nothing done, if the sum would pass the limits of one transaction.
+   */
+  absorb(member: Transaction): boolean {
+    member.#checkOpen();
+    this.#checkOpen();
+    if (member.half || this.half) throw new InvalidArgumentError('a half transaction cannot be merged');
+    if (this.#messages + member.#messages > this.#host.maxMessages || this.#bytes + member.#bytes > this.#host.maxBytes) return false;
+    this.#messages += member.#messages;
+    this.#bytes += member.#bytes;
+    for (const from of member.#parts.values()) {
+      const into = this.#partsOf(from.topic, from.partition);
+      into.records.push(...from.records);
+      into.ids.push(...from.ids);
+      into.anyId ||= from.anyId;
+      into.acks.push(...from.acks);
+    }
+    member.#state = 'committing';
+    return true;
+  }
+
+  /** @internal Its manager's side (merging goes through it). */
+  get host(): TransactionHost {
+    return this.#host;
+  }
+
+  /** @internal A member whose merged transaction aborted (nothing of it happened): open again, to commit on its own. */
+  reopen(): void {
+    if (this.#state === 'committing' && this.#sending.length === 0) this.#state = 'open';
+  }
+
   /** @internal Waits for every part sent (whatever its outcome). */
   settled(): Promise<unknown> {
     return Promise.allSettled(this.#sending);
@@ -195,6 +248,24 @@ export class Transaction {
     if (this.#state === 'committed' || this.#state === 'aborted') return;
     this.#state = committed ? 'committed' : 'aborted';
     for (const finish of this.#enlisted) finish(committed, error);
+  }
+
+  /**
+   * @internal A part of this half transaction failed (or its commit did): it is aborted, and the
+   * abort recorded durably before the failure is reported, so a crash cannot leave it in doubt.
+   * Settles once that is done (or could not be); the first failure is the one kept.
+   */
+  doomedBy(error: unknown): Promise<void> {
+    if (this.#doom) return this.#doom;
+    const code = error instanceof FerryError ? ` with ${error.code}` : '';
+    this.#failure = new TransactionAbortedError(this.id, `a publish or ack of it failed${code}`, { cause: error });
+    this.#doom = this.#host.doom(this, error);
+    return this.#doom;
+  }
+
+  /** @internal The error a doomed transaction's commit, publishes and acks reject with (undefined: not doomed). */
+  get failure(): TransactionAbortedError | undefined {
+    return this.#failure;
   }
 
   /** @internal A newer instance of this id began: nothing more is accepted. */

@@ -103,6 +103,9 @@ export class TransactionManager {
       prepare: (command) => o.runtime.call(command),
       commit: (tx) => this.#commit(tx),
       abort: (tx, why) => this.#abort(tx, why),
+      doom: (tx) => this.#doom(tx),
+      begin: () => this.begin(),
+      forget: (tx) => this.#forgetLive(tx),
     };
   }
 
@@ -153,6 +156,10 @@ export class TransactionManager {
   }
 
   async #commit(tx: Transaction): Promise<void> {
+    if (tx.failure) {
+      await tx.doomedBy(tx.failure);
+      throw tx.failure;
+    }
     if (tx.fenced) throw new TransactionFencedError(tx.id);
     if (tx.state !== 'open') throw new TransactionFinishedError(tx.id, tx.state);
     try {
@@ -160,8 +167,13 @@ export class TransactionManager {
       if (tx.fenced) throw new TransactionFencedError(tx.id);
       this.#checkOpen();
     } catch (error) {
-      await this.#rollBack(tx, error);
-      throw error;
+      if (!tx.half) {
+        await this.#rollBack(tx, error);
+        throw error;
+      }
+      // A half transaction's failed part doomed it (its abort recorded before this rejects).
+      await tx.doomedBy(error);
+      throw error instanceof TransactionFencedError || error instanceof ClosedError ? error : (tx.failure ?? error);
     }
     try {
       await this.#o.decisions.decide(tx.key, true, this.#o.clock.now()); // the commit point
@@ -197,12 +209,38 @@ export class TransactionManager {
    * (retried while the failure is retriable) leaves it in doubt: the parts stay, the check-back
    * decides after the next open.
    */
-  async #dropEverywhere(tx: Transaction): Promise<void> {
-    const recorded = !tx.half || (await this.#retrying(() => this.#o.decisions.decide(tx.key, false, this.#o.clock.now())));
+  async #dropEverywhere(tx: Transaction, recording = tx.half ? this.#recordAbort(tx).recorded : Promise.resolve(true)): Promise<void> {
+    const recorded = await recording;
     this.#forgetLive(tx);
     if (!recorded) return;
     await this.#decideEverywhere(tx.key, tx.participants(), false);
     if (tx.half) this.#o.decisions.forget(tx.key);
+  }
+
+  /**
+   * Writes a half transaction's abort record: `first` settles after the first try (whatever its
+   * outcome), `recorded` once it is durable (true) or cannot be written (false; retried meanwhile
+   * while the failure is retriable).
+   */
+  #recordAbort(tx: Transaction): { first: Promise<void>; recorded: Promise<boolean> } {
+    const decide = (): Promise<void> => this.#o.decisions.decide(tx.key, false, this.#o.clock.now());
+    const attempt = decide();
+    return { first: attempt.then(() => {}, () => {}), recorded: attempt.then(() => true, () => this.#retrying(decide)) };
+  }
+
+  /**
+   * A part of a half transaction failed: the transaction can no longer commit whole, so it is
+   * aborted now, and durably, before the failure is reported (resolves after the record's first
+   * try). Otherwise a crash would leave it in doubt, and a check-back answering 'commit' (the
+   * application's own transaction committed) would commit it with a part missing. A record that
+   * cannot be written at once is retried in the background; until it is, a crash still asks.
+   */
+  #doom(tx: Transaction): Promise<void> {
+    if (tx.state === 'committed' || tx.state === 'aborted') return Promise.resolve(); // decided already: that path records it
+    tx.finish(false, tx.failure);
+    const { first, recorded } = this.#recordAbort(tx);
+    void tx.settled().then(() => this.#dropEverywhere(tx, recorded));
+    return first;
   }
 
   async #abort(tx: Transaction, why: string): Promise<void> {

@@ -2,6 +2,9 @@
 import { ManualClock, SeededRandom } from '../wal/index.ts';
 import { MemoryFileSystem } from '../wal/fault-disk.ts';
 import { Ferry, type FerryOptions } from '../core/ferry.ts';
+import { LocalRuntime } from '../core/local-runtime.ts';
+import type { PartitionCommand } from '../core/partition-protocol.ts';
+import type { PartitionRuntime } from '../core/runtime.ts';
 
 export interface MemoryFerrySetup {
   readonly fs: MemoryFileSystem;
@@ -19,6 +22,24 @@ export function memoryFerry(seed = 1, defaults: Partial<FerryOptions> = {}): Mem
     // Each engine gets its own view of the disk: after a crash, the abandoned one can touch nothing.
     open: (overrides = {}) => Ferry.open({ dir: '/ferry', fs: fs.processView(), clock, random: new SeededRandom(seed * 1000 + run++), ...defaults, ...overrides }),
   };
+}
+
+/**
+ * Opens an engine on `memory` (in-thread partitions) whose every partition command passes through
+ * `intercept` first: it may answer in the partition's place (a promise), or return undefined to let
+ * the command through (for tests of lost requests, or counting what is sent).
+ */
+export function openIntercepting(memory: MemoryFerrySetup, intercept: (command: PartitionCommand) => Promise<never> | undefined, overrides: Partial<FerryOptions> = {}): Promise<Ferry> {
+  return Ferry.open({ dir: '/ferry', fs: memory.fs.processView(), clock: memory.clock, random: new SeededRandom(77), threads: 1, ...overrides }, ({ local }) => {
+    const inner: PartitionRuntime = new LocalRuntime(local);
+    return new Proxy(inner, {
+      get(target, name) {
+        const value = Reflect.get(target, name, target) as unknown;
+        if (name !== 'call') return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        return (command: PartitionCommand) => intercept(command) ?? target.call(command);
+      },
+    });
+  });
 }
 
 /**

@@ -5,6 +5,7 @@ import { disk } from '../limits/disk.ts';
 import { msgpack } from '../limits/msgpack.ts';
 import { transfer } from '../limits/transfer.ts';
 import { consume } from './consume.ts';
+import { exactlyOnce } from './exactly-once.ts';
 import { fsyncPolicies } from './fsync-policies.ts';
 import { keyOrder } from './key-order.ts';
 import { latency } from './latency.ts';
@@ -21,7 +22,7 @@ import { peerWorkloads } from '../peers/peer-workloads.ts';
 export const LIMITS: readonly Scenario[] = [disk, msgpack, transfer];
 
 /** The questions `npm run bench` answers, in report order. */
-export const SCENARIOS: readonly Scenario[] = [publish, consume, latency, redelivery, leaseExpiry, keyOrder, recovery, memory, fsyncPolicies, payloads, micro];
+export const SCENARIOS: readonly Scenario[] = [publish, consume, latency, redelivery, leaseExpiry, keyOrder, recovery, memory, fsyncPolicies, payloads, exactlyOnce, micro];
 
 /** Every scenario a cell may name (the peers' comparison included). */
 export const ALL: readonly Scenario[] = [...LIMITS, ...SCENARIOS, peerWorkloads];

@@ -174,4 +174,12 @@ export const MUTANTS: readonly Mutant[] = [
     breaks: 'every message is delivered until acked (a lease that ran out is redelivered)',
     edits: [{ file: 'core/group-state.ts', find: '      for (let i = 0; i < e.offsets.length; i++) {', replace: '      for (let i = 0; i < Math.min(1, e.offsets.length); i++) { // MUTANT: first lease only' }],
   },
+  {
+    // Issue 13: an exactlyOnce run()'s merged commit that aborted before its decision (a member's
+    // lease ran out, a prepare's reply was lost) reports every member committed instead of
+    // committing each alone: handlers whose outputs and acks never took effect are told they did.
+    name: 'merged-abort-reported-committed',
+    breaks: 'a committed transaction takes all its effect (each member of a merged commit)',
+    edits: [{ file: 'core/transaction-merge.ts', find: "(merged.state === 'aborted' ? false : Promise.reject(error))", replace: "(merged.state === 'aborted' ? true : Promise.reject(error)) // MUTANT: aborted, reported committed" }],
+  },
 ];

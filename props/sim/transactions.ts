@@ -54,7 +54,11 @@ export class TxWorkload {
   /** The inputs are confirmed (stored): each must end processed exactly once (else at most once). */
   #inputsConfirmed = false;
   #next = 0;
-  readonly counts = { txCommitted: 0, txAborted: 0, txAsked: 0 };
+  /** Opens so far: a run() of an earlier (crashed) process knows it is dead. */
+  #lives = 0;
+  /** The process whose exactlyOnce run() is started. */
+  #running = -1;
+  readonly counts = { txCommitted: 0, txAborted: 0, txAsked: 0, txRunCommitted: 0 };
 
   constructor(violate: (check: string, detail: string) => void, event: (line: string) => void) {
     this.#violate = violate;
@@ -97,9 +101,38 @@ export class TxWorkload {
     this.#waiting = undefined;
   }
 
+  /**
+   * An `exactlyOnce` run() in the same group as the step-by-step pipeline: its handlers ready
+   * together commit merged, each with its own outcome; every fourth attempt throws (nothing of it
+   * may show). A run of a process that crashed does nothing more (its attempts are not counted).
+   * Started by the first pipeline step of each process, not at open: recovery's determinism check
+   * opens the engine and compares states, with no work of its own running meanwhile.
+   */
+  #runExactlyOnce(ferry: Ferry): void {
+    if (this.#running === this.#lives) return;
+    const life = (this.#running = this.#lives);
+    const runner = ferry.consumer<number>('txg', { topics: ['txi'], maxInFlight: 4, pollWaitMs: 200 });
+    const handler = (d: Delivery<number>, tx: Transaction): void => {
+      if (life !== this.#lives) throw new Error('the process died');
+      const attempt = this.#attempt(d.value, 2, false);
+      attempt.tx = tx;
+      const fails = Number(attempt.id.slice(1)) % 4 === 0;
+      this.#event(`tx ${attempt.id} input ${d.value} a${d.attempt} run${fails ? ' throw' : ''}`);
+      void this.#outputs(tx, attempt);
+      if (fails) throw new Error('handler failed');
+    };
+    runner.run(handler, { exactlyOnce: true, concurrency: 4 }).catch(() => {});
+  }
+
   /** The process died: what was open is the recovery's to decide. */
   crashed(): void {
-    for (const a of this.#attempts) if (a.status === 'open') a.crashed = true;
+    this.#lives++;
+    for (const a of this.#attempts) {
+      // A run() handler's transaction reports its outcome only through its state: one decided
+      // before the crash is decided (a committed one's decision was durable), not in doubt.
+      if (a.status === 'open' && !a.half && (a.tx?.state === 'committed' || a.tx?.state === 'aborted')) a.status = a.tx.state;
+      if (a.status === 'open') a.crashed = true;
+    }
     this.#held.length = 0;
     this.#consumer = undefined;
   }
@@ -151,6 +184,7 @@ export class TxWorkload {
   async apply(op: TxOp, ferry: Ferry): Promise<void> {
     switch (op.op) {
       case 'txPipeline': {
+        this.#runExactlyOnce(ferry);
         const d = await this.#poll();
         if (!d) return;
         const attempt = this.#attempt(d.value, op.outputs, false);
@@ -251,7 +285,8 @@ export class TxWorkload {
     for (const a of this.#attempts) {
       const n = present.get(a.id) ?? 0;
       const aborted = a.status === 'aborted' || (a.crashed && a.answer === 'abort') || (!a.crashed && a.tx?.state === 'aborted');
-      const committed = a.status === 'committed' || (a.crashed && a.answer === 'commit');
+      const committed = a.status === 'committed' || (a.crashed && a.answer === 'commit') || (!a.crashed && a.tx?.state === 'committed');
+      if (!a.half && a.tx?.state === 'committed') this.counts.txRunCommitted++;
       if (aborted && n > 0) this.#violate('an aborted transaction takes no effect', `${a.id} (${a.status}${a.crashed ? ', crashed' : ''}${a.answer ? `, check-back ${a.answer}` : ''}) has ${n} of its ${a.outputs} outputs stored`);
       else if (committed && !a.crashed && n !== a.outputs) this.#violate('a committed transaction takes all its effect', `${a.id} committed but ${n} of its ${a.outputs} outputs are stored`);
       else if (committed && a.crashed && n < a.prepared) this.#violate('an in-doubt transaction takes the check-back\'s answer', `${a.id}: the check-back answered commit, but ${n} of its ${a.prepared} prepared outputs are stored`);
