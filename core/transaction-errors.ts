@@ -36,8 +36,8 @@ export class TransactionFencedError extends FerryError {
 /** publish/ack/commit on a transaction that already committed or aborted. */
 export class TransactionFinishedError extends FerryError {
   static readonly code = 'TRANSACTION_FINISHED';
-  constructor(id: string, state: string) {
-    super(TransactionFinishedError.code, `transaction ${JSON.stringify(id)} is already ${state}; start a new one`, false, { details: { id, state } });
+  constructor(id: string, state: string, reason?: string) {
+    super(TransactionFinishedError.code, `transaction ${JSON.stringify(id)} is already ${state}${reason ? ` (${reason})` : ''}; start a new one`, false, { details: { id, state, ...(reason ? { reason } : {}) } });
   }
 }
 

@@ -69,6 +69,8 @@ export class Transaction {
   #doom: Promise<void> | undefined;
   /** Why a doomed transaction was aborted (its commit, publishes and acks reject with it). */
   #failure: TransactionAbortedError | undefined;
+  /** @internal Why the engine aborted it (a timeout, a newer instance), for the error a later call gets. */
+  abortReason: string | undefined;
   #messages = 0;
   #bytes = 0;
 
@@ -139,7 +141,7 @@ export class Transaction {
   #checkOpen(): void {
     if (this.#fenced) throw new TransactionFencedError(this.id);
     if (this.#failure) throw this.#failure;
-    if (this.#state !== 'open') throw new TransactionFinishedError(this.id, this.#state);
+    if (this.#state !== 'open') throw new TransactionFinishedError(this.id, this.#state, this.abortReason);
   }
 
   #unkeyedPartition(topic: string, partitions: number): number {

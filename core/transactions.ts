@@ -161,7 +161,7 @@ export class TransactionManager {
       throw tx.failure;
     }
     if (tx.fenced) throw new TransactionFencedError(tx.id);
-    if (tx.state !== 'open') throw new TransactionFinishedError(tx.id, tx.state);
+    if (tx.state !== 'open') throw new TransactionFinishedError(tx.id, tx.state, tx.abortReason);
     try {
       await tx.prepareAll();
       if (tx.fenced) throw new TransactionFencedError(tx.id);
@@ -245,8 +245,9 @@ export class TransactionManager {
 
   async #abort(tx: Transaction, why: string): Promise<void> {
     if (tx.state === 'aborted') return;
-    if (tx.state !== 'open') throw new TransactionFinishedError(tx.id, tx.state);
+    if (tx.state !== 'open') throw new TransactionFinishedError(tx.id, tx.state, tx.abortReason);
     const error = tx.fenced ? new TransactionFencedError(tx.id) : new TransactionAbortedError(tx.id, why);
+    tx.abortReason = why; // a later commit() says why it was aborted (a timeout, say)
     tx.finish(false, error);
     await tx.settled();
     await this.#dropEverywhere(tx);
