@@ -26,4 +26,16 @@ describe('close refusal', () => {
     await ferry.close();
     await expect(ferry.createTopic('t')).rejects.toMatchObject({ code: 'CLOSED' });
   });
+
+  it("a consumer's close() refuses a bad timeoutMs as a rejection, and closes when asked again", async () => {
+    const memory = memoryFerry();
+    const ferry = await memory.open();
+    await ferry.createTopic('t');
+    const consumer = ferry.consumer('g', { topics: ['t'] });
+    let refused: Promise<void> | undefined;
+    expect(() => (refused = consumer.close({ timeoutMs: -5 }))).not.toThrow(); // it threw from a method that returns a promise
+    await expect(refused).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    await consumer.close({ timeoutMs: 0 });
+    await ferry.close();
+  });
 });

@@ -17,6 +17,7 @@ import { runHandlers, type RunOptions } from './consumer-run.ts';
 import { deliveryIterator } from './delivery-iterator.ts';
 import { LeasedDelivery, errorText, type Delivery, type DeliveryLane, type DeliveryOwner } from './delivery.ts';
 import { HeldList } from './held-list.ts';
+import { checkCloseOptions } from './close-options.ts';
 import { checkName, checkTopicNames } from './names.ts';
 import { refuseUnknownOptions } from './option-names.ts';
 import type { DeliveredMessage } from './partition-api.ts';
@@ -517,9 +518,12 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
    * its handlers are. Idempotent.
    */
   close(options: CloseOptions = {}): Promise<void> {
-    refuseUnknownOptions('close options', options, ['timeoutMs']);
+    try {
+      checkCloseOptions(options); // refused as a rejection, before anything closes (the second new-user trial: it threw)
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const timeoutMs = options.timeoutMs ?? Math.max(...this.#topics.map((t) => this.#host.topic(t).ackTimeoutMs));
-    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) throw new InvalidArgumentError(`close timeoutMs must be a finite number of ms, 0 or more (got ${showValue(timeoutMs)})`);
     this.#closing ??= (async () => {
       this.#stop();
       // What no handler took goes back now (and parked fetches are answered).

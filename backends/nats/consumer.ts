@@ -24,6 +24,7 @@ import {
   type ResolvedTopicOptions,
   type RunOptions,
 } from '../../core/index.ts';
+import { checkCloseOptions } from '../../core/close-options.ts';
 import { deadLetter } from './dead-letter.ts';
 import { leaseMarginMs, JetStreamDelivery, type NatsDeliveryOwner } from './delivery.ts';
 import type { NatsConsumer } from './types.ts';
@@ -407,9 +408,12 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
   }
 
   close(options: CloseOptions = {}): Promise<void> {
-    refuseUnknownOptions('close options', options, ['timeoutMs']);
+    try {
+      checkCloseOptions(options); // refused as a rejection, before anything closes
+    } catch (error) {
+      return Promise.reject(error);
+    }
     const timeoutMs = options.timeoutMs ?? Math.max(...this.#topicNames.map((t) => this.#host.topics.cached(t)?.ackTimeoutMs ?? 30_000));
-    if (typeof timeoutMs !== 'number' || !Number.isFinite(timeoutMs) || timeoutMs < 0) throw new InvalidArgumentError(`close timeoutMs must be a finite number of ms, 0 or more (got ${showValue(timeoutMs)})`);
     this.#closing ??= (async () => {
       this.#stop();
       // What no handler took goes back (NAK) once the pulls in flight ended, not now: a NAKed

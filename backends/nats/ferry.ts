@@ -24,6 +24,7 @@ import {
   type TopicChanges,
   type TopicOptions,
 } from '../../core/index.ts';
+import { checkCloseOptions } from '../../core/close-options.ts';
 import { JetStreamConsumer } from './consumer.ts';
 import { alignGroups, deleteGroupOn } from './groups.ts';
 import { UnsupportedFeatureError } from './errors.ts';
@@ -283,7 +284,11 @@ export class NatsFerry {
    * handlers to settle, producers wait for their confirms, then the connection drains. Idempotent.
    */
   close(options: { readonly timeoutMs?: number } = {}): Promise<void> {
-    refuseUnknownOptions('close options', options, ['timeoutMs']);
+    try {
+      checkCloseOptions(options); // a bad timeoutMs is refused before anything closes (not remembered by a half-done close)
+    } catch (error) {
+      return Promise.reject(error);
+    }
     this.#closing ??= (async () => {
       this.#events.close();
       const consumerOptions = options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs };
