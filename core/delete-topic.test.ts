@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { UnknownTopicError } from './errors.ts';
 import { engineHarness, engineVariants } from '../test-support/engine-harness.ts';
 import { memoryFerry } from '../test-support/memory-ferry.ts';
 
@@ -22,7 +23,9 @@ describe.each(engineVariants)('ferry.deleteTopic() ($name)', (variant) => {
       letters = await ferry.read('t.dlq');
     }
     expect(await ferry.deleteTopic('t')).toBe(true);
-    expect(await ferry.deleteTopic('t')).toBe(false);
+    // Gone: a second delete is refused, as deleteGroup refuses an unknown group (issue 12).
+    await expect(ferry.deleteTopic('t')).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC', message: expect.stringContaining('nothing to delete') });
+    await expect(ferry.deleteTopic('never-created')).rejects.toBeInstanceOf(UnknownTopicError);
     expect(ferry.topics().map((x) => x.name)).toEqual(['t.dlq']);
     await expect(ferry.producer().publish('t', { value: 4 })).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
     await ferry.close();

@@ -174,4 +174,18 @@ export const MUTANTS: readonly Mutant[] = [
     breaks: 'every message is delivered until acked (a lease that ran out is redelivered)',
     edits: [{ file: 'core/group-state.ts', find: '      for (let i = 0; i < e.offsets.length; i++) {', replace: '      for (let i = 0; i < Math.min(1, e.offsets.length); i++) { // MUTANT: first lease only' }],
   },
+  {
+    // Issue 12: a group reset applied in memory but never written to the log: after a restart the
+    // group is back at its old position (acked messages it was reset past return, or the replay it
+    // asked for is lost).
+    name: 'reset-without-record',
+    breaks: 'a reset is durable (after a reset the group gets exactly the messages from its point on)',
+    edits: [
+      {
+        file: 'core/partition-actor.ts',
+        find: '    await this.#journal.record(RecordType.GROUP_RESET, { g: group, ord: g.ordering, c: cursor } satisfies GroupRecord, () => {\n      groups.set(group, new GroupState(group, g.ordering, cursor));\n      this.#settlement.forgetGroup(group);\n      this.#deliveries.answerEmpty((request) => request.group === group);\n    });',
+        replace: '    await Promise.resolve((() => { // MUTANT: no GROUP_RESET record\n      groups.set(group, new GroupState(group, g.ordering, cursor));\n      this.#settlement.forgetGroup(group);\n      this.#deliveries.answerEmpty((request) => request.group === group);\n    })());',
+      },
+    ],
+  },
 ];
