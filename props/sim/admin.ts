@@ -78,13 +78,18 @@ export class AdminWorkload {
   /** Whether `rs` exists in this generation (created, and not deleted since). */
   #exists = false;
   #next = 0;
+  /** Publishes not settled, and the monotonic time after which no copy of a settled one is on its way. */
   #inFlight = 0;
-  /** Monotonic time after which no copy of an earlier publish is on its way (the network delays one by up to its maxDelayMs). */
   #quietAfter = 0;
   /** The same for the last admin call: the group is joined again only after it (a reset's duplicate must not land on a rejoined group). */
   #rejoinAfter = 0;
   /** An admin call not settled yet (the group stays without members meanwhile). */
   #pending: { readonly undo: () => void } | undefined;
+  /**
+   * A call failed on the disk (a failed sync, a full disk): the engine may hold in memory what
+   * a crash takes back, so the topic is left alone until the next open decides.
+   */
+  #frozen = false;
   /** Bumped at each reset or delete: an ack issued before one is not credited after it. */
   #epoch = 0;
   /** Messages of the topic's current generation, by value, once confirmed. */
@@ -106,6 +111,7 @@ export class AdminWorkload {
     this.#ferry = ferry;
     this.#consumer = undefined;
     this.#waiting = undefined;
+    this.#frozen = false;
     if (!this.#used) return;
     for (const decide of this.#afterCrash.splice(0)) decide();
     this.#producer = ferry.producer();
@@ -114,9 +120,9 @@ export class AdminWorkload {
 
   /** The process died: a pending call is decided by what reached the disk. */
   crashed(): void {
+    this.#inFlight = 0; // their replies died with the process
     this.#consumer = undefined;
     this.#waiting = undefined;
-    this.#inFlight = 0;
     this.#epoch++; // acks of the dead process are never credited
     this.#pending?.undo();
     this.#pending = undefined;
@@ -138,6 +144,7 @@ export class AdminWorkload {
   }
 
   async apply(op: AdminOp, ferry: Ferry): Promise<void> {
+    if (this.#frozen) return this.#h.event(`rs ${op.op} skipped (the engine's disk failed: waiting for a restart)`);
     if (!(await this.#ensureTopic(ferry))) return;
     switch (op.op) {
       case 'rsPublish':
@@ -152,6 +159,7 @@ export class AdminWorkload {
       case 'rsDeleteGroup':
         return this.#admin(ferry, 'delete group', () => ferry.deleteGroup(ADMIN_GROUP), 'GROUP_IN_USE', (f, live) => this.#deleteGroup(f, live));
       case 'rsDeleteTopic':
+        if (!(await this.#quiet())) return this.#h.event('rs delete topic skipped (a publish is on its way)');
         return this.#admin(ferry, 'delete topic', () => ferry.deleteTopic(ADMIN_TOPIC), 'TOPIC_IN_USE', (f, live) => this.#deleteTopic(f, live));
     }
   }
@@ -181,13 +189,13 @@ export class AdminWorkload {
     );
   }
 
-  /** Bumped by a crash and a topic's deletion: what settles after one belongs to no one. */
-  #generation = 0;
-
   #settledPublish(): void {
     this.#inFlight--;
-    this.#quietAfter = Math.max(this.#quietAfter, this.#h.clock.monotonicNow() + this.#h.maxDelayMs + 1);
+    this.#quietAfter = this.#h.clock.monotonicNow() + this.#h.maxDelayMs + 1;
   }
+
+  /** Bumped by a crash and a topic's deletion: what settles after one belongs to no one. */
+  #generation = 0;
 
   async #consumeOne(ferry: Ferry): Promise<boolean> {
     if (this.#pending || this.#h.clock.monotonicNow() < this.#rejoinAfter) return false;
@@ -236,21 +244,15 @@ export class AdminWorkload {
   }
 
   /**
-   * Runs an admin call on a group with no members, once no publish may still be on its way (the
-   * disk completes their syncs and time passes the network's delay; skipped if one still waits on
-   * a lost reply, or an earlier call is pending): what the topic holds is then known. The consumer
-   * is closed first (abandoned if its close hangs on the network); before that, the same call must
-   * be refused with `inUse` (the typed error, and nothing changed). The call's outcome is applied
-   * when it settles, perhaps operations later.
+   * Runs an admin call on a group with no members, unless an earlier call is pending. Publishes
+   * may be on their way: one that lands after the call is judged by where it landed (its confirmed
+   * offset against the position the call reports). The consumer is closed first (abandoned if its
+   * close hangs on the network); before that, the same call must be refused with `inUse` (the
+   * typed error, and nothing changed). The call's outcome is applied when it settles, perhaps
+   * operations later.
    */
   async #admin(ferry: Ferry, what: string, probe: () => Promise<unknown>, inUse: string, call: (ferry: Ferry, live: () => boolean) => { run: Promise<Outcome>; undo: () => void }): Promise<void> {
-    if (this.#inFlight > 0 && !this.#pending) await this.#h.quiesce();
-    if (this.#pending || this.#inFlight > 0) return this.#h.event(`rs ${what} skipped (${this.#pending ? 'a call is pending' : 'a publish is on its way'})`);
-    const wait = this.#quietAfter - this.#h.clock.monotonicNow();
-    if (wait > 0) {
-      this.#h.clock.advance(wait);
-      this.#h.event(`advance ${wait}`);
-    }
+    if (this.#pending) return this.#h.event(`rs ${what} skipped (a call is pending)`);
     const consumer = this.#consumer;
     if (consumer) {
       // Refused before any partition hears of it (the engine knows its members): no doubt to model.
@@ -281,7 +283,25 @@ export class AdminWorkload {
       this.#rejoinAfter = this.#h.clock.monotonicNow() + this.#h.maxDelayMs + 1;
       if (outcome === 'unknown') undo();
     });
-    await flush(3);
+    // An operator waits for the call: the disk completes its syncs (time moves only with the
+    // workload, so a delayed or lost message still takes its time, and a crash may still come).
+    await this.#h.quiesce();
+  }
+
+  /**
+   * Waits until no publish may still land (the disk completes their syncs and time passes the
+   * network's delay), or says it cannot (one waits on a lost reply): a topic's deletion must not
+   * race a publish that could land in the topic created again after it.
+   */
+  async #quiet(): Promise<boolean> {
+    if (this.#inFlight > 0) await this.#h.quiesce();
+    if (this.#inFlight > 0) return false;
+    const wait = this.#quietAfter - this.#h.clock.monotonicNow();
+    if (wait > 0) {
+      this.#h.clock.advance(wait);
+      this.#h.event(`advance ${wait}`);
+    }
+    return true;
   }
 
   /**
@@ -367,7 +387,7 @@ export class AdminWorkload {
 
   #deleteTopic(ferry: Ferry, live: () => boolean): { run: Promise<Outcome>; undo: () => void } {
     this.counts.topicDeletes++;
-    // Whether the topic went is read from the catalog after the call (or after the crash's reopen).
+    // When the call's outcome is unknown, whether the topic went is read from the catalog at the next open.
     const settle = (): void => {
       if (this.#ferry && !this.#ferry.topics().some((t) => t.name === ADMIN_TOPIC)) this.#forgetGeneration();
     };
@@ -381,8 +401,8 @@ export class AdminWorkload {
       (e: unknown) => {
         if (!live()) return 'refused';
         const outcome = this.#failed('delete topic', e);
-        if (outcome === 'unknown') settle();
-        return outcome === 'unknown' ? 'refused' : outcome; // decided here, from the catalog
+        if (outcome === 'unknown') this.#afterCrash.push(settle); // #failed froze the topic: the next open decides
+        return outcome === 'unknown' ? 'refused' : outcome;
       },
     );
     return { run, undo: () => this.#afterCrash.push(settle) };
@@ -402,7 +422,10 @@ export class AdminWorkload {
     const code = (e as { code?: string }).code;
     this.#h.event(`rs ${what} failed ${code}`);
     if (code === 'GROUP_IN_USE' || code === 'TOPIC_IN_USE') this.#h.violate('admin refuses only open members', `${what} was refused with ${code}, and the workload's consumer was closed`);
-    return code !== undefined && REFUSALS.has(code) ? 'refused' : 'unknown';
+    if (code !== undefined && REFUSALS.has(code)) return 'refused';
+    // A lost reply leaves the engine sound (it did the call or not, for good); anything else was the disk's.
+    if (code !== 'REQUEST_LOST') this.#frozen = true;
+    return 'unknown';
   }
 
   /** A reset or delete whose outcome is unknown: each partition may be at the old position or the new one. */
