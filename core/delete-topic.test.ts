@@ -56,3 +56,37 @@ describe('ferry.deleteTopic() on disk', () => {
     await ferry.close({ timeoutMs: 0 });
   });
 });
+
+// Found by the simulator's admin workload (issue 12, fresh seed 239153770): a deleteTopic whose
+// directory sync failed left its files' removal to be undone by a power loss, and a createTopic of
+// the name that failed after its catalog record (the partition could not be opened) left that
+// record to survive it: the old messages came back as the new topic's.
+describe('ferry.createTopic() after a deleteTopic', () => {
+  it('makes the removal of the old files durable before the new topic is: a power loss never brings them back as its messages', async () => {
+    const setup = memoryFerry(96);
+    const faults = { dirSync: false, partitionFiles: false };
+    const view = setup.fs.processView();
+    const eio = () => Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
+    const fs = {
+      ...view,
+      syncDir: (dir: string) => (faults.dirSync && dir.endsWith('/topics') ? Promise.reject(eio()) : view.syncDir(dir)),
+      open: (path: string, mode: Parameters<typeof view.open>[1]) => {
+        if (faults.partitionFiles && path.includes('/topics/t/')) throw eio();
+        return view.open(path, mode);
+      },
+    };
+    let ferry = await setup.open({ fs });
+    await ferry.createTopic('t');
+    await ferry.producer().publishMany('t', [{ value: 'old 1' }, { value: 'old 2' }]);
+    faults.dirSync = true; // the delete's own directory sync fails (best effort there: the catalog decides)
+    expect(await ferry.deleteTopic('t')).toBe(true);
+    faults.dirSync = false;
+    faults.partitionFiles = true; // the new topic is in the catalog, its partition cannot be opened
+    await expect(ferry.createTopic('t')).rejects.toThrow();
+    setup.fs.crash('power');
+    ferry = await setup.open();
+    expect(ferry.topics().map((x) => x.name)).toContain('t');
+    expect(await ferry.read('t')).toEqual([]);
+    await ferry.close({ timeoutMs: 0 });
+  });
+});

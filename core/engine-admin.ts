@@ -39,8 +39,15 @@ export class EngineAdmin {
       if (!target) await this.createTopic(resolved.deadLetter, DEAD_LETTER_TOPIC_OPTIONS);
       else assertDeadLetterTarget(name, isNew, resolved.deadLetter, target);
     }
-    // Files left by a deleteTopic that a crash interrupted must not come back as the new topic's.
-    if (isNew) this.#engine.fs.removeTree(this.#topicDir(name));
+    // Files left by a deleteTopic (a crash interrupted it, or its directory sync failed) must not
+    // come back as the new topic's: their removal is durable before the catalog names the topic
+    // (fresh seed 239153770: a power loss undid the removal but kept the record).
+    // (No topics directory yet: a fresh data directory, nothing to remove.)
+    const topics = join(this.#engine.dir, 'topics');
+    if (isNew && this.#engine.fs.exists(topics)) {
+      this.#engine.fs.removeTree(this.#topicDir(name));
+      await this.#engine.fs.syncDir(topics);
+    }
     await catalog.addTopic(name, resolved, this.#engine.clock.now());
     await this.#engine.runtime.openTopic(name, resolved);
   }
