@@ -145,7 +145,7 @@ class Simulation {
     this.#network = { ...swarm.network };
     this.history = new History(new Map(swarm.topics.map((t) => [t.name, t.maxDeliveries])), (line) => this.#event(line));
     this.#tx = new TxWorkload((check, detail) => this.history.violate(check, detail), (line) => this.#event(line));
-    this.#admin = new AdminWorkload({ clock: this.#clock, violate: (check, detail) => this.history.violate(check, detail), event: (line) => this.#event(line), drive: (p) => this.#driveDisk(p), quiesce: () => this.#quiesce(), maxDelayMs: swarm.network.maxDelayMs });
+    this.#admin = new AdminWorkload({ clock: this.#clock, violate: (check, detail) => this.history.violate(check, detail), event: (line) => this.#event(line), drive: (p) => this.#driveDisk(p), quiesce: () => this.#quiesce(), maxDelayMs: swarm.network.maxDelayMs, mayDuplicate: swarm.network.duplicate > 0 });
   }
 
   #event(line: string): void {
