@@ -57,6 +57,8 @@ export type {
   GroupPartitionStats,
   HistogramSnapshot,
   MeterLike,
+  HistogramLike,
+  OpenTelemetryMetricsOptions,
   MetricsSourceLike,
   PromRegistryLike,
   PartitionMetricsSnapshot,

@@ -221,7 +221,8 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     positionals: ['dir', 'topic'],
     flags: {},
     async run(ferry, args, _flags, io) {
-      io.out((await ferry.deleteTopic(args.topic!)) ? `deleted topic ${args.topic}` : `there was no topic ${args.topic}`);
+      await ferry.deleteTopic(args.topic!); // an unknown topic is refused (UNKNOWN_TOPIC)
+      io.out(`deleted topic ${args.topic}`);
     },
   },
   'delete-group': {

@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { UnknownTopicError } from './errors.ts';
 import { engineHarness, engineVariants } from '../test-support/engine-harness.ts';
 import { memoryFerry } from '../test-support/memory-ferry.ts';
 
@@ -22,7 +23,9 @@ describe.each(engineVariants)('ferry.deleteTopic() ($name)', (variant) => {
       letters = await ferry.read('t.dlq');
     }
     expect(await ferry.deleteTopic('t')).toBe(true);
-    expect(await ferry.deleteTopic('t')).toBe(false);
+    // Gone: a second delete is refused, as deleteGroup refuses an unknown group (issue 12).
+    await expect(ferry.deleteTopic('t')).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC', message: expect.stringContaining('nothing to delete') });
+    await expect(ferry.deleteTopic('never-created')).rejects.toBeInstanceOf(UnknownTopicError);
     expect(ferry.topics().map((x) => x.name)).toEqual(['t.dlq']);
     await expect(ferry.producer().publish('t', { value: 4 })).rejects.toMatchObject({ code: 'UNKNOWN_TOPIC' });
     await ferry.close();
@@ -50,6 +53,40 @@ describe('ferry.deleteTopic() on disk', () => {
     expect(setup.fs.exists('/ferry/topics/t/0/00000000000000000000.log')).toBe(false);
     expect(setup.fs.list('/ferry/topics')).not.toContain('t');
     await expect(ferry.deleteTopic('../x')).rejects.toMatchObject({ code: 'INVALID_NAME' });
+    await ferry.close({ timeoutMs: 0 });
+  });
+});
+
+// Found by the simulator's admin workload (issue 12, fresh seed 239153770): a deleteTopic whose
+// directory sync failed left its files' removal to be undone by a power loss, and a createTopic of
+// the name that failed after its catalog record (the partition could not be opened) left that
+// record to survive it: the old messages came back as the new topic's.
+describe('ferry.createTopic() after a deleteTopic', () => {
+  it('makes the removal of the old files durable before the new topic is: a power loss never brings them back as its messages', async () => {
+    const setup = memoryFerry(96);
+    const faults = { dirSync: false, partitionFiles: false };
+    const view = setup.fs.processView();
+    const eio = () => Object.assign(new Error('EIO: i/o error'), { code: 'EIO' });
+    const fs = {
+      ...view,
+      syncDir: (dir: string) => (faults.dirSync && dir.endsWith('/topics') ? Promise.reject(eio()) : view.syncDir(dir)),
+      open: (path: string, mode: Parameters<typeof view.open>[1]) => {
+        if (faults.partitionFiles && path.includes('/topics/t/')) throw eio();
+        return view.open(path, mode);
+      },
+    };
+    let ferry = await setup.open({ fs });
+    await ferry.createTopic('t');
+    await ferry.producer().publishMany('t', [{ value: 'old 1' }, { value: 'old 2' }]);
+    faults.dirSync = true; // the delete's own directory sync fails (best effort there: the catalog decides)
+    expect(await ferry.deleteTopic('t')).toBe(true);
+    faults.dirSync = false;
+    faults.partitionFiles = true; // the new topic is in the catalog, its partition cannot be opened
+    await expect(ferry.createTopic('t')).rejects.toThrow();
+    setup.fs.crash('power');
+    ferry = await setup.open();
+    expect(ferry.topics().map((x) => x.name)).toContain('t');
+    expect(await ferry.read('t')).toEqual([]);
     await ferry.close({ timeoutMs: 0 });
   });
 });

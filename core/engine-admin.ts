@@ -6,7 +6,7 @@ import { InvalidArgumentError } from '../wal/index.ts';
 import { resetGroupPosition, type ResetGroupOptions, type ResetResult } from './admin.ts';
 import type { EngineClients } from './engine-clients.ts';
 import type { OpenedEngine } from './engine-open.ts';
-import { GroupInUseError, TopicInUseError, unknownGroupToDelete } from './errors.ts';
+import { GroupInUseError, TopicInUseError, UnknownTopicError, unknownGroupToDelete } from './errors.ts';
 import { checkName, checkTopicNames } from './names.ts';
 import { refuseUnknownOptions } from './option-names.ts';
 import { redrive, type RedriveOptions } from './redrive.ts';
@@ -39,8 +39,15 @@ export class EngineAdmin {
       if (!target) await this.createTopic(resolved.deadLetter, DEAD_LETTER_TOPIC_OPTIONS);
       else assertDeadLetterTarget(name, isNew, resolved.deadLetter, target);
     }
-    // Files left by a deleteTopic that a crash interrupted must not come back as the new topic's.
-    if (isNew) this.#engine.fs.removeTree(this.#topicDir(name));
+    // Files left by a deleteTopic (a crash interrupted it, or its directory sync failed) must not
+    // come back as the new topic's: their removal is durable before the catalog names the topic
+    // (fresh seed 239153770: a power loss undid the removal but kept the record).
+    // (No topics directory yet: a fresh data directory, nothing to remove.)
+    const topics = join(this.#engine.dir, 'topics');
+    if (isNew && this.#engine.fs.exists(topics)) {
+      this.#engine.fs.removeTree(this.#topicDir(name));
+      await this.#engine.fs.syncDir(topics);
+    }
     await catalog.addTopic(name, resolved, this.#engine.clock.now());
     await this.#engine.runtime.openTopic(name, resolved);
   }
@@ -72,10 +79,11 @@ export class EngineAdmin {
   }
 
   /** See `Ferry.deleteTopic`. */
-  async deleteTopic(name: string): Promise<boolean> {
+  async deleteTopic(name: string): Promise<true> {
     const { catalog, runtime, fs } = this.#engine;
     checkName('topic', name);
-    if (!catalog.topic(name)) return false;
+    // Refused as deleteGroup refuses an unknown group (kafkajs's deleteTopics, NATS's streams.delete do the same).
+    if (!catalog.topic(name)) throw new UnknownTopicError(name, 'there is nothing to delete (check the name: ferry.topics() lists them)');
     const readers = this.#clients.readersOf(name);
     if (readers.length > 0) throw new TopicInUseError(name, `consumer group ${JSON.stringify(readers[0])} has an open consumer reading it; close it first`);
     const origins = catalog.topics().filter(([other, o]) => other !== name && o.deadLetter === name).map(([other]) => other);

@@ -17,7 +17,7 @@ export const DEFAULT_LIMITS: PartitionLimits = Object.freeze({
   recordCacheBytes: DEFAULT_RECORD_CACHE_BYTES,
 });
 
-const OPEN_OPTIONS = ['dir', 'threads', 'fsync', 'fsyncIntervalMs', 'segmentBytes', 'maxMessageBytes', 'limits', 'repair', 'alerts', 'fs', 'clock', 'random', 'transactionTimeoutMs', 'resolveInDoubt'];
+const OPEN_OPTIONS = ['dir', 'threads', 'fsync', 'fsyncIntervalMs', 'segmentBytes', 'maxMessageBytes', 'limits', 'repair', 'alerts', 'fs', 'clock', 'random', 'transactionTimeoutMs', 'resolveInDoubt', 'metrics'];
 const LIMIT_NAMES = ['maxUnsettledPerGroup', 'maxWaiters', 'maxDedupIds', 'maxProducers', 'checkpointEveryRecords', 'maxGroups', 'recordCacheBytes', 'checkpointPartBytes', 'maxOpenTransactions', 'maxTransactionMessages', 'maxTransactionBytes', 'maxOnceKeys', 'onceKeyTtlMs'] as const;
 
 /** The validated shape of what Ferry.open needs besides its seams. */
@@ -57,7 +57,8 @@ export function resolveEngineOptions(options: Record<string, unknown> & { readon
   const limitsIn = options.limits ?? {};
   if (typeof limitsIn !== 'object' || limitsIn === null) throw new InvalidArgumentError(`options.limits must be an object (got ${showValue(limitsIn)})`);
   refuseUnknownOptions('options.limits', limitsIn, LIMIT_NAMES);
-  const limits: PartitionLimits = Object.freeze({ ...DEFAULT_LIMITS, ...(limitsIn as Partial<PartitionLimits>) });
+  // `metrics` travels with the limits to every partition (worker shards included).
+  const limits: PartitionLimits = Object.freeze({ ...DEFAULT_LIMITS, ...(limitsIn as Partial<PartitionLimits>), ...(options.metrics === false ? { metrics: false } : {}) });
   for (const name of ['maxUnsettledPerGroup', 'maxWaiters', 'maxDedupIds', 'maxProducers', 'checkpointEveryRecords', 'maxGroups'] as const) wholeIn(`limits.${name}`, limits[name], 1, 1e9);
   checkRecordCacheBytes(limits.recordCacheBytes);
   for (const name of ['maxOpenTransactions', 'maxTransactionMessages', 'maxOnceKeys', 'onceKeyTtlMs'] as const) if (limits[name] !== undefined) wholeIn(`limits.${name}`, limits[name], 1, 1e9);
@@ -65,6 +66,7 @@ export function resolveEngineOptions(options: Record<string, unknown> & { readon
   if (limits.maxTransactionBytes !== undefined) wholeIn('limits.maxTransactionBytes', limits.maxTransactionBytes, 1024, 8 * 1024 * 1024);
   if (options.resolveInDoubt !== undefined && typeof options.resolveInDoubt !== 'function') throw new InvalidArgumentError(`options.resolveInDoubt must be a function (id, info) => 'commit' | 'abort' (or a promise of one) (got ${showValue(options.resolveInDoubt)})`);
   if (limits.checkpointPartBytes !== undefined) checkPartBytes(limits.checkpointPartBytes);
+  if (options.metrics !== undefined && typeof options.metrics !== 'boolean') throw new InvalidArgumentError(`options.metrics must be true or false (got ${showValue(options.metrics)})`);
   return Object.freeze({
     threads: threads as number | 'auto',
     fsync,

@@ -13,8 +13,8 @@ export class InvalidNameError extends FerryError {
 /** The topic does not exist. */
 export class UnknownTopicError extends FerryError {
   static readonly code = 'UNKNOWN_TOPIC';
-  constructor(topic: string) {
-    super(UnknownTopicError.code, `topic ${JSON.stringify(topic)} does not exist; create it with ferry.createTopic() first`, false, { details: { topic } });
+  constructor(topic: string, whatToDo = 'create it with ferry.createTopic() first') {
+    super(UnknownTopicError.code, `topic ${JSON.stringify(topic)} does not exist; ${whatToDo}`, false, { details: { topic } });
   }
 }
 

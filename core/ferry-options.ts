@@ -28,7 +28,15 @@ export interface FerryOptions {
   readonly segmentBytes?: number;
   /** Largest encoded message. Default 1 MiB. */
   readonly maxMessageBytes?: number;
-  readonly limits?: Partial<PartitionLimits>;
+  readonly limits?: Partial<Omit<PartitionLimits, 'metrics'>>;
+  /**
+   * Whether the partitions measure durations for the metrics: publish to confirm, publish to
+   * first delivery, handler time and fsync (`metrics().engine`, the `*.duration` histograms).
+   * Default true. False saves their clock readings and histogram updates on the publish, delivery
+   * and settle paths (the figures stay empty); the counts and gauges, which the alert events and
+   * `describe()` read too, are kept either way (a field add per batch).
+   */
+  readonly metrics?: boolean;
   /**
    * Opens logs damaged inside data that was synced (a CORRUPT_SEGMENT error otherwise) by cutting
    * each at its first bad batch: everything after it in that log is dropped, and reported. Use it

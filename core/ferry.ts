@@ -93,9 +93,10 @@ export class Ferry {
    * nothing opens, removed when a topic of that name is created again. Its dead-letter topic stays
    * (the letters are kept: read them, redrive them `to` another topic, or delete it too).
    * Refused with TOPIC_IN_USE while a consumer of this engine reads it or while another topic
-   * dead-letters into it. Resolves false if there was no such topic.
+   * dead-letters into it; UNKNOWN_TOPIC when there is no such topic (nothing was deleted, as
+   * deleteGroup's UNKNOWN_GROUP). Resolves true once the topic is deleted.
    */
-  async deleteTopic(name: string): Promise<boolean> {
+  async deleteTopic(name: string): Promise<true> {
     this.#checkOpen();
     return this.#admin.deleteTopic(name);
   }

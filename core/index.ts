@@ -12,7 +12,7 @@ export { verifyDataDir } from './verify-dir.ts';
 export { followTopic } from './topic-follower.ts';
 export type { FollowOptions } from './topic-follower.ts';
 export type { DirectoryFinding, DirectoryVerification, VerifyOptions } from './verify-dir.ts';
-export type { BatchObservableResultLike, MeterLike } from './otel-meter-bridge.ts';
+export type { BatchObservableResultLike, HistogramLike, MeterLike, OpenTelemetryMetricsOptions } from './otel-meter-bridge.ts';
 export type { MetricsSourceLike, PromRegistryLike } from './prom-client-bridge.ts';
 export type { FerryEventMap, FerryEventName } from './engine-events.ts';
 export type { EngineMetrics, FerryMetrics, GroupMetrics, GroupPartitionStats, HistogramSnapshot, PartitionMetricsSnapshot, TopicMetrics, UnavailablePartition } from './metrics.ts';

@@ -88,7 +88,7 @@ export class LocalRuntime implements PartitionRuntime {
   }
 
   async #openPartition(topic: string, options: ResolvedTopicOptions, p: number): Promise<void> {
-    const metrics = new PartitionMetrics();
+    const metrics = new PartitionMetrics(this.#o.limits.metrics !== false);
     const started = this.#o.clock.monotonicNow();
     const log = await WriteAheadLog.open({
       onSyncMs: (ms) => metrics.fsync.record(ms),

@@ -39,6 +39,12 @@ export interface PartitionLimits {
    * small checkpoints span many records: the simulator uses them to tear checkpoints in crashes.
    */
   readonly checkpointPartBytes?: number;
+  /**
+   * Not a user limit (Ferry.open's `metrics` sets it; `options.limits` refuses it): false stops the
+   * partitions measuring durations. It rides with the limits because they reach every runtime,
+   * worker shards included, as they are.
+   */
+  readonly metrics?: boolean;
 }
 
 /** Origin and history of a dead-lettered message. */

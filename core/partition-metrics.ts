@@ -2,7 +2,7 @@
 // partition and per group, duration histograms, and a bounded buffer of alert events. The actor's
 // parts add to it where the change happens (a field add, no allocation, no request); the engine
 // reads it with one `stats` command per partition when it is scraped or polled for events.
-import { DurationHistogram } from './metrics-histogram.ts';
+import { DurationHistogram, emptyHistogram } from './metrics-histogram.ts';
 
 /** Counters of one group on one partition, since the partition opened. */
 export interface GroupCounters {
@@ -38,23 +38,40 @@ export function zeroCounters(): GroupCounters {
   return { delivered: 0, acked: 0, nacked: 0, redeliveredAfterNack: 0, redeliveredAfterLeaseExpiry: 0, leasesExpired: 0, deadLettered: 0 };
 }
 
+/** A histogram that records nothing: the durations of a partition that does not measure them. */
+const UNMEASURED: Pick<DurationHistogram, 'record' | 'snapshot'> = Object.freeze({ record: () => {}, snapshot: () => emptyHistogram() });
+
 /** A partition's counters, histograms and pending events. */
 export class PartitionMetrics {
+  /**
+   * Whether durations are measured (Ferry.open's `metrics`): the paths that read the clock only
+   * for a duration skip it when false, and the histograms record nothing.
+   */
+  readonly timed: boolean;
   /** Messages appended (duplicates not included). */
   published = 0;
   /** Messages answered with their original's offset (a retried batch, a repeated id). */
   duplicates = 0;
   /** publish received → durable (the confirm the producer waits for, less the thread hop). */
-  readonly confirm = new DurationHistogram();
+  readonly confirm: Pick<DurationHistogram, 'record' | 'snapshot'>;
   /** publish → first delivery of each message to a group. */
-  readonly deliver = new DurationHistogram();
+  readonly deliver: Pick<DurationHistogram, 'record' | 'snapshot'>;
   /** handler took the message → ack or nack. */
-  readonly handler = new DurationHistogram();
+  readonly handler: Pick<DurationHistogram, 'record' | 'snapshot'>;
   /** One fsync of the partition's log (all its dirty files). */
-  readonly fsync = new DurationHistogram();
+  readonly fsync: Pick<DurationHistogram, 'record' | 'snapshot'>;
   /** How long opening the partition took (log recovery and state replay), set by its host. */
   recoveryMs = 0;
   #lastDiskFullAt = Number.NEGATIVE_INFINITY;
+
+  constructor(timed = true) {
+    this.timed = timed;
+    const histogram = () => (timed ? new DurationHistogram() : UNMEASURED);
+    this.confirm = histogram();
+    this.deliver = histogram();
+    this.handler = histogram();
+    this.fsync = histogram();
+  }
   readonly #groups = new Map<string, GroupCounters>();
   #events: PartitionEvent[] = [];
   #eventsDropped = 0;

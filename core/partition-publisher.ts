@@ -91,7 +91,7 @@ export class PartitionPublisher {
     await appended.catch(this.#refused);
     this.#metrics.published += count;
     this.#metrics.duplicates += request.count - count;
-    this.#metrics.confirm.record(this.#c.clock.monotonicNow() - mono);
+    if (this.#metrics.timed) this.#metrics.confirm.record(this.#c.clock.monotonicNow() - mono);
     this.#hooks.stored();
     return { offsets, duplicates };
   }

@@ -272,6 +272,7 @@ export class PartitionSettlement {
    * the start's own turn and took its place (the consumer then sends no start).
    */
   #handled(p: Pending): void {
+    if (!this.#s.metrics.timed) return; // Ferry.open({ metrics: false }): no clock reading for it
     const startedAt = p.lease?.startedAt;
     this.#s.metrics.handler.record(startedAt === undefined ? 0 : this.#s.c.clock.monotonicNow() - startedAt);
   }

@@ -20,8 +20,12 @@ describe('simulator', () => {
   // Fresh seeds that once failed because a check was unsound, replayed: seed 1356550928 (issue 17's
   // 20,000-seed run) redrove a letter the operators' group had not read yet, and 'redrive once'
   // counted its copy against no letter: the drain now reads letters until none comes for a while.
+  // Seed 856070170 (issue 12's admin workload): a duplicate of a reset landed after a later reset;
+  // admin calls now wait until no copy of the last one can land. Seed 1552383454: a duplicate of a
+  // reset to an offset resolved it again past messages that landed meanwhile; the model allows it.
+  // Seed 923: a deleteGroup's copy answered UNKNOWN_GROUP first though the original had deleted it.
   it('replays the fresh seeds that once failed on a check, clean', async () => {
-    for (const seed of [1356550928]) expect((await runSimulation(seed)).violations, `seed ${seed}`).toEqual([]);
+    for (const seed of [1356550928, 856070170, 1552383454, 923]) expect((await runSimulation(seed)).violations, `seed ${seed}`).toEqual([]);
   });
 
   // Fresh seeds of the 18,000-seed sweep that failed in transactions (issue 13), replayed: a
@@ -31,6 +35,13 @@ describe('simulator', () => {
   // counted though it resolved in the process a power loss had killed (425756620).
   it('replays the fresh seeds that once failed in transactions, clean', async () => {
     for (const seed of [197477614, 197485826, 197481806, 197477595, 425756620]) expect((await runSimulation(seed)).violations, `seed ${seed}`).toEqual([]);
+  });
+
+  // Fresh seed 239153770 (issue 12's admin workload) found a real bug: a topic created again after
+  // a deleteTopic whose directory sync failed could get the old topic's files back after a power
+  // loss (core/delete-topic.test.ts has the regression test).
+  it('replays the fresh seeds that found bugs in topic deletion, clean', async () => {
+    for (const seed of [239153770]) expect((await runSimulation(seed)).violations, `seed ${seed}`).toEqual([]);
   });
 
   it('is deterministic: the same seed gives the same trace', async () => {

@@ -40,7 +40,7 @@ export async function openFerry(params: TargetParams): Promise<Target> {
   mkdirSync(params.dir, { recursive: true });
   const onNats = params.port !== undefined;
   const { Ferry } = await loadFerry();
-  const ferry = onNats ? await Ferry.open({ backend: { kind: 'nats', servers: [`nats://127.0.0.1:${params.port}`] } }) : await Ferry.open({ dir: params.dir, threads: params.threads ?? 0, fsync });
+  const ferry = onNats ? await Ferry.open({ backend: { kind: 'nats', servers: [`nats://127.0.0.1:${params.port}`] } }) : await Ferry.open({ dir: params.dir, threads: params.threads ?? 0, fsync, ...(params.metrics === false ? { metrics: false } : {}) });
   const topic = topicOf(onNats);
   await ferry.createTopic(topic, { partitions: params.partitions ?? 4, backoff: { kind: 'fixed', delayMs: 0 } });
   const producer = ferry.producer();

@@ -52,6 +52,8 @@ export interface TargetParams {
   readonly threads?: number | 'auto';
   readonly fsync?: 'always' | 'interval' | 'none';
   readonly partitions?: number;
+  /** Ferry: `Ferry.open({ metrics })` (default true; the metrics-cost scenario measures false beside it). */
+  readonly metrics?: boolean;
   /** Peers: the port of the private server started by bench/peers/servers.ts. */
   readonly port?: number;
   /** Redis: `always` or `everysec` (reported in confirmMeans; the server is started with it). */

@@ -5,7 +5,7 @@
 export interface Metric {
   /** Stable name within the cell, e.g. `msg/s` or `deliver p99`: with the cell's id, the row key. */
   readonly name: string;
-  readonly unit: 'msg/s' | 'ms' | 'MB/s' | 's' | 'MB';
+  readonly unit: 'msg/s' | 'ms' | 'MB/s' | 's' | 'MB' | 'ratio';
   readonly value: number;
   /** Which direction is an improvement (throughput up, latency down). */
   readonly better: 'higher' | 'lower';

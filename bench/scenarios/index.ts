@@ -11,6 +11,7 @@ import { keyOrder } from './key-order.ts';
 import { latency } from './latency.ts';
 import { leaseExpiry } from './lease-expiry.ts';
 import { memory } from './memory.ts';
+import { metricsCost } from './metrics-cost.ts';
 import { micro } from './micro.ts';
 import { payloads } from './payloads.ts';
 import { publish } from './publish.ts';
@@ -22,7 +23,7 @@ import { peerWorkloads } from '../peers/peer-workloads.ts';
 export const LIMITS: readonly Scenario[] = [disk, msgpack, transfer];
 
 /** The questions `npm run bench` answers, in report order. */
-export const SCENARIOS: readonly Scenario[] = [publish, consume, latency, redelivery, leaseExpiry, keyOrder, recovery, memory, fsyncPolicies, payloads, exactlyOnce, micro];
+export const SCENARIOS: readonly Scenario[] = [publish, consume, latency, redelivery, leaseExpiry, keyOrder, recovery, memory, fsyncPolicies, payloads, exactlyOnce, micro, metricsCost];
 
 /** Every scenario a cell may name (the peers' comparison included). */
 export const ALL: readonly Scenario[] = [...LIMITS, ...SCENARIOS, peerWorkloads];

@@ -182,4 +182,18 @@ export const MUTANTS: readonly Mutant[] = [
     breaks: 'a committed transaction takes all its effect (each member of a merged commit)',
     edits: [{ file: 'core/transaction-merge.ts', find: "(merged.state === 'aborted' ? false : Promise.reject(error))", replace: "(merged.state === 'aborted' ? true : Promise.reject(error)) // MUTANT: aborted, reported committed" }],
   },
+  {
+    // Issue 12: a group reset applied in memory but never written to the log: after a restart the
+    // group is back at its old position (acked messages it was reset past return, or the replay it
+    // asked for is lost).
+    name: 'reset-without-record',
+    breaks: 'a reset is durable (after a reset the group gets exactly the messages from its point on)',
+    edits: [
+      {
+        file: 'core/partition-actor.ts',
+        find: '    await this.#journal.record(RecordType.GROUP_RESET, { g: group, ord: g.ordering, c: cursor } satisfies GroupRecord, () => {\n      groups.set(group, new GroupState(group, g.ordering, cursor));\n      this.#settlement.forgetGroup(group);\n      this.#deliveries.answerEmpty((request) => request.group === group);\n    });',
+        replace: '    await Promise.resolve((() => { // MUTANT: no GROUP_RESET record\n      groups.set(group, new GroupState(group, g.ordering, cursor));\n      this.#settlement.forgetGroup(group);\n      this.#deliveries.answerEmpty((request) => request.group === group);\n    })());',
+      },
+    ],
+  },
 ];

@@ -150,6 +150,8 @@ export class SimulatedNetwork implements PartitionRuntime {
   // Control plane (opening topics, closing): not faulted; the engine's own calls.
   openTopic: PartitionRuntime['openTopic'] = (topic, options) => this.#inner.openTopic(topic, options);
   close: PartitionRuntime['close'] = (timeoutMs) => this.#inner.close(timeoutMs);
+  /** Deleting a topic closes its partitions (control plane: not faulted). */
+  closeTopic = (topic: string): Promise<void> => (this.#inner.closeTopic ? this.#inner.closeTopic(topic) : Promise.reject(new Error('the runtime cannot close topics')));
 
   call<C extends PartitionCommand>(command: C): Promise<ReplyOf<C>> {
     const waitMs = command.op === 'fetch' ? command.request.waitMs : 0;

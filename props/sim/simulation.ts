@@ -23,6 +23,7 @@ import { HEALTHY_NETWORK, SimulatedNetwork, type NetworkFaults } from './network
 import { drawSwarm, type Swarm } from './swarm.ts';
 import { GROUPS, KEYS, NOT_IDEMPOTENT, sampleWorkload, type Op } from './workload.ts';
 import { TxWorkload } from './transactions.ts';
+import { AdminWorkload } from './admin.ts';
 
 export type { Violation } from './history.ts';
 export type { Swarm } from './swarm.ts';
@@ -128,6 +129,8 @@ class Simulation {
   #run: Run | undefined;
   /** The transactional workload and its checks (issue 13). */
   readonly #tx: TxWorkload;
+  /** Group resets and deletes, topic deletes (issue 12). */
+  readonly #admin: AdminWorkload;
 
   readonly #stopAtFirstViolation: boolean;
 
@@ -142,6 +145,7 @@ class Simulation {
     this.#network = { ...swarm.network };
     this.history = new History(new Map(swarm.topics.map((t) => [t.name, t.maxDeliveries])), (line) => this.#event(line));
     this.#tx = new TxWorkload((check, detail) => this.history.violate(check, detail), (line) => this.#event(line));
+    this.#admin = new AdminWorkload({ clock: this.#clock, violate: (check, detail) => this.history.violate(check, detail), event: (line) => this.#event(line), drive: (p) => this.#driveDisk(p), quiesce: () => this.#quiesce(), maxDelayMs: swarm.network.maxDelayMs, mayDuplicate: swarm.network.duplicate > 0 });
   }
 
   #event(line: string): void {
@@ -151,7 +155,7 @@ class Simulation {
   stats(): Record<string, number> {
     const net = { dropped: 0, duplicated: 0, delayed: 0, timedOut: 0 };
     for (const n of this.#networks) for (const k of Object.keys(net) as (keyof typeof net)[]) net[k] += n.stats[k];
-    return { ...this.#counts, ...net, failedSyncs: this.#fs.stats.failedSyncs, ...this.#tx.counts };
+    return { ...this.#counts, ...net, failedSyncs: this.#fs.stats.failedSyncs, ...this.#tx.counts, ...this.#admin.counts };
   }
 
   // --- engine lifecycle ---------------------------------------------------------------------
@@ -182,6 +186,7 @@ class Simulation {
           await this.#driveDisk(ferry.createTopic(t.name, { partitions: t.partitions, maxDeliveries: t.maxDeliveries, ackTimeoutMs: ACK_TIMEOUT_MS, backoff: { kind: 'fixed', delayMs: BACKOFF_MS }, dedupWindowMs: 3_600_000 }));
         }
         await this.#tx.opened(ferry, (p) => this.#driveDisk(p));
+        await this.#admin.opened(ferry);
         return { ferry, runtime: runtime!, producers: [ferry.producer({ id: 'p1' }), ferry.producer(), ferry.producer({ idempotent: false })], slots: GROUPS.map((g) => this.#slot(ferry, g)) };
       } catch (error) {
         // The disk was still failing (full, or a sync): heal it and try again, after closing an
@@ -223,6 +228,7 @@ class Simulation {
     for (const n of this.#networks) n.sever();
     this.#fs.crash(kind);
     this.#tx.crashed();
+    this.#admin.crashed();
     this.history.memberLost(this.#clock.now());
   }
 
@@ -397,6 +403,12 @@ class Simulation {
       case 'txRelease':
       case 'txHalf':
         return this.#tx.apply(op, run.ferry);
+      case 'rsPublish':
+      case 'rsConsume':
+      case 'rsReset':
+      case 'rsDeleteGroup':
+      case 'rsDeleteTopic':
+        return this.#admin.apply(op, run.ferry);
       case 'diskFull':
         this.#fs.faults.capacityBytes = this.#fs.faults.capacityBytes === Number.POSITIVE_INFINITY ? 0 : Number.POSITIVE_INFINITY;
         return this.#event(`disk ${this.#fs.faults.capacityBytes === 0 ? 'full' : 'has room'}`);
@@ -488,6 +500,7 @@ class Simulation {
     };
     await this.#tx.drain(run.ferry, tick);
     await this.#tx.check(run.ferry, tick);
+    await this.#admin.drain(run.ferry, tick);
     this.history.finish();
     await this.#auditCorruption();
   }

@@ -38,6 +38,8 @@ export interface Swarm {
   /** Bytes per checkpoint part: 64 splits every checkpoint into many records, which crashes tear. */
   readonly checkpointPartBytes: number;
   readonly network: Readonly<NetworkFaults>;
+  /** Weight of the admin workload (group resets and deletes, topic deletes; props/sim/admin.ts): 0 in half the runs. */
+  readonly admin: number;
 }
 
 /** Draws a run's swarm from its own random stream. */
@@ -70,5 +72,8 @@ export function drawSwarm(r: Random): Swarm {
     checkpointPartBytes: pick([64, 1024 * 1024]),
     consumerClose: pick([0, 0.02, 0.05]),
     clockCreep: pick([0, 0.001, 0.05]),
+    // From its own stream, drawn last: every draw above, and so the rest of each earlier seed's
+    // run, is unchanged; a seed drawing 0 runs exactly the workload it ran before.
+    admin: ((a) => [0, 0, 0.02, 0.05][a.int(4)]!)(r.fork('admin')),
   };
 }

@@ -3,6 +3,7 @@
 // interprets each operation against the real engine; faults are operations too.
 import fc from 'fast-check';
 import type { Swarm } from './swarm.ts';
+import type { AdminOp } from './admin.ts';
 import type { TxOp } from './transactions.ts';
 
 /** A message of a publish: key index (KEYS), whether it carries an id, and a delay. */
@@ -33,7 +34,8 @@ export type Op =
   | { readonly op: 'consumerCloses'; readonly consumer: number }
   | { readonly op: 'producerRestarts' }
   | { readonly op: 'diskFull' }
-  | TxOp;
+  | TxOp
+  | AdminOp;
 
 /** Keys of the workload; index KEYS.length means no key. */
 export const KEYS = ['a', 'b', 'c'] as const;
@@ -78,6 +80,13 @@ export function workloadArbitrary(swarm: Swarm): fc.Arbitrary<Op[]> {
     { weight: 30, arbitrary: fc.record({ op: fc.constant('txPipeline' as const), outputs: fc.integer({ min: 1, max: 3 }), outcome: fc.constantFrom('commit' as const, 'commit' as const, 'throw' as const, 'hold' as const) }) },
     { weight: 10, arbitrary: fc.constant({ op: 'txRelease' as const }) },
     { weight: 15, arbitrary: fc.record({ op: fc.constant('txHalf' as const), outputs: fc.integer({ min: 1, max: 3 }), ack: fc.boolean(), decision: fc.constantFrom('commit' as const, 'abort' as const, 'leave' as const) }) },
+    // Group resets and deletes, topic deletes (issue 12, props/sim/admin.ts). Last, and absent when
+    // the swarm's admin weight is 0: the choices above are then drawn exactly as before.
+    { weight: w(swarm.admin) * 4, arbitrary: fc.record({ op: fc.constant('rsPublish' as const), count: fc.integer({ min: 1, max: 3 }) }) },
+    { weight: w(swarm.admin) * 5, arbitrary: fc.record({ op: fc.constant('rsConsume' as const), count: fc.integer({ min: 1, max: 4 }) }) },
+    { weight: w(swarm.admin) * 2, arbitrary: fc.record({ op: fc.constant('rsReset' as const), to: fc.constantFrom('earliest' as const, 'latest' as const, 'offset' as const, 'time' as const), nth: fc.nat(1000) }) },
+    { weight: Math.ceil(w(swarm.admin) / 2), arbitrary: fc.constant({ op: 'rsDeleteGroup' as const }) },
+    { weight: Math.ceil(w(swarm.admin) / 3), arbitrary: fc.constant({ op: 'rsDeleteTopic' as const }) },
   ].filter((x) => x.weight > 0);
   return fc.array(fc.oneof(...weighted), { minLength: 1, maxLength: swarm.steps, size: 'max' });
 }

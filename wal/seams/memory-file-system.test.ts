@@ -42,6 +42,21 @@ describe('in-memory fault disk', () => {
     expect(bytes.subarray(0, 100).every((b) => b === 7)).toBe(true); // synced bytes always survive
   });
 
+  it('undoes an unsynced removal of a directory tree on power loss; a sync of its parent makes it durable (issue 12)', async () => {
+    const fs = disk();
+    fs.mkdirp('/d/t/0');
+    fs.open('/d/t/0/seg', 'create').writev([new Uint8Array([1])], 0);
+    await fs.syncDir('/d/t/0');
+    await fs.syncDir('/d');
+    fs.removeTree('/d/t');
+    fs.crash('power');
+    expect(fs.exists('/d/t/0/seg')).toBe(true); // the removal was never synced
+    fs.removeTree('/d/t');
+    await fs.syncDir('/d'); // rmdir, then fsync of the parent: the tree is gone for good
+    fs.crash('power');
+    expect(fs.exists('/d/t/0/seg')).toBe(false);
+  });
+
   it('tears unsynced pages: across seeds, power loss yields old, new and mixed outcomes', async () => {
     const outcomes = new Set<string>();
     for (let seed = 0; seed < 60; seed++) {

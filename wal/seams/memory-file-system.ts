@@ -109,8 +109,12 @@ export class MemoryFileSystem implements FileSystem {
   syncDir(dir: string): Promise<void> {
     // Like fsync, it covers the entries as they are when it is called, not when it completes.
     const captured = [...this.#entries].filter(([path]) => dirname(path) === dir);
+    // A subdirectory removed (removeTree) takes its whole tree with it once its entry's removal
+    // is durable, as rmdir then fsync of the parent does on a real file system.
+    const subtreeGone = [...this.#durableEntries].filter(([path]) => path.startsWith(`${dir}/`) && dirname(path) !== dir && !this.#dirs.has(`${dir}/${path.slice(dir.length + 1).split('/')[0]!}`));
     const version = ++this.#dirVersion;
     return this.#schedule(`syncDir ${dir}`, () => {
+      for (const [path, inode] of subtreeGone) if (this.#durableEntries.get(path) === inode) this.#durableEntries.delete(path);
       // An older directory sync finishing late never undoes a newer one.
       if (version < (this.#dirDurableVersion.get(dir) ?? 0)) return;
       this.#dirDurableVersion.set(dir, version);
