@@ -28,6 +28,8 @@ describe('npm run bench on tiny sizes', () => {
     // Both pipelines in one cell, the exactlyOnce figure's ratio to the at-least-once one of the same run.
     const eo = rows.find((r) => r.scenario === 'exactly-once' && r.metric === 'exactlyOnce msg/s')!;
     const alo = rows.find((r) => r.scenario === 'exactly-once' && r.metric === 'at-least-once msg/s')!;
+    const commit = rows.find((r) => r.scenario === 'exactly-once' && r.metric === 'commit p50 (1 publish + 1 ack)')!;
+    expect(commit.median).toBeGreaterThan(0); // the single transaction's commit latency (issue 13's second figure)
     expect(eo.limit).toEqual({ name: 'at-least-once, same run', value: alo.median });
     expect(eo.ratio).toBeCloseTo(eo.median / alo.median);
     expect(eo.detail).toContain('output stored once in both pipelines');

@@ -4,13 +4,15 @@
 // { exactlyOnce: true }): tx.publish, the outputs and the ack committed as one, the commits of
 // handlers ready together merged), one after the other in one cell process, each on a fresh data
 // directory with a backlog published first (untimed). The exactlyOnce figure's ratio is to the
-// at-least-once one of the same run (the issue's aim: >= 0.8).
+// at-least-once one of the same run (the issue's aim: >= 0.8). Then the commit latency of single
+// small transactions (one publish and one ack each, one after the other), p50 and p99.
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { hrtime } from 'node:process';
 import type { CellOutput } from '../lib/cell-output.ts';
 import { loadFerry } from '../lib/ferry-entry.ts';
 import type { Scenario } from '../lib/scenario.ts';
+import { LatencyHistogram, type LatencyQuantiles } from '../workloads/latency-histogram.ts';
 import { seqOf, stamp, template } from '../workloads/payload.ts';
 import { ISSUE_11_SHAPE } from '../workloads/shape.ts';
 import { PARTITIONS, threadsLabel } from './ferry-cells.ts';
@@ -18,6 +20,8 @@ import { PARTITIONS, threadsLabel } from './ferry-cells.ts';
 /** Handlers running at once in both pipelines (the issue's figure). */
 const CONCURRENCY = 16;
 const BATCH = 1000;
+/** Single transactions timed for the commit latency (the issue's second figure). */
+const COMMITS = 500;
 
 interface ExactlyOnceParams {
   readonly n: number;
@@ -72,9 +76,39 @@ async function pipeline(params: ExactlyOnceParams, dir: string, exactlyOnce: boo
   }
 }
 
+/** Single small transactions (one publish, one ack), one after the other: each commit's latency. */
+async function commitLatency(params: ExactlyOnceParams, dir: string): Promise<LatencyQuantiles> {
+  const { Ferry } = await loadFerry();
+  const count = Math.max(20, Math.min(COMMITS, params.n));
+  mkdirSync(dir, { recursive: true });
+  const ferry = await Ferry.open({ dir, threads: params.threads });
+  try {
+    await ferry.createTopic('in', { partitions: PARTITIONS });
+    await ferry.createTopic('out', { partitions: PARTITIONS });
+    const base = template(ISSUE_11_SHAPE.payloadBytes);
+    await ferry.producer().publishMany('in', Array.from({ length: count }, (_, i) => ({ value: stamp(base, i) })));
+    const consumer = ferry.consumer<Buffer>('pipeline', { topics: ['in'], maxInFlight: 16 });
+    const latency = new LatencyHistogram();
+    for (let i = 0; i < count; i++) {
+      const d = (await consumer.next())!;
+      const started = hrtime.bigint();
+      await ferry.transaction((tx) => {
+        tx.publish('out', { value: d.value });
+        tx.ack(d);
+      });
+      latency.record(Number(hrtime.bigint() - started) / 1e6);
+    }
+    await consumer.close();
+    return latency.quantiles();
+  } finally {
+    await ferry.close();
+  }
+}
+
 async function run(params: ExactlyOnceParams, dir: string): Promise<CellOutput> {
   const atLeastOnce = await pipeline(params, join(dir, 'at-least-once'), false);
   const exactly = await pipeline(params, join(dir, 'exactly-once'), true);
+  const commit = await commitLatency(params, join(dir, 'commit-latency'));
   const ok = atLeastOnce.wrong === 0 && exactly.wrong === 0;
   const ratio = exactly.perSecond / atLeastOnce.perSecond;
   return {
@@ -87,6 +121,8 @@ async function run(params: ExactlyOnceParams, dir: string): Promise<CellOutput> 
     metrics: [
       { name: 'at-least-once msg/s', unit: 'msg/s', value: atLeastOnce.perSecond, better: 'higher' },
       { name: 'exactlyOnce msg/s', unit: 'msg/s', value: exactly.perSecond, better: 'higher', ownLimit: { name: 'at-least-once, same run', value: atLeastOnce.perSecond } },
+      { name: 'commit p50 (1 publish + 1 ack)', unit: 'ms', value: commit.p50, better: 'lower' },
+      { name: 'commit p99 (1 publish + 1 ack)', unit: 'ms', value: commit.p99, better: 'lower' },
     ],
   };
 }
