@@ -15,11 +15,12 @@ import { ferryEntryEnv, loadFerry } from './lib/ferry-entry.ts';
 import { pipelined } from './lib/pipelined.ts';
 import { selfTimes, type CpuProfile } from './lib/self-times.ts';
 
-const WORKLOADS = ['w1', 'w1-many', 'w2', 'w4'] as const;
+const WORKLOADS = ['w1', 'w1-many', 'w2', 'w2-run', 'w2-batch', 'w4'] as const;
 type Workload = (typeof WORKLOADS)[number];
 const USAGE = `usage: npm run bench:profile -- <${WORKLOADS.join('|')}> [--threads=0|1|auto] [--n=200000] [--top=30]
   w1: single publish() calls, 1,000 unconfirmed    w1-many: publishMany of 100, 10 batches unconfirmed
-  w2: consume + ack each of a backlog, prefetch 1,000    w4: the same with 10% nacked once`;
+  w2: consume + ack each of a backlog, prefetch 1,000    w4: the same with 10% nacked once
+  w2-run: the backlog through consumer.run()    w2-batch: through consumer.runBatches() (up to 100 a batch)`;
 
 function parseArgs(argv: readonly string[]): { workload: Workload; threads: number | 'auto'; n: number; top: number } {
   let workload: Workload | undefined;
@@ -58,7 +59,7 @@ async function main(): Promise<void> {
   try {
     await ferry.createTopic('t', { partitions: 4, backoff: { kind: 'fixed', delayMs: 0 } });
     const producer = ferry.producer();
-    const consuming = args.workload === 'w2' || args.workload === 'w4';
+    const consuming = args.workload.startsWith('w2') || args.workload === 'w4';
     if (consuming) await backlog(producer, args.n);
     const elu0 = performance.eventLoopUtilization();
     const cpu0 = process.cpuUsage();
@@ -68,7 +69,17 @@ async function main(): Promise<void> {
       const value = new Uint8Array(100).fill(7);
       await pipelined(() => producer.publish('t', { value }), args.n, 1000);
     } else if (args.workload === 'w1-many') await backlog(producer, args.n);
-    else {
+    else if (args.workload === 'w2-run' || args.workload === 'w2-batch') {
+      const consumer = ferry.consumer('g', { topics: ['t'], maxInFlight: 1000 });
+      let handled = 0;
+      let all!: () => void;
+      const done = new Promise<void>((resolve) => (all = resolve));
+      const count = (): void => void (++handled === args.n && all());
+      const running = args.workload === 'w2-run' ? consumer.run(count) : consumer.runBatches((batch) => void batch.forEach(count));
+      await done;
+      await consumer.close(); // run() resolves once every ack is durable
+      await running;
+    } else {
       const consumer = ferry.consumer('g', { topics: ['t'], maxInFlight: 1000 });
       let acked = 0;
       await new Promise<void>((resolve, reject) => {

@@ -1,10 +1,11 @@
-// The `run()` executor: `concurrency` workers take deliveries from a consumer and settle each with
-// the handler's outcome (resolve = ack, throw = nack). A settle that fails for a retriable reason
-// is tried again while the lease lasts; a fatal failure stops the consumer, lets the other
-// handlers finish, then rejects. Runs on the caller's thread.
-import { FerryError, InvalidArgumentError, showValue } from '../wal/index.ts';
+// The `run()` and `runBatches()` executors: `concurrency` workers take deliveries from a consumer
+// and settle each with the handler's outcome (resolve = ack, throw = nack), through an
+// OutcomeSettler (a retriable failure is tried again while the lease lasts). A fatal failure
+// stops the consumer, lets the other handlers finish, then rejects. Runs on the caller's thread.
+import { InvalidArgumentError, showValue } from '../wal/index.ts';
 import type { Delivery, LeasedDelivery } from './delivery.ts';
-import { AlreadyRunningError, leaseIsGone } from './errors.ts';
+import { AlreadyRunningError } from './errors.ts';
+import { OutcomeSettler } from './outcome-settler.ts';
 import { refuseUnknownOptions } from './option-names.ts';
 import { exactlyOnceHandling } from './exactly-once.ts';
 import type { Transaction } from './transaction.ts';
@@ -40,82 +41,112 @@ export interface RunSource<V> {
   transaction?(headers: Record<string, string>): Transaction;
 }
 
+/** Options of `consumer.runBatches()`. */
+export interface RunBatchesOptions {
+  /** Most deliveries per handler call, 1 to 10,000. Default 100. A batch holds what is ready now (at least one). */
+  readonly maxBatchSize?: number;
+  /** Batches handled at once. Default 1. */
+  readonly concurrency?: number;
+}
+
 /** Consumers with a run() not yet resolved: a second one would share the consumer's slots unseen. */
 const running = new WeakSet<object>();
 
+type Handler<V> = (delivery: Delivery<V>, tx: Transaction) => Promise<void> | void;
+type BatchHandler<V> = (batch: Delivery<V>[]) => Promise<void> | void;
+type Failure = { readonly error: unknown } | undefined;
+
+function checkConcurrency(what: string, concurrency: unknown): number {
+  if (!Number.isSafeInteger(concurrency) || (concurrency as number) < 1 || (concurrency as number) > 10_000) throw new InvalidArgumentError(`${what} concurrency must be a whole number from 1 to 10000 (got ${showValue(concurrency)})`);
+  return concurrency as number;
+}
+
 /** Runs `handler` over `source` until it ends; see the top of the file. */
-export async function runHandlers<V>(source: RunSource<V>, handler: (delivery: Delivery<V>, tx: Transaction) => Promise<void> | void, options: RunOptions = {}): Promise<void> {
+export async function runHandlers<V>(source: RunSource<V>, handler: Handler<V>, options: RunOptions = {}): Promise<void> {
   refuseUnknownOptions('run options', options, ['concurrency', 'exactlyOnce']);
   const begin = options.exactlyOnce === true ? source.transaction : undefined;
   if (options.exactlyOnce !== undefined && typeof options.exactlyOnce !== 'boolean') throw new InvalidArgumentError(`run exactlyOnce must be true or false (got ${showValue(options.exactlyOnce)})`);
   if (options.exactlyOnce === true && !begin) throw new InvalidArgumentError('run exactlyOnce needs a consumer from ferry.consumer()');
-  const concurrency = options.concurrency ?? 1;
-  if (!Number.isSafeInteger(concurrency) || concurrency < 1 || concurrency > 10_000) throw new InvalidArgumentError(`run concurrency must be a whole number from 1 to 10000 (got ${showValue(concurrency)})`);
+  const concurrency = checkConcurrency('run', options.concurrency ?? 1);
   if (typeof handler !== 'function') throw new InvalidArgumentError(`run needs a handler function (got ${showValue(handler)})`);
-  if (running.has(source.consumer)) throw new AlreadyRunningError(source.consumer.group);
-  running.add(source.consumer);
+  const exactlyOnce = begin && exactlyOnceHandling(begin); // the run's transactions, their commits merged
+  await runWorkers(source, concurrency, async (first, settler) => {
+    for (let d: Delivery<V> | undefined = first; d; d = source.takeNow?.() ?? (await source.next())) {
+      let failure = exactlyOnce ? await exactlyOnce(d, handler) : handle(handler, d);
+      if (failure instanceof Promise) failure = await failure;
+      if (!(d as LeasedDelivery<V>).settled) settler.apply(d, failure); // unless the handler settled it itself
+    }
+  });
+}
+
+/**
+ * Runs `handler` on batches of deliveries (what is ready now, 1 to `maxBatchSize`) until the
+ * consumer ends: resolving acks every delivery of the batch the handler did not settle itself,
+ * throwing nacks each of them with the error.
+ */
+export async function runBatchHandlers<V>(source: RunSource<V>, handler: BatchHandler<V>, options: RunBatchesOptions = {}): Promise<void> {
+  refuseUnknownOptions('runBatches options', options, ['concurrency', 'maxBatchSize']);
+  const concurrency = checkConcurrency('runBatches', options.concurrency ?? 1);
+  const maxBatchSize = options.maxBatchSize ?? 100;
+  if (!Number.isSafeInteger(maxBatchSize) || maxBatchSize < 1 || maxBatchSize > 10_000) throw new InvalidArgumentError(`runBatches maxBatchSize must be a whole number from 1 to 10000 (got ${showValue(options.maxBatchSize)})`);
+  if (typeof handler !== 'function') throw new InvalidArgumentError(`runBatches needs a handler function (got ${showValue(handler)})`);
+  await runWorkers(source, concurrency, async (first, settler) => {
+    for (let d: Delivery<V> | undefined = first; d; d = source.takeNow?.() ?? (await source.next())) {
+      const batch = [d];
+      for (let more = source.takeNow?.(); more; more = batch.length < maxBatchSize ? source.takeNow?.() : undefined) batch.push(more);
+      let failure = handle(handler, batch);
+      if (failure instanceof Promise) failure = await failure;
+      for (const each of batch) if (!(each as LeasedDelivery<V>).settled) settler.apply(each, failure);
+    }
+  });
+}
+
+const succeeded = (): Failure => undefined;
+const threw = (error: unknown): Failure => ({ error });
+
+/**
+ * Calls the handler; a failure is what it threw. A handler that returns no promise is answered
+ * at once (no turn, no promise per message); an async one as a promise of its failure.
+ */
+function handle<A>(handler: (arg: A, tx: Transaction) => Promise<void> | void, arg: A): Failure | Promise<Failure> {
   try {
-    await runWorkers(source, handler, concurrency, begin);
-  } finally {
-    running.delete(source.consumer);
+    const result = handler(arg, undefined as unknown as Transaction); // no transaction without exactlyOnce
+    if (result !== undefined && result !== null && typeof (result as Promise<void>).then === 'function') return Promise.resolve(result).then(succeeded, threw);
+    return undefined;
+  } catch (error) {
+    return { error };
   }
 }
 
-async function runWorkers<V>(source: RunSource<V>, handler: (delivery: Delivery<V>, tx: Transaction) => Promise<void> | void, concurrency: number, begin: RunSource<V>['transaction']): Promise<void> {
-  let fatal: { error: unknown } | undefined;
-  // Outcomes being applied. A worker does not wait for its ack to be durable before it takes the
-  // next delivery (that would hold each handler to one message per fsync); every one of them
-  // holds a consumer slot until applied, so there are at most maxInFlight.
-  const settling = new Set<Promise<void>>();
-  const exactlyOnce = begin && exactlyOnceHandling(begin); // the run's transactions, their commits merged
-  const applyOutcome = (d: LeasedDelivery<V>, outcome: { error: unknown } | undefined): void => {
-    const done: Promise<void> = settle(source, d, outcome).then(
-      () => void settling.delete(done),
-      (error: unknown) => {
-        settling.delete(done);
-        fatal ??= { error };
-        source.stop();
-      },
-    );
-    settling.add(done);
-  };
-  const worker = async (): Promise<void> => {
-    try {
-      for (let d = source.takeNow?.() ?? (await source.next()); d; d = source.takeNow?.() ?? (await source.next())) {
-        let outcome: { error: unknown } | undefined;
-        if (exactlyOnce) outcome = await exactlyOnce(d, handler);
-        else {
-          try {
-            await handler(d, undefined as unknown as Transaction); // no transaction without exactlyOnce
-          } catch (error) {
-            outcome = { error };
-          }
-        }
-        if ((d as LeasedDelivery<V>).settled) continue; // the handler settled it itself
-        applyOutcome(d as LeasedDelivery<V>, outcome);
-      }
-    } catch (error) {
+/**
+ * `concurrency` workers each loop over the source from its first delivery on (`work`), their
+ * outcomes applied by one settler. A worker does not wait for its ack to be durable before it
+ * takes the next delivery (that would hold each handler to one message per fsync); every outcome
+ * holds a consumer slot until applied, so there are at most maxInFlight. A fatal failure stops
+ * the consumer, lets the other workers finish, then rejects.
+ */
+async function runWorkers<V>(source: RunSource<V>, concurrency: number, work: (first: Delivery<V>, settler: OutcomeSettler<V>) => Promise<void>): Promise<void> {
+  if (running.has(source.consumer)) throw new AlreadyRunningError(source.consumer.group);
+  running.add(source.consumer);
+  try {
+    let fatal: { error: unknown } | undefined;
+    const fail = (error: unknown): void => {
       fatal ??= { error };
       source.stop();
-    }
-  };
-  await Promise.all(Array.from({ length: concurrency }, worker));
-  while (settling.size > 0) await Promise.all(settling);
-  if (fatal) throw fatal.error;
-}
-
-/** Acks or nacks `d`, retrying retriable failures (a full disk, a timeout) while its lease lasts. */
-async function settle<V>(source: RunSource<V>, d: LeasedDelivery<V>, outcome: { error: unknown } | undefined): Promise<void> {
-  for (let tries = 0; ; tries++) {
-    try {
-      return await (outcome ? d.nack({ error: outcome.error }) : d.ack());
-    } catch (error) {
-      // A lost lease or a closed consumer: the message comes back to some consumer. Said through
-      // onFault: a handler that outlives its lease otherwise sees its work redone in silence.
-      if (leaseIsGone(error)) return source.lost(error, d);
-      if (!(error instanceof FerryError && error.retriable)) throw error;
-      if (source.now() >= d.deadline) return; // the lease ran out meanwhile: it comes back
-      await source.sleep(Math.min(1000, 10 * 2 ** tries));
-    }
+    };
+    const settler = new OutcomeSettler<V>({ sleep: (ms) => source.sleep(ms), now: () => source.now(), lost: (error, d) => source.lost(error, d), fatal: fail });
+    const worker = async (): Promise<void> => {
+      try {
+        const first = source.takeNow?.() ?? (await source.next());
+        if (first) await work(first, settler);
+      } catch (error) {
+        fail(error);
+      }
+    };
+    await Promise.all(Array.from({ length: concurrency }, worker));
+    await settler.idle();
+    if (fatal) throw fatal.error;
+  } finally {
+    running.delete(source.consumer);
   }
 }

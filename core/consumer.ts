@@ -13,7 +13,8 @@
 // message waiting in the buffer never ages toward an attempt.
 import { checkGroupPosition, type GroupPosition } from './group-position.ts';
 import { BoundedFifo, FerryError, InvalidArgumentError, type Clock, type Random, type TimerHandle, showValue } from '../wal/index.ts';
-import { runHandlers, type RunOptions } from './consumer-run.ts';
+import { runBatchHandlers, runHandlers, type RunBatchesOptions, type RunOptions, type RunSource } from './consumer-run.ts';
+import { ackMany } from './settle-many.ts';
 import { deliveryIterator } from './delivery-iterator.ts';
 import { LeasedDelivery, errorText, type Delivery, type DeliveryLane, type DeliveryOwner } from './delivery.ts';
 import { HeldList } from './held-list.ts';
@@ -29,7 +30,7 @@ import type { Transaction } from './transaction.ts';
 import type { ResolvedTopicOptions } from './topic-options.ts';
 
 export type { Delivery, NackOptions } from './delivery.ts';
-export type { RunOptions } from './consumer-run.ts';
+export type { RunBatchesOptions, RunOptions } from './consumer-run.ts';
 
 /** Options of `ferry.consumer()`. */
 export interface ConsumerOptions {
@@ -110,6 +111,8 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   readonly #maxInFlight: number;
   readonly #ordering: Ordering;
   readonly #pollWaitMs: number;
+  /** Fetches in flight per partition: two where a fetch is a round trip to another thread, so one hides the other's. */
+  readonly #pumpsPerPartition: number;
   readonly #id: string;
   /** Fetched, not yet handed out; ring buffers (no Array#shift on the hot path), side by side: a message and its fetch. */
   #buffer: BoundedFifo<DeliveredMessage>;
@@ -159,6 +162,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     if (!Number.isSafeInteger(this.#maxInFlight) || this.#maxInFlight < 1 || this.#maxInFlight > 1_000_000) throw new InvalidArgumentError(`consumer options.maxInFlight must be a whole number from 1 to 1000000 (got ${showValue(options.maxInFlight)})`);
     this.#ordering = options.ordering ?? 'none';
     if (!['none', 'key', 'partition'].includes(this.#ordering)) throw new InvalidArgumentError(`consumer options.ordering must be 'none', 'key' or 'partition' (got ${showValue(options.ordering)})`);
+    this.#pumpsPerPartition = host.runtime.remote === true ? 2 : 1;
     this.#pollWaitMs = options.pollWaitMs ?? 1000;
     if (typeof this.#pollWaitMs !== 'number' || !Number.isFinite(this.#pollWaitMs) || this.#pollWaitMs < 1 || this.#pollWaitMs > 300_000) {
       throw new InvalidArgumentError(`consumer options.pollWaitMs must be a number of ms from 1 to 300000 (got ${showValue(options.pollWaitMs)})`);
@@ -199,7 +203,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     this.#started ??= (async () => {
       await Promise.all(this.#partitions.map(([t, p]) => this.#joinGroup(t, p)));
       if (this.#stopped) return;
-      for (const [t, p] of this.#partitions) this.#pump(t, p).catch((error: unknown) => this.#fail(error));
+      for (let i = 0; i < this.#pumpsPerPartition; i++) for (const [t, p] of this.#partitions) this.#pump(t, p).catch((error: unknown) => this.#fail(error));
       this.#running = true;
     })();
     return this.#started;
@@ -260,7 +264,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
       }
       // A fair share, reserved before the fetch: pumps of other partitions fetching meanwhile see
       // it taken, and one partition long-polling an empty log cannot starve the others.
-      const room = Math.max(1, Math.ceil(free / this.#partitions.length));
+      const room = Math.max(1, Math.ceil(free / (this.#partitions.length * this.#pumpsPerPartition)));
       this.#inFlight += room;
       let messages: DeliveredMessage[];
       try {
@@ -459,20 +463,40 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
    * the delivery's ack commit as one (issue 13); without it, the second argument is undefined.
    */
   run(handler: (delivery: Delivery<V>, tx: Transaction) => Promise<void> | void, options: RunOptions = {}): Promise<void> {
-    return runHandlers<V>(
-      {
-        consumer: this,
-        next: () => this.next(),
-        takeNow: () => this.takeNow(),
-        stop: () => void this.close(),
-        sleep: (ms) => this.#sleep(ms),
-        now: () => this.#host.clock.monotonicNow(),
-        lost: (error, d) => void this.#fault(error, d.topic, d.partition, 'settle'),
-        ...(this.#host.transaction ? { transaction: (headers: Record<string, string>) => this.#host.transaction!(headers) } : {}),
-      },
-      handler,
-      options,
-    );
+    return runHandlers<V>(this.#runSource(), handler, options);
+  }
+
+  /**
+   * Runs `handler` on batches of deliveries, `concurrency` (default 1) batches at a time, until the
+   * consumer is closed. A batch holds what is ready now: at least one delivery, at most
+   * `maxBatchSize` (default 100), never waiting to fill. Resolving acks every delivery of the batch
+   * the handler did not settle itself (their acks travel together); throwing nacks each of them
+   * with the error. Resolves and rejects as `run()` does.
+   */
+  runBatches(handler: (batch: Delivery<V>[]) => Promise<void> | void, options: RunBatchesOptions = {}): Promise<void> {
+    return runBatchHandlers<V>(this.#runSource(), handler, options);
+  }
+
+  /**
+   * Acks every delivery of `deliveries` with one promise: resolves once all are durable. If some
+   * cannot be acked, rejects (after every answer is in) with PARTLY_SETTLED, whose `failures`
+   * lists them; the others stay acked.
+   */
+  ackMany(deliveries: readonly Delivery<V>[]): Promise<void> {
+    return ackMany(deliveries);
+  }
+
+  #runSource(): RunSource<V> {
+    return {
+      consumer: this,
+      next: () => this.next(),
+      takeNow: () => this.takeNow(),
+      stop: () => void this.close(),
+      sleep: (ms) => this.#sleep(ms),
+      now: () => this.#host.clock.monotonicNow(),
+      lost: (error, d) => void this.#fault(error, d.topic, d.partition, 'settle'),
+      ...(this.#host.transaction ? { transaction: (headers: Record<string, string>) => this.#host.transaction!(headers) } : {}),
+    };
   }
 
   #stop(): void {

@@ -1,6 +1,6 @@
 // One leased message as a consumer hands it out, and how it settles: through its consumer's
 // ordered settle queue on its partition. Runs on the caller's thread.
-import { InvalidArgumentError, showValue } from '../wal/index.ts';
+import { InvalidArgumentError, showValue, type FerryError } from '../wal/index.ts';
 import { decodeBodyIn, decodeMetaIn } from './codec.ts';
 import { readDeadLetterInfo, type DeadLetterInfo } from './dead-letter.ts';
 import { ClosedError, StaleDeliveryError, leaseIsGone } from './errors.ts';
@@ -14,6 +14,11 @@ import { nackOptionsError } from './nack-options.ts';
 /** Longest d.once key. */
 const MAX_ONCE_KEY_CHARS = 1024;
 
+/** Hears how a delivery's ack or nack ended, instead of a promise per delivery (see LeasedDelivery.settleTo). */
+export interface SettleListener {
+  applied(d: Delivery): void;
+  refused(d: Delivery, error: unknown): void;
+}
 
 /** Options of `nack`. */
 export interface NackOptions {
@@ -146,6 +151,8 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
   /** The pending ack's or nack's promise (one at a time: #settled refuses a second). */
   #resolve: (() => void) | undefined;
   #reject: ((error: unknown) => void) | undefined;
+  /** Who hears the answer instead of a promise (see settleTo). */
+  #listener: SettleListener | undefined = undefined;
   readonly #owner: DeliveryOwner;
   readonly #queue: SettleQueue;
 
@@ -176,9 +183,33 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
 
   ack(): Promise<void> {
     const refused = this.#refuse('ack');
-    if (refused) return refused;
+    if (refused) return Promise.reject(refused);
+    return this.#settling(this.#ackItem());
+  }
+
+  #ackItem(): SettleItem {
     const keys = this.#onceKeys;
-    return this.#settling(keys ? { kind: 'ack', offset: this.offset, token: this.token, keys } : { kind: 'ack', offset: this.offset, token: this.token });
+    return keys ? { kind: 'ack', offset: this.offset, token: this.token, keys } : { kind: 'ack', offset: this.offset, token: this.token };
+  }
+
+  /**
+   * @internal Acks (no `failure`) or nacks with `failure.error`, heard by `listener` instead of a
+   * promise (run(), ackMany and batches: no promise per message). Returns why it cannot be
+   * settled now (already settled, consumer closed), and then `listener` hears nothing.
+   */
+  settleTo(listener: SettleListener, failure?: { readonly error: unknown }): unknown {
+    const refused = this.#refuse(failure ? 'nack' : 'ack');
+    if (refused) return refused;
+    this.#listener = listener;
+    const item: SettleItem = failure ? this.#nackItem(undefined, failure.error, false) : this.#ackItem();
+    try {
+      this.#queue.settle(this, item);
+      this.#owner.settling(this);
+    } catch (error) {
+      this.#listener = undefined;
+      return error;
+    }
+    return undefined;
   }
 
   once(key: string): Promise<boolean> {
@@ -195,16 +226,19 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
   nack(options: NackOptions = {}): Promise<void> {
     const refusal = nackOptionsError(options);
     if (refusal) return Promise.reject(refusal);
-    const { delayMs, deadLetter } = options ?? {};
     const refused = this.#refuse('nack');
-    if (refused) return refused;
-    const error = errorText(options?.error);
-    return this.#settling({
+    if (refused) return Promise.reject(refused);
+    return this.#settling(this.#nackItem(options.delayMs, options.error, options.deadLetter === true));
+  }
+
+  #nackItem(delayMs: number | undefined, failure: unknown, deadLetter: boolean): SettleItem {
+    const error = errorText(failure);
+    return {
       kind: 'nack',
       offset: this.offset,
       token: this.token,
-      options: { ...(delayMs === undefined ? {} : { delayMs }), ...(error === undefined ? {} : { error }), ...(deadLetter === true ? { deadLetter } : {}) },
-    });
+      options: { ...(delayMs === undefined ? {} : { delayMs }), ...(error === undefined ? {} : { error }), ...(deadLetter ? { deadLetter } : {}) },
+    };
   }
 
   extend(ms?: number): Promise<void> {
@@ -238,10 +272,10 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
     };
   }
 
-  /** A rejected promise if this delivery cannot be settled now; otherwise marks it settled. */
-  #refuse(what: 'ack' | 'nack'): Promise<void> | undefined {
-    if (this.#settled) return Promise.reject(new StaleDeliveryError(this.topic, this.partition, this.offset, `already settled, ${what} ignored`));
-    if (!this.#owner.accepts()) return Promise.reject(new ClosedError(`consumer of group ${this.#owner.group}`));
+  /** Why this delivery cannot be settled now, if it cannot; otherwise marks it settled. */
+  #refuse(what: 'ack' | 'nack'): FerryError | undefined {
+    if (this.#settled) return new StaleDeliveryError(this.topic, this.partition, this.offset, `already settled, ${what} ignored`);
+    if (!this.#owner.accepts()) return new ClosedError(`consumer of group ${this.#owner.group}`);
     this.#settled = true;
     return undefined;
   }
@@ -264,6 +298,12 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
   /** @internal The partition applied the ack or nack durably. */
   applied(): void {
     this.#owner.done(this);
+    const listener = this.#listener;
+    if (listener) {
+      this.#listener = undefined;
+      listener.applied(this);
+      return;
+    }
     const resolve = this.#resolve;
     this.#resolve = this.#reject = undefined;
     resolve?.();
@@ -276,6 +316,12 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
     else {
       this.#settled = false;
       this.#owner.unsettling(this);
+    }
+    const listener = this.#listener;
+    if (listener) {
+      this.#listener = undefined;
+      listener.refused(this, error);
+      return;
     }
     const reject = this.#reject;
     this.#resolve = this.#reject = undefined;

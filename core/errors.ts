@@ -182,3 +182,31 @@ export class TopicOptionFixedError extends FerryError {
   }
 }
 registerErrorCode(TopicOptionFixedError.code, TopicOptionFixedError as unknown as typeof FerryError);
+
+/** One delivery that `ackMany` could not settle, and why. */
+export interface SettleFailure {
+  readonly delivery: { readonly topic: string; readonly partition: number; readonly offset: number };
+  readonly error: unknown;
+}
+
+/**
+ * `consumer.ackMany()` settled some of its deliveries, not all: `failures` lists the others. One
+ * whose error is retriable is still leased to you (ack it again); one whose lease is gone
+ * (STALE_DELIVERY, CLOSED) was or will be delivered again.
+ */
+export class PartlySettledError extends FerryError {
+  static readonly code = 'PARTLY_SETTLED';
+  readonly failures: readonly SettleFailure[];
+  constructor(failures: readonly SettleFailure[], total: number) {
+    const first = failures[0];
+    const why = first === undefined ? '' : `; the first: ${first.error instanceof Error ? first.error.message : String(first.error)}`;
+    super(
+      PartlySettledError.code,
+      `${failures.length} of ${total} acks failed${why}. error.failures lists each: a retriable one is still leased to you (ack it again), a lost lease will be delivered again`,
+      false,
+      { details: { failed: failures.length, total } },
+    );
+    this.failures = failures;
+  }
+}
+registerErrorCode(PartlySettledError.code, PartlySettledError as unknown as typeof FerryError);

@@ -18,6 +18,11 @@ export interface PartitionRuntime {
   closeTopic?(topic: string): Promise<void>;
   /** Worker restarts so far and shards stopped for good (absent: a runtime without workers). */
   health?(): { readonly restarts: number; readonly failed: number; readonly shards: readonly { readonly restarts: number; readonly failed: boolean }[] };
+  /**
+   * Partitions run on other threads: a fetch is a round trip, so a consumer keeps two in flight
+   * per partition to hide it (absent or false: in this thread, one is enough).
+   */
+  readonly remote?: boolean;
   /** Syncs and closes every partition; resolves within `timeoutMs` whatever the partitions do. */
   close(timeoutMs?: number): Promise<void>;
 }

@@ -4,13 +4,15 @@
 //   w2: consume + ack each of a backlog (for await, prefetch 1,000)
 //   w4: the same, 10% of first attempts nacked (delay 0)
 //   w1: single publish() calls, 1,000 unconfirmed
+//   w2-run: the backlog through consumer.run() (a sync handler: resolve = ack)
+//   w2-batch: the backlog through consumer.runBatches() (batches of up to 100, acked together)
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 
 const [entry, workload, threadsArg, nArg] = process.argv.slice(2);
-if (!entry || !workload) throw new Error('usage: node bench/ab/cell.ts <entry> <w1|w2|w4> <threads> <n>');
+if (!entry || !workload) throw new Error('usage: node bench/ab/cell.ts <entry> <w1|w2|w4|w2-run|w2-batch> <threads> <n>');
 const { Ferry } = (await import(pathToFileURL(entry).href)) as typeof import('../../index.ts');
 const threads = Number(threadsArg ?? 0);
 const n = Number(nArg ?? 200_000);
@@ -62,13 +64,23 @@ if (workload === 'w1') {
     }
     if (acked === n + warm) done();
   };
-  void (async () => {
-    for await (const d of consumer) {
-      if (failing && d.attempt === 1 && d.offset % 10 === 3) void d.nack({ delayMs: 0 });
-      else void d.ack().then(onAck);
-    }
-  })();
+  let running: Promise<void> | undefined;
+  if (workload === 'w2-run') running = consumer.run(() => onAck());
+  else if (workload === 'w2-batch') running = consumer.runBatches((batch) => void batch.forEach(onAck), { maxBatchSize: 100 });
+  else {
+    void (async () => {
+      for await (const d of consumer) {
+        if (failing && d.attempt === 1 && d.offset % 10 === 3) void d.nack({ delayMs: 0 });
+        else void d.ack().then(onAck);
+      }
+    })();
+  }
   await all;
+  if (running) {
+    // Handlers counted above; their acks are durable once run() resolves after close.
+    await consumer.close();
+    await running;
+  }
   seconds = (performance.now() - t0) / 1000;
   cpu = process.cpuUsage(c0);
   await consumer.close({ timeoutMs: 100 });
