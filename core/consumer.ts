@@ -12,11 +12,12 @@
 // lease that runs out before it was started goes back uncharged, and the buffer drops it; so a
 // message waiting in the buffer never ages toward an attempt.
 import { checkGroupPosition, type GroupPosition } from './group-position.ts';
-import { BoundedFifo, FerryError, InvalidArgumentError, type Clock, type Random, type TimerHandle, showValue } from '../wal/index.ts';
+import { FerryError, InvalidArgumentError, type Clock, type Random, type TimerHandle, showValue } from '../wal/index.ts';
 import { runBatchHandlers, runHandlers, type RunBatchesOptions, type RunOptions, type RunSource } from './consumer-run.ts';
 import { ackMany } from './settle-many.ts';
 import { deliveryIterator } from './delivery-iterator.ts';
 import { LeasedDelivery, errorText, type Delivery, type DeliveryLane, type DeliveryOwner } from './delivery.ts';
+import { DeliveryBuffer } from './delivery-buffer.ts';
 import { HeldList } from './held-list.ts';
 import { checkCloseOptions } from './close-options.ts';
 import { checkName, checkTopicNames } from './names.ts';
@@ -114,9 +115,8 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   /** Fetches in flight per partition: two where a fetch is a round trip to another thread, so one hides the other's. */
   readonly #pumpsPerPartition: number;
   readonly #id: string;
-  /** Fetched, not yet handed out; ring buffers (no Array#shift on the hot path), side by side: a message and its fetch. */
-  #buffer: BoundedFifo<DeliveredMessage>;
-  #bufferFetch: BoundedFifo<Fetched>;
+  /** Fetched, not yet handed out: redeliveries first (see DeliveryBuffer). */
+  #buffer: DeliveryBuffer<Fetched>;
   /** Joined the group and pumping: next() may take from the buffer without waiting for #start. */
   #running = false;
   /** Slots taken: reserved by fetches, buffered, or held by handlers. */
@@ -169,8 +169,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     }
     if (options.startAt !== undefined) checkGroupPosition('consumer options.startAt', options.startAt);
     this.#startAt = options.startAt;
-    this.#buffer = new BoundedFifo(this.#maxInFlight);
-    this.#bufferFetch = new BoundedFifo(this.#maxInFlight);
+    this.#buffer = new DeliveryBuffer(this.#maxInFlight);
     this.#shortestLeaseMs = Math.min(...this.#topics.map((t) => host.topic(t).ackTimeoutMs));
     // What every delivery of this consumer settles through (one object shared by all of them).
     this.#owner = {
@@ -298,9 +297,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     const taker = this.#takers.shift();
     if (taker) taker(message, from);
     else {
-      // never full: fetches ask for at most the room left
-      this.#buffer.push(message);
-      this.#bufferFetch.push(from);
+      this.#buffer.push(message, from); // never full: fetches ask for at most the room left
     }
   }
 
@@ -377,8 +374,9 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   takeNow(): Delivery<V> | undefined {
     if (!this.#running || this.#stopped || this.#failure) return undefined;
     for (let m = this.#buffer.shift(); m; m = this.#buffer.shift()) {
+      const from = this.#buffer.from!;
       if (this.#buffer.size === 0) this.#wakePumps(); // ran dry: any room is worth a fetch now
-      const d = this.#handOut(m, this.#bufferFetch.shift()!);
+      const d = this.#handOut(m, from);
       if (d) return d;
     }
     return undefined;
@@ -391,7 +389,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
       if (this.#failure) throw this.#failure;
       if (this.#stopped) return undefined;
       let message = this.#buffer.shift();
-      let from = message && this.#bufferFetch.shift();
+      let from = message && this.#buffer.from;
       if (this.#buffer.size === 0) this.#wakePumps();
       if (!message) [message, from] = await new Promise<[DeliveredMessage | undefined, Fetched | undefined]>((resolve) => this.#takers.push((m, f) => resolve([m, f])));
       if (!message) {
@@ -510,7 +508,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   #takeBuffered(): Map<string, { topic: string; partition: number; offsets: number[] }> {
     const byPartition = new Map<string, { topic: string; partition: number; offsets: number[] }>();
     for (let m = this.#buffer.shift(); m; m = this.#buffer.shift()) {
-      const b = this.#bufferFetch.shift()!;
+      const b = this.#buffer.from!;
       const key = `${b.topic}/${b.partition}`;
       let entry = byPartition.get(key);
       if (!entry) byPartition.set(key, (entry = { topic: b.topic, partition: b.partition, offsets: [] }));
@@ -528,8 +526,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   abandon(): void {
     this.#stop();
     this.#closed = true;
-    this.#buffer = new BoundedFifo(1);
-    this.#bufferFetch = new BoundedFifo(1);
+    this.#buffer = new DeliveryBuffer(1);
     // A dead process's pending fetches go with its connection; its leases stay until they expire.
     for (const [topic, p] of this.#partitions) void this.#queue(topic, p).push({ kind: 'release', consumerId: this.#id, leases: false }).catch(() => {});
     this.#host.onClose?.(); // a dead process's member is gone: its group can be reset or deleted
