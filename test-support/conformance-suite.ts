@@ -55,6 +55,8 @@ export const CONFORMANCE_ALERTS = Object.freeze({ lagMessages: 5 });
 export interface ConsumerApi<V> extends AsyncIterable<Delivery<V>> {
   next(): Promise<Delivery<V> | undefined>;
   run(handler: (d: Delivery<V>) => Promise<void> | void, options?: { readonly concurrency?: number }): Promise<void>;
+  runBatches(handler: (batch: Delivery<V>[]) => Promise<void> | void, options?: { readonly maxBatchSize?: number; readonly concurrency?: number }): Promise<void>;
+  ackMany(deliveries: readonly Delivery<V>[]): Promise<void>;
   close(options?: { readonly timeoutMs?: number }): Promise<void>;
 }
 
@@ -171,6 +173,53 @@ export function describeConformance(name: string, backend: ConformanceBackend, f
       expect(second).toMatchObject({ value: 'retry me', attempt: 2, offset: first!.offset });
       await second!.ack();
       expect(await nextWithin(consumer, 300)).toBeUndefined();
+      await consumer.close();
+    });
+
+    it('runBatches acks each delivery of a batch that resolves and nacks each of one that throws', async (ctx) => {
+      const ferry = await ferryFor(ctx);
+      const topic = fresh('batches');
+      await ferry.createTopic(topic, { backoff: { kind: 'fixed', delayMs: 50 } });
+      await ferry.producer().publishMany(topic, Array.from({ length: 20 }, (_, i) => ({ value: i })));
+      const consumer = ferry.consumer<number>(fresh('g'), { topics: [topic], maxInFlight: 20 });
+      const seen: string[] = [];
+      let failedOnce = false;
+      let largest = 0;
+      const running = consumer.runBatches((batch) => {
+        largest = Math.max(largest, batch.length); // asserted below: a throw here would be a nack
+        for (const d of batch) seen.push(`${d.value}@${d.attempt}`);
+        if (!failedOnce && batch.some((d) => d.value === 5)) {
+          failedOnce = true;
+          throw new Error('this batch fails once');
+        }
+      }, { maxBatchSize: 8 });
+      const until = Date.now() + 15_000;
+      while (!seen.includes('5@2') && Date.now() < until) await sleep(20);
+      await sleep(300); // nothing more comes: every other delivery was acked
+      await consumer.close();
+      await running;
+      const firstTries = seen.filter((s) => s.endsWith('@1')).map((s) => Number(s.split('@')[0]));
+      expect(firstTries.sort((a, b) => a - b)).toEqual([...Array(20).keys()]);
+      expect(seen).toContain('5@2');
+      expect(seen.filter((s) => s.endsWith('@2')).length).toBeGreaterThanOrEqual(1);
+      expect(seen.filter((s) => !s.endsWith('@1') && !s.endsWith('@2'))).toEqual([]);
+      expect(largest).toBeLessThanOrEqual(8);
+    });
+
+    it('ackMany acks many deliveries with one promise; one already settled is named in PARTLY_SETTLED and the rest stay acked', async (ctx) => {
+      const ferry = await ferryFor(ctx);
+      const topic = fresh('ack-many');
+      await ferry.createTopic(topic);
+      await ferry.producer().publishMany(topic, Array.from({ length: 6 }, (_, i) => ({ value: i })));
+      const consumer = ferry.consumer<number>(fresh('g'), { topics: [topic], maxInFlight: 10 });
+      const held: Delivery<number>[] = [];
+      for (let i = 0; i < 6; i++) held.push((await nextWithin(consumer, 10_000))!);
+      await held[0]!.ack();
+      const error = await consumer.ackMany(held).then(() => undefined, (e: unknown) => e as { code: string; failures: { delivery: { offset: number } }[] });
+      expect(error?.code).toBe('PARTLY_SETTLED');
+      expect(error?.failures.map((f) => f.delivery.offset)).toEqual([held[0]!.offset]);
+      expect(await nextWithin(consumer, 300)).toBeUndefined(); // the other five stay acked
+      await consumer.ackMany([]);
       await consumer.close();
     });
 

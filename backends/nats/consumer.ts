@@ -14,6 +14,8 @@ import {
   backoffDelayMs,
   checkTopicNames,
   refuseUnknownOptions,
+  ackMany,
+  runBatchHandlers,
   runHandlers,
   deliveryIterator,
   type CloseOptions,
@@ -22,7 +24,9 @@ import {
   type Delivery,
   type Ordering,
   type ResolvedTopicOptions,
+  type RunBatchesOptions,
   type RunOptions,
+  type RunSource,
 } from '../../core/index.ts';
 import { checkCloseOptions } from '../../core/close-options.ts';
 import { deadLetter } from './dead-letter.ts';
@@ -293,6 +297,16 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
     }
   }
 
+  /** A buffered delivery handed out now, or undefined if none is (run(), batches and the iterator take these first). */
+  takeNow(): Delivery<V> | undefined {
+    if (this.#stopped || this.#failed) return undefined;
+    for (let a = this.#buffer.shift(); a; a = this.#buffer.shift()) {
+      const d = this.#handOut(a);
+      if (d) return d;
+    }
+    return undefined;
+  }
+
   /** Turns a buffered message into a delivery, or settles it here (stale, another group's, past maxDeliveries). */
   #handOut(a: Arrived): JetStreamDelivery<V> | undefined {
     const options = this.#host.topics.cached(a.topic) as ResolvedTopicOptions;
@@ -337,18 +351,29 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
    * closed: resolving acks the message, throwing nacks it with the error.
    */
   run(handler: (delivery: Delivery<V>) => Promise<void> | void, options: RunOptions = {}): Promise<void> {
-    return runHandlers<V>(
-      {
-        consumer: this,
-        next: () => this.next(),
-        stop: () => void this.close(),
-        sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-        now,
-        lost: (error, d) => this.#fault(error, d.topic, d.partition, 'settle'),
-      },
-      handler,
-      options,
-    );
+    return runHandlers<V>(this.#runSource(), handler, options);
+  }
+
+  /** Batches of what is ready, acked or nacked together, as the embedded consumer's runBatches(). */
+  runBatches(handler: (batch: Delivery<V>[]) => Promise<void> | void, options: RunBatchesOptions = {}): Promise<void> {
+    return runBatchHandlers<V>(this.#runSource(), handler, options);
+  }
+
+  /** Acks many deliveries with one promise, as the embedded consumer's ackMany(). */
+  ackMany(deliveries: readonly Delivery<V>[]): Promise<void> {
+    return ackMany(deliveries);
+  }
+
+  #runSource(): RunSource<V> {
+    return {
+      consumer: this,
+      next: () => this.next(),
+      takeNow: () => this.takeNow(),
+      stop: () => void this.close(),
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      now,
+      lost: (error, d) => this.#fault(error, d.topic, d.partition, 'settle'),
+    };
   }
 
   #stop(): void {

@@ -1,6 +1,6 @@
 // The NATS backend's public types: what NatsFerry hands out, declared without the client
 // library's types, so the package's types load without the optional @nats-io peers installed.
-import type { CloseOptions, ConsumerFault, Delivery, GroupCounters, HistogramSnapshot, Message, PublishResult, RunOptions, UnavailablePartition } from '../../core/index.ts';
+import type { CloseOptions, ConsumerFault, Delivery, GroupCounters, HistogramSnapshot, Message, PublishResult, RunBatchesOptions, RunOptions, UnavailablePartition } from '../../core/index.ts';
 
 /** A producer on NATS: `publish` resolves once the stream confirmed the message (PubAck). */
 export interface NatsProducer {
@@ -14,6 +14,8 @@ export interface NatsConsumer<V = unknown> extends AsyncIterable<Delivery<V>> {
   readonly group: string;
   next(): Promise<Delivery<V> | undefined>;
   run(handler: (delivery: Delivery<V>) => Promise<void> | void, options?: RunOptions): Promise<void>;
+  runBatches(handler: (batch: Delivery<V>[]) => Promise<void> | void, options?: RunBatchesOptions): Promise<void>;
+  ackMany(deliveries: readonly Delivery<V>[]): Promise<void>;
   onFault(listener: (fault: ConsumerFault) => void): () => void;
   abandon(): void;
   close(options?: CloseOptions): Promise<void>;
