@@ -68,6 +68,35 @@ describe.each(engineVariants)('batches ($name)', (variant) => {
     expect(JSON.stringify(history)).toContain('the batch failed');
   });
 
+  it('a handler that empties or splices its batch (a chunking loop) still has every delivery acked (new-user trial: all were dead-lettered)', async () => {
+    const setup = engine.setup();
+    const ferry = await setup.open();
+    await withMessages(ferry, 30, 1);
+    const consumer = ferry.consumer<number>('g', { topics: ['t'], maxInFlight: 100 });
+    const written: number[] = [];
+    const running = consumer.runBatches((batch) => {
+      while (batch.length > 0) written.push(...batch.splice(0, 7).map((d) => d.value));
+    });
+    await setup.eventually(() => written.length >= 30);
+    await setup.settle();
+    await consumer.close();
+    await running;
+    expect((await ferry.describeGroup('g')).topics[0]).toMatchObject({ acked: 30, lag: 0 });
+  });
+
+  it('run() and runBatches() on a closed consumer reject CLOSED; null or array options INVALID_ARGUMENT', async () => {
+    const ferry = await engine.setup().open();
+    await withMessages(ferry, 1);
+    const consumer = ferry.consumer('g', { topics: ['t'] });
+    for (const options of [null, []]) {
+      await expect(consumer.runBatches(() => {}, options as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+      await expect(consumer.run(() => {}, options as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    }
+    await consumer.close({ timeoutMs: 0 });
+    await expect(consumer.run(() => {})).rejects.toMatchObject({ code: 'CLOSED' });
+    await expect(consumer.runBatches(() => {})).rejects.toMatchObject({ code: 'CLOSED' });
+  });
+
   it('refuses bad runBatches options and handlers with INVALID_ARGUMENT', async () => {
     const ferry = await engine.setup().open();
     await withMessages(ferry, 1);
@@ -109,6 +138,7 @@ describe.each(engineVariants)('batches ($name)', (variant) => {
     expect(failures.map((f) => f.delivery.offset)).toEqual([held[2]!.offset]);
     expect(failures[0]!.error).toMatchObject({ code: 'STALE_DELIVERY' });
     expect((error as PartlySettledError).message).toMatch(/1 of 5 acks failed/);
+    expect(JSON.stringify(error)).not.toContain((held[1] as unknown as { token: string }).token); // a logger does not dump every delivery and lease
     expect((await ferry.describeGroup('g')).topics[0]).toMatchObject({ acked: 5, lag: 0 });
     await consumer.close({ timeoutMs: 0 });
   });
@@ -121,6 +151,11 @@ describe.each(engineVariants)('batches ($name)', (variant) => {
     const d = (await consumer.next())!;
     await expect(consumer.ackMany('x' as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
     await expect(consumer.ackMany([d, 42] as never)).rejects.toMatchObject({ code: 'INVALID_ARGUMENT' });
+    const other = ferry.consumer<number>('other', { topics: ['t'] });
+    const theirs = (await other.next())!;
+    await expect(consumer.ackMany([d, theirs])).rejects.toMatchObject({ code: 'INVALID_ARGUMENT', message: expect.stringMatching(/another consumer/) });
+    await theirs.ack(); // nothing was acked above: still leased to its own consumer
+    await other.close({ timeoutMs: 0 });
     await d.ack(); // still leased to us: nothing was acked above
     await consumer.close({ timeoutMs: 0 });
   });

@@ -56,6 +56,12 @@ type Handler<V> = (delivery: Delivery<V>, tx: Transaction) => Promise<void> | vo
 type BatchHandler<V> = (batch: Delivery<V>[]) => Promise<void> | void;
 type Failure = { readonly error: unknown } | undefined;
 
+/** Options must be a plain object (null and arrays were read as none: a new-user trial). */
+function checkOptions(what: string, options: unknown, known: readonly string[]): void {
+  if (options === null || Array.isArray(options)) throw new InvalidArgumentError(`${what} must be an object such as { concurrency: 4 } (got ${showValue(options)})`);
+  refuseUnknownOptions(what, options as object, known);
+}
+
 function checkConcurrency(what: string, concurrency: unknown): number {
   if (!Number.isSafeInteger(concurrency) || (concurrency as number) < 1 || (concurrency as number) > 10_000) throw new InvalidArgumentError(`${what} concurrency must be a whole number from 1 to 10000 (got ${showValue(concurrency)})`);
   return concurrency as number;
@@ -63,7 +69,7 @@ function checkConcurrency(what: string, concurrency: unknown): number {
 
 /** Runs `handler` over `source` until it ends; see the top of the file. */
 export async function runHandlers<V>(source: RunSource<V>, handler: Handler<V>, options: RunOptions = {}): Promise<void> {
-  refuseUnknownOptions('run options', options, ['concurrency', 'exactlyOnce']);
+  checkOptions('run options', options, ['concurrency', 'exactlyOnce']);
   const begin = options.exactlyOnce === true ? source.transaction : undefined;
   if (options.exactlyOnce !== undefined && typeof options.exactlyOnce !== 'boolean') throw new InvalidArgumentError(`run exactlyOnce must be true or false (got ${showValue(options.exactlyOnce)})`);
   if (options.exactlyOnce === true && !begin) throw new InvalidArgumentError('run exactlyOnce needs a consumer from ferry.consumer()');
@@ -85,7 +91,7 @@ export async function runHandlers<V>(source: RunSource<V>, handler: Handler<V>, 
  * throwing nacks each of them with the error.
  */
 export async function runBatchHandlers<V>(source: RunSource<V>, handler: BatchHandler<V>, options: RunBatchesOptions = {}): Promise<void> {
-  refuseUnknownOptions('runBatches options', options, ['concurrency', 'maxBatchSize']);
+  checkOptions('runBatches options', options, ['concurrency', 'maxBatchSize']);
   const concurrency = checkConcurrency('runBatches', options.concurrency ?? 1);
   const maxBatchSize = options.maxBatchSize ?? 100;
   if (!Number.isSafeInteger(maxBatchSize) || maxBatchSize < 1 || maxBatchSize > 10_000) throw new InvalidArgumentError(`runBatches maxBatchSize must be a whole number from 1 to 10000 (got ${showValue(options.maxBatchSize)})`);
@@ -94,7 +100,9 @@ export async function runBatchHandlers<V>(source: RunSource<V>, handler: BatchHa
     for (let d: Delivery<V> | undefined = first; d; d = source.takeNow?.() ?? (await source.next())) {
       const batch = [d];
       for (let more = source.takeNow?.(); more; more = batch.length < maxBatchSize ? source.takeNow?.() : undefined) batch.push(more);
-      let failure = handle(handler, batch);
+      // The handler gets its own copy: one that empties or splices it (a chunking loop) must not
+      // leave deliveries unsettled here (a new-user trial saw a whole batch dead-lettered).
+      let failure = handle(handler, batch.slice());
       if (failure instanceof Promise) failure = await failure;
       for (const each of batch) if (!(each as LeasedDelivery<V>).settled) settler.apply(each, failure);
     }

@@ -16,6 +16,7 @@ import { FerryError, InvalidArgumentError, type Clock, type Random, type TimerHa
 import { runBatchHandlers, runHandlers, type RunBatchesOptions, type RunOptions, type RunSource } from './consumer-run.ts';
 import { ackMany } from './settle-many.ts';
 import { deliveryIterator } from './delivery-iterator.ts';
+import { ClosedError } from './errors.ts';
 import { LeasedDelivery, errorText, type Delivery, type DeliveryLane, type DeliveryOwner } from './delivery.ts';
 import { DeliveryBuffer } from './delivery-buffer.ts';
 import { HeldList } from './held-list.ts';
@@ -461,6 +462,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
    * the delivery's ack commit as one (issue 13); without it, the second argument is undefined.
    */
   run(handler: (delivery: Delivery<V>, tx: Transaction) => Promise<void> | void, options: RunOptions = {}): Promise<void> {
+    if (this.#stopped) return Promise.reject(new ClosedError(`consumer of group ${this.group}`));
     return runHandlers<V>(this.#runSource(), handler, options);
   }
 
@@ -472,6 +474,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
    * with the error. Resolves and rejects as `run()` does.
    */
   runBatches(handler: (batch: Delivery<V>[]) => Promise<void> | void, options: RunBatchesOptions = {}): Promise<void> {
+    if (this.#stopped) return Promise.reject(new ClosedError(`consumer of group ${this.group}`));
     return runBatchHandlers<V>(this.#runSource(), handler, options);
   }
 
@@ -481,7 +484,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
    * lists them; the others stay acked.
    */
   ackMany(deliveries: readonly Delivery<V>[]): Promise<void> {
-    return ackMany(deliveries);
+    return ackMany(deliveries, (d) => d instanceof LeasedDelivery && d.belongsTo(this.#owner));
   }
 
   #runSource(): RunSource<V> {

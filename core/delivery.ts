@@ -176,6 +176,11 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
     this.deadline = now + lane.ackTimeoutMs;
   }
 
+  /** @internal Handed out by the consumer that `owner` belongs to. */
+  belongsTo(owner: DeliveryOwner): boolean {
+    return this.#owner === owner;
+  }
+
   /** True once ack or nack was accepted. */
   get settled(): boolean {
     return this.#settled;

@@ -1,6 +1,7 @@
 // Typed errors of the engine (topics, producers, consumers). Each has a stable code and a
 // message that says what to do; all extend FerryError so they cross threads the same way.
 import { FerryError, registerErrorCode, showValue, type FerryErrorOptions } from '../wal/index.ts';
+import type { Delivery } from './delivery.ts';
 
 /** A topic or group name that could not be used (it would be a path, is empty or too long). */
 export class InvalidNameError extends FerryError {
@@ -146,7 +147,7 @@ export function unknownGroupToDelete(group: string, topics: readonly string[] | 
 export class AlreadyRunningError extends FerryError {
   static readonly code = 'ALREADY_RUNNING';
   constructor(group: string) {
-    super(AlreadyRunningError.code, `this consumer of group ${JSON.stringify(group)} is already running a handler (an earlier run() has not resolved); pass { concurrency: n } to that run() for n handlers at once, or open another consumer of the group`, false, { details: { group } });
+    super(AlreadyRunningError.code, `this consumer of group ${JSON.stringify(group)} is already running a handler loop (an earlier run() or runBatches() has not resolved); pass { concurrency: n } to that call for n handlers at once, or open another consumer of the group`, false, { details: { group } });
   }
 }
 registerErrorCode(AlreadyRunningError.code, AlreadyRunningError as unknown as typeof FerryError);
@@ -185,28 +186,30 @@ registerErrorCode(TopicOptionFixedError.code, TopicOptionFixedError as unknown a
 
 /** One delivery that `ackMany` could not settle, and why. */
 export interface SettleFailure {
-  readonly delivery: { readonly topic: string; readonly partition: number; readonly offset: number };
+  readonly delivery: Delivery;
   readonly error: unknown;
 }
 
 /**
- * `consumer.ackMany()` settled some of its deliveries, not all: `failures` lists the others. One
- * whose error is retriable is still leased to you (ack it again); one whose lease is gone
- * (STALE_DELIVERY, CLOSED) was or will be delivered again.
+ * `consumer.ackMany()` acked some of its deliveries, not all: `failures` lists the others, each
+ * with its error. Retriable: still leased to you, ack it again. STALE_DELIVERY "already settled":
+ * it keeps the outcome it already had (a delivery listed twice, or settled before the call).
+ * STALE_DELIVERY otherwise, or CLOSED: its lease is gone, it was or will be delivered again.
  */
 export class PartlySettledError extends FerryError {
   static readonly code = 'PARTLY_SETTLED';
-  readonly failures: readonly SettleFailure[];
+  declare readonly failures: readonly SettleFailure[];
   constructor(failures: readonly SettleFailure[], total: number) {
     const first = failures[0];
     const why = first === undefined ? '' : `; the first: ${first.error instanceof Error ? first.error.message : String(first.error)}`;
     super(
       PartlySettledError.code,
-      `${failures.length} of ${total} acks failed${why}. error.failures lists each: a retriable one is still leased to you (ack it again), a lost lease will be delivered again`,
+      `${failures.length} of ${total} acks failed${why}. error.failures lists each with its error: a retriable one is still leased to you (ack it again); one "already settled" keeps the outcome it had; one whose lease is gone (STALE_DELIVERY, CLOSED) was or will be delivered again`,
       false,
       { details: { failed: failures.length, total } },
     );
-    this.failures = failures;
+    // Not enumerable: a logger that serializes the error should not dump every message and lease.
+    Object.defineProperty(this, 'failures', { value: failures, enumerable: false });
   }
 }
 registerErrorCode(PartlySettledError.code, PartlySettledError as unknown as typeof FerryError);

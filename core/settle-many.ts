@@ -12,13 +12,14 @@ const MAX_DELIVERIES = 1_000_000;
  * Acks every delivery of `deliveries`; resolves once all are durable. If some fail, rejects (once
  * every answer is in) with PARTLY_SETTLED listing them; the others stay acked.
  */
-export function ackMany(deliveries: readonly Delivery[]): Promise<void> {
+export function ackMany(deliveries: readonly Delivery[], isOurs: (d: Delivery) => boolean = () => true): Promise<void> {
   if (!Array.isArray(deliveries) || deliveries.length > MAX_DELIVERIES) {
     return Promise.reject(new InvalidArgumentError(`ackMany takes an array of at most ${MAX_DELIVERIES} deliveries (got ${showValue(deliveries)})`));
   }
   for (const d of deliveries) {
-    if (typeof d !== 'object' || d === null || typeof (d as Delivery).ack !== 'function') {
-      return Promise.reject(new InvalidArgumentError(`ackMany takes deliveries from this consumer (got ${showValue(d)} in the array); nothing was acked`));
+    if (typeof d !== 'object' || d === null || typeof (d as Delivery).ack !== 'function' || !isOurs(d)) {
+      const what = typeof d === 'object' && d !== null && typeof (d as Delivery).ack === 'function' ? `a delivery of another consumer: ${d.topic}[${d.partition}]@${d.offset}` : showValue(d);
+      return Promise.reject(new InvalidArgumentError(`ackMany takes deliveries of this consumer (got ${what} in the array); nothing was acked`));
     }
   }
   if (deliveries.length === 0) return Promise.resolve();

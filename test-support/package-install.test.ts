@@ -19,7 +19,7 @@ const run = promisify(execFile);
 /** Plain node: the runner's own binary, without the loaders (tsx) or options the test runner uses. */
 function plainNode(args: readonly string[], cwd: string): Promise<{ stdout: string; stderr: string }> {
   const { NODE_OPTIONS: _options, ...env } = process.env;
-  return run(process.execPath, args, { cwd, env, timeout: 30_000 });
+  return run(process.execPath, args, { cwd, env, timeout: 120_000 }); // a type-check takes 30 s on a loaded 2-core machine
 }
 
 const SMOKE = `
