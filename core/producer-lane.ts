@@ -139,13 +139,20 @@ export class Lane {
   /** Queues a message; it is sent with whatever else queues in this tick (linger one microtask). */
   push(message: Queued): void {
     this.#queue.push(message);
+    this.#schedule();
+  }
+
+  /** Pumps on a microtask: what else is queued in this tick (linger one microtask) goes in the same batch. */
+  #schedule(): void {
     if (this.#scheduled) return;
     this.#scheduled = true;
-    queueMicrotask(() => {
-      this.#scheduled = false;
-      this.#pump();
-    });
+    queueMicrotask(this.#scheduledPump);
   }
+
+  readonly #scheduledPump = (): void => {
+    this.#scheduled = false;
+    this.#pump();
+  };
 
   /** Sends whatever is queued now (a fenced producer's queued messages fail at once). */
   kick(): void {
@@ -238,7 +245,11 @@ export class Lane {
       q.completion.settle(q.index, { topic, partition, offset: reply.offsets[i]!, duplicate: reply.duplicates[i]! });
     }
     this.#host.released(batch.bytes);
-    this.#next();
+    // The callers these confirms resume publish again in the microtasks queued above: the next
+    // batch waits for them (one batch, one write), not only for what was queued before.
+    if (this.#rewinding) this.#rewind();
+    else if (this.#queue.length > 0) this.#schedule();
+    if (this.idle) this.#host.idle();
   }
 
   /** Fails every queued message with `error` (nothing of them was sent). */
