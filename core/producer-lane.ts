@@ -6,6 +6,8 @@
 //                  │ one fails: send nothing new; once every batch in flight has answered,
 //                  ▼ resend the failed ones in order, with the same sequences, after a backoff
 //
+// With the partitions on this thread, a lane holds what queues while a batch is unanswered and
+// sends it as one batch at the answer (LaneHost.holdWhileUnanswered).
 // Invariants: batches reach the partition in sequence order (the runtime keeps call order), and
 // a resent batch keeps its epoch, boundaries and sequence, so the actor finds it among the batches
 // it remembers and answers with its original offsets. A sequence number is never given to other
@@ -70,6 +72,14 @@ export interface LaneHost {
   /** Batches in flight per lane; 1 without idempotence (a retry could otherwise reorder batches). */
   readonly maxInFlight: number;
   readonly deliveryTimeoutMs: number;
+  /**
+   * Queued messages wait while a batch is unanswered, and go together once it is (Nagle's rule).
+   * Set when the partitions run on this thread: a second batch in flight hides no hop there, it
+   * only costs a write of its own before the same sync (issue 11: one write per partition per
+   * sync instead of about two, a fifth less CPU per message in W1). Behind a thread hop several
+   * batches stay in flight (issue 4).
+   */
+  readonly holdWhileUnanswered?: boolean;
   /**
    * Undefined when identity() can answer now; else settles once it can (the producer's epoch is
    * known, again after a renewal) or once the try for an epoch failed (identity() then says why).
@@ -165,6 +175,8 @@ export class Lane {
 
   readonly #scheduledPump = (): void => {
     this.#scheduled = false;
+    // Held for the answer (see LaneHost.holdWhileUnanswered): it schedules the next pump.
+    if (this.#host.holdWhileUnanswered === true && this.#inFlight.some((b) => !b.answered)) return;
     this.#pump();
   };
 
