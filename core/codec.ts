@@ -226,33 +226,53 @@ export function writeMessageInto(plan: RecordPlan, frame: FrameBuilder): void {
 
 /**
  * A batch payload being built in place, records framed one after another as `frameMessages` lays
- * them out ([u32 length][record]...): a producer's lane encodes each message straight into it.
+ * them out ([u32 length][record]...): a producer's lane encodes each message straight into it, and
+ * takes batches from its front. Bytes [start, end) of the buffer are records not yet taken.
  */
 export class FrameBuilder {
-  /** The buffer (replaced when it grows: read it after `reserve`); bytes [0, length) are framed records. */
+  /** The buffer (replaced when it grows: read it after `reserve`). */
   bytes: Uint8Array;
-  length = 0;
+  #start = 0;
+  #end = 0;
 
   constructor(capacity = 4096) {
     this.bytes = new Uint8Array(capacity);
   }
 
+  /** Bytes of framed records not yet taken. */
+  get length(): number {
+    return this.#end - this.#start;
+  }
+
   /** Makes room for a record of `recordBytes` after the others, writes its length prefix, and returns where the record goes. */
   reserve(recordBytes: number): number {
-    const end = this.length + 4 + recordBytes;
-    if (end > this.bytes.length) {
-      const grown = new Uint8Array(Math.max(end, 2 * this.bytes.length));
-      grown.set(this.bytes.subarray(0, this.length));
-      this.bytes = grown;
-    }
-    const at = this.length;
+    if (this.#end + 4 + recordBytes > this.bytes.length) this.#makeRoom(4 + recordBytes);
+    const at = this.#end;
     const b = this.bytes;
     b[at] = recordBytes & 0xff;
     b[at + 1] = (recordBytes >>> 8) & 0xff;
     b[at + 2] = (recordBytes >>> 16) & 0xff;
     b[at + 3] = recordBytes >>> 24;
-    this.length = end;
+    this.#end = at + 4 + recordBytes;
     return at + 4;
+  }
+
+  /**
+   * Moves the records not yet taken to the front, into a buffer twice as large when they would
+   * fill more than half of this one: each byte is moved a bounded number of times on average,
+   * however long a queue stays behind the batches taken from its front.
+   */
+  #makeRoom(more: number): void {
+    const live = this.length;
+    const need = live + more;
+    const kept = this.bytes.subarray(this.#start, this.#end);
+    if (need > this.bytes.length >> 1) {
+      const grown = new Uint8Array(Math.max(need, 2 * this.bytes.length));
+      grown.set(kept);
+      this.bytes = grown;
+    } else this.bytes.copyWithin(0, this.#start, this.#end);
+    this.#start = 0;
+    this.#end = live;
   }
 
   /** Appends an encoded record. */
@@ -261,27 +281,26 @@ export class FrameBuilder {
     this.bytes.set(record, at);
   }
 
-  /** Drops everything from `length` on (a record reserved and then refused). */
-  truncate(length: number): void {
-    this.length = length;
+  /** Drops every record not yet taken (their messages failed). */
+  clear(): void {
+    this.#start = this.#end = 0;
   }
 
   /**
-   * Takes the first `bytes` (whole records) as a payload of their own, and keeps the rest. The
-   * payload is the builder's buffer itself when it takes everything (a new buffer, twice as large
-   * as this batch was, takes its place: the next batch seldom has to grow it).
+   * Takes the first `bytes` (whole records) as a payload of their own. When that is every record,
+   * the payload is a view of this buffer and a new one, twice as large as this batch was, takes
+   * its place (the next batch seldom has to grow it); else the payload is a copy.
    */
   take(bytes: number): Uint8Array {
+    const from = this.#start;
     if (bytes === this.length) {
-      const payload = this.bytes.subarray(0, bytes);
+      const payload = this.bytes.subarray(from, from + bytes);
       this.bytes = new Uint8Array(Math.min(Math.max(4096, 2 * bytes), MAX_KEPT_FRAME_BYTES));
-      this.length = 0;
+      this.#start = this.#end = 0;
       return payload;
     }
-    const payload = this.bytes.slice(0, bytes);
-    this.bytes.copyWithin(0, bytes, this.length);
-    this.length -= bytes;
-    return payload;
+    this.#start += bytes;
+    return this.bytes.slice(from, from + bytes);
   }
 }
 

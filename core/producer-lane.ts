@@ -126,7 +126,7 @@ export class Lane {
   #queue: Queued[] = [];
   /**
    * The queued messages' records, framed in queue order: the producer encodes each message
-   * straight into it, then pushes the message (or truncates it away, refused).
+   * straight into it, then pushes the message.
    */
   readonly frame = new FrameBuilder();
   /** Sent and not yet confirmed or rejected, in sequence order. */
@@ -283,7 +283,7 @@ export class Lane {
   #failQueued(error: unknown): void {
     const queue = this.#queue;
     this.#queue = [];
-    this.frame.truncate(0);
+    this.frame.clear();
     let bytes = 0;
     for (const q of queue) {
       bytes += q.bytes;
