@@ -61,7 +61,13 @@ export class PartitionPublisher {
     // Most batches carry no message ids (or the topic keeps no window): nothing to drop, every
     // message gets the next offset, one DATA record (the common path, once per batch).
     if (request.count > 0 && (request.ids === undefined || this.#c.options.dedupWindowMs === 0)) return this.#appendAll(request, now, mono);
-    const { payload, count, offsets, duplicates, firstInBatch } = dropDuplicateIds(request, this.#ids, mono);
+    return this.#publishWithIds(request, now, mono);
+  }
+
+  /** A batch with message ids: the ones live in the window (or repeated in the batch) are dropped, the rest appended. */
+  async #publishWithIds(request: PublishRequest, now: number, mono: number): Promise<PublishReply> {
+    const { producer } = request;
+    const { payload, count, offsets, duplicates, firstInBatch } = dropDuplicateIds(request, this.#c.options.dedupWindowMs > 0 ? this.#ids : undefined, mono);
     const log = this.#c.log;
     const before = log.nextOffset;
     // Every message of the batch gets its offset: the next ones in the log, or its original's.
@@ -80,18 +86,27 @@ export class PartitionPublisher {
     if (inputs.length === 0) {
       // Every message repeats an id whose original may still be on its way to disk: confirmed
       // only once it is there (issue 9), as a retried batch is above.
-      const reply = { offsets, duplicates };
-      return offsets.some((o) => o >= log.committedEnd) ? this.#once(log.sync(), request.count, reply) : this.#once(Promise.resolve(), request.count, reply);
+      if (offsets.some((o) => o >= log.committedEnd)) await log.sync();
+      this.#metrics.duplicates += request.count;
+      return { offsets, duplicates };
     }
     const appended = log.appendMany(inputs);
-    if (log.nextOffset === before) return appended.then(() => Promise.reject(new Error('unreachable: an append that wrote nothing resolved')), this.#refused); // not written (disk full, overloaded, ...): rejects with the reason
+    if (log.nextOffset === before) {
+      await appended.catch(this.#refused); // not written (disk full, overloaded, ...): rejects with the reason
+      throw new Error('unreachable: an append that wrote nothing resolved');
+    }
     if (producer) this.#producers.record(producer.id, producer.epoch, producer.baseSequence, request.count, sequenceRecord ? offsets : before);
     for (let i = 0; i < offsets.length; i++) {
       const id = request.ids?.[i];
       if (id && !duplicates[i]) this.#ids.add(id, offsets[i]!, mono);
     }
     this.#hooks.appended(inputs.length);
-    return this.#durable(appended, count, request.count - count, mono, { offsets, duplicates });
+    await appended.catch(this.#refused);
+    this.#metrics.published += count;
+    this.#metrics.duplicates += request.count - count;
+    if (this.#metrics.timed) this.#metrics.confirm.record(this.#c.clock.monotonicNow() - mono);
+    this.#hooks.stored();
+    return { offsets, duplicates };
   }
 
   /** A batch without message ids: appended whole, as one DATA record, at the log's next offsets. */
