@@ -102,10 +102,10 @@ export class RecordSlab {
   };
 }
 
-/** Writes a record's u16 meta length (little-endian) at its start. */
-function writeMetaLength(record: Uint8Array, length: number): void {
-  record[0] = length & 0xff;
-  record[1] = length >>> 8;
+/** Writes a record's u16 meta length (little-endian) at its start, `at`. */
+function writeMetaLength(record: Uint8Array, at: number, length: number): void {
+  record[at] = length & 0xff;
+  record[at + 1] = length >>> 8;
 }
 
 /** Bytes of the msgpack header of a bin (byte string) of `length` bytes. */
@@ -131,60 +131,181 @@ function writeBinHeader(record: Uint8Array, at: number, length: number): void {
   }
 }
 
-/**
- * Bytes without headers (the common case of a service sending what it serialised itself): the
- * body, msgpack [bin, nil], is written straight into the record, with no msgpack pass at all.
- */
-function encodeBytesMessage(value: Uint8Array, meta: Uint8Array, maxMessageBytes: number, allocate: AllocateRecord): Uint8Array {
-  const header = binHeaderBytes(value.length);
-  const bytes = 2 + meta.length + 1 + header + value.length + 1;
+/** Throws INVALID_MESSAGE for a record of `bytes` above `maxMessageBytes`. */
+function checkSize(bytes: number, maxMessageBytes: number): void {
   if (bytes > maxMessageBytes) {
     throw new InvalidMessageError(`message of ${bytes} bytes exceeds maxMessageBytes (${maxMessageBytes}); store large payloads elsewhere and send a reference`, { details: { bytes, maxMessageBytes } });
   }
-  const record = allocate(bytes);
-  writeMetaLength(record, meta.length);
-  record.set(meta, 2);
-  let at = 2 + meta.length;
-  record[at++] = 0x92; // fixarray of 2
-  writeBinHeader(record, at, value.length);
-  at += header;
-  record.set(value, at);
-  record[at + value.length] = 0xc0; // nil: no headers
-  return record;
 }
 
-/** Encodes one message into a buffer the caller owns (never msgpackr's shared arena): a fresh one unless `allocate` says otherwise. */
-export function encodeMessage(message: Message, deliverAt: number, maxMessageBytes: number, allocate: AllocateRecord = ownBuffer, routing?: MessageRouting): Uint8Array {
+/**
+ * A message's record, laid out but not yet written: `bytes` long, its meta, and either a bytes
+ * `value` written as msgpack [bin, nil] with no msgpack pass (a service sending what it serialised
+ * itself, without headers) or a msgpack `body` (a view into msgpackr's arena: written before the
+ * next pack()).
+ */
+export interface RecordPlan {
+  readonly bytes: number;
+  readonly meta: Uint8Array;
+  readonly value: Uint8Array | undefined;
+  readonly body: Uint8Array | undefined;
+}
+
+/** Checks and lays out one message's record (see RecordPlan). */
+function planRecord(message: Message, deliverAt: number, maxMessageBytes: number): RecordPlan {
   checkShape(message);
-  if (routing) return encodeRouted(message, deliverAt, maxMessageBytes, routing);
-  if (message.value instanceof Uint8Array && message.headers === undefined && message.key === undefined && message.id === undefined && deliverAt === 0) {
-    return encodeBytesMessage(message.value, PLAIN_META, maxMessageBytes, allocate);
+  const value = message.value;
+  // The common message (no key, no id, no delay) skips a pack call and an allocation for its meta.
+  const plain = message.key === undefined && message.id === undefined && deliverAt === 0;
+  if (plain && value instanceof Uint8Array && message.headers === undefined) {
+    const bytes = 2 + PLAIN_META.length + 1 + binHeaderBytes(value.length) + value.length + 1;
+    checkSize(bytes, maxMessageBytes);
+    return { bytes, meta: PLAIN_META, value, body: undefined };
   }
   let meta: Uint8Array;
   let body: Uint8Array;
   try {
-    // The common message (no key, no id, no delay) skips a pack call and an allocation. Otherwise
-    // the meta view is copied out before the next pack() reuses the arena under it.
-    meta =
-      message.key === undefined && message.id === undefined && deliverAt === 0
-        ? PLAIN_META
-        : Uint8Array.prototype.slice.call(packr.pack([message.key ?? null, message.id ?? null, deliverAt]));
-    body = packr.pack([message.value, message.headers ?? null]);
+    // The meta view is copied out before the next pack() reuses the arena under it.
+    meta = plain ? PLAIN_META : Uint8Array.prototype.slice.call(packr.pack([message.key ?? null, message.id ?? null, deliverAt]));
+    body = packr.pack([value, message.headers ?? null]);
   } catch (error) {
     throw new InvalidMessageError(`message value cannot be encoded with msgpack (${(error as Error).message}); send plain data, Buffers or Uint8Arrays`, { cause: error });
   }
   const bytes = 2 + meta.length + body.length;
-  if (bytes > maxMessageBytes) {
-    throw new InvalidMessageError(`message of ${bytes} bytes exceeds maxMessageBytes (${maxMessageBytes}); store large payloads elsewhere and send a reference`, {
-      details: { bytes, maxMessageBytes },
-    });
+  checkSize(bytes, maxMessageBytes);
+  return { bytes, meta, value: undefined, body };
+}
+
+/** Writes a planned record at `at` of `target` (byte by byte where a copy call would cost more). */
+function writeRecord(plan: RecordPlan, target: Uint8Array, at: number): void {
+  const { meta, value } = plan;
+  writeMetaLength(target, at, meta.length);
+  if (meta === PLAIN_META) {
+    target[at + 2] = 0x93;
+    target[at + 3] = 0xc0;
+    target[at + 4] = 0xc0;
+    target[at + 5] = 0x00;
+  } else target.set(meta, at + 2);
+  let to = at + 2 + meta.length;
+  if (value === undefined) {
+    target.set(plan.body!, to);
+    return;
   }
-  const record = allocate(bytes);
-  writeMetaLength(record, meta.length);
-  record.set(meta, 2);
-  record.set(body, 2 + meta.length);
+  target[to++] = 0x92; // fixarray of 2
+  writeBinHeader(target, to, value.length);
+  to += binHeaderBytes(value.length);
+  target.set(value, to);
+  target[to + value.length] = 0xc0; // nil: no headers
+}
+
+/** Encodes one message into a buffer the caller owns (never msgpackr's shared arena): a fresh one unless `allocate` says otherwise. */
+export function encodeMessage(message: Message, deliverAt: number, maxMessageBytes: number, allocate: AllocateRecord = ownBuffer, routing?: MessageRouting): Uint8Array {
+  if (routing) {
+    checkShape(message);
+    return encodeRouted(message, deliverAt, maxMessageBytes, routing);
+  }
+  const plan = planRecord(message, deliverAt, maxMessageBytes);
+  const record = allocate(plan.bytes);
+  writeRecord(plan, record, 0);
   return record;
 }
+
+/**
+ * Checks and lays out one message (`writeMessageInto` then writes it): the two steps let a
+ * producer pick the batch after the message is known to be valid. Nothing may pack in between.
+ */
+export function planMessage(message: Message, deliverAt: number, maxMessageBytes: number): RecordPlan {
+  return planRecord(message, deliverAt, maxMessageBytes);
+}
+
+/** Writes a planned message straight into a batch being built: no buffer of its own, no copy when the batch is sent. */
+export function writeMessageInto(plan: RecordPlan, frame: FrameBuilder): void {
+  const at = frame.reserve(plan.bytes); // first: it may replace frame.bytes
+  writeRecord(plan, frame.bytes, at);
+}
+
+/**
+ * A batch payload being built in place, records framed one after another as `frameMessages` lays
+ * them out ([u32 length][record]...): a producer's lane encodes each message straight into it, and
+ * takes batches from its front. Bytes [start, end) of the buffer are records not yet taken.
+ */
+export class FrameBuilder {
+  /** The buffer (replaced when it grows: read it after `reserve`). */
+  bytes: Uint8Array;
+  #start = 0;
+  #end = 0;
+
+  constructor(capacity = 4096) {
+    this.bytes = new Uint8Array(capacity);
+  }
+
+  /** Bytes of framed records not yet taken. */
+  get length(): number {
+    return this.#end - this.#start;
+  }
+
+  /** Makes room for a record of `recordBytes` after the others, writes its length prefix, and returns where the record goes. */
+  reserve(recordBytes: number): number {
+    if (this.#end + 4 + recordBytes > this.bytes.length) this.#makeRoom(4 + recordBytes);
+    const at = this.#end;
+    const b = this.bytes;
+    b[at] = recordBytes & 0xff;
+    b[at + 1] = (recordBytes >>> 8) & 0xff;
+    b[at + 2] = (recordBytes >>> 16) & 0xff;
+    b[at + 3] = recordBytes >>> 24;
+    this.#end = at + 4 + recordBytes;
+    return at + 4;
+  }
+
+  /**
+   * Moves the records not yet taken to the front, into a buffer twice as large when they would
+   * fill more than half of this one: each byte is moved a bounded number of times on average,
+   * however long a queue stays behind the batches taken from its front.
+   */
+  #makeRoom(more: number): void {
+    const live = this.length;
+    const need = live + more;
+    const kept = this.bytes.subarray(this.#start, this.#end);
+    if (need > this.bytes.length >> 1) {
+      const grown = new Uint8Array(Math.max(need, 2 * this.bytes.length));
+      grown.set(kept);
+      this.bytes = grown;
+    } else this.bytes.copyWithin(0, this.#start, this.#end);
+    this.#start = 0;
+    this.#end = live;
+  }
+
+  /** Appends an encoded record. */
+  append(record: Uint8Array): void {
+    const at = this.reserve(record.length); // first: it may replace this.bytes
+    this.bytes.set(record, at);
+  }
+
+  /** Drops every record not yet taken (their messages failed). */
+  clear(): void {
+    this.#start = this.#end = 0;
+  }
+
+  /**
+   * Takes the first `bytes` (whole records) as a payload of their own. When that is every record,
+   * the payload is a view of this buffer and a new one, twice as large as this batch was, takes
+   * its place (the next batch seldom has to grow it); else the payload is a copy.
+   */
+  take(bytes: number): Uint8Array {
+    const from = this.#start;
+    if (bytes === this.length) {
+      const payload = this.bytes.subarray(from, from + bytes);
+      this.bytes = new Uint8Array(Math.min(Math.max(4096, 2 * bytes), MAX_KEPT_FRAME_BYTES));
+      this.#start = this.#end = 0;
+      return payload;
+    }
+    this.#start += bytes;
+    return this.bytes.slice(from, from + bytes);
+  }
+}
+
+/** A lane's next batch starts in a buffer of at most this size (it grows as needed). */
+const MAX_KEPT_FRAME_BYTES = 1024 * 1024;
 
 /** A message with engine-set routing: its meta carries two more fields (rare: redrives). */
 function encodeRouted(message: Message, deliverAt: number, maxMessageBytes: number, routing: MessageRouting): Uint8Array {
@@ -198,7 +319,7 @@ function encodeRouted(message: Message, deliverAt: number, maxMessageBytes: numb
   const bytes = 2 + meta.length + body.length;
   if (bytes > maxMessageBytes) throw new InvalidMessageError(`message of ${bytes} bytes exceeds maxMessageBytes (${maxMessageBytes})`, { details: { bytes, maxMessageBytes } });
   const record = new Uint8Array(bytes);
-  writeMetaLength(record, meta.length);
+  writeMetaLength(record, 0, meta.length);
   record.set(meta, 2);
   record.set(body, 2 + meta.length);
   return record;

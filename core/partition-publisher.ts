@@ -41,19 +41,32 @@ export class PartitionPublisher {
   };
 
   /** Appends a batch after dedupe; resolves once it is durable, with each message's offset. */
-  async publish(request: PublishRequest): Promise<PublishReply> {
+  publish(request: PublishRequest): Promise<PublishReply> {
+    try {
+      return this.#publish(request);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  #publish(request: PublishRequest): Promise<PublishReply> {
     const { wall: now, mono } = readClock(this.#c.clock); // now: record timestamps; mono: the dedupe window
     const { producer } = request;
     if (producer) {
       const seen = this.#producers.check(producer.id, producer.epoch, producer.baseSequence, request.count, producer.name);
-      if (seen.kind === 'duplicate') {
-        // The original may still be on its way to disk: confirmed only once it is there (a failed
-        // sync rejects the retry too, as it did the original).
-        await this.#c.log.sync();
-        this.#metrics.duplicates += request.count;
-        return { offsets: seen.offsets, duplicates: Array<boolean>(request.count).fill(true) };
-      }
+      // The original may still be on its way to disk: confirmed only once it is there (a failed
+      // sync rejects the retry too, as it did the original).
+      if (seen.kind === 'duplicate') return this.#once(this.#c.log.sync(), request.count, { offsets: seen.offsets, duplicates: Array<boolean>(request.count).fill(true) });
     }
+    // Most batches carry no message ids (or the topic keeps no window): nothing to drop, every
+    // message gets the next offset, one DATA record (the common path, once per batch).
+    if (request.count > 0 && (request.ids === undefined || this.#c.options.dedupWindowMs === 0)) return this.#appendAll(request, now, mono);
+    return this.#publishWithIds(request, now, mono);
+  }
+
+  /** A batch with message ids: the ones live in the window (or repeated in the batch) are dropped, the rest appended. */
+  async #publishWithIds(request: PublishRequest, now: number, mono: number): Promise<PublishReply> {
+    const { producer } = request;
     const { payload, count, offsets, duplicates, firstInBatch } = dropDuplicateIds(request, this.#c.options.dedupWindowMs > 0 ? this.#ids : undefined, mono);
     const log = this.#c.log;
     const before = log.nextOffset;
@@ -94,5 +107,45 @@ export class PartitionPublisher {
     if (this.#metrics.timed) this.#metrics.confirm.record(this.#c.clock.monotonicNow() - mono);
     this.#hooks.stored();
     return { offsets, duplicates };
+  }
+
+  /** A batch without message ids: appended whole, as one DATA record, at the log's next offsets. */
+  #appendAll(request: PublishRequest, now: number, mono: number): Promise<PublishReply> {
+    const { producer, count } = request;
+    const log = this.#c.log;
+    const before = log.nextOffset;
+    const input = producer
+      ? { type: RecordType.DATA, recordCount: count, payload: request.payload, timestamp: now, producerId: producer.id, producerEpoch: producer.epoch, baseSequence: producer.baseSequence }
+      : { type: RecordType.DATA, recordCount: count, payload: request.payload, timestamp: now };
+    const appended = log.append(input);
+    if (log.nextOffset === before) return appended.then(() => Promise.reject(new Error('unreachable: an append that wrote nothing resolved')), this.#refused);
+    if (producer) this.#producers.record(producer.id, producer.epoch, producer.baseSequence, count, before);
+    this.#hooks.appended(1);
+    const offsets = new Array<number>(count);
+    const duplicates = new Array<boolean>(count);
+    for (let i = 0; i < count; i++) {
+      offsets[i] = before + i;
+      duplicates[i] = false;
+    }
+    return this.#durable(appended, count, 0, mono, { offsets, duplicates });
+  }
+
+  /** Confirms `reply` once `appended` is durable: counts it, and wakes the parked fetches. */
+  #durable(appended: Promise<unknown>, stored: number, dropped: number, mono: number, reply: PublishReply): Promise<PublishReply> {
+    return appended.then(() => {
+      this.#metrics.published += stored;
+      this.#metrics.duplicates += dropped;
+      if (this.#metrics.timed) this.#metrics.confirm.record(this.#c.clock.monotonicNow() - mono);
+      this.#hooks.stored();
+      return reply;
+    }, this.#refused);
+  }
+
+  /** Answers a batch stored before (every message a duplicate) once `durable` settles. */
+  #once(durable: Promise<void>, count: number, reply: PublishReply): Promise<PublishReply> {
+    return durable.then(() => {
+      this.#metrics.duplicates += count;
+      return reply;
+    });
   }
 }

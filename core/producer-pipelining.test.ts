@@ -20,7 +20,7 @@ type Fate = 'ok' | 'lost-before' | 'lost-after' | 'refused';
 const limits = { maxUnsettledPerGroup: 1000, maxWaiters: 10, maxDedupIds: 1000, maxProducers: 10, checkpointEveryRecords: 1_000_000, maxGroups: 10 };
 
 /** One partition (a real actor and log on the memory disk, syncs released by hand) behind a runtime whose requests meet `fate`. */
-async function setup(fate: (request: PublishRequest, n: number) => Fate, producerOptions: { deliveryTimeoutMs?: number } = {}) {
+async function setup(fate: (request: PublishRequest, n: number) => Fate, producerOptions: { deliveryTimeoutMs?: number } = {}, inThread = false) {
   const fs = new MemoryFileSystem({ random: new SeededRandom(7), syncs: 'manual' });
   const clock = new ManualClock(1_700_000_000_000);
   const opening = WriteAheadLog.open({ dir: '/p', fs, clock, fsync: 'interval' });
@@ -65,7 +65,7 @@ async function setup(fate: (request: PublishRequest, n: number) => Fate, produce
       inFlight--;
     }
   };
-  const runtime = { call: publish } as unknown as PartitionRuntime;
+  const runtime = { call: publish, inThread } as unknown as PartitionRuntime;
   let epoch = 0;
   const producer = new Producer({
     runtime,
@@ -125,6 +125,17 @@ describe('producer pipelining', () => {
     // Value 0 alone (the partition did not know the producer yet), 1-4 in flight together, and
     // 5 and 6, queued while the window was full, in one batch.
     expect(s.requests.map((r) => [r.baseSequence, r.count])).toEqual([[0, 1], [1, 1], [2, 1], [3, 1], [4, 1], [5, 2]]);
+    expect(outcomes.map((o) => (o as PublishResult).offset)).toEqual([0, 1, 2, 3, 4, 5, 6]);
+    expect(s.stored()).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  });
+
+  // Issue 11: with the partitions on this thread a second batch in flight hides no hop; it only
+  // costs a write of its own before the same sync. What queues meanwhile goes at the answer, whole.
+  it('with the partitions on this thread, holds what queues while a batch is unanswered and sends it as one batch at the answer', async () => {
+    const s = await setup(() => 'ok', {}, true);
+    const outcomes = await publishInTicks(s, 7);
+    expect(s.maxInFlight()).toBe(1);
+    expect(s.requests.map((r) => [r.baseSequence, r.count])).toEqual([[0, 1], [1, 1], [2, 5]]);
     expect(outcomes.map((o) => (o as PublishResult).offset)).toEqual([0, 1, 2, 3, 4, 5, 6]);
     expect(s.stored()).toEqual([0, 1, 2, 3, 4, 5, 6]);
   });

@@ -6,12 +6,12 @@
 //                 │ buffer full? wait                  │ failure: rewind, resend in order with
 //                 ▼                                    ▼ the same sequences, after a backoff
 import { InvalidArgumentError, type Clock, type Random, showValue } from '../wal/index.ts';
-import { RecordSlab, encodeMessage, type Message } from './codec.ts';
+import { RecordSlab, encodeMessage, planMessage, writeMessageInto, type Message } from './codec.ts';
 import { ClosedError, ProducerFencedError } from './errors.ts';
 import { partitionOf, producerNumber } from './hash.ts';
 import { checkName } from './names.ts';
 import { refuseUnknownOptions } from './option-names.ts';
-import { Lane, type Completion, type LaneHost, type ProducerIdentity, type PublishResult } from './producer-lane.ts';
+import { Lane, type Completion, type LaneHost, type ProducerIdentity, type PublishResult, type Queued } from './producer-lane.ts';
 import type { PartitionRuntime } from './runtime.ts';
 import type { ResolvedTopicOptions } from './topic-options.ts';
 
@@ -62,14 +62,26 @@ export interface ProducerHost {
   onClose?(): void;
 }
 
-/** The completion of one publish() call: its promise's own resolve and reject. */
-class OneCompletion implements Completion {
+/**
+ * One publish() call: its message as a lane queues it, and the completion its confirm settles (the
+ * promise's own resolve and reject). One object per call, not a queue entry and a completion.
+ */
+class OnePublish implements Queued, Completion {
+  readonly bytes: number;
+  readonly id: string | null;
+  readonly index = 0;
   readonly #resolve: (result: PublishResult) => void;
   readonly #reject: (error: unknown) => void;
 
-  constructor(resolve: (result: PublishResult) => void, reject: (error: unknown) => void) {
+  constructor(bytes: number, id: string | null, resolve: (result: PublishResult) => void, reject: (error: unknown) => void) {
+    this.bytes = bytes;
+    this.id = id;
     this.#resolve = resolve;
     this.#reject = reject;
+  }
+
+  get completion(): Completion {
+    return this;
   }
 
   settle(_index: number, result: PublishResult | undefined, error?: unknown): void {
@@ -170,6 +182,7 @@ export class Producer {
       clock: host.clock,
       maxBatchMessages: options.maxBatchMessages ?? 4096,
       maxInFlight: this.#idempotent ? maxInFlight : 1,
+      holdWhileUnanswered: host.runtime.inThread === true,
       deliveryTimeoutMs,
       ready: () => this.#whenReady(),
       identity: () => this.#identity(),
@@ -181,17 +194,21 @@ export class Producer {
 
   /** Publishes one message; resolves once it is durable in its partition. */
   publish(topic: string, message: Message): Promise<PublishResult> {
-    let options: ResolvedTopicOptions;
-    let record: Uint8Array;
+    let lane: Lane;
+    let bytes: number;
     try {
       if (this.#fenced) throw this.#fenced;
-      options = this.#host.topic(topic);
-      record = this.#encode(message);
+      const options = this.#host.topic(topic);
+      const plan = planMessage(message, this.#deliverAt(message), this.#host.maxMessageBytes);
+      bytes = plan.bytes;
+      if (!this.#takeSpace(bytes)) return this.publishMany(topic, [message]).then((results) => results[0]!);
+      // Encoded straight into its lane's next batch, where it waits with the messages before it.
+      lane = this.#laneFor(topic, options, message);
+      writeMessageInto(plan, lane.frame);
     } catch (error) {
       return Promise.reject(error);
     }
-    if (!this.#takeSpace(record.length)) return this.publishMany(topic, [message]).then((results) => results[0]!);
-    return new Promise<PublishResult>((resolve, reject) => this.#place(topic, options, message, record, new OneCompletion(resolve, reject), 0));
+    return new Promise<PublishResult>((resolve, reject) => lane.push(new OnePublish(bytes, message.id ?? null, resolve, reject)));
   }
 
   /** Publishes several messages to one topic; resolves with their results in order. */
@@ -213,7 +230,7 @@ export class Producer {
       let bytes = 0;
       for (const r of records) bytes += r.length;
       const place = (): void => {
-        for (let i = 0; i < records.length; i++) this.#place(topic, options, messages[i]!, records[i]!, completion, i);
+        for (let i = 0; i < records.length; i++) this.#laneFor(topic, options, messages[i]!).pushRecord(records[i]!, messages[i]!.id ?? null, completion, i);
       };
       if (this.#takeSpace(bytes)) place();
       else this.#waitForSpace(bytes).then(place, reject);
@@ -221,11 +238,16 @@ export class Producer {
   }
 
   #encode(message: Message): Uint8Array {
+    return encodeMessage(message, this.#deliverAt(message), this.#host.maxMessageBytes, this.#slab.allocate);
+  }
+
+  /** When a message may first be delivered: 0 for at once, else now + its delayMs. */
+  #deliverAt(message: Message): number {
     const delayMs = message?.delayMs ?? 0;
     if (typeof delayMs !== 'number' || !Number.isFinite(delayMs) || delayMs < 0) {
       throw new InvalidArgumentError(`delayMs must be a finite, non-negative number of milliseconds (got ${showValue(delayMs)})`);
     }
-    return encodeMessage(message, delayMs > 0 ? this.#host.clock.now() + delayMs : 0, this.#host.maxMessageBytes, this.#slab.allocate);
+    return delayMs > 0 ? this.#host.clock.now() + delayMs : 0;
   }
 
   /** Counts `bytes` into the buffer if they fit now and no earlier call is waiting (an empty buffer takes anything). */
@@ -322,8 +344,8 @@ export class Producer {
     while ([...this.#lanes.values()].some((l) => !l.idle)) await new Promise<void>((resolve) => this.#drainWaiters.push(resolve));
   }
 
-  /** Puts an encoded message in its partition's lane (its bytes already counted in the buffer). */
-  #place(topic: string, options: ResolvedTopicOptions, message: Message, record: Uint8Array, completion: Completion, index: number): void {
+  /** The lane of the partition a (valid) message goes to. */
+  #laneFor(topic: string, options: ResolvedTopicOptions, message: Message): Lane {
     // A key picks the partition; without one, an id does (ids are deduplicated per partition, so
     // the same id must always meet the same window); without either, messages are spread.
     const partition =
@@ -335,7 +357,7 @@ export class Producer {
       lane = lanes[partition] = new Lane(topic, partition, this.#laneHost);
       this.#lanes.set(`${topic}\0${partition}`, lane);
     }
-    lane.push({ record, id: message.id ?? null, completion, index });
+    return lane;
   }
 
   #laneIdle(): void {

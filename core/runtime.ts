@@ -7,6 +7,8 @@ import type { ResolvedTopicOptions } from './topic-options.ts';
 
 /** How the engine reaches its partitions, wherever they run. */
 export interface PartitionRuntime {
+  /** The partitions run on the calling thread (no hop between a client and its partition): producers batch accordingly. */
+  readonly inThread?: boolean;
   /** Opens (recovering) every partition of a topic; idempotent. */
   openTopic(topic: string, options: ResolvedTopicOptions): Promise<void>;
   /**

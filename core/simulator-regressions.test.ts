@@ -186,7 +186,7 @@ describe('found by the simulator', () => {
     const lane = new Lane('t', 0, host);
     const outcomes: unknown[] = [];
     const push = (v: number): void =>
-      lane.push({ record: encodeMessage({ value: v }, 0, 1 << 16), id: null, index: 0, completion: { settle: (_i, r, e) => outcomes.push(r ?? e) } });
+      lane.pushRecord(encodeMessage({ value: v }, 0, 1 << 16), null, { settle: (_i, r, e) => outcomes.push(r ?? e) }, 0);
     push(0);
     push(1);
     await flush(5);

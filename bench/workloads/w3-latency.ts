@@ -7,6 +7,7 @@ import type { Target } from '../adapters/target.ts';
 import { QUIET_MS, unsettledAfterDrain } from './drain.ts';
 import { LatencyHistogram } from './latency-histogram.ts';
 import { dueOf, seqOf, stamp, template } from './payload.ts';
+import { paced } from './pacer.ts';
 import { DeliveryTracker } from './tracker.ts';
 import type { WorkloadShape } from './shape.ts';
 
@@ -25,8 +26,8 @@ export async function w3Latency(target: Target, shape: WorkloadShape, pace: Rate
   const tracker = new DeliveryTracker(total);
   const deliver = new LatencyHistogram();
   const confirm = new LatencyHistogram();
-  // How late the pacer itself calls publish (a 1 ms interval timer): part of every system's
-  // latency here (coordinated omission corrected), so each figure is shown beside it.
+  // How late the pacer itself calls publish (a turn of the event loop, see pacer.ts): part of
+  // every system's latency here (coordinated omission corrected), so each figure is shown beside it.
   const pacer = new LatencyHistogram();
   let allDone!: () => void;
   const delivered = new Promise<void>((resolve) => (allDone = resolve));
@@ -41,24 +42,12 @@ export async function w3Latency(target: Target, shape: WorkloadShape, pace: Rate
   const pending: Promise<void>[] = [];
   let publishErrors = 0;
   const start = hrtime.bigint();
-  await new Promise<void>((resolve) => {
-    let sent = 0;
-    const timer = setInterval(() => {
-      const due = Math.min(total, Math.floor((Number(hrtime.bigint() - start) / 1e9) * pace.rate) + 1);
-      for (; sent < due; sent++) {
-        const dueNs = start + BigInt(Math.round((sent / pace.rate) * 1e9));
-        const seq = sent;
-        if (seq >= warmupCount) pacer.record(Number(hrtime.bigint() - dueNs) / 1e6);
-        pending.push(target.publish(stamp(base, seq, dueNs)).then(
-          () => void (seq >= warmupCount && confirm.record(Number(hrtime.bigint() - dueNs) / 1e6)),
-          () => void publishErrors++,
-        ));
-      }
-      if (sent >= total) {
-        clearInterval(timer);
-        resolve();
-      }
-    }, 1);
+  await paced(start, total, pace.rate, (seq, dueNs) => {
+    if (seq >= warmupCount) pacer.record(Number(hrtime.bigint() - dueNs) / 1e6);
+    pending.push(target.publish(stamp(base, seq, dueNs)).then(
+      () => void (seq >= warmupCount && confirm.record(Number(hrtime.bigint() - dueNs) / 1e6)),
+      () => void publishErrors++,
+    ));
   });
   const windowSeconds = Number(hrtime.bigint() - start) / 1e9;
   await Promise.all(pending);
