@@ -163,7 +163,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     if (!Number.isSafeInteger(this.#maxInFlight) || this.#maxInFlight < 1 || this.#maxInFlight > 1_000_000) throw new InvalidArgumentError(`consumer options.maxInFlight must be a whole number from 1 to 1000000 (got ${showValue(options.maxInFlight)})`);
     this.#ordering = options.ordering ?? 'none';
     if (!['none', 'key', 'partition'].includes(this.#ordering)) throw new InvalidArgumentError(`consumer options.ordering must be 'none', 'key' or 'partition' (got ${showValue(options.ordering)})`);
-    this.#pumpsPerPartition = host.runtime.remote === true ? 2 : 1;
+    this.#pumpsPerPartition = host.runtime.placement === 'worker' ? 2 : 1;
     this.#pollWaitMs = options.pollWaitMs ?? 1000;
     if (typeof this.#pollWaitMs !== 'number' || !Number.isFinite(this.#pollWaitMs) || this.#pollWaitMs < 1 || this.#pollWaitMs > 300_000) {
       throw new InvalidArgumentError(`consumer options.pollWaitMs must be a number of ms from 1 to 300000 (got ${showValue(options.pollWaitMs)})`);

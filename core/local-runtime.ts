@@ -39,7 +39,7 @@ const RETENTION_CHECK_MS = 60_000;
 
 /** Hosts partition actors on the calling thread (`threads: 0`; also inside each worker shard). */
 export class LocalRuntime implements PartitionRuntime {
-  readonly inThread = true;
+  readonly placement = 'in-thread';
   readonly #o: LocalRuntimeOptions;
   readonly #partitions = new Map<string, OpenPartition>();
   readonly #opening = new Map<string, Promise<void>>();

@@ -65,7 +65,7 @@ async function setup(fate: (request: PublishRequest, n: number) => Fate, produce
       inFlight--;
     }
   };
-  const runtime = { call: publish, inThread } as unknown as PartitionRuntime;
+  const runtime = { call: publish, ...(inThread ? { placement: 'in-thread' } : {}) } as unknown as PartitionRuntime;
   let epoch = 0;
   const producer = new Producer({
     runtime,

@@ -182,7 +182,7 @@ export class Producer {
       clock: host.clock,
       maxBatchMessages: options.maxBatchMessages ?? 4096,
       maxInFlight: this.#idempotent ? maxInFlight : 1,
-      holdWhileUnanswered: host.runtime.inThread === true,
+      holdWhileUnanswered: host.runtime.placement === 'in-thread',
       deliveryTimeoutMs,
       ready: () => this.#whenReady(),
       identity: () => this.#identity(),

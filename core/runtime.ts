@@ -7,8 +7,13 @@ import type { ResolvedTopicOptions } from './topic-options.ts';
 
 /** How the engine reaches its partitions, wherever they run. */
 export interface PartitionRuntime {
-  /** The partitions run on the calling thread (no hop between a client and its partition): producers batch accordingly. */
-  readonly inThread?: boolean;
+  /**
+   * Where the partitions run, which decides how clients pipeline: 'in-thread' (no hop between a
+   * client and its partition: a producer holds what queues while a batch is unanswered and sends
+   * it as one), 'worker' (a fetch is a round trip to another thread: a consumer keeps two in flight
+   * per partition to hide it). Absent (the simulator's network): one fetch, several batches.
+   */
+  readonly placement?: 'in-thread' | 'worker';
   /** Opens (recovering) every partition of a topic; idempotent. */
   openTopic(topic: string, options: ResolvedTopicOptions): Promise<void>;
   /**
@@ -20,11 +25,6 @@ export interface PartitionRuntime {
   closeTopic?(topic: string): Promise<void>;
   /** Worker restarts so far and shards stopped for good (absent: a runtime without workers). */
   health?(): { readonly restarts: number; readonly failed: number; readonly shards: readonly { readonly restarts: number; readonly failed: boolean }[] };
-  /**
-   * Partitions run on other threads: a fetch is a round trip, so a consumer keeps two in flight
-   * per partition to hide it (absent or false: in this thread, one is enough).
-   */
-  readonly remote?: boolean;
   /** Syncs and closes every partition; resolves within `timeoutMs` whatever the partitions do. */
   close(timeoutMs?: number): Promise<void>;
 }

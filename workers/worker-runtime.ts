@@ -45,7 +45,7 @@ const DEFAULT_RESTART: RestartPolicy = { maxRestarts: 5, windowMs: 60_000, backo
 
 /** Hosts partitions on worker threads (`threads: N`), routing each to its shard by a stable hash. */
 export class WorkerRuntime implements PartitionRuntime {
-  readonly remote = true;
+  readonly placement = 'worker';
   readonly #shards: Shard[];
   readonly #topics = new Map<string, ResolvedTopicOptions>();
 
