@@ -6,7 +6,9 @@
 // unconfirmed), W2's consume + ack each (prefetch 1000) and W4's drain of a fresh backlog where
 // every tenth message fails its first attempt (nack, no delay; the backlog's publish untimed). Prints CPU µs per message of this
 // process and of the nats-server (its /proc utime + stime), and the median per target over the
-// rounds. 'raw-nat' is raw JetStream with the client's noAsyncTraces, which the backend sets. Set FERRY_BENCH_ENTRY to a build of the
+// rounds. 'raw-nat' is raw JetStream with the client's noAsyncTraces, which the backend sets;
+// 'raw-ackack' also waits for the server's answer to each ack (the client's ackAck()), as Ferry's
+// ack() does (the benchmark's raw row sends acks unanswered). Set FERRY_BENCH_ENTRY to a build of the
 // package to measure what users run; FERRY_CPU_PROFILE=<dir> writes a .cpuprofile per phase.
 import { readFileSync, mkdirSync, writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { Session } from 'node:inspector/promises';
@@ -89,6 +91,7 @@ async function main(): Promise<void> {
       const targets = [
         ['raw', () => openNats({ target: 'nats', port, dir })],
         ['raw-nat', () => openNats({ target: 'nats', port, dir }, { noAsyncTraces: true })],
+        ['raw-ackack', () => openNats({ target: 'nats', port, dir }, { noAsyncTraces: true, ackConfirmed: true })],
         ['backend', () => openFerry({ target: 'ferry-nats', port, dir })],
       ] as const;
       for (const [name, open] of targets) {
@@ -104,13 +107,13 @@ async function main(): Promise<void> {
         const w4 = await measure(`${name}-w4-r${round}`, pid, session, () => drained((seq, attempt) => (seq % FAIL_EVERY === 0 && attempt === 1 ? 'nack' : 'ack')));
         await target.close();
         runs.set(name, [...(runs.get(name) ?? []), { w1, w2, w4 }]);
-        console.log(`round ${round} ${name.padEnd(8)} ${row({ w1, w2, w4 })}`);
+        console.log(`round ${round} ${name.padEnd(10)} ${row({ w1, w2, w4 })}`);
       }
     }
     for (const [name, all] of runs) {
       const mid = (values: number[]): number => values.sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)]!;
       const median = (phase: keyof Round): Figures => ({ self: mid(all.map((r) => r[phase].self)), server: mid(all.map((r) => r[phase].server)), wall: mid(all.map((r) => r[phase].wall)) });
-      console.log(`median   ${name.padEnd(8)} ${row({ w1: median('w1'), w2: median('w2'), w4: median('w4') })}`);
+      console.log(`median   ${name.padEnd(10)} ${row({ w1: median('w1'), w2: median('w2'), w4: median('w4') })}`);
     }
   } finally {
     session.disconnect();
