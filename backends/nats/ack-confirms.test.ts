@@ -2,6 +2,7 @@
 // confirmed it (AckAck), also when hundreds go out in one turn over one inbox; a server that does
 // not answer makes it reject with BACKEND_UNAVAILABLE after requestTimeoutMs, and it can be tried
 // again while the lease lasts; one the server refuses (its consumer deleted) rejects at once.
+import { readFileSync } from 'node:fs';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { describe, expect, it, vi, type TestContext } from 'vitest';
@@ -45,6 +46,9 @@ describe('settles on NATS', () => {
     const d = (await consumer.next())!;
     const pid = nats.server(ctx).nodes[0]!.pid()!;
     process.kill(pid, 'SIGSTOP'); // the server hangs: no answer
+    // kill() returns before every thread has stopped: on a busy machine the server could still
+    // answer the ack sent next (seen once in a full run). Wait until it is stopped.
+    while (readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.[0] !== 'T') await new Promise((resolve) => setTimeout(resolve, 5));
     const started = Date.now();
     try {
       await expect(d.ack()).rejects.toMatchObject({ code: 'BACKEND_UNAVAILABLE', retriable: true });
