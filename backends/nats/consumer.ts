@@ -8,6 +8,7 @@
 // slow handler slows the pulls instead of filling memory (NATS's own slow-consumer limit is never
 // reached: the server sends only what a pull asked for).
 import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
 import type { JsMsg } from '@nats-io/jetstream';
 import { FerryError, InvalidArgumentError, SeededRandom, BoundedFifo, showValue } from '../../wal/index.ts';
 import {
@@ -57,6 +58,7 @@ interface Arrived {
   readonly receivedAt: number;
 }
 
+// perf_hooks' performance, not the global: the global is a lazy getter that costs more than the call.
 const now = (): number => performance.now();
 
 /** A member of a consumer group on NATS (see NatsConsumer in types.ts). */
@@ -119,12 +121,7 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
       accepts: () => !this.#closed,
       now,
       optionsOf: (topic) => topics.cached(topic),
-      ack: (msg) => link.acks.confirm(msg),
-      signal: async (msg, what) => {
-        if (what === 'working') msg.working();
-        else msg.nak(Math.round(what.nakDelayMs));
-        await withDeadline(link.nc.flush(), link.settings.requestTimeoutMs, () => new BackendUnavailableError(what === 'working' ? 'extend' : 'nack', link.settings.servers, link.settings.requestTimeoutMs));
-      },
+      confirm: (msg, what) => link.acks.confirm(msg, what),
       deadLetter: async (d, lastError) => {
         const attempts = Math.min(d.attempt, d.options.maxDeliveries);
         if (attempts >= d.options.maxDeliveries) recorder.maxDeliveriesReached(this.group, d, attempts, lastError);
@@ -328,7 +325,7 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
     }
     if (payload.onlyGroup !== undefined && payload.onlyGroup !== this.group) {
       // A redriven copy meant for another group: settled here, unseen (and not counted).
-      void this.#owner.ack(a.msg).catch(() => {}).finally(() => this.#release(1));
+      void this.#owner.confirm(a.msg, 'ack').catch(() => {}).finally(() => this.#release(1));
       return undefined;
     }
     const d = new JetStreamDelivery<V>(a.msg, a.topic, partition, payload, options, deadline, this.#owner);
@@ -457,7 +454,8 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
       clearInterval(this.#sweep);
       this.#unwatch?.();
       for (const d of [...this.#held]) {
-        d.msg.nak();
+        // One whose ack or nack is on its way is left to it: a -NAK now would go out before it.
+        if (!d.settled) d.msg.nak();
         this.#leave(d);
       }
       await this.#flush();

@@ -1,12 +1,13 @@
-// One message handed out by a NATS consumer, and how it settles: ack -> +ACK confirmed by the
-// server (AckAck), nack -> NAK with the backoff's delay (or dead-letter on the last attempt),
-// extend -> +WPI (in progress: the server restarts AckWait). The lease is also kept by the client:
+// One message handed out by a NATS consumer, and how it settles: ack -> +ACK, nack -> -NAK with the
+// backoff's delay (or dead-letter on the last attempt), extend -> +WPI (in progress: the server
+// restarts AckWait), each confirmed by the server (ack-confirms.ts). The lease is also kept by the client:
 // a settle after the deadline is refused (STALE_DELIVERY), since JetStream itself would accept it
 // even though the message was redelivered meanwhile. Caller's thread.
 import type { JsMsg } from '@nats-io/jetstream';
 import { InvalidArgumentError, showValue } from '../../wal/index.ts';
 import { ClosedError, OnceKeyBusyError, StaleDeliveryError, errorText, nackOptionsError, type DeadLetterInfo, type Delivery, type NackOptions, type ResolvedTopicOptions } from '../../core/index.ts';
 import { UnsupportedFeatureError } from './errors.ts';
+import type { SettleSignal } from './ack-confirms.ts';
 import type { NatsOnceKeys, OnceAsker, OnceClaim } from './once-keys.ts';
 import type { Payload } from './payload.ts';
 
@@ -22,10 +23,8 @@ export interface NatsDeliveryOwner {
   now(): number;
   /** The topic's options now (alterTopic changes them while deliveries are held). */
   optionsOf(topic: string): ResolvedTopicOptions | undefined;
-  /** Sends +ACK and waits for the server's confirm. */
-  ack(msg: JsMsg): Promise<void>;
-  /** Sends NAK with a delay, or +WPI, and waits until the server has read it. */
-  signal(msg: JsMsg, what: { nakDelayMs: number } | 'working'): Promise<void>;
+  /** Sends +ACK, -NAK with a delay, or +WPI, and waits for the server's confirm. */
+  confirm(msg: JsMsg, what: SettleSignal): Promise<void>;
   /** Moves the message to its dead-letter topic (once), then terminates it in the stream. */
   deadLetter(d: JetStreamDelivery, lastError: string | null): Promise<void>;
   backoffMs(options: ResolvedTopicOptions, attempt: number): number;
@@ -70,6 +69,8 @@ export class JetStreamDelivery<V = unknown> implements Delivery<V> {
   #settled = false;
   /** Keys d.once claimed: recorded as done before the +ACK. */
   #claims: OnceClaim[] | undefined;
+  /** The extend in flight: the next one waits for it (one +WPI per delivery at a time). */
+  #extending: Promise<void> | undefined;
 
   constructor(msg: JsMsg, topic: string, partition: number, payload: Payload, options: ResolvedTopicOptions, deadline: number, owner: NatsDeliveryOwner) {
     this.msg = msg;
@@ -127,7 +128,7 @@ export class JetStreamDelivery<V = unknown> implements Delivery<V> {
     return this.#settle('ack', 'acked', async () => {
       // The keys first: a crash before the +ACK then redelivers a message whose keys say "done".
       if (this.#claims) await this.#owner.onceKeys.record(this.#asker(), this.#claims, this.offset);
-      await this.#owner.ack(this.msg);
+      await this.#owner.confirm(this.msg, 'ack');
     });
   }
 
@@ -150,7 +151,7 @@ export class JetStreamDelivery<V = unknown> implements Delivery<V> {
     const nakDelayMs = delayMs ?? this.#owner.backoffMs(this.options, this.attempt);
     return this.#settle('nack', 'nacked', async () => {
       await this.#releaseClaims();
-      await this.#owner.signal(this.msg, { nakDelayMs });
+      await this.#owner.confirm(this.msg, { nakDelayMs });
     });
   }
 
@@ -159,13 +160,28 @@ export class JetStreamDelivery<V = unknown> implements Delivery<V> {
     if (ms !== undefined && ms > this.options.ackTimeoutMs) {
       throw new UnsupportedFeatureError('nats', `extend(${ms}) beyond the topic's ackTimeoutMs (${this.options.ackTimeoutMs})`, 'JetStream restarts the full AckWait on each extend: call extend() again before it ends');
     }
-    if (this.#settled) throw new StaleDeliveryError(this.topic, this.partition, this.offset, 'already settled, extend ignored');
-    if (!this.#owner.accepts()) throw new ClosedError(`consumer of group ${this.#owner.group}`);
-    const from = this.#owner.now();
-    if (from >= this.deadline) throw new StaleDeliveryError(this.topic, this.partition, this.offset, 'its lease expired before extend');
-    await this.#owner.signal(this.msg, 'working');
+    this.#refuseExtend();
+    // One +WPI per delivery at a time (which bounds what waits for an answer): a later extend
+    // goes out after it, its lease measured from then.
+    while (this.#extending) await this.#extending.catch(() => {});
+    const from = this.#refuseExtend();
+    const sent = (this.#extending = this.#owner.confirm(this.msg, 'working'));
+    try {
+      await sent;
+    } finally {
+      if (this.#extending === sent) this.#extending = undefined;
+    }
     this.deadline = Math.max(this.deadline, from + this.options.ackTimeoutMs - leaseMarginMs(this.options.ackTimeoutMs));
     if (this.#claims) await this.#owner.onceKeys.extend(this.#asker(), this.#claims, this.offset);
+  }
+
+  /** Throws if an extend cannot be sent now (settled, closed, lease over); else returns now. */
+  #refuseExtend(): number {
+    if (this.#settled) throw new StaleDeliveryError(this.topic, this.partition, this.offset, 'already settled, extend ignored');
+    if (!this.#owner.accepts()) throw new ClosedError(`consumer of group ${this.#owner.group}`);
+    const now = this.#owner.now();
+    if (now >= this.deadline) throw new StaleDeliveryError(this.topic, this.partition, this.offset, 'its lease expired before extend');
+    return now;
   }
 
   /** Refuses a settle that cannot be made now (settled, closed, lease over), else sends it once. */

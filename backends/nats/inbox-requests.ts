@@ -4,6 +4,7 @@
 // settled promise with a fresh one) per request: most of the client's CPU per publish and per ack.
 // What waits is bounded by its callers (publishes by the producers' buffers, acks by the
 // deliveries the consumers hold).
+import { performance } from 'node:perf_hooks';
 import type { Msg, MsgHdrs, NatsConnection, Subscription } from '@nats-io/transport-node';
 
 interface Waiting {

@@ -23,7 +23,7 @@ export interface NatsLink {
   readonly maxPayload: number;
   /** Requests answered on this connection's inbox (publishes, acks). */
   readonly requests: InboxRequests;
-  /** Acks sent and confirmed for every consumer of this connection. */
+  /** Acks, nacks and extends sent and confirmed for every consumer of this connection. */
   readonly acks: AckConfirms;
   /** The client's header maker (its package is loaded with the connection). */
   readonly headers: () => MsgHdrs;
@@ -76,8 +76,8 @@ export async function connectNats(settings: NatsSettings): Promise<NatsLink> {
     const jsm = await withDeadline(lib.jetstreamManager(nc, { timeout: Math.min(left, settings.requestTimeoutMs) }), left, () => unavailable());
     const js = lib.jetstream(nc, { timeout: settings.requestTimeoutMs });
     const requests = new InboxRequests(nc, transport.createInbox());
-    const acks = new AckConfirms(requests, settings.requestTimeoutMs, (cause) =>
-      new BackendUnavailableError('ack', settings.servers, settings.requestTimeoutMs, cause === undefined ? {} : { cause }),
+    const acks = new AckConfirms(requests, settings.requestTimeoutMs, (operation, cause) =>
+      new BackendUnavailableError(operation, settings.servers, settings.requestTimeoutMs, cause === undefined ? {} : { cause }),
     );
     return { nc, js, jsm, lib, settings, maxPayload: nc.info?.max_payload ?? 1024 * 1024, requests, acks, headers: () => transport.headers() };
   } catch (error) {

@@ -2,6 +2,7 @@
 // stream's quorum has it in its file store). Messages carry a Nats-Msg-Id (the user's id, or one
 // generated per message when idempotent), so a publish retried after a timeout, a lost connection
 // or a leader election is stored once (within the stream's duplicate window). Caller's thread.
+import { performance } from 'node:perf_hooks';
 import { randomUUID } from 'node:crypto';
 import { InvalidArgumentError, showValue } from '../../wal/index.ts';
 import {

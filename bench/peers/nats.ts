@@ -9,9 +9,15 @@ const STREAM = 'BENCH';
 const SUBJECT = 'bench';
 const CONSUMER = 'bench';
 
-/** `noAsyncTraces`: the client option Ferry's NATS backend sets (bench/nats-cpu.ts compares raw with and without it). */
-export async function openNats(params: TargetParams, options: { readonly noAsyncTraces?: boolean } = {}): Promise<Target> {
-  const nc = await connect({ servers: `127.0.0.1:${params.port!}`, ...options });
+/** What bench/nats-cpu.ts varies: the client option Ferry's NATS backend sets, and acks confirmed by the server as Ferry's are. */
+export interface NatsVariant {
+  readonly noAsyncTraces?: boolean;
+  /** `ack()` waits for the server's AckAck (the client's `ackAck()`), as Ferry's `ack()` does; by default it is sent and not answered. */
+  readonly ackConfirmed?: boolean;
+}
+
+export async function openNats(params: TargetParams, variant: NatsVariant = {}): Promise<Target> {
+  const nc = await connect({ servers: `127.0.0.1:${params.port!}`, ...(variant.noAsyncTraces ? { noAsyncTraces: true } : {}) });
   const jsm = await jetstreamManager(nc);
   await jsm.streams.delete(STREAM).catch(() => {});
   await jsm.streams.add({ name: STREAM, subjects: [SUBJECT], storage: StorageType.File });
@@ -27,7 +33,7 @@ export async function openNats(params: TargetParams, options: { readonly noAsync
       const messages = await consumer.consume({ max_messages: prefetch });
       const loop = (async () => {
         for await (const m of messages) {
-          onDelivery({ value: m.data, ack: async () => m.ack(), nack: async () => m.nak() });
+          onDelivery({ value: m.data, ack: variant.ackConfirmed ? async () => void (await m.ackAck()) : async () => m.ack(), nack: async () => m.nak() });
         }
       })();
       return {
