@@ -36,6 +36,18 @@ export const RecordType = {
   GROUP_RESET: 11,
 } as const;
 
+/**
+ * Flags of a DATA batch's header. A flag says what a batch lacks, so that batches written before
+ * flags existed (0) are read as they always were.
+ */
+export const DataFlag = {
+  /**
+   * No message of the batch gave the dedupe window an id: replay skips its payload when it
+   * rebuilds the window (it reads every id-carrying batch of the window, and only those).
+   */
+  NO_IDS: 1,
+} as const;
+
 /** The checkpoint format written; replay refuses any other (but reads version 1, inline). */
 export const CHECKPOINT_VERSION = 2;
 
