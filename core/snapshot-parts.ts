@@ -112,9 +112,16 @@ function latestOfType(log: ReadableLog, type: number): ReadBatch | undefined {
     forEachHeader(log, Math.max(segments[i]!.baseOffset, log.startOffset), segments[i]!.endOffset, () => false, (b) => {
       if (b.type === type) found = b.baseOffset;
     });
-    if (found !== undefined) return log.read(found, { maxBytes: 1, upToOffset: found + 1 })[0];
+    if (found !== undefined) return batchesOf(log, found, found + 1)[0];
   }
   return undefined;
+}
+
+/** The batches in [from, to), payloads copied: for the few records a snapshot is made of. */
+function batchesOf(log: ReadableLog, from: number, to: number): ReadBatch[] {
+  const out: ReadBatch[] = [];
+  forEachHeader(log, from, to, () => true, ({ flags: _, payload, ...b }) => out.push({ ...b, payload: payload!.slice() }));
+  return out;
 }
 
 function concat(chunks: readonly Uint8Array[]): Uint8Array {
@@ -153,13 +160,13 @@ export function latestSnapshot<T>(log: ReadableLog, kind: SnapshotKind): (Snapsh
   if (!Number.isSafeInteger(n) || n! < 1 || offset - n! < log.startOffset) throw new CorruptStateError(kind.what, log.dir, offset, `it names ${String(n)} parts, which are not all in the log`);
   const at = offset - n!;
   const chunks: Uint8Array[] = [];
-  forEachBatch(log, at, offset, (b) => {
+  for (const b of batchesOf(log, at, offset)) {
     const part = b.type === kind.partType ? decodeAt<Partial<PartRecord> | null>(kind, log, b.baseOffset, b.payload) : null;
     if (part?.v !== kind.version || part.i !== chunks.length || part.n !== n || b.baseOffset !== at + chunks.length || !(part.b instanceof Uint8Array)) {
       throw new CorruptStateError(kind.what, log.dir, b.baseOffset, `record ${b.baseOffset} is not part ${chunks.length} of ${String(n)}`);
     }
     chunks.push(part.b);
-  });
+  }
   if (chunks.length !== n) throw new CorruptStateError(kind.what, log.dir, offset, `found ${chunks.length} of its ${String(n)} parts`);
   const bytes = concat(chunks);
   return { at, end: offset + 1, bytes: bytes.length, timestamp: final.timestamp, body: decodeAt<T>(kind, log, at, bytes) };

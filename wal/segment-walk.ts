@@ -17,18 +17,27 @@ export type WantPayload = (header: BatchHeader) => boolean;
 /** Called for each batch; `payload` (only when asked for) is a view valid during the call only. */
 export type WalkVisitor = (header: BatchHeader, payload: Uint8Array | undefined) => void;
 
-/** A read ahead this large serves many small headers per system call... */
-const SMALL_BATCHES_READ_BYTES = 256 * 1024;
-/** ...and this small one a single header of a large batch, without reading much of its payload. */
-const LARGE_BATCHES_READ_BYTES = 4096;
-/** Batches at least this large count as large for the next read ahead. */
-const LARGE_BATCH_BYTES = 16 * 1024;
+/**
+ * When batches are typically at least this large, each header is read alone: a system call per
+ * header, none of the payload (about where one call costs as much as copying the bytes).
+ */
+const LARGE_BATCH_BYTES = 4096;
+/** After a smaller one, a read ahead of about this many such batches serves many headers per system call. */
+const BATCHES_READ_AHEAD = 64;
+const MIN_READ_AHEAD_BYTES = 4096;
+const MAX_READ_AHEAD_BYTES = 256 * 1024;
+
+/** Bytes to read at the next header, judged from the batches' typical size (a moving average). */
+function readAhead(typicalLength: number): number {
+  if (typicalLength >= LARGE_BATCH_BYTES) return HEADER_BYTES;
+  return Math.min(MAX_READ_AHEAD_BYTES, Math.max(MIN_READ_AHEAD_BYTES, typicalLength * BATCHES_READ_AHEAD));
+}
 
 /** One reused buffer over a file: views into it are valid until the next `window`. */
 class ReusedWindow {
   readonly #handle: FileHandle;
   readonly #limit: number;
-  #buffer = new Uint8Array(SMALL_BATCHES_READ_BYTES);
+  #buffer = new Uint8Array(MIN_READ_AHEAD_BYTES);
   #start = 0;
   #length = 0;
 
@@ -66,7 +75,10 @@ export function walkSegment(segment: Segment, handle: FileHandle, fromOffset: nu
   const corrupt = (position: number, reason: string): CorruptSegmentError => new CorruptSegmentError(segment.path, position, reason, { found: 'read' });
   let position = start.position;
   let expected = start.offset;
-  let ahead = SMALL_BATCHES_READ_BYTES;
+  // Taken as large until the headers show otherwise; a small control record among large batches
+  // does not make the walk read ahead over their payloads.
+  let typical = 16 * LARGE_BATCH_BYTES;
+  let ahead = HEADER_BYTES;
   while (position < segment.sizeBytes) {
     const head = reader.window(position, HEADER_BYTES, ahead);
     if (!head || checkHeader(head.bytes, head.at, HEADER_BYTES)) throw corrupt(position, 'bad header');
@@ -74,7 +86,8 @@ export function walkSegment(segment: Segment, handle: FileHandle, fromOffset: nu
     if (header.baseOffset !== expected || header.recordCount < 1 || position + header.length > segment.sizeBytes) throw corrupt(position, 'batch out of sequence');
     if (header.baseOffset >= upToOffset) return;
     expected += header.recordCount;
-    ahead = header.length >= LARGE_BATCH_BYTES ? LARGE_BATCHES_READ_BYTES : SMALL_BATCHES_READ_BYTES;
+    typical = (7 * typical + header.length) / 8;
+    ahead = readAhead(typical);
     if (expected > fromOffset) {
       if (want(header)) {
         const whole = reader.window(position, header.length, ahead);
