@@ -9,7 +9,7 @@ import type { PartitionContext } from './partition-api.ts';
 import { CHECKPOINT_KIND } from './partition-replay.ts';
 import type { OnceKeys } from './once-keys.ts';
 import type { PreparedTable } from './partition-transactions.ts';
-import type { ProducerTable } from './producer-state.ts';
+import type { MessageIdWindow, ProducerTable } from './producer-state.ts';
 import type { RecordCache } from './record-cache.ts';
 import type { CheckpointRecord } from './records.ts';
 import { retentionCut } from './retention.ts';
@@ -35,6 +35,7 @@ export class PartitionJournal {
   readonly #checkOpen: () => void;
   readonly #txs: PreparedTable | undefined;
   readonly #once: OnceKeys | undefined;
+  readonly #ids: MessageIdWindow | undefined;
   #recordsSinceCheckpoint = 0;
   /** The latest durable checkpoint, and whether the log has grown since (else a new one is skipped). */
   #lastCheckpoint: SnapshotSpan | undefined;
@@ -42,7 +43,7 @@ export class PartitionJournal {
   /** A retention run started by the record count (at most one at a time). */
   #retaining: Promise<void> | undefined;
 
-  constructor(c: PartitionContext, where: string, parts: { groups: ReadonlyMap<string, GroupState>; producers: ProducerTable; records: RecordCache; checkOpen: () => void; txs?: PreparedTable; once?: OnceKeys }, checkpoint: SnapshotSpan | undefined) {
+  constructor(c: PartitionContext, where: string, parts: { groups: ReadonlyMap<string, GroupState>; producers: ProducerTable; records: RecordCache; checkOpen: () => void; txs?: PreparedTable; once?: OnceKeys; ids?: MessageIdWindow }, checkpoint: SnapshotSpan | undefined) {
     this.#c = c;
     this.#where = where;
     this.#groups = parts.groups;
@@ -51,6 +52,7 @@ export class PartitionJournal {
     this.#checkOpen = parts.checkOpen;
     this.#txs = parts.txs;
     this.#once = parts.once;
+    this.#ids = parts.ids;
     this.#lastCheckpoint = checkpoint;
   }
 
@@ -137,6 +139,8 @@ export class PartitionJournal {
       ...state,
       ...(this.#txs && (this.#txs.nextSeq > 0 || this.#txs.byId.size > 0) ? { txs: this.#txs.snapshot() } : {}),
       ...(once && Object.keys(once).length > 0 ? { once } : {}),
+      // Taken as the snapshot is appended (same turn): ids at offsets below nextOffset are all in the window's map.
+      ...(this.#ids ? { idsFrom: this.#ids.oldestOffset() ?? this.#c.log.nextOffset } : {}),
     };
   }
 

@@ -43,8 +43,10 @@ export function replayPartition(log: WriteAheadLog, producers: ProducerTable, id
   if (checkpoint) producers.restore(checkpoint.body.producers, activeAt(checkpoint.timestamp)); // idle times run from the checkpoint's time
   txs.restore(checkpoint?.body.txs);
   once.restore(checkpoint?.body.once);
-  // Ids published within the window may sit in segments before the checkpoint.
-  const idsFrom = dedupWindowMs > 0 ? (log.segments().find((s) => s.maxTimestamp + dedupWindowMs > now)?.baseOffset ?? end) : end;
+  // Ids published within the window may sit in segments before the checkpoint, no earlier than
+  // the checkpoint says (checkpoints before issue 11's recovery work do not say).
+  const idsInSegments = dedupWindowMs > 0 ? (log.segments().find((s) => s.maxTimestamp + dedupWindowMs > now)?.baseOffset ?? end) : end;
+  const idsFrom = Math.max(idsInSegments, checkpoint?.body.idsFrom ?? 0);
   const start = checkpoint === undefined ? log.startOffset : Math.max(log.startOffset, Math.min(checkpoint.at, idsFrom));
   const idsIn = (b: { type: number; flags: number; timestamp: number }): boolean => dedupWindowMs > 0 && b.timestamp + dedupWindowMs > now && (b.flags & DataFlag.NO_IDS) === 0;
   // Payloads read: the window's id-carrying DATA batches and the control records after the

@@ -99,6 +99,12 @@ export interface CheckpointRecord {
   readonly txs?: { readonly seq: number; readonly prepared: PreparedTxSnapshot[] };
   /** Keys recorded with acks (d.once), per group: [key, ackedAt] (absent before issue 13). */
   readonly once?: Record<string, [string, number][]>;
+  /**
+   * Every id in the dedupe window lies at this offset or later (the checkpoint's own offset when
+   * the window is empty): replay reads no earlier batch for ids. Absent before issue 11's recovery
+   * work: replay then reads every batch of the window for ids, as before.
+   */
+  readonly idsFrom?: number;
 }
 
 // Transactions (issue 13, docs/TRANSACTIONS.md): a transaction's part on a partition is prepared in
