@@ -62,8 +62,8 @@ export function forEachBatch(log: ReadableLog, from: number, to: number, visit: 
 }
 
 /**
- * Calls `visit` for each batch in [from, to), with its payload only where `want` asks for it (a
- * view valid during the call): replay reads headers, not the whole log (WriteAheadLog.walk).
+ * Calls `visit` for each batch in [from, to), with its payload only where `want` asks for it:
+ * replay reads headers, not the whole log (WriteAheadLog.walk).
  */
 export function forEachHeader(log: ReadableLog, from: number, to: number, want: (header: BatchHeader) => boolean, visit: (b: WalkedBatch) => void): void {
   if (from >= to) return;
@@ -117,10 +117,10 @@ function latestOfType(log: ReadableLog, type: number): ReadBatch | undefined {
   return undefined;
 }
 
-/** The batches in [from, to), payloads copied: for the few records a snapshot is made of. */
+/** The batches in [from, to), with their payloads: for the few records a snapshot is made of. */
 function batchesOf(log: ReadableLog, from: number, to: number): ReadBatch[] {
   const out: ReadBatch[] = [];
-  forEachHeader(log, from, to, () => true, ({ flags: _, payload, ...b }) => out.push({ ...b, payload: payload!.slice() }));
+  forEachHeader(log, from, to, () => true, ({ flags: _, payload, ...b }) => out.push({ ...b, payload: payload! }));
   return out;
 }
 

@@ -35,6 +35,14 @@ describe('log walk', () => {
     await log.close();
   });
 
+  it('hands out payload views that stay valid after the walk reads on (a decoded record may keep them)', async () => {
+    const { log } = await logWith(300);
+    const kept: Uint8Array[] = [];
+    log.walk(0, log.nextOffset, () => true, (_, payload) => kept.push(payload!));
+    expect(kept.map((p) => indexOfPayload(p))).toEqual(Array.from({ length: 300 }, (_, i) => i));
+    await log.close();
+  });
+
   it('checks the CRC of a payload it reads, and walks past damage to one it does not', async () => {
     const { setup, log } = await logWith(6);
     setup.fs.flipBit(SEGMENT0, 2 * BATCH + HEADER_BYTES + 3, 1); // the payload of batch 2 (type 2)

@@ -400,8 +400,9 @@ export class WriteAheadLog {
 
   /**
    * Visits the batches from the one holding `fromOffset` up to `upToOffset` (at most `nextOffset`):
-   * every header, and the payload (CRC-checked) only of those `want` asks for. For replay, which
-   * needs few payloads: it reads about the headers' bytes, not the log's. Same errors as `read`.
+   * every header, and the payload (CRC-checked; a view that stays valid, as `read`'s) only of those
+   * `want` asks for. For replay, which needs few payloads: it reads about the headers' bytes, not
+   * the log's. Same errors as `read`.
    */
   walk(fromOffset: number, upToOffset: number, want: WantPayload, visit: WalkVisitor): void {
     if (this.#closing) throw new LogClosedError(this.#o.dir);

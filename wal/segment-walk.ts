@@ -14,7 +14,10 @@ import type { Segment } from './segment.ts';
 /** Whether the walk should read (and CRC-check) this batch's payload. */
 export type WantPayload = (header: BatchHeader) => boolean;
 
-/** Called for each batch; `payload` (only when asked for) is a view valid during the call only. */
+/**
+ * Called for each batch with its payload, only where asked for: a view that stays valid (what is
+ * decoded from it may keep views into it, as a decoded control record's bytes do).
+ */
 export type WalkVisitor = (header: BatchHeader, payload: Uint8Array | undefined) => void;
 
 /**
@@ -33,13 +36,14 @@ function readAhead(typicalLength: number): number {
   return Math.min(MAX_READ_AHEAD_BYTES, Math.max(MIN_READ_AHEAD_BYTES, typicalLength * BATCHES_READ_AHEAD));
 }
 
-/** One reused buffer over a file: views into it are valid until the next `window`. */
+/** A buffer over a file, reused for headers; once a payload has been handed out of it, the next read takes a new one. */
 class ReusedWindow {
   readonly #handle: FileHandle;
   readonly #limit: number;
   #buffer = new Uint8Array(MIN_READ_AHEAD_BYTES);
   #start = 0;
   #length = 0;
+  #lent = false;
 
   constructor(handle: FileHandle, limit: number) {
     this.#handle = handle;
@@ -51,7 +55,8 @@ class ReusedWindow {
     if (position + length > this.#limit) return undefined;
     if (position >= this.#start && position + length <= this.#start + this.#length) return { bytes: this.#buffer, at: position - this.#start };
     const want = Math.min(Math.max(length, ahead), this.#limit - position);
-    if (this.#buffer.length < want) this.#buffer = new Uint8Array(want);
+    if (this.#lent || this.#buffer.length < want) this.#buffer = new Uint8Array(Math.max(want, MIN_READ_AHEAD_BYTES));
+    this.#lent = false;
     let got = 0;
     while (got < want) {
       const n = this.#handle.read(this.#buffer, got, want - got, position + got);
@@ -61,6 +66,11 @@ class ReusedWindow {
     this.#start = position;
     this.#length = got;
     return got >= length ? { bytes: this.#buffer, at: 0 } : undefined;
+  }
+
+  /** Views into the current buffer outlive its next read: that one takes a new buffer. */
+  lend(): void {
+    this.#lent = true;
   }
 }
 
@@ -93,6 +103,7 @@ export function walkSegment(segment: Segment, handle: FileHandle, fromOffset: nu
         const whole = reader.window(position, header.length, ahead);
         if (!whole) throw corrupt(position, 'truncated batch');
         if (!crcMatches(whole.bytes, whole.at, header)) throw corrupt(position, 'crc mismatch');
+        reader.lend();
         visit(header, whole.bytes.subarray(whole.at + HEADER_BYTES, whole.at + header.length));
       } else visit(header, undefined);
     }
