@@ -87,7 +87,10 @@ export class PartitionJournal {
     if (this.#lastCheckpoint && this.#lastCheckpoint.end === log.nextOffset) return this.#lastCheckpoint.at;
     this.#recordsSinceCheckpoint = 0;
     try {
-      this.#lastCheckpoint = await writeSnapshot(log, CHECKPOINT_KIND, this.state(), this.#c.clock.now(), this.#c.limits.checkpointPartBytes);
+      // Where the window's ids start is taken as the snapshot is appended (same turn): every id at
+      // an offset below nextOffset is in the window's map. Not part of state(): it moves with the log.
+      const state: CheckpointRecord = { ...this.state(), ...(this.#ids ? { idsFrom: this.#ids.oldestOffset() ?? log.nextOffset } : {}) };
+      this.#lastCheckpoint = await writeSnapshot(log, CHECKPOINT_KIND, state, this.#c.clock.now(), this.#c.limits.checkpointPartBytes);
       this.#checkpointError = undefined;
       return this.#lastCheckpoint.at;
     } catch (error) {
@@ -139,8 +142,6 @@ export class PartitionJournal {
       ...state,
       ...(this.#txs && (this.#txs.nextSeq > 0 || this.#txs.byId.size > 0) ? { txs: this.#txs.snapshot() } : {}),
       ...(once && Object.keys(once).length > 0 ? { once } : {}),
-      // Taken as the snapshot is appended (same turn): ids at offsets below nextOffset are all in the window's map.
-      ...(this.#ids ? { idsFrom: this.#ids.oldestOffset() ?? this.#c.log.nextOffset } : {}),
     };
   }
 
