@@ -67,7 +67,7 @@ export class PartitionActor {
     const metrics = c.metrics ?? new PartitionMetrics();
     this.#scope = { c, where, groups, checkOpen: () => this.#checkOpen(), metrics };
     this.#records = new RecordCache(c.recordCache ?? new RecordCacheBudget(c.limits.recordCacheBytes ?? DEFAULT_RECORD_CACHE_BYTES));
-    this.#journal = new PartitionJournal(c, where, { groups, producers, records: this.#records, checkOpen: () => this.#checkOpen(), txs: prepared, once }, replayed);
+    this.#journal = new PartitionJournal(c, where, { groups, producers, records: this.#records, checkOpen: () => this.#checkOpen(), txs: prepared, once, ids }, replayed);
     this.#outbox = new DeadLetterOutbox(c, where, this.#records, this.#journal, () => this.#deliveries.serve(), metrics);
     this.#deliveries = new PartitionDeliveries(this.#scope, this.#records, this.#outbox, (now) => this.#settlement.expire(now), (group, offset) => prepared.reservedBy(group, offset) !== undefined);
     this.#settlement = new PartitionSettlement(this.#scope, this.#journal, this.#outbox, () => this.#deliveries, once);

@@ -9,7 +9,7 @@ import type { PartitionContext } from './partition-api.ts';
 import { CHECKPOINT_KIND } from './partition-replay.ts';
 import type { OnceKeys } from './once-keys.ts';
 import type { PreparedTable } from './partition-transactions.ts';
-import type { ProducerTable } from './producer-state.ts';
+import type { MessageIdWindow, ProducerTable } from './producer-state.ts';
 import type { RecordCache } from './record-cache.ts';
 import type { CheckpointRecord } from './records.ts';
 import { retentionCut } from './retention.ts';
@@ -35,6 +35,7 @@ export class PartitionJournal {
   readonly #checkOpen: () => void;
   readonly #txs: PreparedTable | undefined;
   readonly #once: OnceKeys | undefined;
+  readonly #ids: MessageIdWindow | undefined;
   #recordsSinceCheckpoint = 0;
   /** The latest durable checkpoint, and whether the log has grown since (else a new one is skipped). */
   #lastCheckpoint: SnapshotSpan | undefined;
@@ -42,7 +43,7 @@ export class PartitionJournal {
   /** A retention run started by the record count (at most one at a time). */
   #retaining: Promise<void> | undefined;
 
-  constructor(c: PartitionContext, where: string, parts: { groups: ReadonlyMap<string, GroupState>; producers: ProducerTable; records: RecordCache; checkOpen: () => void; txs?: PreparedTable; once?: OnceKeys }, checkpoint: SnapshotSpan | undefined) {
+  constructor(c: PartitionContext, where: string, parts: { groups: ReadonlyMap<string, GroupState>; producers: ProducerTable; records: RecordCache; checkOpen: () => void; txs?: PreparedTable; once?: OnceKeys; ids?: MessageIdWindow }, checkpoint: SnapshotSpan | undefined) {
     this.#c = c;
     this.#where = where;
     this.#groups = parts.groups;
@@ -51,6 +52,7 @@ export class PartitionJournal {
     this.#checkOpen = parts.checkOpen;
     this.#txs = parts.txs;
     this.#once = parts.once;
+    this.#ids = parts.ids;
     this.#lastCheckpoint = checkpoint;
   }
 
@@ -85,7 +87,10 @@ export class PartitionJournal {
     if (this.#lastCheckpoint && this.#lastCheckpoint.end === log.nextOffset) return this.#lastCheckpoint.at;
     this.#recordsSinceCheckpoint = 0;
     try {
-      this.#lastCheckpoint = await writeSnapshot(log, CHECKPOINT_KIND, this.state(), this.#c.clock.now(), this.#c.limits.checkpointPartBytes);
+      // Where the window's ids start is taken as the snapshot is appended (same turn): every id at
+      // an offset below nextOffset is in the window's map. Not part of state(): it moves with the log.
+      const state: CheckpointRecord = { ...this.state(), ...(this.#ids ? { idsFrom: this.#ids.oldestOffset() ?? log.nextOffset } : {}) };
+      this.#lastCheckpoint = await writeSnapshot(log, CHECKPOINT_KIND, state, this.#c.clock.now(), this.#c.limits.checkpointPartBytes);
       this.#checkpointError = undefined;
       return this.#lastCheckpoint.at;
     } catch (error) {

@@ -7,7 +7,7 @@ import type { PartitionContext, PublishReply, PublishRequest } from './partition
 import type { PartitionMetrics } from './partition-metrics.ts';
 import { dropDuplicateIds } from './publish-dedupe.ts';
 import type { MessageIdWindow, ProducerTable } from './producer-state.ts';
-import { RecordType, type ProducerRecord } from './records.ts';
+import { DataFlag, RecordType, type ProducerRecord } from './records.ts';
 
 /** What the publisher tells the partition after an append. */
 export interface PublishHooks {
@@ -74,7 +74,7 @@ export class PartitionPublisher {
     let next = before;
     for (let i = 0; i < offsets.length; i++) if (!duplicates[i]) offsets[i] = next++;
     for (let i = 0; i < offsets.length; i++) if (firstInBatch[i]! >= 0) offsets[i] = offsets[firstInBatch[i]!]!;
-    const data = { type: RecordType.DATA, recordCount: count, payload, timestamp: now };
+    const data = { type: RecordType.DATA, flags: request.ids?.some(Boolean) ? 0 : DataFlag.NO_IDS, recordCount: count, payload, timestamp: now };
     const producerFields = producer ? { producerId: producer.id, producerEpoch: producer.epoch, baseSequence: producer.baseSequence } : {};
     // A batch whose duplicates were dropped holds fewer messages than sequence numbers: its
     // sequence range goes in a PRODUCER record, written in the same append, all or nothing.
@@ -114,9 +114,10 @@ export class PartitionPublisher {
     const { producer, count } = request;
     const log = this.#c.log;
     const before = log.nextOffset;
+    const flags = request.ids?.some(Boolean) ? 0 : DataFlag.NO_IDS; // replay skips reading what carries no ids
     const input = producer
-      ? { type: RecordType.DATA, recordCount: count, payload: request.payload, timestamp: now, producerId: producer.id, producerEpoch: producer.epoch, baseSequence: producer.baseSequence }
-      : { type: RecordType.DATA, recordCount: count, payload: request.payload, timestamp: now };
+      ? { type: RecordType.DATA, flags, recordCount: count, payload: request.payload, timestamp: now, producerId: producer.id, producerEpoch: producer.epoch, baseSequence: producer.baseSequence }
+      : { type: RecordType.DATA, flags, recordCount: count, payload: request.payload, timestamp: now };
     const appended = log.append(input);
     if (log.nextOffset === before) return appended.then(() => Promise.reject(new Error('unreachable: an append that wrote nothing resolved')), this.#refused);
     if (producer) this.#producers.record(producer.id, producer.epoch, producer.baseSequence, count, before);

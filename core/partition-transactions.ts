@@ -13,7 +13,7 @@ import type { PartitionSettlement } from './partition-settlement.ts';
 import { dropDuplicateIds } from './publish-dedupe.ts';
 import type { MessageIdWindow } from './producer-state.ts';
 import type { OnceKeys } from './once-keys.ts';
-import { RecordType, TX_APPLY_EPOCH, TxRecordType, type PreparedTxSnapshot, type TxAck, type TxDoneRecord, type TxPrepareRecord } from './records.ts';
+import { DataFlag, RecordType, TX_APPLY_EPOCH, TxRecordType, type PreparedTxSnapshot, type TxAck, type TxDoneRecord, type TxPrepareRecord } from './records.ts';
 import { TooManyTransactionsError, TransactionAbortedError } from './transaction-errors.ts';
 import { InvalidArgumentError, type AppendInput } from '../wal/index.ts';
 
@@ -234,7 +234,7 @@ export class PartitionTransactions {
       const ids = anyIds ? parts.flatMap((p) => p.i ?? Array<null>(p.n).fill(null)) : undefined;
       const deduped = dropDuplicateIds({ payload, count, ...(ids ? { ids } : {}) }, c.options.dedupWindowMs > 0 ? this.#ids : undefined, mono);
       if (deduped.count > 0) {
-        inputs.push({ type: RecordType.DATA, recordCount: deduped.count, payload: deduped.payload, timestamp: wall, producerId: tx.seq, producerEpoch: TX_APPLY_EPOCH, baseSequence: -1 });
+        inputs.push({ type: RecordType.DATA, flags: anyIds ? 0 : DataFlag.NO_IDS, recordCount: deduped.count, payload: deduped.payload, timestamp: wall, producerId: tx.seq, producerEpoch: TX_APPLY_EPOCH, baseSequence: -1 });
         let next = c.log.nextOffset;
         ids?.forEach((id, i) => {
           if (deduped.duplicates[i]) return;

@@ -174,6 +174,13 @@ export class MessageIdWindow {
     this.#windowMs = ms;
   }
 
+  /** The lowest offset any id kept here points at, if any (what a checkpoint records: replay reads no earlier batch for ids). */
+  oldestOffset(): number | undefined {
+    let oldest: number | undefined;
+    for (const entry of this.#byId.values()) if (oldest === undefined || entry.offset < oldest) oldest = entry.offset;
+    return oldest;
+  }
+
   /** The offset of a live earlier message with this id, if any. */
   lookup(id: string, now: number): number | undefined {
     const hit = this.#byId.get(id);

@@ -36,6 +36,18 @@ export const RecordType = {
   GROUP_RESET: 11,
 } as const;
 
+/**
+ * Flags of a DATA batch's header. A flag says what a batch lacks, so that batches written before
+ * flags existed (0) are read as they always were.
+ */
+export const DataFlag = {
+  /**
+   * No message of the batch gave the dedupe window an id: replay skips its payload when it
+   * rebuilds the window (it reads every id-carrying batch of the window, and only those).
+   */
+  NO_IDS: 1,
+} as const;
+
 /** The checkpoint format written; replay refuses any other (but reads version 1, inline). */
 export const CHECKPOINT_VERSION = 2;
 
@@ -87,6 +99,12 @@ export interface CheckpointRecord {
   readonly txs?: { readonly seq: number; readonly prepared: PreparedTxSnapshot[] };
   /** Keys recorded with acks (d.once), per group: [key, ackedAt] (absent before issue 13). */
   readonly once?: Record<string, [string, number][]>;
+  /**
+   * Every id in the dedupe window lies at this offset or later (the checkpoint's own offset when
+   * the window is empty): replay reads no earlier batch for ids. Absent before issue 11's recovery
+   * work: replay then reads every batch of the window for ids, as before.
+   */
+  readonly idsFrom?: number;
 }
 
 // Transactions (issue 13, docs/TRANSACTIONS.md): a transaction's part on a partition is prepared in

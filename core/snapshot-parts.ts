@@ -5,7 +5,7 @@
 //   PART{v,i:0,n} PART{v,i:1,n} … PART{v,i:n-1,n} FINAL{v,n}    appended in one turn: nothing
 //   comes between them. Replay uses the latest FINAL and the n records just before it; parts a
 //   crash left without their FINAL are never used, so a snapshot is used whole or not at all.
-import { InvalidArgumentError, type AppendInput, type ReadBatch, type WriteAheadLog, showValue } from '../wal/index.ts';
+import { InvalidArgumentError, type AppendInput, type BatchHeader, type ReadBatch, type WriteAheadLog, showValue } from '../wal/index.ts';
 import { decodeControl, encodeControl } from './codec.ts';
 import { CorruptStateError, UnknownFormatVersionError } from './state-errors.ts';
 
@@ -37,8 +37,14 @@ const WRITE_BYTES = 4 * 1024 * 1024;
 interface PartRecord { readonly v: number; readonly i: number; readonly n: number; readonly b: Uint8Array }
 interface FinalRecord { readonly v: number; readonly n: number }
 
-/** What reading snapshots and records needs of a log: an open WriteAheadLog, or a read-only view (`ferry verify`). */
-export type ReadableLog = Pick<WriteAheadLog, 'dir' | 'startOffset' | 'nextOffset' | 'segments' | 'read'>;
+/**
+ * What reading snapshots and records needs of a log: an open WriteAheadLog, or a read-only view
+ * (`ferry verify`), which may lack `walk` (then every payload is read).
+ */
+export type ReadableLog = Pick<WriteAheadLog, 'dir' | 'startOffset' | 'nextOffset' | 'segments' | 'read'> & Partial<Pick<WriteAheadLog, 'walk'>>;
+
+/** A batch's header fields, and its payload where the walk was asked for it. */
+export type WalkedBatch = Omit<ReadBatch, 'payload'> & { readonly flags: number; readonly payload: Uint8Array | undefined };
 
 /** Where a snapshot lies (its first PART at `at`, its FINAL just before `end`) and its encoded size. */
 export interface SnapshotSpan { readonly at: number; readonly end: number; readonly bytes: number }
@@ -53,6 +59,16 @@ export function forEachBatch(log: ReadableLog, from: number, to: number, visit: 
       offset = b.baseOffset + b.recordCount;
     }
   }
+}
+
+/**
+ * Calls `visit` for each batch in [from, to), with its payload only where `want` asks for it:
+ * replay reads headers, not the whole log (WriteAheadLog.walk).
+ */
+export function forEachHeader(log: ReadableLog, from: number, to: number, want: (header: BatchHeader) => boolean, visit: (b: WalkedBatch) => void): void {
+  if (from >= to) return;
+  if (log.walk) return log.walk(from, to, want, (header, payload) => visit({ ...header, payload }));
+  forEachBatch(log, from, to, (b) => visit({ flags: 0, ...b }));
 }
 
 /**
@@ -88,17 +104,24 @@ export async function writeSnapshot(log: WriteAheadLog, kind: SnapshotKind, body
   return { at, end: at + n + 1, bytes: bytes.length };
 }
 
-/** The latest batch of `type`, looking in the newest segments first. */
+/** The latest batch of `type`, looking in the newest segments first, through their headers only. */
 function latestOfType(log: ReadableLog, type: number): ReadBatch | undefined {
   const segments = log.segments();
   for (let i = segments.length - 1; i >= 0; i--) {
-    let found: ReadBatch | undefined;
-    forEachBatch(log, Math.max(segments[i]!.baseOffset, log.startOffset), segments[i]!.endOffset, (b) => {
-      if (b.type === type) found = b;
+    let found: number | undefined;
+    forEachHeader(log, Math.max(segments[i]!.baseOffset, log.startOffset), segments[i]!.endOffset, () => false, (b) => {
+      if (b.type === type) found = b.baseOffset;
     });
-    if (found) return found;
+    if (found !== undefined) return batchesOf(log, found, found + 1)[0];
   }
   return undefined;
+}
+
+/** The batches in [from, to), with their payloads: for the few records a snapshot is made of. */
+function batchesOf(log: ReadableLog, from: number, to: number): ReadBatch[] {
+  const out: ReadBatch[] = [];
+  forEachHeader(log, from, to, () => true, ({ flags: _, payload, ...b }) => out.push({ ...b, payload: payload! }));
+  return out;
 }
 
 function concat(chunks: readonly Uint8Array[]): Uint8Array {
@@ -137,13 +160,13 @@ export function latestSnapshot<T>(log: ReadableLog, kind: SnapshotKind): (Snapsh
   if (!Number.isSafeInteger(n) || n! < 1 || offset - n! < log.startOffset) throw new CorruptStateError(kind.what, log.dir, offset, `it names ${String(n)} parts, which are not all in the log`);
   const at = offset - n!;
   const chunks: Uint8Array[] = [];
-  forEachBatch(log, at, offset, (b) => {
+  for (const b of batchesOf(log, at, offset)) {
     const part = b.type === kind.partType ? decodeAt<Partial<PartRecord> | null>(kind, log, b.baseOffset, b.payload) : null;
     if (part?.v !== kind.version || part.i !== chunks.length || part.n !== n || b.baseOffset !== at + chunks.length || !(part.b instanceof Uint8Array)) {
       throw new CorruptStateError(kind.what, log.dir, b.baseOffset, `record ${b.baseOffset} is not part ${chunks.length} of ${String(n)}`);
     }
     chunks.push(part.b);
-  });
+  }
   if (chunks.length !== n) throw new CorruptStateError(kind.what, log.dir, offset, `found ${chunks.length} of its ${String(n)} parts`);
   const bytes = concat(chunks);
   return { at, end: offset + 1, bytes: bytes.length, timestamp: final.timestamp, body: decodeAt<T>(kind, log, at, bytes) };

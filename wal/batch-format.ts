@@ -4,7 +4,7 @@
 //   0  u32 magic 'FRY1'     never all zeros, so zero-filled space never parses as a batch
 //   4  u32 crc              CRC-32 (zlib.crc32) of bytes 8..64 of the header, then the payload
 //   8  u32 length           header + payload bytes
-//  12  u8  format version   13  u8 record type   14 u16 flags (0)
+//  12  u8  format version   13  u8 record type   14 u16 flags (the caller's; 0 by default)
 //  16  u64 base offset      24  u32 record count  28 u32 producer epoch
 //  32  u64 producer id      40  i32 base sequence 44 u32 previous batch's crc (a chain)
 //  48  u64 timestamp (ms)   56  u64 durable end: the log's synced end offset when this was written
@@ -25,6 +25,8 @@ export interface BatchHeader {
   readonly crc: number;
   readonly length: number;
   readonly type: number;
+  /** The caller's flags (0 in batches written before flags were used). */
+  readonly flags: number;
   readonly baseOffset: number;
   readonly recordCount: number;
   readonly producerId: number;
@@ -38,6 +40,8 @@ export interface BatchHeader {
 /** What a caller supplies to frame a batch; offsets and chain fields are the log's to fill. */
 export interface BatchFields {
   readonly type: number;
+  /** 16 bits the log stores for the caller and never interprets. Default 0. */
+  readonly flags?: number;
   readonly recordCount: number;
   readonly producerId: number;
   readonly producerEpoch: number;
@@ -67,7 +71,7 @@ export function writeHeaderFields(view: DataView, fields: BatchFields, payloadLe
   view.setUint32(8, HEADER_BYTES + payloadLength, true);
   view.setUint8(12, FORMAT_VERSION);
   view.setUint8(13, fields.type);
-  view.setUint16(14, 0, true);
+  view.setUint16(14, fields.flags ?? 0, true);
   writeU64(view, 16, baseOffset);
   view.setUint32(24, fields.recordCount, true);
   view.setUint32(28, fields.producerEpoch, true);
@@ -122,6 +126,7 @@ export function decodeHeader(bytes: Uint8Array, at: number): BatchHeader {
     crc: view.getUint32(4, true),
     length: view.getUint32(8, true),
     type: view.getUint8(13),
+    flags: view.getUint16(14, true),
     baseOffset: readU64(view, 16),
     recordCount: view.getUint32(24, true),
     producerEpoch: view.getUint32(28, true),

@@ -7,6 +7,8 @@ import { HEADER_BYTES, batchCrc, sealFrame, writeHeaderFields } from './batch-fo
 export interface AppendInput {
   /** Record type, 0-255; the log does not interpret it. Default 0. */
   readonly type?: number;
+  /** 16 bits stored in the batch header for the caller (0 to 65535); the log does not interpret them. Default 0. */
+  readonly flags?: number;
   /** Offsets the batch occupies (at least 1). */
   readonly recordCount: number;
   readonly payload: Uint8Array;
@@ -42,7 +44,7 @@ export function frameBatches(frame: Uint8Array, inputs: readonly AppendInput[], 
   for (const input of inputs) {
     const length = HEADER_BYTES + input.payload.length;
     const view = new DataView(frame.buffer, frame.byteOffset + at, HEADER_BYTES);
-    const fields = { type: input.type ?? 0, recordCount: input.recordCount, producerId: input.producerId ?? 0, producerEpoch: input.producerEpoch ?? 0, baseSequence: input.baseSequence ?? -1, timestamp: input.timestamp };
+    const fields = { type: input.type ?? 0, flags: input.flags ?? 0, recordCount: input.recordCount, producerId: input.producerId ?? 0, producerEpoch: input.producerEpoch ?? 0, baseSequence: input.baseSequence ?? -1, timestamp: input.timestamp };
     writeHeaderFields(view, fields, input.payload.length, offset, crc, durableEnd);
     if (length <= SMALL_FRAME_BYTES) {
       frame.set(input.payload, at + HEADER_BYTES);

@@ -2,6 +2,8 @@
 export { WriteAheadLog } from './log.ts';
 export type { AppendInput, AppendResult, ReadOptions, SegmentInfo } from './log.ts';
 export type { ReadBatch } from './segment.ts';
+export type { BatchHeader } from './batch-format.ts';
+export type { WalkVisitor, WantPayload } from './segment-walk.ts';
 export type { FsyncPolicy, LogOptions } from './options.ts';
 export type { RecoveryReport, TruncationReport } from './recovery.ts';
 export { FerryError, registerErrorCode } from './ferry-error.ts';

@@ -19,6 +19,7 @@ import type { FileHandle, LockHandle } from './seams/file-system.ts';
 import { Segment, type ReadBatch } from './segment.ts';
 import { LOCK_FILE, indexPath, segmentPath } from './segment-files.ts';
 import { SparseIndex } from './sparse-index.ts';
+import { walkSegment, type WalkVisitor, type WantPayload } from './segment-walk.ts';
 import type { AppendInput } from './frame-batches.ts';
 import { showValue } from './show-value.ts';
 
@@ -58,6 +59,7 @@ function checkAppend(input: AppendInput, maxBatchBytes: number): void {
   if (!Number.isSafeInteger(timestamp) || timestamp < 0) throw new InvalidArgumentError(`timestamp must be a non-negative integer of milliseconds (got ${showValue(timestamp)})`);
   const { type = 0, producerId = 0, producerEpoch = 0, baseSequence = -1 } = input;
   if (!Number.isInteger(type) || type < 0 || type > 255) throw new InvalidArgumentError(`type must be an integer from 0 to 255 (got ${showValue(type)})`);
+  if (input.flags !== undefined && (!Number.isInteger(input.flags) || input.flags < 0 || input.flags > 0xffff)) throw new InvalidArgumentError(`flags must be an integer from 0 to 65535 (got ${showValue(input.flags)})`);
   if (!Number.isSafeInteger(producerId) || producerId < 0) throw new InvalidArgumentError(`producerId must be a non-negative safe integer (got ${showValue(producerId)})`);
   if (!Number.isInteger(producerEpoch) || producerEpoch < 0 || producerEpoch > 0xffffffff) throw new InvalidArgumentError(`producerEpoch must fit in 32 bits (got ${showValue(producerEpoch)})`);
   if (!Number.isInteger(baseSequence) || baseSequence < -1 || baseSequence > 0x7fffffff) throw new InvalidArgumentError(`baseSequence must be -1 or a 31-bit integer (got ${showValue(baseSequence)})`);
@@ -394,6 +396,40 @@ export class WriteAheadLog {
       if (!result.complete) break; // the rest of this segment comes first, in a later read
     }
     return out;
+  }
+
+  /**
+   * Visits the batches from the one holding `fromOffset` up to `upToOffset` (at most `nextOffset`):
+   * every header, and the payload (CRC-checked; a view that stays valid, as `read`'s) only of those
+   * `want` asks for. For replay, which needs few payloads: it reads about the headers' bytes, not
+   * the log's. Same errors as `read`.
+   */
+  walk(fromOffset: number, upToOffset: number, want: WantPayload, visit: WalkVisitor): void {
+    if (this.#closing) throw new LogClosedError(this.#o.dir);
+    if (!Number.isSafeInteger(fromOffset) || fromOffset < this.startOffset || fromOffset > this.nextOffset) throw new OffsetOutOfRangeError(fromOffset, this.startOffset, this.nextOffset);
+    const upTo = Math.min(upToOffset, this.nextOffset);
+    // The caller's own errors pass through as thrown; only the walk's are mapped.
+    let callerError: { error: unknown } | undefined;
+    const guarded = <A extends unknown[], R>(fn: (...args: A) => R) => (...args: A): R => {
+      try {
+        return fn(...args);
+      } catch (error) {
+        callerError = { error };
+        throw error;
+      }
+    };
+    const wantGuarded = guarded(want);
+    const visitGuarded = guarded(visit);
+    for (let i = this.#segmentIndexOf(fromOffset); i < this.#segments.length && this.#segments[i]!.baseOffset < upTo; i++) {
+      const segment = this.#segments[i]!;
+      if (segment.endOffset <= fromOffset) continue;
+      try {
+        walkSegment(segment, this.#handleFor(segment), Math.max(fromOffset, segment.baseOffset), upTo, wantGuarded, visitGuarded);
+      } catch (error) {
+        if (callerError) throw callerError.error;
+        throw mapIoError(error, 'read', segment.path);
+      }
+    }
   }
 
   #segmentIndexOf(offset: number): number {
