@@ -113,8 +113,6 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   readonly #maxInFlight: number;
   readonly #ordering: Ordering;
   readonly #pollWaitMs: number;
-  /** Fetches in flight per partition: two where a fetch is a round trip to another thread, so one hides the other's. */
-  readonly #pumpsPerPartition: number;
   readonly #id: string;
   /** Fetched, not yet handed out: redeliveries first (see DeliveryBuffer). */
   #buffer: DeliveryBuffer<Fetched>;
@@ -163,7 +161,6 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     if (!Number.isSafeInteger(this.#maxInFlight) || this.#maxInFlight < 1 || this.#maxInFlight > 1_000_000) throw new InvalidArgumentError(`consumer options.maxInFlight must be a whole number from 1 to 1000000 (got ${showValue(options.maxInFlight)})`);
     this.#ordering = options.ordering ?? 'none';
     if (!['none', 'key', 'partition'].includes(this.#ordering)) throw new InvalidArgumentError(`consumer options.ordering must be 'none', 'key' or 'partition' (got ${showValue(options.ordering)})`);
-    this.#pumpsPerPartition = host.runtime.placement === 'worker' ? 2 : 1;
     this.#pollWaitMs = options.pollWaitMs ?? 1000;
     if (typeof this.#pollWaitMs !== 'number' || !Number.isFinite(this.#pollWaitMs) || this.#pollWaitMs < 1 || this.#pollWaitMs > 300_000) {
       throw new InvalidArgumentError(`consumer options.pollWaitMs must be a number of ms from 1 to 300000 (got ${showValue(options.pollWaitMs)})`);
@@ -203,7 +200,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     this.#started ??= (async () => {
       await Promise.all(this.#partitions.map(([t, p]) => this.#joinGroup(t, p)));
       if (this.#stopped) return;
-      for (let i = 0; i < this.#pumpsPerPartition; i++) for (const [t, p] of this.#partitions) this.#pump(t, p).catch((error: unknown) => this.#fail(error));
+      for (const [t, p] of this.#partitions) this.#pump(t, p).catch((error: unknown) => this.#fail(error));
       this.#running = true;
     })();
     return this.#started;
@@ -264,7 +261,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
       }
       // A fair share, reserved before the fetch: pumps of other partitions fetching meanwhile see
       // it taken, and one partition long-polling an empty log cannot starve the others.
-      const room = Math.max(1, Math.ceil(free / (this.#partitions.length * this.#pumpsPerPartition)));
+      const room = Math.max(1, Math.ceil(free / this.#partitions.length));
       this.#inFlight += room;
       let messages: DeliveredMessage[];
       try {
