@@ -6,7 +6,8 @@
 // duplicate window (its dedupWindowMs).
 import { partitionOf, type DeadLetterInfo } from '../../core/index.ts';
 import type { JetStreamDelivery } from './delivery.ts';
-import { retrying, type NatsLink } from './link.ts';
+import { BackendUnavailableError } from './errors.ts';
+import { retrying, withDeadline, type NatsLink } from './link.ts';
 import { GENERATED_ID_PREFIX, streamName, subjectOf } from './mapping.ts';
 import { encodePayload } from './payload.ts';
 import type { NatsTopics } from './topics.ts';
@@ -42,5 +43,8 @@ export async function deadLetter(link: NatsLink, topics: NatsTopics, group: stri
   // form) without a word, so the message stayed pending, came back after every AckWait and held
   // the group's ack floor (and lag) for ever.
   d.msg.term();
-  await link.nc.flush();
+  // Bounded, as every request: with the servers gone a flush waits for ever. A retry is safe (the
+  // letter's id is the same, and the dead-letter stream drops the repeat).
+  const ms = link.settings.requestTimeoutMs;
+  await withDeadline(link.nc.flush(), ms, () => new BackendUnavailableError(`dead-lettering ${d.topic}@${d.offset} (TERM)`, link.settings.servers, ms));
 }
