@@ -14,6 +14,8 @@ export interface FerryCellOptions {
   readonly rate?: number;
   /** Cap on payload bytes a cell publishes (large payloads get fewer messages). */
   readonly maxBytes?: number;
+  /** Partitions of the topic; default PARTITIONS. */
+  readonly partitions?: number;
 }
 
 /** Partitions of the benchmark topic (as issue 11's table). */
@@ -25,7 +27,7 @@ export function ferryCell(scenario: string, label: string, workload: WorkloadNam
   const scale = o.maxBytes ? Math.min(1, o.maxBytes / ((profile.n + profile.warmup) * payloadBytes)) : 1;
   const params: WorkloadParams = {
     workload,
-    target: { target: 'ferry', threads: o.threads ?? 0, fsync: o.fsync ?? 'interval', partitions: PARTITIONS },
+    target: { target: 'ferry', threads: o.threads ?? 0, fsync: o.fsync ?? 'interval', partitions: o.partitions ?? PARTITIONS },
     shape: { ...ISSUE_11_SHAPE, payloadBytes, n: Math.max(100, Math.round(profile.n * scale)), warmup: Math.max(10, Math.round(profile.warmup * scale)) },
     ...(o.rate ? { pace: { rate: o.rate, warmupMs: profile.latencyWarmupMs, measureMs: profile.latencyMeasureMs } } : {}),
   };
