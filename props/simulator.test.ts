@@ -32,9 +32,11 @@ describe('simulator', () => {
   // decision forgotten after a recovery listing that missed a partition (197477614, 197485826), a
   // repeated decision answered before the apply was durable (197481806), a check-back that
   // answered 'commit' for a transaction the engine had reported failed (197477595), and an abort
-  // counted though it resolved in the process a power loss had killed (425756620).
+  // counted though it resolved in the process a power loss had killed (found by 425756620; since
+  // the admin workload changed the runs, seed 1876 is the one that fails without that fix: checked
+  // by reverting it, 1 of seeds 1..4000).
   it('replays the fresh seeds that once failed in transactions, clean', async () => {
-    for (const seed of [197477614, 197485826, 197481806, 197477595, 425756620]) expect((await runSimulation(seed)).violations, `seed ${seed}`).toEqual([]);
+    for (const seed of [197477614, 197485826, 197481806, 197477595, 1876]) expect((await runSimulation(seed)).violations, `seed ${seed}`).toEqual([]);
   });
 
   // Fresh seed 239153770 (issue 12's admin workload) found a real bug: a topic created again after
