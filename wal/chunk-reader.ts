@@ -41,14 +41,20 @@ export class ChunkReader {
     const want = Math.min(Math.max(length, this.#chunkBytes), this.#limit - position);
     // A fresh buffer each refill: windows handed out earlier must stay valid for their holders.
     this.#buffer = new Uint8Array(want);
-    let got = 0;
-    while (got < want) {
-      const n = this.#handle.read(this.#buffer, got, want - got, position + got);
-      if (n === 0) break;
-      got += n;
-    }
+    const got = readFully(this.#handle, this.#buffer, want, position);
     this.#bufferStart = position;
     this.#bufferLength = got;
     return got >= length ? { bytes: this.#buffer, at: 0 } : undefined;
   }
+}
+
+/** Reads `want` bytes at `position` into the start of `buffer`, less only at the end of the file; returns how many. */
+export function readFully(handle: FileHandle, buffer: Uint8Array, want: number, position: number): number {
+  let got = 0;
+  while (got < want) {
+    const n = handle.read(buffer, got, want - got, position + got);
+    if (n === 0) break;
+    got += n;
+  }
+  return got;
 }

@@ -7,6 +7,7 @@
 // vouched for it), and each must start where the previous one ended: a damaged length or count is
 // reported, never followed.
 import { HEADER_BYTES, checkHeader, crcMatches, decodeHeader, type BatchHeader } from './batch-format.ts';
+import { readFully } from './chunk-reader.ts';
 import { CorruptSegmentError } from './errors.ts';
 import type { FileHandle } from './seams/file-system.ts';
 import type { Segment } from './segment.ts';
@@ -57,12 +58,7 @@ class ReusedWindow {
     const want = Math.min(Math.max(length, ahead), this.#limit - position);
     if (this.#lent || this.#buffer.length < want) this.#buffer = new Uint8Array(Math.max(want, MIN_READ_AHEAD_BYTES));
     this.#lent = false;
-    let got = 0;
-    while (got < want) {
-      const n = this.#handle.read(this.#buffer, got, want - got, position + got);
-      if (n === 0) break;
-      got += n;
-    }
+    const got = readFully(this.#handle, this.#buffer, want, position);
     this.#start = position;
     this.#length = got;
     return got >= length ? { bytes: this.#buffer, at: 0 } : undefined;
