@@ -6,8 +6,16 @@ import type { AppendInput, WriteAheadLog } from '../wal/index.ts';
 
 /** Appends `input`, runs `apply` if it was written, and resolves once it is durable. */
 export function appendRecord(log: WriteAheadLog, input: AppendInput, apply: () => void): Promise<void> {
+  return appendRecords(log, [input], apply);
+}
+
+/**
+ * Appends `inputs` in one write (all or none: `WriteAheadLog.appendMany`), runs `apply` if they
+ * were written, and resolves once they are durable: one system call for the records of a turn.
+ */
+export function appendRecords(log: WriteAheadLog, inputs: readonly AppendInput[], apply: () => void): Promise<void> {
   const before = log.nextOffset;
-  const durable = log.append(input);
+  const durable = inputs.length === 1 ? log.append(inputs[0]!) : log.appendMany(inputs);
   if (log.nextOffset === before) return durable.then(() => Promise.reject(new Error('an append that wrote nothing resolved')));
   apply();
   return durable.then(() => undefined);

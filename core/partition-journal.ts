@@ -3,7 +3,7 @@
 // which deletes the segments nothing needs once a checkpoint covers them.
 import { readClock } from './clock-reading.ts';
 import { encodeControl } from './codec.ts';
-import { appendRecord } from './append-record.ts';
+import { appendRecords } from './append-record.ts';
 import type { GroupState } from './group-state.ts';
 import type { PartitionContext } from './partition-api.ts';
 import { CHECKPOINT_KIND } from './partition-replay.ts';
@@ -58,9 +58,16 @@ export class PartitionJournal {
 
   /** Logs a state change: `apply` runs only if the record was written; resolves once durable. */
   record(type: number, body: unknown, apply: () => void): Promise<void> {
-    return appendRecord(this.#c.log, { type, recordCount: 1, payload: encodeControl(body), timestamp: this.#c.clock.now() }, () => {
+    return this.recordMany([{ type, body }], apply);
+  }
+
+  /** Logs several state changes in one write (all or none); `apply` runs only if they were written; resolves once durable. */
+  recordMany(records: readonly { readonly type: number; readonly body: unknown }[], apply: () => void): Promise<void> {
+    const timestamp = this.#c.clock.now();
+    const inputs = records.map((r) => ({ type: r.type, recordCount: 1, payload: encodeControl(r.body), timestamp }));
+    return appendRecords(this.#c.log, inputs, () => {
       apply();
-      this.counted(1);
+      this.counted(records.length);
     });
   }
 

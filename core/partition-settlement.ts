@@ -23,6 +23,19 @@ function wireError(error: unknown): FerryErrorWire {
   return { code: 'INTERNAL', message: `internal error: ${error instanceof Error ? error.message : String(error)}`, retriable: false };
 }
 
+/** A failed attempt waiting for this turn's write of RETRY records (see #queueRetry). */
+interface RetryEntry {
+  readonly g: GroupState;
+  readonly p: Pending;
+  readonly failures: number;
+  readonly due: number;
+  readonly error: string | null;
+  readonly expired: boolean;
+  readonly body: unknown;
+  readonly resolve: () => void;
+  readonly reject: (error: unknown) => void;
+}
+
 interface AckBatch {
   offsets: number[];
   /** Keys recorded with these acks (d.once). */
@@ -60,6 +73,7 @@ export class PartitionSettlement {
     let waits: Promise<void>[] | undefined;
     let acked: number[] | undefined;
     let batch: AckBatch | undefined;
+    const retries: RetryEntry[] = []; // the command's nacks: their RETRY records go in one write at its end
     const now = this.#s.c.clock.monotonicNow(); // one reading for the command's acks (this runs per message)
     for (let i = 0; i < items.length; i++) {
       const item = items[i]!;
@@ -69,12 +83,13 @@ export class PartitionSettlement {
           (acked ??= []).push(i);
           continue;
         }
-        const pending = this.#settleOne(group, item);
+        const pending = this.#settleOne(group, item, retries);
         if (pending) (waits ??= []).push(pending.then(undefined, (error: unknown) => void (results[i] = wireError(error))));
       } catch (error) {
         results[i] = wireError(error);
       }
     }
+    this.#writeRetries(retries);
     if (batch && acked) {
       const ackedItems = acked;
       const written = batch;
@@ -96,7 +111,7 @@ export class PartitionSettlement {
   }
 
   /** Applies one item other than an ack; returns a promise only for what waits on a record (a nack). */
-  #settleOne(group: string, item: Exclude<SettleItem, { kind: 'ack' }>): Promise<void> | undefined {
+  #settleOne(group: string, item: Exclude<SettleItem, { kind: 'ack' }>, retries: RetryEntry[]): Promise<void> | undefined {
     switch (item.kind) {
       case 'start': {
         const p = this.#leased(group, item.offset, item.token, 'start');
@@ -108,7 +123,7 @@ export class PartitionSettlement {
         return undefined;
       }
       case 'nack':
-        return this.nack(group, item.offset, item.token, item.options);
+        return this.#nack(group, item.offset, item.token, item.options, retries);
       case 'extend':
         this.extend(group, item.offset, item.token, item.ms);
         return undefined;
@@ -225,6 +240,14 @@ export class PartitionSettlement {
 
   /** A failed attempt: redelivered after the backoff (or `delayMs`), dead-lettered after maxDeliveries. */
   nack(group: string, offset: number, token: string, options: NackCommandOptions = {}): Promise<void> {
+    const retries: RetryEntry[] = [];
+    const done = this.#nack(group, offset, token, options, retries);
+    this.#writeRetries(retries);
+    return done;
+  }
+
+  /** A nack whose RETRY record (if it gets one) is left in `retries` for the caller's one write. */
+  #nack(group: string, offset: number, token: string, options: NackCommandOptions, retries: RetryEntry[]): Promise<void> {
     const { error, delayMs } = options;
     if (error !== undefined && (typeof error !== 'string' || error.length > MAX_ERROR_CHARS)) {
       return Promise.reject(new InvalidArgumentError(`nack error must be a string of at most ${MAX_ERROR_CHARS} characters (it travels with the message and its dead letter)`));
@@ -236,7 +259,7 @@ export class PartitionSettlement {
     const g = groupOf(this.#s, group);
     this.#handled(p);
     this.#s.metrics.group(group).nacked++;
-    return this.#failAttempt(g, p, error ?? null, delayMs, options.deadLetter === true);
+    return this.#failAttempt(g, p, error ?? null, delayMs, retries, options.deadLetter === true);
   }
 
   /** Extends a lease by `ms` (default: the topic's ackTimeoutMs) from now. */
@@ -277,36 +300,66 @@ export class PartitionSettlement {
     this.#s.metrics.handler.record(startedAt === undefined ? 0 : this.#s.c.clock.monotonicNow() - startedAt);
   }
 
-  async #failAttempt(g: GroupState, p: Pending, error: string | null, delayMs: number | undefined, deadNow = false, expired = false): Promise<void> {
+  /**
+   * Records a failed attempt: past maxDeliveries (or `deadNow`) a DEAD_INTENT at once; otherwise a
+   * RETRY left in `retries`, which the caller writes with the others of its command (#writeRetries).
+   */
+  #failAttempt(g: GroupState, p: Pending, error: string | null, delayMs: number | undefined, retries: RetryEntry[], deadNow = false, expired = false): Promise<void> {
     const { c, metrics } = this.#s;
     const at = readClock(c.clock);
     const failures = p.failures + 1;
     const history = { fd: p.firstDeliveredAt, ld: p.lastDeliveredAt };
     if (deadNow || failures >= c.options.maxDeliveries) {
       const k = g.deadSeq + 1;
-      await this.#journal.record(RecordType.DEAD_INTENT, { g: g.name, o: p.offset, f: failures, due: wallFromMono(at, p.due), ...history, e: error, k }, () => {
-        p.clearLease();
-        Object.assign(p, { failures, lastError: error, deadSeq: k });
-        g.deadSeq = k;
-      });
-      if (failures >= c.options.maxDeliveries) metrics.event({ type: 'maxDeliveriesReached', at: at.wall, topic: c.topic, partition: c.partition, group: g.name, offset: p.offset, attempts: failures, lastError: error });
-      this.#outbox.send(g);
-      return;
+      return this.#journal
+        .record(RecordType.DEAD_INTENT, { g: g.name, o: p.offset, f: failures, due: wallFromMono(at, p.due), ...history, e: error, k }, () => {
+          p.clearLease();
+          Object.assign(p, { failures, lastError: error, deadSeq: k });
+          g.deadSeq = k;
+        })
+        .then(() => {
+          if (failures >= c.options.maxDeliveries) metrics.event({ type: 'maxDeliveriesReached', at: at.wall, topic: c.topic, partition: c.partition, group: g.name, offset: p.offset, attempts: failures, lastError: error });
+          this.#outbox.send(g);
+        });
     }
     const due = at.mono + (delayMs ?? backoffDelayMs(c.options.backoff, failures, c.random));
-    const durable = this.#journal.record(RecordType.RETRY, { g: g.name, o: p.offset, f: failures, due: wallFromMono(at, due), ...history, e: error }, () => {
-      g.fail(p, failures, due, error, at.mono);
-      const counters = metrics.group(g.name);
-      if (expired) counters.redeliveredAfterLeaseExpiry++;
-      else counters.redeliveredAfterNack++;
+    const body = { g: g.name, o: p.offset, f: failures, due: wallFromMono(at, due), ...history, e: error };
+    p.acking = true; // until its RETRY is written (at the end of the caller's command): not to be settled again, nor expired
+    return new Promise<void>((resolve, reject) => retries.push({ g, p, failures, due, error, expired, body, resolve, reject }));
+  }
+
+  /**
+   * Writes RETRY records in one append (one system call for a command's nacks, not one each); each
+   * failed attempt takes effect once written (the message is free again after its backoff) and
+   * resolves once durable. If the write fails, nothing changed: each rejects, its lease as it was.
+   */
+  #writeRetries(retries: readonly RetryEntry[]): void {
+    if (retries.length === 0) return;
+    const { c, metrics } = this.#s;
+    const records = retries.map((r) => ({ type: RecordType.RETRY, body: r.body }));
+    const durable = this.#journal.recordMany(records, () => {
+      const now = c.clock.monotonicNow();
+      for (const r of retries) {
+        r.p.acking = false;
+        r.g.fail(r.p, r.failures, r.due, r.error, now);
+        const counters = metrics.group(r.g.name);
+        if (r.expired) counters.redeliveredAfterLeaseExpiry++;
+        else counters.redeliveredAfterNack++;
+      }
     });
+    // Not written (disk full, overloaded): the leases stand as they were, settleable again at once.
+    for (const r of retries) r.p.acking = false;
+    durable.then(
+      () => retries.forEach((r) => r.resolve()),
+      (error: unknown) => retries.forEach((r) => r.reject(error)),
+    );
     this.#deliveries().arm();
     this.#deliveries().serve();
-    await durable;
   }
 
   /** Ends the leases that ran out by `now`. */
   expire(now: number): void {
+    const retries: RetryEntry[] = [];
     for (const g of this.#s.groups.values()) {
       for (const p of g.expire(now)) {
         if (p.acking || !p.lease) continue; // its ACK is being written this very tick
@@ -321,10 +374,11 @@ export class PartitionSettlement {
         const { c, metrics } = this.#s;
         metrics.group(g.name).leasesExpired++;
         metrics.event({ type: 'leaseExpired', at: c.clock.now(), topic: c.topic, partition: c.partition, group: g.name, offset: p.offset, attempt: p.failures + 1 });
-        this.#failAttempt(g, p, 'lease expired before ack', 0, false, true).catch(() => {
+        this.#failAttempt(g, p, 'lease expired before ack', 0, retries, false, true).catch(() => {
           if (p.lease?.seq === leaseSeq) g.unlease(p, this.#s.c.clock.monotonicNow());
         });
       }
     }
+    this.#writeRetries(retries);
   }
 }

@@ -196,4 +196,12 @@ export const MUTANTS: readonly Mutant[] = [
       },
     ],
   },
+  {
+    // Issue 11: the RETRY records of one settle command's nacks go in one append; a write that
+    // keeps only the first record while every nack takes effect in memory loses the others'
+    // attempt counts at a crash (a message then gets more attempts than maxDeliveries allows).
+    name: 'nack-batch-first-record-only',
+    breaks: 'the attempt count is durable (dead-lettered after exactly maxDeliveries attempts)',
+    edits: [{ file: 'core/partition-settlement.ts', find: '    const records = retries.map((r) => ({ type: RecordType.RETRY, body: r.body }));', replace: '    const records = retries.slice(0, 1).map((r) => ({ type: RecordType.RETRY, body: r.body })); // MUTANT: the first record only' }],
+  },
 ];

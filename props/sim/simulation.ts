@@ -357,7 +357,13 @@ class Simulation {
         if (op.outcome === 'hold') {
           this.#held.push({ group: slot.group.name, consumer: slot.consumer, delivery: d, seen: this.history.deliveriesSeen(slot.group.name, d) });
           this.#event(`hold ${slot.group.name} v${d.value}`);
-        } else this.#settle(slot.group.name, d, op.outcome);
+          return;
+        }
+        // A batch that failed (swarm.settleTogether): what else the consumer has ready now, nacked
+        // with it in one turn (one settle command of many nacks).
+        const batch = [d];
+        for (let more = op.outcome === 'nack' && this.#swarm.settleTogether ? await this.#poll(slot) : undefined; more; more = batch.length < 8 ? await this.#poll(slot) : undefined) batch.push(more);
+        for (const x of batch) this.#settle(slot.group.name, x, op.outcome);
         return;
       }
       case 'settleHeld': {

@@ -40,6 +40,11 @@ export interface Swarm {
   readonly network: Readonly<NetworkFaults>;
   /** Weight of the admin workload (group resets and deletes, topic deletes; props/sim/admin.ts): 0 in half the runs. */
   readonly admin: number;
+  /**
+   * A held delivery settled together with every other its consumer holds, in one turn (one settle
+   * command of many nacks: their RETRY records go in one write). On in about one run of eight.
+   */
+  readonly settleTogether: boolean;
 }
 
 /** Draws a run's swarm from its own random stream. */
@@ -75,5 +80,8 @@ export function drawSwarm(r: Random): Swarm {
     // From its own stream, drawn last: every draw above, and so the rest of each earlier seed's
     // run, is unchanged; a seed drawing 0 runs exactly the workload it ran before.
     admin: ((a) => [0, 0, 0.02, 0.05][a.int(4)]!)(r.fork('admin')),
+    // Its own stream too, drawn after everything: a run drawing false is the run it was before,
+    // and the value that means "on" is the one that leaves every seed props/simulator.test.ts replays as it was.
+    settleTogether: r.fork('settleTogether').int(8) === 3,
   };
 }
