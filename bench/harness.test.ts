@@ -179,6 +179,10 @@ describe('command line', () => {
     expect(parseCli(['memory', '--memory-messages=10000000'], 'bench').profile.memoryMessages).toBe(10_000_000);
     expect(parseCli(['--quick'], 'bench').profile.memoryMessages).toBe(50_000);
     expect(() => parseCli(['--memory-messages=0'], 'bench')).toThrow(/--memory-messages/);
+    expect(parseCli(['--threads=0,auto'], 'bench').profile.threads).toEqual([0, 'auto']); // the full profile's N with fewer Ferry rows
+    expect(parseCli([], 'bench').profile.threads).toEqual([0, 1, 'auto']);
+    expect(() => parseCli(['--threads=one'], 'bench')).toThrow(/--threads/);
+    expect(() => parseCli(['--threads'], 'bench')).toThrow(/--threads/);
   });
 
   it('names the command that reproduces a run, without its output paths', () => {

@@ -25,9 +25,10 @@ export interface CliOptions {
   readonly dataDir: string;
 }
 
-const KNOWN = new Set(['quick', 'tiny', 'json', 'out', 'html', 'markdown', 'compare', 'reps', 'dir', 'memory-messages', 'help']);
+const KNOWN = new Set(['quick', 'tiny', 'json', 'out', 'html', 'markdown', 'compare', 'reps', 'threads', 'dir', 'memory-messages', 'help']);
 
-export const USAGE = `options: --quick (about a minute) | --reps=N | --json (JSON lines on stdout) | --out=rows.jsonl
+export const USAGE = `options: --quick (about a minute) | --reps=N | --threads=0,auto (Ferry's, else the profile's)
+         --json (JSON lines on stdout) | --out=rows.jsonl
          --html=report.html | --markdown=table.md | --compare=old.jsonl | --dir=<data dir>
          --memory-messages=N (the memory scenario's size; issue 11 asks for 10000000) | [names...]`;
 
@@ -45,12 +46,13 @@ export function parseCli(argv: readonly string[], resultsName: string): CliOptio
   const base = flags.has('tiny') ? PROFILES.tiny : flags.has('quick') ? PROFILES.quick : PROFILES.full;
   const reps = flags.has('reps') ? Number(flags.get('reps')) : base.reps;
   if (!Number.isInteger(reps) || reps < 1) throw new Error(`--reps must be a whole number of at least 1, got ${flags.get('reps')}`);
+  const threads = flags.has('threads') ? parseThreads(flags.get('threads')!) : base.threads;
   const memoryMessages = flags.has('memory-messages') ? Number(flags.get('memory-messages')) : base.memoryMessages;
   if (!Number.isSafeInteger(memoryMessages) || memoryMessages < 1) throw new Error(`--memory-messages must be a whole number of at least 1, got ${flags.get('memory-messages')}`);
   const dataDir = flags.get('dir') ?? process.env['FERRY_BENCH_DIR'] ?? tmpdir();
   mkdirSync(dataDir, { recursive: true });
   return {
-    profile: { ...base, reps, memoryMessages },
+    profile: { ...base, reps, threads, memoryMessages },
     names,
     json: flags.has('json'),
     outPath: flags.get('out') ?? join(RESULTS_DIR, `${resultsName}.jsonl`),
@@ -59,6 +61,13 @@ export function parseCli(argv: readonly string[], resultsName: string): CliOptio
     ...(flags.has('markdown') ? { markdownPath: flags.get('markdown') === 'true' ? join(RESULTS_DIR, `${resultsName}.md`) : flags.get('markdown')! } : {}),
     dataDir,
   };
+}
+
+/** `--threads=0,1,auto`: Ferry's thread counts to run (whole numbers or 'auto'), at least one. */
+function parseThreads(value: string): (number | 'auto')[] {
+  const threads = value.split(',').map((t) => (t === 'auto' ? 'auto' : Number(t)));
+  if (value === 'true' || threads.some((t) => t !== 'auto' && (!Number.isInteger(t) || t < 0))) throw new Error(`--threads takes whole numbers or 'auto', separated by commas (got ${value})`);
+  return threads;
 }
 
 /** A progress line on stderr: a bar on a terminal, one line per cell otherwise. */
