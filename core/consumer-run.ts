@@ -10,6 +10,21 @@ import { refuseUnknownOptions } from './option-names.ts';
 import { exactlyOnceHandling } from './exactly-once.ts';
 import type { Transaction } from './transaction.ts';
 
+/**
+ * A `run()` handler without `exactlyOnce`: there is no transaction, so its second argument is
+ * `undefined` (declared so that a handler written for `exactlyOnce` does not compile here).
+ */
+export type RunHandler<V> = (delivery: Delivery<V>, tx?: undefined) => Promise<void> | void;
+
+/** A `run(handler, { exactlyOnce: true })` handler: `tx` is the delivery's transaction (issue 13). */
+export type ExactlyOnceHandler<V> = (delivery: Delivery<V>, tx: Transaction) => Promise<void> | void;
+
+/** Either kind of `run()` handler: what a run() takes before its options are read. */
+export type AnyRunHandler<V> = RunHandler<V> | ExactlyOnceHandler<V>;
+
+/** A `runBatches()` handler. */
+export type BatchHandler<V> = (batch: Delivery<V>[]) => Promise<void> | void;
+
 /** Options of `consumer.run()`. */
 export interface RunOptions {
   /** Handlers running at once. Default 1. */
@@ -52,8 +67,8 @@ export interface RunBatchesOptions {
 /** Consumers with a run() not yet resolved: a second one would share the consumer's slots unseen. */
 const running = new WeakSet<object>();
 
-type Handler<V> = (delivery: Delivery<V>, tx: Transaction) => Promise<void> | void;
-type BatchHandler<V> = (batch: Delivery<V>[]) => Promise<void> | void;
+/** What run() calls, whichever options it had: `tx` is a transaction exactly when exactlyOnce is true. */
+type Handler<V> = (delivery: Delivery<V>, tx: Transaction | undefined) => Promise<void> | void;
 type Failure = { readonly error: unknown } | undefined;
 
 /** Options must be a plain object (null and arrays were read as none: a new-user trial). */
@@ -68,17 +83,18 @@ function checkConcurrency(what: string, concurrency: unknown): number {
 }
 
 /** Runs `handler` over `source` until it ends; see the top of the file. */
-export async function runHandlers<V>(source: RunSource<V>, handler: Handler<V>, options: RunOptions = {}): Promise<void> {
+export async function runHandlers<V>(source: RunSource<V>, anyHandler: AnyRunHandler<V>, options: RunOptions = {}): Promise<void> {
   checkOptions('run options', options, ['concurrency', 'exactlyOnce']);
   const begin = options.exactlyOnce === true ? source.transaction : undefined;
   if (options.exactlyOnce !== undefined && typeof options.exactlyOnce !== 'boolean') throw new InvalidArgumentError(`run exactlyOnce must be true or false (got ${showValue(options.exactlyOnce)})`);
   if (options.exactlyOnce === true && !begin) throw new InvalidArgumentError('run exactlyOnce needs a consumer from ferry.consumer()');
   const concurrency = checkConcurrency('run', options.concurrency ?? 1);
-  if (typeof handler !== 'function') throw new InvalidArgumentError(`run needs a handler function (got ${showValue(handler)})`);
+  if (typeof anyHandler !== 'function') throw new InvalidArgumentError(`run needs a handler function (got ${showValue(anyHandler)})`);
+  const handler = anyHandler as Handler<V>; // called with a transaction exactly when exactlyOnce (checked above)
   const exactlyOnce = begin && exactlyOnceHandling(begin); // the run's transactions, their commits merged
   await runWorkers(source, concurrency, async (first, settler) => {
     for (let d: Delivery<V> | undefined = first; d; d = source.takeNow?.() ?? (await source.next())) {
-      let failure = exactlyOnce ? await exactlyOnce(d, handler) : handle(handler, d);
+      let failure = exactlyOnce ? await exactlyOnce(d, handler as ExactlyOnceHandler<V>) : handle(handler, d);
       if (failure instanceof Promise) failure = await failure;
       if (!(d as LeasedDelivery<V>).settled) settler.apply(d, failure); // unless the handler settled it itself
     }
@@ -116,9 +132,9 @@ const threw = (error: unknown): Failure => ({ error });
  * Calls the handler; a failure is what it threw. A handler that returns no promise is answered
  * at once (no turn, no promise per message); an async one as a promise of its failure.
  */
-function handle<A>(handler: (arg: A, tx: Transaction) => Promise<void> | void, arg: A): Failure | Promise<Failure> {
+function handle<A>(handler: (arg: A, tx?: undefined) => Promise<void> | void, arg: A): Failure | Promise<Failure> {
   try {
-    const result = handler(arg, undefined as unknown as Transaction); // no transaction without exactlyOnce
+    const result = handler(arg, undefined); // no transaction without exactlyOnce
     if (result !== undefined && result !== null && typeof (result as Promise<void>).then === 'function') return Promise.resolve(result).then(succeeded, threw);
     return undefined;
   } catch (error) {

@@ -13,7 +13,7 @@
 // message waiting in the buffer never ages toward an attempt.
 import { checkGroupPosition, type GroupPosition } from './group-position.ts';
 import { FerryError, InvalidArgumentError, type Clock, type Random, type TimerHandle, showValue } from '../wal/index.ts';
-import { runBatchHandlers, runHandlers, type RunBatchesOptions, type RunOptions, type RunSource } from './consumer-run.ts';
+import { runBatchHandlers, runHandlers, type AnyRunHandler, type BatchHandler, type ExactlyOnceHandler, type RunBatchesOptions, type RunHandler, type RunOptions, type RunSource } from './consumer-run.ts';
 import { ackMany } from './settle-many.ts';
 import { deliveryIterator } from './delivery-iterator.ts';
 import { ClosedError } from './errors.ts';
@@ -32,7 +32,7 @@ import type { Transaction } from './transaction.ts';
 import type { ResolvedTopicOptions } from './topic-options.ts';
 
 export type { Delivery, NackOptions } from './delivery.ts';
-export type { RunBatchesOptions, RunOptions } from './consumer-run.ts';
+export type { BatchHandler, ExactlyOnceHandler, RunBatchesOptions, RunHandler, RunOptions } from './consumer-run.ts';
 
 /** Options of `ferry.consumer()`. */
 export interface ConsumerOptions {
@@ -456,9 +456,16 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
    * Resolves once every handler it started is done and its outcome applied; rejects (after stopping the consumer and letting the other
    * handlers finish) if a delivery cannot be settled for a reason that is not retriable.
    * With `{ exactlyOnce: true }` the handler's second argument is a transaction: its publishes and
-   * the delivery's ack commit as one (issue 13); without it, the second argument is undefined.
+   * the delivery's ack commit as one (issue 13); without it, the second argument is undefined,
+   * and the types say so: `tx` is a `Transaction` only in a call whose options say
+   * `exactlyOnce: true` (a new-user trial found `tx` typed as one and undefined at run time).
    */
-  run(handler: (delivery: Delivery<V>, tx: Transaction) => Promise<void> | void, options: RunOptions = {}): Promise<void> {
+  run(handler: ExactlyOnceHandler<V>, options: RunOptions & { readonly exactlyOnce: true }): Promise<void>;
+  /** Runs `handler` on each delivery (see above); without `exactlyOnce` there is no `tx`. */
+  run(handler: RunHandler<V>, options?: RunOptions & { readonly exactlyOnce?: false }): Promise<void>;
+  /** `exactlyOnce` known only at run time (a `boolean`): `tx` is a transaction when it is true, else undefined. */
+  run(handler: (delivery: Delivery<V>, tx: Transaction | undefined) => Promise<void> | void, options?: RunOptions): Promise<void>;
+  run(handler: AnyRunHandler<V>, options: RunOptions = {}): Promise<void> {
     if (this.#stopped) return Promise.reject(new ClosedError(`consumer of group ${this.group}`));
     return runHandlers<V>(this.#runSource(), handler, options);
   }
@@ -470,7 +477,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
    * the handler did not settle itself (their acks travel together); throwing nacks each of them
    * with the error. Resolves and rejects as `run()` does.
    */
-  runBatches(handler: (batch: Delivery<V>[]) => Promise<void> | void, options: RunBatchesOptions = {}): Promise<void> {
+  runBatches(handler: BatchHandler<V>, options: RunBatchesOptions = {}): Promise<void> {
     if (this.#stopped) return Promise.reject(new ClosedError(`consumer of group ${this.group}`));
     return runBatchHandlers<V>(this.#runSource(), handler, options);
   }

@@ -31,7 +31,7 @@ export type { ResolvedTopicOptions, TopicOptions, Backoff } from './topic-option
 export { resolveTopicChanges } from './topic-changes.ts';
 export type { TopicChanges } from './topic-changes.ts';
 export type { Producer, ProducerOptions, PublishResult } from './producer.ts';
-export type { CloseOptions, Consumer, ConsumerFault, ConsumerOptions, Delivery, NackOptions, RunBatchesOptions, RunOptions } from './consumer.ts';
+export type { BatchHandler, CloseOptions, Consumer, ConsumerFault, ConsumerOptions, Delivery, ExactlyOnceHandler, NackOptions, RunBatchesOptions, RunHandler, RunOptions } from './consumer.ts';
 export type { SettleFailure } from './errors.ts';
 export type { Message } from './codec.ts';
 export type { Ordering } from './records.ts';

@@ -19,6 +19,7 @@ import {
   runBatchHandlers,
   runHandlers,
   deliveryIterator,
+  type BatchHandler,
   type CloseOptions,
   type ConsumerFault,
   type ConsumerOptions,
@@ -26,6 +27,7 @@ import {
   type Ordering,
   type ResolvedTopicOptions,
   type RunBatchesOptions,
+  type RunHandler,
   type RunOptions,
   type RunSource,
 } from '../../core/index.ts';
@@ -33,7 +35,7 @@ import { checkCloseOptions } from '../../core/close-options.ts';
 import { deadLetter } from './dead-letter.ts';
 import { leaseMarginMs, JetStreamDelivery, type NatsDeliveryOwner } from './delivery.ts';
 import type { NatsConsumer } from './types.ts';
-import { BackendUnavailableError } from './errors.ts';
+import { BackendUnavailableError, UnsupportedFeatureError } from './errors.ts';
 import { alignGroups, joinGroup, type GroupMember } from './groups.ts';
 import { withDeadline, type NatsLink } from './link.ts';
 import { partitionOfSubject } from './mapping.ts';
@@ -347,12 +349,15 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
    * Runs `handler` on each delivery, `concurrency` (default 1) at a time, until the consumer is
    * closed: resolving acks the message, throwing nacks it with the error.
    */
-  run(handler: (delivery: Delivery<V>) => Promise<void> | void, options: RunOptions = {}): Promise<void> {
+  run(handler: RunHandler<V>, options: RunOptions & { readonly exactlyOnce?: false } = {}): Promise<void> {
+    if ((options as RunOptions | null)?.exactlyOnce === true) {
+      return Promise.reject(new UnsupportedFeatureError('nats', 'run(handler, { exactlyOnce: true })', 'NATS has no transactions: use the embedded engine, or publish with message ids and ack after (at-least-once, deduplicated)'));
+    }
     return runHandlers<V>(this.#runSource(), handler, options);
   }
 
   /** Batches of what is ready, acked or nacked together, as the embedded consumer's runBatches(). */
-  runBatches(handler: (batch: Delivery<V>[]) => Promise<void> | void, options: RunBatchesOptions = {}): Promise<void> {
+  runBatches(handler: BatchHandler<V>, options: RunBatchesOptions = {}): Promise<void> {
     return runBatchHandlers<V>(this.#runSource(), handler, options);
   }
 
