@@ -2,9 +2,9 @@
 // and settle each with the handler's outcome (resolve = ack, throw = nack), through an
 // OutcomeSettler (a retriable failure is tried again while the lease lasts). A fatal failure
 // stops the consumer, lets the other handlers finish, then rejects. Runs on the caller's thread.
-import { InvalidArgumentError, showValue } from '../wal/index.ts';
+import { InvalidArgumentError, showValue, type FerryError } from '../wal/index.ts';
 import type { Delivery, LeasedDelivery } from './delivery.ts';
-import { AlreadyRunningError } from './errors.ts';
+import { AlreadyRunningError, HandlerThrewError, leaseIsGone } from './errors.ts';
 import { OutcomeSettler } from './outcome-settler.ts';
 import { refuseUnknownOptions } from './option-names.ts';
 import { exactlyOnceHandling } from './exactly-once.ts';
@@ -50,8 +50,12 @@ export interface RunSource<V> {
   sleep(ms: number): Promise<void>;
   /** Monotonic time, as delivery deadlines are. */
   now(): number;
-  /** A handler's outcome could not be applied: its lease was gone (it ran longer than the lease). */
-  lost(error: unknown, delivery: Delivery<V>): void;
+  /**
+   * A fault about `delivery` (reported through onFault): `settle`, a handler's outcome could not
+   * be applied because its lease was gone (it ran longer than the lease); `handler`, a handler
+   * threw after it settled its delivery (every delivery of its batch) itself.
+   */
+  fault(error: FerryError, delivery: Delivery<V>, during: 'settle' | 'handler'): void;
   /** A transaction whose outputs carry `headers` (exactlyOnce); absent where the engine has none. */
   transaction?(headers: Record<string, string>): Transaction;
 }
@@ -97,6 +101,7 @@ export async function runHandlers<V>(source: RunSource<V>, anyHandler: AnyRunHan
       let failure = exactlyOnce ? await exactlyOnce(d, handler as ExactlyOnceHandler<V>) : handle(handler, d);
       if (failure instanceof Promise) failure = await failure;
       if (!(d as LeasedDelivery<V>).settled) settler.apply(d, failure); // unless the handler settled it itself
+      else if (failure) unheard(source, 'run', [d], failure.error);
     }
   });
 }
@@ -120,9 +125,26 @@ export async function runBatchHandlers<V>(source: RunSource<V>, handler: BatchHa
       // leave deliveries unsettled here (a new-user trial saw a whole batch dead-lettered).
       let failure = handle(handler, batch.slice());
       if (failure instanceof Promise) failure = await failure;
-      for (const each of batch) if (!(each as LeasedDelivery<V>).settled) settler.apply(each, failure);
+      let nacked = false;
+      for (const each of batch) {
+        if ((each as LeasedDelivery<V>).settled) continue;
+        settler.apply(each, failure);
+        nacked = true;
+      }
+      if (failure && !nacked) unheard(source, 'runBatches', batch, failure.error);
     }
   });
+}
+
+/**
+ * A handler threw, but every delivery it had was settled already (by the handler itself, or, in an
+ * exactlyOnce run, by a commit whose lease was gone): the error cannot be a nack, so it is reported
+ * as a fault, never dropped (a new-user trial lost a batch handler's error in silence).
+ */
+function unheard<V>(source: RunSource<V>, run: 'run' | 'runBatches', deliveries: readonly Delivery<V>[], error: unknown): void {
+  const first = deliveries[0]!;
+  if (leaseIsGone(error)) source.fault(error as FerryError, first, 'settle'); // the lease went while it ran: the message comes back
+  else source.fault(new HandlerThrewError(run, first, deliveries.length, error), first, 'handler');
 }
 
 const succeeded = (): Failure => undefined;
@@ -158,7 +180,7 @@ async function runWorkers<V>(source: RunSource<V>, concurrency: number, work: (f
       fatal ??= { error };
       source.stop();
     };
-    const settler = new OutcomeSettler<V>({ sleep: (ms) => source.sleep(ms), now: () => source.now(), lost: (error, d) => source.lost(error, d), fatal: fail });
+    const settler = new OutcomeSettler<V>({ sleep: (ms) => source.sleep(ms), now: () => source.now(), lost: (error, d) => source.fault(error, d, 'settle'), fatal: fail });
     const worker = async (): Promise<void> => {
       try {
         const first = source.takeNow?.() ?? (await source.next());

@@ -27,6 +27,7 @@ describe('the NATS backend', () => {
     const consumer = ferry.consumer('g', { topics: ['unsupported'] });
     const d = await consumer.next();
     await expect(d!.extend(5000)).rejects.toMatchObject({ code: 'UNSUPPORTED' });
+    await expect(consumer.extendMany([d!], 5000)).rejects.toMatchObject({ code: 'UNSUPPORTED' }); // before any +WPI is sent
     await d!.extend(500); // within AckWait: fine
     await d!.ack();
     await expect(d!.ack()).rejects.toMatchObject({ code: 'STALE_DELIVERY' });

@@ -16,6 +16,9 @@ import {
   checkTopicNames,
   refuseUnknownOptions,
   ackMany,
+  extendMany,
+  messageFault,
+  tellFault,
   runBatchHandlers,
   runHandlers,
   deliveryIterator,
@@ -145,9 +148,10 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
     return () => this.#faultListeners.delete(listener);
   }
 
-  #fault(error: unknown, topic: string, partition: number | undefined, during: ConsumerFault['during']): void {
+  /** A join or pull that failed (retried with backoff); -1 for a join, which covers the whole topic. */
+  #fault(error: unknown, topic: string, partition: number | undefined, during: 'join' | 'fetch'): void {
     const typed = error instanceof FerryError ? error : new BackendUnavailableError('a pull', this.#host.link.settings.servers, this.#pollWaitMs, { cause: error });
-    for (const listener of this.#faultListeners) listener({ error: typed, topic, partition: partition ?? -1, during });
+    tellFault(this.#faultListeners, { error: typed, topic, partition: partition ?? -1, during });
   }
 
   #start(): Promise<void> {
@@ -363,8 +367,20 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
 
   /** Acks many deliveries with one promise, as the embedded consumer's ackMany(). */
   ackMany(deliveries: readonly Delivery<V>[]): Promise<void> {
-    return ackMany(deliveries);
+    return ackMany(deliveries, this.#isOurs);
   }
+
+  /**
+   * Extends many leases with one promise, as the embedded consumer's extendMany(): one +WPI per
+   * delivery (JetStream has no batch of them). `ms` beyond a delivery's topic's ackTimeoutMs is
+   * refused with UNSUPPORTED before any is sent, as extend() refuses it.
+   */
+  extendMany(deliveries: readonly Delivery<V>[], ms?: number): Promise<void> {
+    return extendMany(deliveries, ms, this.#isOurs, (d, wanted) => (d as JetStreamDelivery<V>).extendLimitError(wanted));
+  }
+
+  /** Handed out by this consumer (ackMany and extendMany refuse any other). */
+  readonly #isOurs = (d: Delivery): boolean => d instanceof JetStreamDelivery && d.belongsTo(this.#owner);
 
   #runSource(): RunSource<V> {
     return {
@@ -374,7 +390,7 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
       stop: () => void this.close(),
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       now,
-      lost: (error, d) => this.#fault(error, d.topic, d.partition, 'settle'),
+      fault: (error, d, during) => tellFault(this.#faultListeners, messageFault(error, d, during)),
     };
   }
 

@@ -17,6 +17,8 @@ export interface NatsConsumer<V = unknown> extends AsyncIterable<Delivery<V>> {
   run(handler: RunHandler<V>, options?: RunOptions & { readonly exactlyOnce?: false }): Promise<void>;
   runBatches(handler: BatchHandler<V>, options?: RunBatchesOptions): Promise<void>;
   ackMany(deliveries: readonly Delivery<V>[]): Promise<void>;
+  /** Extends many leases with one promise (see the embedded consumer's extendMany); `ms` at most the topic's ackTimeoutMs. */
+  extendMany(deliveries: readonly Delivery<V>[], ms?: number): Promise<void>;
   onFault(listener: (fault: ConsumerFault) => void): () => void;
   abandon(): void;
   close(options?: CloseOptions): Promise<void>;
