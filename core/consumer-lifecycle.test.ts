@@ -354,13 +354,13 @@ describe('a consumer does not give up on its own', () => {
     await ferry.producer().publish('jobs', { value: 'slow' });
     const consumer = ferry.consumer<string>('g', { topics: ['jobs'], maxInFlight: 1 });
     const faults: string[] = [];
-    consumer.onFault((f) => faults.push(`${f.during} ${f.error.code}`));
+    consumer.onFault((f) => faults.push(`${f.during} ${f.error.code} ${f.topic}[${f.partition}]@${f.offset} attempt ${f.attempt}`));
     let handled = 0;
     const running = consumer.run(async () => {
       if (handled++ === 0) await sleep(setup.clock, 1500); // past its 1 s lease, no extend()
     });
     await runClock(setup.clock, () => faults.length > 0, 3000);
-    expect(faults).toEqual(['settle STALE_DELIVERY']); // before: nothing at all
+    expect(faults).toEqual(['settle STALE_DELIVERY jobs[0]@0 attempt 1']); // before: nothing at all; then no offset or attempt (a new-user trial)
     await consumer.close({ timeoutMs: 0 });
     await running;
     await ferry.close({ timeoutMs: 0 });

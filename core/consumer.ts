@@ -13,8 +13,9 @@
 // message waiting in the buffer never ages toward an attempt.
 import { checkGroupPosition, type GroupPosition } from './group-position.ts';
 import { FerryError, InvalidArgumentError, type Clock, type Random, type TimerHandle, showValue } from '../wal/index.ts';
-import { runBatchHandlers, runHandlers, type RunBatchesOptions, type RunOptions, type RunSource } from './consumer-run.ts';
-import { ackMany } from './settle-many.ts';
+import { runBatchHandlers, runHandlers, type AnyRunHandler, type BatchHandler, type ExactlyOnceHandler, type RunBatchesOptions, type RunHandler, type RunOptions, type RunSource } from './consumer-run.ts';
+import { ackMany, extendMany } from './settle-many.ts';
+import { messageFault, tellFault, type ConsumerFault } from './consumer-fault.ts';
 import { deliveryIterator } from './delivery-iterator.ts';
 import { ClosedError } from './errors.ts';
 import { LeasedDelivery, errorText, type Delivery, type DeliveryLane, type DeliveryOwner } from './delivery.ts';
@@ -32,7 +33,8 @@ import type { Transaction } from './transaction.ts';
 import type { ResolvedTopicOptions } from './topic-options.ts';
 
 export type { Delivery, NackOptions } from './delivery.ts';
-export type { RunBatchesOptions, RunOptions } from './consumer-run.ts';
+export type { ConsumerFault, ConsumerMessageFault, ConsumerPartitionFault } from './consumer-fault.ts';
+export type { BatchHandler, ExactlyOnceHandler, RunBatchesOptions, RunHandler, RunOptions } from './consumer-run.ts';
 
 /** Options of `ferry.consumer()`. */
 export interface ConsumerOptions {
@@ -61,20 +63,6 @@ export interface CloseOptions {
    * kept); then the rest is handed back, uncharged. Default: the longest `ackTimeoutMs` of the topics.
    */
   readonly timeoutMs?: number;
-}
-
-/** A fault the consumer survived (it retries with backoff), for logs and metrics. */
-export interface ConsumerFault {
-  readonly error: FerryError;
-  readonly topic: string;
-  readonly partition: number;
-  /**
-   * What failed: joining the group, fetching, or (in `run()`) settling a handler's outcome whose
-   * lease was gone: the handler ran longer than `ackTimeoutMs` without `extend()`, so the message
-   * was or will be delivered again (settle failures of your own `ack()`/`nack()` reach you as
-   * their rejections instead).
-   */
-  readonly during: 'join' | 'fetch' | 'settle';
 }
 
 /** What the consumer needs from the engine. */
@@ -224,16 +212,10 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     return Math.min(MAX_BACKOFF_MS, 50 * 2 ** Math.min(failures, 10));
   }
 
-  /** A retriable failure: reported, then the caller backs off and tries again (for as long as the consumer is open). */
-  #fault(error: unknown, topic: string, partition: number, during: ConsumerFault['during']): boolean {
-    if (!(error instanceof FerryError && (error.retriable || during === 'settle'))) return false;
-    for (const listener of this.#faultListeners) {
-      try {
-        listener({ error, topic, partition, during });
-      } catch {
-        // a listener's own failure is not the consumer's
-      }
-    }
+  /** A retriable failure of a join or fetch: reported, then the caller backs off and tries again (for as long as the consumer is open). */
+  #fault(error: unknown, topic: string, partition: number, during: 'join' | 'fetch'): boolean {
+    if (!(error instanceof FerryError && error.retriable)) return false;
+    tellFault(this.#faultListeners, { error, topic, partition, during });
     return true;
   }
 
@@ -456,9 +438,16 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
    * Resolves once every handler it started is done and its outcome applied; rejects (after stopping the consumer and letting the other
    * handlers finish) if a delivery cannot be settled for a reason that is not retriable.
    * With `{ exactlyOnce: true }` the handler's second argument is a transaction: its publishes and
-   * the delivery's ack commit as one (issue 13); without it, the second argument is undefined.
+   * the delivery's ack commit as one (issue 13); without it, the second argument is undefined,
+   * and the types say so: `tx` is a `Transaction` only in a call whose options say
+   * `exactlyOnce: true` (a new-user trial found `tx` typed as one and undefined at run time).
    */
-  run(handler: (delivery: Delivery<V>, tx: Transaction) => Promise<void> | void, options: RunOptions = {}): Promise<void> {
+  run(handler: ExactlyOnceHandler<V>, options: RunOptions & { readonly exactlyOnce: true }): Promise<void>;
+  /** Runs `handler` on each delivery (see above); without `exactlyOnce` there is no `tx`. */
+  run(handler: RunHandler<V>, options?: RunOptions & { readonly exactlyOnce?: false }): Promise<void>;
+  /** `exactlyOnce` known only at run time (a `boolean`): `tx` is a transaction when it is true, else undefined. */
+  run(handler: (delivery: Delivery<V>, tx: Transaction | undefined) => Promise<void> | void, options?: RunOptions): Promise<void>;
+  run(handler: AnyRunHandler<V>, options: RunOptions = {}): Promise<void> {
     if (this.#stopped) return Promise.reject(new ClosedError(`consumer of group ${this.group}`));
     return runHandlers<V>(this.#runSource(), handler, options);
   }
@@ -470,7 +459,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
    * the handler did not settle itself (their acks travel together); throwing nacks each of them
    * with the error. Resolves and rejects as `run()` does.
    */
-  runBatches(handler: (batch: Delivery<V>[]) => Promise<void> | void, options: RunBatchesOptions = {}): Promise<void> {
+  runBatches(handler: BatchHandler<V>, options: RunBatchesOptions = {}): Promise<void> {
     if (this.#stopped) return Promise.reject(new ClosedError(`consumer of group ${this.group}`));
     return runBatchHandlers<V>(this.#runSource(), handler, options);
   }
@@ -481,8 +470,23 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
    * lists them; the others stay acked.
    */
   ackMany(deliveries: readonly Delivery<V>[]): Promise<void> {
-    return ackMany(deliveries, (d) => d instanceof LeasedDelivery && d.belongsTo(this.#owner));
+    return ackMany(deliveries, this.#isOurs);
   }
+
+  /**
+   * Extends the lease of every delivery of `deliveries` to end `ms` (default: each topic's
+   * `ackTimeoutMs`) from now, with one promise: for a batch handler that takes long. One command
+   * per partition; resolves once every lease is extended. If some cannot be (already settled, lease
+   * gone, a timeout), rejects once every answer is in with PARTLY_EXTENDED, whose `failures` lists
+   * them; the others stay extended. INVALID_ARGUMENT, with nothing extended, for a bad `ms` or
+   * anything but an array of this consumer's deliveries.
+   */
+  extendMany(deliveries: readonly Delivery<V>[], ms?: number): Promise<void> {
+    return extendMany(deliveries, ms, this.#isOurs);
+  }
+
+  /** Handed out by this consumer (ackMany and extendMany refuse any other). */
+  readonly #isOurs = (d: Delivery): boolean => d instanceof LeasedDelivery && d.belongsTo(this.#owner);
 
   #runSource(): RunSource<V> {
     return {
@@ -492,7 +496,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
       stop: () => void this.close(),
       sleep: (ms) => this.#sleep(ms),
       now: () => this.#host.clock.monotonicNow(),
-      lost: (error, d) => void this.#fault(error, d.topic, d.partition, 'settle'),
+      fault: (error, d, during) => tellFault(this.#faultListeners, messageFault(error, d, during)),
       ...(this.#host.transaction ? { transaction: (headers: Record<string, string>) => this.#host.transaction!(headers) } : {}),
     };
   }

@@ -89,6 +89,12 @@ export interface DeliveryLane {
   readonly ackTimeoutMs: number;
 }
 
+/** Why `ms` cannot be an extend's lease (`what`: the call, for the message), or undefined: a positive number, or undefined for the topic's ackTimeoutMs. */
+export function extendMsError(what: string, ms: unknown): InvalidArgumentError | undefined {
+  if (ms === undefined || (typeof ms === 'number' && Number.isFinite(ms) && ms > 0)) return undefined;
+  return new InvalidArgumentError(`${what} ms must be a positive number of ms, or left out for the topic's ackTimeoutMs (got ${showValue(ms)})`);
+}
+
 /** The text a nack stores for `error`: bounded, whatever the caller threw. */
 export function errorText(error: unknown): string | undefined {
   if (error === undefined) return undefined;
@@ -247,7 +253,8 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
   }
 
   extend(ms?: number): Promise<void> {
-    if (ms !== undefined && (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0)) return Promise.reject(new InvalidArgumentError(`extend ms must be a positive number (got ${showValue(ms)})`));
+    const badMs = extendMsError('extend', ms);
+    if (badMs) return Promise.reject(badMs);
     if (this.#settled) return Promise.reject(new StaleDeliveryError(this.topic, this.partition, this.offset, 'already settled, extend ignored'));
     if (!this.#owner.accepts()) return Promise.reject(new ClosedError(`consumer of group ${this.#owner.group}`));
     const from = this.#owner.now();

@@ -5,6 +5,7 @@ import type { EngineEvents } from './engine-events.ts';
 import type { OpenedEngine } from './engine-open.ts';
 import { ProducerFencedError } from './errors.ts';
 import { Consumer, type ConsumerOptions } from './consumer.ts';
+import { consumerFailedEvent } from './consumer-fault.ts';
 import { Producer, type ProducerOptions } from './producer.ts';
 
 /** An open consumer and the topics it reads. */
@@ -86,9 +87,7 @@ export class EngineClients {
       options,
     );
     this.#consumers.set(consumer as Consumer, [...new Set(options.topics)]);
-    consumer.onFault(({ error, topic, partition, during }) =>
-      this.#events.emit('consumerFailed', { type: 'consumerFailed', at: clock.now(), group, topic, partition, during, code: error.code, message: error.message }),
-    );
+    consumer.onFault((fault) => this.#events.emit('consumerFailed', consumerFailedEvent(group, clock.now(), fault)));
     return consumer;
   }
 

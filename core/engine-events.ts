@@ -7,6 +7,7 @@
 import type { Clock, TimerHandle } from '../wal/index.ts';
 import { InvalidArgumentError, OverloadedError, showValue } from '../wal/index.ts';
 import type { ResolvedAlertOptions } from './alert-options.ts';
+import type { ConsumerFailedEvent } from './consumer-fault.ts';
 import type { Collected, GroupMetrics, UnavailablePartition } from './metrics.ts';
 import type { PartitionEvent } from './partition-metrics.ts';
 import { REDRIVE_GROUP } from './redrive.ts';
@@ -33,8 +34,8 @@ export interface FerryEventMap {
   readonly lagRecovered: { readonly type: 'lagRecovered'; readonly at: number; readonly topic: string; readonly group: string; readonly lag: number; readonly lagAgeMs: number };
   /** A group has unsettled messages on a topic and settled none for `alerts.stalledAfterMs`. */
   readonly consumerStalled: { readonly type: 'consumerStalled'; readonly at: number; readonly topic: string; readonly group: string; readonly lag: number; readonly stalledForMs: number };
-  /** A consumer of this engine could not join or fetch from a partition. */
-  readonly consumerFailed: { readonly type: 'consumerFailed'; readonly at: number; readonly group: string; readonly topic: string; readonly partition: number; readonly during: 'join' | 'fetch' | 'settle'; readonly code: string; readonly message: string };
+  /** A consumer of this engine reported a fault (see ConsumerFault): it could not join or fetch, or (with `offset` and `attempt`) a handler's outcome was lost or its error could not be a nack. */
+  readonly consumerFailed: ConsumerFailedEvent;
   /** A worker thread died and its shard restarted (from its logs). */
   readonly shardRestarted: { readonly type: 'shardRestarted'; readonly at: number; readonly shard: number; readonly restarts: number };
   /** A shard spent its restart budget and is stopped until the engine is reopened. */

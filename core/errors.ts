@@ -184,10 +184,25 @@ export class TopicOptionFixedError extends FerryError {
 }
 registerErrorCode(TopicOptionFixedError.code, TopicOptionFixedError as unknown as typeof FerryError);
 
-/** One delivery that `ackMany` could not settle, and why. */
+/** One delivery that `ackMany` could not settle (or `extendMany` could not extend), and why. */
 export interface SettleFailure {
   readonly delivery: Delivery;
   readonly error: unknown;
+}
+
+/**
+ * Some of many deliveries were not settled or extended (ackMany, extendMany): `failures` lists
+ * them, each with its error; the message counts them and shows the first error.
+ */
+abstract class PartlyDoneError extends FerryError {
+  declare readonly failures: readonly SettleFailure[];
+  constructor(code: string, failures: readonly SettleFailure[], total: number, what: string, advice: string) {
+    const first = failures[0];
+    const why = first === undefined ? '' : `; the first: ${first.error instanceof Error ? first.error.message : String(first.error)}`;
+    super(code, `${failures.length} of ${total} ${what} failed${why}. error.failures lists each with its error: ${advice}`, false, { details: { failed: failures.length, total } });
+    // Not enumerable: a logger that serializes the error should not dump every message and lease.
+    Object.defineProperty(this, 'failures', { value: failures, enumerable: false });
+  }
 }
 
 /**
@@ -196,20 +211,45 @@ export interface SettleFailure {
  * it keeps the outcome it already had (a delivery listed twice, or settled before the call).
  * STALE_DELIVERY otherwise, or CLOSED: its lease is gone, it was or will be delivered again.
  */
-export class PartlySettledError extends FerryError {
+export class PartlySettledError extends PartlyDoneError {
   static readonly code = 'PARTLY_SETTLED';
-  declare readonly failures: readonly SettleFailure[];
   constructor(failures: readonly SettleFailure[], total: number) {
-    const first = failures[0];
-    const why = first === undefined ? '' : `; the first: ${first.error instanceof Error ? first.error.message : String(first.error)}`;
-    super(
-      PartlySettledError.code,
-      `${failures.length} of ${total} acks failed${why}. error.failures lists each with its error: a retriable one is still leased to you (ack it again); one "already settled" keeps the outcome it had; one whose lease is gone (STALE_DELIVERY, CLOSED) was or will be delivered again`,
-      false,
-      { details: { failed: failures.length, total } },
-    );
-    // Not enumerable: a logger that serializes the error should not dump every message and lease.
-    Object.defineProperty(this, 'failures', { value: failures, enumerable: false });
+    super(PartlySettledError.code, failures, total, 'acks', 'a retriable one is still leased to you (ack it again); one "already settled" keeps the outcome it had; one whose lease is gone (STALE_DELIVERY, CLOSED) was or will be delivered again');
   }
 }
 registerErrorCode(PartlySettledError.code, PartlySettledError as unknown as typeof FerryError);
+
+/**
+ * A `run()` or `runBatches()` handler threw after it had settled its delivery (every delivery of
+ * its batch) itself: the error could not become a nack, so it is reported through
+ * `consumer.onFault` (`during: 'handler'`) and the `consumerFailed` event instead of being lost.
+ * `cause` is what the handler threw. Nothing is retried: the handler's own ack or nack stands.
+ */
+export class HandlerThrewError extends FerryError {
+  static readonly code = 'HANDLER_THREW';
+  constructor(run: 'run' | 'runBatches', where: { readonly topic: string; readonly partition: number; readonly offset: number; readonly attempt: number }, batchSize: number, thrown: unknown) {
+    const what = run === 'run' ? `its delivery ${where.topic}[${where.partition}]@${where.offset} (attempt ${where.attempt})` : `all ${batchSize} deliveries of its batch (the first ${where.topic}[${where.partition}]@${where.offset}, attempt ${where.attempt})`;
+    const text = thrown instanceof Error ? `${thrown.name}: ${thrown.message}` : showValue(thrown);
+    super(
+      HandlerThrewError.code,
+      `a ${run}() handler threw after it settled ${what} itself, so its error could not become a nack and the handler's own settle stands: ${text}. error.cause is what it threw; settle in the handler only once nothing after it can fail, or catch inside the handler`,
+      false,
+      { cause: thrown, details: { run, ...where, batchSize } },
+    );
+  }
+}
+registerErrorCode(HandlerThrewError.code, HandlerThrewError as unknown as typeof FerryError);
+
+/**
+ * `consumer.extendMany()` extended some of its deliveries' leases, not all: `failures` lists the
+ * others, each with its error. Retriable: still leased to you until its old deadline, extend it
+ * again. STALE_DELIVERY or CLOSED: already settled, or its lease is gone (it was or will be
+ * delivered again): drop that copy.
+ */
+export class PartlyExtendedError extends PartlyDoneError {
+  static readonly code = 'PARTLY_EXTENDED';
+  constructor(failures: readonly SettleFailure[], total: number) {
+    super(PartlyExtendedError.code, failures, total, 'extends', 'a retriable one is still leased to you until its old deadline (extend it again); one already settled, or whose lease is gone (STALE_DELIVERY, CLOSED), is not yours to finish: drop it');
+  }
+}
+registerErrorCode(PartlyExtendedError.code, PartlyExtendedError as unknown as typeof FerryError);

@@ -31,7 +31,7 @@ export type { ResolvedTopicOptions, TopicOptions, Backoff } from './topic-option
 export { resolveTopicChanges } from './topic-changes.ts';
 export type { TopicChanges } from './topic-changes.ts';
 export type { Producer, ProducerOptions, PublishResult } from './producer.ts';
-export type { CloseOptions, Consumer, ConsumerFault, ConsumerOptions, Delivery, NackOptions, RunBatchesOptions, RunOptions } from './consumer.ts';
+export type { BatchHandler, CloseOptions, Consumer, ConsumerFault, ConsumerMessageFault, ConsumerPartitionFault, ConsumerOptions, Delivery, ExactlyOnceHandler, NackOptions, RunBatchesOptions, RunHandler, RunOptions } from './consumer.ts';
 export type { SettleFailure } from './errors.ts';
 export type { Message } from './codec.ts';
 export type { Ordering } from './records.ts';
@@ -47,6 +47,8 @@ export {
   DeadLetterTopicConflictError,
   ProducerFencedError,
   PartlySettledError,
+  PartlyExtendedError,
+  HandlerThrewError,
   RequestTimeoutError,
   StaleDeliveryError,
   TopicConflictError,
@@ -65,11 +67,12 @@ export { refuseUnknownOptions } from './option-names.ts';
 export { resolveTopicOptions, assertSameTopicOptions, assertDeadLetterTarget, DEAD_LETTER_TOPIC_OPTIONS } from './topic-options.ts';
 export { backoffDelayMs } from './backoff.ts';
 export { runBatchHandlers, runHandlers } from './consumer-run.ts';
-export { ackMany } from './settle-many.ts';
+export { consumerFailedEvent, messageFault, tellFault } from './consumer-fault.ts';
+export { ackMany, extendMany } from './settle-many.ts';
 export { deliveryIterator } from './delivery-iterator.ts';
 export type { RunSource } from './consumer-run.ts';
 export { leaseIsGone, unknownGroupToDelete } from './errors.ts';
-export { errorText } from './delivery.ts';
+export { errorText, extendMsError } from './delivery.ts';
 export { nackOptionsError } from './nack-options.ts';
 export type { Transaction } from './transaction.ts';
 export type { InDoubtInfo, ResolveInDoubt } from './transactions.ts';

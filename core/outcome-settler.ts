@@ -15,7 +15,7 @@ export interface OutcomeHost<V> {
   /** Monotonic time, as delivery deadlines are. */
   now(): number;
   /** The outcome could not be applied: the lease was gone (the handler ran longer than the lease). */
-  lost(error: unknown, delivery: Delivery<V>): void;
+  lost(error: FerryError, delivery: Delivery<V>): void;
   /** A failure that is not retriable: the run stops. */
   fatal(error: unknown): void;
 }
@@ -70,7 +70,7 @@ export class OutcomeSettler<V> {
   #failed(d: Delivery<V>, error: unknown, failure: Failure, tries: number): void {
     // A lost lease or a closed consumer: the message comes back to some consumer. Said through
     // onFault: a handler that outlives its lease otherwise sees its work redone in silence.
-    if (leaseIsGone(error)) this.#host.lost(error, d);
+    if (leaseIsGone(error)) this.#host.lost(error as FerryError, d); // leaseIsGone: a FerryError
     else if (!(error instanceof FerryError && error.retriable)) this.#host.fatal(error);
     else if (this.#host.now() < deadlineOf(d)) {
       // Retriable, and the lease lasts: try again after a backoff (the slot stays counted).

@@ -4,9 +4,10 @@
 // test then checks that the backend refuses it with a typed error, never that it is skipped.
 // Real time throughout (short leases); every topic name is fresh, so tests share one backend.
 import { describe, expect, it, type TestContext } from 'vitest';
-import type { Delivery, Message, PublishResult, TopicOptions, ConsumerOptions, DeadLetterInfo, FerryEventMap, FerryEventName, TopicChanges } from '../index.ts';
+import type { ConsumerFault, Delivery, Message, PublishResult, TopicOptions, ConsumerOptions, DeadLetterInfo, FerryEventMap, FerryEventName, TopicChanges } from '../index.ts';
 import type { ResolvedTopicOptions } from '../core/index.ts';
 import { fresh, nextWithin, sleep, takeAll } from './conformance-helpers.ts';
+import { describeConsumerConformance } from './conformance-consumer.ts';
 import { describeMetricsConformance } from './conformance-metrics.ts';
 
 /** The part of Ferry's API the suite uses: what both `Ferry` and `NatsFerry` provide. */
@@ -57,6 +58,8 @@ export interface ConsumerApi<V> extends AsyncIterable<Delivery<V>> {
   run(handler: (d: Delivery<V>) => Promise<void> | void, options?: { readonly concurrency?: number }): Promise<void>;
   runBatches(handler: (batch: Delivery<V>[]) => Promise<void> | void, options?: { readonly maxBatchSize?: number; readonly concurrency?: number }): Promise<void>;
   ackMany(deliveries: readonly Delivery<V>[]): Promise<void>;
+  extendMany(deliveries: readonly Delivery<V>[], ms?: number): Promise<void>;
+  onFault(listener: (fault: ConsumerFault) => void): () => void;
   close(options?: { readonly timeoutMs?: number }): Promise<void>;
 }
 
@@ -577,6 +580,7 @@ export function describeConformance(name: string, backend: ConformanceBackend, f
       if (features.acksSurviveCrash) expect(again).toEqual([]);
     });
 
+    describeConsumerConformance(ferryFor);
     describeMetricsConformance(ferryFor, features);
   });
 }

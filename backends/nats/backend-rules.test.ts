@@ -27,9 +27,13 @@ describe('the NATS backend', () => {
     const consumer = ferry.consumer('g', { topics: ['unsupported'] });
     const d = await consumer.next();
     await expect(d!.extend(5000)).rejects.toMatchObject({ code: 'UNSUPPORTED' });
+    await expect(consumer.extendMany([d!], 5000)).rejects.toMatchObject({ code: 'UNSUPPORTED' }); // before any +WPI is sent
     await d!.extend(500); // within AckWait: fine
     await d!.ack();
     await expect(d!.ack()).rejects.toMatchObject({ code: 'STALE_DELIVERY' });
+    // No transactions, so no exactlyOnce run (its types refuse it too: core/run-handler-types.test.ts).
+    const untypedRun = consumer.run.bind(consumer) as (handler: () => void, options: object) => Promise<void>;
+    await expect(untypedRun(() => {}, { exactlyOnce: true })).rejects.toMatchObject({ code: 'UNSUPPORTED', message: expect.stringContaining('exactlyOnce') });
     await consumer.close();
     // The embedded engine's admin, browsing and transactions: typed refusals, not a TypeError from JavaScript.
     const untyped = ferry as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;

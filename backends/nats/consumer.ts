@@ -16,9 +16,13 @@ import {
   checkTopicNames,
   refuseUnknownOptions,
   ackMany,
+  extendMany,
+  messageFault,
+  tellFault,
   runBatchHandlers,
   runHandlers,
   deliveryIterator,
+  type BatchHandler,
   type CloseOptions,
   type ConsumerFault,
   type ConsumerOptions,
@@ -26,6 +30,7 @@ import {
   type Ordering,
   type ResolvedTopicOptions,
   type RunBatchesOptions,
+  type RunHandler,
   type RunOptions,
   type RunSource,
 } from '../../core/index.ts';
@@ -33,7 +38,7 @@ import { checkCloseOptions } from '../../core/close-options.ts';
 import { deadLetter } from './dead-letter.ts';
 import { leaseMarginMs, JetStreamDelivery, type NatsDeliveryOwner } from './delivery.ts';
 import type { NatsConsumer } from './types.ts';
-import { BackendUnavailableError } from './errors.ts';
+import { BackendUnavailableError, UnsupportedFeatureError } from './errors.ts';
 import { alignGroups, joinGroup, type GroupMember } from './groups.ts';
 import { withDeadline, type NatsLink } from './link.ts';
 import { partitionOfSubject } from './mapping.ts';
@@ -143,9 +148,10 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
     return () => this.#faultListeners.delete(listener);
   }
 
-  #fault(error: unknown, topic: string, partition: number | undefined, during: ConsumerFault['during']): void {
+  /** A join or pull that failed (retried with backoff); -1 for a join, which covers the whole topic. */
+  #fault(error: unknown, topic: string, partition: number | undefined, during: 'join' | 'fetch'): void {
     const typed = error instanceof FerryError ? error : new BackendUnavailableError('a pull', this.#host.link.settings.servers, this.#pollWaitMs, { cause: error });
-    for (const listener of this.#faultListeners) listener({ error: typed, topic, partition: partition ?? -1, during });
+    tellFault(this.#faultListeners, { error: typed, topic, partition: partition ?? -1, during });
   }
 
   #start(): Promise<void> {
@@ -347,19 +353,34 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
    * Runs `handler` on each delivery, `concurrency` (default 1) at a time, until the consumer is
    * closed: resolving acks the message, throwing nacks it with the error.
    */
-  run(handler: (delivery: Delivery<V>) => Promise<void> | void, options: RunOptions = {}): Promise<void> {
+  run(handler: RunHandler<V>, options: RunOptions & { readonly exactlyOnce?: false } = {}): Promise<void> {
+    if ((options as RunOptions | null)?.exactlyOnce === true) {
+      return Promise.reject(new UnsupportedFeatureError('nats', 'run(handler, { exactlyOnce: true })', 'NATS has no transactions: use the embedded engine, or publish with message ids and ack after (at-least-once, deduplicated)'));
+    }
     return runHandlers<V>(this.#runSource(), handler, options);
   }
 
   /** Batches of what is ready, acked or nacked together, as the embedded consumer's runBatches(). */
-  runBatches(handler: (batch: Delivery<V>[]) => Promise<void> | void, options: RunBatchesOptions = {}): Promise<void> {
+  runBatches(handler: BatchHandler<V>, options: RunBatchesOptions = {}): Promise<void> {
     return runBatchHandlers<V>(this.#runSource(), handler, options);
   }
 
   /** Acks many deliveries with one promise, as the embedded consumer's ackMany(). */
   ackMany(deliveries: readonly Delivery<V>[]): Promise<void> {
-    return ackMany(deliveries);
+    return ackMany(deliveries, this.#isOurs);
   }
+
+  /**
+   * Extends many leases with one promise, as the embedded consumer's extendMany(): one +WPI per
+   * delivery (JetStream has no batch of them). `ms` beyond a delivery's topic's ackTimeoutMs is
+   * refused with UNSUPPORTED before any is sent, as extend() refuses it.
+   */
+  extendMany(deliveries: readonly Delivery<V>[], ms?: number): Promise<void> {
+    return extendMany(deliveries, ms, this.#isOurs, (d, wanted) => (d as JetStreamDelivery<V>).extendLimitError(wanted));
+  }
+
+  /** Handed out by this consumer (ackMany and extendMany refuse any other). */
+  readonly #isOurs = (d: Delivery): boolean => d instanceof JetStreamDelivery && d.belongsTo(this.#owner);
 
   #runSource(): RunSource<V> {
     return {
@@ -369,7 +390,7 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
       stop: () => void this.close(),
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       now,
-      lost: (error, d) => this.#fault(error, d.topic, d.partition, 'settle'),
+      fault: (error, d, during) => tellFault(this.#faultListeners, messageFault(error, d, during)),
     };
   }
 

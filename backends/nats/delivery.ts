@@ -4,8 +4,8 @@
 // a settle after the deadline is refused (STALE_DELIVERY), since JetStream itself would accept it
 // even though the message was redelivered meanwhile. Caller's thread.
 import type { JsMsg } from '@nats-io/jetstream';
-import { InvalidArgumentError, showValue } from '../../wal/index.ts';
-import { ClosedError, OnceKeyBusyError, StaleDeliveryError, errorText, nackOptionsError, type DeadLetterInfo, type Delivery, type NackOptions, type ResolvedTopicOptions } from '../../core/index.ts';
+import { InvalidArgumentError } from '../../wal/index.ts';
+import { ClosedError, OnceKeyBusyError, StaleDeliveryError, errorText, extendMsError, nackOptionsError, type DeadLetterInfo, type Delivery, type NackOptions, type ResolvedTopicOptions } from '../../core/index.ts';
 import { UnsupportedFeatureError } from './errors.ts';
 import type { SettleSignal } from './ack-confirms.ts';
 import type { NatsOnceKeys, OnceAsker, OnceClaim } from './once-keys.ts';
@@ -156,10 +156,8 @@ export class JetStreamDelivery<V = unknown> implements Delivery<V> {
   }
 
   async extend(ms?: number): Promise<void> {
-    if (ms !== undefined && (typeof ms !== 'number' || !Number.isFinite(ms) || ms <= 0)) throw new InvalidArgumentError(`extend ms must be a positive number (got ${showValue(ms)})`);
-    if (ms !== undefined && ms > this.options.ackTimeoutMs) {
-      throw new UnsupportedFeatureError('nats', `extend(${ms}) beyond the topic's ackTimeoutMs (${this.options.ackTimeoutMs})`, 'JetStream restarts the full AckWait on each extend: call extend() again before it ends');
-    }
+    const refused = extendMsError('extend', ms) ?? this.extendLimitError(ms);
+    if (refused) throw refused;
     this.#refuseExtend();
     // One +WPI per delivery at a time (which bounds what waits for an answer): a later extend
     // goes out after it, its lease measured from then.
@@ -173,6 +171,17 @@ export class JetStreamDelivery<V = unknown> implements Delivery<V> {
     }
     this.deadline = Math.max(this.deadline, from + this.options.ackTimeoutMs - leaseMarginMs(this.options.ackTimeoutMs));
     if (this.#claims) await this.#owner.onceKeys.extend(this.#asker(), this.#claims, this.offset);
+  }
+
+  /** An extend by `ms` that JetStream cannot make (past the topic's AckWait: each +WPI restarts the full AckWait), or undefined. */
+  extendLimitError(ms: number | undefined): UnsupportedFeatureError | undefined {
+    if (ms === undefined || ms <= this.options.ackTimeoutMs) return undefined;
+    return new UnsupportedFeatureError('nats', `extend(${ms}) beyond the topic's ackTimeoutMs (${this.options.ackTimeoutMs})`, 'JetStream restarts the full AckWait on each extend: call extend() again before it ends');
+  }
+
+  /** @internal Handed out by the consumer whose deliveries settle through `owner`. */
+  belongsTo(owner: NatsDeliveryOwner): boolean {
+    return this.#owner === owner;
   }
 
   /** Throws if an extend cannot be sent now (settled, closed, lease over); else returns now. */

@@ -14,6 +14,7 @@ import {
   assertDeadLetterTarget,
   checkName,
   checkTopicNames,
+  consumerFailedEvent,
   refuseUnknownOptions,
   resolveTopicOptions,
   unknownGroupToDelete,
@@ -181,9 +182,7 @@ export class NatsFerry {
     checkName('group', group);
     const consumer: JetStreamConsumer<V> = new JetStreamConsumer<V>({ link: this.#link, topics: this.#topics, recorder: this.#recorder, onceKeys: this.#onceKeys, onClose: () => this.#consumers.delete(consumer as JetStreamConsumer) }, group, options);
     this.#consumers.add(consumer as JetStreamConsumer);
-    consumer.onFault(({ error, topic, partition, during }) =>
-      this.#events.emit('consumerFailed', { type: 'consumerFailed', at: Date.now(), group, topic, partition, during, code: error.code, message: error.message }),
-    );
+    consumer.onFault((fault) => this.#events.emit('consumerFailed', consumerFailedEvent(group, Date.now(), fault)));
     return consumer;
   }
 

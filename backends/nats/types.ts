@@ -1,6 +1,6 @@
 // The NATS backend's public types: what NatsFerry hands out, declared without the client
 // library's types, so the package's types load without the optional @nats-io peers installed.
-import type { CloseOptions, ConsumerFault, Delivery, GroupCounters, HistogramSnapshot, Message, PublishResult, RunBatchesOptions, RunOptions, UnavailablePartition } from '../../core/index.ts';
+import type { BatchHandler, CloseOptions, ConsumerFault, Delivery, GroupCounters, HistogramSnapshot, Message, PublishResult, RunBatchesOptions, RunHandler, RunOptions, UnavailablePartition } from '../../core/index.ts';
 
 /** A producer on NATS: `publish` resolves once the stream confirmed the message (PubAck). */
 export interface NatsProducer {
@@ -13,9 +13,12 @@ export interface NatsProducer {
 export interface NatsConsumer<V = unknown> extends AsyncIterable<Delivery<V>> {
   readonly group: string;
   next(): Promise<Delivery<V> | undefined>;
-  run(handler: (delivery: Delivery<V>) => Promise<void> | void, options?: RunOptions): Promise<void>;
-  runBatches(handler: (batch: Delivery<V>[]) => Promise<void> | void, options?: RunBatchesOptions): Promise<void>;
+  /** As the embedded consumer's run(), without `exactlyOnce` (NATS has no transactions: refused with UNSUPPORTED), so `tx` is always undefined. */
+  run(handler: RunHandler<V>, options?: RunOptions & { readonly exactlyOnce?: false }): Promise<void>;
+  runBatches(handler: BatchHandler<V>, options?: RunBatchesOptions): Promise<void>;
   ackMany(deliveries: readonly Delivery<V>[]): Promise<void>;
+  /** Extends many leases with one promise (see the embedded consumer's extendMany); `ms` at most the topic's ackTimeoutMs. */
+  extendMany(deliveries: readonly Delivery<V>[], ms?: number): Promise<void>;
   onFault(listener: (fault: ConsumerFault) => void): () => void;
   abandon(): void;
   close(options?: CloseOptions): Promise<void>;
