@@ -41,8 +41,8 @@ export interface ConsumerOptions {
   readonly topics: readonly string[];
   /**
    * Deliveries held at once: fetched into the buffer or held by handlers, unsettled. Default 64.
-   * An ack or nack frees its slot when it is given, as a broker's prefetch does; at most another
-   * `maxInFlight` acks may wait for the disk before the consumer stops fetching.
+   * An ack or nack frees its slot when it is given, as a broker's prefetch does; up to
+   * `4 × maxInFlight` acks may wait for the disk before the consumer stops fetching.
    * Buffered messages are never charged an attempt, but one that waits longer than the topic's
    * `ackTimeoutMs` is handed back and fetched again: keep it near what the handlers start within
    * that time (about `concurrency × ackTimeoutMs / handler time`).
@@ -82,6 +82,13 @@ interface Fetched extends DeliveryLane {
   /** When their leases run out unless a handler takes them (the consumer's monotonic clock). */
   readonly expiresAt: number;
 }
+
+/**
+ * Windows of acks and nacks that may wait for the disk (given, not yet durable) before fetching
+ * pauses: a bound on what they hold in memory. One window tied the rate to the window over an
+ * fsync round trip (maxInFlight 64: 31k msg/s at 24 µs per message; four windows: 63k–68k).
+ */
+const SETTLING_WINDOWS = 4;
 
 const CONSUMER_OPTIONS = ['topics', 'maxInFlight', 'ordering', 'pollWaitMs', 'startAt'];
 
@@ -294,15 +301,15 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
 
   /**
    * Pumps wake once a quarter of the window is free (or someone waits with nothing buffered), so
-   * fetches stay large instead of one message per ack; never while the settling acks fill a window.
+   * fetches stay large instead of one message per ack; never while the acks waiting for the disk fill their windows.
    */
   #wakePumps(): void {
     if (this.#capacityWaiters.length > 0 && this.#mayFetch()) for (const wake of this.#capacityWaiters.splice(0)) wake();
   }
 
-  /** Room for a fetch: a quarter of the window free, or any room once the buffer ran dry; never while the settling acks fill a window. */
+  /** Room for a fetch: a quarter of the window free, or any room once the buffer ran dry; never while the acks waiting for the disk fill their windows. */
   #mayFetch(): boolean {
-    if (this.#settlingCount >= this.#maxInFlight) return false;
+    if (this.#settlingCount >= this.#maxInFlight * SETTLING_WINDOWS) return false;
     const free = this.#maxInFlight - this.#inFlight;
     return free >= Math.max(1, this.#maxInFlight >> 2) || (free > 0 && this.#buffer.size === 0);
   }
