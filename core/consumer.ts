@@ -17,6 +17,7 @@ import { runBatchHandlers, runHandlers, type AnyRunHandler, type BatchHandler, t
 import { ackMany, extendMany } from './settle-many.ts';
 import { messageFault, tellFault, type ConsumerFault } from './consumer-fault.ts';
 import { deliveryIterator } from './delivery-iterator.ts';
+import { mayFetch } from './fetch-window.ts';
 import { ClosedError } from './errors.ts';
 import { LeasedDelivery, errorText, type Delivery, type DeliveryLane, type DeliveryOwner } from './delivery.ts';
 import { DeliveryBuffer } from './delivery-buffer.ts';
@@ -42,7 +43,8 @@ export interface ConsumerOptions {
   /**
    * Deliveries held at once: fetched into the buffer or held by handlers, unsettled. Default 64.
    * An ack or nack frees its slot when it is given, as a broker's prefetch does; up to
-   * `4 × maxInFlight` acks may wait for the disk before the consumer stops fetching.
+   * `4 × maxInFlight` acks (past one window, 64 MiB of their messages) may wait for the disk
+   * before the consumer stops fetching.
    * Buffered messages are never charged an attempt, but one that waits longer than the topic's
    * `ackTimeoutMs` is handed back and fetched again: keep it near what the handlers start within
    * that time (about `concurrency × ackTimeoutMs / handler time`).
@@ -83,13 +85,6 @@ interface Fetched extends DeliveryLane {
   readonly expiresAt: number;
 }
 
-/**
- * Windows of acks and nacks that may wait for the disk (given, not yet durable) before fetching
- * pauses: a bound on what they hold in memory. One window tied the rate to the window over an
- * fsync round trip (maxInFlight 64: 31k msg/s at 24 µs per message; four windows: 63k–68k).
- */
-const SETTLING_WINDOWS = 4;
-
 const CONSUMER_OPTIONS = ['topics', 'maxInFlight', 'ordering', 'pollWaitMs', 'startAt'];
 
 /** Longest backoff between retries of a failing fetch or join. */
@@ -120,6 +115,8 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
    * wait: a disk slower than the handlers holds the consumer back instead of piling acks up.
    */
   #settlingCount = 0;
+  /** Their messages' encoded bytes. */
+  #settlingBytes = 0;
   /** Handed out, not settled, lease not known to be gone. */
   readonly #held = new HeldList<LeasedDelivery<V>>();
   #takers: ((message: DeliveredMessage | undefined, from?: Fetched) => void)[] = [];
@@ -300,18 +297,16 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   }
 
   /**
-   * Pumps wake once a quarter of the window is free (or someone waits with nothing buffered), so
-   * fetches stay large instead of one message per ack; never while the acks waiting for the disk fill their windows.
+   * Pumps wake once a fetch may go (a quarter of the window free, or someone waits with nothing
+   * buffered; never while the acks waiting for the disk fill their windows).
    */
   #wakePumps(): void {
     if (this.#capacityWaiters.length > 0 && this.#mayFetch()) for (const wake of this.#capacityWaiters.splice(0)) wake();
   }
 
-  /** Room for a fetch: a quarter of the window free, or any room once the buffer ran dry; never while the acks waiting for the disk fill their windows. */
+  /** Room for a fetch (see core/fetch-window.ts). */
   #mayFetch(): boolean {
-    if (this.#settlingCount >= this.#maxInFlight * SETTLING_WINDOWS) return false;
-    const free = this.#maxInFlight - this.#inFlight;
-    return free >= Math.max(1, this.#maxInFlight >> 2) || (free > 0 && this.#buffer.size === 0);
+    return mayFetch(this.#maxInFlight, this.#inFlight, this.#buffer.size, this.#settlingCount, this.#settlingBytes);
   }
 
   /** A held delivery's ack or nack is queued: its slot is free now, its answer counted as settling. */
@@ -319,6 +314,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     if (!d.holdsSlot) return;
     d.settling = true;
     this.#settlingCount++;
+    this.#settlingBytes += d.encodedBytes;
     this.#leave(d);
   }
 
@@ -327,6 +323,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     if (!d.settling) return;
     d.settling = false;
     this.#settlingCount--;
+    this.#settlingBytes -= d.encodedBytes;
     d.holdsSlot = true;
     this.#held.add(d);
     this.#inFlight++;
@@ -338,6 +335,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     if (d.settling && !d.holdsSlot) {
       d.settling = false;
       this.#settlingCount--;
+      this.#settlingBytes -= d.encodedBytes;
       this.#wakePumps();
       return;
     }

@@ -136,6 +136,8 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
   readonly publishedAt: number;
   readonly deadLetter: DeadLetterInfo | undefined;
   readonly token: string;
+  /** @internal The message's encoded size: what its consumer counts against its memory bounds. */
+  readonly encodedBytes: number;
   /** When the lease runs out, as far as this consumer knows (its own monotonic clock). */
   deadline: number;
   /** Holds one of the consumer's in-flight slots. */
@@ -177,6 +179,7 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
     this.publishedAt = message.publishedAt;
     this.deadLetter = readDeadLetterInfo(body.headers);
     this.token = message.token;
+    this.encodedBytes = message.end - message.start;
     this.#owner = owner;
     this.#queue = lane.queue;
     this.deadline = now + lane.ackTimeoutMs;
