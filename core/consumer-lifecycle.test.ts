@@ -143,7 +143,7 @@ describe('the consumer life cycle', () => {
   // As a broker's prefetch: an ack frees its slot when it is given, not when its fsync completes
   // (the slot waited for the disk before, so a window of 1,000 drained at 1,000 per fsync); acks
   // still waiting for the disk are bounded by four windows, so a slow disk holds the consumer back
-  // (one window tied the rate to maxInFlight per fsync round trip: 31k msg/s with the default 64).
+  // (one window tied the rate to maxInFlight per fsync round trip: 31k msg/s at maxInFlight 64).
   it('frees a slot when an ack is given, and stops fetching once four windows of acks wait for the disk', async () => {
     const { setup, ferry } = await slowDiskWith(29, 40);
     const consumer = ferry.consumer<number>('g', { topics: ['t'], maxInFlight: 4 });

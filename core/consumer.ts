@@ -17,7 +17,7 @@ import { runBatchHandlers, runHandlers, type AnyRunHandler, type BatchHandler, t
 import { ackMany, extendMany } from './settle-many.ts';
 import { messageFault, tellFault, type ConsumerFault } from './consumer-fault.ts';
 import { deliveryIterator } from './delivery-iterator.ts';
-import { mayFetch } from './fetch-window.ts';
+import { DEFAULT_MAX_IN_FLIGHT, mayFetch } from './fetch-window.ts';
 import { ClosedError } from './errors.ts';
 import { LeasedDelivery, errorText, type Delivery, type DeliveryLane, type DeliveryOwner } from './delivery.ts';
 import { DeliveryBuffer } from './delivery-buffer.ts';
@@ -41,7 +41,7 @@ export type { BatchHandler, ExactlyOnceHandler, RunBatchesOptions, RunHandler, R
 export interface ConsumerOptions {
   readonly topics: readonly string[];
   /**
-   * Deliveries held at once: fetched into the buffer or held by handlers, unsettled. Default 64.
+   * Deliveries held at once: fetched into the buffer or held by handlers, unsettled. Default 256.
    * An ack or nack frees its slot when it is given, as a broker's prefetch does; up to
    * `4 × maxInFlight` acks (past one window, 64 MiB of their messages) may wait for the disk
    * before the consumer stops fetching.
@@ -149,7 +149,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
     const partitions: [string, number][] = [];
     for (const topic of this.#topics) for (let p = 0; p < host.topic(topic).partitions; p++) partitions.push([topic, p]);
     this.#partitions = partitions;
-    this.#maxInFlight = options.maxInFlight ?? 64;
+    this.#maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
     if (!Number.isSafeInteger(this.#maxInFlight) || this.#maxInFlight < 1 || this.#maxInFlight > 1_000_000) throw new InvalidArgumentError(`consumer options.maxInFlight must be a whole number from 1 to 1000000 (got ${showValue(options.maxInFlight)})`);
     this.#ordering = options.ordering ?? 'none';
     if (!['none', 'key', 'partition'].includes(this.#ordering)) throw new InvalidArgumentError(`consumer options.ordering must be 'none', 'key' or 'partition' (got ${showValue(options.ordering)})`);

@@ -35,6 +35,7 @@ import {
   type RunSource,
 } from '../../core/index.ts';
 import { checkCloseOptions } from '../../core/close-options.ts';
+import { DEFAULT_MAX_IN_FLIGHT } from '../../core/fetch-window.ts';
 import { deadLetter } from './dead-letter.ts';
 import { leaseMarginMs, JetStreamDelivery, type NatsDeliveryOwner } from './delivery.ts';
 import type { NatsConsumer } from './types.ts';
@@ -100,7 +101,7 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
     if (options === undefined) throw new InvalidArgumentError("ferry.consumer(group, options) needs options: { topics: ['a topic', ...] }");
     refuseUnknownOptions('consumer options', options, ['topics', 'maxInFlight', 'ordering', 'pollWaitMs']);
     checkTopicNames('consumer options.topics', options.topics);
-    const maxInFlight = options.maxInFlight ?? 64;
+    const maxInFlight = options.maxInFlight ?? DEFAULT_MAX_IN_FLIGHT;
     if (!Number.isSafeInteger(maxInFlight) || maxInFlight < 1 || maxInFlight > 100_000) throw new InvalidArgumentError(`consumer maxInFlight must be a whole number from 1 to 100000 (got ${showValue(maxInFlight)})`);
     const ordering = options.ordering ?? 'none';
     if (ordering !== 'none' && ordering !== 'key' && ordering !== 'partition') throw new InvalidArgumentError(`consumer ordering must be 'none', 'key' or 'partition' (got ${showValue(ordering)})`);
