@@ -406,7 +406,7 @@ export class WriteAheadLog {
     const ready = this.#unindexed.filter((s) => s.endOffset <= syncedEnd);
     this.#unindexed = this.#unindexed.filter((s) => s.endOffset > syncedEnd);
     for (const segment of ready) {
-      const save = saveIndex(this.#o, segment).finally(() => {
+      const save = this.#syncCut(segment).then(() => saveIndex(this.#o, segment)).finally(() => {
         this.#indexSaves.delete(save);
         if (segment.handle && this.#active !== segment) {
           segment.handle.close(); // reads reopen it read-only, through the bounded handle cache
@@ -414,6 +414,21 @@ export class WriteAheadLog {
         }
       });
       this.#indexSaves.add(save);
+    }
+  }
+
+  /**
+   * The cut that sealed a zero-filled segment (#roll) may not be synced yet, if no sync began after
+   * it (the append that rolled failed): sync it before the index vouches for the cut size, and
+   * before its handle is closed. A failure stops the log, as any failed sync does.
+   */
+  async #syncCut(segment: Segment): Promise<void> {
+    if (!segment.dirty || !segment.handle) return;
+    segment.dirty = false;
+    try {
+      await segment.handle.sync();
+    } catch (error) {
+      throw this.#fail(new FsyncFailedError(this.#o.dir, { cause: error }));
     }
   }
 

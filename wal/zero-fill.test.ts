@@ -123,3 +123,36 @@ describe('readers of a log with a zero tail', () => {
     await log.close();
   });
 });
+
+describe('sealing a zero-filled segment', () => {
+  it('syncs the cut of a sealed segment before its index is saved, even when the append that rolled it failed (found by the simulator)', async () => {
+    const setup = memoryLogSetup(7, { syncs: 'manual' }, { zeroFillBytes: CHUNK, segmentBytes: 5 * BATCH, fsync: 'always' });
+    const log = await driveSyncs(setup.fs, setup.open());
+    for (let i = 0; i < 3; i++) {
+      await driveSyncs(setup.fs, append(log, i));
+      await settle();
+    }
+    expect(setup.fs.fileSizes(SEGMENT0)!.cached).toBe(5 * BATCH); // zeros up to the segment's limit
+    const fourth = append(log, 3); // its sync is left in flight
+    await settle();
+    setup.fs.faults.capacityBytes = 0;
+    // Rolls (cutting segment 0 to its 4 batches), then finds no room in the new segment.
+    await expect(log.append({ recordCount: 1, payload: payloadOf(4, 236), timestamp: 4 })).rejects.toMatchObject({ code: 'DISK_FULL' });
+    expect(setup.fs.fileSizes(SEGMENT0)!.cached).toBe(4 * BATCH);
+    await driveSyncs(setup.fs, fourth); // covers segment 0: its index may be saved now
+    setup.fs.faults.capacityBytes = Number.POSITIVE_INFINITY;
+    await driveSyncs(setup.fs, append(log, 4));
+    expect(log.failure).toBeUndefined();
+    await driveSyncs(setup.fs, log.close());
+    const reopened = await driveSyncs(setup.fs, setup.open());
+    expect(reopened.recovery).toMatchObject({ scannedSegments: 1, rebuiltIndexes: 0 }); // the index vouched for the cut size
+    expect(reopened.read(0, { maxBytes: 1 << 20 }).map((b) => indexOfPayload(b.payload))).toEqual([0, 1, 2, 3, 4]);
+    await driveSyncs(setup.fs, reopened.close());
+    setup.fs.crash('power');
+    const afterPowerLoss = await driveSyncs(setup.fs, setup.open());
+    expect(afterPowerLoss.recovery.truncated).toBeUndefined();
+    expect(afterPowerLoss.read(0, { maxBytes: 1 << 20 }).map((b) => indexOfPayload(b.payload))).toEqual([0, 1, 2, 3, 4]);
+    await driveSyncs(setup.fs, afterPowerLoss.close());
+    await driveSyncs(setup.fs, reopened.close());
+  });
+});
