@@ -196,4 +196,12 @@ export const MUTANTS: readonly Mutant[] = [
       },
     ],
   },
+  {
+    // Issue 11: recovery takes a file that ends in zeros (the zero fill ahead of the appends) for
+    // one that ends cleanly at its first bad batch, without checking that everything from there
+    // on is zero: damage to synced data in the active segment cuts the confirmed batches after it.
+    name: 'zero-tail-unchecked',
+    breaks: 'confirmed means durable (corruption followed by valid batches is refused, not cut)',
+    edits: [{ file: 'wal/segment-scan.ts', find: '  if (problem && isZeroTail(handle, position, sizeBytes)) problem = undefined;', replace: '  if (problem && isZeroTail(handle, sizeBytes - 1, sizeBytes)) problem = undefined; // MUTANT: only the last byte checked' }],
+  },
 ];
