@@ -406,7 +406,7 @@ export class WriteAheadLog {
     const ready = this.#unindexed.filter((s) => s.endOffset <= syncedEnd);
     this.#unindexed = this.#unindexed.filter((s) => s.endOffset > syncedEnd);
     for (const segment of ready) {
-      const save = this.#syncCut(segment).then(() => saveIndex(this.#o, segment)).finally(() => {
+      const save = this.#syncCut(segment).then((synced) => (synced ? saveIndex(this.#o, segment) : undefined)).finally(() => {
         this.#indexSaves.delete(save);
         if (segment.handle && this.#active !== segment) {
           segment.handle.close(); // reads reopen it read-only, through the bounded handle cache
@@ -420,15 +420,18 @@ export class WriteAheadLog {
   /**
    * The cut that sealed a zero-filled segment (#roll) may not be synced yet, if no sync began after
    * it (the append that rolled failed): sync it before the index vouches for the cut size, and
-   * before its handle is closed. A failure stops the log, as any failed sync does.
+   * before its handle is closed. A failure stops the log, as any failed sync does (and no index
+   * is saved: the next open rescans the segment). Resolves false then.
    */
-  async #syncCut(segment: Segment): Promise<void> {
-    if (!segment.dirty || !segment.handle) return;
+  async #syncCut(segment: Segment): Promise<boolean> {
+    if (!segment.dirty || !segment.handle) return true;
     segment.dirty = false;
     try {
       await segment.handle.sync();
+      return true;
     } catch (error) {
-      throw this.#fail(new FsyncFailedError(this.#o.dir, { cause: error }));
+      this.#fail(new FsyncFailedError(this.#o.dir, { cause: error }));
+      return false;
     }
   }
 
