@@ -142,4 +142,17 @@ describe('in-memory fault disk', () => {
     }
     expect([...seen].sort()).toEqual(['new', 'zero']); // both outcomes happen
   });
+
+  it('on a full disk, lets a write within the file go on (ext4), or refuses it too when copyOnWrite is set (btrfs, ZFS)', () => {
+    const fs = disk();
+    const h = fs.open('/d/a', 'create');
+    h.writev([new Uint8Array(8192)], 0);
+    fs.faults.capacityBytes = 8192; // full
+    expect(() => h.writev([new Uint8Array([1])], 8192)).toThrow(/ENOSPC/); // growing needs space
+    expect(h.writev([new Uint8Array(100).fill(1)], 0)).toBe(100); // overwriting in place does not
+    fs.faults.copyOnWrite = true;
+    expect(() => h.writev([new Uint8Array(100).fill(2)], 0)).toThrow(/ENOSPC/);
+    fs.faults.capacityBytes = 8192 + 50;
+    expect(h.writev([new Uint8Array(100).fill(2)], 0)).toBe(50); // as much as there is room for
+  });
 });
