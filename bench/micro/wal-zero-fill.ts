@@ -1,6 +1,6 @@
 // One question (issue 11): what does zero fill ahead of the append position save per fdatasync on
-// this machine's disk? `npx tsx bench/micro/wal-zero-fill.ts [appends] [rounds] [logs]` appends
-// batches of 4 KiB to real WALs under `fsync: 'always'` (one fdatasync each), with zeroFillBytes 0
+// this machine's disk? `npx tsx bench/micro/wal-zero-fill.ts [appends] [rounds] [logs] [bytes]`
+// appends batches of `bytes` (default 4 KiB) to real WALs under `fsync: 'always'` (one fdatasync each), with zeroFillBytes 0
 // (off: every sync also commits a new file size) and the default 1 MiB, alternating, in this
 // process; `logs` > 1 runs that many logs side by side, each appending in step (a partition each,
 // on one thread). Prints wall time and CPU (user, system) per append, per round. Files go to
@@ -13,7 +13,8 @@ import { nodeFileSystem, realClock, WriteAheadLog } from '../../wal/index.ts';
 const appends = Number(process.argv[2] ?? 2000);
 const rounds = Number(process.argv[3] ?? 3);
 const logs = Number(process.argv[4] ?? 1);
-const payload = new Uint8Array(4096 - 64).fill(7);
+const bytes = Number(process.argv[5] ?? 4096);
+const payload = new Uint8Array(Math.max(1, bytes - 64)).fill(7);
 
 async function run(zeroFillBytes: number): Promise<{ wallUs: number; userUs: number; systemUs: number }> {
   const dir = mkdtempSync(join(process.env['FERRY_BENCH_DIR'] ?? tmpdir(), 'ferry-zero-fill-'));
@@ -31,7 +32,7 @@ async function run(zeroFillBytes: number): Promise<{ wallUs: number; userUs: num
   }
 }
 
-console.log(`${appends} appends of 4 KiB, fsync always, ${logs} log(s) in step; per append (CPU per log's append):`);
+console.log(`${appends} appends of ${bytes} bytes, fsync always, ${logs} log(s) in step; per append (CPU per log's append):`);
 for (let round = 1; round <= rounds; round++) {
   for (const zeroFillBytes of [0, 1024 * 1024]) {
     const r = await run(zeroFillBytes);
