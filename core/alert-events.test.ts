@@ -132,6 +132,7 @@ describe('alert events', () => {
     const ferry = await setup.open();
     await ferry.createTopic('t');
     const heard = hear(ferry, 'diskFull', 'consumerFailed');
+    setup.fs.faults.copyOnWrite = true; // the logs' appends into their zero-filled space need room too
     setup.fs.faults.capacityBytes = 0;
     setup.fs.faults.capacityBytes = -setup.fs.freeBytes();
     const published = ferry.producer().publish('t', { value: 1 }); // retried by the producer
@@ -170,6 +171,7 @@ describe('alert events', () => {
     await ferry.createTopic('t');
     await ferry.producer().publish('t', { value: 1 });
     const heard = hear(ferry, 'retentionBlocked');
+    setup.fs.faults.copyOnWrite = true; // the logs' appends into their zero-filled space need room too
     setup.fs.faults.capacityBytes = 0;
     setup.fs.faults.capacityBytes = -setup.fs.freeBytes();
     setup.clock.advance(60_000); // the retention check writes a checkpoint first: no room

@@ -5,7 +5,10 @@
 import { describe, expect, it } from 'vitest';
 import { flush, memoryFerry, pendingNext } from '../test-support/memory-ferry.ts';
 
+// A copy-on-write disk: the logs' appends into the zeros they wrote ahead need room too, so a
+// full disk refuses the very record a test means it to (on ext4 they would land in reserved space).
 const fill = (setup: ReturnType<typeof memoryFerry>, room = 0) => {
+  setup.fs.faults.copyOnWrite = true;
   setup.fs.faults.capacityBytes = 0;
   setup.fs.faults.capacityBytes = -setup.fs.freeBytes() + room;
 };

@@ -33,9 +33,20 @@ it('holds the next message of a key until the ack before it is durable, so a pow
   ferry = (await settle(open(2))) as Ferry;
   const again = ferry.consumer<string>('g', { topics: ['t'], ordering: 'key' });
   const d = (await settle(again.next()))!;
-  expect(d.value).toBe('first'); // its ack was lost with the power: it comes back, still first
-  await settle(d.ack());
-  const then = (await settle(again.next()))!;
-  expect(then.value).toBe('second');
+  if (d.value === 'first') {
+    // Its ack was lost with the power: it comes back, still first.
+    await settle(d.ack());
+    const then = (await settle(again.next()))!;
+    expect(then.value).toBe('second');
+  } else {
+    // The unsynced ACK reached the disk after all, as a power loss may allow (with zero fill the
+    // log's file keeps its size, so only the written page decides, issue 11): 'first' is done and
+    // never comes back after 'second'.
+    expect(d.value).toBe('second');
+    await settle(d.ack());
+    const after = pendingNext(again);
+    await settle(Promise.resolve());
+    expect(after.value).toBeUndefined();
+  }
   await settle(ferry.close({ timeoutMs: 0 }));
 });

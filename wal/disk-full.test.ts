@@ -4,7 +4,8 @@ import { indexOfPayload, memoryLogSetup, payloadOf } from '../test-support/memor
 
 describe('disk full', () => {
   it('rejects the append with DISK_FULL, leaves no partial batch, and works again once space is back', async () => {
-    const setup = memoryLogSetup(1, {}, { segmentBytes: 1 << 20 });
+    // Without zero fill, so the append must grow the file (zero-fill.test.ts covers a full disk with it).
+    const setup = memoryLogSetup(1, {}, { segmentBytes: 1 << 20, zeroFillBytes: 0 });
     const log = await setup.open();
     for (let i = 0; i < 5; i++) await log.append({ recordCount: 1, payload: payloadOf(i, 100), timestamp: 0 });
     const used = setup.fs.fileSizes('/data/log/00000000000000000000.log')!.cached;

@@ -90,7 +90,7 @@ describe('appendMany', () => {
   });
 
   it('is all or nothing: a full disk leaves none of the batches behind', async () => {
-    const setup = memoryLogSetup(8);
+    const setup = memoryLogSetup(8, {}, { zeroFillBytes: 0 }); // the batches must grow the file
     const log = await setup.open();
     await log.append({ recordCount: 1, payload: payloadOf(0, 100), timestamp: 0 });
     setup.fs.faults.capacityBytes = setup.fs.fileSizes('/data/log/00000000000000000000.log')!.cached + 300;

@@ -3,9 +3,11 @@
 // per the fsync policy by GroupCommit; reads return CRC-checked batches up to a given end.
 //
 //   append ──► frame header ──► writev at active.sizeBytes ──► GroupCommit.waitFor(nextOffset)
-//                 │ segment full?                                   │ sync covers it
-//                 └► roll: new file, old one sealed; its index is   └► resolve { baseOffset, nextOffset }
-//                    saved once a sync has covered all of it
+//                 │ segment full?                 │                 │ sync covers it
+//                 └► roll: new file, old one      │                 └► resolve { baseOffset, nextOffset }
+//                    sealed (cut to its end); its └► less than half a chunk of zeros ahead? on the
+//                    index is saved once a sync       next turn, write the next chunk of zeros (the
+//                    has covered all of it            next sync takes them; zero-tail.ts says why)
 import { dirname, join } from 'node:path';
 import { HEADER_BYTES } from './batch-format.ts';
 import { SMALL_FRAME_BYTES, frameBatches, framingBytes } from './frame-batches.ts';
@@ -20,6 +22,7 @@ import { Segment, type ReadBatch } from './segment.ts';
 import { LOCK_FILE, indexPath, segmentPath } from './segment-files.ts';
 import { SparseIndex } from './sparse-index.ts';
 import { walkSegment, type WalkVisitor, type WantPayload } from './segment-walk.ts';
+import { writeZeros } from './zero-tail.ts';
 import type { AppendInput } from './frame-batches.ts';
 import { showValue } from './show-value.ts';
 
@@ -86,6 +89,8 @@ export class WriteAheadLog {
   /** Read handles of sealed segments, least recently used first. */
   #readHandles = new Map<Segment, FileHandle>();
   #dirDirty = false;
+  /** A zero fill is scheduled for the next turn. */
+  #zeroFillQueued = false;
   #failure: FerryError | undefined;
   #closing: Promise<void> | undefined;
 
@@ -253,8 +258,10 @@ export class WriteAheadLog {
       if (input.timestamp > segment.maxTimestamp) segment.maxTimestamp = input.timestamp;
     }
     segment.sizeBytes = position;
+    segment.fileBytes = Math.max(segment.fileBytes, position);
     segment.lastCrc = frames.lastCrc;
     segment.dirty = true;
+    this.#queueZeroFill(segment);
     if (this.#frame.length > MAX_RETAINED_FRAME_BYTES) this.#frame = new Uint8Array(SMALL_FRAME_BYTES); // bounded between calls
     return results;
   }
@@ -287,7 +294,10 @@ export class WriteAheadLog {
     } catch (error) {
       const mapped = mapIoError(error, 'write', segment.path);
       try {
-        if (written > 0) handle.truncate(start);
+        if (written > 0) {
+          handle.truncate(start); // the zeros ahead go too; the next write lays new ones
+          segment.fileBytes = start;
+        }
       } catch (truncateError) {
         throw this.#fail(mapIoError(truncateError, 'truncate', segment.path));
       }
@@ -310,6 +320,18 @@ export class WriteAheadLog {
       if (mapped.code !== 'DISK_FULL') throw this.#fail(mapped);
       throw mapped;
     }
+    if (old.fileBytes > old.sizeBytes) {
+      // A sealed segment ends at its last batch, as before zero fill: its index, `ferry verify`
+      // and older readers see the file they know. A crash before this is durable leaves the
+      // zeros, which recovery reads as the clean end (the next segment starts right there).
+      try {
+        old.handle!.truncate(old.sizeBytes);
+      } catch (error) {
+        throw this.#fail(mapIoError(error, 'truncate', old.path));
+      }
+      old.fileBytes = old.sizeBytes;
+      old.dirty = true; // the next sync makes the new size durable before the index vouches for it
+    }
     old.sealed = true;
     this.#unindexed.push(old);
     this.#segments.push(
@@ -318,6 +340,48 @@ export class WriteAheadLog {
     this.#dirDirty = true;
     // Under `none` nobody waits for syncs, but a sealed segment must still reach the disk.
     if (this.#o.fsync === 'none') this.#commit.syncNow(this.nextOffset).then(() => this.#saveIndexesBelow(this.#commit.syncedEnd), () => {});
+  }
+
+  /**
+   * Once fewer than half a chunk of zeros lie ahead of the append position, writes the next chunk
+   * on the next turn: after this append's sync has started, so the write (about 1 ms per MiB on a
+   * real disk) delays no confirm, and well before appends reach it. The next sync makes it durable.
+   */
+  #queueZeroFill(segment: Segment): void {
+    const chunk = this.#o.zeroFillBytes;
+    if (chunk === 0 || this.#zeroFillQueued || segment.fileBytes - segment.sizeBytes >= chunk / 2 || segment.fileBytes >= this.#o.segmentBytes) return;
+    this.#zeroFillQueued = true;
+    this.#o.clock.defer(() => {
+      this.#zeroFillQueued = false;
+      const active = this.#active;
+      if (this.#failure || this.#closing || active.sealed || !active.handle) return;
+      // To the chunk boundary at least half a chunk past what the file holds: the disk sees
+      // aligned, chunk-sized writes, and at least half a chunk lies ahead afterwards.
+      const to = Math.min(Math.ceil((active.fileBytes + chunk / 2) / chunk) * chunk, this.#o.segmentBytes);
+      if (to <= active.fileBytes) return;
+      // A failure (a full disk) only means no space is reserved: appends write past the end, as
+      // without zero fill, and meet the error themselves. Zeros that did land are harmless.
+      const { written } = writeZeros(active.handle, active.fileBytes, to);
+      active.fileBytes += written;
+      if (written > 0) active.dirty = true;
+    });
+  }
+
+  /**
+   * A log closed cleanly leaves no zeros behind: its files look as they did before zero fill, and
+   * an idle partition holds no reserved space. (Best effort: zeros left by a failure here, or by a
+   * crash, are read as the clean end at the next open.)
+   */
+  #cutZeroTail(): void {
+    const active = this.#active;
+    if (active.fileBytes <= active.sizeBytes || !active.handle) return;
+    try {
+      active.handle.truncate(active.sizeBytes);
+      active.fileBytes = active.sizeBytes;
+      active.dirty = true;
+    } catch {
+      // the zeros stay: harmless
+    }
   }
 
   #beginSync(): { covers: number; done: Promise<void> } {
@@ -342,7 +406,7 @@ export class WriteAheadLog {
     const ready = this.#unindexed.filter((s) => s.endOffset <= syncedEnd);
     this.#unindexed = this.#unindexed.filter((s) => s.endOffset > syncedEnd);
     for (const segment of ready) {
-      const save = saveIndex(this.#o, segment).finally(() => {
+      const save = this.#syncCut(segment).then((synced) => (synced ? saveIndex(this.#o, segment) : undefined)).finally(() => {
         this.#indexSaves.delete(save);
         if (segment.handle && this.#active !== segment) {
           segment.handle.close(); // reads reopen it read-only, through the bounded handle cache
@@ -350,6 +414,24 @@ export class WriteAheadLog {
         }
       });
       this.#indexSaves.add(save);
+    }
+  }
+
+  /**
+   * The cut that sealed a zero-filled segment (#roll) may not be synced yet, if no sync began after
+   * it (the append that rolled failed): sync it before the index vouches for the cut size, and
+   * before its handle is closed. A failure stops the log, as any failed sync does (and no index
+   * is saved: the next open rescans the segment). Resolves false then.
+   */
+  async #syncCut(segment: Segment): Promise<boolean> {
+    if (!segment.dirty || !segment.handle) return true;
+    segment.dirty = false;
+    try {
+      await segment.handle.sync();
+      return true;
+    } catch (error) {
+      this.#fail(new FsyncFailedError(this.#o.dir, { cause: error }));
+      return false;
     }
   }
 
@@ -507,6 +589,7 @@ export class WriteAheadLog {
 
   async #close(): Promise<void> {
     if (!this.#failure) {
+      this.#cutZeroTail();
       await this.#commit.syncNow(this.nextOffset).catch(() => {});
       await Promise.allSettled([...this.#indexSaves]);
     }

@@ -25,6 +25,13 @@ export interface LogOptions {
   readonly fsyncIntervalMs?: number;
   /** A segment rolls when the next batch would take it past this size. Default 64 MiB. */
   readonly segmentBytes?: number;
+  /**
+   * Zeros written ahead of the append position, a chunk at a time (at most up to `segmentBytes`),
+   * so that a sync of appended data does not also commit a new file size: on ext4 that makes each
+   * fdatasync about a third cheaper. The file on disk grows by this much at a time. 0 turns it off;
+   * under `fsync: 'none'` it is off (nothing syncs). Default 1 MiB.
+   */
+  readonly zeroFillBytes?: number;
   /** Bytes between sparse index entries. Default 4 KiB. */
   readonly indexIntervalBytes?: number;
   /** Largest batch (header included). Default 16 MiB. */
@@ -71,6 +78,10 @@ export function resolveLogOptions(options: LogOptions): ResolvedLogOptions {
   if (!Number.isFinite(fsyncIntervalMs) || fsyncIntervalMs < 0 || fsyncIntervalMs > 60_000) {
     throw new InvalidArgumentError(`options.fsyncIntervalMs must be between 0 and 60000 (got ${showValue(fsyncIntervalMs)})`);
   }
+  const zeroFillBytes = options.zeroFillBytes ?? 1024 * 1024;
+  if (!Number.isSafeInteger(zeroFillBytes) || zeroFillBytes < 0 || zeroFillBytes > 64 * 1024 * 1024) {
+    throw new InvalidArgumentError(`options.zeroFillBytes must be an integer from 0 (off) to ${64 * 1024 * 1024} (got ${showValue(options.zeroFillBytes)})`);
+  }
   const initialOffset = options.initialOffset ?? 0;
   if (!Number.isSafeInteger(initialOffset) || initialOffset < 0) throw new InvalidArgumentError('options.initialOffset must be a non-negative integer');
   const resolved: ResolvedLogOptions = Object.assign(Object.create(null) as object, {
@@ -80,6 +91,7 @@ export function resolveLogOptions(options: LogOptions): ResolvedLogOptions {
     fsync,
     fsyncIntervalMs,
     segmentBytes: positiveInt('segmentBytes', options.segmentBytes, 64 * 1024 * 1024, 1024 * 1024 * 1024),
+    zeroFillBytes: fsync === 'none' ? 0 : zeroFillBytes,
     indexIntervalBytes: positiveInt('indexIntervalBytes', options.indexIntervalBytes, 4096, 1024 * 1024 * 1024),
     maxBatchBytes: positiveInt('maxBatchBytes', options.maxBatchBytes, 16 * 1024 * 1024, 256 * 1024 * 1024),
     maxPendingAppends: positiveInt('maxPendingAppends', options.maxPendingAppends, 65536, 1 << 24),

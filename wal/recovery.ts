@@ -15,6 +15,7 @@ import { Segment } from './segment.ts';
 import { indexPath, segmentBases, segmentPath } from './segment-files.ts';
 import { findIntactBatches, scanSegment, type ScanProblem } from './segment-scan.ts';
 import { SparseIndex } from './sparse-index.ts';
+import { endOfData } from './zero-tail.ts';
 
 /** What opening the log found and did. */
 export interface RecoveryReport {
@@ -158,7 +159,8 @@ async function rewriteAndSync(handle: FileHandle, from: number, to: number): Pro
 
 async function cutAt(options: ResolvedLogOptions, candidates: Candidate[], bad: BadBatch, kind: TruncationReport['kind'], intact: number): Promise<TruncationReport> {
   const { fs, dir } = options;
-  let droppedBytes = bad.sizeBytes - bad.problem.position;
+  // The zeros the log wrote ahead were never data: they are not counted as dropped.
+  let droppedBytes = endOfData(bad.handle, bad.problem.position, bad.sizeBytes) - bad.problem.position;
   const removed: string[] = [];
   const doomed = candidates.slice(bad.dropWhole ? bad.index : bad.index + 1);
   for (const c of doomed) {
@@ -255,7 +257,8 @@ async function recover(options: ResolvedLogOptions): Promise<RecoveredLog> {
         break;
       }
     }
-    segments.push(new Segment({ baseOffset: c.base, path: c.path, indexPath: c.indexPath, index: scan.index, sizeBytes: scan.validBytes, endOffset: scan.endOffset, lastCrc: scan.lastCrc, maxTimestamp: scan.maxTimestamp, handle }));
+    const fileBytes = truncated ? scan.validBytes : sizeBytes; // the active segment keeps its zero tail
+    segments.push(new Segment({ baseOffset: c.base, path: c.path, indexPath: c.indexPath, index: scan.index, sizeBytes: scan.validBytes, fileBytes, endOffset: scan.endOffset, lastCrc: scan.lastCrc, maxTimestamp: scan.maxTimestamp, handle }));
     if (truncated) break;
   }
 
@@ -268,6 +271,13 @@ async function recover(options: ResolvedLogOptions): Promise<RecoveredLog> {
   }
   let rebuilt = 0;
   for (const segment of scanned.slice(0, -1)) {
+    if (segment.fileBytes > segment.sizeBytes) {
+      // Zeros left by a crash between a roll and the truncate that seals it: finish the seal, as
+      // its index file will vouch for the size.
+      segment.handle!.truncate(segment.sizeBytes);
+      segment.fileBytes = segment.sizeBytes;
+      await segment.handle!.sync();
+    }
     segment.sealed = true;
     await saveIndex(options, segment);
     rebuilt++;

@@ -4,6 +4,7 @@ import { BATCH_MAGIC, HEADER_BYTES, checkHeader, crcMatches, decodeHeader, type 
 import { ChunkReader } from './chunk-reader.ts';
 import type { FileHandle } from './seams/file-system.ts';
 import { SparseIndex } from './sparse-index.ts';
+import { isZeroTail } from './zero-tail.ts';
 
 /** The first thing wrong in a segment. */
 export interface ScanProblem {
@@ -47,7 +48,11 @@ export function checkBatch(reader: ChunkReader, position: number, expectedOffset
   return header;
 }
 
-/** Scans a segment of `sizeBytes` from its start until the end or the first bad batch. */
+/**
+ * Scans a segment of `sizeBytes` from its start until the end or the first bad batch. Zeros from
+ * where a batch should start to the end of the file are the clean end (zero-tail.ts); zeros with
+ * anything else after them are a problem like any other damage.
+ */
 export function scanSegment(handle: FileHandle, sizeBytes: number, start: ScanStart): ScanResult {
   const reader = new ChunkReader(handle, sizeBytes);
   const index = new SparseIndex(start.baseOffset, start.indexIntervalBytes);
@@ -72,6 +77,7 @@ export function scanSegment(handle: FileHandle, sizeBytes: number, start: ScanSt
     maxDurableEnd = Math.max(maxDurableEnd, result.durableEnd);
     batches++;
   }
+  if (problem && isZeroTail(handle, position, sizeBytes)) problem = undefined;
   return { validBytes: position, endOffset: offset, lastCrc: previousCrc ?? 0, maxTimestamp, batches, index, problem, maxDurableEnd };
 }
 

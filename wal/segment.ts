@@ -23,8 +23,13 @@ export class Segment {
   readonly path: string;
   readonly indexPath: string;
   index: SparseIndex;
-  /** Bytes of valid batches (the write position of the active segment). */
+  /** Bytes of valid batches (the write position of the active segment): the log's end, not the file's. */
   sizeBytes: number;
+  /**
+   * The file's size: `sizeBytes` plus the zeros written ahead of it (zero-tail.ts). Only the
+   * active segment has such a tail; a sealed one is truncated to `sizeBytes` when it rolls.
+   */
+  fileBytes: number;
   endOffset: number;
   lastCrc: number;
   maxTimestamp: number;
@@ -40,6 +45,8 @@ export class Segment {
     indexPath: string;
     index: SparseIndex;
     sizeBytes: number;
+    /** Default `sizeBytes` (no zero tail). */
+    fileBytes?: number;
     endOffset: number;
     lastCrc: number;
     maxTimestamp: number;
@@ -50,6 +57,7 @@ export class Segment {
     this.indexPath = init.indexPath;
     this.index = init.index;
     this.sizeBytes = init.sizeBytes;
+    this.fileBytes = init.fileBytes ?? init.sizeBytes;
     this.endOffset = init.endOffset;
     this.lastCrc = init.lastCrc;
     this.maxTimestamp = init.maxTimestamp;

@@ -6,6 +6,7 @@ import { HEADER_BYTES } from './batch-format.ts';
 import { ChunkReader } from './chunk-reader.ts';
 import type { ReadBatch } from './segment.ts';
 import { segmentBases, segmentName, segmentPath } from './segment-files.ts';
+import { isZeroTail } from './zero-tail.ts';
 import { checkBatch, findIntactBatches } from './segment-scan.ts';
 import type { FileSystem } from './seams/file-system.ts';
 
@@ -70,6 +71,7 @@ export function verifyLog(fs: FileSystem, dir: string, visit?: BatchVisitor, pro
       while (position < size) {
         const header = checkBatch(reader, position, offset, previousCrc);
         if (typeof header === 'string') {
+          if (isZeroTail(handle, position, size)) break; // the zeros the log writes ahead: its clean end
           // Damage with valid batches after it is not a torn write: something changed synced data.
           const torn = last && findIntactBatches(handle, size, position + 1, offset).length === 0;
           problems.push({ file, position, offset, reason: header, kind: torn ? 'torn-tail' : 'corrupt' });

@@ -204,4 +204,12 @@ export const MUTANTS: readonly Mutant[] = [
     breaks: 'the attempt count is durable (dead-lettered after exactly maxDeliveries attempts)',
     edits: [{ file: 'core/partition-settlement.ts', find: '    const records = retries.map((r) => ({ type: RecordType.RETRY, body: r.body }));', replace: '    const records = retries.slice(0, 1).map((r) => ({ type: RecordType.RETRY, body: r.body })); // MUTANT: the first record only' }],
   },
+  {
+    // Issue 11: recovery takes a file that ends in zeros (the zero fill ahead of the appends) for
+    // one that ends cleanly at its first bad batch, without checking that everything from there
+    // on is zero: damage to synced data in the active segment cuts the confirmed batches after it.
+    name: 'zero-tail-unchecked',
+    breaks: 'confirmed means durable (corruption followed by valid batches is refused, not cut)',
+    edits: [{ file: 'wal/segment-scan.ts', find: '  if (problem && isZeroTail(handle, position, sizeBytes)) problem = undefined;', replace: '  if (problem && isZeroTail(handle, sizeBytes - 1, sizeBytes)) problem = undefined; // MUTANT: only the last byte checked' }],
+  },
 ];

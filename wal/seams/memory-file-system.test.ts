@@ -120,4 +120,39 @@ describe('in-memory fault disk', () => {
     fs.processView().open('/d/b', 'create').close(); // a new process can
     expect(fs.exists('/d/b')).toBe(true);
   });
+
+  it('on power loss, turns unsynced writes over synced zeros into zeros or the new bytes, sector by sector, never garbage, at the same size (issue 11)', async () => {
+    const seen = new Set<string>();
+    for (let seed = 1; seed <= 200; seed++) {
+      const fs = disk(seed);
+      const h = fs.open('/d/a', 'create');
+      h.writev([new Uint8Array(16384)], 0); // the zeros a log writes ahead, synced
+      await h.sync();
+      await fs.syncDir('/d');
+      h.writev([new Uint8Array(6000).fill(0x5a)], 1000); // appended into them, never synced
+      fs.crash('power');
+      const bytes = readAll(fs, '/d/a');
+      expect(bytes.length).toBe(16384);
+      for (let sector = 0; sector < bytes.length; sector += 512) {
+        const part = bytes.subarray(sector, sector + 512);
+        const kinds = new Set([...part].map((b, i) => (b === 0 ? 'zero' : b === 0x5a && sector + i >= 1000 && sector + i < 7000 ? 'new' : 'garbage')));
+        expect(kinds.has('garbage')).toBe(false);
+        if (kinds.size === 1) seen.add([...kinds][0]!);
+      }
+    }
+    expect([...seen].sort()).toEqual(['new', 'zero']); // both outcomes happen
+  });
+
+  it('on a full disk, lets a write within the file go on (ext4), or refuses it too when copyOnWrite is set (btrfs, ZFS)', () => {
+    const fs = disk();
+    const h = fs.open('/d/a', 'create');
+    h.writev([new Uint8Array(8192)], 0);
+    fs.faults.capacityBytes = 8192; // full
+    expect(() => h.writev([new Uint8Array([1])], 8192)).toThrow(/ENOSPC/); // growing needs space
+    expect(h.writev([new Uint8Array(100).fill(1)], 0)).toBe(100); // overwriting in place does not
+    fs.faults.copyOnWrite = true;
+    expect(() => h.writev([new Uint8Array(100).fill(2)], 0)).toThrow(/ENOSPC/);
+    fs.faults.capacityBytes = 8192 + 50;
+    expect(h.writev([new Uint8Array(100).fill(2)], 0)).toBe(50); // as much as there is room for
+  });
 });

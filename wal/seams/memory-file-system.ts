@@ -17,6 +17,12 @@ export interface DiskFaults {
   shortWrite: number;
   /** Total bytes the disk holds; writes past it fail with ENOSPC. */
   capacityBytes: number;
+  /**
+   * A copy-on-write file system (btrfs, ZFS): every write needs free space for its bytes, also
+   * over bytes the file already holds. Default false, as ext4 and xfs: a write within a file's
+   * size needs none, so appends into space the log zero-filled ahead go on when the disk is full.
+   */
+  copyOnWrite: boolean;
 }
 
 export interface MemoryFileSystemOptions {
@@ -58,7 +64,7 @@ export class MemoryFileSystem implements FileSystem {
   constructor(options: MemoryFileSystemOptions) {
     this.#random = options.random;
     this.#syncMode = options.syncs ?? 'auto';
-    this.faults = { fsyncFailure: 0, shortWrite: 0, capacityBytes: Number.POSITIVE_INFINITY, ...options.faults };
+    this.faults = { fsyncFailure: 0, shortWrite: 0, capacityBytes: Number.POSITIVE_INFINITY, copyOnWrite: false, ...options.faults };
   }
 
   // --- FileSystem -------------------------------------------------------------------------
@@ -325,7 +331,7 @@ class MemoryFileHandle implements FileHandle {
     let total = 0;
     for (const b of buffers) total += b.length;
     let allowed = total;
-    const growth = Math.max(0, position + total - this.#inode.length);
+    const growth = this.#fs.faults.copyOnWrite ? total : Math.max(0, position + total - this.#inode.length);
     const free = this.#fs.freeBytes();
     if (growth > free) {
       allowed = Math.max(0, total - (growth - Math.max(0, free)));
