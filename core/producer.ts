@@ -17,6 +17,13 @@ import type { ResolvedTopicOptions } from './topic-options.ts';
 
 export type { PublishResult } from './producer-lane.ts';
 
+/**
+ * Keyless messages go to one partition for this many encoded bytes, then to the next (Kafka's
+ * sticky partitioner, KIP-480 and KIP-794). One message to each partition in turn made a batch and
+ * an fdatasync per message per partition at low rates, all partitions syncing at once; a stint
+ * fills one partition's batch, and the load still spreads over all of them within a window.
+ */
+const STICKY_BYTES = 16 * 1024;
 /** Most batches in flight per partition (Kafka allows 5; the actor remembers the last 8). */
 export const MAX_IN_FLIGHT_BATCHES = 5;
 
@@ -153,7 +160,9 @@ export class Producer {
   #waitingCalls = 0;
   #spaceWaiters: (() => void)[] = [];
   #drainWaiters: (() => void)[] = [];
-  #roundRobin = 0;
+  /** Keyless messages' partition: the current stint's index, and the bytes sent in it (see STICKY_BYTES). */
+  #stint = 0;
+  #stintBytes = 0;
   #closed = false;
 
   constructor(host: ProducerHost, options: ProducerOptions = {}) {
@@ -203,7 +212,7 @@ export class Producer {
       bytes = plan.bytes;
       if (!this.#takeSpace(bytes)) return this.publishMany(topic, [message]).then((results) => results[0]!);
       // Encoded straight into its lane's next batch, where it waits with the messages before it.
-      lane = this.#laneFor(topic, options, message);
+      lane = this.#laneFor(topic, options, message, bytes);
       writeMessageInto(plan, lane.frame);
     } catch (error) {
       return Promise.reject(error);
@@ -230,7 +239,7 @@ export class Producer {
       let bytes = 0;
       for (const r of records) bytes += r.length;
       const place = (): void => {
-        for (let i = 0; i < records.length; i++) this.#laneFor(topic, options, messages[i]!).pushRecord(records[i]!, messages[i]!.id ?? null, completion, i);
+        for (let i = 0; i < records.length; i++) this.#laneFor(topic, options, messages[i]!, records[i]!.length).pushRecord(records[i]!, messages[i]!.id ?? null, completion, i);
       };
       if (this.#takeSpace(bytes)) place();
       else this.#waitForSpace(bytes).then(place, reject);
@@ -344,12 +353,25 @@ export class Producer {
     while ([...this.#lanes.values()].some((l) => !l.idle)) await new Promise<void>((resolve) => this.#drainWaiters.push(resolve));
   }
 
-  /** The lane of the partition a (valid) message goes to. */
-  #laneFor(topic: string, options: ResolvedTopicOptions, message: Message): Lane {
+  /**
+   * A keyless message's partition: the same one for STICKY_BYTES, then the next (Kafka's sticky
+   * partitioner): batches fill instead of each partition taking a message in turn.
+   */
+  #spread(partitions: number, bytes: number): number {
+    if (this.#stintBytes >= STICKY_BYTES) {
+      this.#stint++;
+      this.#stintBytes = 0;
+    }
+    this.#stintBytes += bytes;
+    return this.#stint % partitions;
+  }
+
+  /** The lane of the partition a (valid) message of `bytes` encoded bytes goes to. */
+  #laneFor(topic: string, options: ResolvedTopicOptions, message: Message, bytes: number): Lane {
     // A key picks the partition; without one, an id does (ids are deduplicated per partition, so
     // the same id must always meet the same window); without either, messages are spread.
     const partition =
-      message.key !== undefined ? partitionOf(message.key, options.partitions) : message.id !== undefined ? partitionOf(`id:${message.id}`, options.partitions) : this.#roundRobin++ % options.partitions;
+      message.key !== undefined ? partitionOf(message.key, options.partitions) : message.id !== undefined ? partitionOf(`id:${message.id}`, options.partitions) : this.#spread(options.partitions, bytes);
     let lanes = this.#lanesByTopic.get(topic);
     if (!lanes) this.#lanesByTopic.set(topic, (lanes = []));
     let lane = lanes[partition];
