@@ -1,7 +1,7 @@
 // What a consumer reports through `onFault` (and the engine as the `consumerFailed` event), shared
 // by every backend: where it happened (topic, partition, and the message when it concerns one:
 // offset and attempt, so a user can find it), and how a listener hears it. Caller's thread.
-import type { FerryError } from '../wal/index.ts';
+import { FerryError } from '../wal/index.ts';
 
 /** A fault of the consumer's own traffic with a partition, before any message: joining the group or fetching. */
 export interface ConsumerPartitionFault {
@@ -64,6 +64,25 @@ export function tellFault(listeners: Iterable<(fault: ConsumerFault) => void>, f
     } catch {
       // ignored: see above
     }
+  }
+}
+
+/**
+ * Reports refused acks and nacks as `settle` faults, each error once: a delivery reports the
+ * refusal its promise carries (an unawaited ack's is not lost), and a run() handler may rethrow it.
+ */
+export class SettleFaults {
+  readonly #listeners: Iterable<(fault: ConsumerFault) => void>;
+  readonly #reported = new WeakSet<FerryError>();
+
+  constructor(listeners: Iterable<(fault: ConsumerFault) => void>) {
+    this.#listeners = listeners;
+  }
+
+  report(error: unknown, d: FaultPlace): void {
+    if (!(error instanceof FerryError) || this.#reported.has(error)) return;
+    this.#reported.add(error);
+    tellFault(this.#listeners, messageFault(error, d, 'settle'));
   }
 }
 

@@ -15,7 +15,7 @@ import { checkGroupPosition, type GroupPosition } from './group-position.ts';
 import { FerryError, InvalidArgumentError, type Clock, type Random, type TimerHandle, showValue } from '../wal/index.ts';
 import { runBatchHandlers, runHandlers, type AnyRunHandler, type BatchHandler, type ExactlyOnceHandler, type RunBatchesOptions, type RunHandler, type RunOptions, type RunSource } from './consumer-run.ts';
 import { ackMany, extendMany } from './settle-many.ts';
-import { messageFault, tellFault, type ConsumerFault } from './consumer-fault.ts';
+import { messageFault, SettleFaults, tellFault, type ConsumerFault } from './consumer-fault.ts';
 import { deliveryIterator } from './delivery-iterator.ts';
 import { DEFAULT_MAX_IN_FLIGHT, mayFetch } from './fetch-window.ts';
 import { ClosedError } from './errors.ts';
@@ -124,6 +124,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
   #sleepers = new Set<() => void>();
   readonly #queues = new Map<string, SettleQueue>();
   readonly #faultListeners = new Set<(fault: ConsumerFault) => void>();
+  readonly #settleFaults = new SettleFaults(this.#faultListeners);
   readonly #owner: DeliveryOwner;
   /** The shortest ackTimeoutMs of its topics (fixed once a topic exists): the sweep's pace. */
   readonly #shortestLeaseMs: number;
@@ -168,6 +169,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
       done: (d) => this.#leave(d as LeasedDelivery<V>),
       settling: (d) => this.#settling(d as LeasedDelivery<V>),
       unsettling: (d) => this.#unsettling(d as LeasedDelivery<V>),
+      refused: (d, error) => this.#settleFaults.report(error, d),
       ackTimeoutMs: (topic) => this.#host.topic(topic).ackTimeoutMs,
       now: () => this.#host.clock.monotonicNow(), // lease deadlines are durations: a wall-clock step must not move them
       once: (d, key) => this.#host.runtime.call({ op: 'once', topic: d.topic, partition: d.partition, group: this.group, key, offset: d.offset, token: d.token }),
@@ -501,7 +503,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
       stop: () => void this.close(),
       sleep: (ms) => this.#sleep(ms),
       now: () => this.#host.clock.monotonicNow(),
-      fault: (error, d, during) => tellFault(this.#faultListeners, messageFault(error, d, during)),
+      fault: (error, d, during) => (during === 'settle' ? this.#settleFaults.report(error, d) : tellFault(this.#faultListeners, messageFault(error, d, during))),
       ...(this.#host.transaction ? { transaction: (headers: Record<string, string>) => this.#host.transaction!(headers) } : {}),
     };
   }

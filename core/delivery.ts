@@ -73,6 +73,8 @@ export interface DeliveryOwner {
   unsettling(d: LeasedDelivery): void;
   /** The delivery left the consumer for good (settled durably, or its lease is gone). */
   done(d: LeasedDelivery): void;
+  /** Its ack() or nack() promise rejects with `error`: reported as a settle fault (an unawaited ack's refusal is not lost). */
+  refused(d: LeasedDelivery, error: unknown): void;
   ackTimeoutMs(topic: string): number;
   /** Monotonic time (Clock.monotonicNow): lease deadlines must not move with the wall clock. */
   now(): number;
@@ -159,6 +161,7 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
   /** The pending ack's or nack's promise (one at a time: #settled refuses a second). */
   #resolve: (() => void) | undefined;
   #reject: ((error: unknown) => void) | undefined;
+  #promise: Promise<void> | undefined;
   /** Who hears the answer instead of a promise (see settleTo). */
   #listener: SettleListener | undefined = undefined;
   readonly #owner: DeliveryOwner;
@@ -197,7 +200,7 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
 
   ack(): Promise<void> {
     const refused = this.#refuse('ack');
-    if (refused) return Promise.reject(refused);
+    if (refused) return this.#rejected(refused);
     return this.#settling(this.#ackItem());
   }
 
@@ -241,7 +244,7 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
     const refusal = nackOptionsError(options);
     if (refusal) return Promise.reject(refusal);
     const refused = this.#refuse('nack');
-    if (refused) return Promise.reject(refused);
+    if (refused) return this.#rejected(refused);
     return this.#settling(this.#nackItem(options.delayMs, options.error, options.deadLetter === true));
   }
 
@@ -298,16 +301,38 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
   /** Queues the ack or nack; applied() or refused() follows the partition's answer (this runs once per message). */
   #settling(item: SettleItem): Promise<void> {
     const settled = new Promise<void>(captureResolvers);
-    const reject = capturedReject!;
     this.#resolve = capturedResolve;
-    this.#reject = reject;
+    this.#reject = capturedReject;
+    this.#promise = settled;
     try {
       this.#queue.settle(this, item);
       this.#owner.settling(this);
     } catch (error) {
-      reject(error); // as a throw inside an executor would
+      this.#rejectPromise(error); // as a throw inside an executor would
     }
     return settled;
+  }
+
+  /**
+   * A refusal as a rejected promise that does not crash the process when nobody awaits it (`for
+   * await (const d of consumer) d.ack()` is the fast loop): the consumer's onFault reports it.
+   */
+  #rejected(error: unknown): Promise<void> {
+    const refusal = Promise.reject(error);
+    refusal.catch(ignoreRefusal);
+    this.#owner.refused(this, error);
+    return refusal;
+  }
+
+  /** Rejects the pending ack's or nack's promise, marked handled first (see #rejected). */
+  #rejectPromise(error: unknown): void {
+    const reject = this.#reject;
+    const promise = this.#promise;
+    this.#resolve = this.#reject = this.#promise = undefined;
+    if (!reject) return;
+    promise?.catch(ignoreRefusal);
+    this.#owner.refused(this, error);
+    reject(error);
   }
 
   /** @internal The partition applied the ack or nack durably. */
@@ -320,7 +345,7 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
       return;
     }
     const resolve = this.#resolve;
-    this.#resolve = this.#reject = undefined;
+    this.#resolve = this.#reject = this.#promise = undefined;
     resolve?.();
   }
 
@@ -338,8 +363,8 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
       listener.refused(this, error);
       return;
     }
-    const reject = this.#reject;
-    this.#resolve = this.#reject = undefined;
-    reject?.(error);
+    this.#rejectPromise(error);
   }
 }
+
+function ignoreRefusal(): void {}

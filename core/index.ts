@@ -67,7 +67,7 @@ export { refuseUnknownOptions } from './option-names.ts';
 export { resolveTopicOptions, assertSameTopicOptions, assertDeadLetterTarget, DEAD_LETTER_TOPIC_OPTIONS } from './topic-options.ts';
 export { backoffDelayMs } from './backoff.ts';
 export { runBatchHandlers, runHandlers } from './consumer-run.ts';
-export { consumerFailedEvent, messageFault, tellFault } from './consumer-fault.ts';
+export { consumerFailedEvent, messageFault, SettleFaults, tellFault } from './consumer-fault.ts';
 export { ackMany, extendMany } from './settle-many.ts';
 export { deliveryIterator } from './delivery-iterator.ts';
 export type { RunSource } from './consumer-run.ts';

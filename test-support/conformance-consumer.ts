@@ -90,6 +90,31 @@ export function describeConsumerConformance(ferryFor: (ctx: TestContext) => Prom
     expect(faults.map(shown)).toEqual([{ during: 'settle', code: 'STALE_DELIVERY', topic, partition: sent!.partition, offset: sent!.offset, attempt: 1 }]);
   });
 
+  it('an ack nobody awaits, refused because the lease ran out, is no unhandled rejection: onFault reports it once (the fast loop does not await acks)', async (ctx) => {
+    const ferry = await ferryFor(ctx);
+    const topic = fresh('unawaited');
+    await ferry.createTopic(topic, { ackTimeoutMs: 300 });
+    const [sent] = await ferry.producer().publishMany(topic, [{ value: 'late' }]);
+    const consumer = ferry.consumer<string>(fresh('g'), { topics: [topic] });
+    const faults: ConsumerFault[] = [];
+    consumer.onFault((f) => faults.push(f));
+    const unhandled: unknown[] = [];
+    const record = (reason: unknown): void => void unhandled.push(reason);
+    process.on('unhandledRejection', record);
+    try {
+      const d = await nextWithin(consumer, 5000);
+      await sleep(800); // past its lease
+      void d!.ack(); // not awaited
+      await until(() => faults.length > 0, 5000);
+      await sleep(50); // unhandled rejections are reported after a turn
+    } finally {
+      process.off('unhandledRejection', record);
+    }
+    await consumer.close({ timeoutMs: 0 });
+    expect(unhandled).toEqual([]);
+    expect(faults.map(shown)).toEqual([{ during: 'settle', code: 'STALE_DELIVERY', topic, partition: sent!.partition, offset: sent!.offset, attempt: 1 }]);
+  });
+
   it('extendMany extends every lease of a batch with one call, past ackTimeoutMs', async (ctx) => {
     const ferry = await ferryFor(ctx);
     const topic = fresh('extend-many');

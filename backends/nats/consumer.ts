@@ -18,6 +18,7 @@ import {
   ackMany,
   extendMany,
   messageFault,
+  SettleFaults,
   tellFault,
   runBatchHandlers,
   runHandlers,
@@ -81,6 +82,7 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
   readonly #takers: (() => void)[] = [];
   readonly #slotWaiters: (() => void)[] = [];
   readonly #faultListeners = new Set<(fault: ConsumerFault) => void>();
+  readonly #settleFaults = new SettleFaults(this.#faultListeners);
   readonly #owner: NatsDeliveryOwner;
   /** Slots taken: asked for by fetches in flight, buffered, or held by handlers. */
   #inFlight = 0;
@@ -140,6 +142,7 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
         this.#leave(d as JetStreamDelivery<V>);
       },
       expired: (d) => this.#expire(d as JetStreamDelivery<V>),
+      refused: (d, error) => this.#settleFaults.report(error, d),
     };
   }
 
@@ -391,7 +394,7 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
       stop: () => void this.close(),
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       now,
-      fault: (error, d, during) => tellFault(this.#faultListeners, messageFault(error, d, during)),
+      fault: (error, d, during) => (during === 'settle' ? this.#settleFaults.report(error, d) : tellFault(this.#faultListeners, messageFault(error, d, during))),
     };
   }
 

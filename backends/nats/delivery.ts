@@ -32,6 +32,8 @@ export interface NatsDeliveryOwner {
   settled(d: JetStreamDelivery, outcome: 'acked' | 'nacked' | 'dead'): void;
   /** The lease ran out before a settle: counts it, frees the slot. */
   expired(d: JetStreamDelivery): void;
+  /** Its ack() or nack() promise rejects with `error`: reported as a settle fault (an unawaited ack's refusal is not lost). */
+  refused(d: JetStreamDelivery, error: unknown): void;
 }
 
 /** Longest d.once key (as on the embedded engine). */
@@ -125,11 +127,22 @@ export class JetStreamDelivery<V = unknown> implements Delivery<V> {
   }
 
   ack(): Promise<void> {
-    return this.#settle('ack', 'acked', async () => {
-      // The keys first: a crash before the +ACK then redelivers a message whose keys say "done".
-      if (this.#claims) await this.#owner.onceKeys.record(this.#asker(), this.#claims, this.offset);
-      await this.#owner.confirm(this.msg, 'ack');
-    });
+    return this.#reported(
+      this.#settle('ack', 'acked', async () => {
+        // The keys first: a crash before the +ACK then redelivers a message whose keys say "done".
+        if (this.#claims) await this.#owner.onceKeys.record(this.#asker(), this.#claims, this.offset);
+        await this.#owner.confirm(this.msg, 'ack');
+      }),
+    );
+  }
+
+  /**
+   * A settle's promise whose rejection does not end the process when nobody awaits it (the fast
+   * loop does not): reported to the consumer's onFault instead; whoever awaits it still sees it.
+   */
+  #reported(settle: Promise<void>): Promise<void> {
+    settle.catch((error: unknown) => this.#owner.refused(this, error));
+    return settle;
   }
 
   /** Frees this attempt's d.once claims for the redelivery (best effort). */
@@ -139,20 +152,24 @@ export class JetStreamDelivery<V = unknown> implements Delivery<V> {
 
   nack(options: NackOptions = {}): Promise<void> {
     const refusal = nackOptionsError(options);
-    if (refusal) return Promise.reject(refusal);
+    if (refusal) return this.#reported(Promise.reject(refusal));
     const { delayMs, deadLetter } = options ?? {};
     const error = errorText(options?.error) ?? null;
     if (deadLetter === true || this.attempt >= this.options.maxDeliveries) {
-      return this.#settle('nack', 'dead', async () => {
-        await this.#releaseClaims();
-        await this.#owner.deadLetter(this, error);
-      });
+      return this.#reported(
+        this.#settle('nack', 'dead', async () => {
+          await this.#releaseClaims();
+          await this.#owner.deadLetter(this, error);
+        }),
+      );
     }
     const nakDelayMs = delayMs ?? this.#owner.backoffMs(this.options, this.attempt);
-    return this.#settle('nack', 'nacked', async () => {
-      await this.#releaseClaims();
-      await this.#owner.confirm(this.msg, { nakDelayMs });
-    });
+    return this.#reported(
+      this.#settle('nack', 'nacked', async () => {
+        await this.#releaseClaims();
+        await this.#owner.confirm(this.msg, { nakDelayMs });
+      }),
+    );
   }
 
   async extend(ms?: number): Promise<void> {
