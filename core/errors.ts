@@ -24,7 +24,7 @@ export class TopicConflictError extends FerryError {
   static readonly code = 'TOPIC_CONFLICT';
   constructor(topic: string, field: string) {
     const alter = field === 'partitions' || field === 'deadLetter' ? '' : ', change it with alterTopic';
-    super(TopicConflictError.code, `topic ${JSON.stringify(topic)} already exists with a different ${field}; use the existing options${alter}, or another name`, false, { details: { topic, field } });
+    super(TopicConflictError.code, `topic ${JSON.stringify(topic)} already exists with another value of ${field}; use the existing options${alter}, or another name`, false, { details: { topic, field } });
   }
 }
 
@@ -48,7 +48,9 @@ export class InvalidMessageError extends FerryError {
 export class StaleDeliveryError extends FerryError {
   static readonly code = 'STALE_DELIVERY';
   constructor(topic: string, partition: number, offset: number, why: string) {
-    const what = why.startsWith('already settled') ? `was already settled (${why})` : `is no longer yours (${why}); it was or will be delivered again, so drop this copy`;
+    const what = why.startsWith('already settled')
+      ? `was already settled, ${why.replace(/^already settled,?\s*/, '') || 'settle ignored'}: by this copy, or by a copy delivered again after this one's lease ran out`
+      : `is no longer yours (${why}); it was or will be delivered again, so drop this copy`;
     super(StaleDeliveryError.code, `delivery of ${topic}[${partition}]@${offset} ${what}`, false, {
       details: { topic, partition, offset, why },
     });
