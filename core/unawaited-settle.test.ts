@@ -14,18 +14,28 @@ beforeEach(() => {
 });
 afterEach(() => void process.off('unhandledRejection', record));
 
+/** An engine on the memory disk with one message on topic `t`, leased to a consumer whose faults are collected. */
+async function oneLeased(seed: number, ackTimeoutMs?: number) {
+  const setup = memoryFerry(seed);
+  const ferry = await setup.open();
+  await ferry.createTopic('t', ackTimeoutMs === undefined ? {} : { ackTimeoutMs });
+  await ferry.producer().publish('t', { value: 1 });
+  const consumer = ferry.consumer<number>('g', { topics: ['t'] });
+  const faults: ConsumerFault[] = [];
+  consumer.onFault((f) => faults.push(f));
+  const next = consumer.next();
+  await flush();
+  const d = (await next)!;
+  const close = async (): Promise<void> => {
+    await consumer.close({ timeoutMs: 0 });
+    await ferry.close({ timeoutMs: 0 });
+  };
+  return { setup, d, faults, close };
+}
+
 describe('an ack or nack nobody awaits', () => {
   it('refused because the lease ran out: no unhandled rejection, and onFault names the message', async () => {
-    const setup = memoryFerry(41);
-    const ferry = await setup.open();
-    await ferry.createTopic('t', { ackTimeoutMs: 200 });
-    await ferry.producer().publish('t', { value: 1 });
-    const consumer = ferry.consumer<number>('g', { topics: ['t'] });
-    const faults: ConsumerFault[] = [];
-    consumer.onFault((f) => faults.push(f));
-    const next = consumer.next();
-    await flush();
-    const d = (await next)!;
+    const { setup, d, faults, close } = await oneLeased(41, 200);
     for (let t = 0; t < 400; t += 10) {
       setup.clock.advance(10); // the lease runs out, and the message is leased again
       await flush(4);
@@ -35,21 +45,11 @@ describe('an ack or nack nobody awaits', () => {
     await new Promise((resolve) => setTimeout(resolve, 10)); // unhandled rejections are reported after a turn
     expect(unhandled).toEqual([]);
     expect(faults).toEqual([expect.objectContaining({ during: 'settle', topic: 't', partition: 0, offset: 0, attempt: 1, error: expect.objectContaining({ code: 'STALE_DELIVERY' }) })]);
-    await consumer.close({ timeoutMs: 0 });
-    await ferry.close({ timeoutMs: 0 });
+    await close();
   });
 
   it('refused at once (acked twice): no unhandled rejection; an awaited refusal still rejects', async () => {
-    const setup = memoryFerry(42);
-    const ferry = await setup.open();
-    await ferry.createTopic('t');
-    await ferry.producer().publish('t', { value: 1 });
-    const consumer = ferry.consumer<number>('g', { topics: ['t'] });
-    const faults: ConsumerFault[] = [];
-    consumer.onFault((f) => faults.push(f));
-    const next = consumer.next();
-    await flush();
-    const d = (await next)!;
+    const { d, faults, close } = await oneLeased(42);
     void d.ack();
     void d.ack(); // a second ack, not awaited
     await expect(d.nack()).rejects.toMatchObject({ code: 'STALE_DELIVERY' }); // awaited: it rejects as before
@@ -57,7 +57,6 @@ describe('an ack or nack nobody awaits', () => {
     await new Promise((resolve) => setTimeout(resolve, 10));
     expect(unhandled).toEqual([]);
     expect(faults.map((f) => f.during)).toEqual(['settle', 'settle']);
-    await consumer.close({ timeoutMs: 0 });
-    await ferry.close({ timeoutMs: 0 });
+    await close();
   });
 });
