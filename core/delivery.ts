@@ -242,7 +242,7 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
 
   nack(options: NackOptions = {}): Promise<void> {
     const refusal = nackOptionsError(options);
-    if (refusal) return Promise.reject(refusal);
+    if (refusal) return this.#rejected(refusal);
     const refused = this.#refuse('nack');
     if (refused) return this.#rejected(refused);
     return this.#settling(this.#nackItem(options.delayMs, options.error, options.deadLetter === true));
