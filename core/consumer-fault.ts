@@ -84,6 +84,12 @@ export class SettleFaults {
     this.#reported.add(error);
     tellFault(this.#listeners, messageFault(error, d, 'settle'));
   }
+
+  /** A message fault as run() reports it: a settle refusal once (see report), a handler's each time. */
+  tell(error: FerryError, d: FaultPlace, during: ConsumerMessageFault['during']): void {
+    if (during === 'settle') this.report(error, d);
+    else tellFault(this.#listeners, messageFault(error, d, during));
+  }
 }
 
 /** The `consumerFailed` event of `fault` (both backends emit it for each fault of their consumers). */

@@ -15,7 +15,7 @@ import { checkGroupPosition, type GroupPosition } from './group-position.ts';
 import { FerryError, InvalidArgumentError, type Clock, type Random, type TimerHandle, showValue } from '../wal/index.ts';
 import { runBatchHandlers, runHandlers, type AnyRunHandler, type BatchHandler, type ExactlyOnceHandler, type RunBatchesOptions, type RunHandler, type RunOptions, type RunSource } from './consumer-run.ts';
 import { ackMany, extendMany } from './settle-many.ts';
-import { messageFault, SettleFaults, tellFault, type ConsumerFault } from './consumer-fault.ts';
+import { SettleFaults, tellFault, type ConsumerFault } from './consumer-fault.ts';
 import { deliveryIterator } from './delivery-iterator.ts';
 import { DEFAULT_MAX_IN_FLIGHT, mayFetch } from './fetch-window.ts';
 import { ClosedError } from './errors.ts';
@@ -503,7 +503,7 @@ export class Consumer<V = unknown> implements AsyncIterable<Delivery<V>> {
       stop: () => void this.close(),
       sleep: (ms) => this.#sleep(ms),
       now: () => this.#host.clock.monotonicNow(),
-      fault: (error, d, during) => (during === 'settle' ? this.#settleFaults.report(error, d) : tellFault(this.#faultListeners, messageFault(error, d, during))),
+      fault: (error, d, during) => this.#settleFaults.tell(error, d, during),
       ...(this.#host.transaction ? { transaction: (headers: Record<string, string>) => this.#host.transaction!(headers) } : {}),
     };
   }

@@ -17,7 +17,6 @@ import {
   refuseUnknownOptions,
   ackMany,
   extendMany,
-  messageFault,
   SettleFaults,
   tellFault,
   runBatchHandlers,
@@ -394,7 +393,7 @@ export class JetStreamConsumer<V = unknown> implements NatsConsumer<V> {
       stop: () => void this.close(),
       sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
       now,
-      fault: (error, d, during) => (during === 'settle' ? this.#settleFaults.report(error, d) : tellFault(this.#faultListeners, messageFault(error, d, during))),
+      fault: (error, d, during) => this.#settleFaults.tell(error, d, during),
     };
   }
 
