@@ -81,6 +81,35 @@ describe('fsync policies', () => {
     await driveSyncs(setup.fs, log.close());
   });
 
+  it('interval: an append made in the callbacks a finished sync released rides the next sync (issue 11: not the one after)', async () => {
+    const setup = memoryLogSetup(3, { syncs: 'manual' }, { fsync: 'interval' });
+    const log = await driveSyncs(setup.fs, setup.open({ clock: realClock })); // the production deferral: the next turn
+    // Two turns: the sync's start is deferred to the turn after the one the release queued.
+    const turn = async (): Promise<void> => {
+      for (let i = 0; i < 2; i++) await new Promise((resolve) => setImmediate(resolve));
+    };
+    let held: ReturnType<typeof track> | undefined;
+    // A confirm resumes its producer, which then sends what it held: several promise callbacks deep.
+    const first = track(log.append({ recordCount: 1, payload: payloadOf(0), timestamp: 0 }).then(async () => {
+      await Promise.resolve();
+      held = track(log.append({ recordCount: 1, payload: payloadOf(2), timestamp: 0 }));
+    }));
+    await turn();
+    expect(setup.fs.pendingSyncs).toBe(1);
+    const other = track(log.append({ recordCount: 1, payload: payloadOf(1), timestamp: 0 })); // written during the sync (an ack, another producer)
+    await turn();
+    setup.fs.releaseSyncs();
+    await turn();
+    expect(first.done).toBe(true);
+    expect(held).toBeDefined();
+    expect(setup.fs.pendingSyncs).toBe(1); // one sync for both
+    setup.fs.releaseSyncs();
+    await turn();
+    expect(other.done).toBe(true);
+    expect(held!.done).toBe(true); // before: the sync began before the held append, which waited for a third
+    await driveSyncs(setup.fs, log.close());
+  });
+
   it('interval: fsyncIntervalMs spaces syncs apart on the injected clock', async () => {
     const { setup, log } = await manualLog('interval', { fsyncIntervalMs: 50 });
     const a = track(log.append({ recordCount: 1, payload: payloadOf(0), timestamp: 0 }));

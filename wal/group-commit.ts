@@ -130,8 +130,12 @@ export class GroupCommit {
       this.#timer = undefined;
       if (this.#wantedEnd > this.#syncedEnd && this.#inFlight.size === 0) this.#start();
     };
-    // A microtask gathers every append of the current tick into one sync.
-    if (delay === 0) queueMicrotask(fire);
+    // The next turn, not a microtask: the replies a completed sync just released run as promise
+    // callbacks (a confirm resumes its producer, which sends what it held, a delivery's ack is
+    // queued), and their appends must ride this sync. Started on a microtask, the sync began in
+    // the middle of those callbacks and the appends behind it waited a whole sync more: about
+    // three syncs from publish to confirm at 5,000 msg/s instead of two (issue 11, W3).
+    if (delay === 0) this.#o.clock.defer(fire);
     else this.#timer = this.#o.clock.setTimer(delay, fire, { keepAlive: true }); // appends wait on it
   }
 
