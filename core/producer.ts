@@ -24,6 +24,15 @@ export type { PublishResult } from './producer-lane.ts';
  * fills one partition's batch, and the load still spreads over all of them within a window.
  */
 const STICKY_BYTES = 16 * 1024;
+/**
+ * A stint lasts at least this long (up to STICKY_MAX_BYTES): under load 16 KiB pass in well under
+ * a millisecond, every partition then had a batch and an fdatasync of its own in each window, and
+ * an fdatasync costs this VM 200-300 µs of CPU. Five milliseconds of a producer's keyless messages
+ * on one partition is still spread evenly over any consumer's timescale (issue 11, W1).
+ */
+const STICKY_MIN_MS = 5;
+/** The most a stint may take however fast the messages come (its share of one partition's batch). */
+const STICKY_MAX_BYTES = 1024 * 1024;
 /** Most batches in flight per partition (Kafka allows 5; the actor remembers the last 8). */
 export const MAX_IN_FLIGHT_BATCHES = 5;
 
@@ -161,8 +170,11 @@ export class Producer {
   #spaceWaiters: (() => void)[] = [];
   #drainWaiters: (() => void)[] = [];
   /** Keyless messages' partition: the current stint's index, and the bytes sent in it (see STICKY_BYTES). */
-  #stint = 0;
+  #stint = -1; // the first message starts stint 0
   #stintBytes = 0;
+  /** Bytes after which the stint's age is looked at (a clock reading per 16 KiB, not per message). */
+  #stintLimit = 0;
+  #stintStartedAt = Number.NEGATIVE_INFINITY;
   #closed = false;
 
   constructor(host: ProducerHost, options: ProducerOptions = {}) {
@@ -354,13 +366,20 @@ export class Producer {
   }
 
   /**
-   * A keyless message's partition: the same one for STICKY_BYTES, then the next (Kafka's sticky
-   * partitioner): batches fill instead of each partition taking a message in turn.
+   * A keyless message's partition: the same one for STICKY_BYTES and STICKY_MIN_MS (at most
+   * STICKY_MAX_BYTES), then the next (Kafka's sticky partitioner): batches fill instead of each
+   * partition taking a message in turn.
    */
   #spread(partitions: number, bytes: number): number {
-    if (this.#stintBytes >= STICKY_BYTES) {
-      this.#stint++;
-      this.#stintBytes = 0;
+    if (this.#stintBytes >= this.#stintLimit) {
+      const now = this.#host.clock.monotonicNow();
+      if (now - this.#stintStartedAt < STICKY_MIN_MS && this.#stintLimit < STICKY_MAX_BYTES) this.#stintLimit += STICKY_BYTES;
+      else {
+        this.#stint++;
+        this.#stintBytes = 0;
+        this.#stintLimit = STICKY_BYTES;
+        this.#stintStartedAt = now;
+      }
     }
     this.#stintBytes += bytes;
     return this.#stint % partitions;
