@@ -97,6 +97,11 @@ export function extendMsError(what: string, ms: unknown): InvalidArgumentError |
   return new InvalidArgumentError(`${what} ms must be a positive number of ms, or left out for the topic's ackTimeoutMs (got ${showValue(ms)})`);
 }
 
+/** What a handler's failure is stored as: a handler that threw undefined says so (a nack given no error stores none). */
+export function thrownError(error: unknown): unknown {
+  return error === undefined ? 'undefined was thrown (throw an Error to say why the message failed)' : error;
+}
+
 /** The text a nack stores for `error`: bounded, whatever the caller threw. */
 export function errorText(error: unknown): string | undefined {
   if (error === undefined) return undefined;
@@ -108,9 +113,9 @@ export function errorText(error: unknown): string | undefined {
     text = stack ? `${head}\n${stack}` : head;
   } else {
     try {
-      text = JSON.stringify(error) ?? String(error);
+      text = JSON.stringify(error) ?? showValue(error);
     } catch {
-      text = String(error);
+      text = showValue(error); // a circular object, a bigint: inspected safely, not "[object Object]"
     }
   }
   return text.length > MAX_ERROR_CHARS ? `${text.slice(0, MAX_ERROR_CHARS - 1)}…` : text;
@@ -218,7 +223,7 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
     const refused = this.#refuse(failure ? 'nack' : 'ack');
     if (refused) return refused;
     this.#listener = listener;
-    const item: SettleItem = failure ? this.#nackItem(undefined, failure.error, false) : this.#ackItem();
+    const item: SettleItem = failure ? this.#nackItem(undefined, thrownError(failure.error), false) : this.#ackItem();
     try {
       this.#queue.settle(this, item);
       this.#owner.settling(this);

@@ -5,7 +5,7 @@
 import { expect, it, type TestContext } from 'vitest';
 import type { ConsumerFault, Delivery } from '../index.ts';
 import type { FerryApi } from './conformance-suite.ts';
-import { fresh, nextWithin, sleep } from './conformance-helpers.ts';
+import { fresh, nextWithin, sleep, takeAll } from './conformance-helpers.ts';
 
 /** Waits until `done()` or `ms` passed. */
 async function until(done: () => boolean, ms: number): Promise<void> {
@@ -162,5 +162,28 @@ export function describeConsumerConformance(ferryFor: (ctx: TestContext) => Prom
     await consumer.ackMany(held.slice(1));
     await foreign.ack();
     await Promise.all([consumer.close(), other.close()]);
+  });
+
+  it('keeps a useful lastError for a handler that throws undefined or a value JSON cannot write (a circular object), not null or "[object Object]" (a new-user trial)', async (ctx) => {
+    const ferry = await ferryFor(ctx);
+    const topic = fresh('odd-throws');
+    await ferry.createTopic(topic, { maxDeliveries: 1 });
+    await ferry.producer().publishMany(topic, [{ value: 'undefined' }, { value: 'rejects undefined' }, { value: 'circular' }]);
+    const consumer = ferry.consumer<string>(fresh('g'), { topics: [topic], maxInFlight: 10 });
+    const running = consumer.run(async (d) => {
+      if (d.value === 'undefined') throw undefined;
+      if (d.value === 'rejects undefined') return Promise.reject(undefined);
+      const looped: Record<string, unknown> = { reason: 'loop' };
+      looped['self'] = looped;
+      throw looped;
+    });
+    const letters = ferry.consumer<string>(fresh('ops'), { topics: [`${topic}.dlq`] });
+    const lastErrors = Object.fromEntries((await takeAll(letters, 3)).map((l) => [l.value, l.deadLetter?.lastError]));
+    await Promise.all([consumer.close(), letters.close()]);
+    await running;
+    expect(lastErrors['undefined']).toMatch(/^undefined was thrown/);
+    expect(lastErrors['rejects undefined']).toMatch(/^undefined was thrown/);
+    expect(lastErrors['circular']).toContain("reason: 'loop'");
+    expect(lastErrors['circular']).toContain('[Circular');
   });
 }
