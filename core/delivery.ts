@@ -267,7 +267,7 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
     const badMs = extendMsError('extend', ms);
     if (badMs) return Promise.reject(badMs);
     if (this.#settled) return Promise.reject(new StaleDeliveryError(this.topic, this.partition, this.offset, 'already settled, extend ignored'));
-    if (!this.#owner.accepts()) return Promise.reject(new ClosedError(`consumer of group ${this.#owner.group}`));
+    if (!this.#owner.accepts()) return Promise.reject(this.#gone());
     const from = this.#owner.now();
     this.startTurn = -1; // an ack after this extend must not overtake it
     return this.#queue.push({ kind: 'extend', offset: this.offset, token: this.token, ...(ms === undefined ? {} : { ms }) }).then(() => {
@@ -282,7 +282,7 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
    */
   enlist(): { readonly group: string; readonly token: string; readonly keys: readonly string[] | undefined; finish(committed: boolean, error?: unknown): void } {
     if (this.#settled) throw new StaleDeliveryError(this.topic, this.partition, this.offset, 'already settled, ack ignored');
-    if (!this.#owner.accepts()) throw new ClosedError(`consumer of group ${this.#owner.group}`);
+    if (!this.#owner.accepts()) throw this.#gone();
     this.#settled = true;
     return {
       group: this.#owner.group,
@@ -296,9 +296,18 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
   }
 
   /** Why this delivery cannot be settled now, if it cannot; otherwise marks it settled. */
+  /**
+   * Why a closed consumer refuses: its lease ran out (STALE_DELIVERY, as outside close: a handler
+   * that outlived it while close() waited), or close() took it back (CLOSED).
+   */
+  #gone(): FerryError {
+    if (this.#owner.now() >= this.deadline) return new StaleDeliveryError(this.topic, this.partition, this.offset, 'its lease expired');
+    return new ClosedError(`consumer of group ${this.#owner.group}`);
+  }
+
   #refuse(what: 'ack' | 'nack'): FerryError | undefined {
     if (this.#settled) return new StaleDeliveryError(this.topic, this.partition, this.offset, `already settled, ${what} ignored`);
-    if (!this.#owner.accepts()) return new ClosedError(`consumer of group ${this.#owner.group}`);
+    if (!this.#owner.accepts()) return this.#gone();
     this.#settled = true;
     return undefined;
   }

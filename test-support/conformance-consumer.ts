@@ -186,4 +186,27 @@ export function describeConsumerConformance(ferryFor: (ctx: TestContext) => Prom
     expect(lastErrors['circular']).toContain("reason: 'loop'");
     expect(lastErrors['circular']).toContain('[Circular');
   });
+
+  it('reports a run() handler that finishes after its lease ran out while close() waited as STALE_DELIVERY, as outside close (not CLOSED: close took nothing back)', async (ctx) => {
+    const ferry = await ferryFor(ctx);
+    const topic = fresh('outlived-close');
+    await ferry.createTopic(topic, { ackTimeoutMs: 300 });
+    const [sent] = await ferry.producer().publishMany(topic, [{ value: 'slow' }]);
+    const consumer = ferry.consumer<string>(fresh('g'), { topics: [topic] });
+    const faults: ConsumerFault[] = [];
+    consumer.onFault((f) => faults.push(f));
+    let started = false;
+    let finished = false;
+    const running = consumer.run(async () => {
+      started = true;
+      await sleep(800); // past its lease, no extend()
+      finished = true;
+    });
+    await until(() => started, 10_000);
+    await consumer.close({ timeoutMs: 2000 }); // outlasts the lease: the lease runs out first
+    await running;
+    await until(() => faults.length > 0, 2000);
+    expect(finished).toBe(true);
+    expect(faults.map(shown)).toEqual([{ during: 'settle', code: 'STALE_DELIVERY', topic, partition: sent!.partition, offset: sent!.offset, attempt: 1 }]);
+  });
 }
