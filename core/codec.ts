@@ -144,9 +144,19 @@ function writeBinHeader(record: Uint8Array, at: number, length: number): void {
 }
 
 /** Throws INVALID_MESSAGE for a record of `bytes` above `maxMessageBytes`. */
+/**
+ * Bytes of a message counted against maxMessageBytes besides a bytes value with no key, id or
+ * headers: the meta length (2), the meta [nil, nil, 0] (4), the body's array header (1), the
+ * value's bin header (up to 5) and nil headers (1). Other values count as their msgpack bytes.
+ */
+export const MESSAGE_OVERHEAD_BYTES = 13;
+
 function checkSize(bytes: number, maxMessageBytes: number): void {
   if (bytes > maxMessageBytes) {
-    throw new InvalidMessageError(`message of ${bytes} bytes exceeds maxMessageBytes (${maxMessageBytes}); store large payloads elsewhere and send a reference`, { details: { bytes, maxMessageBytes } });
+    throw new InvalidMessageError(
+      `message of ${bytes} bytes exceeds maxMessageBytes (${maxMessageBytes}): that counts the encoded message, its value plus ${MESSAGE_OVERHEAD_BYTES} bytes of framing plus its key, id and headers (a Buffer or Uint8Array value alone may be ${maxMessageBytes - MESSAGE_OVERHEAD_BYTES} bytes); store large payloads elsewhere and send a reference`,
+      { details: { bytes, maxMessageBytes } },
+    );
   }
 }
 
@@ -329,7 +339,7 @@ function encodeRouted(message: Message, deliverAt: number, maxMessageBytes: numb
     throw unencodableValueError(error);
   }
   const bytes = 2 + meta.length + body.length;
-  if (bytes > maxMessageBytes) throw new InvalidMessageError(`message of ${bytes} bytes exceeds maxMessageBytes (${maxMessageBytes})`, { details: { bytes, maxMessageBytes } });
+  checkSize(bytes, maxMessageBytes);
   const record = new Uint8Array(bytes);
   writeMetaLength(record, 0, meta.length);
   record.set(meta, 2);

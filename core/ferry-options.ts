@@ -26,7 +26,10 @@ export interface FerryOptions {
   readonly fsyncIntervalMs?: number;
   /** Segment size of every partition log. Default 64 MiB. */
   readonly segmentBytes?: number;
-  /** Largest encoded message. Default 1 MiB. */
+  /**
+   * Largest encoded message: the value's msgpack bytes plus 13 bytes of framing plus its key, id
+   * and headers (a Buffer or Uint8Array value alone may be `maxMessageBytes - 13` bytes). Default 1 MiB.
+   */
   readonly maxMessageBytes?: number;
   readonly limits?: Partial<Omit<PartitionLimits, 'metrics'>>;
   /**
