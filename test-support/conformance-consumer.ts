@@ -19,6 +19,19 @@ function shown(f: ConsumerFault): Record<string, unknown> {
   return { during: f.during, code: f.error.code, topic: f.topic, partition: f.partition, offset: f.offset, attempt: f.attempt, ...(cause === undefined ? {} : { cause }) };
 }
 
+/** A topic with a 300 ms lease holding one message, and a consumer of a fresh group whose faults are recorded. */
+async function oneShortLease(ferry: FerryApi, name: string, value: string) {
+  const topic = fresh(name);
+  await ferry.createTopic(topic, { ackTimeoutMs: 300 });
+  const [sent] = await ferry.producer().publishMany(topic, [{ value }]);
+  const consumer = ferry.consumer<string>(fresh('g'), { topics: [topic] });
+  const faults: ConsumerFault[] = [];
+  consumer.onFault((f) => faults.push(f));
+  // The one fault expected: the settle of this message's first attempt refused, its lease gone.
+  const stale = { during: 'settle', code: 'STALE_DELIVERY', topic, partition: sent!.partition, offset: sent!.offset, attempt: 1 };
+  return { consumer, faults, stale };
+}
+
 /** Defines the consumer-fault and extendMany tests for one backend (inside its describe). */
 export function describeConsumerConformance(ferryFor: (ctx: TestContext) => Promise<FerryApi>): void {
   it('reports a run() handler that throws after acking its delivery itself (HANDLER_THREW, during: handler) with the message\'s topic, partition, offset and attempt; the ack stands', async (ctx) => {
@@ -73,12 +86,7 @@ export function describeConsumerConformance(ferryFor: (ctx: TestContext) => Prom
 
   it('reports a run() outcome refused because the handler outlived its lease (during: settle) with the message\'s offset and attempt', async (ctx) => {
     const ferry = await ferryFor(ctx);
-    const topic = fresh('outlived');
-    await ferry.createTopic(topic, { ackTimeoutMs: 300 });
-    const [sent] = await ferry.producer().publishMany(topic, [{ value: 'slow' }]);
-    const consumer = ferry.consumer<string>(fresh('g'), { topics: [topic] });
-    const faults: ConsumerFault[] = [];
-    consumer.onFault((f) => faults.push(f));
+    const { consumer, faults, stale } = await oneShortLease(ferry, 'outlived', 'slow');
     const attempts: number[] = [];
     const running = consumer.run(async (d) => {
       attempts.push(d.attempt);
@@ -87,17 +95,12 @@ export function describeConsumerConformance(ferryFor: (ctx: TestContext) => Prom
     await until(() => faults.length > 0 && attempts.length >= 2, 10_000);
     await consumer.close();
     await running;
-    expect(faults.map(shown)).toEqual([{ during: 'settle', code: 'STALE_DELIVERY', topic, partition: sent!.partition, offset: sent!.offset, attempt: 1 }]);
+    expect(faults.map(shown)).toEqual([stale]);
   });
 
   it('an ack nobody awaits, refused because the lease ran out, is no unhandled rejection: onFault reports it once (the fast loop does not await acks)', async (ctx) => {
     const ferry = await ferryFor(ctx);
-    const topic = fresh('unawaited');
-    await ferry.createTopic(topic, { ackTimeoutMs: 300 });
-    const [sent] = await ferry.producer().publishMany(topic, [{ value: 'late' }]);
-    const consumer = ferry.consumer<string>(fresh('g'), { topics: [topic] });
-    const faults: ConsumerFault[] = [];
-    consumer.onFault((f) => faults.push(f));
+    const { consumer, faults, stale } = await oneShortLease(ferry, 'unawaited', 'late');
     const unhandled: unknown[] = [];
     const record = (reason: unknown): void => void unhandled.push(reason);
     process.on('unhandledRejection', record);
@@ -112,7 +115,7 @@ export function describeConsumerConformance(ferryFor: (ctx: TestContext) => Prom
     }
     await consumer.close({ timeoutMs: 0 });
     expect(unhandled).toEqual([]);
-    expect(faults.map(shown)).toEqual([{ during: 'settle', code: 'STALE_DELIVERY', topic, partition: sent!.partition, offset: sent!.offset, attempt: 1 }]);
+    expect(faults.map(shown)).toEqual([stale]);
   });
 
   it('extendMany extends every lease of a batch with one call, past ackTimeoutMs', async (ctx) => {
@@ -189,12 +192,7 @@ export function describeConsumerConformance(ferryFor: (ctx: TestContext) => Prom
 
   it('reports a run() handler that finishes after its lease ran out while close() waited as STALE_DELIVERY, as outside close (not CLOSED: close took nothing back)', async (ctx) => {
     const ferry = await ferryFor(ctx);
-    const topic = fresh('outlived-close');
-    await ferry.createTopic(topic, { ackTimeoutMs: 300 });
-    const [sent] = await ferry.producer().publishMany(topic, [{ value: 'slow' }]);
-    const consumer = ferry.consumer<string>(fresh('g'), { topics: [topic] });
-    const faults: ConsumerFault[] = [];
-    consumer.onFault((f) => faults.push(f));
+    const { consumer, faults, stale } = await oneShortLease(ferry, 'outlived-close', 'slow');
     let started = false;
     let finished = false;
     const running = consumer.run(async () => {
@@ -207,6 +205,6 @@ export function describeConsumerConformance(ferryFor: (ctx: TestContext) => Prom
     await running;
     await until(() => faults.length > 0, 2000);
     expect(finished).toBe(true);
-    expect(faults.map(shown)).toEqual([{ during: 'settle', code: 'STALE_DELIVERY', topic, partition: sent!.partition, offset: sent!.offset, attempt: 1 }]);
+    expect(faults.map(shown)).toEqual([stale]);
   });
 }
