@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeBody, decodeMeta, decodeMetaAt, encodeMessage, frameMessages, messageSlices, messageStarts } from './codec.ts';
+import { MESSAGE_OVERHEAD_BYTES, decodeBody, decodeMeta, decodeMetaAt, encodeMessage, frameMessages, messageSlices, messageStarts } from './codec.ts';
 import { InvalidMessageError } from './errors.ts';
 
 describe('message codec', () => {
@@ -56,6 +56,15 @@ describe('message codec', () => {
     expect(() => encodeMessage({ value: 1, id: '' }, 0, 1000)).toThrow(/id must be a non-empty string/);
     expect(() => encodeMessage({ value: 1, headers: { a: 1 as never } }, 0, 1000)).toThrow(/message.headers\["a"\] must be a string \(got 1\)/);
     expect(() => encodeMessage(null as never, 0, 1000)).toThrow(InvalidMessageError);
+  });
+
+  it('counts 13 bytes of a message against maxMessageBytes besides a bytes value, and says so when it refuses one (a new-user trial)', () => {
+    expect(MESSAGE_OVERHEAD_BYTES).toBe(13);
+    const max = 1 << 20;
+    // Bytes take the fast path (no msgpack pass), a long string the msgpack one: both count alike.
+    const values = (n: number) => [new Uint8Array(n), 'x'.repeat(n)];
+    for (const value of values(max - MESSAGE_OVERHEAD_BYTES)) expect(encodeMessage({ value }, 0, max).length).toBe(max);
+    for (const value of values(max - MESSAGE_OVERHEAD_BYTES + 1)) expect(() => encodeMessage({ value }, 0, max)).toThrow(/exceeds maxMessageBytes \(1048576\).*13 bytes/);
   });
 });
 

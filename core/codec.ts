@@ -53,6 +53,18 @@ const packr = new Packr({
   },
 });
 
+/**
+ * INVALID_MESSAGE for a value msgpack cannot encode, saying what the sender can do instead:
+ * msgpackr's own text about a big bigint names its options, which a Ferry user cannot set.
+ */
+export function unencodableValueError(error: unknown): InvalidMessageError {
+  const reason = error instanceof Error ? error.message : String(error);
+  const why = /too large to fit in MessagePack 64-bit integer/.test(reason)
+    ? 'a bigint outside the 64-bit range, -2^63 to 2^64-1, cannot be sent: send it as a string (big.toString(), read back with BigInt(text)); a bigint within the range is sent and delivered as a bigint'
+    : `${reason}; send plain data, Buffers or Uint8Arrays`;
+  return new InvalidMessageError(`message value cannot be encoded with msgpack: ${why}`, { cause: error });
+}
+
 const MAX_KEY_OR_ID_CHARS = 1024;
 
 /** msgpack of [null, null, 0]: the meta of a message with no key, no id and no delay. */
@@ -132,9 +144,19 @@ function writeBinHeader(record: Uint8Array, at: number, length: number): void {
 }
 
 /** Throws INVALID_MESSAGE for a record of `bytes` above `maxMessageBytes`. */
+/**
+ * Bytes of a message counted against maxMessageBytes besides a bytes value with no key, id or
+ * headers: the meta length (2), the meta [nil, nil, 0] (4), the body's array header (1), the
+ * value's bin header (up to 5) and nil headers (1). Other values count as their msgpack bytes.
+ */
+export const MESSAGE_OVERHEAD_BYTES = 13;
+
 function checkSize(bytes: number, maxMessageBytes: number): void {
   if (bytes > maxMessageBytes) {
-    throw new InvalidMessageError(`message of ${bytes} bytes exceeds maxMessageBytes (${maxMessageBytes}); store large payloads elsewhere and send a reference`, { details: { bytes, maxMessageBytes } });
+    throw new InvalidMessageError(
+      `message of ${bytes} bytes exceeds maxMessageBytes (${maxMessageBytes}): that counts the encoded message, its value plus ${MESSAGE_OVERHEAD_BYTES} bytes of framing plus its key, id and headers (a Buffer or Uint8Array value alone may be ${maxMessageBytes - MESSAGE_OVERHEAD_BYTES} bytes); store large payloads elsewhere and send a reference`,
+      { details: { bytes, maxMessageBytes } },
+    );
   }
 }
 
@@ -169,7 +191,7 @@ function planRecord(message: Message, deliverAt: number, maxMessageBytes: number
     meta = plain ? PLAIN_META : Uint8Array.prototype.slice.call(packr.pack([message.key ?? null, message.id ?? null, deliverAt]));
     body = packr.pack([value, message.headers ?? null]);
   } catch (error) {
-    throw new InvalidMessageError(`message value cannot be encoded with msgpack (${(error as Error).message}); send plain data, Buffers or Uint8Arrays`, { cause: error });
+    throw unencodableValueError(error);
   }
   const bytes = 2 + meta.length + body.length;
   checkSize(bytes, maxMessageBytes);
@@ -314,10 +336,10 @@ function encodeRouted(message: Message, deliverAt: number, maxMessageBytes: numb
   try {
     body = packr.pack([message.value, message.headers ?? null]);
   } catch (error) {
-    throw new InvalidMessageError(`message value cannot be encoded with msgpack (${(error as Error).message})`, { cause: error });
+    throw unencodableValueError(error);
   }
   const bytes = 2 + meta.length + body.length;
-  if (bytes > maxMessageBytes) throw new InvalidMessageError(`message of ${bytes} bytes exceeds maxMessageBytes (${maxMessageBytes})`, { details: { bytes, maxMessageBytes } });
+  checkSize(bytes, maxMessageBytes);
   const record = new Uint8Array(bytes);
   writeMetaLength(record, 0, meta.length);
   record.set(meta, 2);

@@ -97,6 +97,11 @@ export function extendMsError(what: string, ms: unknown): InvalidArgumentError |
   return new InvalidArgumentError(`${what} ms must be a positive number of ms, or left out for the topic's ackTimeoutMs (got ${showValue(ms)})`);
 }
 
+/** What a handler's failure is stored as: a handler that threw undefined says so (a nack given no error stores none). */
+export function thrownError(error: unknown): unknown {
+  return error === undefined ? 'undefined was thrown (throw an Error to say why the message failed)' : error;
+}
+
 /** The text a nack stores for `error`: bounded, whatever the caller threw. */
 export function errorText(error: unknown): string | undefined {
   if (error === undefined) return undefined;
@@ -108,9 +113,9 @@ export function errorText(error: unknown): string | undefined {
     text = stack ? `${head}\n${stack}` : head;
   } else {
     try {
-      text = JSON.stringify(error) ?? String(error);
+      text = JSON.stringify(error) ?? showValue(error);
     } catch {
-      text = String(error);
+      text = showValue(error); // a circular object, a bigint: inspected safely, not "[object Object]"
     }
   }
   return text.length > MAX_ERROR_CHARS ? `${text.slice(0, MAX_ERROR_CHARS - 1)}…` : text;
@@ -218,7 +223,7 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
     const refused = this.#refuse(failure ? 'nack' : 'ack');
     if (refused) return refused;
     this.#listener = listener;
-    const item: SettleItem = failure ? this.#nackItem(undefined, failure.error, false) : this.#ackItem();
+    const item: SettleItem = failure ? this.#nackItem(undefined, thrownError(failure.error), false) : this.#ackItem();
     try {
       this.#queue.settle(this, item);
       this.#owner.settling(this);
@@ -262,7 +267,7 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
     const badMs = extendMsError('extend', ms);
     if (badMs) return Promise.reject(badMs);
     if (this.#settled) return Promise.reject(new StaleDeliveryError(this.topic, this.partition, this.offset, 'already settled, extend ignored'));
-    if (!this.#owner.accepts()) return Promise.reject(new ClosedError(`consumer of group ${this.#owner.group}`));
+    if (!this.#owner.accepts()) return Promise.reject(this.#gone());
     const from = this.#owner.now();
     this.startTurn = -1; // an ack after this extend must not overtake it
     return this.#queue.push({ kind: 'extend', offset: this.offset, token: this.token, ...(ms === undefined ? {} : { ms }) }).then(() => {
@@ -277,7 +282,7 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
    */
   enlist(): { readonly group: string; readonly token: string; readonly keys: readonly string[] | undefined; finish(committed: boolean, error?: unknown): void } {
     if (this.#settled) throw new StaleDeliveryError(this.topic, this.partition, this.offset, 'already settled, ack ignored');
-    if (!this.#owner.accepts()) throw new ClosedError(`consumer of group ${this.#owner.group}`);
+    if (!this.#owner.accepts()) throw this.#gone();
     this.#settled = true;
     return {
       group: this.#owner.group,
@@ -291,9 +296,18 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
   }
 
   /** Why this delivery cannot be settled now, if it cannot; otherwise marks it settled. */
+  /**
+   * Why a closed consumer refuses: its lease ran out (STALE_DELIVERY, as outside close: a handler
+   * that outlived it while close() waited), or close() took it back (CLOSED).
+   */
+  #gone(): FerryError {
+    if (this.#owner.now() >= this.deadline) return new StaleDeliveryError(this.topic, this.partition, this.offset, 'its lease expired');
+    return new ClosedError(`consumer of group ${this.#owner.group}`);
+  }
+
   #refuse(what: 'ack' | 'nack'): FerryError | undefined {
     if (this.#settled) return new StaleDeliveryError(this.topic, this.partition, this.offset, `already settled, ${what} ignored`);
-    if (!this.#owner.accepts()) return new ClosedError(`consumer of group ${this.#owner.group}`);
+    if (!this.#owner.accepts()) return this.#gone();
     this.#settled = true;
     return undefined;
   }

@@ -40,7 +40,7 @@ export interface OpenedEngine {
 
 /** Opens the engine's parts on `options.dir`, recovering every topic in it. */
 export async function openEngine(options: FerryOptions, runtimeFactory?: RuntimeFactory): Promise<OpenedEngine> {
-  const { threads, fsync, fsyncIntervalMs, segmentBytes, maxMessageBytes, limits, repair, alerts, transactionTimeoutMs } = resolveEngineOptions(options as unknown as Record<string, unknown>);
+  const { threads, fsync, fsyncIntervalMs, segmentBytes, zeroFillBytes, maxMessageBytes, limits, repair, alerts, transactionTimeoutMs } = resolveEngineOptions(options as unknown as Record<string, unknown>);
   const fs = options.fs ?? nodeFileSystem;
   const clock = options.clock ?? realClock;
   const random = options.random ?? new SeededRandom((clock.now() ^ (process.pid << 16)) >>> 0);
@@ -49,7 +49,7 @@ export async function openEngine(options: FerryOptions, runtimeFactory?: Runtime
   // found, and a retry in this process is not refused as LOCKED (issue 9).
   const undo: (() => unknown)[] = [() => lock.release()];
   try {
-    const catalogLog = await WriteAheadLog.open({ dir: join(options.dir, '_catalog'), fs, clock, fsync: fsync === 'none' ? 'interval' : fsync, ...CATALOG_LOG_OPTIONS, repair });
+    const catalogLog = await WriteAheadLog.open({ dir: join(options.dir, '_catalog'), fs, clock, fsync: fsync === 'none' ? 'interval' : fsync, ...CATALOG_LOG_OPTIONS, zeroFillBytes, repair });
     undo.unshift(() => catalogLog.close());
     // The catalog is read before any thread starts: a bad one has nothing else to stop.
     const catalog = Catalog.load(catalogLog);
@@ -59,7 +59,7 @@ export async function openEngine(options: FerryOptions, runtimeFactory?: Runtime
       if (!o) throw new UnknownTopicError(name);
       return o;
     };
-    const local = { dir: options.dir, fs, clock, random: random.fork('runtime'), fsync, fsyncIntervalMs, segmentBytes, repair, maxMessageBytes, limits };
+    const local = { dir: options.dir, fs, clock, random: random.fork('runtime'), fsync, fsyncIntervalMs, segmentBytes, zeroFillBytes, repair, maxMessageBytes, limits };
     const threaded = threads === 'auto' || threads > 0;
     if (threaded && !runtimeFactory) throw new InvalidArgumentError("options.threads > 0 needs the worker runtime: import { Ferry } from 'ferry' (the package root passes it in)");
     const runtime = threaded ? runtimeFactory!({ threads, local }) : new LocalRuntime(local);
@@ -67,7 +67,7 @@ export async function openEngine(options: FerryOptions, runtimeFactory?: Runtime
     for (const [name, topicOptions] of catalog.topics()) await runtime.openTopic(name, topicOptions);
     // Transactions (issue 13): decisions are read, and what a crash left prepared is decided,
     // before the engine serves.
-    const decisionLog = await WriteAheadLog.open({ dir: join(options.dir, '_transactions'), fs, clock, fsync: fsync === 'none' ? 'interval' : fsync, ...DECISION_LOG_OPTIONS, repair });
+    const decisionLog = await WriteAheadLog.open({ dir: join(options.dir, '_transactions'), fs, clock, fsync: fsync === 'none' ? 'interval' : fsync, ...DECISION_LOG_OPTIONS, zeroFillBytes, repair });
     undo.unshift(() => decisionLog.close());
     const decisions = DecisionLog.load(decisionLog);
     const checkBack: OpenedEngine['checkBack'] = {};

@@ -1,6 +1,6 @@
 // Options of Ferry.open, validated once (typed errors naming the option and what it accepts),
 // defaults filled, frozen. Unknown names are refused: a typo must not be ignored silently.
-import { InvalidArgumentError, type FsyncPolicy, showValue } from '../wal/index.ts';
+import { DEFAULT_ZERO_FILL_BYTES, InvalidArgumentError, MAX_ZERO_FILL_BYTES, type FsyncPolicy, showValue } from '../wal/index.ts';
 import { resolveAlertOptions, type ResolvedAlertOptions } from './alert-options.ts';
 import { refuseUnknownOptions } from './option-names.ts';
 import type { PartitionLimits } from './partition-api.ts';
@@ -17,7 +17,7 @@ export const DEFAULT_LIMITS: PartitionLimits = Object.freeze({
   recordCacheBytes: DEFAULT_RECORD_CACHE_BYTES,
 });
 
-const OPEN_OPTIONS = ['dir', 'threads', 'fsync', 'fsyncIntervalMs', 'segmentBytes', 'maxMessageBytes', 'limits', 'repair', 'alerts', 'fs', 'clock', 'random', 'transactionTimeoutMs', 'resolveInDoubt', 'metrics'];
+const OPEN_OPTIONS = ['dir', 'threads', 'fsync', 'fsyncIntervalMs', 'segmentBytes', 'zeroFillBytes', 'maxMessageBytes', 'limits', 'repair', 'alerts', 'fs', 'clock', 'random', 'transactionTimeoutMs', 'resolveInDoubt', 'metrics'];
 const LIMIT_NAMES = ['maxUnsettledPerGroup', 'maxWaiters', 'maxDedupIds', 'maxProducers', 'checkpointEveryRecords', 'maxGroups', 'recordCacheBytes', 'checkpointPartBytes', 'maxOpenTransactions', 'maxTransactionMessages', 'maxTransactionBytes', 'maxOnceKeys', 'onceKeyTtlMs'] as const;
 
 /** The validated shape of what Ferry.open needs besides its seams. */
@@ -26,6 +26,8 @@ export interface EngineSettings {
   readonly fsync: FsyncPolicy;
   readonly fsyncIntervalMs: number;
   readonly segmentBytes: number;
+  /** Zeros each partition log writes ahead of its appends (0: off). */
+  readonly zeroFillBytes: number;
   readonly maxMessageBytes: number;
   readonly limits: PartitionLimits;
   readonly repair: boolean;
@@ -74,6 +76,7 @@ export function resolveEngineOptions(options: Record<string, unknown> & { readon
     // write made meanwhile); more: at least this long between syncs, confirms wait for the next.
     fsyncIntervalMs: wholeIn('fsyncIntervalMs', options.fsyncIntervalMs ?? 0, 0, 60_000),
     segmentBytes: wholeIn('segmentBytes', options.segmentBytes ?? 64 * 1024 * 1024, 256, 1024 * 1024 * 1024),
+    zeroFillBytes: wholeIn('zeroFillBytes', options.zeroFillBytes ?? DEFAULT_ZERO_FILL_BYTES, 0, MAX_ZERO_FILL_BYTES),
     maxMessageBytes: wholeIn('maxMessageBytes', options.maxMessageBytes ?? 1024 * 1024, 64, 64 * 1024 * 1024),
     limits,
     repair: checkRepair(options.repair),

@@ -46,7 +46,10 @@ describe.each(engineVariants)('exactlyOnce consumers ($name)', (variant) => {
     );
     for (let i = 0; i < 100 && handled < 20; i++) await setup.elapse(100); // the failed ones come back after their backoff
     expect(handled).toBe(20);
-    await consumer.close({ timeoutMs: 0 });
+    // A graceful close: the last handlers have returned, but their commits may still be on the way.
+    // With timeoutMs 0 the close handed those leases back at once, the commit was refused and the
+    // input came back uncommitted (a CI flake on worker threads: 38 of 40 outputs, one input left).
+    await consumer.close();
     await running;
     const out = await outputs(ferry, setup, 'out', 40);
     expect(out.map((d) => d.value).sort()).toEqual(Array.from({ length: 20 }, (_, i) => [`${i}a`, `${i}b`]).flat().sort());

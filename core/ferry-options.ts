@@ -26,7 +26,17 @@ export interface FerryOptions {
   readonly fsyncIntervalMs?: number;
   /** Segment size of every partition log. Default 64 MiB. */
   readonly segmentBytes?: number;
-  /** Largest encoded message. Default 1 MiB. */
+  /**
+   * Zeros each partition log writes ahead of its appends, so a sync does not also commit a new
+   * file size (on ext4 each fdatasync is cheaper). 0 turns it off: do that on copy-on-write file
+   * systems (btrfs, ZFS), where the zeros are a second write for nothing. 0 to 64 MiB; off under
+   * `fsync: 'none'`. Default 1 MiB.
+   */
+  readonly zeroFillBytes?: number;
+  /**
+   * Largest encoded message: the value's msgpack bytes plus 13 bytes of framing plus its key, id
+   * and headers (a Buffer or Uint8Array value alone may be `maxMessageBytes - 13` bytes). Default 1 MiB.
+   */
   readonly maxMessageBytes?: number;
   readonly limits?: Partial<Omit<PartitionLimits, 'metrics'>>;
   /**

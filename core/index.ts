@@ -61,7 +61,7 @@ export { CheckpointFailedError, CorruptStateError, UnknownFormatVersionError } f
 export { DuplicateSequenceError, ProducersFullError, SequenceGapError } from './producer-state.ts';
 // For other backends (backends/nats): the same validation, partitioning, backoff and run loop as
 // the embedded engine, so a message, an option or a handler behaves alike on every backend.
-export { checkShape as checkMessageShape } from './codec.ts';
+export { checkShape as checkMessageShape, unencodableValueError } from './codec.ts';
 export { checkName, checkTopicNames } from './names.ts';
 export { refuseUnknownOptions } from './option-names.ts';
 export { resolveTopicOptions, assertSameTopicOptions, assertDeadLetterTarget, DEAD_LETTER_TOPIC_OPTIONS } from './topic-options.ts';

@@ -21,6 +21,8 @@ export interface LocalRuntimeOptions {
   readonly fsync: FsyncPolicy;
   readonly fsyncIntervalMs: number;
   readonly segmentBytes: number;
+  /** Zeros each partition log writes ahead of its appends (0: off). Default: the log's (1 MiB). */
+  readonly zeroFillBytes?: number;
   /** Cut a log at corruption inside synced data instead of refusing to open it. Default false. */
   readonly repair?: boolean;
   readonly maxMessageBytes: number;
@@ -99,6 +101,7 @@ export class LocalRuntime implements PartitionRuntime {
       fsync: this.#o.fsync,
       fsyncIntervalMs: this.#o.fsyncIntervalMs,
       segmentBytes: this.#o.segmentBytes,
+      zeroFillBytes: this.#o.zeroFillBytes,
       repair: this.#o.repair === true,
       maxBatchBytes: Math.max(16 * 1024 * 1024, 2 * this.#o.maxMessageBytes),
       lock: false, // the engine holds the data directory's lock

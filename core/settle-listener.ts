@@ -1,7 +1,7 @@
 // Settling a delivery with a listener instead of a promise: what run(), ackMany and batches use,
 // so a handler's outcome costs no promise, closure or async frame per message. A delivery of
 // another backend (NATS) settles through its own promise, heard the same way.
-import { LeasedDelivery, type Delivery, type SettleListener } from './delivery.ts';
+import { LeasedDelivery, thrownError, type Delivery, type SettleListener } from './delivery.ts';
 
 export type { SettleListener } from './delivery.ts';
 
@@ -13,7 +13,7 @@ export function settleTo(d: Delivery, listener: SettleListener, failure?: { read
   if (d instanceof LeasedDelivery) return d.settleTo(listener, failure);
   let sent: Promise<void>;
   try {
-    sent = failure ? d.nack({ error: failure.error }) : d.ack();
+    sent = failure ? d.nack({ error: thrownError(failure.error) }) : d.ack();
   } catch (error) {
     return error;
   }

@@ -5,7 +5,7 @@
 import { expect, it, type TestContext } from 'vitest';
 import type { ConsumerFault, Delivery } from '../index.ts';
 import type { FerryApi } from './conformance-suite.ts';
-import { fresh, nextWithin, sleep } from './conformance-helpers.ts';
+import { fresh, nextWithin, sleep, takeAll } from './conformance-helpers.ts';
 
 /** Waits until `done()` or `ms` passed. */
 async function until(done: () => boolean, ms: number): Promise<void> {
@@ -17,6 +17,19 @@ async function until(done: () => boolean, ms: number): Promise<void> {
 function shown(f: ConsumerFault): Record<string, unknown> {
   const cause = f.error.cause instanceof Error ? f.error.cause.message : undefined;
   return { during: f.during, code: f.error.code, topic: f.topic, partition: f.partition, offset: f.offset, attempt: f.attempt, ...(cause === undefined ? {} : { cause }) };
+}
+
+/** A topic with a 300 ms lease holding one message, and a consumer of a fresh group whose faults are recorded. */
+async function oneShortLease(ferry: FerryApi, name: string, value: string) {
+  const topic = fresh(name);
+  await ferry.createTopic(topic, { ackTimeoutMs: 300 });
+  const [sent] = await ferry.producer().publishMany(topic, [{ value }]);
+  const consumer = ferry.consumer<string>(fresh('g'), { topics: [topic] });
+  const faults: ConsumerFault[] = [];
+  consumer.onFault((f) => faults.push(f));
+  // The one fault expected: the settle of this message's first attempt refused, its lease gone.
+  const stale = { during: 'settle', code: 'STALE_DELIVERY', topic, partition: sent!.partition, offset: sent!.offset, attempt: 1 };
+  return { consumer, faults, stale };
 }
 
 /** Defines the consumer-fault and extendMany tests for one backend (inside its describe). */
@@ -73,12 +86,7 @@ export function describeConsumerConformance(ferryFor: (ctx: TestContext) => Prom
 
   it('reports a run() outcome refused because the handler outlived its lease (during: settle) with the message\'s offset and attempt', async (ctx) => {
     const ferry = await ferryFor(ctx);
-    const topic = fresh('outlived');
-    await ferry.createTopic(topic, { ackTimeoutMs: 300 });
-    const [sent] = await ferry.producer().publishMany(topic, [{ value: 'slow' }]);
-    const consumer = ferry.consumer<string>(fresh('g'), { topics: [topic] });
-    const faults: ConsumerFault[] = [];
-    consumer.onFault((f) => faults.push(f));
+    const { consumer, faults, stale } = await oneShortLease(ferry, 'outlived', 'slow');
     const attempts: number[] = [];
     const running = consumer.run(async (d) => {
       attempts.push(d.attempt);
@@ -87,17 +95,12 @@ export function describeConsumerConformance(ferryFor: (ctx: TestContext) => Prom
     await until(() => faults.length > 0 && attempts.length >= 2, 10_000);
     await consumer.close();
     await running;
-    expect(faults.map(shown)).toEqual([{ during: 'settle', code: 'STALE_DELIVERY', topic, partition: sent!.partition, offset: sent!.offset, attempt: 1 }]);
+    expect(faults.map(shown)).toEqual([stale]);
   });
 
   it('an ack nobody awaits, refused because the lease ran out, is no unhandled rejection: onFault reports it once (the fast loop does not await acks)', async (ctx) => {
     const ferry = await ferryFor(ctx);
-    const topic = fresh('unawaited');
-    await ferry.createTopic(topic, { ackTimeoutMs: 300 });
-    const [sent] = await ferry.producer().publishMany(topic, [{ value: 'late' }]);
-    const consumer = ferry.consumer<string>(fresh('g'), { topics: [topic] });
-    const faults: ConsumerFault[] = [];
-    consumer.onFault((f) => faults.push(f));
+    const { consumer, faults, stale } = await oneShortLease(ferry, 'unawaited', 'late');
     const unhandled: unknown[] = [];
     const record = (reason: unknown): void => void unhandled.push(reason);
     process.on('unhandledRejection', record);
@@ -112,7 +115,7 @@ export function describeConsumerConformance(ferryFor: (ctx: TestContext) => Prom
     }
     await consumer.close({ timeoutMs: 0 });
     expect(unhandled).toEqual([]);
-    expect(faults.map(shown)).toEqual([{ during: 'settle', code: 'STALE_DELIVERY', topic, partition: sent!.partition, offset: sent!.offset, attempt: 1 }]);
+    expect(faults.map(shown)).toEqual([stale]);
   });
 
   it('extendMany extends every lease of a batch with one call, past ackTimeoutMs', async (ctx) => {
@@ -162,5 +165,46 @@ export function describeConsumerConformance(ferryFor: (ctx: TestContext) => Prom
     await consumer.ackMany(held.slice(1));
     await foreign.ack();
     await Promise.all([consumer.close(), other.close()]);
+  });
+
+  it('keeps a useful lastError for a handler that throws undefined or a value JSON cannot write (a circular object), not null or "[object Object]" (a new-user trial)', async (ctx) => {
+    const ferry = await ferryFor(ctx);
+    const topic = fresh('odd-throws');
+    await ferry.createTopic(topic, { maxDeliveries: 1 });
+    await ferry.producer().publishMany(topic, [{ value: 'undefined' }, { value: 'rejects undefined' }, { value: 'circular' }]);
+    const consumer = ferry.consumer<string>(fresh('g'), { topics: [topic], maxInFlight: 10 });
+    const running = consumer.run(async (d) => {
+      if (d.value === 'undefined') throw undefined;
+      if (d.value === 'rejects undefined') return Promise.reject(undefined);
+      const looped: Record<string, unknown> = { reason: 'loop' };
+      looped['self'] = looped;
+      throw looped;
+    });
+    const letters = ferry.consumer<string>(fresh('ops'), { topics: [`${topic}.dlq`] });
+    const lastErrors = Object.fromEntries((await takeAll(letters, 3)).map((l) => [l.value, l.deadLetter?.lastError]));
+    await Promise.all([consumer.close(), letters.close()]);
+    await running;
+    expect(lastErrors['undefined']).toMatch(/^undefined was thrown/);
+    expect(lastErrors['rejects undefined']).toMatch(/^undefined was thrown/);
+    expect(lastErrors['circular']).toContain("reason: 'loop'");
+    expect(lastErrors['circular']).toContain('[Circular');
+  });
+
+  it('reports a run() handler that finishes after its lease ran out while close() waited as STALE_DELIVERY, as outside close (not CLOSED: close took nothing back)', async (ctx) => {
+    const ferry = await ferryFor(ctx);
+    const { consumer, faults, stale } = await oneShortLease(ferry, 'outlived-close', 'slow');
+    let started = false;
+    let finished = false;
+    const running = consumer.run(async () => {
+      started = true;
+      await sleep(800); // past its lease, no extend()
+      finished = true;
+    });
+    await until(() => started, 10_000);
+    await consumer.close({ timeoutMs: 2000 }); // outlasts the lease: the lease runs out first
+    await running;
+    await until(() => faults.length > 0, 2000);
+    expect(finished).toBe(true);
+    expect(faults.map(shown)).toEqual([stale]);
   });
 }

@@ -127,6 +127,24 @@ export function describeConformance(name: string, backend: ConformanceBackend, f
       for (const d of got) expect(results.some((r) => r.partition === d.partition && r.offset === d.offset)).toBe(true);
     });
 
+    it('refuses a value msgpack cannot carry with INVALID_MESSAGE saying what to send instead (a bigint past 64 bits: as a string, not msgpackr options a user cannot set)', async (ctx) => {
+      const ferry = await ferryFor(ctx);
+      const topic = fresh('unencodable');
+      await ferry.createTopic(topic);
+      const producer = ferry.producer();
+      const big = await producer.publish(topic, { value: { amount: 2n ** 70n } }).then(() => undefined, (e: unknown) => e as Error & { code: string });
+      expect(big).toMatchObject({ code: 'INVALID_MESSAGE' });
+      expect(big!.message).toContain('toString()');
+      expect(big!.message).not.toMatch(/largeBigInt|useBigInt/);
+      const fn = await producer.publish(topic, { value: { run: () => 1 } }).then(() => undefined, (e: unknown) => e as Error & { code: string });
+      expect(fn).toMatchObject({ code: 'INVALID_MESSAGE', message: expect.stringContaining('functions cannot be encoded') });
+      await producer.publish(topic, { value: 2n ** 63n }); // within 64 bits: sent, and a bigint again on the way out
+      const consumer = ferry.consumer(fresh('g'), { topics: [topic] });
+      const [d] = await takeAll(consumer, 1);
+      await consumer.close();
+      expect(d!.value).toBe(2n ** 63n);
+    });
+
     it('shares a group\'s work between its consumers, each message handled once', async (ctx) => {
       const ferry = await ferryFor(ctx);
       const topic = fresh('share');

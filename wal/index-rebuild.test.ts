@@ -31,6 +31,28 @@ describe('sparse index', () => {
     await log.close();
   });
 
+  it('survives a power loss once saved: its directory entry is synced too (issue: saveIndex never synced the directory)', async () => {
+    const { setup, indexes } = await filledLog(4); // close() waits for every index save
+    setup.fs.crash('power');
+    expect(setup.fs.list(setup.dir).filter((n) => n.endsWith('.index')).sort()).toEqual(indexes);
+    const log = await setup.open();
+    expect(log.recovery.rebuiltIndexes).toBe(0);
+    expect(log.read(0, { maxBytes: 1 << 20 }).map((b) => indexOfPayload(b.payload))).toEqual([...Array(60).keys()]);
+    await log.close();
+  });
+
+  it('leaves no temp file behind: one a crash left mid-save is removed at the next open', async () => {
+    const { setup, indexes } = await filledLog(5);
+    const stray = `${setup.dir}/${indexes[1]}.tmp`; // a crash between writing the temp file and renaming it
+    const handle = setup.fs.open(stray, 'create');
+    handle.writev([new Uint8Array([1, 2, 3])], 0);
+    handle.close();
+    const log = await setup.open();
+    expect(setup.fs.list(setup.dir).filter((n) => n.endsWith('.tmp'))).toEqual([]);
+    expect(log.recovery.rebuiltIndexes).toBe(0);
+    await log.close();
+  });
+
   it('is ignored when it describes a different file size (stale)', async () => {
     const { setup, indexes } = await filledLog(3);
     const handle = setup.fs.open(`${setup.dir}/${indexes[0]!.replace('.index', '.log')}`, 'readwrite');

@@ -5,6 +5,7 @@ export type { ReadBatch } from './segment.ts';
 export type { BatchHeader } from './batch-format.ts';
 export type { WalkVisitor, WantPayload } from './segment-walk.ts';
 export type { FsyncPolicy, LogOptions } from './options.ts';
+export { DEFAULT_ZERO_FILL_BYTES, MAX_ZERO_FILL_BYTES } from './options.ts';
 export type { RecoveryReport, TruncationReport } from './recovery.ts';
 export { FerryError, registerErrorCode } from './ferry-error.ts';
 export type { FerryErrorWire, FerryErrorOptions } from './ferry-error.ts';

@@ -14,6 +14,11 @@ import { showValue } from './show-value.ts';
 export type FsyncPolicy = 'always' | 'interval' | 'none';
 
 /** Options of `WriteAheadLog.open`. */
+/** Zeros written ahead of a log's append position when not told (see LogOptions.zeroFillBytes). */
+export const DEFAULT_ZERO_FILL_BYTES = 1024 * 1024;
+/** The most zeros a log writes ahead at a time. */
+export const MAX_ZERO_FILL_BYTES = 64 * 1024 * 1024;
+
 export interface LogOptions {
   /** The log's directory; created if missing. */
   readonly dir: string;
@@ -78,9 +83,9 @@ export function resolveLogOptions(options: LogOptions): ResolvedLogOptions {
   if (!Number.isFinite(fsyncIntervalMs) || fsyncIntervalMs < 0 || fsyncIntervalMs > 60_000) {
     throw new InvalidArgumentError(`options.fsyncIntervalMs must be between 0 and 60000 (got ${showValue(fsyncIntervalMs)})`);
   }
-  const zeroFillBytes = options.zeroFillBytes ?? 1024 * 1024;
-  if (!Number.isSafeInteger(zeroFillBytes) || zeroFillBytes < 0 || zeroFillBytes > 64 * 1024 * 1024) {
-    throw new InvalidArgumentError(`options.zeroFillBytes must be an integer from 0 (off) to ${64 * 1024 * 1024} (got ${showValue(options.zeroFillBytes)})`);
+  const zeroFillBytes = options.zeroFillBytes ?? DEFAULT_ZERO_FILL_BYTES;
+  if (!Number.isSafeInteger(zeroFillBytes) || zeroFillBytes < 0 || zeroFillBytes > MAX_ZERO_FILL_BYTES) {
+    throw new InvalidArgumentError(`options.zeroFillBytes must be an integer from 0 (off) to ${MAX_ZERO_FILL_BYTES} (got ${showValue(options.zeroFillBytes)})`);
   }
   const initialOffset = options.initialOffset ?? 0;
   if (!Number.isSafeInteger(initialOffset) || initialOffset < 0) throw new InvalidArgumentError('options.initialOffset must be a non-negative integer');

@@ -7,12 +7,13 @@
 // A bad batch is a torn tail (truncate, report) unless something proves it had been synced:
 // a later batch stamped with a durable end past it, or a later sealed segment. Then it is
 // corruption: refuse to open, or with `repair` truncate there and report what was dropped.
+import { join } from 'node:path';
 import { CorruptSegmentError } from './errors.ts';
 import { mapIoError } from './io-errors.ts';
 import type { ResolvedLogOptions } from './options.ts';
 import type { FileHandle } from './seams/file-system.ts';
 import { Segment } from './segment.ts';
-import { indexPath, segmentBases, segmentPath } from './segment-files.ts';
+import { indexPath, indexTempNames, indexTempPath, segmentBases, segmentPath } from './segment-files.ts';
 import { findIntactBatches, scanSegment, type ScanProblem } from './segment-scan.ts';
 import { SparseIndex } from './sparse-index.ts';
 import { endOfData } from './zero-tail.ts';
@@ -80,11 +81,18 @@ function loadVouchedSegment(options: ResolvedLogOptions, c: Candidate): Segment 
   return segment;
 }
 
-/** Writes a sealed segment's index file; a failure only costs a rescan at the next open. */
+/**
+ * Writes a sealed segment's index file durably and whole: into a temp file, synced, renamed into
+ * place, then the directory synced (else a power loss can drop the new entry, and the segment is
+ * rescanned). A rename replaces the file whole, so a power loss mid-save leaves the old index or
+ * the new one, never a torn one. A failure only costs a rescan at the next open.
+ */
 export async function saveIndex(options: ResolvedLogOptions, segment: Segment): Promise<void> {
+  const { fs } = options;
+  const temp = indexTempPath(segment.indexPath);
   try {
     const bytes = segment.index.encode(segment);
-    const handle = options.fs.open(segment.indexPath, 'create');
+    const handle = fs.open(temp, 'create');
     try {
       handle.truncate(0);
       let written = 0;
@@ -97,13 +105,22 @@ export async function saveIndex(options: ResolvedLogOptions, segment: Segment): 
     } finally {
       handle.close();
     }
+    // Retention may have deleted the segment meanwhile: no index for a file that is gone.
+    if (!fs.exists(segment.path)) throw new Error('segment deleted while its index was saved');
+    fs.rename(temp, segment.indexPath);
+    await fs.syncDir(options.dir);
   } catch {
     try {
-      options.fs.remove(segment.indexPath); // a half-written index is rejected by its CRC anyway
+      if (fs.exists(temp)) fs.remove(temp);
     } catch {
-      // left for the next open to reject by its CRC
+      // removed at the next open
     }
   }
+}
+
+/** Removes index temp files a crash left mid-save (recovery syncs the directory at its end). */
+function removeIndexTemps(options: ResolvedLogOptions, names: readonly string[]): void {
+  for (const name of indexTempNames(names)) options.fs.remove(join(options.dir, name));
 }
 
 interface BadBatch {
@@ -208,7 +225,9 @@ export async function recoverLog(options: ResolvedLogOptions): Promise<Recovered
 
 async function recover(options: ResolvedLogOptions): Promise<RecoveredLog> {
   const { fs, dir } = options;
-  const candidates: Candidate[] = segmentBases(fs.list(dir)).map((base) => ({ base, path: segmentPath(dir, base), indexPath: indexPath(dir, base) }));
+  const names = fs.list(dir);
+  removeIndexTemps(options, names);
+  const candidates: Candidate[] = segmentBases(names).map((base) => ({ base, path: segmentPath(dir, base), indexPath: indexPath(dir, base) }));
   if (candidates.length === 0) {
     const first = await createFirstSegment(options, options.initialOffset);
     return { segments: [first], report: { segments: 1, scannedSegments: 0, rebuiltIndexes: 0 } };

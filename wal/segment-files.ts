@@ -17,6 +17,18 @@ export function indexPath(dir: string, baseOffset: number): string {
   return join(dir, `${String(baseOffset).padStart(20, '0')}.index`);
 }
 
+/** Where an index file is written before it is renamed into place (so it is replaced whole or not at all). */
+export function indexTempPath(indexFile: string): string {
+  return `${indexFile}${INDEX_TEMP_SUFFIX}`;
+}
+
+const INDEX_TEMP_SUFFIX = '.tmp';
+
+/** Index temp files among `names`: a crash left them mid-save; nothing reads them. */
+export function indexTempNames(names: readonly string[]): string[] {
+  return names.filter((name) => name.endsWith(`.index${INDEX_TEMP_SUFFIX}`));
+}
+
 /** Base offsets of the segment files among `names`, ascending. */
 export function segmentBases(names: readonly string[]): number[] {
   const bases: number[] = [];

@@ -46,6 +46,7 @@ function workerOptions({ threads, local }: Parameters<RuntimeFactory>[0]): Worke
     fsync: local.fsync,
     fsyncIntervalMs: local.fsyncIntervalMs,
     segmentBytes: local.segmentBytes,
+    zeroFillBytes: local.zeroFillBytes,
     repair: local.repair === true,
     maxMessageBytes: local.maxMessageBytes,
     // Each shard is a runtime of its own: it gets its share of the engine's record cache budget.

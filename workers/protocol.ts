@@ -61,6 +61,7 @@ export interface ShardConfig {
   readonly fsync: 'always' | 'interval' | 'none';
   readonly fsyncIntervalMs: number;
   readonly segmentBytes: number;
+  readonly zeroFillBytes?: number;
   readonly repair: boolean;
   readonly maxMessageBytes: number;
   readonly limits: PartitionLimits;

@@ -47,6 +47,7 @@ export default function attach({ port, config }: { port: MessagePort; config: Sh
     fsync: config.fsync,
     fsyncIntervalMs: config.fsyncIntervalMs,
     segmentBytes: config.segmentBytes,
+    zeroFillBytes: config.zeroFillBytes,
     repair: config.repair,
     maxMessageBytes: config.maxMessageBytes,
     limits: config.limits,

@@ -13,6 +13,8 @@ export interface WorkerRuntimeOptions {
   readonly fsync: FsyncPolicy;
   readonly fsyncIntervalMs: number;
   readonly segmentBytes: number;
+  /** Zeros each partition log writes ahead of its appends (0: off). Default: the log's (1 MiB). */
+  readonly zeroFillBytes?: number;
   /** Cut logs at corruption inside synced data instead of refusing to open them. */
   readonly repair?: boolean;
   readonly maxMessageBytes: number;
@@ -55,7 +57,7 @@ export class WorkerRuntime implements PartitionRuntime {
     this.#shards = Array.from({ length: o.threads }, (_, index) =>
       new Shard(
         index,
-        { shard: index, dir: o.dir, fsync: o.fsync, fsyncIntervalMs: o.fsyncIntervalMs, segmentBytes: o.segmentBytes, repair: o.repair === true, maxMessageBytes: o.maxMessageBytes, limits: o.limits, seed: (o.seed + index * 7919) >>> 0 },
+        { shard: index, dir: o.dir, fsync: o.fsync, fsyncIntervalMs: o.fsyncIntervalMs, segmentBytes: o.segmentBytes, zeroFillBytes: o.zeroFillBytes, repair: o.repair === true, maxMessageBytes: o.maxMessageBytes, limits: o.limits, seed: (o.seed + index * 7919) >>> 0 },
         { onUpcall: (u) => this.#deadLetter(u), reopenRequests: () => this.#reopenRequests(index) },
         o.restart ?? DEFAULT_RESTART,
         heapMb === undefined ? undefined : { maxOldGenerationSizeMb: heapMb },

@@ -117,8 +117,8 @@ export class JetStreamDelivery<V = unknown> implements Delivery<V> {
   async once(key: string): Promise<boolean> {
     if (typeof key !== 'string' || key.length === 0 || key.length > MAX_ONCE_KEY_CHARS) throw new InvalidArgumentError(`once key must be a non-empty string of at most ${MAX_ONCE_KEY_CHARS} characters`);
     if (this.#settled) throw new StaleDeliveryError(this.topic, this.partition, this.offset, 'already settled, once ignored');
-    if (!this.#owner.accepts()) throw new ClosedError(`consumer of group ${this.#owner.group}`);
     if (this.#owner.now() >= this.deadline) throw new StaleDeliveryError(this.topic, this.partition, this.offset, 'its lease expired before once');
+    if (!this.#owner.accepts()) throw new ClosedError(`consumer of group ${this.#owner.group}`);
     if (this.#claims?.some((c) => c.key === key)) return true;
     const result = await this.#owner.onceKeys.claim(this.#asker(), key);
     if (result.answer === 'busy') throw new OnceKeyBusyError(key);
@@ -204,20 +204,22 @@ export class JetStreamDelivery<V = unknown> implements Delivery<V> {
   /** Throws if an extend cannot be sent now (settled, closed, lease over); else returns now. */
   #refuseExtend(): number {
     if (this.#settled) throw new StaleDeliveryError(this.topic, this.partition, this.offset, 'already settled, extend ignored');
-    if (!this.#owner.accepts()) throw new ClosedError(`consumer of group ${this.#owner.group}`);
     const now = this.#owner.now();
     if (now >= this.deadline) throw new StaleDeliveryError(this.topic, this.partition, this.offset, 'its lease expired before extend');
+    if (!this.#owner.accepts()) throw new ClosedError(`consumer of group ${this.#owner.group}`);
     return now;
   }
 
   /** Refuses a settle that cannot be made now (settled, closed, lease over), else sends it once. */
   async #settle(what: 'ack' | 'nack', outcome: 'acked' | 'nacked' | 'dead', send: () => Promise<void>): Promise<void> {
     if (this.#settled) throw new StaleDeliveryError(this.topic, this.partition, this.offset, `already settled, ${what} ignored`);
-    if (!this.#owner.accepts()) throw new ClosedError(`consumer of group ${this.#owner.group}`);
+    // The lease first: a handler that outlived it while close() waited hears STALE_DELIVERY, as
+    // outside close (and as the engine says); CLOSED means close() took the lease back.
     if (this.#owner.now() >= this.deadline) {
       this.#owner.expired(this);
       throw new StaleDeliveryError(this.topic, this.partition, this.offset, 'its lease expired');
     }
+    if (!this.#owner.accepts()) throw new ClosedError(`consumer of group ${this.#owner.group}`);
     this.#settled = true;
     try {
       await send();

@@ -3,7 +3,7 @@
 // payload, not in NATS headers (whose names and values cannot carry every string a Ferry header
 // may hold); the only NATS header used is Nats-Msg-Id, for the stream's dedupe.
 import { Packr } from 'msgpackr';
-import type { DeadLetterInfo } from '../../core/index.ts';
+import { unencodableValueError, type DeadLetterInfo } from '../../core/index.ts';
 
 const FORMAT = 1;
 
@@ -24,8 +24,13 @@ export interface Payload {
   readonly onlyGroup: string | undefined;
 }
 
+/** Encodes a payload; a value msgpack cannot carry is INVALID_MESSAGE, as on the embedded engine. */
 export function encodePayload(p: Payload): Uint8Array {
-  return packr.pack([FORMAT, p.value, p.headers ?? null, p.key ?? null, p.id ?? null, p.deadLetter ?? null, p.onlyGroup ?? null]);
+  try {
+    return packr.pack([FORMAT, p.value, p.headers ?? null, p.key ?? null, p.id ?? null, p.deadLetter ?? null, p.onlyGroup ?? null]);
+  } catch (error) {
+    throw unencodableValueError(error);
+  }
 }
 
 /** Decodes a payload; a message Ferry did not write (another client on the subject) comes back as its raw bytes. */
