@@ -6,7 +6,7 @@ describe('group state', () => {
     const g = new GroupState('g', 'none', 0);
     const p = g.track(0, undefined, Number.NEGATIVE_INFINITY, 100)!;
     expect(g.takeReady(100, 1)).toEqual([p]);
-    g.lease(p, 'c', 1, '1.1', 100, 300, 1_000);
+    g.lease(p, 'c', 1, 100, 300, 1_000);
     // The fetch read the clock at 400; its expiry pass, a moment later, charged the attempt and
     // scheduled the retry at once (due 400.5, "now" 400.5): ready, but not yet for the fetch.
     g.fail(p, 1, 400.5, 'lease expired before ack', 400.5);
@@ -20,7 +20,7 @@ describe('group state', () => {
     const g = new GroupState('g', 'none', 0);
     const p = g.track(0, undefined, Number.NEGATIVE_INFINITY, 0)!;
     g.takeReady(0, 1);
-    g.lease(p, 'c', 1, '1.1', 0, 1_000, 0); // fetched at 0: unstarted until 1000
+    g.lease(p, 'c', 1, 0, 1_000, 0); // fetched at 0: unstarted until 1000
     g.start(p, 10, 1_000); // a handler took it 10 ms later: runs until 1010
     expect(g.expire(1_000)).toEqual([]); // before the fix it expired here, 990 ms after the start
     expect(g.expire(1_009)).toEqual([]);
@@ -33,7 +33,7 @@ describe('group state', () => {
     const g = new GroupState('g', 'none', 0);
     const ps = Array.from({ length: 5 }, (_, i) => g.track(i, undefined, Number.NEGATIVE_INFINITY, 0)!);
     expect(g.takeReady(0, 1)).toEqual([ps[0]]);
-    g.lease(ps[0]!, 'c', 1, '1.1', 0, 1_000, 0);
+    g.lease(ps[0]!, 'c', 1, 0, 1_000, 0);
     g.fail(ps[0]!, 1, 5, 'nack', 1); // due at 5
     g.expire(5);
     expect(g.takeReady(5, 2)).toEqual([ps[0], ps[1]]);

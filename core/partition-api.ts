@@ -79,7 +79,7 @@ export interface PartitionContext {
   readonly log: WriteAheadLog;
   readonly limits: PartitionLimits;
   readonly maxMessageBytes: number;
-  /** Distinguishes delivery tokens of this run from those of an earlier run of the partition. */
+  /** Distinguishes delivery tokens of this run from those of an earlier run of the partition (see LeaseToken). */
   readonly incarnation: number;
   readonly deadLetters?: DeadLetterSink;
   /**
@@ -115,10 +115,19 @@ export interface FetchRequest {
   readonly waitMs: number;
 }
 
+/**
+ * Names one lease of a message: the partition's lease number. A partition numbers its leases from
+ * `incarnation × 2^21` up, so a delivery of an earlier run (a shard that restarted, the consumer
+ * still holding it) carries a number this run never issued (unless the two runs' incarnations are
+ * equal or within leases / 2^21 of each other: about 1 in 2^31, as when the token was a string).
+ * A number, not a string: none is built per delivery nor compared by characters per settle.
+ */
+export type LeaseToken = number;
+
 /** A leased message, as it leaves the actor. */
 export interface DeliveredMessage {
   readonly offset: number;
-  readonly token: string;
+  readonly token: LeaseToken;
   /** 1 on the first delivery. */
   readonly attempt: number;
   /**
@@ -129,7 +138,6 @@ export interface DeliveredMessage {
   readonly start: number;
   readonly end: number;
   readonly publishedAt: number;
-  readonly firstDeliveredAt: number;
 }
 
 /** The record of a delivered message, as a view of its own. */
