@@ -44,12 +44,12 @@ describe('lease tokens', () => {
     await second.log.close();
   });
 
-  it('are exact whole numbers for the largest incarnation, and consecutive within a fetch', async () => {
+  it('are small whole numbers for the largest incarnation, and consecutive within a fetch', async () => {
     const { actor, log } = await setup()(2 ** 31 - 1);
     await actor.publish({ payload: frameMessages(['a', 'b', 'c'].map((value) => encodeMessage({ value }, 0, 1 << 20))), count: 3 });
     const got = await actor.fetch({ group: 'g', consumerId: 'c', max: 3, waitMs: 0 });
     expect(got.map((m) => m.token - got[0]!.token)).toEqual([0, 1, 2]);
-    for (const m of got) expect(Number.isSafeInteger(m.token)).toBe(true);
+    for (const m of got) expect(Number.isInteger(m.token) && m.token < 2 ** 30).toBe(true); // no heap number per object holding one
     await Promise.all(got.map((m) => actor.ack('g', m.offset, m.token)));
     actor.close();
     await log.close();

@@ -116,11 +116,13 @@ export interface FetchRequest {
 }
 
 /**
- * Names one lease of a message: the partition's lease number. A partition numbers its leases from
- * `incarnation × 2^21` up, so a delivery of an earlier run (a shard that restarted, the consumer
- * still holding it) carries a number this run never issued (unless the two runs' incarnations are
- * equal or within leases / 2^21 of each other: about 1 in 2^31, as when the token was a string).
- * A number, not a string: none is built per delivery nor compared by characters per settle.
+ * Names one lease of a message: the partition's lease number. A partition numbers its leases up
+ * from `incarnation mod 2^29` (incarnations are random), so a delivery of an earlier run (a shard
+ * that restarted, the consumer still holding it) matches the lease the next run gives the same
+ * message only by chance: about 1 in 2^29 (the string `${incarnation}.${leaseSeq}` it replaced
+ * risked 1 in 2^31). A number, not a string: none is built per delivery nor compared by characters
+ * per settle; and a small one (below 2^30 for the first half-billion leases of a run), which V8
+ * keeps in the object that holds it instead of a heap number per object (16 bytes each).
  */
 export type LeaseToken = number;
 

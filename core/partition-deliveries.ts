@@ -29,7 +29,7 @@ export class PartitionDeliveries {
   readonly #expire: (now: number) => void;
   /** True for a delivery a prepared transaction acks (issue 13): not handed out while it waits. */
   readonly #reserved: (group: string, offset: number) => boolean;
-  /** The last lease number (token) issued: numbered from `incarnation × 2^21` up (see LeaseToken). */
+  /** The last lease number (token) issued: numbered from `incarnation mod 2^29` up (see LeaseToken). */
   #leaseSeq: LeaseToken;
   #waiters: Waiter[] = [];
   #timer: TimerHandle | undefined;
@@ -43,7 +43,7 @@ export class PartitionDeliveries {
     this.#records = records;
     this.#outbox = outbox;
     this.#expire = expire;
-    this.#leaseSeq = scope.c.incarnation * 2 ** 21;
+    this.#leaseSeq = scope.c.incarnation % 2 ** 29;
   }
 
   /** Leases up to `max` messages to a consumer; waits up to `waitMs` when none are ready. */

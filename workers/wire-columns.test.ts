@@ -37,7 +37,7 @@ describe('a settle command as columns', () => {
   const settle = (items: unknown[]): PartitionCommand => ({ op: 'settle', topic: 't', partition: 3, group: 'g', items } as PartitionCommand);
 
   it('arrives with the same starts and acks, in order', () => {
-    const command = settle([{ kind: 'start', offset: 5, token: 2 ** 31 * 2 ** 21 + 5 }, { kind: 'ack', offset: 6, token: 6 }, { kind: 'ack', offset: 5, token: 2 ** 31 * 2 ** 21 + 5 }]);
+    const command = settle([{ kind: 'start', offset: 5, token: 2 ** 40 + 5 }, { kind: 'ack', offset: 6, token: 6 }, { kind: 'ack', offset: 5, token: 2 ** 40 + 5 }]);
     const packed = packCommand(command);
     expect(Array.isArray((packed as { items: unknown }).items)).toBe(false);
     expect(unpackCommand(overThePort(packed))).toEqual(command);
