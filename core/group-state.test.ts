@@ -27,6 +27,18 @@ describe('group state', () => {
     expect(g.expire(1_010)).toEqual([p]);
   });
 
+  it('a started lease still expires after the lease heap was compacted (its fetch entry is the one that makes its new entry)', () => {
+    const g = new GroupState('g', 'none', 0);
+    const [p, q] = [0, 1].map((o) => g.track(o, undefined, Number.NEGATIVE_INFINITY, 0)!);
+    g.takeReady(0, 2);
+    g.lease(p!, 'c', 1, 0, 1_000, 0); // its fetch's entry: 1000
+    g.lease(q!, 'c', 2, 0, 1_000, 0);
+    g.start(p!, 10, 1_000); // runs until 1010, without an entry of its own
+    for (let i = 0; i < 1_100; i++) g.extend(q!, 0, 5_000 + i); // past the heap's limit: compacted
+    expect(g.expire(1_009)).toEqual([]);
+    expect(g.expire(1_010)).toEqual([p]);
+  });
+
   // A redelivery waited behind every fresh message scanned before it fell due (seconds behind a
   // backlog with a 50 ms backoff, in the demo): it goes first now, as a broker requeues at the head.
   it('hands out a redelivery that fell due before the fresh backlog, and the fresh ones in order after it', () => {

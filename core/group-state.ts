@@ -27,8 +27,12 @@ export interface PendingLease {
   readonly consumerId: string;
   deadline: number;
   started: boolean;
-  /** Latest deadline with a lease-heap entry (a later deadline gets one when that entry pops). */
-  heapAt: number;
+  /**
+   * The deadline moved later than its lease-heap entries without one of its own (a start): the
+   * latest entry, when it pops, makes one. A flag, not the entry's time: a number field would be
+   * a heap number per message.
+   */
+  unheaped: boolean;
   startedAt: number | undefined;
 }
 
@@ -60,9 +64,8 @@ export class Pending implements PendingLease {
   consumerId = '';
   deadline = 0;
   started = false;
-  heapAt = 0;
+  unheaped = false;
   startedAt: number | undefined = undefined;
-  #leased = false;
 
   constructor(offset: number, key: string | undefined, retry: Partial<RetryState> | undefined, due: number) {
     this.offset = offset;
@@ -75,9 +78,9 @@ export class Pending implements PendingLease {
     this.deadSeq = retry?.deadSeq ?? 0;
   }
 
-  /** The current lease, or undefined when none. */
+  /** The current lease, or undefined when none (token 0: lease numbers start above it). */
   get lease(): PendingLease | undefined {
-    return this.#leased ? this : undefined;
+    return this.token !== 0 ? this : undefined;
   }
 
   /** Leases it until `deadline` (monotonic); not started yet. */
@@ -86,13 +89,12 @@ export class Pending implements PendingLease {
     this.consumerId = consumerId;
     this.deadline = deadline;
     this.started = false;
-    this.heapAt = deadline;
+    this.unheaped = false;
     this.startedAt = undefined;
-    this.#leased = true;
   }
 
   clearLease(): void {
-    this.#leased = false;
+    this.token = 0;
   }
 }
 
@@ -228,8 +230,8 @@ export class GroupState {
         if (!p?.lease || p.lease.token !== e.leaseSeq + i) continue; // an older lease's entry
         if (p.lease.deadline > e.at) {
           // Started after this entry was made: its deadline moved without an entry (start); make one.
-          if (p.lease.heapAt < p.lease.deadline) {
-            p.lease.heapAt = p.lease.deadline;
+          if (p.lease.unheaped) {
+            p.lease.unheaped = false;
             this.#leaseHeap.push({ at: p.lease.deadline, seq: this.#seq++, offsets: [p.offset], leaseSeq: p.lease.token });
           }
           continue;
@@ -293,13 +295,16 @@ export class GroupState {
     p.lease.started = true;
     // A full lease from now, exactly. No heap entry now (this runs per message): the entry of the
     // fetch's deadline, when it pops, makes one for the later deadline (see expire).
-    p.lease.deadline = Math.max(p.lease.deadline, now + ms);
+    if (now + ms > p.lease.deadline) {
+      p.lease.deadline = now + ms;
+      p.lease.unheaped = true;
+    }
   }
 
   extend(p: Pending, now: number, ms: number): void {
     if (!p.lease) return;
     p.lease.deadline = now + ms;
-    p.lease.heapAt = p.lease.deadline;
+    p.lease.unheaped = false;
     this.#leaseHeap.push({ at: p.lease.deadline, seq: this.#seq++, offsets: [p.offset], leaseSeq: p.lease.token });
     this.#compactHeaps();
   }
@@ -437,7 +442,8 @@ export class GroupState {
       this.#leaseHeap.compact((e) =>
         e.offsets.some((offset, i) => {
           const lease = this.pending.get(offset)?.lease;
-          return lease?.token === e.leaseSeq + i && (lease.deadline === e.at || lease.heapAt === e.at); // an extended lease's older entries go
+          // An extended lease's older entries go; an unheaped one keeps its earlier ones (one of them makes its entry).
+          return lease?.token === e.leaseSeq + i && (lease.deadline === e.at || (lease.unheaped && e.at < lease.deadline));
         }),
       );
     }
