@@ -108,6 +108,9 @@ export class PartitionDeliveries {
     let at = 0;
     let runFrom = 0; // the run being gathered: records runFrom..i-1, copied to copy[runAt..]
     let runAt = 0;
+    // First deliveries published at one time (one batch): one histogram record for them, not one each.
+    let sameAt = 0;
+    let same = 0;
     const copyRun = (to: number): void => void (to > runFrom && copy.set(sources[runFrom]!.subarray(starts[runFrom], ends[to - 1]), runAt));
     for (let i = 0; i < ready.length; i++) {
       const p = ready[i]!;
@@ -119,13 +122,21 @@ export class PartitionDeliveries {
       }
       const length = ends[i]! - starts[i]!;
       const publishedAt = published[i]!;
-      if (p.firstDeliveredAt === 0) this.#s.metrics.deliver.record(wallNow - publishedAt);
+      if (p.firstDeliveredAt === 0) {
+        if (publishedAt !== sameAt && same > 0) {
+          this.#s.metrics.deliver.record(wallNow - sameAt, same);
+          same = 0;
+        }
+        sameAt = publishedAt;
+        same++;
+      }
       const token = ++this.#leaseSeq;
       g.lease(p, request.consumerId, token, now, c.options.ackTimeoutMs, wallNow);
       out[i] = { offset: p.offset, token, attempt: p.failures + 1, bytes: copy, start: at, end: at + length, publishedAt };
       at += length;
     }
     copyRun(ready.length);
+    if (same > 0) this.#s.metrics.deliver.record(wallNow - sameAt, same);
     if (out.length > 0) {
       this.#s.metrics.group(g.name).delivered += out.length;
       this.arm();
