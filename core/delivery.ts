@@ -5,7 +5,7 @@ import { decodeBodyIn, decodeMetaIn } from './codec.ts';
 import { readDeadLetterInfo, type DeadLetterInfo } from './dead-letter.ts';
 import { ClosedError, StaleDeliveryError, leaseIsGone } from './errors.ts';
 import type { OnceAnswer } from './once-keys.ts';
-import { MAX_ERROR_CHARS, type DeliveredMessage } from './partition-api.ts';
+import { MAX_ERROR_CHARS, type DeliveredMessage, type LeaseToken } from './partition-api.ts';
 import type { SettleItem } from './partition-protocol.ts';
 import type { SettleAnswer, SettleQueue } from './settle-queue.ts';
 import { OnceKeyBusyError } from './transaction-errors.ts';
@@ -142,7 +142,7 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
   readonly attempt: number;
   readonly publishedAt: number;
   readonly deadLetter: DeadLetterInfo | undefined;
-  readonly token: string;
+  readonly token: LeaseToken;
   /** @internal The message's encoded size: what its consumer counts against its memory bounds. */
   readonly encodedBytes: number;
   /** When the lease runs out, as far as this consumer knows (its own monotonic clock). */
@@ -280,7 +280,7 @@ export class LeasedDelivery<V = unknown> implements Delivery<V>, SettleAnswer {
    * second ack or nack is refused). `finish` frees the consumer's slot once the transaction
    * committed or the lease is gone; after any other failure the delivery may be settled again.
    */
-  enlist(): { readonly group: string; readonly token: string; readonly keys: readonly string[] | undefined; finish(committed: boolean, error?: unknown): void } {
+  enlist(): { readonly group: string; readonly token: LeaseToken; readonly keys: readonly string[] | undefined; finish(committed: boolean, error?: unknown): void } {
     if (this.#settled) throw new StaleDeliveryError(this.topic, this.partition, this.offset, 'already settled, ack ignored');
     if (!this.#owner.accepts()) throw this.#gone();
     this.#settled = true;

@@ -6,7 +6,7 @@ describe('group state', () => {
     const g = new GroupState('g', 'none', 0);
     const p = g.track(0, undefined, Number.NEGATIVE_INFINITY, 100)!;
     expect(g.takeReady(100, 1)).toEqual([p]);
-    g.lease(p, 'c', 1, '1.1', 100, 300, 1_000);
+    g.lease(p, 'c', 1, 100, 300, 1_000);
     // The fetch read the clock at 400; its expiry pass, a moment later, charged the attempt and
     // scheduled the retry at once (due 400.5, "now" 400.5): ready, but not yet for the fetch.
     g.fail(p, 1, 400.5, 'lease expired before ack', 400.5);
@@ -20,9 +20,21 @@ describe('group state', () => {
     const g = new GroupState('g', 'none', 0);
     const p = g.track(0, undefined, Number.NEGATIVE_INFINITY, 0)!;
     g.takeReady(0, 1);
-    g.lease(p, 'c', 1, '1.1', 0, 1_000, 0); // fetched at 0: unstarted until 1000
+    g.lease(p, 'c', 1, 0, 1_000, 0); // fetched at 0: unstarted until 1000
     g.start(p, 10, 1_000); // a handler took it 10 ms later: runs until 1010
     expect(g.expire(1_000)).toEqual([]); // before the fix it expired here, 990 ms after the start
+    expect(g.expire(1_009)).toEqual([]);
+    expect(g.expire(1_010)).toEqual([p]);
+  });
+
+  it('a started lease still expires after the lease heap was compacted (its fetch entry is the one that makes its new entry)', () => {
+    const g = new GroupState('g', 'none', 0);
+    const [p, q] = [0, 1].map((o) => g.track(o, undefined, Number.NEGATIVE_INFINITY, 0)!);
+    g.takeReady(0, 2);
+    g.lease(p!, 'c', 1, 0, 1_000, 0); // its fetch's entry: 1000
+    g.lease(q!, 'c', 2, 0, 1_000, 0);
+    g.start(p!, 10, 1_000); // runs until 1010, without an entry of its own
+    for (let i = 0; i < 1_100; i++) g.extend(q!, 0, 5_000 + i); // past the heap's limit: compacted
     expect(g.expire(1_009)).toEqual([]);
     expect(g.expire(1_010)).toEqual([p]);
   });
@@ -33,7 +45,7 @@ describe('group state', () => {
     const g = new GroupState('g', 'none', 0);
     const ps = Array.from({ length: 5 }, (_, i) => g.track(i, undefined, Number.NEGATIVE_INFINITY, 0)!);
     expect(g.takeReady(0, 1)).toEqual([ps[0]]);
-    g.lease(ps[0]!, 'c', 1, '1.1', 0, 1_000, 0);
+    g.lease(ps[0]!, 'c', 1, 0, 1_000, 0);
     g.fail(ps[0]!, 1, 5, 'nack', 1); // due at 5
     g.expire(5);
     expect(g.takeReady(5, 2)).toEqual([ps[0], ps[1]]);

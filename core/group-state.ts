@@ -13,6 +13,7 @@
 import { monoDueFromWall, wallFromMono, type ClockReading } from './clock-reading.ts';
 import { MinHeap, type HeapEntry } from './min-heap.ts';
 import { OffsetMap } from './offset-map.ts';
+import type { LeaseToken } from './partition-api.ts';
 import type { CachedBatch } from './record-cache.ts';
 import type { GroupSnapshot, Ordering, PendingSnapshot } from './records.ts';
 
@@ -21,13 +22,17 @@ import type { GroupSnapshot, Ordering, PendingSnapshot } from './records.ts';
  * does an expiry charge an attempt (a message waiting in a consumer's buffer never ages toward one).
  */
 export interface PendingLease {
-  readonly seq: number;
-  readonly token: string;
+  /** The lease's number, which is its token (consecutive within a fetch). */
+  readonly token: LeaseToken;
   readonly consumerId: string;
   deadline: number;
   started: boolean;
-  /** Latest deadline with a lease-heap entry (a later deadline gets one when that entry pops). */
-  heapAt: number;
+  /**
+   * The deadline moved later than its lease-heap entries without one of its own (a start): the
+   * latest entry, when it pops, makes one. A flag, not the entry's time: a number field would be
+   * a heap number per message.
+   */
+  unheaped: boolean;
   startedAt: number | undefined;
 }
 
@@ -55,14 +60,12 @@ export class Pending implements PendingLease {
   /** The takeReady call that last took it (spares a Set per fetch to skip an offset queued twice). */
   takenBy = 0;
   // The lease, meaningful while `leased` (see PendingLease).
-  seq = 0;
-  token = '';
+  token = 0;
   consumerId = '';
   deadline = 0;
   started = false;
-  heapAt = 0;
+  unheaped = false;
   startedAt: number | undefined = undefined;
-  #leased = false;
 
   constructor(offset: number, key: string | undefined, retry: Partial<RetryState> | undefined, due: number) {
     this.offset = offset;
@@ -75,25 +78,23 @@ export class Pending implements PendingLease {
     this.deadSeq = retry?.deadSeq ?? 0;
   }
 
-  /** The current lease, or undefined when none. */
+  /** The current lease, or undefined when none (token 0: lease numbers start above it). */
   get lease(): PendingLease | undefined {
-    return this.#leased ? this : undefined;
+    return this.token !== 0 ? this : undefined;
   }
 
   /** Leases it until `deadline` (monotonic); not started yet. */
-  setLease(seq: number, token: string, consumerId: string, deadline: number): void {
-    this.seq = seq;
+  setLease(token: LeaseToken, consumerId: string, deadline: number): void {
     this.token = token;
     this.consumerId = consumerId;
     this.deadline = deadline;
     this.started = false;
-    this.heapAt = deadline;
+    this.unheaped = false;
     this.startedAt = undefined;
-    this.#leased = true;
   }
 
   clearLease(): void {
-    this.#leased = false;
+    this.token = 0;
   }
 }
 
@@ -110,10 +111,10 @@ export interface RetryState {
 
 interface DueEntry extends HeapEntry { readonly offset: number }
 /**
- * Leases that run out at `at`: offsets[i] holds lease number leaseSeq + i. One entry for the
- * leases of a fetch (one deadline, consecutive lease numbers), not one per message.
+ * Leases that run out at `at`: offsets[i] holds the lease numbered (its token) leaseSeq + i. One
+ * entry for the leases of a fetch (one deadline, consecutive lease numbers), not one per message.
  */
-interface LeaseEntry extends HeapEntry { readonly offsets: number[]; readonly leaseSeq: number }
+interface LeaseEntry extends HeapEntry { readonly offsets: number[]; readonly leaseSeq: LeaseToken }
 
 /** A first-in first-out queue of offsets: an array read from a head, cut back once mostly read. */
 class OffsetQueue {
@@ -226,12 +227,12 @@ export class GroupState {
       if (e === this.#openLeaseEntry) this.#openLeaseEntry = undefined;
       for (let i = 0; i < e.offsets.length; i++) {
         const p = this.pending.get(e.offsets[i]!);
-        if (!p?.lease || p.lease.seq !== e.leaseSeq + i) continue; // an older lease's entry
+        if (!p?.lease || p.lease.token !== e.leaseSeq + i) continue; // an older lease's entry
         if (p.lease.deadline > e.at) {
           // Started after this entry was made: its deadline moved without an entry (start); make one.
-          if (p.lease.heapAt < p.lease.deadline) {
-            p.lease.heapAt = p.lease.deadline;
-            this.#leaseHeap.push({ at: p.lease.deadline, seq: this.#seq++, offsets: [p.offset], leaseSeq: p.lease.seq });
+          if (p.lease.unheaped) {
+            p.lease.unheaped = false;
+            this.#leaseHeap.push({ at: p.lease.deadline, seq: this.#seq++, offsets: [p.offset], leaseSeq: p.lease.token });
           }
           continue;
         }
@@ -274,9 +275,9 @@ export class GroupState {
     return this.#ready.size + this.#again.size;
   }
 
-  /** Leases `p` to `consumerId` until `now + timeoutMs`; `wallNow` is recorded as its delivery time. */
-  lease(p: Pending, consumerId: string, leaseSeq: number, token: string, now: number, timeoutMs: number, wallNow: number): void {
-    p.setLease(leaseSeq, token, consumerId, now + timeoutMs);
+  /** Leases `p` to `consumerId` until `now + timeoutMs` under lease number `leaseSeq` (its token); `wallNow` is recorded as its delivery time. */
+  lease(p: Pending, consumerId: string, leaseSeq: LeaseToken, now: number, timeoutMs: number, wallNow: number): void {
+    p.setLease(leaseSeq, consumerId, now + timeoutMs);
     if (p.firstDeliveredAt === 0) p.firstDeliveredAt = wallNow;
     p.lastDeliveredAt = wallNow;
     const open = this.#openLeaseEntry;
@@ -294,14 +295,17 @@ export class GroupState {
     p.lease.started = true;
     // A full lease from now, exactly. No heap entry now (this runs per message): the entry of the
     // fetch's deadline, when it pops, makes one for the later deadline (see expire).
-    p.lease.deadline = Math.max(p.lease.deadline, now + ms);
+    if (now + ms > p.lease.deadline) {
+      p.lease.deadline = now + ms;
+      p.lease.unheaped = true;
+    }
   }
 
   extend(p: Pending, now: number, ms: number): void {
     if (!p.lease) return;
     p.lease.deadline = now + ms;
-    p.lease.heapAt = p.lease.deadline;
-    this.#leaseHeap.push({ at: p.lease.deadline, seq: this.#seq++, offsets: [p.offset], leaseSeq: p.lease.seq });
+    p.lease.unheaped = false;
+    this.#leaseHeap.push({ at: p.lease.deadline, seq: this.#seq++, offsets: [p.offset], leaseSeq: p.lease.token });
     this.#compactHeaps();
   }
 
@@ -438,7 +442,8 @@ export class GroupState {
       this.#leaseHeap.compact((e) =>
         e.offsets.some((offset, i) => {
           const lease = this.pending.get(offset)?.lease;
-          return lease?.seq === e.leaseSeq + i && (lease.deadline === e.at || lease.heapAt === e.at); // an extended lease's older entries go
+          // An extended lease's older entries go; an unheaped one keeps its earlier ones (one of them makes its entry).
+          return lease?.token === e.leaseSeq + i && (lease.deadline === e.at || (lease.unheaped && e.at < lease.deadline));
         }),
       );
     }

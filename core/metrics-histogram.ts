@@ -25,14 +25,17 @@ export class DurationHistogram {
   #sumSeconds = 0;
   #count = 0;
 
-  /** Records one duration (negative readings, which a monotonic clock never gives, count as 0). */
-  record(ms: number): void {
+  /**
+   * Records `count` (default 1) durations of `ms` each (negative readings, which a monotonic clock
+   * never gives, count as 0): the messages of one batch delivered in one fetch share one call.
+   */
+  record(ms: number, count = 1): void {
     const seconds = ms > 0 ? ms / 1000 : 0;
     let i = 0;
     while (i < DURATION_BUCKETS_SECONDS.length && seconds > DURATION_BUCKETS_SECONDS[i]!) i++;
-    this.#counts[i]!++;
-    this.#sumSeconds += seconds;
-    this.#count++;
+    this.#counts[i]! += count;
+    this.#sumSeconds += seconds * count;
+    this.#count += count;
   }
 
   snapshot(): HistogramSnapshot {

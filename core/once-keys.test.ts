@@ -97,14 +97,14 @@ describe('the once-key store', () => {
   it('bounds claims: those of deliveries no longer leased go first, and a full store answers busy', async () => {
     const { OnceKeys } = await import('./once-keys.ts');
     const keys = new OnceKeys(2, 60_000);
-    const leased = new Set(['t1', 't2']);
-    const live = (_offset: number, token: string): boolean => leased.has(token);
-    expect(keys.check('g', 'a', 1, 't1', 0, live)).toBe('first');
-    expect(keys.check('g', 'b', 2, 't2', 0, live)).toBe('first');
-    expect(keys.check('g', 'c', 3, 't3', 0, live)).toBe('busy'); // both claims live: full
-    leased.delete('t1'); // its delivery was nacked: its claim may go
-    leased.add('t3');
-    expect(keys.check('g', 'c', 3, 't3', 0, live)).toBe('first');
-    expect(keys.check('g', 'a', 4, 't4', 0, live)).toBe('busy'); // 'b' and 'c' hold the store
+    const leased = new Set([1, 2]);
+    const live = (_offset: number, token: number): boolean => leased.has(token);
+    expect(keys.check('g', 'a', 1, 1, 0, live)).toBe('first');
+    expect(keys.check('g', 'b', 2, 2, 0, live)).toBe('first');
+    expect(keys.check('g', 'c', 3, 3, 0, live)).toBe('busy'); // both claims live: full
+    leased.delete(1); // its delivery was nacked: its claim may go
+    leased.add(3);
+    expect(keys.check('g', 'c', 3, 3, 0, live)).toBe('first');
+    expect(keys.check('g', 'a', 4, 4, 0, live)).toBe('busy'); // 'b' and 'c' hold the store
   });
 });

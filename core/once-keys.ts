@@ -3,6 +3,7 @@
 // already made for a redelivered or repeated message. Bounded: a key is kept `onceKeyTtlMs` after
 // its ack (wall time, as records carry) and at most `maxOnceKeys` per group and partition, the
 // oldest evicted first. Runs on the partition's thread; rebuilt by replay, kept in checkpoints.
+import type { LeaseToken } from './partition-api.ts';
 
 /** Keys kept per group and partition when `limits.maxOnceKeys` is not given. */
 export const DEFAULT_MAX_ONCE_KEYS = 100_000;
@@ -19,7 +20,7 @@ export class OnceKeys {
   /** Per group: key -> wall time of the ack that recorded it, oldest first. */
   readonly #recorded = new Map<string, Map<string, number>>();
   /** Per group: key -> the offset and lease token of the delivery that claimed it (until it settles). */
-  readonly #claims = new Map<string, Map<string, { offset: number; token: string }>>();
+  readonly #claims = new Map<string, Map<string, { offset: number; token: LeaseToken }>>();
 
   constructor(maxKeys = DEFAULT_MAX_ONCE_KEYS, ttlMs = DEFAULT_ONCE_KEY_TTL_MS) {
     this.#maxKeys = maxKeys;
@@ -30,7 +31,7 @@ export class OnceKeys {
    * Whether `key` was recorded for `group`; if not, claims it for the delivery (offset, token),
    * unless another delivery whose lease is still current (`live`) holds it.
    */
-  check(group: string, key: string, offset: number, token: string, now: number, live: (offset: number, token: string) => boolean): OnceAnswer {
+  check(group: string, key: string, offset: number, token: LeaseToken, now: number, live: (offset: number, token: LeaseToken) => boolean): OnceAnswer {
     const at = this.#recorded.get(group)?.get(key);
     if (at !== undefined && at + this.#ttlMs > now) return 'recorded';
     let claims = this.#claims.get(group);

@@ -16,7 +16,7 @@ import { readClock } from './clock-reading.ts';
 import { DeadLetterOutbox } from './dead-letter-outbox.ts';
 import { ClosedError, GroupConflictError } from './errors.ts';
 import { GroupState } from './group-state.ts';
-import type { DeliveredMessage, FetchRequest, PartitionContext, PublishReply, PublishRequest } from './partition-api.ts';
+import type { DeliveredMessage, FetchRequest, LeaseToken, PartitionContext, PublishReply, PublishRequest } from './partition-api.ts';
 import { PartitionDeliveries } from './partition-deliveries.ts';
 import { PartitionJournal, type GroupStats } from './partition-journal.ts';
 import { PartitionMetrics } from './partition-metrics.ts';
@@ -235,17 +235,17 @@ export class PartitionActor {
   }
 
   /** Acknowledges a delivery; resolves once its ACK record is durable. */
-  ack(group: string, offset: number, token: string): Promise<void> {
+  ack(group: string, offset: number, token: LeaseToken): Promise<void> {
     return this.#settlement.ack(group, offset, token);
   }
 
   /** A failed attempt: redelivered after the backoff (or `delayMs`), dead-lettered after maxDeliveries. */
-  nack(group: string, offset: number, token: string, options: NackCommandOptions = {}): Promise<void> {
+  nack(group: string, offset: number, token: LeaseToken, options: NackCommandOptions = {}): Promise<void> {
     return this.#settlement.nack(group, offset, token, options);
   }
 
   /** Extends a lease by `ms` (default: the topic's ackTimeoutMs) from now. */
-  extend(group: string, offset: number, token: string, ms?: number): void {
+  extend(group: string, offset: number, token: LeaseToken, ms?: number): void {
     this.#settlement.extend(group, offset, token, ms);
   }
 
@@ -302,12 +302,12 @@ export class PartitionActor {
   }
 
   /** d.once: whether the key was recorded with an ack of the group; if not, the asking delivery (whose lease must be current) claims it. */
-  #checkOnce(group: string, key: string, offset: number, token: string): OnceAnswer {
+  #checkOnce(group: string, key: string, offset: number, token: LeaseToken): OnceAnswer {
     this.#checkOpen();
     this.#settlement.checkLease(group, offset, token, 'once');
     const now = this.#c.clock.monotonicNow();
     const pending = this.#scope.groups.get(group)!.pending;
-    const live = (o: number, t: string): boolean => {
+    const live = (o: number, t: LeaseToken): boolean => {
       const lease = pending.get(o)?.lease;
       return lease !== undefined && lease.token === t && lease.deadline > now;
     };

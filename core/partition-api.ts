@@ -79,7 +79,7 @@ export interface PartitionContext {
   readonly log: WriteAheadLog;
   readonly limits: PartitionLimits;
   readonly maxMessageBytes: number;
-  /** Distinguishes delivery tokens of this run from those of an earlier run of the partition. */
+  /** Distinguishes delivery tokens of this run from those of an earlier run of the partition (see LeaseToken). */
   readonly incarnation: number;
   readonly deadLetters?: DeadLetterSink;
   /**
@@ -115,10 +115,21 @@ export interface FetchRequest {
   readonly waitMs: number;
 }
 
+/**
+ * Names one lease of a message: the partition's lease number. A partition numbers its leases up
+ * from `incarnation mod 2^29` (incarnations are random), so a delivery of an earlier run (a shard
+ * that restarted, the consumer still holding it) matches the lease the next run gives the same
+ * message only by chance: about 1 in 2^29 (the string `${incarnation}.${leaseSeq}` it replaced
+ * risked 1 in 2^31). A number, not a string: none is built per delivery nor compared by characters
+ * per settle; and a small one (below 2^30 for the first half-billion leases of a run), which V8
+ * keeps in the object that holds it instead of a heap number per object (16 bytes each).
+ */
+export type LeaseToken = number;
+
 /** A leased message, as it leaves the actor. */
 export interface DeliveredMessage {
   readonly offset: number;
-  readonly token: string;
+  readonly token: LeaseToken;
   /** 1 on the first delivery. */
   readonly attempt: number;
   /**
@@ -129,7 +140,6 @@ export interface DeliveredMessage {
   readonly start: number;
   readonly end: number;
   readonly publishedAt: number;
-  readonly firstDeliveredAt: number;
 }
 
 /** The record of a delivered message, as a view of its own. */

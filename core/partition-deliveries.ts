@@ -8,7 +8,7 @@ import { monoDueFromWall } from './clock-reading.ts';
 import { decodeMetaAt, messageStarts } from './codec.ts';
 import type { DeadLetterOutbox } from './dead-letter-outbox.ts';
 import type { GroupState } from './group-state.ts';
-import type { DeliveredMessage, FetchRequest } from './partition-api.ts';
+import type { DeliveredMessage, FetchRequest, LeaseToken } from './partition-api.ts';
 import { groupOf, type PartitionScope } from './partition-scope.ts';
 import type { CachedBatch, RecordCache } from './record-cache.ts';
 import { RecordType } from './records.ts';
@@ -29,7 +29,8 @@ export class PartitionDeliveries {
   readonly #expire: (now: number) => void;
   /** True for a delivery a prepared transaction acks (issue 13): not handed out while it waits. */
   readonly #reserved: (group: string, offset: number) => boolean;
-  #leaseSeq = 0;
+  /** The last lease number (token) issued: numbered from `incarnation mod 2^29` up (see LeaseToken). */
+  #leaseSeq: LeaseToken;
   #waiters: Waiter[] = [];
   #timer: TimerHandle | undefined;
   #timerAt = Number.POSITIVE_INFINITY;
@@ -42,6 +43,7 @@ export class PartitionDeliveries {
     this.#records = records;
     this.#outbox = outbox;
     this.#expire = expire;
+    this.#leaseSeq = scope.c.incarnation % 2 ** 29;
   }
 
   /** Leases up to `max` messages to a consumer; waits up to `waitMs` when none are ready. */
@@ -106,6 +108,9 @@ export class PartitionDeliveries {
     let at = 0;
     let runFrom = 0; // the run being gathered: records runFrom..i-1, copied to copy[runAt..]
     let runAt = 0;
+    // First deliveries published at one time (one batch): one histogram record for them, not one each.
+    let sameAt = 0;
+    let same = 0;
     const copyRun = (to: number): void => void (to > runFrom && copy.set(sources[runFrom]!.subarray(starts[runFrom], ends[to - 1]), runAt));
     for (let i = 0; i < ready.length; i++) {
       const p = ready[i]!;
@@ -117,14 +122,21 @@ export class PartitionDeliveries {
       }
       const length = ends[i]! - starts[i]!;
       const publishedAt = published[i]!;
-      if (p.firstDeliveredAt === 0) this.#s.metrics.deliver.record(wallNow - publishedAt);
-      const leaseSeq = ++this.#leaseSeq;
-      const token = `${c.incarnation}.${leaseSeq}`; // built once, compared on every settle
-      g.lease(p, request.consumerId, leaseSeq, token, now, c.options.ackTimeoutMs, wallNow);
-      out[i] = { offset: p.offset, token, attempt: p.failures + 1, bytes: copy, start: at, end: at + length, publishedAt, firstDeliveredAt: p.firstDeliveredAt };
+      if (p.firstDeliveredAt === 0) {
+        if (publishedAt !== sameAt && same > 0) {
+          this.#s.metrics.deliver.record(wallNow - sameAt, same);
+          same = 0;
+        }
+        sameAt = publishedAt;
+        same++;
+      }
+      const token = ++this.#leaseSeq;
+      g.lease(p, request.consumerId, token, now, c.options.ackTimeoutMs, wallNow);
+      out[i] = { offset: p.offset, token, attempt: p.failures + 1, bytes: copy, start: at, end: at + length, publishedAt };
       at += length;
     }
     copyRun(ready.length);
+    if (same > 0) this.#s.metrics.deliver.record(wallNow - sameAt, same);
     if (out.length > 0) {
       this.#s.metrics.group(g.name).delivered += out.length;
       this.arm();

@@ -3,7 +3,7 @@
 // runtime posts them to a shard, the simulator's network delays and drops them: the same values
 // everywhere, so a new operation is one variant here and one handler in the actor.
 import type { FerryErrorWire } from '../wal/index.ts';
-import type { DeliveredMessage, FetchRequest, PublishReply, PublishRequest } from './partition-api.ts';
+import type { DeliveredMessage, FetchRequest, LeaseToken, PublishReply, PublishRequest } from './partition-api.ts';
 import type { GroupPosition } from './group-position.ts';
 import type { MessageHistory, Position, ReadReply } from './partition-inspect.ts';
 import type { PartitionStats } from './partition-stats.ts';
@@ -17,11 +17,11 @@ import type { ResolvedTopicOptions } from './topic-options.ts';
  */
 export type SettleItem =
   /** The handler took the delivery: its lease restarts now, and from now on an expiry is charged. */
-  | { readonly kind: 'start'; readonly offset: number; readonly token: string }
+  | { readonly kind: 'start'; readonly offset: number; readonly token: LeaseToken }
   /** `keys`: recorded with the ack, for d.once (issue 13). */
-  | { readonly kind: 'ack'; readonly offset: number; readonly token: string; readonly keys?: readonly string[] }
-  | { readonly kind: 'nack'; readonly offset: number; readonly token: string; readonly options: NackCommandOptions }
-  | { readonly kind: 'extend'; readonly offset: number; readonly token: string; readonly ms?: number }
+  | { readonly kind: 'ack'; readonly offset: number; readonly token: LeaseToken; readonly keys?: readonly string[] }
+  | { readonly kind: 'nack'; readonly offset: number; readonly token: LeaseToken; readonly options: NackCommandOptions }
+  | { readonly kind: 'extend'; readonly offset: number; readonly token: LeaseToken; readonly ms?: number }
   /**
    * Hands leases back without charging an attempt: the listed offsets (deliveries never handed to a
    * handler), or every lease of the consumer when `offsets` is absent; also answers its parked
@@ -57,7 +57,7 @@ export type PartitionCommand =
   /** The decision of a transaction prepared here: apply it (commit) or drop it. Idempotent. */
   | { readonly op: 'txDecide'; readonly topic: string; readonly partition: number; readonly txId: string; readonly commit: boolean }
   /** d.once(key): was `key` recorded with an ack of the group? If not, the delivery (its current lease) claims it. */
-  | { readonly op: 'once'; readonly topic: string; readonly partition: number; readonly group: string; readonly key: string; readonly offset: number; readonly token: string }
+  | { readonly op: 'once'; readonly topic: string; readonly partition: number; readonly group: string; readonly key: string; readonly offset: number; readonly token: LeaseToken }
   /** The transactions prepared here, waiting for their decision. */
   | { readonly op: 'txList'; readonly topic: string; readonly partition: number }
   /** The topic's options changed (ferry.alterTopic, already durable in the catalog): use these from now on. */
@@ -72,7 +72,7 @@ export interface TxPrepareCommand {
   /** Part number within the transaction on this partition (a duplicated request is applied once). */
   readonly k: number;
   readonly part?: { readonly payload: Uint8Array; readonly count: number; readonly ids?: readonly (string | null)[] };
-  readonly acks: readonly { readonly group: string; readonly offset: number; readonly token: string; readonly keys?: readonly string[] }[];
+  readonly acks: readonly { readonly group: string; readonly offset: number; readonly token: LeaseToken; readonly keys?: readonly string[] }[];
 }
 
 /** The reply of each command. */

@@ -9,7 +9,7 @@ import { readClock, wallFromMono } from './clock-reading.ts';
 import type { DeadLetterOutbox } from './dead-letter-outbox.ts';
 import { StaleDeliveryError } from './errors.ts';
 import type { GroupState, Pending } from './group-state.ts';
-import { MAX_ERROR_CHARS } from './partition-api.ts';
+import { MAX_ERROR_CHARS, type LeaseToken } from './partition-api.ts';
 import type { PartitionDeliveries } from './partition-deliveries.ts';
 import type { PartitionJournal } from './partition-journal.ts';
 import type { NackCommandOptions, SettleItem } from './partition-protocol.ts';
@@ -134,7 +134,7 @@ export class PartitionSettlement {
   }
 
   /** The pending message `token` holds the lease of; `now` when the caller read the clock already (one reading per command). */
-  #leased(group: string, offset: number, token: string, what: string, now?: number): Pending {
+  #leased(group: string, offset: number, token: LeaseToken, what: string, now?: number): Pending {
     const { c } = this.#s;
     this.#s.checkOpen();
     const g = groupOf(this.#s, group);
@@ -148,7 +148,7 @@ export class PartitionSettlement {
   }
 
   /** Throws STALE_DELIVERY unless `token` holds the delivery's current lease (a transaction's prepare, issue 13). */
-  checkLease(group: string, offset: number, token: string, what: string): void {
+  checkLease(group: string, offset: number, token: LeaseToken, what: string): void {
     this.#leased(group, offset, token, what);
   }
 
@@ -174,13 +174,13 @@ export class PartitionSettlement {
    * are settled once it is written, and the promise resolves once it is durable. An ack that
    * could not be written (disk full) rejects and leaves the lease as it was.
    */
-  ack(group: string, offset: number, token: string, keys?: readonly string[]): Promise<void> {
+  ack(group: string, offset: number, token: LeaseToken, keys?: readonly string[]): Promise<void> {
     const batch = this.#queueAck(group, offset, token, keys);
     return new Promise((resolve, reject) => batch.settle.push({ resolve, reject }));
   }
 
   /** Puts an ack (and the d.once keys recorded with it) into this turn's batch of its group (written by flushAcks); returns the batch. */
-  #queueAck(group: string, offset: number, token: string, keys?: readonly string[], now?: number): AckBatch {
+  #queueAck(group: string, offset: number, token: LeaseToken, keys?: readonly string[], now?: number): AckBatch {
     const p = this.#leased(group, offset, token, 'ack', now);
     this.#handled(p);
     p.acking = true; // a second ack of it this tick is stale, and expiry leaves it alone
@@ -239,7 +239,7 @@ export class PartitionSettlement {
   }
 
   /** A failed attempt: redelivered after the backoff (or `delayMs`), dead-lettered after maxDeliveries. */
-  nack(group: string, offset: number, token: string, options: NackCommandOptions = {}): Promise<void> {
+  nack(group: string, offset: number, token: LeaseToken, options: NackCommandOptions = {}): Promise<void> {
     const retries: RetryEntry[] = [];
     const done = this.#nack(group, offset, token, options, retries);
     this.#writeRetries(retries);
@@ -247,7 +247,7 @@ export class PartitionSettlement {
   }
 
   /** A nack whose RETRY record (if it gets one) is left in `retries` for the caller's one write. */
-  #nack(group: string, offset: number, token: string, options: NackCommandOptions, retries: RetryEntry[]): Promise<void> {
+  #nack(group: string, offset: number, token: LeaseToken, options: NackCommandOptions, retries: RetryEntry[]): Promise<void> {
     const { error, delayMs } = options;
     if (error !== undefined && (typeof error !== 'string' || error.length > MAX_ERROR_CHARS)) {
       return Promise.reject(new InvalidArgumentError(`nack error must be a string of at most ${MAX_ERROR_CHARS} characters (it travels with the message and its dead letter)`));
@@ -263,7 +263,7 @@ export class PartitionSettlement {
   }
 
   /** Extends a lease by `ms` (default: the topic's ackTimeoutMs) from now. */
-  extend(group: string, offset: number, token: string, ms?: number): void {
+  extend(group: string, offset: number, token: LeaseToken, ms?: number): void {
     const p = this.#leased(group, offset, token, 'extend');
     const g = groupOf(this.#s, group);
     g.extend(p, this.#s.c.clock.monotonicNow(), ms ?? this.#s.c.options.ackTimeoutMs);
@@ -370,12 +370,12 @@ export class PartitionSettlement {
         }
         // An expired lease counts as a failed attempt; the message is free again at once. If that
         // cannot be recorded (disk full), it is freed without charging: redelivery comes first.
-        const leaseSeq = p.lease.seq;
+        const token = p.lease.token;
         const { c, metrics } = this.#s;
         metrics.group(g.name).leasesExpired++;
         metrics.event({ type: 'leaseExpired', at: c.clock.now(), topic: c.topic, partition: c.partition, group: g.name, offset: p.offset, attempt: p.failures + 1 });
         this.#failAttempt(g, p, 'lease expired before ack', 0, retries, false, true).catch(() => {
-          if (p.lease?.seq === leaseSeq) g.unlease(p, this.#s.c.clock.monotonicNow());
+          if (p.lease?.token === token) g.unlease(p, this.#s.c.clock.monotonicNow());
         });
       }
     }

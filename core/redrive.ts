@@ -10,7 +10,7 @@ import { NotDeadLetterTopicError } from './errors.ts';
 import { partitionOf } from './hash.ts';
 import { checkName } from './names.ts';
 import { refuseUnknownOptions } from './option-names.ts';
-import type { DeliveredMessage } from './partition-api.ts';
+import type { DeliveredMessage, LeaseToken } from './partition-api.ts';
 import type { PartitionRuntime } from './runtime.ts';
 import type { ResolvedTopicOptions } from './topic-options.ts';
 
@@ -50,7 +50,7 @@ export async function redrive(host: RedriveHost, deadLetterTopic: string, option
   const limit = options.limit ?? Number.POSITIVE_INFINITY;
   if (limit !== Number.POSITIVE_INFINITY && (!Number.isSafeInteger(limit) || limit < 0)) throw new InvalidArgumentError(`redrive limit must be a whole number, 0 or more (got ${showValue(options.limit)})`);
   const consumerId = `${REDRIVE_GROUP}/${host.random.int(2 ** 31).toString(36)}`;
-  const settle = async (partition: number, item: { kind: 'ack'; offset: number; token: string } | { kind: 'release'; consumerId: string }) => {
+  const settle = async (partition: number, item: { kind: 'ack'; offset: number; token: LeaseToken } | { kind: 'release'; consumerId: string }) => {
     const [refused] = await host.runtime.call({ op: 'settle', topic: deadLetterTopic, partition, group: REDRIVE_GROUP, items: [item] });
     if (refused) throw FerryError.fromWire(refused);
   };

@@ -2,6 +2,7 @@
 // in the order they were given, those of one turn as one `settle` command, so a release never
 // overtakes an ack and a busy consumer sends one message per partition per turn. Caller's thread.
 import { FerryError, type Clock } from '../wal/index.ts';
+import type { LeaseToken } from './partition-api.ts';
 import type { SettleItem } from './partition-protocol.ts';
 import type { PartitionRuntime } from './runtime.ts';
 
@@ -14,7 +15,7 @@ export interface SettleAnswer {
 /** A delivery whose start may be taken over by its ack or nack in the same turn. */
 export interface StartSlot {
   readonly offset: number;
-  readonly token: string;
+  readonly token: LeaseToken;
   /** The turn its start item was queued in (-1: none that can be replaced). */
   startTurn: number;
   /** Where in that turn's items. */

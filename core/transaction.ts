@@ -5,6 +5,7 @@ import { FerryError, InvalidArgumentError, type Clock, type Random, showValue } 
 import { encodeMessage, frameMessages, type Message } from './codec.ts';
 import { LeasedDelivery, type Delivery } from './delivery.ts';
 import { partitionOf } from './hash.ts';
+import type { LeaseToken } from './partition-api.ts';
 import type { TxPrepareCommand } from './partition-protocol.ts';
 import type { ResolvedTopicOptions } from './topic-options.ts';
 import { TransactionAbortedError, TransactionFencedError, TransactionFinishedError, TransactionTooLargeError } from './transaction-errors.ts';
@@ -38,7 +39,7 @@ interface PartitionParts {
   records: Uint8Array[];
   ids: (string | null)[];
   anyId: boolean;
-  acks: { group: string; offset: number; token: string; keys?: readonly string[] }[];
+  acks: { group: string; offset: number; token: LeaseToken; keys?: readonly string[] }[];
 }
 
 type State = 'open' | 'committing' | 'committed' | 'aborted';

@@ -4,7 +4,7 @@ import { packCommand, packReplyValue, replyValueTransfer, unpackCommand, unpackR
 
 const delivered = (offset: number, bytes: number[]): DeliveredMessage => {
   const shared = Uint8Array.from([0xee, ...bytes, 0xee]); // a fetch's buffer: the record within it
-  return { offset, token: `7.${offset}`, attempt: 1 + (offset % 3), bytes: shared, start: 1, end: 1 + bytes.length, publishedAt: 1_700_000_000_000 + offset, firstDeliveredAt: offset % 2 === 0 ? 0 : 1_700_000_000_500 };
+  return { offset, token: 7 * 2 ** 21 + offset, attempt: 1 + (offset % 3), bytes: shared, start: 1, end: 1 + bytes.length, publishedAt: 1_700_000_000_000 + offset };
 };
 /** A delivery as plain data to compare: its record's bytes, not where they lie. */
 const plain = ({ bytes, start, end, ...rest }: DeliveredMessage) => ({ ...rest, record: [...bytes.subarray(start, end)] });
@@ -37,15 +37,15 @@ describe('a settle command as columns', () => {
   const settle = (items: unknown[]): PartitionCommand => ({ op: 'settle', topic: 't', partition: 3, group: 'g', items } as PartitionCommand);
 
   it('arrives with the same starts and acks, in order', () => {
-    const command = settle([{ kind: 'start', offset: 5, token: '1.5' }, { kind: 'ack', offset: 6, token: '1.6' }, { kind: 'ack', offset: 5, token: '1.5' }]);
+    const command = settle([{ kind: 'start', offset: 5, token: 2 ** 40 + 5 }, { kind: 'ack', offset: 6, token: 6 }, { kind: 'ack', offset: 5, token: 2 ** 40 + 5 }]);
     const packed = packCommand(command);
     expect(Array.isArray((packed as { items: unknown }).items)).toBe(false);
     expect(unpackCommand(overThePort(packed))).toEqual(command);
   });
 
   it('sends items as objects when any is not a start or a plain ack (a nack, an ack with once keys, a release)', () => {
-    for (const odd of [{ kind: 'nack', offset: 1, token: '1.1', options: {} }, { kind: 'ack', offset: 1, token: '1.1', keys: ['k'] }, { kind: 'release', consumerId: 'c' }]) {
-      const command = settle([{ kind: 'ack', offset: 2, token: '1.2' }, odd]);
+    for (const odd of [{ kind: 'nack', offset: 1, token: 1, options: {} }, { kind: 'ack', offset: 1, token: 1, keys: ['k'] }, { kind: 'release', consumerId: 'c' }]) {
+      const command = settle([{ kind: 'ack', offset: 2, token: 2 }, odd]);
       expect(packCommand(command)).toBe(command);
       expect(unpackCommand(command)).toBe(command);
     }

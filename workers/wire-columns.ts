@@ -1,8 +1,9 @@
 // The two per-message streams between the main thread and a shard, as columns on the wire: a
 // fetch's deliveries (shard -> engine) and a settle command's starts and acks (engine -> shard).
 // A structured clone of an object per message costs per object and per property on both sides;
-// typed arrays cost a copy, and a fetch's bytes move (transferred, not copied). Each side packs
-// just before posting and unpacks on arrival, so core's protocol keeps its plain objects.
+// typed arrays cost a copy (lease tokens are numbers: no string per message either), and a
+// fetch's bytes move (transferred, not copied). Each side packs just before posting and unpacks
+// on arrival, so core's protocol keeps its plain objects.
 import type { DeliveredMessage, PartitionCommand, SettleItem } from '../core/index.ts';
 
 /** A fetch's deliveries on the wire. Record i is bytes [ends[i - 1] (or 0), ends[i]). */
@@ -11,9 +12,8 @@ export interface DeliveryColumns {
   readonly offsets: Float64Array;
   readonly attempts: Uint32Array;
   readonly publishedAt: Float64Array;
-  readonly firstDeliveredAt: Float64Array;
   readonly ends: Uint32Array;
-  readonly tokens: readonly string[];
+  readonly tokens: Float64Array;
   readonly bytes: Uint8Array;
 }
 
@@ -23,18 +23,18 @@ export interface SettleColumns {
   /** 1 = ack, 0 = start. */
   readonly acks: Uint8Array;
   readonly offsets: Float64Array;
-  readonly tokens: readonly string[];
+  readonly tokens: Float64Array;
 }
 
-/** offset, token, attempt, bytes, start, end, publishedAt, firstDeliveredAt. */
-const DELIVERED_FIELDS = 8;
+/** offset, token, attempt, bytes, start, end, publishedAt. */
+const DELIVERED_FIELDS = 7;
 
 function isDeliveries(value: unknown): value is readonly DeliveredMessage[] {
   if (!Array.isArray(value) || value.length === 0) return false;
   const first: unknown = value[0];
   // Exactly a DeliveredMessage's fields: a reply of another shape with these two is never packed (it would lose fields).
   if (typeof first !== 'object' || first === null || Object.keys(first).length !== DELIVERED_FIELDS) return false;
-  return 'offset' in first && 'token' in first && 'attempt' in first && 'bytes' in first && 'start' in first && 'end' in first && 'publishedAt' in first && 'firstDeliveredAt' in first;
+  return 'offset' in first && 'token' in first && 'attempt' in first && 'bytes' in first && 'start' in first && 'end' in first && 'publishedAt' in first;
 }
 
 /** A fetch reply's deliveries as columns (any other value as it is). */
@@ -46,9 +46,8 @@ export function packReplyValue(value: unknown): unknown {
   const offsets = new Float64Array(n);
   const attempts = new Uint32Array(n);
   const publishedAt = new Float64Array(n);
-  const firstDeliveredAt = new Float64Array(n);
   const ends = new Uint32Array(n);
-  const tokens: string[] = new Array<string>(n);
+  const tokens = new Float64Array(n);
   const bytes = new Uint8Array(total);
   let at = 0;
   for (let i = 0; i < n; i++) {
@@ -56,13 +55,12 @@ export function packReplyValue(value: unknown): unknown {
     offsets[i] = m.offset;
     attempts[i] = m.attempt;
     publishedAt[i] = m.publishedAt;
-    firstDeliveredAt[i] = m.firstDeliveredAt;
     tokens[i] = m.token;
     bytes.set(m.bytes.subarray(m.start, m.end), at);
     at += m.end - m.start;
     ends[i] = at;
   }
-  return { columns: 'deliveries', offsets, attempts, publishedAt, firstDeliveredAt, ends, tokens, bytes } satisfies DeliveryColumns;
+  return { columns: 'deliveries', offsets, attempts, publishedAt, ends, tokens, bytes } satisfies DeliveryColumns;
 }
 
 /** The deliveries of a reply packed by packReplyValue (any other value as it is). */
@@ -73,7 +71,7 @@ export function unpackReplyValue(value: unknown): unknown {
   let start = 0;
   for (let i = 0; i < out.length; i++) {
     const end = c.ends[i]!;
-    out[i] = { offset: c.offsets[i]!, token: c.tokens[i]!, attempt: c.attempts[i]!, bytes: c.bytes, start, end, publishedAt: c.publishedAt[i]!, firstDeliveredAt: c.firstDeliveredAt[i]! };
+    out[i] = { offset: c.offsets[i]!, token: c.tokens[i]!, attempt: c.attempts[i]!, bytes: c.bytes, start, end, publishedAt: c.publishedAt[i]! };
     start = end;
   }
   return out;
@@ -92,7 +90,7 @@ export function packCommand(command: PartitionCommand): PartitionCommand {
   for (const item of items) if (!(item.kind === 'start' || (item.kind === 'ack' && item.keys === undefined))) return command;
   const acks = new Uint8Array(items.length);
   const offsets = new Float64Array(items.length);
-  const tokens: string[] = new Array<string>(items.length);
+  const tokens = new Float64Array(items.length);
   for (let i = 0; i < items.length; i++) {
     const item = items[i] as Extract<SettleItem, { kind: 'start' | 'ack' }>;
     acks[i] = item.kind === 'ack' ? 1 : 0;
