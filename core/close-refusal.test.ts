@@ -38,4 +38,22 @@ describe('close refusal', () => {
     await consumer.close({ timeoutMs: 0 });
     await ferry.close();
   });
+
+  it('a publish after the engine closed says to open the engine again, not a new producer (which is refused too)', async () => {
+    const ferry = await memoryFerry().open();
+    await ferry.createTopic('t');
+    const producer = ferry.producer();
+    await ferry.close();
+    await expect(producer.publish('t', { value: 1 })).rejects.toMatchObject({ code: 'CLOSED', message: 'this producer is closed; its Ferry instance was closed: open the directory again with Ferry.open to continue' });
+    expect(() => ferry.producer()).toThrow(expect.objectContaining({ code: 'CLOSED' }));
+  });
+
+  it('a publish after its own close() says to open a new producer', async () => {
+    const ferry = await memoryFerry().open();
+    await ferry.createTopic('t');
+    const producer = ferry.producer();
+    await producer.close();
+    await expect(producer.publish('t', { value: 1 })).rejects.toMatchObject({ code: 'CLOSED', message: 'this producer is closed; open a new one to continue' });
+    await ferry.close();
+  });
 });

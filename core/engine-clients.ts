@@ -110,6 +110,6 @@ export class EngineClients {
   async close(timeoutMs: number | undefined): Promise<void> {
     const consumerOptions = timeoutMs === undefined ? {} : { timeoutMs };
     await Promise.allSettled([...this.#consumers.keys()].map((c) => c.close(consumerOptions)));
-    await Promise.allSettled([...this.#producers].map((p) => p.close()));
+    await Promise.allSettled([...this.#producers].map((p) => p.closeWithEngine()));
   }
 }

@@ -70,8 +70,9 @@ export class ProducerFencedError extends FerryError {
 /** The engine, a producer or a consumer was closed. */
 export class ClosedError extends FerryError {
   static readonly code = 'CLOSED';
-  constructor(what: string) {
-    super(ClosedError.code, `${what} is closed; open a new one to continue`, false);
+  /** `remedy`: what the caller can do (by default, open a new one). */
+  constructor(what: string, remedy = 'open a new one to continue') {
+    super(ClosedError.code, `${what} is closed; ${remedy}`, false);
   }
 }
 

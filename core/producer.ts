@@ -176,6 +176,8 @@ export class Producer {
   #stintLimit = 0;
   #stintStartedAt = Number.NEGATIVE_INFINITY;
   #closed = false;
+  /** What a call after close hears (set with #closed). */
+  #closedError: ClosedError | undefined;
 
   constructor(host: ProducerHost, options: ProducerOptions = {}) {
     this.#host = host;
@@ -278,15 +280,24 @@ export class Producer {
     return true;
   }
 
+  /**
+   * @internal Closes it with its engine: a publish after that is told to open the engine again
+   * (a new producer of a closed engine is refused too; "open a new one" misled a new user).
+   */
+  closeWithEngine(): Promise<void> {
+    this.#closedError = new ClosedError('this producer', 'its Ferry instance was closed: open the directory again with Ferry.open to continue');
+    return this.close();
+  }
+
   /** Waits while the buffer is too full for `bytes` more, then counts them in. */
   async #waitForSpace(bytes: number): Promise<void> {
-    if (this.#closed) throw new ClosedError('this producer');
+    if (this.#closed) throw this.#closedError!;
     this.#waitingCalls++;
     try {
       while (this.#bufferedBytes > 0 && this.#bufferedBytes + bytes > this.#maxBufferBytes) {
         await new Promise<void>((resolve) => this.#spaceWaiters.push(resolve));
         if (this.#fenced) throw this.#fenced;
-        if (this.#closed) throw new ClosedError('this producer');
+        if (this.#closed) throw this.#closedError!;
       }
     } finally {
       this.#waitingCalls--;
@@ -410,6 +421,7 @@ export class Producer {
   /** Waits for every queued message to be confirmed or rejected, then refuses new ones. */
   async close(): Promise<void> {
     this.#closed = true;
+    this.#closedError ??= new ClosedError('this producer');
     for (const wake of this.#spaceWaiters.splice(0)) wake();
     await this.#drained();
     this.#host.onClose?.();

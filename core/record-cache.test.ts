@@ -7,6 +7,7 @@ import { MemoryFileSystem } from '../wal/fault-disk.ts';
 import { decodeBody, encodeMessage, frameMessages } from './codec.ts';
 import { recordOf } from './partition-api.ts';
 import { LocalRuntime } from './local-runtime.ts';
+import { memoryRuntime } from '../test-support/memory-ferry.ts';
 import { RecordCacheBudget, recordCacheShare } from './record-cache.ts';
 import { resolveTopicOptions } from './topic-options.ts';
 
@@ -14,17 +15,7 @@ const PARTITIONS = 8;
 const BUDGET = 64 * 1024;
 
 function runtime() {
-  return new LocalRuntime({
-    dir: '/r',
-    fs: new MemoryFileSystem({ random: new SeededRandom(5) }),
-    clock: new ManualClock(1_700_000_000_000),
-    random: new SeededRandom(6),
-    fsync: 'interval',
-    fsyncIntervalMs: 0,
-    segmentBytes: 1 << 20,
-    maxMessageBytes: 1 << 16,
-    limits: { maxUnsettledPerGroup: 10_000, maxWaiters: 10, maxDedupIds: 100, maxProducers: 10, checkpointEveryRecords: 100_000, maxGroups: 10, recordCacheBytes: BUDGET },
-  });
+  return memoryRuntime({ limits: { recordCacheBytes: BUDGET } });
 }
 
 const values = (p: number) => Array.from({ length: 1000 }, (_, i) => `${p}/${i}`.padEnd(200));

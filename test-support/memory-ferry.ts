@@ -68,3 +68,26 @@ export function pendingNext<T>(consumer: { next(): Promise<T | undefined> }): { 
   void consumer.next().then((d) => (pending.value = d));
   return pending;
 }
+
+type LocalRuntimeOptions = ConstructorParameters<typeof LocalRuntime>[0];
+
+/**
+ * A partition runtime on this thread over the in-memory fault disk, for tests that drive partition
+ * commands directly: directory '/r', a manual clock, group commit, small limits (`limits` merges
+ * over them; every other option may be replaced).
+ */
+export function memoryRuntime(options: Partial<Omit<LocalRuntimeOptions, 'limits'>> & { readonly limits?: Partial<LocalRuntimeOptions['limits']> } = {}): LocalRuntime {
+  const { limits, ...rest } = options;
+  return new LocalRuntime({
+    dir: '/r',
+    fs: new MemoryFileSystem({ random: new SeededRandom(5) }),
+    clock: new ManualClock(1_700_000_000_000),
+    random: new SeededRandom(6),
+    fsync: 'interval',
+    fsyncIntervalMs: 0,
+    segmentBytes: 1 << 20,
+    maxMessageBytes: 1 << 16,
+    ...rest,
+    limits: { maxUnsettledPerGroup: 10_000, maxWaiters: 10, maxDedupIds: 100, maxProducers: 10, checkpointEveryRecords: 100_000, maxGroups: 10, recordCacheBytes: 64 * 1024, ...limits },
+  });
+}

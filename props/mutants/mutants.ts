@@ -40,7 +40,7 @@ export const MUTANTS: readonly Mutant[] = [
   {
     name: 'deliver-beyond-durable',
     breaks: 'only durable messages are delivered',
-    edits: [{ file: 'core/partition-deliveries.ts', find: 'g.cursor < log.committedEnd) {', replace: 'g.cursor < log.nextOffset) { // MUTANT' }, { file: 'core/partition-deliveries.ts', find: "const batches = log.read(Math.max(g.cursor, log.startOffset), { maxBytes: 256 * 1024 });", replace: "const batches = log.read(Math.max(g.cursor, log.startOffset), { maxBytes: 256 * 1024, upToOffset: log.nextOffset });" }],
+    edits: [{ file: 'core/partition-deliveries.ts', find: 'g.cursor < log.committedEnd) {', replace: 'g.cursor < log.nextOffset) { // MUTANT' }, { file: 'core/partition-deliveries.ts', find: "const batches = resumes ? [stop.batch] : log.read(from, { maxBytes: 256 * 1024 });", replace: "const batches = resumes ? [stop.batch] : log.read(from, { maxBytes: 256 * 1024, upToOffset: log.nextOffset });" }],
   },
   {
     name: 'skip-dedupe-check',
