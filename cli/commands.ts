@@ -71,15 +71,17 @@ export const COMMANDS: Readonly<Record<string, Command>> = {
     },
   },
   groups: {
-    summary: 'consumer groups per topic: lag, age of the oldest unsettled message, in flight, delayed, dead-lettered',
+    summary: 'consumer groups per topic: lag, age of the oldest unsettled message, in flight, delayed, being dead-lettered (the letters themselves: peek <topic>.dlq)',
     positionals: ['dir'],
     flags: { json },
     async run(ferry, _args, flags, io) {
       const { groups } = await ferry.metrics();
       print(io, flags.json, groups, () =>
         table(
-          ['GROUP', 'TOPIC', 'LAG', 'OLDEST', 'IN FLIGHT', 'DELAYED', 'DEAD-LETTERED'],
-          groups.map((g) => [g.group, g.topic, g.lag, g.lag === 0 ? '-' : duration(g.lagAgeMs), g.inFlight, g.delayed, g.deadLettered]),
+          // Not the dead-lettered count: counters start at each open, and this command opens the
+          // directory itself, so it read 0 for a group that had dead-lettered hundreds (a new-user trial).
+          ['GROUP', 'TOPIC', 'LAG', 'OLDEST', 'IN FLIGHT', 'DELAYED', 'DYING'],
+          groups.map((g) => [g.group, g.topic, g.lag, g.lag === 0 ? '-' : duration(g.lagAgeMs), g.inFlight, g.delayed, g.dying]),
         ),
       );
     },
