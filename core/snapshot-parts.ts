@@ -67,7 +67,13 @@ export function forEachBatch(log: ReadableLog, from: number, to: number, visit: 
  */
 export function forEachHeader(log: ReadableLog, from: number, to: number, want: (header: BatchHeader) => boolean, visit: (b: WalkedBatch) => void): void {
   if (from >= to) return;
-  if (log.walk) return log.walk(from, to, want, (header, payload) => visit({ ...header, payload }));
+  // A literal of fixed shape, not a spread of the header: replay walks a batch header per ACK
+  // record, and the spread was an eighth of reopening a consumed log (a new-user trial, issue 11).
+  if (log.walk) {
+    return log.walk(from, to, want, (h, payload) =>
+      visit({ baseOffset: h.baseOffset, recordCount: h.recordCount, type: h.type, producerId: h.producerId, producerEpoch: h.producerEpoch, baseSequence: h.baseSequence, timestamp: h.timestamp, flags: h.flags, payload }),
+    );
+  }
   forEachBatch(log, from, to, (b) => visit({ flags: 0, ...b }));
 }
 
