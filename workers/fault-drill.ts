@@ -13,7 +13,14 @@ export function runFaultDrill(how: FaultDrill, exitCode = 1): Promise<never> {
     if (how === 'throw') throw new Error('fault drill: an uncaught exception on the shard worker');
     if (how === 'hang') for (;;); // a busy loop: the thread is alive but answers nothing
     // Small objects, many of them: the heap limit is reached in well under a second at tens of MB.
-    for (;;) hoard.push(Array.from({ length: 1024 }, (_, i) => ({ i })));
+    // About a megabyte per turn, not one loop that never yields: Node ends a worker near its heap
+    // limit (with 16 MB of grace), and a loop that never yielded once outran that and reached the
+    // hard limit, which ends the whole process (seen once on Node 24 in CI).
+    const grow = (): void => {
+      for (let k = 0; k < 32; k++) hoard.push(Array.from({ length: 1024 }, (_, i) => ({ i })));
+      setImmediate(grow);
+    };
+    grow();
   }, 0);
   return new Promise<never>(() => {});
 }
