@@ -38,6 +38,13 @@ interface CatalogSnapshot { readonly topics: [string, ResolvedTopicOptions][]; r
 export class Catalog {
   readonly #log: WriteAheadLog;
   readonly #topics = new Map<string, ResolvedTopicOptions>();
+  /**
+   * The TOPIC records written and not yet durable (kept when their sync failed): a topic is in
+   * memory once its record is written, and asking for it again must wait for the same sync, or a
+   * retried createTopic succeeded on a record a power loss then took, with the messages confirmed
+   * meanwhile (fresh simulator seed 2056377111).
+   */
+  readonly #topicDurable = new Map<string, Promise<void>>();
   readonly #epochs = new Map<string, number>();
   readonly #compactAfterBytes: number;
   #snapshotBytes = 0;
@@ -80,9 +87,16 @@ export class Catalog {
     const existing = this.#topics.get(name);
     if (existing) {
       assertSameTopicOptions(name, existing, options);
+      await this.#topicDurable.get(name); // rejects as the first did if its sync failed
       return false;
     }
-    await appendRecord(this.#log, { type: TOPIC, recordCount: 1, payload: encodeControl({ name, options }), timestamp: now }, () => this.#topics.set(name, options));
+    const durable = appendRecord(this.#log, { type: TOPIC, recordCount: 1, payload: encodeControl({ name, options }), timestamp: now }, () => this.#topics.set(name, options));
+    if (this.#topics.has(name)) {
+      this.#topicDurable.set(name, durable);
+      // A failed one stays (the log is failed for good); a later record of the name keeps its own.
+      durable.then(() => this.#topicDurable.get(name) === durable && this.#topicDurable.delete(name), () => {});
+    }
+    await durable;
     this.#compactIfLarge(now);
     return true;
   }
